@@ -1,0 +1,179 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+"""The real dockd binary: readiness, status, signals, watchdog, bad configuration,
+root refusal, journald fields, the D-Bus API."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+from dockdtest import (DOCKD, Dockd, PrivateBus, PrivateJournal, TempDir, case, check,
+                       dockctl, in_private_mount_ns, run_cases, wait_for, write_config)
+
+
+def minimal_config(tmp, **extra):
+    sections = {
+        "dock": {"name": "test-dock", "state_dir": tmp.join("state"), "bays": "2"},
+        "file": {"path": tmp.join("central")},
+    }
+    for sec, kv in extra.items():
+        sections.setdefault(sec, {}).update(kv)
+    return write_config(tmp.join("dockd.conf"), sections)
+
+
+@case
+def ready_and_status():
+    tmp = TempDir()
+    try:
+        d = Dockd(tmp, minimal_config(tmp))
+        d.wait_ready()
+        status = d.notify.seen("STATUS=")
+        check(status, "no STATUS= sent")
+        check("2 bays" in status[0], f"unexpected status {status}")
+        check(os.path.isdir(tmp.join("state")), "state directory not created")
+        check(d.stop() == 0, "dockd did not exit 0")
+    finally:
+        tmp.cleanup()
+
+
+@case
+def sigterm_stops_promptly():
+    tmp = TempDir()
+    try:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            d = Dockd(tmp, minimal_config(tmp))
+            d.wait_ready()
+            t0 = time.monotonic()
+            d.signal(sig)
+            rc = d.wait(10)
+            elapsed = time.monotonic() - t0
+            check(rc == 0, f"exit status {rc} after {sig.name}")
+            check(elapsed < 2.0, f"took {elapsed:.2f}s to stop on {sig.name}")
+            check(d.notify.seen("STOPPING=1"), "no STOPPING=1")
+            d.stop()
+    finally:
+        tmp.cleanup()
+
+
+@case
+def watchdog_pings():
+    tmp = TempDir()
+    try:
+        d = Dockd(tmp, minimal_config(tmp), env={"WATCHDOG_USEC": "200000"})
+        # sd_event_set_watchdog() checks WATCHDOG_PID when set; unset means "us".
+        d.wait_ready()
+        wait_for(lambda: len(d.notify.seen("WATCHDOG=1")) >= 3, 5, what="3 watchdog pings")
+        d.stop()
+    finally:
+        tmp.cleanup()
+
+
+@case
+def invalid_config_exits_2():
+    tmp = TempDir()
+    try:
+        conf = tmp.join("bad.conf")
+        with open(conf, "w") as f:
+            f.write("[dock]\nname=ok\n\n[usb]\ntransfer_size=lots\n")
+        p = subprocess.run([DOCKD, "--config", conf, "--allow-root"], capture_output=True,
+                           text=True, timeout=10)
+        check(p.returncode == 2, f"exit status {p.returncode}")
+        check(p.stderr.startswith(f"{conf}:5: "), f"stderr: {p.stderr!r}")
+        check("transfer_size" in p.stderr, p.stderr)
+        # The same through --check-config, and a good file passes it.
+        p = subprocess.run([DOCKD, "--config", conf, "--check-config"], capture_output=True,
+                           text=True, timeout=10)
+        check(p.returncode == 2, f"--check-config exit status {p.returncode}")
+        good = minimal_config(tmp, s3={"credentials": "s3-creds"},
+                              report={"webhook": "https://hooks.example.org/T/secret123"})
+        p = subprocess.run([DOCKD, "--config", good, "--check-config"], capture_output=True,
+                           text=True, timeout=10)
+        check(p.returncode == 0, p.stderr)
+        check("name=test-dock" in p.stdout, p.stdout)
+        check("secret123" not in p.stdout, "webhook token not masked")
+        # A missing explicit config file is an error, too.
+        p = subprocess.run([DOCKD, "--config", tmp.join("none.conf"), "--allow-root"],
+                           capture_output=True, text=True, timeout=10)
+        check(p.returncode == 2 and "none.conf:0: cannot read" in p.stderr, p.stderr)
+    finally:
+        tmp.cleanup()
+
+
+@case
+def refuses_root():
+    if os.geteuid() != 0:
+        print("not root: checking that non-root runs instead")
+    tmp = TempDir()
+    try:
+        p = subprocess.run([DOCKD, "--config", minimal_config(tmp)], capture_output=True,
+                           text=True, timeout=10)
+        if os.geteuid() == 0:
+            check(p.returncode == 1, f"exit status {p.returncode}")
+            check("Refusing to run as root" in p.stderr, p.stderr)
+    finally:
+        tmp.cleanup()
+
+
+@case
+def journal_fields():
+    in_private_mount_ns()
+    tmp = TempDir()
+    journal = PrivateJournal()
+    try:
+        d = Dockd(tmp, minimal_config(tmp), env={"DOCKD_LOG_TARGET": "journal"})
+        d.wait_ready()
+        d.stop()
+
+        def started():
+            return [e for e in journal.entries() if "running" in e.get("MESSAGE", "")]
+        entries = wait_for(started, 10, what="startup message in the journal")
+        e = entries[0]
+        check(e.get("PRIORITY") == "6", f"priority {e.get('PRIORITY')}")
+        check(e.get("CODE_FILE", "").endswith("manager.c"), f"CODE_FILE {e.get('CODE_FILE')}")
+        check("test-dock" in e["MESSAGE"], e["MESSAGE"])
+    finally:
+        journal.stop()
+        tmp.cleanup()
+
+
+@case
+def dbus_status():
+    tmp = TempDir()
+    bus = PrivateBus(tmp)
+    try:
+        d = Dockd(tmp, minimal_config(tmp), env=bus.env())
+        d.wait_ready()
+        p = dockctl("status", "--json", env=bus.env())
+        status = json.loads(p.stdout)
+        check(status["dock"] == "test-dock", p.stdout)
+        check(status["bays"] == 2, p.stdout)
+        p = dockctl("status", env=bus.env())
+        check("dock: test-dock" in p.stdout, p.stdout)
+        d.stop()
+        # With dockd gone, dockctl says so and fails.
+        p = dockctl("status", env=bus.env(), check_rc=False)
+        check(p.returncode != 0 and p.stderr, "dockctl did not fail without dockd")
+    finally:
+        bus.stop()
+        tmp.cleanup()
+
+
+@case
+def no_bus_still_runs():
+    tmp = TempDir()
+    try:
+        d = Dockd(tmp, minimal_config(tmp),
+                  env={"DBUS_SYSTEM_BUS_ADDRESS": "unix:path=" + tmp.join("nobus")})
+        d.wait_ready()
+        check("D-Bus API unavailable" in d.log(), d.log())
+        check(d.stop() == 0, "exit status")
+    finally:
+        tmp.cleanup()
+
+
+if __name__ == "__main__":
+    run_cases()
