@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* backend.h: central storage, one interface (file, s3, tus). A put stores one
+ * object and confirms that the server holds exactly its bytes; only then does its
+ * callback report success. All backends run on the manager's sd-event loop. */
+#pragma once
+
+#include <systemd/sd-event.h>
+
+#include "conf.h"
+#include "macro.h"
+
+typedef struct Backend Backend;
+typedef struct BackendPut BackendPut;
+
+typedef struct BackendObject {
+        const char *key;           /* full object key, prefix included */
+        const char *path;          /* local file holding the bytes */
+        uint64_t size;
+        uint8_t sha256[32];        /* what the server must be shown to hold */
+        const char *content_type;
+        usec_t retain_until;       /* CLOCK_REALTIME; 0: no retention */
+        bool legal_hold;
+        /* A file the backend may use to persist resume state (written atomically);
+         * removed by the backend when the put completes. NULL: no resume. */
+        const char *state_path;
+} BackendObject;
+
+/* error: 0 confirmed; -EIO the server holds other bytes (after retries);
+ * -EACCES refused (credentials, policy); -ENOENT local file gone; other negative
+ * errno: failed for now, the caller retries later. message: a short reason. */
+typedef void (*backend_put_done_t)(BackendPut *put, int error, const char *message, void *userdata);
+
+typedef struct BackendOps {
+        const char *name;
+        int (*put)(Backend *b, const BackendObject *o, backend_put_done_t cb, void *userdata,
+                   BackendPut **ret);
+        /* Stop a put; resume state stays; the callback is not called. */
+        void (*cancel)(BackendPut *p);
+        /* Bytes of this put the server acknowledged so far (progress display). */
+        uint64_t (*progress)(BackendPut *p);
+        void (*free)(Backend *b);
+} BackendOps;
+
+struct Backend {
+        const BackendOps *ops;
+        sd_event *event;
+        const DockdConfig *config;
+};
+
+int backend_new(sd_event *event, const DockdConfig *config, Backend **ret, char **ret_error);
+Backend *backend_free(Backend *b);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Backend *, backend_free);
+
+static inline int backend_put(Backend *b, const BackendObject *o, backend_put_done_t cb,
+                              void *userdata, BackendPut **ret) {
+        return b->ops->put(b, o, cb, userdata, ret);
+}
+static inline void backend_put_cancel(Backend *b, BackendPut *p) {
+        if (p)
+                b->ops->cancel(p);
+}
+
+int backend_file_new(sd_event *event, const DockdConfig *config, Backend **ret, char **ret_error);
