@@ -16,6 +16,7 @@
 #define _printf_(a, b) __attribute__((format(printf, a, b)))
 #define _noreturn_ __attribute__((noreturn))
 #define _pure_ __attribute__((pure))
+#define _fallthrough_ __attribute__((fallthrough))
 #define _likely_(x) __builtin_expect(!!(x), 1)
 #define _unlikely_(x) __builtin_expect(!!(x), 0)
 #define _warn_unused_result_ __attribute__((warn_unused_result))
@@ -136,6 +137,13 @@ static inline const char *endswith(const char *s, const char *suffix) {
                 (a) = TAKE_PTR(b);      \
                 0;                      \
         })
+
+static inline void *memdup(const void *p, size_t n) {
+        void *q = malloc(n > 0 ? n : 1);
+        if (q && n > 0)
+                memcpy(q, p, n);
+        return q;
+}
 
 static inline int negative_errno(void) {
         return errno > 0 ? -errno : -EIO;

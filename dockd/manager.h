@@ -6,7 +6,15 @@
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
+#include "backend.h"
+#include "bay.h"
 #include "conf.h"
+#include "custody.h"
+#include "spool.h"
+#include "uploader.h"
+#include "usb.h"
+#include "verify.h"
+#include "worker.h"
 
 typedef struct Manager {
         DockdConfig *config;
@@ -15,9 +23,22 @@ typedef struct Manager {
         sd_bus_slot *bus_vtable_slot;
         sd_event_source *status_timer;
 
-        usec_t started_at;        /* CLOCK_MONOTONIC */
+        UsbManager *usb;
+        Bay *bays[DOCKD_MAX_BAYS];
+        Spool *spool;
+        CustodyLog *custody;
+        TrustStore *trust;
+        Backend *backend;
+        Uploader *uploader;
+        WorkerPool *workers;        /* local blocking work: re-hashing on resume */
+        char *custody_dir;
+        char *dock_key;
+        sd_event_source *custody_timer;
+        bool spool_full;            /* pulls paused */
+
+        usec_t started_at;          /* CLOCK_MONOTONIC */
         bool stopping;
-        char *last_status;        /* last STATUS= sent, to send only changes */
+        char *last_status;          /* last STATUS= sent, to send only changes */
 } Manager;
 
 int manager_new(DockdConfig *config, Manager **ret);
@@ -37,3 +58,15 @@ void manager_update_status(Manager *m);
 char *manager_status_json(Manager *m);
 
 int manager_bus_setup(Manager *m);
+
+/* "<prefix>/<area>/<serial>/<recording>/<index:06>.<ext>" (area: evidence, quarantine). */
+char *manager_object_key(Manager *m, const char *area, const SegmentId *id, const char *ext);
+/* Queue a pulled segment's objects for central storage (idempotent). */
+int manager_enqueue_segment(Manager *m, const SegmentId *id, const SegmentState *st);
+/* Append to the custody log; a failure is logged (CUSTODY_FAILURE) and returned:
+ * without the record, nothing that depends on it may happen. */
+int manager_custody(Manager *m, const char *event, const char *bay, const char *serial,
+                    const char *segment, const LogField *fields);
+/* May a pull of need more bytes go on? Sets and clears the spool-full alert. */
+bool manager_spool_has_room(Manager *m, uint64_t need);
+Bay *manager_bay_with_serial(Manager *m, const char *serial);

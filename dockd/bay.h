@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* bay.h: one bay of the dock and its state machine: empty → identifying →
+ * syncing → offloading → ready | fault, back to empty when the camera leaves
+ * (after a debounce: a camera that re-enumerates is the same camera). */
+#pragma once
+
+#include <json-c/json.h>
+#include <libusb.h>
+#include <systemd/sd-event.h>
+
+#include "camera.h"
+#include "conf.h"
+#include "log.h"
+#include "offload.h"
+
+typedef struct Manager Manager;
+
+typedef enum BayState {
+        BAY_EMPTY,
+        BAY_IDENTIFYING,
+        BAY_SYNCING,
+        BAY_OFFLOADING,
+        BAY_CHARGING,
+        BAY_TESTING,
+        BAY_READY,
+        BAY_FAULT,
+        _BAY_STATE_MAX,
+        _BAY_STATE_INVALID = -EINVAL,
+} BayState;
+
+struct Bay {
+        unsigned n_ref;
+        Manager *manager;
+        unsigned index;              /* 1-based */
+        char name[8];
+        const BayConfig *config;
+        BayState state;
+        char *fault_reason;
+
+        Camera *camera;
+        char *serial;                /* the docked camera's, kept through a re-enumeration */
+        char *model;
+        char *firmware;
+        Offload *offload;
+        OffloadSummary summary;
+        bool have_summary;
+
+        sd_event_source *debounce;   /* the camera left: is it coming back? */
+        sd_event_source *retry;      /* after a failure */
+        unsigned failures;           /* consecutive camera failures in this docking */
+        usec_t docked_at;            /* CLOCK_REALTIME */
+        int64_t clock_drift;         /* seconds, camera minus dock */
+        bool clock_known;
+};
+
+typedef struct Bay Bay;
+
+const char *bay_state_to_string(BayState s);
+
+int bay_new(Manager *m, unsigned index, Bay **ret);
+Bay *bay_ref(Bay *b);
+Bay *bay_unref(Bay *b);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Bay *, bay_unref);
+
+void bay_set_state(Bay *b, BayState s);
+void bay_device_arrived(Bay *b, libusb_device *dev, const char *port);
+void bay_device_left(Bay *b, libusb_device *dev);
+void bay_segment_confirmed(Bay *b, const SegmentId *id);
+void bay_spool_freed(Bay *b);
+/* Stop everything (daemon shutdown): work stays resumable. */
+void bay_shutdown(Bay *b);
+
+struct json_object *bay_status_json(Bay *b);
+
+#define log_bay_full_errno(b, level, error, ...) \
+        log_full_errno_ctx(level, error, (&(LogContext) { .bay = (b)->name, .serial = (b)->serial }), __VA_ARGS__)
+#define log_bay_debug(b, ...) (void) log_bay_full_errno(b, LOG_DEBUG, 0, __VA_ARGS__)
+#define log_bay_info(b, ...) (void) log_bay_full_errno(b, LOG_INFO, 0, __VA_ARGS__)
+#define log_bay_notice(b, ...) (void) log_bay_full_errno(b, LOG_NOTICE, 0, __VA_ARGS__)
+#define log_bay_warning(b, ...) (void) log_bay_full_errno(b, LOG_WARNING, 0, __VA_ARGS__)
+#define log_bay_error(b, ...) (void) log_bay_full_errno(b, LOG_ERR, 0, __VA_ARGS__)
+#define log_bay_warning_errno(b, e, ...) log_bay_full_errno(b, LOG_WARNING, e, __VA_ARGS__)
+#define log_bay_error_errno(b, e, ...) log_bay_full_errno(b, LOG_ERR, e, __VA_ARGS__)
