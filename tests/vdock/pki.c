@@ -257,24 +257,16 @@ void device_identity_free(DeviceIdentity *id)
         g_free(id);
 }
 
-/* An ECDSA signature's DER length varies (r and s are 32 or 33 bytes). We
- * re-sign until both are 33 bytes (p = 1/4 a try), so every .p7s of a camera
- * has the same size and ObjectInfo can announce it without hashing the video. */
-static gboolean max_length_signature(CMS_SignerInfo *si)
+static gboolean max_length_signature(CMS_ContentInfo *cms)
 {
-        for (int tries = 0; tries < 200; tries++) {
-                ASN1_OCTET_STRING *sig = CMS_SignerInfo_get0_signature(si);
+        CMS_SignerInfo *si = sk_CMS_SignerInfo_value(CMS_get0_SignerInfos(cms), 0);
+        ASN1_OCTET_STRING *sig = si ? CMS_SignerInfo_get0_signature(si) : NULL;
 
-                if (sig && ASN1_STRING_length(sig) == 72)
-                        return TRUE;
-                if (CMS_SignerInfo_sign(si) <= 0)
-                        return FALSE;
-        }
-        return FALSE;
+        return sig && ASN1_STRING_length(sig) == 72;
 }
 
-GBytes *pki_sign_detached(const DeviceIdentity *id, const void *content, size_t len,
-                          gint64 signing_time, GError **error)
+static GBytes *sign_once(const DeviceIdentity *id, const void *content, size_t len, gint64 signing_time,
+                         gboolean *ret_max)
 {
         const int flags = CMS_DETACHED | CMS_BINARY | CMS_PARTIAL;
         CMS_ContentInfo *cms = CMS_sign(NULL, NULL, NULL, NULL, flags);
@@ -288,15 +280,35 @@ GBytes *pki_sign_detached(const DeviceIdentity *id, const void *content, size_t 
         /* §12.3: content-type and message-digest are added by CMS_final;
          * signing-time is ours (the segment's end) so it is reproducible. */
         if (si && t && CMS_signed_add1_attr_by_NID(si, NID_pkcs9_signingTime, t->type, t, -1) &&
-            CMS_final(cms, in, NULL, flags & ~CMS_PARTIAL) && max_length_signature(si) &&
-            (n = i2d_CMS_ContentInfo(cms, &der)) > 0) {
+            CMS_final(cms, in, NULL, flags & ~CMS_PARTIAL) && (n = i2d_CMS_ContentInfo(cms, &der)) > 0) {
                 out = g_bytes_new(der, n);
                 OPENSSL_free(der);
-        } else {
-                ssl_error(error, "CMS signing");
+                *ret_max = max_length_signature(cms);
         }
         ASN1_TIME_free(t);
         BIO_free(in);
         CMS_ContentInfo_free(cms);
         return out;
+}
+
+/* An ECDSA signature's DER length varies (r and s are 32 or 33 bytes). We
+ * sign until both are 33 bytes (p = 1/4 a try), so every .p7s of a camera
+ * has the same size and ObjectInfo can announce it without hashing the video. */
+GBytes *pki_sign_detached(const DeviceIdentity *id, const void *content, size_t len,
+                          gint64 signing_time, GError **error)
+{
+        for (int tries = 0; tries < 200; tries++) {
+                gboolean max = FALSE;
+                GBytes *out = sign_once(id, content, len, signing_time, &max);
+
+                if (!out) {
+                        ssl_error(error, "CMS signing");
+                        return NULL;
+                }
+                if (max)
+                        return out;
+                g_bytes_unref(out);
+        }
+        g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_FAILED, "CMS signing: no full-length signature");
+        return NULL;
 }

@@ -39,7 +39,7 @@ struct Responder {
 };
 
 uint32_t next_tid(uint32_t tid);
-void responder_stall(Responder *r);
+
 void send_data(Responder *r, GBytes *payload);
 void send_object(Responder *r, Object *obj, uint64_t offset, uint64_t len);
 void respond(Responder *r, uint16_t code, const uint32_t *params, unsigned n);

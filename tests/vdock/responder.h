@@ -29,6 +29,8 @@ ssize_t responder_interrupt_in(Responder *r, uint8_t *buf, size_t maxlen);
 /* Class requests of §10. Returns bytes of IN data, 0, or -EPIPE (request error). */
 int responder_class_request(Responder *r, uint8_t request_type, uint8_t request, uint16_t value,
                             uint16_t index, uint8_t *data, uint16_t length);
+/* §10: discard the transaction, halt both bulk endpoints. */
+void responder_stall(Responder *r);
 gboolean responder_halted(Responder *r, uint8_t ep);
 void responder_clear_halt(Responder *r, uint8_t ep);
 /* Work that depends on time (self-test completion). */

@@ -450,7 +450,7 @@ static Recording *new_recording(Camera *cam, GKeyFile *kf, const char *group, co
                                 const char *officer, GError **error)
 {
         g_autofree char *start_s = g_key_file_get_string(kf, group, "start", NULL);
-        gint64 start = start_s ? parse_rfc3339(start_s) : 1795292100; /* 2026-11-21T22:15:00Z */
+        gint64 start = start_s ? parse_rfc3339(start_s) : 1795299300; /* 2026-11-21T22:15:00Z */
         int seconds = g_key_file_get_integer(kf, group, "segment_seconds", NULL);
         g_autofree char *default_id = NULL;
 
