@@ -54,7 +54,7 @@ GBytes *usb_hub_descriptors(gboolean root)
 {
         const uint8_t d[] = {
                 18, 1, 0x00, 0x02, 0x09, 0, root ? 0 : 1, 64, root ? 0x6b : 0x09, root ? 0x1d : 0x12,
-                root ? 0x02 : 0x0c, root ? 0x00 : 0x0d, 0x00, 0x01, 0, 0, 0, 1,
+                root ? 0x02 : 0x0d, root ? 0x00 : 0x0d, 0x00, 0x01, 0, 0, 0, 1,
                 9, 2, 25, 0, 1, 1, 0, 0xE0, 0,
                 9, 4, 0, 0, 1, 0x09, 0, 0, 0,
                 7, 5, 0x81, 3, 4, 0, 12,

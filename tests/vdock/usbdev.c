@@ -46,13 +46,15 @@ static void urb_free(Urb *u)
 
 static void finish(UsbDev *dev, Urb *u, int status, int actual)
 {
-        gint64 now = g_get_monotonic_time(), start = MAX(now, dev->link_free_at);
+        /* A token bucket with 10 ms of credit: the host's own gaps between
+         * URBs (emulation overhead) do not lower the link's rate. */
+        gint64 now = g_get_monotonic_time(), start = MAX(now - 10000, dev->link_free_at);
 
         u->done = TRUE;
         u->status = status;
         u->actual = actual;
         u->ready_at = now;
-        if (dev->rate > 0 && actual > 0) {
+        if (dev->rate > 0 && actual > 0 && status == 0) {
                 dev->link_free_at = start + (gint64) (actual / dev->rate * 1e6);
                 u->ready_at = dev->link_free_at;
         }
@@ -86,6 +88,8 @@ static void handle_trigger(UsbDev *dev, Urb *u, int n)
 /* Give pending IN URBs whatever the responder has, in order. */
 static void pump(UsbDev *dev)
 {
+        gboolean cut = FALSE;
+
         responder_tick(dev->r);
         for (GList *l = dev->urbs.head; l && !dev->gone; l = l->next) {
                 Urb *u = l->data;
@@ -102,7 +106,13 @@ static void pump(UsbDev *dev)
                 }
                 if (dev->stalled_urb)
                         return;
+                if (cut && (urb->flags & USBDEVFS_URB_BULK_CONTINUATION)) {
+                        /* like the kernel: the rest of a transfer cut short fails */
+                        finish(dev, u, -EREMOTEIO, 0);
+                        continue;
+                }
                 n = responder_bulk_in(dev->r, urb->buffer, (size_t) urb->buffer_length);
+                cut = n >= 0 && n < urb->buffer_length;
                 if (n == -EAGAIN)
                         return; /* NAK: later IN URBs wait behind this one */
                 if (n < 0)
@@ -164,6 +174,8 @@ static void submit_urb(UsbDev *dev, UMockdevIoctlClient *client)
         } else if (!(urb->endpoint & 0x80)) {
                 n = urb->endpoint != 0x01 ? -EINVAL
                                           : responder_bulk_out(dev->r, urb->buffer, (size_t) urb->buffer_length);
+                if (n == 0 && (urb->flags & USBDEVFS_URB_ZERO_PACKET) && urb->buffer_length > 0)
+                        n = responder_bulk_out(dev->r, NULL, 0); /* the ZLP that ends the phase */
                 finish(dev, u, n, n < 0 ? 0 : urb->buffer_length);
         } else if (urb->endpoint != 0x82 && urb->endpoint != 0x83) {
                 finish(dev, u, -EINVAL, 0);
@@ -234,7 +246,9 @@ static void simple_ioctl(UsbDev *dev, UMockdevIoctlClient *client, gulong reques
         case USBDEVFS_GET_CAPABILITIES:
                 d = umockdev_ioctl_data_resolve(arg, 0, sizeof(guint32), NULL);
                 if (d)
-                        *(guint32 *) d->data = USBDEVFS_CAP_BULK_CONTINUATION | USBDEVFS_CAP_NO_PACKET_SIZE_LIM |
+                        /* No BULK_CONTINUATION: libusb would then split transfers
+                         * into 16 KiB URBs; with SCATTER_GATHER it sends one URB. */
+                        *(guint32 *) d->data = USBDEVFS_CAP_BULK_SCATTER_GATHER | USBDEVFS_CAP_NO_PACKET_SIZE_LIM |
                                                USBDEVFS_CAP_REAP_AFTER_DISCONNECT | USBDEVFS_CAP_ZERO_PACKET;
                 complete(client, d ? 0 : -1, d ? 0 : EFAULT);
                 return;
