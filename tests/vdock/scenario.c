@@ -88,7 +88,9 @@ gboolean parse_size(const char *s, uint64_t *ret)
         case 'T': case 't': shift = 40; end++; break;
         default: break;
         }
-        if (*end == 'B' || *end == 'i')
+        if (shift && end[0] == 'i' && end[1] == 'B')
+                end += 2;
+        else if (*end == 'B')
                 end++;
         if (*end || (shift && v > (UINT64_MAX >> shift)))
                 return FALSE;
