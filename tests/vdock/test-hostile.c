@@ -117,7 +117,7 @@ static void test_bad_parameters(void)
         fixture_init(&f, SCENARIO);
         g_assert_cmphex(ptp_transact(f.r, OC_OpenSession, 0, &one, 1, NULL, NULL), ==, RC_OK);
         for (unsigned i = 0; i < G_N_ELEMENTS(handles); i++) {
-                uint32_t p[4] = { handles[i], 0xFFFFFFFF, 0xFFFFFFFF, 0xFFFFFFFF };
+                uint32_t p[5] = { handles[i], 0xFFFFFFFF, 0xFFFFFFFF, 0xFFFFFFFF, 0 };
                 ptp_transact(f.r, OC_GetObject, tid++, p, 1, NULL, NULL);
                 ptp_transact(f.r, OC_GetObjectInfo, tid++, p, 1, NULL, NULL);
                 ptp_transact(f.r, OC_GetPartialObject64, tid++, p, 4, NULL, NULL);
