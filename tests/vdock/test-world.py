@@ -44,7 +44,12 @@ def inner(reader):
     # unplug fault at byte 100000 of segment 0, redock after 0.5 s
     p = subprocess.run([reader, "2", "262144"], capture_output=True, text=True)
     assert p.returncode != 0, "reader should have lost the camera"
-    wait_for(lambda: os.path.exists("/sys/bus/usb/devices/1-1.1"), "redock")
+    def redocked():
+        try:
+            return read("/sys/bus/usb/devices/1-1.1/devnum") == "5\n"
+        except OSError:
+            return False
+    wait_for(redocked, "redock with a new devnum")
     st = json.loads(control("status")[3:])
     assert st["bays"][0]["camera"] == "BWC-W0001", st
     assert control("fault BWC-W0001 corrupt 1 5").startswith("ok")
