@@ -1,0 +1,84 @@
+#!/usr/bin/env python3
+"""End-to-end world test: run under vdock, write LEDs and charge_behaviour
+like dockd would, cut port power, fire an unplug fault, check the truth."""
+import json, os, socket, subprocess, sys, tempfile, time
+
+def control(line):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(os.environ["VDOCK_CONTROL"])
+    s.sendall((line + "\n").encode())
+    r = s.makefile().readline().strip()
+    s.close()
+    return r
+
+def wait_for(pred, what, t=10):
+    end = time.time() + t
+    while time.time() < end:
+        if pred():
+            return
+        time.sleep(0.05)
+    sys.exit("timeout waiting for " + what)
+
+def read(p):
+    return open(p).read()
+
+def inner(reader):
+    wait_for(lambda: os.path.exists("/sys/bus/usb/devices/1-1.1"), "camera in bay 1")
+    assert read("/sys/bus/usb/devices/1-1.1/idVendor") == "1209\n"
+    led = "/sys/class/leds/dock:green:bay-1/"
+    with open(led + "trigger", "w") as f: f.write("timer")
+    wait_for(lambda: "[timer]" in read(led + "trigger"), "trigger read back")
+    with open(led + "brightness", "w") as f: f.write("0")
+    wait_for(lambda: "[none]" in read(led + "trigger"), "brightness 0 drops the trigger")
+    ps = "/sys/class/power_supply/dock-bay1/"
+    wait_for(lambda: read(ps + "status") == "Charging\n", "charging")
+    with open(ps + "charge_behaviour", "w") as f: f.write("inhibit-charge\n")
+    wait_for(lambda: read(ps + "status") == "Not charging\n", "inhibited")
+    assert "[inhibit-charge]" in read(ps + "charge_behaviour")
+    port = "/sys/bus/usb/devices/1-1:1.0/1-1-port1/disable"
+    with open(port, "w") as f: f.write("1")
+    wait_for(lambda: not os.path.exists("/sys/bus/usb/devices/1-1.1"), "port off")
+    assert control("port-power 1 1") == "ok"
+    wait_for(lambda: os.path.exists("/sys/bus/usb/devices/1-1.1"), "port on")
+    assert read("/sys/bus/usb/devices/1-1.1/devnum") == "4\n"
+    # unplug fault at byte 100000 of segment 0, redock after 0.5 s
+    p = subprocess.run([reader, "2", "262144"], capture_output=True, text=True)
+    assert p.returncode != 0, "reader should have lost the camera"
+    def redocked():
+        try:
+            return read("/sys/bus/usb/devices/1-1.1/devnum") == "5\n"
+        except OSError:
+            return False
+    wait_for(redocked, "redock with a new devnum")
+    st = json.loads(control("status")[3:])
+    assert st["bays"][0]["camera"] == "BWC-W0001", st
+    assert control("fault BWC-W0001 corrupt 1 5").startswith("ok")
+    assert control("bogus").startswith("error")
+
+def main():
+    if sys.argv[1] == "--inner":
+        inner(sys.argv[2])
+        return
+    vdock, reader = sys.argv[1:3]
+    with tempfile.TemporaryDirectory() as tmp:
+        scen = os.path.join(tmp, "s.ini")
+        open(scen, "w").write("[dock]\nbays=2\ntime_scale=100\n[camera BWC-W0001]\nbay=1\nsegments=2x256K\n"
+                              "battery_soc=10\nunplug=0 100000 redock 0.5\n")
+        truth = os.path.join(tmp, "t.json")
+        p = subprocess.run([vdock, "--scenario", scen, "--ground-truth", truth, "--world-dir",
+                            os.path.join(tmp, "w"), "--", sys.executable, __file__, "--inner", reader], timeout=120)
+        assert p.returncode == 0, p.returncode
+        t = json.load(open(truth))
+        leds = [e for e in t["led_history"] if e["led"] == "dock:green:bay-1" and e["attr"] == "trigger"]
+        assert leds and leds[0]["value"] == "timer", t["led_history"]
+        ch = [e for e in t["charger_history"] if e["attr"] == "charge_behaviour written"]
+        assert ch and ch[0]["value"] == "inhibit-charge", t["charger_history"]
+        assert [e["value"] for e in t["port_history"]] == ["off", "on"], t["port_history"]
+        cam = t["cameras"][0]
+        assert cam["faults"][0]["fired"], cam["faults"]
+        assert cam["recordings"][0]["segments"][0]["files"]["mp4"]["bytes_served"] == 100000
+        assert cam["recordings"][0]["segments"][1]["faults"]["corrupt_offset"] == 5
+        assert any(e["attr"] == "unplug-fault" for e in t["dock_history"])
+        print("world ok")
+
+main()

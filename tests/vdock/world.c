@@ -1,0 +1,412 @@
+/* world.c: the dock hub, bays, ports and camera enumeration (world.h).
+ * Sysfs names follow the kernel: hub 1-1, ports 1-1:1.0/1-1-port<B>/disable,
+ * camera 1-1.<B> with a fresh devnum at every enumeration. Chargers and LEDs
+ * are in world-sysfs.c. */
+#include "world-private.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "usbdev.h"
+
+#define HUB_PATH "/devices/pci0000:00/0000:00:14.0/usb1/1-1"
+#define WORLD_ERROR g_quark_from_static_string("vdock-world")
+
+void world_record(GPtrArray *history, const char *what, const char *attr, const char *value)
+{
+        WorldEvent *e = g_new0(WorldEvent, 1);
+
+        e->mono_us = g_get_monotonic_time();
+        e->real_us = g_get_real_time();
+        e->what = g_strdup(what);
+        e->attr = g_strdup(attr);
+        e->value = g_strdup(value);
+        g_ptr_array_add(history, e);
+}
+
+static void world_event_free(WorldEvent *e)
+{
+        g_free(e->what);
+        g_free(e->attr);
+        g_free(e->value);
+        g_free(e);
+}
+
+static char *hex(GBytes *b)
+{
+        gsize n;
+        const uint8_t *p = g_bytes_get_data(b, &n);
+        GString *s = g_string_new(NULL);
+
+        for (gsize i = 0; i < n; i++)
+                g_string_append_printf(s, "%02x", p[i]);
+        return g_string_free(s, FALSE);
+}
+
+static void add_hubs(World *w)
+{
+        g_autoptr(GBytes) root = usb_hub_descriptors(TRUE), hub = usb_hub_descriptors(FALSE);
+        g_autofree char *rh = hex(root), *hh = hex(hub);
+        g_autofree char *text = g_strdup_printf(
+                "P: /devices/pci0000:00/0000:00:14.0/usb1\nN: bus/usb/001/001\n"
+                "E: SUBSYSTEM=usb\nE: DEVTYPE=usb_device\nE: DRIVER=usb\nE: BUSNUM=001\nE: DEVNUM=001\n"
+                "E: DEVNAME=/dev/bus/usb/001/001\nE: PRODUCT=1d6b/2/600\nE: TYPE=9/0/1\nE: MAJOR=189\nE: MINOR=0\n"
+                "A: busnum=1\\n\nA: devnum=1\\n\nA: speed=480\\n\nA: idVendor=1d6b\\n\nA: idProduct=0002\\n\n"
+                "A: bDeviceClass=09\\n\nA: bNumConfigurations=1\\n\nA: bConfigurationValue=1\\n\nA: devpath=0\\n\n"
+                "A: maxchild=1\\n\nA: product=xHCI Host Controller\\n\nH: descriptors=%s\n\n"
+                "P: " HUB_PATH "\nN: bus/usb/001/002\n"
+                "E: SUBSYSTEM=usb\nE: DEVTYPE=usb_device\nE: DRIVER=usb\nE: BUSNUM=001\nE: DEVNUM=002\n"
+                "E: DEVNAME=/dev/bus/usb/001/002\nE: PRODUCT=1209/d0d/100\nE: TYPE=9/0/1\nE: MAJOR=189\nE: MINOR=1\n"
+                "A: busnum=1\\n\nA: devnum=2\\n\nA: speed=480\\n\nA: idVendor=1209\\n\nA: idProduct=0d0d\\n\n"
+                "A: bDeviceClass=09\\n\nA: bNumConfigurations=1\\n\nA: bConfigurationValue=1\\n\nA: devpath=1\\n\n"
+                "A: maxchild=%u\\n\nA: product=vdock dock hub\\n\nA: manufacturer=vdock\\n\nH: descriptors=%s\n\n"
+                "P: " HUB_PATH "/1-1:1.0\nE: SUBSYSTEM=usb\nE: DEVTYPE=usb_interface\nE: DRIVER=hub\n"
+                "E: INTERFACE=9/0/0\nE: PRODUCT=1209/d0d/100\nE: TYPE=9/0/1\n"
+                "A: bInterfaceClass=09\\n\nA: bInterfaceSubClass=00\\n\nA: bInterfaceProtocol=00\\n\n"
+                "A: bInterfaceNumber=00\\n\nA: bNumEndpoints=01\\n\n",
+                rh, w->scenario->bays, hh);
+        g_autoptr(GError) error = NULL;
+
+        if (!umockdev_testbed_add_from_string(w->testbed, text, &error))
+                g_error("adding the hub: %s", error->message);
+}
+
+static char *port_dir(World *w, unsigned bay)
+{
+        return g_strdup_printf("%s" HUB_PATH "/1-1:1.0/1-1-port%u", w->sys_dir, bay);
+}
+
+static void add_ports(World *w)
+{
+        for (unsigned b = 1; b <= w->scenario->bays; b++) {
+                g_autofree char *dir = port_dir(w, b);
+                g_autofree char *path = g_build_filename(dir, "disable", NULL);
+
+                g_mkdir_with_parents(dir, 0755);
+                sysfs_write_file(path, "0\n");
+                watch_attribute(w, path, WATCH_PORT_DISABLE, b);
+        }
+}
+
+static char *camera_device_text(World *w, Bay *bay, const char *desc_hex)
+{
+        Camera *cam = bay->camera;
+        unsigned d = bay->devnum;
+        const char *speed = cam->usb3 ? "5000" : "480";
+
+        return g_strdup_printf(
+                "P: " HUB_PATH "/1-1.%u\nN: bus/usb/001/%03u\n"
+                "E: SUBSYSTEM=usb\nE: DEVTYPE=usb_device\nE: DRIVER=usb\nE: BUSNUM=001\nE: DEVNUM=%03u\n"
+                "E: DEVNAME=/dev/bus/usb/001/%03u\nE: PRODUCT=1209/d0c/100\nE: TYPE=0/0/0\n"
+                "E: MAJOR=189\nE: MINOR=%u\nE: ID_SERIAL_SHORT=%s\n"
+                "A: busnum=1\\n\nA: devnum=%u\\n\nA: speed=%s\\n\nA: idVendor=1209\\n\nA: idProduct=0d0c\\n\n"
+                "A: bcdDevice=0100\\n\nA: bDeviceClass=00\\n\nA: bDeviceSubClass=00\\n\nA: bDeviceProtocol=00\\n\n"
+                "A: bNumConfigurations=1\\n\nA: bConfigurationValue=1\\n\nA: bNumInterfaces= 1\\n\n"
+                "A: bMaxPacketSize0=%s\\n\nA: bmAttributes=c0\\n\nA: bMaxPower=100mA\\n\n"
+                "A: version=%s\\n\nA: devpath=1.%u\\n\nA: maxchild=0\\n\nA: removable=removable\\n\n"
+                "A: authorized=1\\n\nA: manufacturer=%s\\n\nA: product=%s\\n\nA: serial=%s\\n\n"
+                "H: descriptors=%s\n\n"
+                "P: " HUB_PATH "/1-1.%u/1-1.%u:1.0\nE: SUBSYSTEM=usb\nE: DEVTYPE=usb_interface\n"
+                "E: INTERFACE=6/1/1\nE: PRODUCT=1209/d0c/100\nE: TYPE=0/0/0\n"
+                "E: MODALIAS=usb:v1209p0D0Cd0100dc00dsc00dp00ic06isc01ip01in00\n"
+                "A: bInterfaceClass=06\\n\nA: bInterfaceSubClass=01\\n\nA: bInterfaceProtocol=01\\n\n"
+                "A: bInterfaceNumber=00\\n\nA: bAlternateSetting= 0\\n\nA: bNumEndpoints=03\\n\n"
+                "A: interface=MTP\\n\n",
+                bay->index, d, d, d, d - 1, cam->serial, d, speed, cam->usb3 ? "9" : "64",
+                cam->usb3 ? " 3.00" : " 2.00", bay->index, cam->manufacturer, cam->model, cam->serial,
+                desc_hex, bay->index, bay->index);
+}
+
+static void unplug_trigger(UsbDev *dev, Trigger *t, gpointer user_data);
+
+static void enumerate(World *w, Bay *bay)
+{
+        Camera *cam = bay->camera;
+        UsbIdentity id = { cam->usb3, cam->manufacturer, cam->model, cam->serial };
+        g_autoptr(GBytes) desc = usb_descriptors(&id);
+        g_autofree char *desc_hex = hex(desc), *text = NULL, *devnode = NULL, *link = NULL;
+        g_autoptr(GError) error = NULL;
+
+        bay->devnum = w->next_devnum++;
+        if (w->next_devnum > 127)
+                w->next_devnum = 3;
+        devnode = g_strdup_printf("/dev/bus/usb/001/%03u", bay->devnum);
+        bay->responder = responder_new(cam, vclock_system(), cam->usb3 ? 1024 : 512);
+        bay->usbdev = usbdev_new(&w->lock, bay->responder, &id, cam->link_mbps * 1e6, unplug_trigger, bay);
+        g_ptr_array_add(w->retired, bay->responder);
+        g_ptr_array_add(w->retired_devs, bay->usbdev);
+        if (!umockdev_testbed_attach_ioctl(w->testbed, devnode, usbdev_handler(bay->usbdev), &error))
+                g_error("attach ioctl %s: %s", devnode, error->message);
+        text = camera_device_text(w, bay, desc_hex);
+        if (!umockdev_testbed_add_from_string(w->testbed, text, &error))
+                g_error("adding camera: %s", error->message);
+        bay->syspath = g_strdup_printf("/sys" HUB_PATH "/1-1.%u", bay->index);
+        bay->devnode = g_steal_pointer(&devnode);
+        link = g_strdup_printf("%s" HUB_PATH "/1-1.%u/port", w->sys_dir, bay->index);
+        g_autofree char *target = g_strdup_printf("../1-1:1.0/1-1-port%u", bay->index);
+        if (symlink(target, link) < 0 && errno != EEXIST)
+                g_warning("%s: %s", link, g_strerror(errno));
+        world_record(w->dock_history, cam->serial, "enumerated", bay->devnode);
+}
+
+static void deenumerate(World *w, Bay *bay)
+{
+        g_autofree char *iface = NULL;
+
+        if (!bay->usbdev)
+                return;
+        g_rec_mutex_lock(&w->lock);
+        usbdev_disconnect(bay->usbdev);
+        responder_power_cycle(bay->responder);
+        g_rec_mutex_unlock(&w->lock);
+        iface = g_strdup_printf("%s/1-1.%u:1.0", bay->syspath, bay->index);
+        umockdev_testbed_remove_device(w->testbed, iface);
+        umockdev_testbed_remove_device(w->testbed, bay->syspath);
+        umockdev_testbed_detach_ioctl(w->testbed, bay->devnode, NULL);
+        world_record(w->dock_history, bay->camera->serial, "removed", bay->devnode);
+        bay->usbdev = NULL;
+        bay->responder = NULL;
+        g_clear_pointer(&bay->syspath, g_free);
+        g_clear_pointer(&bay->devnode, g_free);
+}
+
+static Bay *get_bay(World *w, unsigned index, GError **error)
+{
+        if (index < 1 || index > w->scenario->bays) {
+                g_set_error(error, WORLD_ERROR, 1, "no bay %u (1..%u)", index, w->scenario->bays);
+                return NULL;
+        }
+        return &w->bays[index];
+}
+
+gboolean world_dock(World *w, const char *serial, unsigned index, GError **error)
+{
+        Camera *cam = scenario_camera(w->scenario, serial);
+        Bay *bay = get_bay(w, index, error);
+        g_autofree char *where = NULL;
+
+        if (!bay)
+                return FALSE;
+        if (!cam) {
+                g_set_error(error, WORLD_ERROR, 1, "no camera %s", serial);
+                return FALSE;
+        }
+        if (cam->docked_bay || bay->camera) {
+                g_set_error(error, WORLD_ERROR, 1, "%s", cam->docked_bay ? "camera already docked" : "bay occupied");
+                return FALSE;
+        }
+        g_rec_mutex_lock(&w->lock);
+        bay->camera = cam;
+        cam->docked_bay = (int) index;
+        cam->battery.last_update_us = g_get_monotonic_time();
+        g_rec_mutex_unlock(&w->lock);
+        where = g_strdup_printf("%u", index);
+        world_record(w->dock_history, serial, "dock", where);
+        if (bay->port_power)
+                enumerate(w, bay);
+        chargers_update(w);
+        return TRUE;
+}
+
+gboolean world_undock(World *w, unsigned index, GError **error)
+{
+        Bay *bay = get_bay(w, index, error);
+        g_autofree char *where = NULL;
+
+        if (!bay)
+                return FALSE;
+        if (!bay->camera) {
+                g_set_error(error, WORLD_ERROR, 1, "bay %u is empty", index);
+                return FALSE;
+        }
+        chargers_update(w);
+        deenumerate(w, bay);
+        where = g_strdup_printf("%u", index);
+        world_record(w->dock_history, bay->camera->serial, "undock", where);
+        g_rec_mutex_lock(&w->lock);
+        bay->camera->docked_bay = 0;
+        bay->camera = NULL;
+        g_rec_mutex_unlock(&w->lock);
+        chargers_update(w);
+        return TRUE;
+}
+
+gboolean world_port_power(World *w, unsigned index, gboolean on, const char *source, GError **error)
+{
+        Bay *bay = get_bay(w, index, error);
+        g_autofree char *what = NULL, *path = NULL, *dir = NULL;
+
+        if (!bay)
+                return FALSE;
+        what = g_strdup_printf("bay%u", index);
+        world_record(w->port_history, what, source, on ? "on" : "off");
+        if (bay->port_power == on)
+                return TRUE;
+        chargers_update(w);
+        bay->port_power = on;
+        if (!on)
+                deenumerate(w, bay);
+        else if (bay->camera)
+                enumerate(w, bay);
+        dir = port_dir(w, index);
+        path = g_build_filename(dir, "disable", NULL);
+        sysfs_write_watched(w, path, on ? "0\n" : "1\n");
+        chargers_update(w);
+        return TRUE;
+}
+
+typedef struct {
+        World *world;
+        unsigned bay;
+        char *serial;
+        double redock_after;
+} Redock;
+
+static gboolean redock_cb(gpointer data)
+{
+        Redock *r = data;
+        g_autoptr(GError) error = NULL;
+
+        if (!world_dock(r->world, r->serial, r->bay, &error))
+                g_warning("redock %s: %s", r->serial, error->message);
+        g_free(r->serial);
+        g_free(r);
+        return G_SOURCE_REMOVE;
+}
+
+static gboolean unplug_cb(gpointer data)
+{
+        Redock *r = data;
+        g_autoptr(GError) error = NULL;
+
+        world_record(r->world->dock_history, r->serial, "unplug-fault", "");
+        if (!world_undock(r->world, r->bay, &error))
+                g_warning("unplug: %s", error->message);
+        if (r->redock_after >= 0) {
+                g_timeout_add((guint) (r->redock_after * 1000), redock_cb, r);
+                return G_SOURCE_REMOVE;
+        }
+        g_free(r->serial);
+        g_free(r);
+        return G_SOURCE_REMOVE;
+}
+
+/* Worker thread, lock held: the camera must leave the bus now (URBs end
+ * with -ESHUTDOWN at once); the sysfs side follows on the main loop. */
+static void unplug_trigger(UsbDev *dev, Trigger *t, gpointer user_data)
+{
+        Bay *bay = user_data;
+        Redock *r = g_new0(Redock, 1);
+
+        usbdev_disconnect(dev);
+        r->world = bay->world;
+        r->bay = bay->index;
+        r->serial = g_strdup(bay->camera->serial);
+        r->redock_after = t->redock_after;
+        g_idle_add(unplug_cb, r);
+}
+
+World *world_new(Scenario *s, const char *world_dir, Pki *pki, GError **error)
+{
+        World *w = g_new0(World, 1);
+
+        g_rec_mutex_init(&w->lock);
+        w->scenario = s;
+        w->world_dir = g_strdup(world_dir);
+        w->next_devnum = 3;
+        w->testbed = umockdev_testbed_new();
+        w->root = umockdev_testbed_get_root_dir(w->testbed);
+        w->sys_dir = umockdev_testbed_get_sys_dir(w->testbed);
+        w->retired = g_ptr_array_new_with_free_func((GDestroyNotify) responder_free);
+        w->retired_devs = g_ptr_array_new();
+        w->led_history = g_ptr_array_new_with_free_func((GDestroyNotify) world_event_free);
+        w->charger_history = g_ptr_array_new_with_free_func((GDestroyNotify) world_event_free);
+        w->port_history = g_ptr_array_new_with_free_func((GDestroyNotify) world_event_free);
+        w->dock_history = g_ptr_array_new_with_free_func((GDestroyNotify) world_event_free);
+        w->watches = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, watch_free);
+        for (unsigned b = 1; b <= s->bays; b++) {
+                w->bays[b].world = w;
+                w->bays[b].index = b;
+                w->bays[b].port_power = TRUE;
+                w->bays[b].charger_fault = s->charger[b];
+        }
+        for (guint i = 0; i < s->cameras->len; i++) {
+                Camera *cam = s->cameras->pdata[i];
+                cam->pki = pki;
+                camera_finalize(cam, vclock_system());
+        }
+        if (!watch_init(w, error)) {
+                world_free(w);
+                return NULL;
+        }
+        add_hubs(w);
+        add_ports(w);
+        add_chargers(w);
+        add_leds(w);
+        return w;
+}
+
+void world_free(World *w)
+{
+        if (!w)
+                return;
+        for (unsigned b = 1; b <= MAX_BAYS; b++)
+                if (w->bays[b].usbdev)
+                        deenumerate(w, &w->bays[b]);
+        watch_fini(w);
+        g_clear_object(&w->testbed);
+        g_ptr_array_unref(w->retired);
+        g_ptr_array_unref(w->retired_devs);
+        g_ptr_array_unref(w->led_history);
+        g_ptr_array_unref(w->charger_history);
+        g_ptr_array_unref(w->port_history);
+        g_ptr_array_unref(w->dock_history);
+        g_hash_table_unref(w->watches);
+        for (unsigned b = 1; b <= MAX_BAYS; b++)
+                leds_free(&w->bays[b]);
+        world_leds_free(w);
+        g_free(w->root);
+        g_free(w->sys_dir);
+        g_free(w->world_dir);
+        g_rec_mutex_clear(&w->lock);
+        g_free(w);
+}
+
+const char *world_root(World *w) { return w->root; }
+GRecMutex *world_lock(World *w) { return &w->lock; }
+Scenario *world_scenario(World *w) { return w->scenario; }
+GPtrArray *world_led_history(World *w) { return w->led_history; }
+GPtrArray *world_charger_history(World *w) { return w->charger_history; }
+GPtrArray *world_port_history(World *w) { return w->port_history; }
+GPtrArray *world_dock_history(World *w) { return w->dock_history; }
+
+char *world_status(World *w)
+{
+        GString *s = g_string_new("{\"bays\":[");
+
+        g_rec_mutex_lock(&w->lock);
+        for (unsigned b = 1; b <= w->scenario->bays; b++) {
+                Bay *bay = &w->bays[b];
+                g_string_append_printf(s, "%s{\"bay\":%u,\"camera\":%s%s%s,\"port_power\":%s,\"devnode\":%s%s%s,"
+                                       "\"charge_behaviour\":\"%s\"}",
+                                       b > 1 ? "," : "", b, bay->camera ? "\"" : "",
+                                       bay->camera ? bay->camera->serial : "null", bay->camera ? "\"" : "",
+                                       bay->port_power ? "true" : "false", bay->devnode ? "\"" : "",
+                                       bay->devnode ? bay->devnode : "null", bay->devnode ? "\"" : "",
+                                       bay->inhibit ? "inhibit-charge" : "auto");
+        }
+        g_string_append(s, "],\"cameras\":[");
+        for (guint i = 0; i < w->scenario->cameras->len; i++) {
+                Camera *cam = w->scenario->cameras->pdata[i];
+                unsigned left = 0;
+
+                for (guint o = 0; o < cam->objects->len; o++)
+                        left += !((Object *) cam->objects->pdata[o])->deleted;
+                g_string_append_printf(s, "%s{\"serial\":\"%s\",\"bay\":%d,\"objects_left\":%u,\"soc\":%.1f}",
+                                       i ? "," : "", cam->serial, cam->docked_bay, left, cam->battery.soc * 100);
+        }
+        g_rec_mutex_unlock(&w->lock);
+        g_string_append(s, "]}");
+        return g_string_free(s, FALSE);
+}

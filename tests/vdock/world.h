@@ -1,0 +1,35 @@
+/* world.h: the simulated dock: a umockdev testbed with the dock hub, one
+ * port, charger and bicolour LED per bay, the status LED, and the cameras
+ * that dock and undock. Everything runs on the main loop except URB
+ * handling (usbdev.c), which takes world_lock(). */
+#pragma once
+#include <glib.h>
+
+#include "scenario.h"
+
+typedef struct World World;
+
+typedef struct {
+        gint64 mono_us, real_us;
+        char *what;  /* e.g. LED name, "bay2" */
+        char *attr;  /* attribute or event */
+        char *value;
+} WorldEvent;
+
+World *world_new(Scenario *s, const char *world_dir, Pki *pki, GError **error);
+void world_free(World *w);
+const char *world_root(World *w);
+GRecMutex *world_lock(World *w);
+Scenario *world_scenario(World *w);
+
+gboolean world_dock(World *w, const char *serial, unsigned bay, GError **error);
+gboolean world_undock(World *w, unsigned bay, GError **error);
+gboolean world_port_power(World *w, unsigned bay, gboolean on, const char *source, GError **error);
+gboolean world_bay_fault(World *w, unsigned bay, const char *key, const char *value, GError **error);
+/* JSON one-liner: bays, cameras, objects left. */
+char *world_status(World *w);
+/* Histories for the ground truth. */
+GPtrArray *world_led_history(World *w);
+GPtrArray *world_charger_history(World *w);
+GPtrArray *world_port_history(World *w);
+GPtrArray *world_dock_history(World *w);
