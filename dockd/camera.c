@@ -24,7 +24,7 @@ typedef enum RequestKind {
         REQ_DEVICE_INFO,
 } RequestKind;
 
-typedef struct Request {
+typedef struct CameraRequest {
         Camera *camera;
         RequestKind kind;
         union {
@@ -34,6 +34,7 @@ typedef struct Request {
                 camera_level_t level;
         } cb;
         void *userdata;
+        void (*destroy)(void *userdata);   /* when abandoned: release userdata */
         uint8_t out[64];
 } Request;
 
@@ -130,6 +131,58 @@ const char *camera_serial(Camera *c) {
 
 /* ---- one transaction ---- */
 
+static Request *request_new(Camera *c, RequestKind kind, void *cb, void *userdata) {
+        Request *req = calloc(1, sizeof *req);
+
+        if (!req)
+                return NULL;
+        req->camera = camera_ref(c);
+        req->kind = kind;
+        req->cb.done = (camera_done_t) cb;
+        req->userdata = userdata;
+        return req;
+}
+
+/* The transport called back: the request is no longer in flight. */
+static void request_free(Request *req) {
+        Camera *c = req->camera;
+
+        if (c->pending == req)
+                c->pending = NULL;
+        free(req);
+        camera_unref(c);
+}
+
+static int request_start(Camera *c, Request *req, const PtpTransaction *tx, ptp_done_t done) {
+        int r;
+
+        if (c->gone || !c->transport) {
+                request_free(req);
+                return -ENODEV;
+        }
+        r = ptp_transport_submit(c->transport, tx, done, req);
+        if (r < 0) {
+                request_free(req);
+                return r;
+        }
+        c->pending = req;
+        return 0;
+}
+
+void camera_abandon(Camera *c) {
+        Request *req = c->pending;
+
+        c->gone = true;
+        c->transport = ptp_transport_free(c->transport);
+        if (req) {
+                c->pending = NULL;
+                if (req->destroy)
+                        req->destroy(req->userdata);
+                free(req);
+                camera_unref(c);
+        }
+}
+
 static void request_complete(PtpTransport *t, int error, const PtpContainer *resp, const uint8_t *data,
                              size_t size, void *userdata) {
         Request *req = userdata;
@@ -141,6 +194,7 @@ static void request_complete(PtpTransport *t, int error, const PtpContainer *res
                 c->gone = true;
         if (r >= 0 && rc != PTP_RC_OK)
                 r = -EREMOTEIO;
+        c->pending = NULL;
 
         switch (req->kind) {
         case REQ_DONE:
@@ -169,30 +223,16 @@ static void request_complete(PtpTransport *t, int error, const PtpContainer *res
                 /* handled by their own callbacks */
                 break;
         }
-        camera_unref(c);
-        free(req);
+        request_free(req);
 }
 
 static int request_submit(Camera *c, const PtpTransaction *tx, RequestKind kind, void *cb, void *userdata,
                           ptp_done_t done) {
-        Request *req;
-        int r;
+        Request *req = request_new(c, kind, cb, userdata);
 
-        if (c->gone)
-                return -ENODEV;
-        req = calloc(1, sizeof *req);
         if (!req)
                 return -ENOMEM;
-        req->camera = camera_ref(c);
-        req->kind = kind;
-        req->cb.done = (camera_done_t) cb;
-        req->userdata = userdata;
-        r = ptp_transport_submit(c->transport, tx, done ?: request_complete, req);
-        if (r < 0) {
-                camera_unref(c);
-                free(req);
-        }
-        return r;
+        return request_start(c, req, tx, done ?: request_complete);
 }
 
 static int simple(Camera *c, uint16_t code, const uint32_t *params, unsigned n, size_t max_data,
@@ -222,9 +262,9 @@ static void on_open_session(PtpTransport *t, int error, const PtpContainer *resp
         }
         if (r == -ENODEV)
                 c->gone = true;
+        c->pending = NULL;
         req->cb.done(c, r, rc, req->userdata);
-        camera_unref(c);
-        free(req);
+        request_free(req);
 }
 
 int camera_reopen_session(Camera *c, camera_done_t cb, void *userdata) {
@@ -257,19 +297,19 @@ static void on_device_info(PtpTransport *t, int error, const PtpContainer *resp,
                 c->have_info = true;
                 free(c->log_name);
                 c->log_name = strdup(c->info.serial);
+                c->pending = NULL;
                 r = camera_reopen_session(c, req->cb.done, req->userdata);
                 if (r >= 0) {
-                        camera_unref(c);
-                        free(req);
+                        request_free(req);
                         return;
                 }
         }
         ptp_device_info_done(&info);
         if (r == -ENODEV)
                 c->gone = true;
+        c->pending = NULL;
         req->cb.done(c, r, rc, req->userdata);
-        camera_unref(c);
-        free(req);
+        request_free(req);
 }
 
 int camera_identify(Camera *c, camera_done_t cb, void *userdata) {
@@ -288,6 +328,7 @@ static void on_recovered(PtpTransport *t, int error, void *userdata) {
         int r = error;
 
         c->session_open = false;
+        c->pending = NULL;
         if (r >= 0)
                 r = camera_reopen_session(c, req->cb.done, req->userdata);
         if (r < 0) {
@@ -295,28 +336,25 @@ static void on_recovered(PtpTransport *t, int error, void *userdata) {
                         c->gone = true;
                 req->cb.done(c, r, 0, req->userdata);
         }
-        camera_unref(c);
-        free(req);
+        request_free(req);
 }
 
 int camera_recover(Camera *c, camera_done_t cb, void *userdata) {
         Request *req;
         int r;
 
-        if (c->gone)
+        if (c->gone || !c->transport)
                 return -ENODEV;
-        req = calloc(1, sizeof *req);
+        req = request_new(c, REQ_DONE, cb, userdata);
         if (!req)
                 return -ENOMEM;
-        req->camera = camera_ref(c);
-        req->cb.done = cb;
-        req->userdata = userdata;
         r = ptp_transport_recover(c->transport, on_recovered, req);
         if (r < 0) {
-                camera_unref(c);
-                free(req);
+                request_free(req);
+                return r;
         }
-        return r;
+        c->pending = req;
+        return 0;
 }
 
 /* ---- simple operations ---- */
@@ -398,30 +436,18 @@ int camera_set_time(Camera *c, time_t t, camera_done_t cb, void *userdata) {
         ssize_t n;
         PtpTransaction tx = { .code = PTP_OC_SET_DEVICE_PROP_VALUE, .params = { PTP_DPC_DATE_TIME }, .n_params = 1 };
         Request *req;
-        int r;
 
         ptp_datetime_format(t, s);
         n = ptp_string_build(buf, sizeof buf, s);
         if (n < 0)
                 return (int) n;
-        if (c->gone)
-                return -ENODEV;
-        req = calloc(1, sizeof *req);
+        req = request_new(c, REQ_DONE, cb, userdata);
         if (!req)
                 return -ENOMEM;
         memcpy(req->out, buf, (size_t) n);
         tx.data_out = req->out;
         tx.data_out_size = (size_t) n;
-        req->camera = camera_ref(c);
-        req->kind = REQ_DONE;
-        req->cb.done = cb;
-        req->userdata = userdata;
-        r = ptp_transport_submit(c->transport, &tx, request_complete, req);
-        if (r < 0) {
-                camera_unref(c);
-                free(req);
-        }
-        return r;
+        return request_start(c, req, &tx, request_complete);
 }
 
 /* ---- inventory ---- */
@@ -460,6 +486,20 @@ static void inventory_job_free(InventoryJob *j) {
 }
 
 static void inventory_step(InventoryJob *j);
+
+static void inventory_destroy(void *userdata) {
+        inventory_job_free(userdata);
+}
+
+/* A request of the inventory: if the camera is abandoned, the job goes with it. */
+static int inv_simple(InventoryJob *j, uint16_t code, const uint32_t *params, unsigned n, size_t max,
+                      camera_data_t cb) {
+        int r = simple(j->camera, code, params, n, max, REQ_DATA, cb, j);
+
+        if (r >= 0)
+                j->camera->pending->destroy = inventory_destroy;
+        return r;
+}
 
 static void inventory_fail(InventoryJob *j, int error, uint16_t rc) {
         j->cb(j->camera, error, rc, NULL, j->userdata);
@@ -584,7 +624,7 @@ static void on_object_info(Camera *c, int error, uint16_t rc, const uint8_t *dat
         ptp_object_info_done(&info);
         if (o->size == UINT32_MAX && o->format != PTP_OFC_ASSOCIATION) {
                 uint32_t params[2] = { o->handle, PTP_OPC_OBJECT_SIZE };
-                int r = simple(c, PTP_OC_MTP_GET_OBJECT_PROP_VALUE, params, 2, 8, REQ_DATA, on_object_size, j);
+                int r = inv_simple(j, PTP_OC_MTP_GET_OBJECT_PROP_VALUE, params, 2, 8, on_object_size);
                 if (r < 0)
                         inventory_fail(j, r, 0);
                 return;
@@ -640,7 +680,7 @@ static void on_storage_info(Camera *c, int error, uint16_t rc, const uint8_t *da
         params[0] = j->storages[j->storage_idx - 1];
         params[1] = 0;   /* all formats */
         params[2] = 0;   /* all objects, any folder */
-        r = simple(c, PTP_OC_GET_OBJECT_HANDLES, params, 3, PTP_DATASET_MAX_SIZE * 4, REQ_DATA, on_handles, j);
+        r = inv_simple(j, PTP_OC_GET_OBJECT_HANDLES, params, 3, PTP_DATASET_MAX_SIZE * 4, on_handles);
         if (r < 0)
                 inventory_fail(j, r, 0);
 }
@@ -661,10 +701,10 @@ static void inventory_step(InventoryJob *j) {
 
         if (j->storage_idx < j->n_storages) {
                 uint32_t id = j->storages[j->storage_idx++];
-                r = simple(c, PTP_OC_GET_STORAGE_INFO, &id, 1, 64 * 1024, REQ_DATA, on_storage_info, j);
+                r = inv_simple(j, PTP_OC_GET_STORAGE_INFO, &id, 1, 64 * 1024, on_storage_info);
         } else if (j->handle_idx < j->n_handles) {
                 uint32_t h = j->handles[j->handle_idx++];
-                r = simple(c, PTP_OC_GET_OBJECT_INFO, &h, 1, 64 * 1024, REQ_DATA, on_object_info, j);
+                r = inv_simple(j, PTP_OC_GET_OBJECT_INFO, &h, 1, 64 * 1024, on_object_info);
         } else {
                 CameraInventory *inv;
                 r = inventory_build(j);
@@ -694,7 +734,7 @@ int camera_inventory(Camera *c, camera_inventory_t cb, void *userdata) {
         j->camera = camera_ref(c);
         j->cb = cb;
         j->userdata = userdata;
-        r = simple(c, PTP_OC_GET_STORAGE_IDS, NULL, 0, 4 + 4 * CAMERA_MAX_STORAGES, REQ_DATA, on_storage_ids, j);
+        r = inv_simple(j, PTP_OC_GET_STORAGE_IDS, NULL, 0, 4 + 4 * CAMERA_MAX_STORAGES, on_storage_ids);
         if (r < 0)
                 inventory_job_free(j);
         return r;

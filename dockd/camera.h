@@ -59,11 +59,15 @@ struct Camera {
         char *log_name;           /* "BWC-0001" once known, else the port */
         void (*event_cb)(Camera *c, const PtpContainer *e, void *userdata);
         void *event_userdata;
+        struct CameraRequest *pending;   /* the operation in flight */
 };
 
 /* Find the PTP interface, open, claim, set up the transport. */
 int camera_open(sd_event *event, libusb_device *dev, const char *port, const DockdConfig *config,
                 Camera **ret);
+/* Drop the camera without waiting for it: the transport is released, the
+ * operation in flight never calls back. For a camera that left, or shutdown. */
+void camera_abandon(Camera *c);
 Camera *camera_ref(Camera *c);
 Camera *camera_unref(Camera *c);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Camera *, camera_unref);

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* manager.c: lifecycle of the daemon around one sd-event loop: signals, readiness
- * and STATUS= to systemd, the watchdog, and the state directory. */
+ * and STATUS= to systemd, the watchdog, the state directory, and the parts (trust
+ * anchors, custody log, spool, central storage, USB hotplug, bays) in the order
+ * they depend on each other. */
 #include <json-c/json.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -9,6 +11,7 @@
 #include "config.h"
 #include "fileio.h"
 #include "manager.h"
+#include "message-ids.h"
 
 static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
         Manager *m = userdata;
@@ -49,14 +52,135 @@ int manager_new(DockdConfig *config, Manager **ret) {
 Manager *manager_free(Manager *m) {
         if (!m)
                 return NULL;
+        for (unsigned i = 0; i < DOCKD_MAX_BAYS; i++)
+                if (m->bays[i]) {
+                        bay_shutdown(m->bays[i]);
+                        m->bays[i] = bay_unref(m->bays[i]);
+                }
+        /* Cancelled transfers come back through libusb's events; wait for them
+         * before libusb goes away. */
+        if (m->usb)
+                usb_manager_drain(m->usb, 2 * USEC_PER_SEC);
+        m->uploader = uploader_free(m->uploader);
+        m->backend = backend_free(m->backend);
+        m->workers = worker_pool_free(m->workers);
+        m->usb = usb_manager_free(m->usb);
+        m->spool = spool_free(m->spool);
+        m->custody = custody_log_free(m->custody);
+        m->trust = trust_store_free(m->trust);
+        sd_event_source_disable_unref(m->custody_timer);
+        sd_event_source_disable_unref(m->spool_defer);
         sd_event_source_disable_unref(m->status_timer);
         sd_bus_slot_unref(m->bus_vtable_slot);
         sd_bus_flush_close_unref(m->bus);
         sd_event_unref(m->event);
+        free(m->custody_dir);
+        free(m->dock_key);
         free(m->last_status);
         free(m);
         return NULL;
 }
+
+/* ---- bays and hotplug ---- */
+
+static Bay *bay_for_port(Manager *m, const char *port) {
+        for (unsigned i = 0; i < m->config->n_bays; i++)
+                if (m->bays[i] && streq_ptr(m->bays[i]->config->port, port))
+                        return m->bays[i];
+        return NULL;
+}
+
+Bay *manager_bay_with_serial(Manager *m, const char *serial) {
+        for (unsigned i = 0; i < m->config->n_bays; i++)
+                if (m->bays[i] && streq_ptr(m->bays[i]->serial, serial))
+                        return m->bays[i];
+        return NULL;
+}
+
+static void on_hotplug(UsbManager *u, libusb_device *dev, bool arrived, void *userdata) {
+        Manager *m = userdata;
+        char port[64];
+        Bay *b;
+
+        if (m->stopping || usb_device_port_path(dev, port, sizeof port) < 0)
+                return;
+        b = bay_for_port(m, port);
+        if (!b) {
+                log_debug("USB device on port %s %s; not a bay.", port, arrived ? "arrived" : "left");
+                return;
+        }
+        if (arrived)
+                bay_device_arrived(b, dev, port);
+        else
+                bay_device_left(b, dev);
+}
+
+/* ---- spool ---- */
+
+bool manager_spool_has_room(Manager *m, uint64_t need) {
+        uint64_t usage = spool_usage(m->spool), fs_free = UINT64_MAX;
+        bool room;
+
+        (void) spool_fs_free(m->spool, &fs_free);
+        room = usage + need <= m->config->spool_quota &&
+               fs_free >= m->config->spool_min_free + need;
+        if (!room && !m->spool_full) {
+                m->spool_full = true;
+                log_full_errno_ctx(LOG_WARNING, 0, (&(LogContext) { .message_id = DOCKD_MESSAGE_SPOOL_FULL }),
+                                   "Spool full (%" PRIu64 " MiB used of %" PRIu64 " MiB, %" PRIu64
+                                   " MiB free on disk): pulls paused until uploads drain it.",
+                                   usage / MiB, m->config->spool_quota / MiB, fs_free / MiB);
+        } else if (room && m->spool_full) {
+                m->spool_full = false;
+                log_notice("Spool has room again; pulls resume.");
+                (void) sd_event_source_set_enabled(m->spool_defer, SD_EVENT_ONESHOT);
+        }
+        return room;
+}
+
+void manager_spool_check(Manager *m) {
+        if (m->spool_full)
+                (void) sd_event_source_set_enabled(m->spool_defer, SD_EVENT_ONESHOT);
+}
+
+static int on_spool_defer(sd_event_source *s, void *userdata) {
+        Manager *m = userdata;
+
+        for (unsigned i = 0; i < m->config->n_bays; i++)
+                if (m->bays[i])
+                        bay_spool_freed(m->bays[i]);
+        return 0;
+}
+
+/* ---- custody ---- */
+
+int manager_custody(Manager *m, const char *event, const char *bay, const char *serial, const char *segment,
+                    const LogField *fields) {
+        int r = custody_log_append(m->custody, event, bay, serial, segment, fields);
+
+        if (r < 0) {
+                char reason[128];
+                snprintf(reason, sizeof reason, "%s", strerror(-r));
+                log_full_errno_ctx(LOG_CRIT, r,
+                                   (&(LogContext) {
+                                           .bay = bay, .serial = serial, .segment = segment,
+                                           .message_id = DOCKD_MESSAGE_CUSTODY_FAILURE,
+                                           .fields = (const LogField[]) { { "DOCKD_REASON", reason }, {} },
+                                   }),
+                                   "Custody log cannot be written (%s record): %m. Nothing depending on it happens.",
+                                   event);
+        }
+        return r;
+}
+
+static int on_custody_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        Manager *m = userdata;
+
+        (void) manager_upload_custody(m);
+        return sd_event_source_set_time(s, usec + m->config->storage_custody_interval);
+}
+
+/* ---- start, run, stop ---- */
 
 static int manager_setup_state_dir(Manager *m) {
         int r = mkdir_p_durable(m->config->state_dir, 0750);
@@ -65,6 +189,65 @@ static int manager_setup_state_dir(Manager *m) {
                 return log_error_errno(r, "Cannot create state directory %s: %m", m->config->state_dir);
         if (access(m->config->state_dir, W_OK) < 0)
                 return log_error_errno(errno, "State directory %s is not writable: %m", m->config->state_dir);
+        return 0;
+}
+
+static int manager_setup_storage(Manager *m) {
+        const DockdConfig *c = m->config;
+        _cleanup_free_ char *spool_dir = NULL, *error = NULL;
+        int r;
+
+        r = trust_store_load(c->trust_anchors, &m->trust, &error);
+        if (r < 0)
+                return log_error_errno(r, "Cannot load the trust anchors %s: %s", c->trust_anchors, strna(error));
+
+        m->custody_dir = path_join(c->state_dir, "custody");
+        m->dock_key = c->dock_key ? strdup(c->dock_key) : path_join(c->state_dir, "dock-key.pem");
+        spool_dir = c->spool_dir ? strdup(c->spool_dir) : path_join(c->state_dir, "spool");
+        if (!m->custody_dir || !m->dock_key || !spool_dir)
+                return log_oom();
+        r = custody_log_open(m->custody_dir, m->dock_key, c->dock_name, &m->custody);
+        if (r < 0)
+                return log_error_errno(r, "Cannot open the custody log in %s: %m", m->custody_dir);
+        r = spool_open(spool_dir, &m->spool);
+        if (r < 0)
+                return log_error_errno(r, "Cannot open the spool %s: %m", spool_dir);
+        r = worker_pool_new(m->event, 2, &m->workers);
+        if (r < 0)
+                return log_error_errno(r, "Cannot start worker threads: %m");
+        r = backend_new(m->event, c, &m->backend, &error);
+        if (r < 0)
+                return log_error_errno(r, "Cannot set up central storage: %s", strna(error));
+        r = uploader_new(m->event, c, m->backend, &m->uploader);
+        if (r < 0)
+                return log_error_errno(r, "Cannot set up uploads: %m");
+        r = manager_requeue_spool(m);
+        if (r < 0)
+                log_warning_errno(r, "Cannot scan the spool for pending uploads: %m");
+        r = sd_event_add_defer(m->event, &m->spool_defer, on_spool_defer, m);
+        if (r < 0)
+                return r;
+        (void) sd_event_source_set_enabled(m->spool_defer, SD_EVENT_OFF);
+        /* Custody goes to central storage at start and then periodically. */
+        r = sd_event_add_time_relative(m->event, &m->custody_timer, CLOCK_MONOTONIC, 0, USEC_PER_SEC,
+                                       on_custody_timer, m);
+        if (r < 0)
+                return r;
+        return sd_event_source_set_enabled(m->custody_timer, SD_EVENT_ON);
+}
+
+static int manager_setup_bays(Manager *m) {
+        int r;
+
+        for (unsigned i = 0; i < m->config->n_bays; i++) {
+                r = bay_new(m, i + 1, &m->bays[i]);
+                if (r < 0)
+                        return log_error_errno(r, "Cannot set up bay %u: %m", i + 1);
+        }
+        /* Hotplug with enumeration: cameras already docked arrive now. */
+        r = usb_manager_new(m->event, on_hotplug, m, &m->usb);
+        if (r < 0)
+                return log_error_errno(r, "Cannot watch USB devices: %m");
         return 0;
 }
 
@@ -86,6 +269,12 @@ int manager_start(Manager *m) {
         signal(SIGPIPE, SIG_IGN);
 
         r = manager_setup_state_dir(m);
+        if (r < 0)
+                return r;
+        r = manager_setup_storage(m);
+        if (r < 0)
+                return r;
+        r = manager_setup_bays(m);
         if (r < 0)
                 return r;
 
@@ -112,11 +301,26 @@ void manager_stop(Manager *m) {
         (void) sd_event_exit(m->event, 0);
 }
 
+/* ---- status ---- */
+
 static char *manager_status_line(Manager *m) {
+        unsigned docked = 0, offloading = 0, fault = 0;
+        UploaderStats us = {};
         char *s;
 
-        if (asprintf(&s, "Idle: %u bays, storage %s", m->config->n_bays,
-                     storage_backend_to_string(m->config->storage_backend)) < 0)
+        for (unsigned i = 0; i < m->config->n_bays; i++) {
+                Bay *b = m->bays[i];
+                if (!b || b->state == BAY_EMPTY)
+                        continue;
+                docked++;
+                offloading += b->state == BAY_OFFLOADING || b->state == BAY_IDENTIFYING || b->state == BAY_SYNCING;
+                fault += b->state == BAY_FAULT;
+        }
+        if (m->uploader)
+                uploader_get_stats(m->uploader, &us);
+        if (asprintf(&s, "%s: %u of %u bays in use, %u offloading, %u fault; %zu upload(s) queued%s%s",
+                     docked ? "Working" : "Idle", docked, m->config->n_bays, offloading, fault, us.queued,
+                     us.failing ? ", storage failing" : "", m->spool_full ? ", spool full" : "") < 0)
                 return NULL;
         return s;
 }
@@ -133,8 +337,9 @@ void manager_update_status(Manager *m) {
 }
 
 char *manager_status_json(Manager *m) {
-        struct json_object *o = json_object_new_object();
+        struct json_object *o = json_object_new_object(), *bays, *storage;
         _cleanup_free_ char *line = manager_status_line(m);
+        UploaderStats us = {};
         char *s;
 
         if (!o)
@@ -142,9 +347,33 @@ char *manager_status_json(Manager *m) {
         json_object_object_add(o, "version", json_object_new_string(PACKAGE_VERSION));
         json_object_object_add(o, "dock", json_object_new_string(m->config->dock_name));
         json_object_object_add(o, "status", json_object_new_string(line ?: ""));
-        json_object_object_add(o, "bays", json_object_new_int((int) m->config->n_bays));
-        json_object_object_add(o, "storage",
+        bays = json_object_new_array();
+        for (unsigned i = 0; i < m->config->n_bays; i++)
+                if (m->bays[i])
+                        json_object_array_add(bays, bay_status_json(m->bays[i]));
+        json_object_object_add(o, "bays", bays);
+        storage = json_object_new_object();
+        json_object_object_add(storage, "backend",
                                json_object_new_string(storage_backend_to_string(m->config->storage_backend)));
+        if (m->uploader) {
+                uploader_get_stats(m->uploader, &us);
+                json_object_object_add(storage, "queued", json_object_new_int64((int64_t) us.queued));
+                json_object_object_add(storage, "running", json_object_new_int64((int64_t) us.running));
+                json_object_object_add(storage, "bytes_pending", json_object_new_int64((int64_t) us.bytes_pending));
+                json_object_object_add(storage, "bytes_confirmed", json_object_new_int64((int64_t) us.bytes_confirmed));
+                json_object_object_add(storage, "failing", json_object_new_boolean(us.failing));
+                if (us.failing && us.last_error)
+                        json_object_object_add(storage, "last_error", json_object_new_string(us.last_error));
+        }
+        json_object_object_add(o, "storage", storage);
+        if (m->spool) {
+                struct json_object *sp = json_object_new_object();
+                json_object_object_add(sp, "dir", json_object_new_string(spool_dir(m->spool)));
+                json_object_object_add(sp, "bytes", json_object_new_int64((int64_t) spool_usage(m->spool)));
+                json_object_object_add(sp, "quota", json_object_new_int64((int64_t) m->config->spool_quota));
+                json_object_object_add(sp, "full", json_object_new_boolean(m->spool_full));
+                json_object_object_add(o, "spool", sp);
+        }
         s = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
         json_object_put(o);
         return s;

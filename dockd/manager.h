@@ -34,6 +34,7 @@ typedef struct Manager {
         char *custody_dir;
         char *dock_key;
         sd_event_source *custody_timer;
+        sd_event_source *spool_defer;   /* tell bays the spool has room */
         bool spool_full;            /* pulls paused */
 
         usec_t started_at;          /* CLOCK_MONOTONIC */
@@ -69,4 +70,8 @@ int manager_custody(Manager *m, const char *event, const char *bay, const char *
                     const char *segment, const LogField *fields);
 /* May a pull of need more bytes go on? Sets and clears the spool-full alert. */
 bool manager_spool_has_room(Manager *m, uint64_t need);
+/* Spool space may have been freed: resume paused pulls. */
+void manager_spool_check(Manager *m);
 Bay *manager_bay_with_serial(Manager *m, const char *serial);
+int manager_upload_custody(Manager *m);
+int manager_requeue_spool(Manager *m);

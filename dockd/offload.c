@@ -62,7 +62,8 @@ struct Offload {
         int fd;
         uint64_t offset, size, unsynced, chunk_start;
         EVP_MD_CTX *hash;
-        WorkerJob *rehash;
+        WorkerJob *rehash;          /* a worker is hashing with fd and hash */
+        bool zombie;                /* freed while it did: the job's end frees us */
         bool spool_wait;
 
         /* deletion */
@@ -421,11 +422,17 @@ static int rehash_work(void *userdata, volatile bool *cancelled) {
         return 0;
 }
 
+static void offload_destroy(Offload *o);
+
 static void on_rehashed(int result, void *userdata) {
         Offload *o = userdata;
 
         o->rehash = NULL;
         o->busy = false;
+        if (o->zombie) {
+                offload_destroy(o);
+                return;
+        }
         if (result == -ECANCELED)
                 return;
         if (result < 0)
@@ -861,14 +868,22 @@ int offload_start(Manager *m, Bay *bay, Camera *camera, offload_done_t cb, void 
         return 0;
 }
 
-Offload *offload_free(Offload *o) {
-        if (!o)
-                return NULL;
-        if (o->rehash)
-                worker_job_cancel(o->manager->workers, o->rehash);
+static void offload_destroy(Offload *o) {
         segment_reset(o);
         camera_inventory_free(o->inv);
         camera_unref(o->camera);
         free(o);
+}
+
+Offload *offload_free(Offload *o) {
+        if (!o)
+                return NULL;
+        if (o->rehash) {
+                /* A worker still uses our fd and hash context. */
+                o->zombie = true;
+                worker_job_cancel(o->manager->workers, o->rehash);
+                return NULL;
+        }
+        offload_destroy(o);
         return NULL;
 }

@@ -8,6 +8,7 @@
 #include <poll.h>
 
 #include "log.h"
+#include "ptp-transport.h"
 #include "usb.h"
 
 typedef struct UsbFd {
@@ -220,6 +221,23 @@ UsbManager *usb_manager_free(UsbManager *u) {
         sd_event_unref(u->event);
         free(u);
         return NULL;
+}
+
+void usb_manager_drain(UsbManager *u, usec_t timeout) {
+        struct timespec start, now;
+
+        clock_gettime(CLOCK_MONOTONIC, &start);
+        while (ptp_transports_alive() > 0) {
+                struct timeval tv = { .tv_usec = 50000 };
+
+                (void) libusb_handle_events_timeout_completed(u->ctx, &tv, NULL);
+                clock_gettime(CLOCK_MONOTONIC, &now);
+                if ((usec_t) (now.tv_sec - start.tv_sec) * USEC_PER_SEC +
+                    (usec_t) ((now.tv_nsec - start.tv_nsec) / 1000) > timeout) {
+                        log_warning("%u USB transport(s) still busy at exit.", ptp_transports_alive());
+                        break;
+                }
+        }
 }
 
 libusb_context *usb_manager_context(UsbManager *u) {

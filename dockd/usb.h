@@ -20,6 +20,10 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(UsbManager *, usb_manager_free);
 
 libusb_context *usb_manager_context(UsbManager *u);
 
+/* Run libusb's event handling until every PTP transport released its transfers,
+ * or timeout passed (shutdown). */
+void usb_manager_drain(UsbManager *u, usec_t timeout);
+
 /* "BUS-PORT[.PORT…]" as the kernel names the device, e.g. "1-1.3". */
 int usb_device_port_path(libusb_device *dev, char *buf, size_t size);
 

@@ -263,3 +263,241 @@ def run_cases():
         sys.exit(1)
     print(f"PASS: {name}")
     sys.exit(0)
+
+
+# ---- tests inside vdock's world ----
+
+SCENARIOS = os.path.join(SOURCE_DIR, "tests", "vdock", "scenarios")
+
+
+def run_in_vdock(scenario, extra_args=()):
+    """Re-execute this test inside vdock's world (unless already inside) and
+    return the World. vdock exits with the test's status."""
+    if "VDOCK_CONTROL" in os.environ:
+        return World()
+    path = scenario if os.path.isabs(scenario) else os.path.join(SCENARIOS, scenario)
+    argv = [VDOCK, "--scenario", path] + list(extra_args) + ["--", sys.executable] + sys.argv
+    sys.stdout.flush()
+    os.execv(VDOCK, argv)
+
+
+class World:
+    """vdock's world, seen from inside: control socket, CA, ground truth."""
+
+    def __init__(self):
+        self.control_path = os.environ["VDOCK_CONTROL"]
+        self.ca = os.environ["VDOCK_CA"]
+        self.bays = int(os.environ["VDOCK_BAYS"])
+        self.dir = os.environ["VDOCK_WORLD"]
+        self._n = 0
+
+    def control(self, line):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(120)
+        s.connect(self.control_path)
+        s.sendall((line + "\n").encode())
+        buf = b""
+        while not buf.endswith(b"\n"):
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            buf += chunk
+        s.close()
+        reply = buf.decode().strip()
+        if not reply.startswith("ok"):
+            raise TestFailure(f"vdock control {line!r}: {reply}")
+        return reply[2:].strip()
+
+    def truth(self):
+        self._n += 1
+        path = os.path.join(self.dir, f"truth-{os.getpid()}-{self._n}.json")
+        self.control(f"truth {path}")
+        with open(path) as f:
+            t = json.load(f)
+        os.unlink(path)
+        return t
+
+    def status(self):
+        return json.loads(self.control("status"))
+
+    def segments(self, truth=None):
+        """(camera, segment) for every segment of every camera."""
+        t = truth or self.truth()
+        for cam in t["cameras"]:
+            for rec in cam["recordings"]:
+                for seg in rec["segments"]:
+                    yield cam, seg
+
+
+def sha256_file(path):
+    import hashlib
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while True:
+            b = f.read(1 << 20)
+            if not b:
+                return h.hexdigest()
+            h.update(b)
+
+
+def cms_verify(p7s, man, ca):
+    p = subprocess.run(["openssl", "cms", "-verify", "-binary", "-inform", "DER", "-in", p7s,
+                        "-content", man, "-CAfile", ca, "-purpose", "any", "-out", "/dev/null"],
+                       capture_output=True, text=True)
+    return p.returncode == 0, p.stderr.strip()
+
+
+class Rig:
+    """dockd in vdock's world with a private bus, a file backend in a temporary
+    directory, and helpers to wait for what a user would see."""
+
+    def __init__(self, world, config=None, env=None, name="offload"):
+        self.world = world
+        self.tmp = TempDir(prefix=f"dockd-{name}-")
+        self.bus = PrivateBus(self.tmp)
+        self.central = self.tmp.join("central")
+        self.state = self.tmp.join("state")
+        self.env = dict(self.bus.env())
+        if env:
+            self.env.update(env)
+        sections = {
+            "dock": {"name": "test-dock", "state_dir": self.state, "bays": str(world.bays),
+                     "trust_anchors": world.ca, "removal_debounce": "3s"},
+            "file": {"path": self.central},
+            "storage": {"retry_initial": "200ms", "retry_max": "2s", "custody_interval": "2s"},
+            "usb": {"command_timeout": "2s", "stall_timeout": "2s"},
+        }
+        for sec, kv in (config or {}).items():
+            sections.setdefault(sec, {}).update(kv)
+        self.config_sections = sections
+        self.config = write_config(self.tmp.join("dockd.conf"), sections)
+        self.dockd = None
+
+    def start(self, extra_env=None, wait=True):
+        env = dict(self.env)
+        if extra_env:
+            env.update(extra_env)
+        self.dockd = Dockd(self.tmp, self.config, env=env)
+        if wait:
+            self.dockd.wait_ready()
+        return self.dockd
+
+    def kill9(self):
+        self.dockd.kill9()
+
+    def status(self):
+        p = dockctl("status", "--json", env=self.env, check_rc=False)
+        if p.returncode != 0:
+            return None
+        return json.loads(p.stdout)
+
+    def bay(self, n):
+        s = self.status()
+        if not s:
+            return None
+        for b in s["bays"]:
+            if b["bay"] == n:
+                return b
+        return None
+
+    def wait_bay(self, n, states, timeout=60):
+        states = [states] if isinstance(states, str) else states
+
+        def ok():
+            if self.dockd.proc.poll() is not None:
+                raise TestFailure(f"dockd exited with {self.dockd.proc.returncode}:\n{self.dockd.log()[-4000:]}")
+            b = self.bay(n)
+            return b if b and b["state"] in states else None
+        try:
+            return wait_for(ok, timeout, interval=0.2, what=f"bay {n} in {states}")
+        except TestFailure as e:
+            raise TestFailure(f"{e}; bay is {self.bay(n)}; log tail:\n{self.dockd.log()[-4000:]}")
+
+    def wait_log(self, needle, timeout=60):
+        return wait_for(lambda: needle in self.dockd.log(), timeout, what=f"log {needle!r}")
+
+    def custody_files(self):
+        d = os.path.join(self.state, "custody")
+        sealed = sorted(os.path.join(d, "sealed", f) for f in os.listdir(os.path.join(d, "sealed"))
+                        if f.endswith(".jsonl")) if os.path.isdir(os.path.join(d, "sealed")) else []
+        cur = [os.path.join(d, f) for f in sorted(os.listdir(d)) if f.endswith(".jsonl")]
+        return sealed + cur
+
+    def custody_records(self):
+        recs = []
+        for path in self.custody_files():
+            with open(path) as f:
+                for line in f:
+                    if line.strip():
+                        recs.append(json.loads(line))
+        return recs
+
+    def verify_custody(self):
+        files = self.custody_files()
+        key = os.path.join(self.state, "custody", "dock-key.pub.pem")
+        p = subprocess.run([DOCKD, "--verify-custody"] + files + ["--custody-key", key],
+                           capture_output=True, text=True)
+        return p.returncode == 0, p.stdout + p.stderr
+
+    def object_path(self, area, serial, rec, index, ext):
+        return os.path.join(self.central, area, serial, rec, f"{index:06d}.{ext}")
+
+    def stop(self):
+        rc = None
+        if self.dockd:
+            rc = self.dockd.stop()
+        self.bus.stop()
+        return rc
+
+    def cleanup(self):
+        try:
+            if self.dockd and self.dockd.proc.poll() is None:
+                self.dockd.kill9()
+        finally:
+            try:
+                self.bus.stop()
+            except Exception:
+                pass
+            self.tmp.cleanup()
+
+
+def check_offloaded(rig, truth, quarantined=()):
+    """Every segment of the ground truth: in central storage with its .man and
+    .p7s, bytes matching, signature verifying with stock OpenSSL; deleted from the
+    camera exactly when it was confirmed and not held. quarantined: set of
+    (serial, recording_id, index) expected under quarantine/ and still on the camera."""
+    problems = []
+    held = {(s, r) for s, r, _ in quarantined}
+    for cam, seg in World.segments(None, truth):
+        key = (cam["serial"], seg["recording_id"], seg["index"])
+        area = "quarantine" if key in quarantined else "evidence"
+        base = [cam["serial"], seg["recording_id"], seg["index"]]
+        mp4 = rig.object_path(area, *base, "mp4")
+        man = rig.object_path(area, *base, "man")
+        p7s = rig.object_path(area, *base, "p7s")
+        if seg["fate"] == "never-on-camera":
+            continue
+        for p in (mp4, man, p7s):
+            if not os.path.exists(p):
+                problems.append(f"{key}: {p} missing")
+        if problems:
+            continue
+        files = seg["files"]
+        served = files["mp4"].get("served_sha256", files["mp4"]["sha256"])
+        if sha256_file(mp4) != served:
+            problems.append(f"{key}: video in central storage differs from what the camera holds")
+        if area == "evidence":
+            if sha256_file(mp4) != files["mp4"]["sha256"]:
+                problems.append(f"{key}: video hash differs from the manifest's")
+            ok, err = cms_verify(p7s, man, rig.world.ca)
+            if not ok:
+                problems.append(f"{key}: openssl cms -verify failed: {err}")
+            if (cam["serial"], seg["recording_id"]) in held:
+                if seg["fate"] != "on-camera":
+                    problems.append(f"{key}: deleted although its recording is held ({seg['fate']})")
+            elif seg["fate"] != "deleted":
+                problems.append(f"{key}: confirmed but still on the camera ({seg['fate']})")
+        else:
+            if seg["fate"] != "on-camera":
+                problems.append(f"{key}: quarantined but not kept on the camera ({seg['fate']})")
+    check(not problems, "\n".join(problems))
