@@ -389,7 +389,8 @@ static int json_string_write(FILE *f, const char *s) {
 
 static int fields_check(const char *event, const char *bay, const char *camera, const char *segment,
                         const LogField *fields) {
-        if (isempty(event) || !string_is_valid(event))
+        /* log-started is the log's own record (it must carry the key): not for callers */
+        if (isempty(event) || !string_is_valid(event) || streq(event, CUSTODY_LOG_STARTED))
                 return -EINVAL;
         if ((bay && !string_is_valid(bay)) || (camera && !string_is_valid(camera)) ||
             (segment && !string_is_valid(segment)))

@@ -270,6 +270,7 @@ static void test_bad_field_keys(Fixture *f, gconstpointer data) {
         g_assert_cmpint(custody_log_append(l, "x", NULL, NULL, NULL, dup), ==, -EINVAL);
         g_assert_cmpint(custody_log_append(l, NULL, NULL, NULL, NULL, NULL), ==, -EINVAL);
         g_assert_cmpint(custody_log_append(l, "", NULL, NULL, NULL, NULL), ==, -EINVAL);
+        g_assert_cmpint(custody_log_append(l, CUSTODY_LOG_STARTED, NULL, NULL, NULL, NULL), ==, -EINVAL);
         {
                 const LogField null_value[] = { { "a", NULL }, {} };
                 g_assert_cmpint(custody_log_append(l, "x", NULL, NULL, NULL, null_value), ==, -EINVAL);
