@@ -1139,33 +1139,7 @@ static int record_check_key(Verifier *v, json_object *o) {
         return 0;
 }
 
-static int verifier_line(Verifier *v, const char *line, size_t size) {
-        _cleanup_(json_object_putp) json_object *o = NULL;
-        const char *sep, *event = NULL, *time, *prev, *sig64;
-        _cleanup_free_ char *msg = NULL;
-        uint8_t sig[128];
-        size_t sig_size, body;
-        int64_t seq;
-        int r;
-
-        o = line_parse(line, size);
-        if (!o)
-                return verifier_fail(v, "not a JSON object (or not UTF-8, or trailing bytes)");
-        r = record_check_keys(v, o, &event);
-        if (r < 0)
-                return r;
-        seq = json_object_get_int64(json_object_object_get(o, "seq"));
-        time = json_object_get_string(json_object_object_get(o, "time"));
-        prev = json_object_get_string(json_object_object_get(o, "prev"));
-        sig64 = json_object_get_string(json_object_object_get(o, "sig"));
-        if (seq < 0 || seq == INT64_MAX)
-                return verifier_fail(v, "seq out of range");
-        if (!time_is_valid(time))
-                return verifier_fail(v, "time \"%s\" is not YYYY-MM-DDTHH:MM:SS.uuuuuuZ", time);
-        if (!hex64_is_valid(prev))
-                return verifier_fail(v, "prev is not 64 lower-case hex digits");
-
-        /* The chain. */
+static int verifier_check_chain(Verifier *v, int64_t seq, const char *event, const char *prev) {
         if (v->started && (uint64_t) seq != v->next_seq)
                 return verifier_fail(v, "seq %" PRId64 ", expected %" PRIu64, seq, v->next_seq);
         if (v->anchored && v->line == 1 && (uint64_t) seq != v->anchor_first)
@@ -1178,8 +1152,17 @@ static int verifier_line(Verifier *v, const char *line, size_t size) {
                                      "not fix its range: give the earlier files first", seq);
         if (v->started && !streq(prev, v->prev))
                 return verifier_fail(v, "prev does not match the SHA-256 of the previous record");
+        return 0;
+}
 
-        /* The signature: over the line up to ,"sig":" followed by }. */
+/* Over the line up to ,"sig":" followed by "}". */
+static int verifier_check_signature(Verifier *v, const char *line, size_t size, const char *sig64) {
+        _cleanup_free_ char *msg = NULL;
+        const char *sep;
+        uint8_t sig[128];
+        size_t sig_size, body;
+        int r;
+
         sep = memmem(line, size, SIG_SEPARATOR, strlen(SIG_SEPARATOR));
         if (!sep)
                 return verifier_fail(v, "no ,\"sig\":\" in the line");
@@ -1193,17 +1176,46 @@ static int verifier_line(Verifier *v, const char *line, size_t size) {
                 return -ENOMEM;
         memcpy(msg, line, body);
         msg[body] = '}';
+        r = signature_verify(v->key, msg, body + 1, sig, sig_size);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return verifier_fail(v, "signature does not verify with %s", v->key_origin ?: "the log's own key");
+        return 0;
+}
+
+static int verifier_line(Verifier *v, const char *line, size_t size) {
+        _cleanup_(json_object_putp) json_object *o = NULL;
+        const char *event = NULL, *time, *prev;
+        int64_t seq;
+        int r;
+
+        o = line_parse(line, size);
+        if (!o)
+                return verifier_fail(v, "not a JSON object (or not UTF-8, or trailing bytes)");
+        r = record_check_keys(v, o, &event);
+        if (r < 0)
+                return r;
+        seq = json_object_get_int64(json_object_object_get(o, "seq"));
+        time = json_object_get_string(json_object_object_get(o, "time"));
+        prev = json_object_get_string(json_object_object_get(o, "prev"));
+        if (seq < 0 || seq == INT64_MAX)
+                return verifier_fail(v, "seq out of range");
+        if (!time_is_valid(time))
+                return verifier_fail(v, "time \"%s\" is not YYYY-MM-DDTHH:MM:SS.uuuuuuZ", time);
+        if (!hex64_is_valid(prev))
+                return verifier_fail(v, "prev is not 64 lower-case hex digits");
+        r = verifier_check_chain(v, seq, event, prev);
+        if (r < 0)
+                return r;
         if (streq(event, CUSTODY_LOG_STARTED)) {
                 r = record_check_key(v, o);
                 if (r < 0)
                         return r;
         }
-        r = signature_verify(v->key, msg, body + 1, sig, sig_size);
-        if (r == -ENOMEM)
-                return r;
+        r = verifier_check_signature(v, line, size, json_object_get_string(json_object_object_get(o, "sig")));
         if (r < 0)
-                return verifier_fail(v, "signature does not verify with %s",
-                                     v->key_origin ?: "the log's own key");
+                return r;
 
         r = sha256_hex(line, size, v->prev);
         if (r < 0)
