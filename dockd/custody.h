@@ -28,7 +28,8 @@ typedef struct CustodyLog CustodyLog;
 /* Open (creating if needed) the log in dir. The dock key at key_path is created
  * (EC P-256, mode 0600, atomically) when absent; its public key is written to
  * dir/dock-key.pub.pem. A torn last line (power loss mid-append: never
- * acknowledged) is cut off. */
+ * acknowledged) is cut off; then 1 is returned instead of 0 (and a warning
+ * logged). Appends a log-started record. -EBUSY if another process has it open. */
 int custody_log_open(const char *dir, const char *key_path, const char *dock_name, CustodyLog **ret);
 CustodyLog *custody_log_free(CustodyLog *l);
 DEFINE_TRIVIAL_CLEANUP_FUNC(CustodyLog *, custody_log_free);

@@ -4,6 +4,7 @@
 
 #include "conf.h"
 #include "config.h"
+#include "custody.h"
 #include "log.h"
 #include "manager.h"
 
@@ -13,6 +14,10 @@ static const char *arg_config = NULL;
 static bool arg_check_config = false;
 static bool arg_allow_root = false;
 static int arg_log_level = -1;
+static bool arg_verify_custody = false;
+static const char *arg_custody_key = NULL;
+static char *const *arg_files = NULL;
+static size_t arg_n_files = 0;
 
 static void help(void) {
         printf("Usage: dockd [OPTIONS]\n\n"
@@ -22,12 +27,17 @@ static void help(void) {
                "     --check-config         Validate the configuration, print it, and exit\n"
                "     --log-level LEVEL      emerg..debug (overrides [log] level=)\n"
                "     --allow-root           Run as root (tests and the demo only)\n"
+               "     --verify-custody FILE...\n"
+               "                            Verify custody log files (sealed ones first, in\n"
+               "                            order, then the current one); exit 0 valid, 1 not\n"
+               "     --custody-key PUB.pem  The dock's public key for --verify-custody\n"
                "  -h --help                 Show this help\n"
                "     --version              Show the version\n");
 }
 
 static int parse_argv(int argc, char *argv[]) {
-        enum { ARG_CHECK_CONFIG = 0x100, ARG_LOG_LEVEL, ARG_ALLOW_ROOT, ARG_VERSION };
+        enum { ARG_CHECK_CONFIG = 0x100, ARG_LOG_LEVEL, ARG_ALLOW_ROOT, ARG_VERSION, ARG_VERIFY_CUSTODY,
+               ARG_CUSTODY_KEY };
         static const struct option options[] = {
                 { "config", required_argument, NULL, 'c' },
                 { "check-config", no_argument, NULL, ARG_CHECK_CONFIG },
@@ -35,6 +45,8 @@ static int parse_argv(int argc, char *argv[]) {
                 { "allow-root", no_argument, NULL, ARG_ALLOW_ROOT },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
+                { "verify-custody", no_argument, NULL, ARG_VERIFY_CUSTODY },
+                { "custody-key", required_argument, NULL, ARG_CUSTODY_KEY },
                 {}
         };
         int c;
@@ -63,9 +75,28 @@ static int parse_argv(int argc, char *argv[]) {
                 case ARG_VERSION:
                         printf("dockd %s\n", PACKAGE_VERSION);
                         return 0;
+                case ARG_VERIFY_CUSTODY:
+                        arg_verify_custody = true;
+                        break;
+                case ARG_CUSTODY_KEY:
+                        arg_custody_key = optarg;
+                        break;
                 default:
                         return -EINVAL;
                 }
+        if (arg_verify_custody) {
+                if (optind >= argc) {
+                        fprintf(stderr, "dockd: --verify-custody needs at least one FILE\n");
+                        return -EINVAL;
+                }
+                arg_files = argv + optind;
+                arg_n_files = (size_t) (argc - optind);
+                return 1;
+        }
+        if (arg_custody_key) {
+                fprintf(stderr, "dockd: --custody-key is only meaningful with --verify-custody\n");
+                return -EINVAL;
+        }
         if (optind < argc) {
                 fprintf(stderr, "dockd: unexpected argument '%s'\n", argv[optind]);
                 return -EINVAL;
@@ -83,6 +114,9 @@ int main(int argc, char *argv[]) {
         r = parse_argv(argc, argv);
         if (r <= 0)
                 return r < 0 ? EXIT_CONFIG : EXIT_SUCCESS;
+        if (arg_verify_custody)
+                return custody_verify_files(arg_files, arg_n_files, arg_custody_key, stdout) < 0 ? EXIT_FAILURE
+                                                                                                 : EXIT_SUCCESS;
 
         config = config_new();
         if (!config)
