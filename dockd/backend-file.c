@@ -4,9 +4,13 @@
  * fsyncs the directory; then it drops the file from the page cache and reads it
  * back to hash it, because a NAS can acknowledge writes it did not keep. An
  * existing object with the same bytes is confirmed as is (idempotent); one with
- * other bytes is never overwritten: evidence is write-once. The blocking work runs
- * in the worker pool. */
+ * other bytes is never overwritten: evidence is write-once. Temporary files live in
+ * <root>/.incoming/<dock>/ (same file system, so the rename is atomic), which is
+ * emptied at start: a crash never leaves a stray file beside the evidence. The
+ * blocking work runs in the worker pool. */
+#include <dirent.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <openssl/evp.h>
 #include <sys/stat.h>
 
@@ -22,6 +26,8 @@ typedef struct FileBackend {
         Backend backend;
         WorkerPool *pool;
         char *root;
+        char *incoming;
+        uint64_t n_tmp;
 } FileBackend;
 
 struct BackendPut {
@@ -29,6 +35,7 @@ struct BackendPut {
         WorkerJob *job;
         char *src;
         char *dst;
+        char *tmp;
         uint64_t size;
         uint8_t sha256[32];
         uint64_t done_bytes;
@@ -120,7 +127,7 @@ static int copy_data(int in, int out, BackendPut *p, volatile bool *cancelled) {
 
 static int put_work(void *userdata, volatile bool *cancelled) {
         BackendPut *p = userdata;
-        _cleanup_free_ char *tmp = NULL;
+        const char *tmp = p->tmp;
         _cleanup_close_ int in = -EBADF, out = -EBADF;
         struct stat st;
         int r;
@@ -143,8 +150,6 @@ static int put_work(void *userdata, volatile bool *cancelled) {
                 snprintf(p->message, sizeof p->message, "cannot create the directory of %s: %s", p->dst, strerror(-r));
                 return r;
         }
-        if (asprintf(&tmp, "%s.tmp.%d.%lx", p->dst, (int) getpid(), (unsigned long) (uintptr_t) p) < 0)
-                return -ENOMEM;
         out = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOCTTY, 0644);
         if (out < 0) {
                 snprintf(p->message, sizeof p->message, "cannot create %s: %m", tmp);
@@ -172,6 +177,7 @@ static int put_work(void *userdata, volatile bool *cancelled) {
 static void put_free(BackendPut *p) {
         free(p->src);
         free(p->dst);
+        free(p->tmp);
         free(p);
 }
 
@@ -199,11 +205,13 @@ static int file_put(Backend *b, const BackendObject *o, backend_put_done_t cb, v
         p->fb = fb;
         p->src = strdup(o->path);
         p->dst = path_join(fb->root, o->key);
+        if (asprintf(&p->tmp, "%s/%" PRIu64, fb->incoming, ++fb->n_tmp) < 0)
+                p->tmp = NULL;
         p->size = o->size;
         memcpy(p->sha256, o->sha256, 32);
         p->cb = cb;
         p->userdata = userdata;
-        if (!p->src || !p->dst) {
+        if (!p->src || !p->dst || !p->tmp) {
                 put_free(p);
                 return -ENOMEM;
         }
@@ -232,6 +240,7 @@ static void file_free(Backend *b) {
 
         worker_pool_free(fb->pool);
         free(fb->root);
+        free(fb->incoming);
         free(fb);
 }
 
@@ -242,6 +251,24 @@ static const BackendOps file_ops = {
         .progress = file_progress,
         .free = file_free,
 };
+
+/* Our temporary files from before a crash are garbage: remove them. */
+static int incoming_reset(const char *dir) {
+        DIR *d;
+        struct dirent *e;
+        int r = mkdir_p_durable(dir, 0755);
+
+        if (r < 0)
+                return r;
+        d = opendir(dir);
+        if (!d)
+                return -errno;
+        while ((e = readdir(d)))
+                if (e->d_name[0] != '.')
+                        (void) unlinkat(dirfd(d), e->d_name, 0);
+        closedir(d);
+        return 0;
+}
 
 int backend_file_new(sd_event *event, const DockdConfig *config, Backend **ret, char **ret_error) {
         FileBackend *fb;
@@ -264,9 +291,16 @@ int backend_file_new(sd_event *event, const DockdConfig *config, Backend **ret, 
                 return -ENOMEM;
         fb->backend = (Backend) { .ops = &file_ops, .event = event, .config = config };
         fb->root = strdup(config->file_path);
-        r = fb->root ? worker_pool_new(event, config->storage_concurrency, &fb->pool) : -ENOMEM;
+        if (asprintf(&fb->incoming, "%s/.incoming/%s", config->file_path, config->dock_name) < 0)
+                fb->incoming = NULL;
+        r = fb->root && fb->incoming ? incoming_reset(fb->incoming) : -ENOMEM;
+        if (r >= 0)
+                r = worker_pool_new(event, config->storage_concurrency, &fb->pool);
         if (r < 0) {
+                if (asprintf(ret_error, "cannot prepare %s: %s", strna(fb->incoming), strerror(-r)) < 0)
+                        *ret_error = NULL;
                 free(fb->root);
+                free(fb->incoming);
                 free(fb);
                 return r;
         }

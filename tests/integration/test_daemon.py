@@ -12,12 +12,13 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from dockdtest import (DOCKD, Dockd, PrivateBus, PrivateJournal, TempDir, case, check,
-                       dockctl, in_private_mount_ns, run_cases, wait_for, write_config)
+                       dockctl, in_private_mount_ns, make_ca, run_cases, wait_for, write_config)
 
 
 def minimal_config(tmp, **extra):
     sections = {
-        "dock": {"name": "test-dock", "state_dir": tmp.join("state"), "bays": "2"},
+        "dock": {"name": "test-dock", "state_dir": tmp.join("state"), "bays": "2",
+                 "trust_anchors": make_ca(tmp)},
         "file": {"path": tmp.join("central")},
     }
     for sec, kv in extra.items():
@@ -150,7 +151,7 @@ def dbus_status():
         p = dockctl("status", "--json", env=bus.env())
         status = json.loads(p.stdout)
         check(status["dock"] == "test-dock", p.stdout)
-        check(status["bays"] == 2, p.stdout)
+        check(len(status["bays"]) == 2 and status["bays"][0]["state"] == "empty", p.stdout)
         p = dockctl("status", env=bus.env())
         check("dock: test-dock" in p.stdout, p.stdout)
         d.stop()

@@ -178,6 +178,16 @@ class PrivateJournal:
         self.proc.wait(10)
 
 
+def make_ca(tmp, name="Test Agency CA"):
+    """A throwaway CA certificate (PEM) for tests that need trust anchors."""
+    key, pem = tmp.join("ca.key"), tmp.join("ca.pem")
+    if not os.path.exists(pem):
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                        "-nodes", "-keyout", key, "-out", pem, "-days", "2", "-subj", f"/CN={name}"],
+                       check=True, capture_output=True)
+    return pem
+
+
 def write_config(path, sections):
     """sections: {"dock": {"name": "x"}, ...} -> INI file."""
     with open(path, "w") as f:
