@@ -557,8 +557,8 @@ bool ptp_device_info_has_operation(const PtpDeviceInfo *info, uint16_t code) {
 }
 
 /* "name: 1.0; other: 2.1" (§4.1). An entry is "name: version", version being
- * digits, optionally followed by '.' and more digits; entries that do not have
- * this shape never match. */
+ * digits, then any number of '.' and more digits; entries that do not have this
+ * shape never match. */
 int ptp_device_info_extension(const PtpDeviceInfo *info, const char *name) {
         size_t name_len;
         const char *p;
@@ -585,13 +585,9 @@ int ptp_device_info_extension(const PtpDeviceInfo *info, const char *name) {
                         continue;
                 for (; v < end && *v >= '0' && *v <= '9'; v++)
                         major = MIN(major * 10 + (unsigned long) (*v - '0'), (unsigned long) INT_MAX);
-                if (v < end && *v == '.') {
-                        v++;
-                        if (v >= end || *v < '0' || *v > '9')
-                                continue;
-                        while (v < end && *v >= '0' && *v <= '9')
-                                v++;
-                }
+                while (v < end && *v == '.' && v + 1 < end && v[1] >= '0' && v[1] <= '9')
+                        for (v++; v < end && *v >= '0' && *v <= '9'; v++)
+                                ;
                 while (v < end && *v == ' ')
                         v++;
                 if (v != end)
