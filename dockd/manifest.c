@@ -127,11 +127,11 @@ static const char *parse_decimal(const char *s, uint64_t max, uint64_t *ret) {
 
         if (!*s)
                 return "empty";
+        if (strspn(s, "0123456789") != strlen(s))
+                return "not a decimal number";
         if (s[0] == '0' && s[1])
                 return "leading zero";
         for (const char *p = s; *p; p++) {
-                if (*p < '0' || *p > '9')
-                        return "not a decimal number";
                 if (v > (max - (uint64_t) (*p - '0')) / 10)
                         return "out of range";
                 v = v * 10 + (uint64_t) (*p - '0');
@@ -497,15 +497,15 @@ int manifest_parse(const uint8_t *data, size_t size, Manifest **ret, char **ret_
                 *nl = 0;
 
                 eq = strchr(line, '=');
-                if (!eq)
-                        return fail(ret_error, lineno, "not a key=value line");
-                *eq = 0;
-
-                known = field_from_key(line);
+                if (eq)
+                        *eq = 0;
+                known = eq ? field_from_key(line) : -ENOENT;
                 if (f >= _FIELD_MAX)
                         return known >= 0 ? fail(ret_error, lineno, "repeated key %s", line)
-                               : key_is_printable(line) ? fail(ret_error, lineno, "unknown key %s", line)
+                               : eq && key_is_printable(line) ? fail(ret_error, lineno, "unknown key %s", line)
                                : fail(ret_error, lineno, "unexpected line after categories");
+                if (!eq)
+                        return fail(ret_error, lineno, "not a key=value line");
                 if (known < 0)
                         return key_is_printable(line)
                                 ? fail(ret_error, lineno, "unknown key %s (expected %s)", line, field_keys[f])
