@@ -34,6 +34,7 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(X509 *, X509_free);
 DEFINE_TRIVIAL_CLEANUP_FUNC(X509_STORE *, X509_STORE_free);
 DEFINE_TRIVIAL_CLEANUP_FUNC(X509_STORE_CTX *, X509_STORE_CTX_free);
 DEFINE_TRIVIAL_CLEANUP_FUNC(BIO *, BIO_free);
+DEFINE_TRIVIAL_CLEANUP_FUNC(BIO *, BIO_free_all);
 DEFINE_TRIVIAL_CLEANUP_FUNC(CMS_ContentInfo *, CMS_ContentInfo_free);
 
 static void x509_stack_freep(STACK_OF(X509) **sk) {
@@ -302,12 +303,31 @@ static X509 *find_signer(CMS_SignerInfo *si, STACK_OF(X509) *certs) {
         return NULL;
 }
 
+/* The manifest bytes as CMS_verify()'s detached content. Not a bare memory BIO:
+ * for those, OpenSSL 3.0 up to at least 3.0.19 copies the BIO and leaks the copy
+ * when CMS_dataInit() fails (e.g. an empty digestAlgorithms set), which a camera
+ * could trigger at will (openssl/openssl#30471). A null filter in front keeps
+ * CMS_verify() off that path and passes the bytes through unchanged. */
+static BIO *content_bio_new(const uint8_t *data, size_t size) {
+        BIO *mem, *filter;
+
+        mem = BIO_new_mem_buf(data ?: (const uint8_t *) "", (int) size);
+        if (!mem)
+                return NULL;
+        filter = BIO_new(BIO_f_null());
+        if (!filter) {
+                BIO_free(mem);
+                return NULL;
+        }
+        return BIO_push(filter, mem);
+}
+
 int verify_manifest_signature(TrustStore *ts, const uint8_t *manifest, size_t manifest_size,
                               const uint8_t *p7s, size_t p7s_size, const char *serial,
                               char **ret_reason) {
         _cleanup_(CMS_ContentInfo_freep) CMS_ContentInfo *cms = NULL;
         _cleanup_(x509_stack_freep) STACK_OF(X509) *certs = NULL;
-        _cleanup_(BIO_freep) BIO *content = NULL;
+        _cleanup_(BIO_free_allp) BIO *content = NULL;
         STACK_OF(CMS_SignerInfo) *signers;
         const ASN1_OBJECT *econtent_type;
         const unsigned char *p = p7s;
@@ -359,7 +379,7 @@ int verify_manifest_signature(TrustStore *ts, const uint8_t *manifest, size_t ma
         /* The signature over exactly these bytes: CMS_BINARY, no MIME canonicalisation.
          * The chain was checked above, with reasons; CMS_verify() checks digest and
          * signature and finds the same signer certificate in the SignedData. */
-        content = BIO_new_mem_buf(manifest ?: (const uint8_t *) "", (int) manifest_size);
+        content = content_bio_new(manifest, manifest_size);
         if (!content)
                 return oom();
         if (CMS_verify(cms, NULL, ts->store, content, NULL, CMS_BINARY | CMS_NO_SIGNER_CERT_VERIFY) != 1)
