@@ -26,7 +26,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
         return 0;
 }
 
+/* FUZZ_VERBOSE=1: print each outcome (to see which seeds reach which check). */
 static void check_outcome(int r, char *reason) {
+        if (getenv("FUZZ_VERBOSE"))
+                fprintf(stderr, "fuzz-verify: %d %s\n", r, reason ?: "ok");
         if (r < 0) {
                 fuzz_check(r == -EKEYREJECTED || r == -EBADMSG);
                 fuzz_check(reason && *reason);
