@@ -449,9 +449,9 @@ int bay_new(Manager *m, unsigned index, Bay **ret) {
         snprintf(b->name, sizeof b->name, "%u", index);
         b->config = &m->config->bays[index - 1];
         b->state = BAY_EMPTY;
-        r = sd_event_add_time_relative(m->event, &b->debounce, CLOCK_MONOTONIC, USEC_INFINITY, 0, on_debounce, b);
+        r = sd_event_add_time(m->event, &b->debounce, CLOCK_MONOTONIC, 0, 0, on_debounce, b);
         if (r >= 0)
-                r = sd_event_add_time_relative(m->event, &b->retry, CLOCK_MONOTONIC, USEC_INFINITY, 0, on_retry, b);
+                r = sd_event_add_time(m->event, &b->retry, CLOCK_MONOTONIC, 0, 0, on_retry, b);
         if (r < 0) {
                 bay_unref(b);
                 return r;

@@ -217,9 +217,16 @@ class Dockd:
         self.proc = subprocess.Popen(argv, env=e, stdout=self.stderr, stderr=self.stderr)
 
     def wait_ready(self, timeout=15):
+        def ready():
+            if self.proc.poll() is not None:
+                raise TestFailure(f"dockd exited ({self.proc.returncode}) before it was ready; its log:\n"
+                                  + self.log())
+            return self.notify.seen("READY=1")
         try:
-            self.notify.wait("READY=1", timeout)
-        except TestFailure:
+            wait_for(ready, timeout, what="sd_notify READY=1")
+        except TestFailure as e:
+            if "exited" in str(e):
+                raise
             raise TestFailure("dockd did not become ready; its log:\n" + self.log())
 
     def log(self):
