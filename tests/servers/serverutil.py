@@ -17,7 +17,7 @@ import time
 __all__ = [
     "HarnessError", "PortReservation", "reserve_ports", "port_is_free",
     "wait_for_port", "spawn", "kill_tree", "listening_socket_owners",
-    "check_port_owner", "rss_kib", "pss_kib", "log_tail", "clean_env", "pids_alive",
+    "check_port_owner", "port_listening", "rss_kib", "pss_kib", "log_tail", "clean_env", "pids_alive",
 ]
 
 HOST = "127.0.0.1"
@@ -316,6 +316,11 @@ def _socket_inodes_of(pid):
     except OSError:
         pass
     return out
+
+
+def port_listening(port):
+    """True if some socket listens on the TCP port (any address)."""
+    return bool(_listen_inodes(port))
 
 
 def listening_socket_owners(port):

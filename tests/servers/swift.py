@@ -213,11 +213,20 @@ class SwiftServer:
             self.dir = tempfile.mkdtemp(prefix="dockd-swift-")
         for sub in ("etc", "srv/d1", "logs"):
             os.makedirs(os.path.join(self.dir, sub), exist_ok=True)
+        try:
+            self._start_retrying()
+        except BaseException:
+            self.stop()
+            raise
+        self.startup_s = round(time.monotonic() - t0, 3)
+        return self
+
+    def _start_retrying(self):
         last = None
         for _attempt in range(3):
             try:
                 self._start_once()
-                break
+                return
             except su.HarnessError as e:
                 # A port taken between the check and the bind (by something
                 # that is not one of our harnesses): retry with new ports.
@@ -227,10 +236,7 @@ class SwiftServer:
                 if "shared" not in str(e) and \
                         "Address already in use" not in str(e):
                     raise
-        else:
-            raise last
-        self.startup_s = round(time.monotonic() - t0, 3)
-        return self
+        raise last
 
     def _start_once(self):
         names = ("memcached",) + SERVERS
