@@ -39,8 +39,10 @@ Counters (stats()): connections, active, bytes_up / bytes_down (forwarded
 to the target / delivered to clients, canned answers included),
 dropped_up (client bytes not forwarded: drained bodies, bytes after a
 reset cut), requests (HTTP requests seen), requests_forwarded, responses
-(final responses from the target), injected, resets, status (dict of
-forwarded response status counts).  requests_log(): one dict per request:
+(final responses from the target, counted as their head passes), injected,
+resets, upstream_connect_errors, status (dict of forwarded response status
+counts).  Counters move before the bytes they count are written, so a test
+that has read an answer sees it counted.  requests_log(): one dict per request:
 conn, method, target, body_bytes, injected, status, complete.
 
 Python, in-process:
@@ -267,13 +269,29 @@ class FaultProxy:
     def start(self):
         if self._thread is not None:
             return self
-        if self.port is None:
-            r = su.reserve_port(self.host)
-            self.port = r.port
+        for attempt in range(5):
+            if self._fixed_port:
+                r = su.reserve_specific_port(self.port, self.host)
+            else:
+                r = su.reserve_port(self.host)
+                self.port = r.port
             self._reservations.append(r)
-        else:
-            self._reservations.append(su.reserve_specific_port(self.port,
-                                                               self.host))
+            try:
+                self._start_loop()
+                break
+            except su.HarnessError:
+                self._release()
+                if self._fixed_port or attempt == 4:
+                    raise
+        if self.control:
+            try:
+                self._start_control()
+            except BaseException:
+                self.stop()
+                raise
+        return self
+
+    def _start_loop(self):
         started = threading.Event()
         failure = []
 
@@ -304,12 +322,8 @@ class FaultProxy:
         if failure:
             self._thread.join()
             self._thread = None
-            self._release()
             raise su.HarnessError(f"faultproxy: cannot listen on "
                                   f"{self.host}:{self.port}: {failure[0]}")
-        if self.control:
-            self._start_control()
-        return self
 
     def stop(self):
         """Close everything (open connections are reset).  Idempotent."""
@@ -645,8 +659,10 @@ class FaultProxy:
                         r[0] -= len(piece)
             w = c.writer(direction)
             if len(piece):
-                w.write(piece)
+                # Count first: the peer may act on the bytes (and read the
+                # stats) before this thread runs again.
                 self._count("bytes_" + direction, len(piece))
+                w.write(piece)
             if cut:
                 with self._mu:
                     self._stats["resets"] += 1
@@ -809,8 +825,8 @@ class FaultProxy:
             await self._copy_body(c, c.cr, kind, length, drop)
             rec["complete"] = True
         await c.idle.wait()  # earlier answers from the target go first
-        await self._send(c, "down", self._canned(fail, rec["method"], close))
         self._count("injected")
+        await self._send(c, "down", self._canned(fail, rec["method"], close))
         if not close:
             return True
         # Closing: half-close our side, then read what the client still
@@ -875,13 +891,22 @@ class FaultProxy:
             except (_NotHTTP, ValueError):
                 await self._go_raw(c, "down", head)
                 return
+            rec = c.pending[0] if c.pending else None
+            if status >= 200:
+                # Counted before the client can see it (tests read the
+                # stats as soon as they have the answer).
+                with self._mu:
+                    self._stats["responses"] += 1
+                    st = self._stats["status"]
+                    st[str(status)] = st.get(str(status), 0) + 1
+                if rec is not None:
+                    rec["status"] = status
             await self._send(c, "down", head)
             if 100 <= status < 200:
                 if status == 101:  # protocol switch: bytes from here on
                     await self._pump_raw(c, "down")
                     return
                 continue
-            rec = c.pending[0] if c.pending else None
             method = rec["method"] if rec else ""
             if method == "HEAD" or status in (204, 304):
                 kind, length = "none", 0
@@ -891,12 +916,7 @@ class FaultProxy:
             async def sink(data):
                 await self._send(c, "down", data)
             await self._copy_body(c, reader, kind, length, sink)
-            with self._mu:
-                self._stats["responses"] += 1
-                st = self._stats["status"]
-                st[str(status)] = st.get(str(status), 0) + 1
             if rec is not None:
-                rec["status"] = status
                 c.pending.popleft()
             if not c.pending:
                 c.idle.set()

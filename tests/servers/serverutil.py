@@ -96,7 +96,9 @@ class PortReservation:
 def _try_lock(port):
     path = os.path.join(_lock_dir(), f"{port}.lock")
     try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
+        # Read-only is enough for flock(), and works on a lock file another
+        # user created.
+        fd = os.open(path, os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC, 0o666)
     except OSError:
         return None
     try:

@@ -865,8 +865,8 @@ def faultproxy_slow():
         fast = time.monotonic() - tm
         log(f"400 kB at 200 kB/s: up {up:.2f} s, down {down:.2f} s; "
             f"unthrottled {fast:.3f} s")
-        check(1.7 < up < 4, f"upload throttled to ~2 s, took {up:.2f}")
-        check(1.7 < down < 4, f"download throttled to ~2 s, took {down:.2f}")
+        check(1.7 < up < 6, f"upload throttled to ~2 s, took {up:.2f}")
+        check(1.7 < down < 6, f"download throttled to ~2 s, took {down:.2f}")
         check(fast < 1, "no throttle after slow(None)")
         # Shared by connections: two parallel 200 kB uploads at 200 kB/s.
         fp.slow(200000, "both")
@@ -886,7 +886,7 @@ def faultproxy_slow():
         both = time.monotonic() - tm
         log(f"2 x 200 kB in parallel at 200 kB/s: {both:.2f} s")
         eq(res, [200000, 200000])
-        check(1.7 < both < 4, f"shared cap, took {both:.2f}")
+        check(1.7 < both < 6, f"shared cap, took {both:.2f}")
 
 
 @case
@@ -1004,6 +1004,18 @@ def faultproxy_refuse():
                                    b"Host: t\r\n\r\n")
         s.close()
         eq((st, len(b)), (200, 4), "accepting again on the same port")
+    # Target down: the proxy accepts, cannot connect upstream, resets.
+    dead = su.reserve_port()
+    with FaultProxy(("127.0.0.1", dead.port)) as fp:
+        try:  # the reset can even beat connect() back to the client
+            s = socket.create_connection(("127.0.0.1", fp.port), timeout=10)
+            s.sendall(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+            eq(s.recv(10), b"", "EOF or reset when the target is down")
+            s.close()
+        except (ConnectionResetError, BrokenPipeError):
+            pass
+        fp.wait_until(lambda x: x["upstream_connect_errors"] == 1, 5)
+    dead.release()
 
 
 @case
@@ -1093,8 +1105,8 @@ def faultproxy_swift():
 
 @case
 def faultproxy_tus():
-    """A PATCH cut by a reset: the tus server keeps what it received, and
-    HEAD says so."""
+    """A PATCH cut by a reset: the tus server keeps a prefix of what it
+    received, HEAD says how much, and the upload resumes from there."""
     tool("node")
     with TusServer() as srv, \
             FaultProxy(("127.0.0.1", srv.port)) as fp:
@@ -1121,15 +1133,25 @@ def faultproxy_tus():
             pass
         s.close()
         body_through = MiB - len(head)
+        eq(fp.stats()["bytes_up"], MiB, "bytes through before the reset")
+        # The server keeps what it wrote before it saw the reset: usually
+        # every byte that reached it, sometimes less (node aborts the
+        # request stream while a file write is pending).  HEAD tells.
+        last, stable_since = None, time.monotonic()
         deadline = time.monotonic() + 10
-        while True:
+        while time.monotonic() < deadline:
             st, h, _ = tus_req(srv, "HEAD", loc[len(fp.url):])
-            if int(h["upload-offset"]) == body_through or \
-                    time.monotonic() > deadline:
+            off = int(h["upload-offset"])
+            if off != last:
+                last, stable_since = off, time.monotonic()
+            elif time.monotonic() - stable_since > 0.3:
                 break
             time.sleep(0.05)
-        eq(int(h["upload-offset"]), body_through, "offset = bytes through")
-        eq(srv.read_upload(loc), data[:body_through], "stored prefix")
+        offset = last
+        log(f"reset after {body_through} body bytes; server kept {offset}")
+        check(0 <= offset <= body_through, f"offset {offset}")
+        eq(srv.read_upload(loc), data[:offset], "stored prefix")
+        body_through = offset
         c = http.client.HTTPConnection("127.0.0.1", fp.port, timeout=30)
         c.request("PATCH", loc, body=data[body_through:], headers={
             "Tus-Resumable": "1.0.0", "Upload-Offset": str(body_through),
