@@ -1,0 +1,397 @@
+"""Shared plumbing for the test servers: free ports, child processes, waits.
+
+Python standard library only.  Used by swift.py, tus.py and faultproxy.py.
+"""
+
+import ctypes
+import errno
+import fcntl
+import os
+import random
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+
+__all__ = [
+    "HarnessError", "PortReservation", "reserve_ports", "port_is_free",
+    "wait_for_port", "spawn", "kill_tree", "listening_socket_owners",
+    "check_port_owner", "port_listening", "rss_kib", "pss_kib", "log_tail", "clean_env", "pids_alive",
+]
+
+HOST = "127.0.0.1"
+# Unusual ports, below the kernel's ephemeral range (32768-60999 by default)
+# so that outgoing connections never sit on them.
+PORT_RANGE = (20000, 32000)
+LOCK_DIR = os.path.join(tempfile.gettempdir(), "dockd-test-ports")
+
+PR_SET_PDEATHSIG = 1
+
+
+class HarnessError(RuntimeError):
+    """A test server failed to start or misbehaved."""
+
+
+def _lock_dir():
+    try:
+        os.makedirs(LOCK_DIR, exist_ok=True)
+        os.chmod(LOCK_DIR, 0o1777)
+    except PermissionError:
+        pass  # someone else's directory; it is sticky and world-writable
+    return LOCK_DIR
+
+
+def port_is_free(port, host=HOST):
+    """True if nothing listens on (host, port) and nothing holds it bound.
+
+    bind() without SO_REUSEADDR/SO_REUSEPORT fails if any socket (a
+    listener on host or on 0.0.0.0, an outgoing connection, a TIME_WAIT)
+    uses the port; the connect() catches listeners bound with SO_REUSEPORT
+    in ways bind() alone may not see.
+    """
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        s.bind((host, port))
+    except OSError:
+        return False
+    finally:
+        s.close()
+    c = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    c.settimeout(0.5)
+    try:
+        c.connect((host, port))
+    except ConnectionRefusedError:
+        return True
+    except OSError:
+        return False
+    else:
+        return False
+    finally:
+        c.close()
+
+
+class PortReservation:
+    """A port picked for a server, with an flock() on
+    $TMPDIR/dockd-test-ports/PORT.lock held until release(), so that other
+    harness instances (other tests running in parallel) skip it.  The lock
+    goes away with the process that holds it, however it dies."""
+
+    def __init__(self, port, fd):
+        self.port = port
+        self._fd = fd
+
+    def release(self):
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    def __int__(self):
+        return self.port
+
+    def __repr__(self):
+        return f"<PortReservation {self.port}>"
+
+
+def _try_lock(port):
+    path = os.path.join(_lock_dir(), f"{port}.lock")
+    try:
+        # Read-only is enough for flock(), and works on a lock file another
+        # user created.
+        fd = os.open(path, os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC, 0o666)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        return None
+    return fd
+
+
+def reserve_port(host=HOST, exclude=(), rng=random):
+    """Pick one free port in PORT_RANGE and lock it; returns PortReservation."""
+    lo, hi = PORT_RANGE
+    for _ in range(2000):
+        port = rng.randrange(lo, hi)
+        if port in exclude:
+            continue
+        fd = _try_lock(port)
+        if fd is None:
+            continue
+        if port_is_free(port, host):
+            return PortReservation(port, fd)
+        os.close(fd)
+    raise HarnessError("no free port found in %d-%d" % PORT_RANGE)
+
+
+def reserve_ports(n, host=HOST):
+    """n distinct free ports, each locked (see PortReservation)."""
+    out = []
+    try:
+        for _ in range(n):
+            out.append(reserve_port(host, exclude={r.port for r in out}))
+    except BaseException:
+        for r in out:
+            r.release()
+        raise
+    return out
+
+
+def reserve_specific_port(port, host=HOST):
+    """Lock a port the caller chose; HarnessError if taken."""
+    fd = _try_lock(port)
+    if fd is None:
+        raise HarnessError(f"port {port} is locked by another test server")
+    if not port_is_free(port, host):
+        os.close(fd)
+        raise HarnessError(f"port {port} on {host} is in use")
+    return PortReservation(port, fd)
+
+
+def clean_env(extra=None):
+    """The environment for child servers: no PYTHONPATH & co (a test that
+    puts tests/servers on PYTHONPATH would make Swift import our swift.py),
+    no proxies (everything is on 127.0.0.1)."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("PYTHON") and k.lower() not in (
+               "http_proxy", "https_proxy", "all_proxy", "no_proxy")}
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    if extra:
+        env.update(extra)
+    return env
+
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def _child_setup(die_with_parent):
+    parent = os.getpid()
+
+    def setup():
+        # Own process group (pgid = pid): kill_tree() kills it whole, and a
+        # Swift server's setsid() then fails harmlessly, so it stays put.
+        os.setpgid(0, 0)
+        if die_with_parent:
+            _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+            if os.getppid() != parent:  # parent died before the prctl
+                os._exit(1)
+    return setup
+
+
+def spawn(argv, log_path=None, env=None, cwd=None, die_with_parent=True,
+          stdout=None):
+    """Start a server process in its own process group.
+
+    Output (stdout and stderr) goes to log_path (appended) unless stdout is
+    given (e.g. subprocess.PIPE for a ready line; stderr then still goes to
+    log_path).  die_with_parent: PR_SET_PDEATHSIG=SIGKILL, so the server
+    dies if the process (strictly: the thread) that started it dies.
+    """
+    log = open(log_path, "ab") if log_path else subprocess.DEVNULL
+    try:
+        return subprocess.Popen(
+            argv, stdin=subprocess.DEVNULL,
+            stdout=stdout if stdout is not None else log,
+            stderr=log, env=env if env is not None else clean_env(),
+            cwd=cwd, close_fds=True,
+            preexec_fn=_child_setup(die_with_parent))
+    finally:
+        if log_path:
+            log.close()
+
+
+def kill_tree(proc, sig=signal.SIGTERM, timeout=10.0):
+    """Signal proc's process group, wait up to timeout, then SIGKILL the
+    group.  Returns proc's exit status.  Safe to call on a dead proc."""
+    if proc is None:
+        return None
+    pgid = proc.pid
+    try:
+        os.killpg(pgid, sig)
+    except ProcessLookupError:
+        pass
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        pass
+    # Whatever is left in the group (the leader or anything it forked).
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    try:
+        proc.wait(5)
+    except subprocess.TimeoutExpired:
+        raise HarnessError(f"pid {proc.pid} survived SIGKILL")
+    # Children that were still in the group die with SIGKILL; give the
+    # kernel a moment so callers can check for strays right away.
+    deadline = time.monotonic() + 5
+    while _group_alive(pgid) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return proc.returncode
+
+
+def _group_alive(pgid):
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def pids_alive(pids):
+    """The subset of pids that still exist and are not zombies."""
+    alive = []
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                state = f.read().rsplit(")", 1)[1].split()[0]
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        if state not in ("Z", "X"):
+            alive.append(pid)
+    return alive
+
+
+def log_tail(path, lines=30):
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            size = f.tell()
+            f.seek(max(0, size - 16384))
+            data = f.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
+    return "\n".join(data.splitlines()[-lines:])
+
+
+def wait_for_port(port, host=HOST, timeout=30.0, proc=None, what=None):
+    """Wait until (host, port) accepts a connection.  If proc exits first,
+    raise HarnessError at once instead of waiting out the timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if proc is not None and proc.poll() is not None:
+            raise HarnessError(f"{what or proc.args[0]} exited with status "
+                               f"{proc.returncode} before listening on "
+                               f"{host}:{port}")
+        try:
+            with socket.create_connection((host, port), timeout=0.5):
+                return
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            raise HarnessError(f"{what or 'server'} did not listen on "
+                               f"{host}:{port} within {timeout} s")
+        time.sleep(0.02)
+
+
+def _listen_inodes(port):
+    """Inodes of the LISTEN sockets on a TCP port (IPv4 and IPv6)."""
+    inodes = []
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(table) as f:
+                next(f)
+                for line in f:
+                    fields = line.split()
+                    local, state, inode = fields[1], fields[3], fields[9]
+                    if state == "0A" and int(local.rsplit(":", 1)[1], 16) == port:
+                        inodes.append(int(inode))
+        except FileNotFoundError:
+            pass
+    return inodes
+
+
+def _socket_inodes_of(pid):
+    out = set()
+    try:
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            try:
+                link = os.readlink(f"/proc/{pid}/fd/{fd}")
+            except OSError:
+                continue
+            if link.startswith("socket:["):
+                out.add(int(link[8:-1]))
+    except OSError:
+        pass
+    return out
+
+
+def port_listening(port):
+    """True if some socket listens on the TCP port (any address)."""
+    return bool(_listen_inodes(port))
+
+
+def listening_socket_owners(port):
+    """{inode: [pids]} for every LISTEN socket on port (pids we can see)."""
+    inodes = _listen_inodes(port)
+    owners = {i: [] for i in inodes}
+    if not inodes:
+        return owners
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        for i in _socket_inodes_of(int(d)) & set(inodes):
+            owners[i].append(int(d))
+    return owners
+
+
+def check_port_owner(port, pid):
+    """Raise HarnessError unless every listener on port belongs to pid.
+
+    Swift binds with SO_REUSEPORT, so a second server started on the same
+    port would share it silently and answer half the connections."""
+    mine = _socket_inodes_of(pid)
+    listeners = _listen_inodes(port)
+    if not listeners:
+        raise HarnessError(f"nothing listens on port {port}")
+    strangers = [i for i in listeners if i not in mine]
+    if strangers:
+        owners = listening_socket_owners(port)
+        raise HarnessError(
+            f"port {port} is shared: pid {pid} and listeners "
+            f"{ {i: owners.get(i) for i in strangers} }")
+
+
+def rss_kib(pids):
+    """Sum of VmRSS (KiB) of the given pids (those still alive)."""
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/status") as f:
+                for line in f:
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1])
+        except OSError:
+            pass
+    return total
+
+
+def pss_kib(pids):
+    """Sum of proportional set sizes (KiB): shared pages counted once."""
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/smaps_rollup") as f:
+                for line in f:
+                    if line.startswith("Pss:"):
+                        total += int(line.split()[1])
+        except OSError:
+            pass
+    return total
+
+
+def free_tcp_port_now(host=HOST):
+    """A kernel-chosen free port (for servers we bind ourselves)."""
+    s = socket.socket()
+    s.bind((host, 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def is_eaddrinuse(exc):
+    return isinstance(exc, OSError) and exc.errno == errno.EADDRINUSE

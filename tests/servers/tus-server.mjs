@@ -1,0 +1,109 @@
+#!/usr/bin/env node
+// tus 1.0 test server for the dockd test suite: @tus/server 2.x with the
+// file store (one data file and one <id>.json metadata file per upload in
+// --dir).
+//
+//   node tus-server.mjs --host 127.0.0.1 --port P --dir D [--max-size N]
+//        [--path /files] [--relative-location] [--log]
+//
+// Once listening it prints one JSON line on stdout:
+//   {"ready":true,"url":"http://127.0.0.1:P/files/","port":P,"pid":N,...}
+// Exits 0 on SIGTERM/SIGINT, 2 if the port is taken (EADDRINUSE), 1 on other
+// errors.
+import http from 'node:http';
+import path from 'node:path';
+import fs from 'node:fs';
+import { parseArgs } from 'node:util';
+import { Server } from '@tus/server';
+import { FileStore } from '@tus/file-store';
+
+function usage(msg) {
+  if (msg) process.stderr.write(`tus-server: ${msg}\n`);
+  process.stderr.write('usage: node tus-server.mjs --host H --port P --dir D ' +
+    '[--max-size N] [--path /files] [--relative-location] [--log]\n');
+  process.exit(64);
+}
+
+let args;
+try {
+  args = parseArgs({
+    options: {
+      host: { type: 'string', default: '127.0.0.1' },
+      port: { type: 'string' },
+      dir: { type: 'string' },
+      'max-size': { type: 'string' },
+      path: { type: 'string', default: '/files' },
+      'relative-location': { type: 'boolean', default: false },
+      log: { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
+    },
+    strict: true,
+  }).values;
+} catch (e) {
+  usage(e.message);
+}
+if (args.help) usage();
+if (args.port === undefined || !/^\d+$/.test(args.port)) usage('--port N is required');
+if (!args.dir) usage('--dir D is required');
+let maxSize;
+if (args['max-size'] !== undefined) {
+  if (!/^\d+$/.test(args['max-size'])) usage('--max-size must be a byte count');
+  maxSize = Number(args['max-size']);
+}
+const dir = path.resolve(args.dir);
+fs.mkdirSync(dir, { recursive: true });
+
+const tus = new Server({
+  path: args.path,
+  datastore: new FileStore({ directory: dir }),
+  maxSize,
+  relativeLocation: args['relative-location'],
+});
+
+const server = http.createServer((req, res) => {
+  if (args.log) {
+    const t0 = process.hrtime.bigint();
+    res.on('finish', () => {
+      const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+      process.stderr.write(`${req.method} ${req.url} ${res.statusCode} ` +
+        `${ms.toFixed(1)}ms\n`);
+    });
+  }
+  tus.handle(req, res).catch((err) => {
+    process.stderr.write(`tus-server: handler error: ${err?.stack || err}\n`);
+    if (!res.headersSent) {
+      res.statusCode = 500;
+      res.end('internal error\n');
+    } else {
+      res.destroy();
+    }
+  });
+});
+
+server.on('error', (err) => {
+  process.stderr.write(`tus-server: ${err.code || ''} ${err.message}\n`);
+  process.exit(err.code === 'EADDRINUSE' ? 2 : 1);
+});
+
+server.listen({ host: args.host, port: Number(args.port) }, () => {
+  const { address, port } = server.address();
+  const host = address.includes(':') ? `[${address}]` : address;
+  process.stdout.write(JSON.stringify({
+    ready: true,
+    url: `http://${host}:${port}${args.path}/`,
+    host: address,
+    port,
+    pid: process.pid,
+    dir,
+    max_size: maxSize ?? null,
+    tus_server: '@tus/server',
+  }) + '\n');
+});
+
+function shutdown() {
+  server.close();
+  server.closeAllConnections();
+  process.exit(0);
+}
+process.on('SIGTERM', shutdown);
+process.on('SIGINT', shutdown);
