@@ -192,8 +192,10 @@ static void request_complete(PtpTransport *t, int error, const PtpContainer *res
 
         if (r == -ENODEV)
                 c->gone = true;
-        if (r >= 0 && rc != PTP_RC_OK)
+        if (r >= 0 && rc != PTP_RC_OK) {
+                log_debug("Camera %s answered %s (0x%04x).", c->log_name, strna(ptp_response_to_string(rc)), rc);
                 r = -EREMOTEIO;
+        }
         c->pending = NULL;
 
         switch (req->kind) {
@@ -254,8 +256,11 @@ static void on_open_session(PtpTransport *t, int error, const PtpContainer *resp
 
         /* A session left open (after our own restart) is fine: close it is not
          * needed, the camera tells us its ID and we carry on with fresh IDs. */
-        if (r >= 0 && rc != PTP_RC_OK && rc != PTP_RC_SESSION_ALREADY_OPEN)
+        if (r >= 0 && rc != PTP_RC_OK && rc != PTP_RC_SESSION_ALREADY_OPEN) {
+                log_debug("Camera %s answered %s (0x%04x) to OpenSession.", c->log_name,
+                          strna(ptp_response_to_string(rc)), rc);
                 r = -EREMOTEIO;
+        }
         if (r >= 0) {
                 ptp_transport_session_opened(c->transport);
                 c->session_open = true;
@@ -275,6 +280,42 @@ int camera_reopen_session(Camera *c, camera_done_t cb, void *userdata) {
 }
 
 static void on_device_info(PtpTransport *t, int error, const PtpContainer *resp, const uint8_t *data,
+                           size_t size, void *userdata);
+
+static int device_info_submit(Camera *c, Request *req) {
+        PtpTransaction tx = {
+                .code = PTP_OC_GET_DEVICE_INFO,
+                .tid_zero = !c->session_open,
+                .max_data_in = PTP_DATASET_MAX_SIZE,
+        };
+
+        return request_start(c, req, &tx, on_device_info);
+}
+
+static void on_stale_session_reset(PtpTransport *t, int error, void *userdata) {
+        Request *req = userdata;
+        Camera *c = camera_ref(req->camera);
+        camera_done_t cb = req->cb.done;
+        void *cb_userdata = req->userdata;
+        int r = error;
+
+        c->pending = NULL;
+        c->session_open = false;
+        if (r >= 0) {
+                /* request_start() takes req over, and frees it on failure. */
+                r = device_info_submit(c, req);
+                if (r < 0)
+                        cb(c, r, 0, cb_userdata);
+        } else {
+                if (r == -ENODEV)
+                        c->gone = true;
+                cb(c, r, 0, cb_userdata);
+                request_free(req);
+        }
+        camera_unref(c);
+}
+
+static void on_device_info(PtpTransport *t, int error, const PtpContainer *resp, const uint8_t *data,
                            size_t size, void *userdata) {
         Request *req = userdata;
         Camera *c = req->camera;
@@ -282,8 +323,24 @@ static void on_device_info(PtpTransport *t, int error, const PtpContainer *resp,
         PtpDeviceInfo info = {};
         int r = error;
 
-        if (r >= 0 && rc != PTP_RC_OK)
+        if (r >= 0 && rc == PTP_RC_INVALID_TRANSACTION_ID && !c->session_open && !c->stale_reset_done) {
+                /* A session left open by an earlier host (or an earlier dockd): reset
+                 * the camera's PTP state (protocol §10), which closes it, and ask again. */
+                log_debug("Camera on %s has a session open from an earlier host; resetting it.", c->port);
+                c->stale_reset_done = true;
+                c->pending = NULL;
+                r = ptp_transport_recover(c->transport, on_stale_session_reset, req);
+                if (r >= 0) {
+                        c->pending = req;
+                        return;
+                }
+        }
+
+        if (r >= 0 && rc != PTP_RC_OK) {
+                log_debug("Camera on %s answered %s (0x%04x) to GetDeviceInfo.", c->port,
+                          strna(ptp_response_to_string(rc)), rc);
                 r = -EREMOTEIO;
+        }
         if (r >= 0 && ptp_device_info_parse(data, size, &info) < 0)
                 r = log_debug_errno(EBADMSG, "Camera on %s sent a malformed DeviceInfo.", c->port);
         if (r >= 0 && ptp_device_info_extension(&info, PTP_EXTENSION_BWC) != 1)
@@ -298,6 +355,11 @@ static void on_device_info(PtpTransport *t, int error, const PtpContainer *resp,
                 free(c->log_name);
                 c->log_name = strdup(c->info.serial);
                 c->pending = NULL;
+                if (c->session_open) {
+                        req->cb.done(c, 0, rc, req->userdata);
+                        request_free(req);
+                        return;
+                }
                 r = camera_reopen_session(c, req->cb.done, req->userdata);
                 if (r >= 0) {
                         request_free(req);
@@ -313,13 +375,11 @@ static void on_device_info(PtpTransport *t, int error, const PtpContainer *resp,
 }
 
 int camera_identify(Camera *c, camera_done_t cb, void *userdata) {
-        PtpTransaction tx = {
-                .code = PTP_OC_GET_DEVICE_INFO,
-                .tid_zero = true,
-                .max_data_in = PTP_DATASET_MAX_SIZE,
-        };
+        Request *req = request_new(c, REQ_DEVICE_INFO, cb, userdata);
 
-        return request_submit(c, &tx, REQ_DEVICE_INFO, cb, userdata, on_device_info);
+        if (!req)
+                return -ENOMEM;
+        return device_info_submit(c, req);
 }
 
 static void on_recovered(PtpTransport *t, int error, void *userdata) {

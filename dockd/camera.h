@@ -54,6 +54,7 @@ struct Camera {
         PtpDeviceInfo info;
         bool have_info;
         bool session_open;
+        bool stale_reset_done;    /* reset once for a session an earlier host left open */
         bool gone;
         const DockdConfig *config;
         char *log_name;           /* "BWC-0001" once known, else the port */

@@ -69,6 +69,7 @@ struct Offload {
         /* deletion */
         size_t del_seg;
         int del_kind;
+        bool rescan;                /* a confirmation came while we were busy */
 };
 
 static void offload_step(Offload *o);
@@ -78,6 +79,7 @@ static void offload_log(Offload *o, int level, int error, const char *segment, c
         char buf[1024];
         va_list ap;
 
+        errno = abs(error);   /* for %m */
         va_start(ap, fmt);
         vsnprintf(buf, sizeof buf, fmt, ap);
         va_end(ap);
@@ -713,7 +715,8 @@ static void delete_next(Offload *o) {
                 if (o->del_kind == 0) {
                         if (spool_state_load(m->spool, &id, &st) < 0)
                                 continue;
-                        confirmed = st.stage >= SEGMENT_CONFIRMED && !st.quarantined;
+                        /* DELETED: done in an earlier pass (or docking). */
+                        confirmed = st.stage == SEGMENT_CONFIRMED && !st.quarantined;
                         segment_state_done(&st);
                         if (!confirmed || !recording_deletable(o, s->recording_id))
                                 continue;
@@ -730,6 +733,14 @@ static void delete_next(Offload *o) {
                 r = camera_delete_object(o->camera, s->files[o->del_kind].handle, on_deleted, o);
                 if (r < 0)
                         offload_fail(o, r, "deleting a segment");
+                return;
+        }
+        if (o->rescan) {
+                /* Confirmations arrive in any order: look again from the start. */
+                o->rescan = false;
+                o->del_seg = 0;
+                o->del_kind = 0;
+                delete_next(o);
                 return;
         }
         offload_step(o);
@@ -819,7 +830,7 @@ void offload_segment_confirmed(Offload *o, const SegmentId *id) {
                 o->del_kind = 0;
                 offload_step(o);
         } else
-                o->del_seg = MIN(o->del_seg, o->inv->n_segments);
+                o->rescan = true;
 }
 
 void offload_spool_freed(Offload *o) {

@@ -50,6 +50,10 @@ struct PtpTransport {
         uint8_t *out_buf;
         size_t out_alloc;
         bool out_busy;
+        /* A command waiting for the previous OUT transfer to come back: the camera's
+         * response can be reaped before our command's own OUT completion. */
+        uint8_t queued_cmd[PTP_COMMAND_MAX_SIZE];
+        size_t queued_cmd_size;
         struct libusb_transfer *intr;
         bool intr_busy;
         struct libusb_transfer *ctrl;
@@ -82,9 +86,15 @@ struct PtpTransport {
 
         ptp_event_t event_cb;
         void *event_userdata;
+
+        sd_event_source *reap;      /* destroys us outside libusb's callbacks */
+        struct PtpTransport *next_dead;
 };
 
 static unsigned transports_alive = 0;
+/* Transports whose transfers are all back, waiting to be destroyed: libusb_close()
+ * must not run inside a libusb callback (it takes the event lock). */
+static PtpTransport *dead_list = NULL;
 
 unsigned ptp_transports_alive(void) {
         return transports_alive;
@@ -108,6 +118,7 @@ static void transport_destroy(PtpTransport *t) {
                 libusb_free_transfer(t->ctrl);
         }
         sd_event_source_disable_unref(t->timer);
+        sd_event_source_disable_unref(t->reap);
         if (t->handle) {
                 (void) libusb_release_interface(t->handle, t->ep.interface);
                 libusb_close(t->handle);
@@ -118,12 +129,32 @@ static void transport_destroy(PtpTransport *t) {
         transports_alive--;
 }
 
-/* Called whenever a transfer comes back: while dying, the last one frees us. */
+void ptp_transports_reap(void) {
+        while (dead_list) {
+                PtpTransport *t = dead_list;
+                dead_list = t->next_dead;
+                transport_destroy(t);
+        }
+}
+
+static int on_reap(sd_event_source *s, void *userdata) {
+        ptp_transports_reap();
+        return 0;
+}
+
+static void transport_bury(PtpTransport *t) {
+        t->next_dead = dead_list;
+        dead_list = t;
+        if (t->reap)
+                (void) sd_event_source_set_enabled(t->reap, SD_EVENT_ONESHOT);
+}
+
+/* Called whenever a transfer comes back: while dying, the last one buries us. */
 static bool transfer_returned(PtpTransport *t) {
         t->n_busy--;
         if (t->dying) {
                 if (t->n_busy == 0)
-                        transport_destroy(t);
+                        transport_bury(t);
                 return true;
         }
         return false;
@@ -139,6 +170,7 @@ static void timer_disarm(PtpTransport *t) {
 }
 
 static void cancel_bulk(PtpTransport *t) {
+        t->queued_cmd_size = 0;
         for (unsigned i = 0; i < t->cfg.transfers_in_flight; i++)
                 if (t->in[i].busy)
                         (void) libusb_cancel_transfer(t->in[i].xfer);
@@ -342,6 +374,7 @@ static int in_process(PtpTransport *t, const uint8_t *p, size_t n, bool short_tr
 
 static void on_in(struct libusb_transfer *xfer) {
         PtpTransport *t = xfer->user_data;
+        usb_note_activity();
         InTransfer *it = NULL;
         int r;
 
@@ -391,6 +424,7 @@ static int out_submit(PtpTransport *t, size_t size);
 
 static void on_out(struct libusb_transfer *xfer) {
         PtpTransport *t = xfer->user_data;
+        usb_note_activity();
         int r;
 
         t->out_busy = false;
@@ -401,6 +435,16 @@ static void on_out(struct libusb_transfer *xfer) {
                 t->gone = true;
         if (r == -EPIPE)
                 t->halted = true;
+        if (t->queued_cmd_size > 0 && r != -ECANCELED) {
+                /* The previous transaction's command is back; send the next one. */
+                size_t n = t->queued_cmd_size;
+                t->queued_cmd_size = 0;
+                memcpy(t->out_buf, t->queued_cmd, n);
+                r = out_submit(t, n);
+                if (r < 0 && t->active)
+                        transaction_finish(t, r, NULL);
+                return;
+        }
         if (!t->active) {
                 drain_check(t);
                 return;
@@ -445,7 +489,8 @@ int ptp_transport_submit(PtpTransport *t, const PtpTransaction *tx, ptp_done_t c
         if (t->gone)
                 return -ENODEV;
         if (t->active || t->broken || t->recover_step != RECOVER_NONE)
-                return -EBUSY;
+                return log_debug_errno(EBUSY, "PTP: %s refused: %s.", ptp_operation_to_string(tx->code),
+                                       t->active ? "a transaction is in flight" : t->broken ? "needs recovery" : "recovering");
         if (tx->n_params > PTP_MAX_PARAMS || (tx->data_out && tx->data_out_size > PTP_DATASET_MAX_SIZE))
                 return -EINVAL;
 
@@ -468,8 +513,13 @@ int ptp_transport_submit(PtpTransport *t, const PtpTransaction *tx, ptp_done_t c
         t->data_got = 0;
         t->buf_size = 0;
 
-        r = out_submit(t, ptp_container_build(t->out_buf, PTP_TYPE_COMMAND, tx->code, t->tid,
-                                              tx->params, tx->n_params));
+        if (t->out_busy) {
+                t->queued_cmd_size = ptp_container_build(t->queued_cmd, PTP_TYPE_COMMAND, tx->code, t->tid,
+                                                         tx->params, tx->n_params);
+                r = 0;
+        } else
+                r = out_submit(t, ptp_container_build(t->out_buf, PTP_TYPE_COMMAND, tx->code, t->tid,
+                                                      tx->params, tx->n_params));
         if (r < 0)
                 return r;
         t->active = true;
@@ -502,6 +552,7 @@ static int intr_submit(PtpTransport *t);
 
 static void on_intr(struct libusb_transfer *xfer) {
         PtpTransport *t = xfer->user_data;
+        usb_note_activity();
         PtpContainer c;
         int r;
 
@@ -564,6 +615,7 @@ static void recover_finish(PtpTransport *t, int error) {
 
 static void on_ctrl(struct libusb_transfer *xfer) {
         PtpTransport *t = xfer->user_data;
+        usb_note_activity();
         int r;
 
         t->ctrl_busy = false;
@@ -752,6 +804,13 @@ int ptp_transport_new(sd_event *event, libusb_device_handle *handle, const PtpEn
                 return r;
         }
         timer_disarm(t);
+        r = sd_event_add_defer(event, &t->reap, on_reap, t);
+        if (r < 0) {
+                t->handle = NULL;
+                transport_destroy(t);
+                return r;
+        }
+        (void) sd_event_source_set_enabled(t->reap, SD_EVENT_OFF);
         r = intr_submit(t);
         if (r < 0)
                 log_debug_errno(r, "PTP: cannot listen for events: %m");
@@ -776,8 +835,9 @@ PtpTransport *ptp_transport_free(PtpTransport *t) {
                 (void) libusb_cancel_transfer(t->intr);
         if (t->ctrl_busy)
                 (void) libusb_cancel_transfer(t->ctrl);
+        /* We may be inside a libusb callback: never close the handle here. */
         if (t->n_busy == 0)
-                transport_destroy(t);
+                transport_bury(t);
         return NULL;
 }
 

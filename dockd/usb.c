@@ -13,9 +13,18 @@
 
 typedef struct UsbFd {
         int fd;
-        sd_event_source *source;
+        sd_event_source *source;   /* NULL: serviced by the poll timer */
         struct UsbFd *next;
 } UsbFd;
+
+#define POLL_MIN_USEC 50
+#define POLL_MAX_USEC (20 * USEC_PER_MSEC)
+
+static uint64_t usb_activity;      /* bumped by every transfer callback */
+
+void usb_note_activity(void) {
+        usb_activity++;
+}
 
 typedef struct HotplugEvent {
         libusb_device *device;
@@ -31,6 +40,10 @@ struct UsbManager {
         UsbFd *fds;
         HotplugEvent *queue_head, *queue_tail;
         sd_event_source *defer;
+        sd_event_source *poll_timer;
+        unsigned n_polled;
+        usec_t poll_interval;
+        uint64_t last_activity;
         usb_hotplug_t cb;
         void *userdata;
 };
@@ -80,6 +93,28 @@ static int on_usb_io(sd_event_source *s, int fd, uint32_t revents, void *userdat
         return 0;
 }
 
+static int on_poll_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        UsbManager *u = userdata;
+        struct timeval zero = {};
+
+        (void) libusb_handle_events_timeout_completed(u->ctx, &zero, NULL);
+        if (usb_activity != u->last_activity) {
+                u->last_activity = usb_activity;
+                u->poll_interval = POLL_MIN_USEC;
+        } else
+                u->poll_interval = MIN(u->poll_interval * 2, POLL_MAX_USEC);
+        if (u->n_polled == 0)
+                return sd_event_source_set_enabled(s, SD_EVENT_OFF);
+        (void) sd_event_source_set_time(s, usec + u->poll_interval);
+        return sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+}
+
+static void poll_timer_kick(UsbManager *u) {
+        u->poll_interval = POLL_MIN_USEC;
+        (void) sd_event_source_set_time_relative(u->poll_timer, POLL_MIN_USEC);
+        (void) sd_event_source_set_enabled(u->poll_timer, SD_EVENT_ONESHOT);
+}
+
 static void pollfd_added(int fd, short events, void *userdata) {
         UsbManager *u = userdata;
         UsbFd *f = calloc(1, sizeof *f);
@@ -95,7 +130,11 @@ static void pollfd_added(int fd, short events, void *userdata) {
         if (events & POLLOUT)
                 ev |= EPOLLOUT;
         r = sd_event_add_io(u->event, &f->source, fd, ev, on_usb_io, u);
-        if (r < 0) {
+        if (r == -EPERM) {
+                f->source = NULL;
+                u->n_polled++;
+                poll_timer_kick(u);
+        } else if (r < 0) {
                 log_error_errno(r, "Cannot watch libusb fd %d: %m", fd);
                 free(f);
                 return;
@@ -112,7 +151,10 @@ static void pollfd_removed(int fd, void *userdata) {
                 if ((*p)->fd == fd) {
                         UsbFd *f = *p;
                         *p = f->next;
-                        sd_event_source_disable_unref(f->source);
+                        if (f->source)
+                                sd_event_source_disable_unref(f->source);
+                        else
+                                u->n_polled--;
                         free(f);
                         return;
                 }
@@ -173,6 +215,10 @@ int usb_manager_new(sd_event *event, usb_hotplug_t cb, void *userdata, UsbManage
         if (!libusb_pollfds_handle_timeouts(u->ctx))
                 return -EOPNOTSUPP;   /* Linux always has timerfd; refuse to run half-working */
 
+        r = sd_event_add_time(event, &u->poll_timer, CLOCK_MONOTONIC, 0, 0, on_poll_timer, u);
+        if (r < 0)
+                return r;
+        (void) sd_event_source_set_enabled(u->poll_timer, SD_EVENT_OFF);
         libusb_set_pollfd_notifiers(u->ctx, pollfd_added, pollfd_removed, u);
         fds = libusb_get_pollfds(u->ctx);
         if (!fds)
@@ -218,6 +264,7 @@ UsbManager *usb_manager_free(UsbManager *u) {
                         pollfd_removed(u->fds->fd, u);
                 libusb_exit(u->ctx);
         }
+        sd_event_source_disable_unref(u->poll_timer);
         sd_event_unref(u->event);
         free(u);
         return NULL;
@@ -227,10 +274,12 @@ void usb_manager_drain(UsbManager *u, usec_t timeout) {
         struct timespec start, now;
 
         clock_gettime(CLOCK_MONOTONIC, &start);
+        ptp_transports_reap();
         while (ptp_transports_alive() > 0) {
                 struct timeval tv = { .tv_usec = 50000 };
 
                 (void) libusb_handle_events_timeout_completed(u->ctx, &tv, NULL);
+                ptp_transports_reap();
                 clock_gettime(CLOCK_MONOTONIC, &now);
                 if ((usec_t) (now.tv_sec - start.tv_sec) * USEC_PER_SEC +
                     (usec_t) ((now.tv_nsec - start.tv_nsec) / 1000) > timeout) {

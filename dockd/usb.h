@@ -27,5 +27,8 @@ void usb_manager_drain(UsbManager *u, usec_t timeout);
 /* "BUS-PORT[.PORT…]" as the kernel names the device, e.g. "1-1.3". */
 int usb_device_port_path(libusb_device *dev, char *buf, size_t size);
 
+/* Transfer callbacks call this: fds serviced by polling are polled faster. */
+void usb_note_activity(void);
+
 /* libusb error to negative errno. */
 int usb_error_to_errno(int libusb_error);

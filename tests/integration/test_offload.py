@@ -108,7 +108,7 @@ def restart_is_idempotent():
     try:
         rig.start()
         rig.wait_bay(1, "ready", 60)
-        rig.stop()
+        check(rig.dockd.stop() == 0, "exit status")
         before = {p: sha256_file(os.path.join(dp, p)) for dp, _, fs in os.walk(rig.central) for p in fs
                   if "/.incoming" not in dp and not p.endswith(".jsonl")}
         rig.start()

@@ -161,6 +161,10 @@ static void deenumerate(World *w, Bay *bay)
         responder_power_cycle(bay->responder);
         g_rec_mutex_unlock(&w->lock);
         iface = g_strdup_printf("%s/1-1.%u:1.0", bay->syspath, bay->index);
+        /* umockdev_testbed_remove_device() sends no uevent; a kernel does, and
+         * hotplug clients (libusb, sd-device) only learn of the removal from it. */
+        umockdev_testbed_uevent(w->testbed, iface, "remove");
+        umockdev_testbed_uevent(w->testbed, bay->syspath, "remove");
         umockdev_testbed_remove_device(w->testbed, iface);
         umockdev_testbed_remove_device(w->testbed, bay->syspath);
         umockdev_testbed_detach_ioctl(w->testbed, bay->devnode, NULL);
