@@ -14,9 +14,13 @@
 #include "message-ids.h"
 #include "offload.h"
 #include "ptp.h"
+#include "sysfs.h"
 #include "verify.h"
 
-#define BAY_MAX_FAILURES 3
+/* Recoveries (Cancel, Device Reset) before the port is power-cycled, once;
+ * after that a failure is a fault. */
+#define BAY_MAX_RESETS 2
+#define BAY_POWER_OFF_USEC (1 * USEC_PER_SEC)
 
 static const char *const state_names[] = {
         [BAY_EMPTY] = "empty",
@@ -87,6 +91,7 @@ static void docking_forget(Bay *b) {
         free(b->firmware);
         b->serial = b->model = b->firmware = NULL;
         b->failures = 0;
+        b->power_cycled = false;
         b->have_summary = false;
         b->clock_known = false;
         (void) sd_event_source_set_enabled(b->debounce, SD_EVENT_OFF);
@@ -116,24 +121,68 @@ static int on_retry(sd_event_source *s, uint64_t usec, void *userdata) {
 }
 
 static void on_recovered(Camera *c, int error, uint16_t rc, void *userdata);
+static void camera_release(Bay *b);
+
+static int on_power_on(sd_event_source *s, uint64_t usec, void *userdata) {
+        Bay *b = userdata;
+        _cleanup_free_ char *path = usb_port_disable_path(b->config->port);
+        int r = path ? sysfs_write(path, "0") : -ENOMEM;
+
+        if (r < 0) {
+                bay_fault(b, DOCKD_MESSAGE_BAY_FAULT, "cannot power the port on again (%s)", strerror(-r));
+                return 0;
+        }
+        log_bay_info(b, "Port %s powered on again.", b->config->port);
+        /* If the camera does not come back, the docking ends as if it had left. */
+        (void) sd_event_source_set_time_relative(b->debounce, b->manager->config->removal_debounce + 5 * USEC_PER_SEC);
+        (void) sd_event_source_set_enabled(b->debounce, SD_EVENT_ONESHOT);
+        return 0;
+}
+
+/* The camera does not answer even after resets: cut its port's power for a
+ * moment. It comes back as a new USB device; the debounce keeps the docking. */
+static int power_cycle(Bay *b) {
+        _cleanup_free_ char *path = usb_port_disable_path(b->config->port);
+        int r;
+
+        if (!path)
+                return -EINVAL;
+        b->power_cycled = true;
+        camera_release(b);
+        r = sysfs_write(path, "1");
+        if (r < 0)
+                return r;
+        log_bay_warning(b, "Camera not responding; power-cycling port %s.", b->config->port);
+        (void) sd_event_source_set_time_relative(b->power, BAY_POWER_OFF_USEC);
+        return sd_event_source_set_enabled(b->power, SD_EVENT_ONESHOT);
+}
 
 /* A camera operation failed. Unplugged: wait for hotplug. Otherwise recover the
- * camera (protocol §10) and redo the step, a few times, then give up. */
+ * camera (protocol §10: Cancel, Device Reset) and redo the step; then power-cycle
+ * the port once; then give up: fault. */
 static void camera_failed(Bay *b, int error, const char *what) {
         int r;
 
         if (!b->camera || b->camera->gone || error == -ENODEV)
                 return;
         b->offload = offload_free(b->offload);
-        if (++b->failures > BAY_MAX_FAILURES) {
+        if (++b->failures > BAY_MAX_RESETS) {
+                if (!b->power_cycled) {
+                        log_bay_warning_errno(b, error, "Camera failed while %s: %m.", what);
+                        r = power_cycle(b);
+                        if (r >= 0)
+                                return;
+                        log_bay_warning_errno(b, r, "Cannot power-cycle port %s: %m", b->config->port);
+                }
                 errno = -error;
                 bay_fault(b, DOCKD_MESSAGE_BAY_FAULT, "camera keeps failing while %s (%m); nothing was deleted "
                           "that central storage has not confirmed", what);
-                camera_abandon(b->camera);
+                if (b->camera)
+                        camera_abandon(b->camera);
                 return;
         }
         log_bay_warning_errno(b, error, "Camera failed while %s: %m. Recovering it (attempt %u of %u).", what,
-                              b->failures, BAY_MAX_FAILURES);
+                              b->failures, BAY_MAX_RESETS);
         r = camera_recover(b->camera, on_recovered, b);
         if (r < 0)
                 camera_failed(b, r, "recovering");
@@ -167,6 +216,7 @@ static void on_offload_done(Offload *o, int error, const OffloadSummary *s, void
         b->summary = *s;
         b->have_summary = true;
         b->failures = 0;
+        b->power_cycled = false;
         if (s->quarantined > 0 || s->held_recordings > 0) {
                 bay_fault(b, DOCKD_MESSAGE_INTEGRITY_ALERT,
                           "integrity alert: %u segment(s) quarantined, %u recording(s) kept on the camera for review",
@@ -338,6 +388,8 @@ static void on_identified(Camera *c, int error, uint16_t rc, void *userdata) {
                 log_bay_info(b, "Camera came back; continuing where it left off.");
                 (void) sd_event_source_set_enabled(b->debounce, SD_EVENT_OFF);
         } else {
+                b->failures = 0;
+                b->power_cycled = false;
                 b->serial = strdup(serial);
                 b->model = strdup(strna(c->info.model));
                 b->firmware = strdup(strna(c->info.device_version));
@@ -404,7 +456,6 @@ void bay_device_arrived(Bay *b, libusb_device *dev, const char *port) {
                 return;
         }
         b->camera = TAKE_PTR(c);
-        b->failures = 0;
         identify(b);
 }
 
@@ -452,12 +503,15 @@ int bay_new(Manager *m, unsigned index, Bay **ret) {
         r = sd_event_add_time(m->event, &b->debounce, CLOCK_MONOTONIC, 0, 0, on_debounce, b);
         if (r >= 0)
                 r = sd_event_add_time(m->event, &b->retry, CLOCK_MONOTONIC, 0, 0, on_retry, b);
+        if (r >= 0)
+                r = sd_event_add_time(m->event, &b->power, CLOCK_MONOTONIC, 0, 0, on_power_on, b);
         if (r < 0) {
                 bay_unref(b);
                 return r;
         }
         (void) sd_event_source_set_enabled(b->debounce, SD_EVENT_OFF);
         (void) sd_event_source_set_enabled(b->retry, SD_EVENT_OFF);
+        (void) sd_event_source_set_enabled(b->power, SD_EVENT_OFF);
         *ret = b;
         return 0;
 }
@@ -466,6 +520,7 @@ static Bay *bay_free(Bay *b) {
         bay_shutdown(b);
         sd_event_source_disable_unref(b->debounce);
         sd_event_source_disable_unref(b->retry);
+        sd_event_source_disable_unref(b->power);
         free(b->serial);
         free(b->model);
         free(b->firmware);

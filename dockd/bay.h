@@ -48,6 +48,8 @@ struct Bay {
         sd_event_source *debounce;   /* the camera left: is it coming back? */
         sd_event_source *retry;      /* after a failure */
         unsigned failures;           /* consecutive camera failures in this docking */
+        bool power_cycled;           /* the port was power-cycled once in this docking */
+        sd_event_source *power;      /* port power back on */
         usec_t docked_at;            /* CLOCK_REALTIME */
         int64_t clock_drift;         /* seconds, camera minus dock */
         bool clock_known;

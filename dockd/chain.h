@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* chain.h: the hash chain of each recording across dockings (protocol §13): per
- * camera and recording, the index and manifest hash of the last segment checked. */
+/* chain.h: the hash chain of each recording across dockings (protocol §13). The
+ * head (index and manifest hash of the last trusted segment before the one being
+ * checked) is derived from the spool's segment states: spool_chain_head(). */
 #pragma once
 
 #include "macro.h"
@@ -9,10 +10,6 @@ typedef struct ChainHead {
         uint32_t index;
         uint8_t manifest_sha256[32];
 } ChainHead;
-
-/* -ENOENT: this dock has seen nothing of the recording. */
-int chain_load(const char *state_dir, const char *serial, const char *recording, ChainHead *ret);
-int chain_save(const char *state_dir, const char *serial, const char *recording, const ChainHead *head);
 
 /* Does a manifest with index and prev continue head (NULL: nothing known)?
  * Returns 0 if it links, -ENOENT if it cannot be checked from here (head unknown

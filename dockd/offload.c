@@ -58,7 +58,7 @@ struct Offload {
         size_t p7s_size;
         Manifest *manifest;
         char *reason;               /* why it is quarantined, NULL if not */
-        bool chain_ok;              /* manifest linked into its recording's chain */
+        bool trusted;               /* manifest valid, signed, about this segment: it heads the chain */
         int fd;
         uint64_t offset, size, unsynced, chunk_start;
         EVP_MD_CTX *hash;
@@ -100,7 +100,7 @@ static void segment_reset(Offload *o) {
         o->manifest = manifest_free(o->manifest);
         free(o->reason);
         o->reason = NULL;
-        o->chain_ok = false;
+        o->trusted = false;
         o->fd = safe_close(o->fd);
         EVP_MD_CTX_free(o->hash);
         o->hash = NULL;
@@ -242,7 +242,11 @@ static void evaluate_manifest(Offload *o) {
                 return quarantine(o, "video is %" PRIu64 " bytes on the camera, the manifest says %" PRIu64,
                                   s->files[CAMERA_FILE_VIDEO].size, o->manifest->size);
 
-        r = chain_load(m->config->state_dir, o->bay->serial, s->recording_id, &head);
+        /* From here on the manifest is the camera's own word about this segment: the
+         * next one chains to it whatever this one's verdict, so that a break is
+         * reported where it is and not again for every later segment. */
+        o->trusted = true;
+        r = spool_chain_head(m->spool, o->bay->serial, s->recording_id, s->index, &head);
         if (r < 0 && r != -ENOENT)
                 return quarantine(o, "chain state unreadable: %s", strerror(-r));
         r = chain_check(r >= 0 ? &head : NULL, s->index, o->manifest->prev, &chain_reason);
@@ -252,7 +256,6 @@ static void evaluate_manifest(Offload *o) {
                             "the chain is checked from here on.");
         else if (r < 0)
                 return quarantine(o, "hash chain: %s", chain_reason);
-        o->chain_ok = true;
 }
 
 static void on_signature(Camera *c, int error, uint16_t rc, const uint8_t *data, size_t size, void *userdata) {
@@ -513,11 +516,11 @@ static int save_verdict(Offload *o, const uint8_t sha[32]) {
                 .quarantined = o->reason != NULL,
                 .reason = o->reason,
                 .size = o->offset,
+                .trusted = o->trusted,
         };
         _cleanup_free_ char *cats = NULL;
         usec_t retention;
         time_t now = time(NULL);
-        int r;
 
         memcpy(st.sha256, sha, 32);
         if (o->man)
@@ -552,15 +555,8 @@ static int save_verdict(Offload *o, const uint8_t sha[32]) {
                 st.start_time = st.start_time ?: (uint64_t) now;
         }
         st.retain_until = (st.start_time ?: (uint64_t) now) + retention / USEC_PER_SEC;
-        r = spool_state_save(m->spool, &o->id, &st);
-        if (r < 0)
-                return r;
-        if (o->chain_ok) {
-                ChainHead head = { .index = o->id.index };
-                memcpy(head.manifest_sha256, st.manifest_sha256, 32);
-                r = chain_save(m->config->state_dir, o->id.serial, o->id.recording, &head);
-        }
-        return r;
+        /* One atomic write: the verdict, and (trusted) the recording's new chain head. */
+        return spool_state_save(m->spool, &o->id, &st);
 }
 
 static void pull_complete(Offload *o) {

@@ -10,6 +10,7 @@
 #include "fileio.h"
 #include "manifest.h"
 #include "parse-util.h"
+#include "chain.h"
 #include "spool.h"
 
 struct Spool {
@@ -136,10 +137,12 @@ int spool_state_save(Spool *s, const SegmentId *id, const SegmentState *st) {
                      "retain_until=%" PRIu64 "\n"
                      "legal_hold=%d\n"
                      "evidentiary=%d\n"
+                     "trusted=%d\n"
                      "start_time=%" PRIu64 "\n",
                      segment_stage_to_string(st->stage), st->quarantined, st->reason ?: "", st->size,
                      hex_sha256(st->sha256, sha), hex_sha256(st->manifest_sha256, man),
-                     st->categories ?: "", st->retain_until, st->legal_hold, st->evidentiary, st->start_time);
+                     st->categories ?: "", st->retain_until, st->legal_hold, st->evidentiary, st->trusted,
+                     st->start_time);
         if (n < 0)
                 return -ENOMEM;
         return write_file_atomic(p, text, (size_t) n, 0640);
@@ -164,11 +167,13 @@ static int state_assign(SegmentState *st, const char *key, const char *value) {
         r = parse_uint64(value, &v);
         if (r < 0)
                 return -EBADMSG;
-        if (streq(key, "quarantined") || streq(key, "legal_hold") || streq(key, "evidentiary")) {
+        if (streq(key, "quarantined") || streq(key, "legal_hold") || streq(key, "evidentiary") ||
+            streq(key, "trusted")) {
                 if (v > 1)
                         return -EBADMSG;
                 *(streq(key, "quarantined") ? &st->quarantined
-                  : streq(key, "legal_hold") ? &st->legal_hold : &st->evidentiary) = v;
+                  : streq(key, "legal_hold") ? &st->legal_hold
+                  : streq(key, "trusted") ? &st->trusted : &st->evidentiary) = v;
         } else if (streq(key, "size"))
                 st->size = v;
         else if (streq(key, "retain_until"))
@@ -209,6 +214,46 @@ int spool_state_load(Spool *s, const SegmentId *id, SegmentState *ret) {
                 return -EBADMSG;
         }
         *ret = st;
+        return 0;
+}
+
+int spool_chain_head(Spool *s, const char *serial, const char *recording, uint32_t index, ChainHead *ret) {
+        _cleanup_free_ char *dir = NULL;
+        DIR *d;
+        struct dirent *e;
+        bool found = false;
+        ChainHead best = {};
+
+        if (asprintf(&dir, "%s/%s/%s", s->dir, serial, recording) < 0)
+                return -ENOMEM;
+        d = opendir(dir);
+        if (!d)
+                return errno == ENOENT ? -ENOENT : -errno;
+        while ((e = readdir(d))) {
+                char num[7];
+                uint64_t idx;
+                SegmentState st;
+
+                if (strlen(e->d_name) != 12 || !endswith(e->d_name, ".state"))
+                        continue;
+                memcpy(num, e->d_name, 6);
+                num[6] = 0;
+                if (parse_uint64(num, &idx) < 0 || idx >= index || (found && idx <= best.index))
+                        continue;
+                SegmentId id = { .serial = serial, .recording = recording, .index = (uint32_t) idx };
+                if (spool_state_load(s, &id, &st) < 0)
+                        continue;
+                if (st.trusted && st.stage >= SEGMENT_PULLED) {
+                        best.index = (uint32_t) idx;
+                        memcpy(best.manifest_sha256, st.manifest_sha256, 32);
+                        found = true;
+                }
+                segment_state_done(&st);
+        }
+        closedir(d);
+        if (!found)
+                return -ENOENT;
+        *ret = best;
         return 0;
 }
 

@@ -36,6 +36,7 @@ typedef struct SegmentState {
         uint64_t retain_until;     /* seconds since the epoch; 0: none */
         bool legal_hold;
         bool evidentiary;
+        bool trusted;              /* manifest valid and signed: it heads the recording's chain */
         uint64_t start_time;       /* of the recording segment, seconds since the epoch */
 } SegmentState;
 
@@ -66,6 +67,11 @@ uint64_t spool_usage(Spool *s);
 void spool_account(Spool *s, int64_t delta);
 /* Free bytes on the spool's file system. */
 int spool_fs_free(Spool *s, uint64_t *ret);
+
+/* The chain head for segment index of a recording: the trusted segment with the
+ * highest index below it. -ENOENT if there is none. */
+struct ChainHead;
+int spool_chain_head(Spool *s, const char *serial, const char *recording, uint32_t index, struct ChainHead *ret);
 
 /* Every segment with a state file, for restart. */
 typedef int (*spool_segment_cb)(const SegmentId *id, const SegmentState *st, void *userdata);
