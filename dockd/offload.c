@@ -69,6 +69,7 @@ struct Offload {
         /* deletion */
         size_t del_seg;
         int del_kind;
+        bool *refused;              /* per inventory segment: the camera refused a delete */
         bool rescan;                /* a confirmation came while we were busy */
 };
 
@@ -149,6 +150,9 @@ static void on_inventory(Camera *c, int error, uint16_t rc, CameraInventory *inv
         if (error < 0)
                 return offload_fail(o, error, "listing its recordings");
         o->inv = inv;
+        o->refused = calloc(MAX(inv->n_segments, 1), sizeof *o->refused);
+        if (!o->refused)
+                return offload_fail(o, -ENOMEM, "listing its recordings");
         o->summary.storage_capacity = inv->storage_capacity;
         o->summary.storage_free = inv->storage_free;
         for (size_t i = 0; i < inv->n_segments; i++)
@@ -680,6 +684,7 @@ static void on_deleted(Camera *c, int error, uint16_t rc, void *userdata) {
                 (void) manager_custody(o->manager, CUSTODY_DELETE_REFUSED, o->bay->name, o->bay->serial, name,
                                        (const LogField[]) { { "file", camera_file_kind_extension(o->del_kind) }, {} });
                 o->summary.delete_refused++;
+                o->refused[o->del_seg] = true;   /* not again in this docking */
                 o->del_seg++;
                 o->del_kind = 0;
                 return delete_next(o);
@@ -709,6 +714,8 @@ static void delete_next(Offload *o) {
                 bool confirmed;
 
                 if (o->del_kind == 0) {
+                        if (o->refused[o->del_seg])
+                                continue;
                         if (spool_state_load(m->spool, &id, &st) < 0)
                                 continue;
                         /* DELETED: done in an earlier pass (or docking). */
@@ -878,6 +885,7 @@ int offload_start(Manager *m, Bay *bay, Camera *camera, offload_done_t cb, void 
 static void offload_destroy(Offload *o) {
         segment_reset(o);
         camera_inventory_free(o->inv);
+        free(o->refused);
         camera_unref(o->camera);
         free(o);
 }

@@ -154,15 +154,18 @@ class PrivateJournal:
             if os.path.isdir(d) or d.startswith("/run"):
                 os.makedirs(d, exist_ok=True)
                 subprocess.run(["mount", "-t", "tmpfs", "tmpfs", d], check=True)
-        self.proc = subprocess.Popen(["/lib/systemd/systemd-journald"],
+        # Outside umockdev's preload (we may be inside vdock's world): journald
+        # must bind the real /run/systemd/journal sockets.
+        self.env = {k: v for k, v in os.environ.items() if k not in ("LD_PRELOAD", "UMOCKDEV_DIR")}
+        self.proc = subprocess.Popen(["/lib/systemd/systemd-journald"], env=self.env,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_for(lambda: os.path.exists("/run/systemd/journal/socket"), 10, what="journald")
 
     def entries(self, **match):
         """Journal entries of dockd as dicts, optionally filtered by FIELD=value."""
-        subprocess.run(["journalctl", "--flush"], capture_output=True)
+        subprocess.run(["journalctl", "--flush"], capture_output=True, env=self.env)
         args = ["journalctl", "-o", "json", "--no-pager", "SYSLOG_IDENTIFIER=dockd"]
-        out = subprocess.run(args, capture_output=True, text=True).stdout
+        out = subprocess.run(args, capture_output=True, text=True, env=self.env).stdout
         res = []
         for line in out.splitlines():
             try:

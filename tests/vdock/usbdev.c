@@ -174,7 +174,10 @@ static void submit_urb(UsbDev *dev, UMockdevIoctlClient *client)
         } else if (!(urb->endpoint & 0x80)) {
                 n = urb->endpoint != 0x01 ? -EINVAL
                                           : responder_bulk_out(dev->r, urb->buffer, (size_t) urb->buffer_length);
-                if (n == 0 && (urb->flags & USBDEVFS_URB_ZERO_PACKET) && urb->buffer_length > 0)
+                /* A host controller adds the zero-length packet only when the transfer
+                 * fills its last packet (usbfs, USBDEVFS_URB_ZERO_PACKET). */
+                if (n == 0 && (urb->flags & USBDEVFS_URB_ZERO_PACKET) && urb->buffer_length > 0 &&
+                    urb->buffer_length % (dev->id.usb3 ? 1024 : 512) == 0)
                         n = responder_bulk_out(dev->r, NULL, 0); /* the ZLP that ends the phase */
                 finish(dev, u, n, n < 0 ? 0 : urb->buffer_length);
         } else if (urb->endpoint != 0x82 && urb->endpoint != 0x83) {
