@@ -6,6 +6,10 @@ int backend_new(sd_event *event, const DockdConfig *config, Backend **ret, char 
         switch (config->storage_backend) {
         case STORAGE_BACKEND_FILE:
                 return backend_file_new(event, config, ret, ret_error);
+        case STORAGE_BACKEND_S3:
+                return backend_s3_new(event, config, ret, ret_error);
+        case STORAGE_BACKEND_TUS:
+                return backend_tus_new(event, config, ret, ret_error);
         default:
                 if (asprintf(ret_error, "storage backend %s is not available in this build",
                              storage_backend_to_string(config->storage_backend)) < 0)

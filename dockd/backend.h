@@ -12,6 +12,17 @@
 typedef struct Backend Backend;
 typedef struct BackendPut BackendPut;
 
+/* Slots: the uploader lets at most [storage] concurrency data requests run at
+ * once, across all puts. A put holds one slot from its start to its callback.
+ * A backend that can send several requests of one object at once (S3 parts)
+ * says how many more it could use now with want_slots (the put's userdata is
+ * passed back), receives each through BackendOps.grant_slot, and gives one back
+ * with release_slot when a request ends. The uploader hands out free slots by
+ * priority and in turn across cameras, so one large object cannot crowd out
+ * the others. */
+typedef void (*backend_want_slots_t)(BackendPut *p, unsigned n, void *userdata);
+typedef void (*backend_release_slot_t)(BackendPut *p, void *userdata);
+
 typedef struct BackendObject {
         const char *key;           /* full object key, prefix included */
         const char *path;          /* local file holding the bytes */
@@ -23,6 +34,9 @@ typedef struct BackendObject {
         /* A file the backend may use to persist resume state (written atomically);
          * removed by the backend when the put completes. NULL: no resume. */
         const char *state_path;
+        /* Optional (NULL: the put runs on its one slot); see "Slots" above. */
+        backend_want_slots_t want_slots;
+        backend_release_slot_t release_slot;
 } BackendObject;
 
 /* error: 0 confirmed; -EIO the server holds other bytes (after retries);
@@ -39,6 +53,8 @@ typedef struct BackendOps {
         /* Bytes of this put the server acknowledged so far (progress display). */
         uint64_t (*progress)(BackendPut *p);
         void (*free)(Backend *b);
+        /* One more slot for p (optional: only for backends that call want_slots). */
+        void (*grant_slot)(BackendPut *p);
 } BackendOps;
 
 struct Backend {
@@ -61,3 +77,5 @@ static inline void backend_put_cancel(Backend *b, BackendPut *p) {
 }
 
 int backend_file_new(sd_event *event, const DockdConfig *config, Backend **ret, char **ret_error);
+int backend_s3_new(sd_event *event, const DockdConfig *config, Backend **ret, char **ret_error);
+int backend_tus_new(sd_event *event, const DockdConfig *config, Backend **ret, char **ret_error);

@@ -1,6 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* uploader.c: see uploader.h. The queue is a plain list: a dock holds a few
- * hundred segments at most, and choosing the next job is a linear scan. */
+ * hundred segments at most, and choosing the next job is a linear scan.
+ * Concurrency is counted in slots (backend.h): a running job holds one, and its
+ * put may ask for more (S3 parts); every free slot goes to whichever waiting job
+ * or running put comes first by the same rule (priority, then another camera
+ * than the last served, then age). */
 #include <sys/random.h>
 
 #include "log.h"
@@ -20,6 +24,8 @@ struct UploadJob {
         void *userdata;
         BackendPut *put;
         bool running;
+        unsigned slots_wanted;     /* more slots its put could use now */
+        unsigned slots_extra;      /* slots it holds beyond its first */
         unsigned attempts;
         usec_t not_before;         /* CLOCK_MONOTONIC */
         uint64_t seq;              /* FIFO order */
@@ -31,7 +37,8 @@ struct Uploader {
         const DockdConfig *config;
         Backend *backend;
         UploadJob *jobs;
-        size_t n_running;
+        size_t n_running;          /* jobs */
+        size_t n_slots;            /* slots in use: one per running job, plus extras */
         uint64_t seq;
         char *last_group;
         sd_event_source *timer;
@@ -126,12 +133,27 @@ static void storage_state(Uploader *u, int error, const char *message) {
 
 static void job_start(Uploader *u, UploadJob *j);
 
+/* The put is over: it gives back every slot beyond the job's own. */
+static void job_drop_extra_slots(Uploader *u, UploadJob *j) {
+        u->n_slots -= j->slots_extra;
+        j->slots_extra = 0;
+        j->slots_wanted = 0;
+}
+
+static void job_stop_running(Uploader *u, UploadJob *j) {
+        job_drop_extra_slots(u, j);
+        u->n_running--;
+        u->n_slots--;
+        j->running = false;
+}
+
 static void on_put_done(BackendPut *put, int error, const char *message, void *userdata) {
         UploadJob *j = userdata;
         Uploader *u = j->uploader;
         usec_t now;
 
         j->put = NULL;
+        job_drop_extra_slots(u, j);
         if (error >= 0) {
                 storage_state(u, 0, NULL);
                 u->bytes_confirmed += j->objects[j->next].size;
@@ -141,10 +163,10 @@ static void on_put_done(BackendPut *put, int error, const char *message, void *u
                 j->attempts = 0;
                 if (j->next < j->n_objects) {
                         job_start(u, j);
+                        schedule(u);
                         return;
                 }
-                u->n_running--;
-                j->running = false;
+                job_stop_running(u, j);
                 job_unlink(u, j);
                 j->done(j, 0, NULL, j->userdata);
                 job_free(j);
@@ -152,8 +174,7 @@ static void on_put_done(BackendPut *put, int error, const char *message, void *u
                 return;
         }
 
-        u->n_running--;
-        j->running = false;
+        job_stop_running(u, j);
         if (error == -ENOENT) {
                 /* The spool copy is gone: retrying cannot help. */
                 log_error("Upload of %s abandoned: %s.", j->name, message ?: strerror(-error));
@@ -163,12 +184,40 @@ static void on_put_done(BackendPut *put, int error, const char *message, void *u
                 schedule(u);
                 return;
         }
+        if (error == -EIO)
+                /* Not a network hiccup: the store answered, but not with our bytes. */
+                log_full_errno_ctx(LOG_ERR, error,
+                                   (&(LogContext) {
+                                           .message_id = DOCKD_MESSAGE_STORAGE_FAILING,
+                                           .fields = (const LogField[]) { { "DOCKD_REASON", message ?: "integrity" }, {} },
+                                   }),
+                                   "Central storage does not hold exactly the bytes of %s: %s. Not confirmed; "
+                                   "it is sent again and stays on the camera meanwhile.", j->name, strna(message));
         storage_state(u, error, message);
         j->attempts++;
         (void) sd_event_now(u->event, CLOCK_MONOTONIC, &now);
         j->not_before = now + backoff(u, j->attempts);
         log_debug("Upload of %s failed (attempt %u): %s; retrying in %.1fs.", j->name, j->attempts,
                   message ?: strerror(-error), (double) (j->not_before - now) / USEC_PER_SEC);
+        schedule(u);
+}
+
+static void on_want_slots(BackendPut *put, unsigned n, void *userdata) {
+        UploadJob *j = userdata;
+
+        j->slots_wanted = n;
+        if (n > 0)
+                schedule(j->uploader);
+}
+
+static void on_release_slot(BackendPut *put, void *userdata) {
+        UploadJob *j = userdata;
+        Uploader *u = j->uploader;
+
+        if (j->slots_extra == 0)
+                return;
+        j->slots_extra--;
+        u->n_slots--;
         schedule(u);
 }
 
@@ -182,6 +231,8 @@ static void job_start(Uploader *u, UploadJob *j) {
                 .retain_until = o->retain_until,
                 .legal_hold = o->legal_hold,
                 .state_path = o->state_path,
+                .want_slots = on_want_slots,
+                .release_slot = on_release_slot,
         };
         int r;
 
@@ -193,8 +244,9 @@ static void job_start(Uploader *u, UploadJob *j) {
         }
 }
 
-/* Highest priority first; within it, a different camera than the last served;
- * within a camera, the oldest job. */
+/* Who gets the next slot: a job waiting to start, or a running put that could
+ * use one more. Highest priority first; within it, a different camera than the
+ * last served; within a camera, the oldest job. */
 static UploadJob *pick(Uploader *u, usec_t now, usec_t *ret_next_wakeup) {
         UploadJob *best = NULL;
         bool best_other_group = false;
@@ -203,9 +255,9 @@ static UploadJob *pick(Uploader *u, usec_t now, usec_t *ret_next_wakeup) {
         for (UploadJob *j = u->jobs; j; j = j->next_job) {
                 bool other_group;
 
-                if (j->running)
+                if (j->running && (!j->put || j->slots_wanted == 0 || !u->backend->ops->grant_slot))
                         continue;
-                if (j->not_before > now) {
+                if (!j->running && j->not_before > now) {
                         *ret_next_wakeup = MIN(*ret_next_wakeup, j->not_before);
                         continue;
                 }
@@ -225,12 +277,19 @@ static int on_schedule(sd_event_source *s, void *userdata) {
         usec_t now, wake = USEC_INFINITY;
 
         (void) sd_event_now(u->event, CLOCK_MONOTONIC, &now);
-        while (u->n_running < u->config->storage_concurrency) {
+        while (u->n_slots < u->config->storage_concurrency) {
                 UploadJob *j = pick(u, now, &wake);
                 if (!j)
                         break;
                 free(u->last_group);
                 u->last_group = strdup(j->group);
+                u->n_slots++;
+                if (j->running) {
+                        j->slots_wanted--;
+                        j->slots_extra++;
+                        u->backend->ops->grant_slot(j->put);
+                        continue;
+                }
                 u->n_running++;
                 j->running = true;
                 job_start(u, j);
