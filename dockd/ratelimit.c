@@ -67,7 +67,7 @@ int ratelimit_new(sd_event *event, uint64_t rate, RateLimit **ret) {
         rl->capacity = MAX(rate / 10, (uint64_t) 16 * KiB);
         rl->tokens = rl->capacity;
         (void) sd_event_now(event, CLOCK_MONOTONIC, &rl->last);
-        r = sd_event_add_time(event, &rl->timer, CLOCK_MONOTONIC, 0, 0, on_timer, rl);
+        r = sd_event_add_time(event, &rl->timer, CLOCK_MONOTONIC, 0, USEC_PER_MSEC, on_timer, rl);
         if (r < 0) {
                 ratelimit_free(rl);
                 return r;

@@ -462,6 +462,12 @@ class Rig:
     def object_path(self, area, serial, rec, index, ext):
         return os.path.join(self.central, area, serial, rec, f"{index:06d}.{ext}")
 
+    def object_file(self, area, serial, rec, index, ext):
+        """A local file with the object's bytes as central storage holds them
+        (a path that does not exist if it holds none). Other backends' tests
+        replace it with a read-back (tests/upload/uploadtest.py)."""
+        return self.object_path(area, serial, rec, index, ext)
+
     def stop(self):
         rc = None
         if self.dockd:
@@ -492,11 +498,11 @@ def check_offloaded(rig, truth, quarantined=()):
         key = (cam["serial"], seg["recording_id"], seg["index"])
         area = "quarantine" if key in quarantined else "evidence"
         base = [cam["serial"], seg["recording_id"], seg["index"]]
-        mp4 = rig.object_path(area, *base, "mp4")
-        man = rig.object_path(area, *base, "man")
-        p7s = rig.object_path(area, *base, "p7s")
         if seg["fate"] == "never-on-camera":
             continue
+        mp4 = rig.object_file(area, *base, "mp4")
+        man = rig.object_file(area, *base, "man")
+        p7s = rig.object_file(area, *base, "p7s")
         for p in (mp4, man, p7s):
             if not os.path.exists(p):
                 problems.append(f"{key}: {p} missing")
