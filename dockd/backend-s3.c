@@ -132,6 +132,7 @@ struct BackendPut {
 };
 
 static void pump(BackendPut *p);
+static void reconcile(BackendPut *p, S3Part *part);
 static void do_head_existing(BackendPut *p);
 static void do_create(BackendPut *p);
 static void do_list(BackendPut *p);
@@ -496,6 +497,7 @@ static void on_hashed(int result, void *userdata) {
         memcpy(part->md5, p->hash.md5_digest, 16);
         memcpy(part->sha256, p->hash.sha256, 32);
         part->hashed = true;
+        reconcile(p, part);
         if (p->n_hashed == p->n_parts) {
                 if (p->single)
                         memcpy(p->etag, http_hex(part->md5, 16, (char[33]) {}), 33);
@@ -858,11 +860,6 @@ static void on_list(HttpRequest *r, int error, void *userdata) {
                 p->list_marker = (unsigned) strtoul(marker, NULL, 10);
                 return do_list(p);
         }
-        /* Parts the state file named but the server does not hold are simply sent. */
-        for (unsigned i = 0; i < p->n_parts; i++)
-                if (!p->parts[i].acked)
-                        p->parts[i].listed = p->parts[i].listed && p->parts[i].listed_size > 0 &&
-                                             !p->parts[i].hashed;
         log_debug("%s: resuming upload %s; the store holds %" PRIu64 " of %" PRIu64 " bytes so far.", p->key,
                   p->upload_id, p->acked_bytes, p->size);
         p->phase = S3_PARTS;
@@ -875,6 +872,11 @@ static void do_list(BackendPut *p) {
         int k;
 
         p->phase = S3_LIST;
+        /* The server's word replaces the state file's list: parts it lacks are sent. */
+        if (p->list_marker == 0)
+                for (unsigned i = 0; i < p->n_parts; i++)
+                        if (!p->parts[i].acked)
+                                p->parts[i].listed = false;
         /* Query parameters sorted, each with '=': libcurl's SigV4 signs the query as given. */
         k = id ? new_request(p, "GET",
                              object_url(p, "?max-parts=%u&part-number-marker=%u&uploadId=%s", S3_LIST_PAGE,

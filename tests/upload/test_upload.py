@@ -179,5 +179,309 @@ def full_upload(backend):
         s.cleanup()
 
 
+def storage_status(s):
+    st = s.rig.status() or {}
+    return st.get("storage", {})
+
+
+def check_nothing_deleted_yet(s, what):
+    t = s.truth()
+    gone = [(x["recording_id"], x["index"]) for _, x in s.world.segments(t) if x["fate"] != "on-camera"]
+    confirmed = {r["segment"] for r in custody(s.rig, "confirmed")}
+    for rec, idx in gone:
+        check(f"{rec}/{idx:06d}" in confirmed, f"{what}: {rec}/{idx} deleted without confirmation")
+
+
+def wait_failing(s, needle=None, timeout=60):
+    def failing():
+        st = storage_status(s)
+        if not st.get("failing"):
+            return None
+        if needle and needle not in (st.get("last_error") or ""):
+            return None
+        return st
+    try:
+        return wait_for(failing, timeout, interval=0.2, what=f"storage failing ({needle})")
+    except TestFailure:
+        raise TestFailure(f"storage never failing with {needle!r}: {storage_status(s)}\n{s.rig.dockd.log()[-3000:]}")
+
+
+def check_recovered(s):
+    log = s.rig.dockd.log()
+    check(storage_alerts(log), "no storage-failing alert was logged")
+    check("Central storage accepts uploads again" in log, "no recovery notice")
+
+
+@upload_case
+def server_killed(backend):
+    """The server dies in the middle of a part and comes back: the upload resumes."""
+    s = Setup(backend, "big.ini")
+    try:
+        s.store.fp.slow(4 << 20, "up")
+        s.rig.start()
+        wait_data_bytes(s, 12 << 20)
+        s.store.kill()
+        wait_failing(s)
+        time.sleep(1)
+        check_nothing_deleted_yet(s, "while the server was down")
+        check(any(i == 0 for _, i in s.on_camera()), f"the segment being uploaded left the camera: {s.on_camera()}")
+        s.store.revive()
+        s.store.fp.slow(None)
+        s.offloaded(120)
+        check_all_safe(s)
+        check_recovered(s)
+        check(s.rig.stop() == 0, "dockd exit status")
+    finally:
+        s.cleanup()
+
+
+@upload_case
+def connection_reset(backend):
+    """Connections reset mid-body, three times: resumed, nothing lost."""
+    s = Setup(backend, "big.ini")
+    try:
+        s.store.fp.reset_after(3 << 20, "up", times=3)
+        s.rig.start()
+        s.offloaded(120)
+        check(s.store.fp.stats()["resets"] >= 3, f"resets: {s.store.fp.stats()}")
+        check_all_safe(s)
+        check_recovered(s)
+        check(s.rig.stop() == 0, "dockd exit status")
+    finally:
+        s.cleanup()
+
+
+@upload_case
+def server_errors(backend):
+    """503 and 500 answers: retried with backoff until the server takes them."""
+    s = Setup(backend, "big.ini")
+    try:
+        s.store.fp.fail_requests(3, status=503)
+        s.rig.start()
+        s.store.fp.wait_until(lambda st: st["injected"] >= 3, timeout=30)
+        wait_for(lambda: s.store.fp.stats()["requests_forwarded"] >= 2, 30, what="traffic after the 503s")
+        s.store.fp.fail_requests(3, status=500)
+        s.store.fp.wait_until(lambda st: st["injected"] >= 6, timeout=30)
+        s.offloaded(120)
+        log = s.rig.dockd.log()
+        check(any("503" in a for a in storage_alerts(log)) or "HTTP 503" in log, "503 not reported")
+        check("HTTP 500" in log, "500 not reported")
+        check_all_safe(s)
+        check_recovered(s)
+        check(s.rig.stop() == 0, "dockd exit status")
+    finally:
+        s.cleanup()
+
+
+@upload_case
+def slow_server(backend):
+    """A server that takes 3 MB/s, both ways: slow is not broken; no request
+    times out while bytes move ([s3]/[tus] timeout=5s)."""
+    key = "s3" if backend == "s3" else "tus"
+    s = Setup(backend, "big.ini", store_config={"timeout": "5s"})
+    try:
+        s.store.fp.slow(3_000_000, "both")
+        t0 = time.monotonic()
+        s.rig.start()
+        s.offloaded(180)
+        took = time.monotonic() - t0
+        check(took >= 10, f"took only {took:.1f}s: was it slow?")
+        check_all_safe(s)
+        log = s.rig.dockd.log()
+        check(not storage_alerts(log), f"a slow server was reported failing: {storage_alerts(log)}")
+        print(f"{key}: 41 MiB through a 3 MB/s link in {took:.1f}s")
+        check(s.rig.stop() == 0, "dockd exit status")
+    finally:
+        s.cleanup()
+
+
+@upload_case
+def wrong_credentials(backend):
+    """Refused credentials: a clear error and alert, status says so, nothing is
+    deleted; once the file is fixed, the next retry uses it."""
+    s = Setup(backend, "upload.ini")
+    try:
+        wrong = "not-the-secret-0815"
+        s.store.set_credentials(wrong)
+        s.rig.start()
+        st = wait_failing(s, "SignatureDoesNotMatch" if backend == "s3" else "401")
+        check("credentials" in s.rig.dockd.log() or "401" in st.get("last_error", "") or "403" in st["last_error"],
+              st)
+        time.sleep(2)
+        check(len(s.on_camera()) == 5, f"segments left the camera: {s.on_camera()}")
+        check(not custody(s.rig, "confirmed"), "confirmed with wrong credentials")
+        b = s.rig.bay(1)
+        check(b["state"] == "offloading" and b["progress"]["waiting_for_storage"], b)
+        log = s.rig.dockd.log()
+        check(storage_alerts(log), "no alert")
+        check(wrong not in log and "testsecret" not in log, "a secret is in the log")
+        s.store.set_credentials(s.store.sw.secret_key if backend == "s3" else "right-token-4711")
+        s.offloaded(120)
+        check_all_safe(s)
+        check_recovered(s)
+        check(s.rig.stop() == 0, "dockd exit status")
+    finally:
+        s.cleanup()
+
+
+@upload_case
+def upload_forgotten(backend):
+    """The server no longer knows the upload (aborted, expired, lost): that
+    object starts over cleanly under a new one."""
+    s = Setup(backend, "big.ini")
+    try:
+        s.store.fp.slow(4 << 20, "up")
+        s.rig.start()
+        wait_data_bytes(s, 14 << 20)
+        n = s.store.forget_uploads()
+        check(n >= 1, "no upload in progress to forget")
+        s.store.fp.slow(None)
+        s.offloaded(120)
+        log = s.rig.dockd.log()
+        check("starting this object over" in log, "no start-over logged")
+        check_all_safe(s)
+        if backend == "s3":
+            check(not s.store.uploads_in_progress(), "uploads left behind")
+        check(s.rig.stop() == 0, "dockd exit status")
+    finally:
+        s.cleanup()
+
+
+def part_log(s):
+    """[(upload id, part number, status, complete)] of UploadPart requests."""
+    out = []
+    for r in s.store.fp.requests_log():
+        n = part_number(r["target"])
+        if r["method"] == "PUT" and n is not None:
+            uid = r["target"].split("uploadId=", 1)[1].split("&", 1)[0]
+            out.append((uid, n, r["status"], r["complete"]))
+    return out
+
+
+def resent_parts(before, after):
+    """Parts the server had acknowledged before that were sent again after."""
+    acked = {(u, n) for u, n, status, _ in before if status == 200}
+    return [(u, n) for u, n, _, _ in after if (u, n) in acked]
+
+
+def kill9_case(backend, failpoint):
+    s = Setup(backend, "big.ini")
+    try:
+        s.store.fp.slow(8 << 20, "up")
+        d = s.rig.start(extra_env={"DOCKD_FAILPOINTS": failpoint})
+        d.proc.wait(120)
+        check(d.proc.returncode == -signal.SIGKILL, f"dockd was not killed at {failpoint}: {d.proc.returncode}")
+        check(f"Failpoint {failpoint.split(':')[0]} reached" in d.log(), "failpoint not reached")
+        check_nothing_deleted_yet(s, "at the kill")
+        before = part_log(s) if backend == "s3" else None
+        bytes_before = s.store.fp.stats()["bytes_up"]
+        n_before = len(s.store.fp.requests_log())
+        s.store.fp.slow(None)
+        s.rig.start()
+        s.offloaded(120)
+        check_all_safe(s)
+        log = s.rig.dockd.log()
+        if backend == "s3":
+            after = part_log(s)[len(before):]
+            again = resent_parts(before, after)
+            print(f"parts acknowledged before the kill: {sum(1 for p in before if p[2] == 200)}; "
+                  f"re-sent after the restart: {len(again)} {again}")
+            check(len(again) <= 1, f"re-sent {again}")
+        else:
+            after = s.store.fp.requests_log()[n_before:]
+            sent = sum(r["body_bytes"] for r in after if r["method"] == "PATCH")
+            print(f"bytes forwarded before the kill: {bytes_before}; PATCH bytes after: {sent}")
+            check("resuming tus upload" in log or failpoint.startswith("tus-after-create"), "did not resume")
+        check(s.rig.stop() == 0, "dockd exit status")
+        return s
+    finally:
+        s.cleanup()
+
+
+@upload_case
+def kill9_after_part(backend):
+    """kill -9 right after the server acknowledged a part (before or after its
+    state write, whichever the failpoint hits): at most one part is sent again."""
+    kill9_case(backend, "s3-after-part:3" if backend == "s3" else "tus-after-patch:3")
+
+
+@upload_case
+def kill9_after_create(backend):
+    kill9_case(backend, "s3-after-create:1" if backend == "s3" else "tus-after-create:1")
+
+
+def s3_kill9_after_complete():
+    """kill -9 after CompleteMultipartUpload answered, before the HEAD and the
+    state removal: the restart finds the upload gone and the object complete."""
+    s = kill9_case("s3", "s3-after-complete:1")
+
+
+dockdtest._cases["s3-kill9-after-complete"] = s3_kill9_after_complete
+
+
+@upload_case
+def kill9_random(backend):
+    """kill -9 at a moment nobody chose (a byte count in the big segment):
+    the restart sends at most one part (one chunk) again."""
+    import random
+    s = Setup(backend, "big.ini")
+    try:
+        s.store.fp.slow(8 << 20, "up")
+        at = random.randint(6 << 20, 34 << 20)
+        print(f"killing dockd after {at} bytes")
+        s.rig.start()
+        wait_data_bytes(s, at)
+        s.rig.kill9()
+        check_nothing_deleted_yet(s, "at the kill")
+        before = part_log(s) if backend == "s3" else None
+        n_before = len(s.store.fp.requests_log())
+        s.store.fp.slow(None)
+        s.rig.start()
+        s.offloaded(120)
+        check_all_safe(s)
+        if backend == "s3":
+            again = resent_parts(before, part_log(s)[len(before):])
+            print(f"re-sent parts: {again}")
+            check(len(again) <= 1, f"re-sent {again}")
+        else:
+            after = s.store.fp.requests_log()[n_before:]
+            sent = sum(r["body_bytes"] for r in after if r["method"] == "PATCH")
+            need = 41 << 20
+            print(f"PATCH bytes after the restart: {sent}")
+            check(sent <= need, f"sent {sent} bytes after the restart")
+        check(s.rig.stop() == 0, "dockd exit status")
+    finally:
+        s.cleanup()
+
+
+@upload_case
+def spool_full(backend):
+    """Offline: the spool fills to its quota, pulls pause, nothing is deleted;
+    when the network is back, uploads drain it and pulls resume."""
+    s = Setup(backend, "many.ini", config={"spool": {"quota": "16M", "min_free": "0"}})
+    try:
+        s.store.fp.refuse()
+        s.rig.start()
+        s.rig.wait_log("Spool full", 60)
+        wait_for(lambda: (s.rig.status() or {}).get("spool", {}).get("full"), 30, what="status spool.full")
+        time.sleep(2)
+        st = s.rig.status()
+        check(st["spool"]["bytes"] <= 16 << 20, f"spool over its quota: {st['spool']}")
+        check(st["storage"]["failing"], st["storage"])
+        check(len(s.on_camera()) == 8, f"deleted while offline: {s.on_camera()}")
+        b = s.rig.bay(1)
+        check(b["progress"]["spool_full"], b)
+        pulled = len(custody(s.rig, "pulled"))
+        check(0 < pulled < 8, f"{pulled} pulled while offline")
+        s.store.fp.refuse(False)
+        s.offloaded(180)
+        check("Spool has room again; pulls resume" in s.rig.dockd.log(), "pulls did not resume")
+        check_all_safe(s)
+        check_recovered(s)
+        check(s.rig.stop() == 0, "dockd exit status")
+    finally:
+        s.cleanup()
+
+
 if __name__ == "__main__":
     run_cases()
