@@ -587,11 +587,9 @@ static void pull_complete(Offload *o) {
                 else if (o->manifest && memcmp(sha, o->manifest->sha256, 32) != 0)
                         quarantine(o, "video SHA-256 %s does not match the manifest", hex_sha256(sha, hex));
         }
-        r = save_verdict(o, sha);
-        if (r < 0)
-                return offload_fail(o, r, "saving the verdict");
-        failpoint("pull-after-state");
-
+        /* Custody first: a segment never reaches "pulled" (and so never central
+         * storage, nor deletion) without its records. A crash between the two
+         * re-verifies it after the restart, and records it again. */
         snprintf(sz, sizeof sz, "%" PRIu64, o->offset);
         r = manager_custody(m, CUSTODY_PULLED, o->bay->name, o->bay->serial, o->segname,
                             (const LogField[]) { { "sha256", hex_sha256(sha, hex) }, { "size", sz }, {} });
@@ -601,6 +599,12 @@ static void pull_complete(Offload *o) {
                                     o->reason ? (const LogField[]) { { "reason", o->reason }, {} } : NULL);
         if (r < 0)
                 return offload_fail(o, r, "writing custody");
+        failpoint("pull-after-custody");
+
+        r = save_verdict(o, sha);
+        if (r < 0)
+                return offload_fail(o, r, "saving the verdict");
+        failpoint("pull-after-state");
 
         o->summary.pulled++;
         if (o->reason) {

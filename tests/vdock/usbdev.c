@@ -10,6 +10,7 @@
 #include <string.h>
 
 typedef struct {
+        UMockdevIoctlClient *client; /* the process that submitted it */
         UMockdevIoctlData *data; /* the client's struct usbdevfs_urb, resolved */
         UMockdevIoctlData *buffer;
         gboolean done;
@@ -39,6 +40,7 @@ static struct usbdevfs_urb *urb_of(Urb *u)
 
 static void urb_free(Urb *u)
 {
+        g_clear_object(&u->client);
         g_clear_object(&u->buffer);
         g_clear_object(&u->data);
         g_free(u);
@@ -148,8 +150,10 @@ static void submit_urb(UsbDev *dev, UMockdevIoctlClient *client)
         struct usbdevfs_urb *urb;
         int n;
 
+        u->client = g_object_ref(client);
         u->data = umockdev_ioctl_data_resolve(arg, 0, sizeof(struct usbdevfs_urb), NULL);
         if (!u->data) {
+                g_object_unref(u->client);
                 g_free(u);
                 complete(client, -1, EFAULT);
                 return;
@@ -198,8 +202,8 @@ static void reap_urb(UsbDev *dev, UMockdevIoctlClient *client)
                 struct usbdevfs_urb *urb = urb_of(u);
                 UMockdevIoctlData *ptr;
 
-                if (!u->done || u->ready_at > now)
-                        continue;
+                if (!u->done || u->ready_at > now || u->client != client)
+                        continue;   /* usbfs: each process reaps only its own URBs */
                 urb->status = u->status;
                 urb->actual_length = u->actual;
                 ptr = umockdev_ioctl_data_resolve(arg, 0, sizeof(gpointer), NULL);
@@ -223,7 +227,7 @@ static void discard_urb(UsbDev *dev, UMockdevIoctlClient *client)
         for (GList *l = dev->urbs.head; l; l = l->next) {
                 Urb *u = l->data;
 
-                if (u->data->client_addr != addr)
+                if (u->data->client_addr != addr || u->client != client)
                         continue;
                 if (u->done && u->ready_at <= g_get_monotonic_time()) {
                         complete(client, -1, EINVAL); /* already completed */
@@ -309,6 +313,24 @@ static gboolean on_ioctl(UMockdevIoctlBase *handler, UMockdevIoctlClient *client
         return TRUE;
 }
 
+/* A process closed the device or died (kill -9) with URBs submitted: like the
+ * kernel, drop them, so that the next process is served from a clean queue. */
+static void on_client_vanished(UMockdevIoctlBase *handler, UMockdevIoctlClient *client, UsbDev *dev)
+{
+        g_rec_mutex_lock(dev->lock);
+        for (GList *l = dev->urbs.head; l;) {
+                GList *next = l->next;
+                Urb *u = l->data;
+
+                if (u->client == client) {
+                        g_queue_delete_link(&dev->urbs, l);
+                        urb_free(u);
+                }
+                l = next;
+        }
+        g_rec_mutex_unlock(dev->lock);
+}
+
 UsbDev *usbdev_new(GRecMutex *lock, Responder *r, const UsbIdentity *id, double link_bytes_per_s,
                    UsbDevUnplugFn unplug, gpointer user_data)
 {
@@ -323,6 +345,7 @@ UsbDev *usbdev_new(GRecMutex *lock, Responder *r, const UsbIdentity *id, double 
         g_queue_init(&dev->urbs);
         dev->handler = umockdev_ioctl_base_new();
         g_signal_connect(dev->handler, "handle-ioctl", G_CALLBACK(on_ioctl), dev);
+        g_signal_connect(dev->handler, "client-vanished", G_CALLBACK(on_client_vanished), dev);
         return dev;
 }
 
