@@ -275,6 +275,8 @@ static int state_save(BackendPut *p) {
         char hex[33];
         int k;
 
+        if (!p->state_path)
+                return 0;   /* no resume for this object */
         f = open_memstream(&data, &size);
         if (!f)
                 return -ENOMEM;

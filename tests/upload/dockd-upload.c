@@ -58,7 +58,8 @@ static int on_check(sd_event_source *s, uint64_t usec, void *userdata) {
                 exit_status = 3;
                 return sd_event_exit(event, 0);
         }
-        return sd_event_source_set_time(s, usec + 20 * USEC_PER_MSEC);
+        (void) sd_event_source_set_time(s, usec + 20 * USEC_PER_MSEC);
+        return sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
 }
 
 static int sha256_path(const char *path, uint64_t *ret_size, uint8_t ret[32]) {
