@@ -84,6 +84,7 @@ typedef struct S3Part {
 struct BackendPut {
         S3Backend *s3;
         char *key;
+        char *key_escaped;
         char *path;
         char *state_path;
         char *content_type;
@@ -151,6 +152,7 @@ static bool etag_equal(const char *header, const char *want) {
         return strlen(want) == n && strncasecmp(header, want, n) == 0;
 }
 
+static char *uri_escape_full(const char *s, bool keep_slash);
 static char *object_url(BackendPut *p, const char *query_fmt, ...) _printf_(2, 3);
 static char *object_url(BackendPut *p, const char *query_fmt, ...) {
         _cleanup_free_ char *query = NULL;
@@ -165,27 +167,32 @@ static char *object_url(BackendPut *p, const char *query_fmt, ...) {
                 if (!query)
                         return NULL;
         }
-        /* Keys are made of [A-Za-z0-9._-/] (conf.c, central.c): nothing to escape. */
-        if (asprintf(&url, "%s/%s%s", p->s3->object_base, p->key, strempty(query)) < 0)
+        if (asprintf(&url, "%s/%s%s", p->s3->object_base, p->key_escaped, strempty(query)) < 0)
                 return NULL;
         return url;
 }
 
-/* RFC 3986 unreserved characters stay, everything else is %XX (SigV4's rule
- * for query values). */
-static char *uri_escape(const char *s) {
+/* RFC 3986 unreserved characters stay, everything else is %XX: SigV4's rule
+ * for query values, and for object keys ('/' kept). libcurl signs the URL as
+ * given, so it must be in canonical form already. Our keys are made of
+ * [A-Za-z0-9._-/] (conf.c, central.c) and pass unchanged. */
+static char *uri_escape_full(const char *s, bool keep_slash) {
         char *out = malloc(strlen(s) * 3 + 1), *o = out;
 
         if (!out)
                 return NULL;
         for (const unsigned char *c = (const unsigned char *) s; *c; c++)
                 if ((*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') ||
-                    strchr("-._~", *c))
+                    (*c && strchr("-._~", *c)) || (keep_slash && *c == '/'))
                         *o++ = (char) *c;
                 else
                         o += sprintf(o, "%%%02X", *c);
         *o = 0;
         return out;
+}
+
+static char *uri_escape(const char *s) {
+        return uri_escape_full(s, false);
 }
 
 /* Error code and a one-line description of an S3 error answer. */
@@ -363,6 +370,7 @@ static void put_free(BackendPut *p) {
         safe_close(p->fd);
         free(p->parts);
         free(p->key);
+        free(p->key_escaped);
         free(p->path);
         free(p->state_path);
         free(p->content_type);
@@ -1150,6 +1158,7 @@ static int s3_put(Backend *b, const BackendObject *o, backend_put_done_t cb, voi
         p->s3 = s3;
         p->fd = -EBADF;
         p->key = strdup(o->key);
+        p->key_escaped = uri_escape_full(o->key, true);
         p->path = strdup(o->path);
         p->state_path = o->state_path ? strdup(o->state_path) : NULL;
         p->content_type = o->content_type ? strdup(o->content_type) : NULL;
@@ -1162,7 +1171,8 @@ static int s3_put(Backend *b, const BackendObject *o, backend_put_done_t cb, voi
         p->want_slots = o->want_slots;
         p->release_slot = o->release_slot;
         p->slots = 1;
-        if (!p->key || !p->path || (o->state_path && !p->state_path) || (o->content_type && !p->content_type)) {
+        if (!p->key || !p->key_escaped || !p->path || (o->state_path && !p->state_path) ||
+            (o->content_type && !p->content_type)) {
                 put_free(p);
                 return -ENOMEM;
         }

@@ -2,31 +2,35 @@
 /* ratelimit.c: see ratelimit.h. The bucket holds at most a tenth of a second of
  * traffic (at least 16 KiB), so a burst after a pause stays short; waiters are
  * woken together from one timer and share what the next refill brings. */
+#include <inttypes.h>
+
+#include "log.h"
 #include "ratelimit.h"
 
 struct RateLimit {
         sd_event *event;
         uint64_t rate;
         uint64_t capacity;
-        uint64_t tokens;
-        usec_t last;               /* CLOCK_MONOTONIC of the last refill */
+        uint64_t tokens;           /* may be sent now */
+        uint64_t spent;            /* handed out since started, plus tokens that overflowed the bucket */
         sd_event_source *timer;
         RateLimitWaiter *waiters;
+        uint64_t taken;            /* handed out, for the debug log */
+        usec_t started;            /* CLOCK_MONOTONIC */
 };
 
+/* Tokens are counted exactly: all ever produced since the start, minus all
+ * ever handed out, capped at the bucket's size (no rounding drift). */
 static void refill(RateLimit *rl) {
         usec_t now;
+        uint64_t produced;
 
-        if (sd_event_now(rl->event, CLOCK_MONOTONIC, &now) < 0)
+        if (sd_event_now(rl->event, CLOCK_MONOTONIC, &now) < 0 || now <= rl->started)
                 return;
-        if (now > rl->last) {
-                uint64_t add = (now - rl->last) * rl->rate / USEC_PER_SEC;
-                if (add > 0) {
-                        rl->tokens = MIN(rl->capacity, rl->tokens + add);
-                        /* Keep the remainder: advance by what the tokens were worth. */
-                        rl->last = rl->tokens == rl->capacity ? now : rl->last + add * USEC_PER_SEC / rl->rate;
-                }
-        }
+        produced = (uint64_t) ((unsigned __int128) (now - rl->started) * rl->rate / USEC_PER_SEC);
+        if (produced - rl->spent > rl->capacity)
+                rl->spent = produced - rl->capacity;
+        rl->tokens = produced - rl->spent;
 }
 
 static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
@@ -65,8 +69,10 @@ int ratelimit_new(sd_event *event, uint64_t rate, RateLimit **ret) {
         rl->event = sd_event_ref(event);
         rl->rate = rate;
         rl->capacity = MAX(rate / 10, (uint64_t) 16 * KiB);
-        rl->tokens = rl->capacity;
-        (void) sd_event_now(event, CLOCK_MONOTONIC, &rl->last);
+        (void) sd_event_now(event, CLOCK_MONOTONIC, &rl->started);
+        /* Start with a full bucket. */
+        if (rate > 0)
+                rl->started -= MIN(rl->started, rl->capacity * USEC_PER_SEC / rate);
         r = sd_event_add_time(event, &rl->timer, CLOCK_MONOTONIC, 0, USEC_PER_MSEC, on_timer, rl);
         if (r < 0) {
                 ratelimit_free(rl);
@@ -80,6 +86,12 @@ int ratelimit_new(sd_event *event, uint64_t rate, RateLimit **ret) {
 RateLimit *ratelimit_free(RateLimit *rl) {
         if (!rl)
                 return NULL;
+        if (rl->taken > 0) {
+                usec_t now = 0;
+                (void) sd_event_now(rl->event, CLOCK_MONOTONIC, &now);
+                log_debug("Bandwidth cap: %" PRIu64 " bytes in %.3fs under %" PRIu64 " bytes/s.", rl->taken,
+                          (double) (now - rl->started) / USEC_PER_SEC, rl->rate);
+        }
         while (rl->waiters)
                 ratelimit_cancel(rl->waiters);
         sd_event_source_disable_unref(rl->timer);
@@ -96,6 +108,8 @@ size_t ratelimit_take(RateLimit *rl, size_t want) {
         refill(rl);
         n = (size_t) MIN((uint64_t) want, rl->tokens);
         rl->tokens -= n;
+        rl->spent += n;
+        rl->taken += n;
         return n;
 }
 

@@ -9,7 +9,7 @@
  * Each FILE is uploaded as <prefix>/<basename>, with its resume state in
  * DIR/<basename>.upload (default: no resume). Prints "confirmed KEY" per object,
  * then "bytes: N" and "seconds: S". Exit 0 all confirmed, 1 an object was given
- * up, 3 after N failed attempts in a row (--give-up-after), 2 usage. */
+ * up, 3 when central storage kept failing for N seconds (--give-up-after N), 2 usage. */
 #include <getopt.h>
 #include <inttypes.h>
 #include <libgen.h>
@@ -24,14 +24,14 @@
 #include "log.h"
 #include "uploader.h"
 
-static unsigned n_left, failures_in_row, give_up_after;
+static unsigned n_left, give_up_after;
+static usec_t failing_since;
 static int exit_status;
 static sd_event *event;
 
 static void on_object(UploadJob *j, const UploadObjectSpec *o, void *userdata) {
         printf("confirmed %s\n", o->key);
         fflush(stdout);
-        failures_in_row = 0;
 }
 
 static void on_job(UploadJob *j, int error, const char *message, void *userdata) {
@@ -47,14 +47,15 @@ static void on_job(UploadJob *j, int error, const char *message, void *userdata)
 static int on_check(sd_event_source *s, uint64_t usec, void *userdata) {
         Uploader *u = userdata;
         UploaderStats st;
-        static bool was_failing;
 
         uploader_get_stats(u, &st);
-        if (st.failing && !was_failing)
-                failures_in_row++;
-        was_failing = st.failing;
-        if (give_up_after > 0 && failures_in_row >= give_up_after) {
-                fprintf(stderr, "dockd-upload: central storage keeps failing: %s\n", strna(st.last_error));
+        if (!st.failing)
+                failing_since = 0;
+        else if (failing_since == 0)
+                failing_since = usec;
+        if (give_up_after > 0 && failing_since > 0 && usec - failing_since >= give_up_after * USEC_PER_SEC) {
+                fprintf(stderr, "dockd-upload: central storage kept failing for %us: %s\n", give_up_after,
+                        strna(st.last_error));
                 exit_status = 3;
                 return sd_event_exit(event, 0);
         }

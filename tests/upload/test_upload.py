@@ -22,6 +22,7 @@ import dockdtest  # noqa: E402
 from dockdtest import (Rig, TempDir, TestFailure, check, check_offloaded, run_cases,  # noqa: E402
                        run_in_vdock, wait_for)
 from uploadtest import (STORES, attach_store, part_number, requests_seen, storage_alerts)  # noqa: E402
+from liarproxy import LiarProxy  # noqa: E402  (after uploadtest: it puts tests/servers on sys.path)
 
 SCENARIOS = os.path.join(HERE, "scenarios")
 
@@ -37,14 +38,20 @@ def custody(rig, event):
 class Setup:
     """vdock's world, a store of the given backend, and dockd pointed at it."""
 
-    def __init__(self, backend, scen, config=None, store_config=None, name="upload"):
+    def __init__(self, backend, scen, config=None, store_config=None, name="upload", liar=None):
         self.world = run_in_vdock(scenario(scen))
         self.stmp = TempDir(prefix=f"dockd-{backend}-store-")
         self.store = None
         self.rig = None
+        self.liar = None
         try:
             self.store = STORES[backend](self.stmp.path)
             sections = self.store.config(**(store_config or {}))
+            if liar:
+                # dockd -> liar -> fault proxy -> server
+                self.liar = LiarProxy(self.store.fp.port, liar).start()
+                sec = sections[backend]
+                sec["endpoint"] = sec["endpoint"].replace(self.store.fp.url, self.liar.url)
             sections.setdefault("storage", {}).update({"retry_initial": "200ms", "retry_max": "2s"})
             for sec, kv in (config or {}).items():
                 sections.setdefault(sec, {}).update(kv)
@@ -58,6 +65,8 @@ class Setup:
         try:
             if self.rig:
                 self.rig.cleanup()
+            if self.liar:
+                self.liar.stop()
         finally:
             try:
                 if self.store:
@@ -487,6 +496,34 @@ def spool_full(backend):
         s.store.fp.refuse(False)
         s.offloaded(180)
         check("Spool has room again; pulls resume" in s.rig.dockd.log(), "pulls did not resume")
+        check_all_safe(s)
+        check_recovered(s)
+        check(s.rig.stop() == 0, "dockd exit status")
+    finally:
+        s.cleanup()
+
+
+@upload_case
+def integrity_mismatch(backend):
+    """The store answers for other bytes than were sent (S3: ETags; tus: the
+    read-back): no confirmation, an alert, retries, nothing leaves the camera.
+    Once the store tells the truth, everything is confirmed."""
+    s = Setup(backend, "upload.ini", liar="etag" if backend == "s3" else "readback")
+    try:
+        s.rig.start()
+        s.rig.wait_log("does not hold exactly the bytes", 60)
+        wait_for(lambda: s.rig.dockd.log().count("does not hold exactly the bytes") >= 4, 60,
+                 what="retries after the mismatch")
+        st = wait_failing(s)
+        check(s.liar.lies >= 2, f"lies: {s.liar.lies}")
+        check(len(s.on_camera()) == 5, f"left the camera on a mismatch: {s.on_camera()}")
+        check(not custody(s.rig, "confirmed"), "confirmed on a mismatch")
+        check(not [r for r in custody(s.rig, "uploaded") if r["key"].startswith("evidence/")],
+              "an object recorded as uploaded on a mismatch")
+        log = s.rig.dockd.log()
+        check(("ETag" in log) if backend == "s3" else ("SHA-256" in log), f"mismatch not explained: {st}")
+        s.liar.honest = True
+        s.offloaded(120)
         check_all_safe(s)
         check_recovered(s)
         check(s.rig.stop() == 0, "dockd exit status")

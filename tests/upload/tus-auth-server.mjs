@@ -31,6 +31,13 @@ if (!token || !args.port || !args.dir) {
   process.stderr.write('usage: DOCKD_TUS_TOKEN=T node tus-auth-server.mjs --port P --dir D\n');
   process.exit(64);
 }
+// @tus/server 2.4 on Node 20 can throw "ReadableStream is already closed" out
+// of a finished GET's stream when a DELETE of the same upload follows at once
+// (dockd terminates an upload whose read-back did not match): log it and serve
+// on, instead of dying as tests/servers/tus-server.mjs does.
+process.on('uncaughtException', (err) => {
+  process.stderr.write(`tus-auth-server: uncaught (ignored): ${err?.stack || err}\n`);
+});
 const dir = path.resolve(args.dir);
 fs.mkdirSync(dir, { recursive: true });
 

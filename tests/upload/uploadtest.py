@@ -168,9 +168,9 @@ class TusStore:
     """A tus server (bearer token required) behind a fault proxy."""
     name = "tus"
 
-    def __init__(self, tmp):
+    def __init__(self, tmp, relative_location=False):
         self.tmp = tmp
-        self.srv = AuthTusServer(os.path.join(tmp, "tus-uploads"))
+        self.srv = AuthTusServer(os.path.join(tmp, "tus-uploads"), relative_location=relative_location)
         self.srv.start()
         self.fp = FaultProxy(("127.0.0.1", self.srv.port))
         self.fp.start()
