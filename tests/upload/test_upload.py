@@ -531,5 +531,31 @@ def integrity_mismatch(backend):
         s.cleanup()
 
 
+def vm_hwm_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    return None
+
+
+@upload_case
+def eight_bays(backend):
+    """Eight cameras offloading at once (a shift change): all of it arrives,
+    and dockd's peak resident memory stays at or under 64 MiB."""
+    s = Setup(backend, "eight-bays.ini", config={"storage": {"concurrency": "6"}})
+    try:
+        s.rig.start()
+        for n in range(1, 9):
+            s.offloaded(300, bay=n)
+        hwm = vm_hwm_kib(s.rig.dockd.proc.pid)
+        print(f"{backend}: dockd peak RSS with 8 bays offloading: {hwm} KiB")
+        check_all_safe(s)
+        check(hwm <= 64 * 1024, f"peak RSS {hwm} KiB > 64 MiB")
+        check(s.rig.stop() == 0, "dockd exit status")
+    finally:
+        s.cleanup()
+
+
 if __name__ == "__main__":
     run_cases()
