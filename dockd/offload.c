@@ -340,6 +340,7 @@ static void pull_complete(Offload *o);
 
 static int video_sink(const uint8_t *data, size_t size, void *userdata) {
         Offload *o = userdata;
+        struct timespec t0, t1;
         int r;
 
         if (o->offset + size > o->size)
@@ -347,7 +348,10 @@ static int video_sink(const uint8_t *data, size_t size, void *userdata) {
         r = pwrite_all(o->fd, data, size, (off_t) o->offset);
         if (r < 0)
                 return r;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
         EVP_DigestUpdate(o->hash, data, size);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        o->summary.hash_usec += (usec_t) ((t1.tv_sec - t0.tv_sec) * 1000000 + (t1.tv_nsec - t0.tv_nsec) / 1000);
         o->offset += size;
         o->unsynced += size;
         o->summary.bytes_pulled += size;

@@ -74,6 +74,8 @@ void ptp_transport_set_event_handler(PtpTransport *t, ptp_event_t cb, void *user
 uint64_t ptp_transport_bytes_in(PtpTransport *t);
 /* Transports not yet fully released (for shutdown). */
 unsigned ptp_transports_alive(void);
+/* Are bulk or control transfers in flight on any transport? */
+bool ptp_transports_bulk_busy(void);
 /* Destroy transports whose transfers are all back. Not from a libusb callback. */
 void ptp_transports_reap(void);
 
