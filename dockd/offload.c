@@ -222,7 +222,7 @@ static int keep_small(Offload *o, const char *ext, const uint8_t *data, size_t s
 static void evaluate_manifest(Offload *o) {
         const CameraSegment *s = cur_seg(o);
         Manager *m = o->manager;
-        _cleanup_free_ char *why = NULL, *expect_name = NULL;
+        _cleanup_free_ char *why = NULL;
         ChainHead head;
         const char *chain_reason = NULL;
         int r;
