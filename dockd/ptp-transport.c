@@ -561,6 +561,10 @@ bool ptp_transport_busy(PtpTransport *t) {
         return t->active || t->recover_step != RECOVER_NONE;
 }
 
+bool ptp_transport_broken(PtpTransport *t) {
+        return t->broken || t->gone;
+}
+
 void ptp_transport_session_opened(PtpTransport *t) {
         t->next_tid = 1;
 }

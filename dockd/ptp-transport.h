@@ -63,6 +63,8 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(PtpTransport *, ptp_transport_free);
 
 int ptp_transport_submit(PtpTransport *t, const PtpTransaction *tx, ptp_done_t cb, void *userdata);
 bool ptp_transport_busy(PtpTransport *t);
+/* A transaction failed and ptp_transport_recover() has not yet fixed it. */
+bool ptp_transport_broken(PtpTransport *t);
 /* After a failed transaction: discard queued transfers, Cancel the transaction if
  * one was in flight, clear halted endpoints, Device Reset (which closes the PTP
  * session). */
