@@ -611,8 +611,11 @@ static void pull_complete(Offload *o) {
         failpoint("pull-after-state");
 
         o->summary.pulled++;
+        if (o->manifest)
+                bay_note_officer(o->bay, o->manifest->officer_id);
         if (o->reason) {
                 o->summary.quarantined++;
+                bay_segment_quarantined(o->bay, o->segname, o->reason);
                 log_full_errno_ctx(LOG_CRIT, 0,
                                    (&(LogContext) {
                                            .bay = o->bay->name, .serial = o->bay->serial, .segment = o->segname,
@@ -693,6 +696,7 @@ static void on_deleted(Camera *c, int error, uint16_t rc, void *userdata) {
                                        (const LogField[]) { { "file", camera_file_kind_extension(o->del_kind) }, {} });
                 o->summary.delete_refused++;
                 o->refused[o->del_seg] = true;   /* not again in this docking */
+                bay_delete_refused(o->bay, name, rc);
                 o->del_seg++;
                 o->del_kind = 0;
                 return delete_next(o);
@@ -702,6 +706,8 @@ static void on_deleted(Camera *c, int error, uint16_t rc, void *userdata) {
         if (error < 0)
                 return offload_fail(o, error, "deleting a segment");
         failpoint("delete-object");
+        if (s->files[o->del_kind].size != UINT64_MAX)
+                o->summary.bytes_deleted += s->files[o->del_kind].size;
         s->present[o->del_kind] = false;
         o->del_kind++;
         delete_next(o);

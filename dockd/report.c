@@ -78,6 +78,7 @@ int report_render(const ReportContext *ctx, time_t now, Report *ret) {
         strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
         snprintf(r.name, sizeof r.name, "%s-%s", stamp, ctx->serial);
         rfc3339(now, when);
+        memcpy(r.time, when, sizeof r.time);
         rfc3339(ctx->docked_at, docked);
         r.severity = findings_max(ctx->findings);
         for (size_t i = 0; i < ctx->findings->n; i++)

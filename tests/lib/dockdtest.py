@@ -302,13 +302,17 @@ def run_cases():
 SCENARIOS = os.path.join(SOURCE_DIR, "tests", "vdock", "scenarios")
 
 
-def run_in_vdock(scenario, extra_args=()):
+def run_in_vdock(scenario, extra_args=(), time_scale=3600):
     """Re-execute this test inside vdock's world (unless already inside) and
-    return the World. vdock exits with the test's status."""
+    return the World. vdock exits with the test's status. The cameras' batteries
+    charge time_scale times faster than real time (None: as the scenario says)."""
     if "VDOCK_CONTROL" in os.environ:
         return World()
     path = scenario if os.path.isabs(scenario) else os.path.join(SCENARIOS, scenario)
-    argv = [VDOCK, "--scenario", path] + list(extra_args) + ["--", sys.executable] + sys.argv
+    argv = [VDOCK, "--scenario", path] + list(extra_args)
+    if time_scale:
+        argv += ["--time-scale", str(time_scale)]
+    argv += ["--", sys.executable] + sys.argv
     sys.stdout.flush()
     # Sanitizer builds: vdock is a fixture, its leaks at exit are not dockd's;
     # dockd gets the caller's options back (Dockd below).
