@@ -9,6 +9,7 @@
 #include <inttypes.h>
 #include <time.h>
 
+#include "bay-health.h"
 #include "bay.h"
 #include "manager.h"
 #include "message-ids.h"
@@ -46,6 +47,7 @@ void bay_set_state(Bay *b, BayState s) {
                 free(b->fault_reason);
                 b->fault_reason = NULL;
         }
+        bay_update_leds(b);
         manager_update_status(b->manager);
 }
 
@@ -82,6 +84,7 @@ static void camera_release(Bay *b) {
 /* The docking of b->serial is over (custody "undocked"); the camera object, if
  * any, is left alone. */
 static void docking_forget(Bay *b) {
+        bay_health_undocked(b);
         if (b->serial) {
                 log_bay_info(b, "Camera left the bay.");
                 (void) manager_custody(b->manager, CUSTODY_UNDOCKED, b->name, b->serial, NULL, NULL);
@@ -174,9 +177,24 @@ static void camera_failed(Bay *b, int error, const char *what) {
                                 return;
                         log_bay_warning_errno(b, r, "Cannot power-cycle port %s: %m", b->config->port);
                 }
-                errno = -error;
-                bay_fault(b, DOCKD_MESSAGE_BAY_FAULT, "camera keeps failing while %s (%m); nothing was deleted "
-                          "that central storage has not confirmed", what);
+                {
+                        struct json_object *m = json_object_new_object();
+                        json_object_object_add(m, "while", json_object_new_string(what));
+                        json_object_object_add(m, "error", json_object_new_string(strerror(-error)));
+                        json_object_object_add(m, "resets", json_object_new_int(BAY_MAX_RESETS));
+                        json_object_object_add(m, "power_cycled", json_object_new_boolean(b->power_cycled));
+                        log_full_errno_ctx(LOG_ERR, error,
+                                           (&(LogContext) {
+                                                   .bay = b->name, .serial = b->serial,
+                                                   .message_id = DOCKD_MESSAGE_BAY_FAULT,
+                                                   .fields = (const LogField[]) { { "DOCKD_REASON", what }, {} },
+                                           }),
+                                           "Bay fault: camera keeps failing while %s (%m); nothing was deleted "
+                                           "that central storage has not confirmed.", what);
+                        bay_health_fault(b, "camera-not-responding", SEVERITY_ERROR, "report-malfunction", m,
+                                         "The camera kept failing while %s (%s), also after resets and a power "
+                                         "cycle.", what, strerror(-error));
+                }
                 if (b->camera)
                         camera_abandon(b->camera);
                 return;
@@ -217,23 +235,27 @@ static void on_offload_done(Offload *o, int error, const OffloadSummary *s, void
         b->have_summary = true;
         b->failures = 0;
         b->power_cycled = false;
+        log_bay_info(b, "Offloaded: %u segment(s) pulled, %u deleted from the camera%s.", s->pulled, s->deleted,
+                     s->delete_refused ? " (some deletions refused)" : "");
         if (s->quarantined > 0 || s->held_recordings > 0) {
-                bay_fault(b, DOCKD_MESSAGE_INTEGRITY_ALERT,
-                          "integrity alert: %u segment(s) quarantined, %u recording(s) kept on the camera for review",
-                          s->quarantined, s->held_recordings);
-                return;
+                /* An integrity alert is reported now, not after the charge. */
+                char reason[160];
+                snprintf(reason, sizeof reason,
+                         "integrity alert: %u segment(s) quarantined, %u recording(s) kept on the camera for review",
+                         s->quarantined, s->held_recordings);
+                b->integrity_fault = true;
+                free(b->fault_reason);
+                b->fault_reason = strdup(reason);
+                bay_set_state(b, BAY_FAULT);
         }
-        log_full_errno_ctx(LOG_NOTICE, 0,
-                           (&(LogContext) { .bay = b->name, .serial = b->serial, .message_id = DOCKD_MESSAGE_CAMERA_READY }),
-                           "Camera offloaded: %u segment(s) pulled, %u deleted from the camera%s.", s->pulled, s->deleted,
-                           s->delete_refused ? " (some deletions refused)" : "");
-        bay_set_state(b, BAY_READY);
+        bay_health_offload_done(b);
 }
 
 static void start_offload(Bay *b) {
         int r;
 
         b->offload = offload_free(b->offload);
+        b->offload_done = false;
         bay_set_state(b, BAY_OFFLOADING);
         r = offload_start(b->manager, b, b->camera, on_offload_done, b, &b->offload);
         if (r < 0)
@@ -250,6 +272,7 @@ static void on_time_set(Camera *c, int error, uint16_t rc, void *userdata) {
                 return;
         if (error < 0 && error != -EREMOTEIO)
                 return camera_failed(b, error, "setting its clock");
+        bay_health_clock_checked(b, error >= 0);
         if (error < 0)
                 log_bay_warning(b, "Camera refused to set its clock (0x%04x).", rc);
         else {
@@ -261,7 +284,7 @@ static void on_time_set(Camera *c, int error, uint16_t rc, void *userdata) {
                                    }),
                                    "Camera clock was off by %s; set from the dock's clock.", drift);
         }
-        start_offload(b);
+        bay_health_start_tests(b, start_offload);
 }
 
 static void on_time(Camera *c, int error, uint16_t rc, time_t camera_time, void *userdata) {
@@ -293,7 +316,8 @@ static void on_time(Camera *c, int error, uint16_t rc, time_t camera_time, void 
                         camera_failed(b, r, "setting its clock");
                 return;
         }
-        start_offload(b);
+        bay_health_clock_checked(b, false);
+        bay_health_start_tests(b, start_offload);
 }
 
 static void sync_clock(Bay *b) {
@@ -308,6 +332,8 @@ static void sync_clock(Bay *b) {
 /* ---- identification ---- */
 
 static void untrusted(Bay *b, const char *reason) {
+        struct json_object *m = json_object_new_object();
+
         (void) manager_custody(b->manager, CUSTODY_UNTRUSTED, b->name, b->serial, NULL,
                                (const LogField[]) { { "reason", reason }, {} });
         log_full_errno_ctx(LOG_ERR, 0,
@@ -316,7 +342,9 @@ static void untrusted(Bay *b, const char *reason) {
                                    .fields = (const LogField[]) { { "DOCKD_REASON", reason }, {} },
                            }),
                            "Camera could not be authenticated: %s. Nothing is taken from it or deleted.", reason);
-        bay_set_state(b, BAY_FAULT);
+        json_object_object_add(m, "reason", json_object_new_string(reason));
+        bay_health_fault(b, "untrusted-camera", SEVERITY_CRITICAL, "approved-equipment", m,
+                         "The camera could not be authenticated (%s); nothing was taken from it.", reason);
         free(b->fault_reason);
         b->fault_reason = strdup(reason);
         camera_abandon(b->camera);
@@ -399,6 +427,7 @@ static void on_identified(Camera *c, int error, uint16_t rc, void *userdata) {
                 if (r < 0)
                         return bay_fault(b, DOCKD_MESSAGE_CUSTODY_FAILURE, "custody log cannot be written");
                 log_bay_info(b, "Camera %s docked on port %s.", b->serial, c->port);
+                bay_health_docked(b);
         }
         r = camera_get_certificates(c, on_certificates, b);
         if (r == -EOPNOTSUPP)
@@ -431,6 +460,13 @@ static void bay_step(Bay *b, BayState from) {
         }
 }
 
+static void on_camera_event(Camera *c, const PtpContainer *e, void *userdata) {
+        Bay *b = userdata;
+
+        if (c == b->camera)
+                bay_health_event(b, e);
+}
+
 /* ---- hotplug ---- */
 
 void bay_device_arrived(Bay *b, libusb_device *dev, const char *port) {
@@ -456,6 +492,7 @@ void bay_device_arrived(Bay *b, libusb_device *dev, const char *port) {
                 return;
         }
         b->camera = TAKE_PTR(c);
+        camera_set_event_handler(b->camera, on_camera_event, b);
         identify(b);
 }
 
@@ -512,12 +549,18 @@ int bay_new(Manager *m, unsigned index, Bay **ret) {
         (void) sd_event_source_set_enabled(b->debounce, SD_EVENT_OFF);
         (void) sd_event_source_set_enabled(b->retry, SD_EVENT_OFF);
         (void) sd_event_source_set_enabled(b->power, SD_EVENT_OFF);
+        r = bay_health_init(b);
+        if (r < 0) {
+                bay_unref(b);
+                return r;
+        }
         *ret = b;
         return 0;
 }
 
 static Bay *bay_free(Bay *b) {
         bay_shutdown(b);
+        bay_health_free(b);
         sd_event_source_disable_unref(b->debounce);
         sd_event_source_disable_unref(b->retry);
         sd_event_source_disable_unref(b->power);
@@ -567,6 +610,27 @@ struct json_object *bay_status_json(Bay *b) {
                 json_object_object_add(po, "spool_full", json_object_new_boolean(p.spool_full));
                 json_object_object_add(o, "progress", po);
         }
+        if (b->serial) {
+                struct json_object *fa = json_object_new_array();
+                for (size_t i = 0; i < b->findings.n; i++) {
+                        struct json_object *fo = json_object_new_object();
+                        json_object_object_add(fo, "code", json_object_new_string(b->findings.items[i].code));
+                        json_object_object_add(fo, "severity",
+                                               json_object_new_string(severity_to_string(b->findings.items[i].severity)));
+                        json_object_object_add(fo, "summary", json_object_new_string(b->findings.items[i].summary));
+                        json_object_array_add(fa, fo);
+                }
+                json_object_object_add(o, "findings", fa);
+                if (b->report_id[0])
+                        json_object_object_add(o, "report", json_object_new_string(b->report_id));
+                if (b->officer_id)
+                        json_object_object_add(o, "officer_id", json_object_new_string(b->officer_id));
+                if (b->have_battery && b->battery.design_mah)
+                        json_object_object_add(o, "battery_health_percent",
+                                               json_object_new_double((double) b->battery.full_charge_mah * 100 /
+                                                                      b->battery.design_mah));
+                json_object_object_add(o, "charged", json_object_new_boolean(b->charge_full));
+        }
         if (b->have_summary) {
                 struct json_object *so = json_object_new_object();
                 const OffloadSummary *s = &b->summary;
@@ -579,6 +643,7 @@ struct json_object *bay_status_json(Bay *b) {
                 json_object_object_add(so, "delete_refused", json_object_new_int((int) s->delete_refused));
                 json_object_object_add(so, "held_recordings", json_object_new_int((int) s->held_recordings));
                 json_object_object_add(so, "bytes_pulled", json_object_new_int64((int64_t) s->bytes_pulled));
+                json_object_object_add(so, "hash_seconds", json_object_new_double((double) s->hash_usec / USEC_PER_SEC));
                 json_object_object_add(o, "summary", so);
         }
         return o;

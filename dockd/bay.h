@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* bay.h: one bay of the dock and its state machine: empty → identifying →
- * syncing → offloading → ready | fault, back to empty when the camera leaves
- * (after a debounce: a camera that re-enumerates is the same camera). */
+ * syncing → testing → offloading → charging → ready | fault, back to empty when
+ * the camera leaves (after a debounce: a camera that re-enumerates is the same
+ * camera). bay.c drives the camera; bay-health.c tests and charges it, collects
+ * findings and files the docking's report; indicator.c shows it all on LEDs. */
 #pragma once
 
 #include <json-c/json.h>
@@ -9,7 +11,10 @@
 #include <systemd/sd-event.h>
 
 #include "camera.h"
+#include "charger.h"
 #include "conf.h"
+#include "health.h"
+#include "led.h"
 #include "log.h"
 #include "offload.h"
 
@@ -27,6 +32,8 @@ typedef enum BayState {
         _BAY_STATE_MAX,
         _BAY_STATE_INVALID = -EINVAL,
 } BayState;
+
+typedef struct Bay Bay;
 
 struct Bay {
         unsigned n_ref;
@@ -53,9 +60,30 @@ struct Bay {
         usec_t docked_at;            /* CLOCK_REALTIME */
         int64_t clock_drift;         /* seconds, camera minus dock */
         bool clock_known;
-};
 
-typedef struct Bay Bay;
+        /* bay-health.c: this docking's tests, charge and findings */
+        Led *led_green, *led_red;
+        Charger *charger;
+        sd_event_source *charge_timer;
+        sd_event_source *self_test_poll;
+        FindingList findings;
+        size_t findings_reported;    /* how many of them a filed report holds */
+        char report_id[37];          /* the docking's first report, "" if none */
+        bool integrity_fault;        /* fault LED pattern: supervisor, not repair */
+        char *officer_id;
+        CameraHistory history;
+        bool testing_started;
+        void (*tests_next)(struct Bay *b);
+        bool self_test_started, self_test_done, self_test_query;
+        unsigned self_test_polls;
+        PtpBatteryTelemetry battery;
+        bool have_battery;
+        bool offload_done;
+        usec_t charge_started;       /* CLOCK_MONOTONIC; 0: not seen charging */
+        usec_t charge_full_after;    /* time to full, 0: not full yet */
+        int64_t charge_peak_ua, charge_last_ua, charge_last_uv;
+        bool charge_full, charge_inhibited;
+};
 
 const char *bay_state_to_string(BayState s);
 
@@ -68,6 +96,10 @@ void bay_set_state(Bay *b, BayState s);
 void bay_device_arrived(Bay *b, libusb_device *dev, const char *port);
 void bay_device_left(Bay *b, libusb_device *dev);
 void bay_segment_confirmed(Bay *b, const SegmentId *id);
+/* From the offload: what the bay turns into findings of the docking. */
+void bay_segment_quarantined(Bay *b, const char *segment, const char *reason);
+void bay_delete_refused(Bay *b, const char *segment, uint16_t rc);
+void bay_note_officer(Bay *b, const char *officer_id);
 void bay_spool_freed(Bay *b);
 /* Stop everything (daemon shutdown): work stays resumable. */
 void bay_shutdown(Bay *b);

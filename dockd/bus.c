@@ -4,6 +4,35 @@
 #include "bus.h"
 #include "config.h"
 #include "manager.h"
+#include "outbox.h"
+
+static int reply_json(sd_bus_message *msg, struct json_object *o) {
+        int r;
+
+        if (!o)
+                return -ENOMEM;
+        r = sd_bus_reply_method_return(msg, "s", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+        json_object_put(o);
+        return r;
+}
+
+static int method_list_bays(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        struct json_object *arr = json_object_new_array();
+
+        for (unsigned i = 0; i < m->config->n_bays; i++)
+                if (m->bays[i])
+                        json_object_array_add(arr, bay_status_json(m->bays[i]));
+        return reply_json(msg, arr);
+}
+
+static int method_list_reports(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+
+        if (!m->outbox)
+                return reply_json(msg, json_object_new_array());
+        return reply_json(msg, outbox_list_json(m->outbox, 50));
+}
 
 static int method_get_status(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         Manager *m = userdata;
@@ -33,6 +62,8 @@ static const sd_bus_vtable dock_vtable[] = {
         SD_BUS_PROPERTY("Version", "s", property_get_version, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("DockName", "s", property_get_dock_name, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_METHOD("GetStatus", "", "s", method_get_status, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD("ListBays", "", "s", method_list_bays, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD("ListReports", "", "s", method_list_reports, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END,
 };
 

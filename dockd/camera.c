@@ -36,6 +36,10 @@ typedef struct CameraRequest {
         void *userdata;
         void (*destroy)(void *userdata);   /* when abandoned: release userdata */
         uint8_t out[64];
+        /* while queued */
+        PtpTransaction tx;
+        ptp_done_t done;
+        struct CameraRequest *next;
 } Request;
 
 const char *camera_file_kind_extension(CameraFileKind k) {
@@ -51,6 +55,8 @@ void camera_inventory_free(CameraInventory *inv) {
         free(inv->segments);
         free(inv);
 }
+
+static int on_drain(sd_event_source *s, void *userdata);
 
 static void on_camera_event(PtpTransport *t, const PtpContainer *e, void *userdata) {
         Camera *c = userdata;
@@ -109,11 +115,16 @@ int camera_open(sd_event *event, libusb_device *dev, const char *port, const Doc
                 return r;
         }
         ptp_transport_set_event_handler(c->transport, on_camera_event, c);
+        r = sd_event_add_defer(event, &c->drain, on_drain, c);
+        if (r < 0)
+                return r;
+        (void) sd_event_source_set_enabled(c->drain, SD_EVENT_OFF);
         *ret = TAKE_PTR(c);
         return 0;
 }
 
 static Camera *camera_free(Camera *c) {
+        sd_event_source_disable_unref(c->drain);
         ptp_transport_free(c->transport);
         ptp_device_info_done(&c->info);
         libusb_unref_device(c->device);
@@ -143,22 +154,44 @@ static Request *request_new(Camera *c, RequestKind kind, void *cb, void *userdat
         return req;
 }
 
-/* The transport called back: the request is no longer in flight. */
+/* The transport called back: the request is no longer in flight; the next
+ * one waiting may go. */
 static void request_free(Request *req) {
         Camera *c = req->camera;
 
         if (c->pending == req)
                 c->pending = NULL;
+        if (c->queue_head && c->drain)
+                (void) sd_event_source_set_enabled(c->drain, SD_EVENT_ONESHOT);
         free(req);
         camera_unref(c);
 }
 
-static int request_start(Camera *c, Request *req, const PtpTransaction *tx, ptp_done_t done) {
+/* front: OpenSession after a reset goes before everything that waits. */
+static int request_start_full(Camera *c, Request *req, const PtpTransaction *tx, ptp_done_t done, bool front) {
         int r;
 
         if (c->gone || !c->transport) {
                 request_free(req);
                 return -ENODEV;
+        }
+        if (c->pending || (c->queue_head && !front) || ptp_transport_busy(c->transport)) {
+                req->tx = *tx;
+                req->done = done;
+                if (front) {
+                        req->next = c->queue_head;
+                        c->queue_head = req;
+                        if (!c->queue_tail)
+                                c->queue_tail = req;
+                } else {
+                        req->next = NULL;
+                        if (c->queue_tail)
+                                c->queue_tail->next = req;
+                        else
+                                c->queue_head = req;
+                        c->queue_tail = req;
+                }
+                return 0;
         }
         r = ptp_transport_submit(c->transport, tx, done, req);
         if (r < 0) {
@@ -169,18 +202,57 @@ static int request_start(Camera *c, Request *req, const PtpTransaction *tx, ptp_
         return 0;
 }
 
+static int request_start(Camera *c, Request *req, const PtpTransaction *tx, ptp_done_t done) {
+        return request_start_full(c, req, tx, done, false);
+}
+
+/* Start the next queued operation once the camera is free. A transport that
+ * failed waits for its recovery (whose completion drains again). */
+static int on_drain(sd_event_source *s, void *userdata) {
+        Camera *c = userdata;
+        Request *req;
+        int r;
+
+        if (!c->queue_head || c->pending || !c->transport || ptp_transport_busy(c->transport) ||
+            ptp_transport_broken(c->transport))
+                return 0;
+        req = c->queue_head;
+        c->queue_head = req->next;
+        if (!c->queue_head)
+                c->queue_tail = NULL;
+        r = ptp_transport_submit(c->transport, &req->tx, req->done, req);
+        if (r < 0) {
+                /* Tell its owner the way the transport would have. */
+                req->done(c->transport, r, NULL, NULL, 0, req);
+                return 0;
+        }
+        c->pending = req;
+        return 0;
+}
+
+static void request_drop(Camera *c, Request *req) {
+        if (req->destroy)
+                req->destroy(req->userdata);
+        free(req);
+        camera_unref(c);
+}
+
 void camera_abandon(Camera *c) {
         Request *req = c->pending;
 
+        camera_ref(c);
         c->gone = true;
         c->transport = ptp_transport_free(c->transport);
         if (req) {
                 c->pending = NULL;
-                if (req->destroy)
-                        req->destroy(req->userdata);
-                free(req);
-                camera_unref(c);
+                request_drop(c, req);
         }
+        while ((req = c->queue_head)) {
+                c->queue_head = req->next;
+                request_drop(c, req);
+        }
+        c->queue_tail = NULL;
+        camera_unref(c);
 }
 
 static void request_complete(PtpTransport *t, int error, const PtpContainer *resp, const uint8_t *data,
@@ -241,7 +313,8 @@ static int simple(Camera *c, uint16_t code, const uint32_t *params, unsigned n, 
                   RequestKind kind, void *cb, void *userdata) {
         PtpTransaction tx = { .code = code, .n_params = n, .max_data_in = max_data };
 
-        memcpy(tx.params, params, n * sizeof *params);
+        if (n > 0)
+                memcpy(tx.params, params, n * sizeof *params);
         return request_submit(c, &tx, kind, cb, userdata, NULL);
 }
 
@@ -274,9 +347,12 @@ static void on_open_session(PtpTransport *t, int error, const PtpContainer *resp
 
 int camera_reopen_session(Camera *c, camera_done_t cb, void *userdata) {
         PtpTransaction tx = { .code = PTP_OC_OPEN_SESSION, .params = { 1 }, .n_params = 1, .tid_zero = true };
+        Request *req = request_new(c, REQ_OPEN_SESSION, cb, userdata);
 
+        if (!req)
+                return -ENOMEM;
         c->session_open = false;
-        return request_submit(c, &tx, REQ_OPEN_SESSION, cb, userdata, on_open_session);
+        return request_start_full(c, req, &tx, on_open_session, true);
 }
 
 static void on_device_info(PtpTransport *t, int error, const PtpContainer *resp, const uint8_t *data,

@@ -61,6 +61,8 @@ struct Camera {
         void (*event_cb)(Camera *c, const PtpContainer *e, void *userdata);
         void *event_userdata;
         struct CameraRequest *pending;   /* the operation in flight */
+        struct CameraRequest *queue_head, *queue_tail;   /* waiting for the camera */
+        sd_event_source *drain;
 };
 
 /* Find the PTP interface, open, claim, set up the transport. */
@@ -75,7 +77,11 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Camera *, camera_unref);
 
 const char *camera_serial(Camera *c);
 
-/* error < 0: transport failure (-ENODEV, -ETIMEDOUT, -EPROTO …) or -EREMOTEIO
+/* Operations on one camera run one at a time; an operation started while another
+ * is in flight waits in a queue (first come, first served), so that the offload
+ * and the health checks can share the camera.
+ *
+ * error < 0: transport failure (-ENODEV, -ETIMEDOUT, -EPROTO …) or -EREMOTEIO
  * when the camera answered with a response code other than OK (in rc). */
 typedef void (*camera_done_t)(Camera *c, int error, uint16_t rc, void *userdata);
 

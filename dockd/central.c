@@ -108,10 +108,25 @@ static void on_segment_uploaded(UploadJob *j, int error, const char *message, vo
         segment_upload_free(su);
 }
 
+/* Three strings per object kind; a cleanup attribute on an array would only free
+ * its first element. */
+typedef struct ObjectStrings {
+        char *path[3], *key[3], *state[3];
+} ObjectStrings;
+
+static void object_strings_done(ObjectStrings *o) {
+        for (size_t i = 0; i < 3; i++) {
+                free(o->path[i]);
+                free(o->key[i]);
+                free(o->state[i]);
+        }
+}
+
 int manager_enqueue_segment(Manager *m, const SegmentId *id, const SegmentState *st) {
         static const char *const exts[] = { "mp4", "man", "p7s" };
         static const char *const types[] = { "video/mp4", "text/plain; charset=utf-8", "application/pkcs7-signature" };
-        _cleanup_free_ char *paths[3] = {}, *keys[3] = {}, *states[3] = {};
+        _cleanup_(object_strings_done) ObjectStrings os = {};
+        char **paths = os.path, **keys = os.key, **states = os.state;
         UploadJobSpec spec = {};
         SegmentUpload *su;
         char name[128];

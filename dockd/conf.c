@@ -82,6 +82,8 @@ static const ConfigItem items[] = {
         G("dock", "clock_drift_threshold", CT_DURATION, clock_drift_threshold, 0, DAY),
         G("dock", "clock_set", CT_BOOL, clock_set, 0, 0),
         G("dock", "removal_debounce", CT_DURATION, removal_debounce, 0, 60 * SEC),
+        G("dock", "status_led_green", CT_STRING, status_led_green, 0, 0),
+        G("dock", "status_led_red", CT_STRING, status_led_red, 0, 0),
 
         G("usb", "transfer_size", CT_SIZE, usb_transfer_size, 16 * KiB, 16 * MiB),
         G("usb", "transfers_in_flight", CT_UINT, usb_transfers_in_flight, 1, 16),
@@ -195,6 +197,8 @@ DockdConfig *config_new(void) {
                 .state_dir = default_state_dir(),
                 .trust_anchors = strdup(DOCKD_CONFIG_DIR "/trust-anchors.pem"),
                 .hub = strdup("1-1"),
+                .status_led_green = strdup("dock:green:status"),
+                .status_led_red = strdup("dock:red:status"),
                 .n_bays = 4,
                 .clock_drift_threshold = 1 * SEC,
                 .clock_set = true,
@@ -235,6 +239,7 @@ DockdConfig *config_new(void) {
                 .log_target = LOG_TARGET_AUTO,
         };
         if (!c->dock_name || !c->state_dir || !c->trust_anchors || !c->hub || !c->storage_prefix ||
+            !c->status_led_green || !c->status_led_red ||
             !c->file_path || !c->s3_region)
                 return NULL;
         for (unsigned i = 0; i < DOCKD_MAX_BAYS; i++) {

@@ -55,6 +55,8 @@ typedef struct DockdConfig {
         usec_t clock_drift_threshold;
         bool clock_set;
         usec_t removal_debounce;
+        char *status_led_green;
+        char *status_led_red;
 
         /* [usb] */
         uint64_t usb_transfer_size;

@@ -119,6 +119,7 @@ static inline bool streq_ptr(const char *a, const char *b) {
 #define strneq(a, b, n) (strncmp((a), (b), (n)) == 0)
 #define isempty(s) (!(s) || !*(s))
 #define strna(s) ((s) ?: "n/a")
+#define strempty(s) ((s) ?: "")
 
 static inline const char *startswith(const char *s, const char *prefix) {
         size_t l = strlen(prefix);

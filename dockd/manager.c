@@ -12,6 +12,7 @@
 #include "fileio.h"
 #include "manager.h"
 #include "message-ids.h"
+#include "outbox.h"
 
 static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
         Manager *m = userdata;
@@ -62,12 +63,15 @@ Manager *manager_free(Manager *m) {
         if (m->usb)
                 usb_manager_drain(m->usb, 2 * USEC_PER_SEC);
         m->uploader = uploader_free(m->uploader);
+        m->outbox = outbox_free(m->outbox);
         m->backend = backend_free(m->backend);
         m->workers = worker_pool_free(m->workers);
         m->usb = usb_manager_free(m->usb);
         m->spool = spool_free(m->spool);
         m->custody = custody_log_free(m->custody);
         m->trust = trust_store_free(m->trust);
+        m->dock_green = led_free(m->dock_green);
+        m->dock_red = led_free(m->dock_red);
         sd_event_source_disable_unref(m->custody_timer);
         sd_event_source_disable_unref(m->spool_defer);
         sd_event_source_disable_unref(m->status_timer);
@@ -160,6 +164,7 @@ int manager_custody(Manager *m, const char *event, const char *bay, const char *
 
         if (r < 0) {
                 char reason[128];
+                m->custody_failed = true;
                 snprintf(reason, sizeof reason, "%s", strerror(-r));
                 log_full_errno_ctx(LOG_CRIT, r,
                                    (&(LogContext) {
@@ -224,6 +229,9 @@ static int manager_setup_storage(Manager *m) {
         r = manager_requeue_spool(m);
         if (r < 0)
                 log_warning_errno(r, "Cannot scan the spool for pending uploads: %m");
+        r = outbox_new(m, &m->outbox);
+        if (r < 0)
+                return log_error_errno(r, "Cannot set up malfunction reports: %m");
         r = sd_event_add_defer(m->event, &m->spool_defer, on_spool_defer, m);
         if (r < 0)
                 return r;
@@ -238,6 +246,12 @@ static int manager_setup_storage(Manager *m) {
 
 static int manager_setup_bays(Manager *m) {
         int r;
+
+        if (led_new(m->config->status_led_green, &m->dock_green) < 0 ||
+            led_new(m->config->status_led_red, &m->dock_red) < 0)
+                log_debug("The dock has no status LEDs (%s, %s).", m->config->status_led_green,
+                          m->config->status_led_red);
+        manager_update_dock_leds(m);
 
         for (unsigned i = 0; i < m->config->n_bays; i++) {
                 r = bay_new(m, i + 1, &m->bays[i]);
@@ -328,6 +342,8 @@ static char *manager_status_line(Manager *m) {
 void manager_update_status(Manager *m) {
         _cleanup_free_ char *s = manager_status_line(m), *msg = NULL;
 
+        if (!m->stopping)
+                manager_update_dock_leds(m);
         if (!s || m->stopping || streq_ptr(s, m->last_status))
                 return;
         if (asprintf(&msg, "STATUS=%s", s) < 0)

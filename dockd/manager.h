@@ -10,6 +10,7 @@
 #include "bay.h"
 #include "conf.h"
 #include "custody.h"
+#include "led.h"
 #include "spool.h"
 #include "uploader.h"
 #include "usb.h"
@@ -36,6 +37,9 @@ typedef struct Manager {
         sd_event_source *custody_timer;
         sd_event_source *spool_defer;   /* tell bays the spool has room */
         bool spool_full;            /* pulls paused */
+        bool custody_failed;        /* the custody log could not be written */
+        struct Outbox *outbox;      /* malfunction reports */
+        Led *dock_green, *dock_red;
 
         usec_t started_at;          /* CLOCK_MONOTONIC */
         bool stopping;
@@ -59,6 +63,8 @@ void manager_update_status(Manager *m);
 char *manager_status_json(Manager *m);
 
 int manager_bus_setup(Manager *m);
+/* indicator.c */
+void manager_update_dock_leds(Manager *m);
 
 /* "<prefix>/<area>/<serial>/<recording>/<index:06>.<ext>" (area: evidence, quarantine). */
 char *manager_object_key(Manager *m, const char *area, const SegmentId *id, const char *ext);

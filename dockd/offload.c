@@ -222,7 +222,7 @@ static int keep_small(Offload *o, const char *ext, const uint8_t *data, size_t s
 static void evaluate_manifest(Offload *o) {
         const CameraSegment *s = cur_seg(o);
         Manager *m = o->manager;
-        _cleanup_free_ char *why = NULL, *expect_name = NULL;
+        _cleanup_free_ char *why = NULL;
         ChainHead head;
         const char *chain_reason = NULL;
         int r;
@@ -340,6 +340,7 @@ static void pull_complete(Offload *o);
 
 static int video_sink(const uint8_t *data, size_t size, void *userdata) {
         Offload *o = userdata;
+        struct timespec t0, t1;
         int r;
 
         if (o->offset + size > o->size)
@@ -347,7 +348,10 @@ static int video_sink(const uint8_t *data, size_t size, void *userdata) {
         r = pwrite_all(o->fd, data, size, (off_t) o->offset);
         if (r < 0)
                 return r;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
         EVP_DigestUpdate(o->hash, data, size);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        o->summary.hash_usec += (usec_t) ((t1.tv_sec - t0.tv_sec) * 1000000 + (t1.tv_nsec - t0.tv_nsec) / 1000);
         o->offset += size;
         o->unsynced += size;
         o->summary.bytes_pulled += size;
@@ -607,8 +611,11 @@ static void pull_complete(Offload *o) {
         failpoint("pull-after-state");
 
         o->summary.pulled++;
+        if (o->manifest)
+                bay_note_officer(o->bay, o->manifest->officer_id);
         if (o->reason) {
                 o->summary.quarantined++;
+                bay_segment_quarantined(o->bay, o->segname, o->reason);
                 log_full_errno_ctx(LOG_CRIT, 0,
                                    (&(LogContext) {
                                            .bay = o->bay->name, .serial = o->bay->serial, .segment = o->segname,
@@ -689,6 +696,7 @@ static void on_deleted(Camera *c, int error, uint16_t rc, void *userdata) {
                                        (const LogField[]) { { "file", camera_file_kind_extension(o->del_kind) }, {} });
                 o->summary.delete_refused++;
                 o->refused[o->del_seg] = true;   /* not again in this docking */
+                bay_delete_refused(o->bay, name, rc);
                 o->del_seg++;
                 o->del_kind = 0;
                 return delete_next(o);
@@ -698,6 +706,8 @@ static void on_deleted(Camera *c, int error, uint16_t rc, void *userdata) {
         if (error < 0)
                 return offload_fail(o, error, "deleting a segment");
         failpoint("delete-object");
+        if (s->files[o->del_kind].size != UINT64_MAX)
+                o->summary.bytes_deleted += s->files[o->del_kind].size;
         s->present[o->del_kind] = false;
         o->del_kind++;
         delete_next(o);

@@ -24,6 +24,8 @@ typedef struct OffloadSummary {
         unsigned not_yet_complete;  /* segments the camera is still writing */
         uint64_t bytes_pulled;      /* object bytes received in this docking */
         uint64_t bytes_resumed;     /* already in the spool from an earlier attempt */
+        usec_t hash_usec;           /* time spent hashing pulled bytes (benchmarks) */
+        uint64_t bytes_deleted;     /* segment bytes deleted from the camera */
         uint64_t storage_capacity;
         uint64_t storage_free;
 } OffloadSummary;

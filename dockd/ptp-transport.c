@@ -77,6 +77,7 @@ struct PtpTransport {
 
         sd_event_source *timer;
         bool broken, gone, dying, halted;
+        bool counted_active;
         uint64_t bytes_in;
 
         RecoverStep recover_step;
@@ -92,6 +93,7 @@ struct PtpTransport {
 };
 
 static unsigned transports_alive = 0;
+static unsigned transports_active = 0;   /* with a transaction or recovery under way */
 /* Transports whose transfers are all back, waiting to be destroyed: libusb_close()
  * must not run inside a libusb callback (it takes the event lock). */
 static PtpTransport *dead_list = NULL;
@@ -100,7 +102,25 @@ unsigned ptp_transports_alive(void) {
         return transports_alive;
 }
 
+bool ptp_transports_bulk_busy(void) {
+        return transports_active > 0;
+}
+
+/* A transaction or a recovery is under way on t (counted for the poll rate). */
+static void set_active(PtpTransport *t, bool active) {
+        bool was = t->counted_active;
+
+        t->counted_active = active;
+        if (active && !was)
+                transports_active++;
+        else if (!active && was)
+                transports_active--;
+}
+
+static void set_active(PtpTransport *t, bool active);
+
 static void transport_destroy(PtpTransport *t) {
+        set_active(t, false);
         for (unsigned i = 0; t->in && i < t->cfg.transfers_in_flight; i++)
                 if (t->in[i].xfer) {
                         free(t->in[i].xfer->buffer);
@@ -184,6 +204,7 @@ static void transaction_finish(PtpTransport *t, int error, const PtpContainer *r
 
         timer_disarm(t);
         t->active = false;
+        set_active(t, false);
         t->in_state = IN_IDLE;
         if (error < 0) {
                 /* The stream is out of step with the camera: nothing more until
@@ -523,10 +544,12 @@ int ptp_transport_submit(PtpTransport *t, const PtpTransaction *tx, ptp_done_t c
         if (r < 0)
                 return r;
         t->active = true;
+        set_active(t, true);
         timer_arm(t, t->cfg.command_timeout);
         r = in_top_up(t);
         if (r < 0) {
                 t->active = false;
+                set_active(t, false);
                 t->broken = true;
                 cancel_bulk(t);
                 return r;
@@ -536,6 +559,10 @@ int ptp_transport_submit(PtpTransport *t, const PtpTransaction *tx, ptp_done_t c
 
 bool ptp_transport_busy(PtpTransport *t) {
         return t->active || t->recover_step != RECOVER_NONE;
+}
+
+bool ptp_transport_broken(PtpTransport *t) {
+        return t->broken || t->gone;
 }
 
 void ptp_transport_session_opened(PtpTransport *t) {
@@ -602,6 +629,7 @@ static void recover_finish(PtpTransport *t, int error) {
 
         timer_disarm(t);
         t->recover_step = RECOVER_NONE;
+        set_active(t, false);
         if (error >= 0) {
                 t->broken = false;
                 t->failed_mid_transaction = false;
@@ -733,6 +761,7 @@ int ptp_transport_recover(PtpTransport *t, ptp_recovered_t cb, void *userdata) {
         t->recover_userdata = userdata;
         t->recover_tries = 0;
         t->recover_step = RECOVER_DRAIN;
+        set_active(t, true);
         cancel_bulk(t);
         timer_arm(t, t->cfg.command_timeout);
         recover_step(t);

@@ -63,6 +63,8 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(PtpTransport *, ptp_transport_free);
 
 int ptp_transport_submit(PtpTransport *t, const PtpTransaction *tx, ptp_done_t cb, void *userdata);
 bool ptp_transport_busy(PtpTransport *t);
+/* A transaction failed and ptp_transport_recover() has not yet fixed it. */
+bool ptp_transport_broken(PtpTransport *t);
 /* After a failed transaction: discard queued transfers, Cancel the transaction if
  * one was in flight, clear halted endpoints, Device Reset (which closes the PTP
  * session). */
@@ -74,6 +76,8 @@ void ptp_transport_set_event_handler(PtpTransport *t, ptp_event_t cb, void *user
 uint64_t ptp_transport_bytes_in(PtpTransport *t);
 /* Transports not yet fully released (for shutdown). */
 unsigned ptp_transports_alive(void);
+/* Are bulk or control transfers in flight on any transport? */
+bool ptp_transports_bulk_busy(void);
 /* Destroy transports whose transfers are all back. Not from a libusb callback. */
 void ptp_transports_reap(void);
 

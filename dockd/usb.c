@@ -17,8 +17,9 @@ typedef struct UsbFd {
         struct UsbFd *next;
 } UsbFd;
 
-#define POLL_MIN_USEC 50
-#define POLL_MAX_USEC (20 * USEC_PER_MSEC)
+#define POLL_MIN_USEC 250
+#define POLL_MAX_BUSY_USEC (1 * USEC_PER_MSEC)    /* bulk transfers in flight */
+#define POLL_MAX_IDLE_USEC (20 * USEC_PER_MSEC)
 
 static uint64_t usb_activity;      /* bumped by every transfer callback */
 
@@ -102,7 +103,8 @@ static int on_poll_timer(sd_event_source *s, uint64_t usec, void *userdata) {
                 u->last_activity = usb_activity;
                 u->poll_interval = POLL_MIN_USEC;
         } else
-                u->poll_interval = MIN(u->poll_interval * 2, POLL_MAX_USEC);
+                u->poll_interval = MIN(u->poll_interval * 2,
+                                       ptp_transports_bulk_busy() ? POLL_MAX_BUSY_USEC : POLL_MAX_IDLE_USEC);
         if (u->n_polled == 0)
                 return sd_event_source_set_enabled(s, SD_EVENT_OFF);
         (void) sd_event_source_set_time(s, usec + u->poll_interval);

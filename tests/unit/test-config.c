@@ -280,13 +280,13 @@ static void test_huge(Fixture *f, gconstpointer data) {
 
 static void test_dropins(Fixture *f, gconstpointer data) {
         g_autofree char *main_path = write_file(f, "dockd.conf", "[dock]\nname=main\nbays=6\n", -1);
-        g_autofree char *a = write_file(f, "dockd.conf.d/20-b.conf", "[dock]\nname=second\n", -1);
-        g_autofree char *b = write_file(f, "dockd.conf.d/10-a.conf", "[dock]\nname=first\nbays=2\n", -1);
-        g_autofree char *ignored = write_file(f, "dockd.conf.d/30-c.conf.disabled", "[bogus]\n", -1);
         g_autofree char *bad = NULL;
         DockdConfig *c = config_new();
         char *error = NULL;
 
+        g_free(write_file(f, "dockd.conf.d/20-b.conf", "[dock]\nname=second\n", -1));
+        g_free(write_file(f, "dockd.conf.d/10-a.conf", "[dock]\nname=first\nbays=2\n", -1));
+        g_free(write_file(f, "dockd.conf.d/30-c.conf.disabled", "[bogus]\n", -1));
         g_assert_cmpint(config_load(c, main_path, &error), ==, 0);
         g_assert_cmpstr(c->dock_name, ==, "second");   /* 20-b after 10-a */
         g_assert_cmpuint(c->n_bays, ==, 2);            /* 10-a overrides the main file */

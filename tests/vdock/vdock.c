@@ -1,7 +1,7 @@
 /* vdock.c: the dock simulator's main: build the world from a scenario, run
  * COMMAND inside it, play the timeline, exit with COMMAND's status.
  * Usage: vdock --scenario FILE [--ground-truth OUT.json] [--pki-dir DIR]
- *              [--world-dir DIR] -- COMMAND [ARGS...] */
+ *              [--world-dir DIR] [--time-scale N] -- COMMAND [ARGS...] */
 #include <errno.h>
 #include <glib-unix.h>
 #include <string.h>
@@ -123,11 +123,13 @@ static int split_command(int *argc, char ***argv, char ***ret_cmd)
 int main(int argc, char **argv)
 {
         g_autofree char *scenario_path = NULL, *truth_path = NULL, *pki_dir = NULL, *world_dir = NULL;
+        double time_scale = 0;
         const GOptionEntry options[] = {
                 { "scenario", 0, 0, G_OPTION_ARG_FILENAME, &scenario_path, "Scenario file", "FILE" },
                 { "ground-truth", 0, 0, G_OPTION_ARG_FILENAME, &truth_path, "Write ground truth JSON here at exit", "OUT.json" },
                 { "pki-dir", 0, 0, G_OPTION_ARG_FILENAME, &pki_dir, "Test CA directory (reused if it holds ca.pem+ca.key)", "DIR" },
                 { "world-dir", 0, 0, G_OPTION_ARG_FILENAME, &world_dir, "World directory (default: a new temporary one)", "DIR" },
+                { "time-scale", 0, 0, G_OPTION_ARG_DOUBLE, &time_scale, "Battery model speed, overriding [dock] time_scale", "N" },
                 { NULL },
         };
         g_autoptr(GOptionContext) ctx = g_option_context_new("-- COMMAND [ARGS...]");
@@ -143,7 +145,8 @@ int main(int argc, char **argv)
         ensure_preloaded(argv);
 
         if (split_command(&argc, &argv, &command) < 0 || !command[0]) {
-                g_printerr("usage: vdock --scenario FILE [--ground-truth OUT.json] [--pki-dir DIR] [--world-dir DIR] -- COMMAND [ARGS...]\n");
+                g_printerr("usage: vdock --scenario FILE [--ground-truth OUT.json] [--pki-dir DIR] [--world-dir DIR] "
+                           "[--time-scale N] -- COMMAND [ARGS...]\n");
                 return 2;
         }
         g_option_context_add_main_entries(ctx, options, NULL);
@@ -155,6 +158,16 @@ int main(int argc, char **argv)
         if (!scenario) {
                 g_printerr("vdock: %s\n", error->message);
                 return 2;
+        }
+        if (time_scale < 0 || time_scale > 1e6) {
+                g_printerr("vdock: --time-scale must be between 0 and 1000000\n");
+                return 2;
+        }
+        if (time_scale > 0) {
+                /* A test that is not about charging need not wait hours for one. */
+                scenario->time_scale = time_scale;
+                for (guint i = 0; i < scenario->cameras->len; i++)
+                        ((Camera *) scenario->cameras->pdata[i])->battery.time_scale = time_scale;
         }
         if (!world_dir)
                 world_dir = g_dir_make_tmp("vdock-XXXXXX", &error);

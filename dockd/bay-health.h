@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* bay-health.h: the health side of a docking (bay.h): the camera's battery and
+ * self-test, the bay's charger, the findings they produce, and the docking's
+ * malfunction report. Called by bay.c at the points of its state machine. */
+#pragma once
+
+#include "bay.h"
+#include "health.h"
+
+int bay_health_init(Bay *b);
+void bay_health_free(Bay *b);
+
+/* A new docking of b->serial: camera history, missed uploads, charge watch. */
+void bay_health_docked(Bay *b);
+/* The clock was checked (and set when corrected). */
+void bay_health_clock_checked(Bay *b, bool corrected);
+/* State testing: battery telemetry, start the self-test, then call next. */
+void bay_health_start_tests(Bay *b, void (*next)(Bay *b));
+/* The offload finished: storage check, self-test result, battery, charge; then
+ * ready or fault, and the report if anything was found. */
+void bay_health_offload_done(Bay *b);
+/* Something is wrong that ends the docking in fault now (untrusted camera,
+ * camera not responding, integrity alert): a finding, the report, fault. */
+void bay_health_fault(Bay *b, const char *code, Severity severity, const char *policy,
+                      struct json_object *measured, const char *fmt, ...) _printf_(6, 7);
+/* A camera event (SelfTestComplete). */
+void bay_health_event(Bay *b, const PtpContainer *e);
+/* The docking ended: file what was found and not yet reported; charger back to auto. */
+void bay_health_undocked(Bay *b);
+
+/* indicator.c */
+void bay_update_leds(Bay *b);
