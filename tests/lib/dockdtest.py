@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import traceback
 
@@ -77,7 +78,9 @@ class TempDir:
 
 
 class NotifySocket:
-    """A fake $NOTIFY_SOCKET: collects sd_notify() messages."""
+    """A fake $NOTIFY_SOCKET: collects sd_notify() messages. A thread keeps
+    reading it: sd_notify() blocks once a datagram socket's queue is full, and a
+    dock with many bays sends a STATUS= at every state change."""
 
     def __init__(self, path):
         self.path = path
@@ -85,25 +88,37 @@ class NotifySocket:
         self.sock.bind(path)
         self.sock.settimeout(0.1)
         self.messages = []
+        self._lock = threading.Lock()
+        self._stop = False
+        self._thread = threading.Thread(target=self._reader, daemon=True)
+        self._thread.start()
 
-    def poll(self):
-        while True:
+    def _reader(self):
+        while not self._stop:
             try:
                 data = self.sock.recv(65536)
             except (socket.timeout, BlockingIOError):
+                continue
+            except OSError:
                 return
-            for line in data.decode("utf-8", "replace").split("\n"):
-                if line:
-                    self.messages.append((time.monotonic(), line))
+            with self._lock:
+                for line in data.decode("utf-8", "replace").split("\n"):
+                    if line:
+                        self.messages.append((time.monotonic(), line))
+
+    def poll(self):
+        pass   # the reader thread collects them
 
     def seen(self, prefix):
-        self.poll()
-        return [m for _, m in self.messages if m.startswith(prefix)]
+        with self._lock:
+            return [m for _, m in self.messages if m.startswith(prefix)]
 
     def wait(self, prefix, timeout=10.0):
         return wait_for(lambda: self.seen(prefix), timeout, what=f"sd_notify {prefix}")
 
     def close(self):
+        self._stop = True
+        self._thread.join(2)
         self.sock.close()
 
 
