@@ -402,7 +402,7 @@ static void on_head(HttpRequest *r, int error, void *userdata) {
         }
         p->offset = o;
         if (o == l)
-                return final ? do_readback(p) : do_head(p, TUS_FINAL_HEAD);
+                return do_readback(p);
         next_chunk(p);
 }
 

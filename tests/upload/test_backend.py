@@ -14,8 +14,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "lib"))
 sys.path.insert(0, HERE)
 import dockdtest  # noqa: E402
-from dockdtest import DOCKD, TempDir, check, make_ca, run_cases, write_config  # noqa: E402
-from uploadtest import STORES, run_upload, sha256, write_secret_file  # noqa: E402
+from dockdtest import DOCKD, TempDir, check, in_private_mount_ns, make_ca, run_cases, write_config  # noqa: E402
+from uploadtest import BUCKET, STORES, SwiftServer, run_upload, sha256, write_secret_file  # noqa: E402
 from tlsproxy import TlsProxy, make_pki  # noqa: E402  (after uploadtest: tests/servers on sys.path)
 
 MiB = 1 << 20
@@ -132,6 +132,43 @@ def daemon_conf(tmp, creds, extra=None):
     for k, v in (extra or {}).items():
         sections.setdefault(k, {}).update(v)
     return write_config(tmp.join("dockd.conf"), sections)
+
+
+@dockdtest.case
+def s3_virtual_host():
+    """url_style=virtual: the bucket in the host name (https://BUCKET.host/key).
+    Runs in a private mount namespace whose /etc/hosts names s3.test and
+    dockd.s3.test; Swift's s3api is told its storage domain."""
+    in_private_mount_ns()
+    tmp = TempDir()
+    sw = None
+    try:
+        hosts = tmp.join("hosts")
+        with open(hosts, "w") as f:
+            f.write("127.0.0.1 localhost s3.test dockd.s3.test\n")
+        subprocess.run(["mount", "--bind", hosts, "/etc/hosts"], check=True)
+        sw = SwiftServer(buckets=[BUCKET], conf_overrides={"proxy": {"filter:s3api": {"storage_domain": "s3.test"}}})
+        sw.start()
+        creds = write_secret_file(tmp.join("creds"), f"access_key_id={sw.access_key}\n"
+                                                      f"secret_access_key={sw.secret_key}\n")
+        conf = write_config(tmp.join("c.conf"), {
+            "storage": {"backend": "s3", "retry_initial": "100ms", "retry_max": "500ms"},
+            "s3": {"endpoint": f"http://s3.test:{sw.ports['proxy']}", "bucket": BUCKET, "url_style": "virtual",
+                   "credentials": creds, "part_size": "5M", "single_put_threshold": "5M"},
+            "log": {"level": "debug"}})
+        small, big = data_file(tmp, "small.mp4", 100 * 1024), data_file(tmp, "big.mp4", 11 * MiB)
+        rc, out, err = run_upload(conf, [small, big], prefix="vh", give_up_after=5)
+        check(rc == 0, f"rc {rc}: {err[-2000:]}")
+        check(f"http://dockd.s3.test:{sw.ports['proxy']}/vh/big.mp4?uploads=" in err, "not virtual-host style")
+        s3 = sw.client()
+        for f in (small, big):
+            body = s3.get_object(BUCKET, "vh/" + os.path.basename(f))
+            body = getattr(body, "body", body)
+            check(sha256(body) == sha256(open(f, "rb").read()), f"{f} differs")
+    finally:
+        if sw:
+            sw.stop()
+        tmp.cleanup()
 
 
 @dockdtest.case
