@@ -19,8 +19,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "lib"))
 sys.path.insert(0, HERE)
 import dockdtest  # noqa: E402
-from dockdtest import (Rig, TempDir, TestFailure, check, check_offloaded, run_cases,  # noqa: E402
-                       run_in_vdock, wait_for)
+from dockdtest import (PrivateJournal, Rig, TempDir, TestFailure, check, check_offloaded,  # noqa: E402
+                       in_private_mount_ns, run_cases, run_in_vdock, wait_for)
 from uploadtest import (STORES, attach_store, part_number, requests_seen, storage_alerts)  # noqa: E402
 from liarproxy import LiarProxy  # noqa: E402  (after uploadtest: it puts tests/servers on sys.path)
 
@@ -555,6 +555,36 @@ def eight_bays(backend):
         check(s.rig.stop() == 0, "dockd exit status")
     finally:
         s.cleanup()
+
+
+@upload_case
+def alert_in_journal(backend):
+    """The storage-failing alert as an operator sees it: journald, with its
+    MESSAGE_ID (explained by the catalog) and the reason; no secret in any field."""
+    in_private_mount_ns()
+    world = run_in_vdock(scenario("upload.ini"))
+    journal = PrivateJournal()
+    s = None
+    try:
+        s = Setup(backend, "upload.ini")
+        wrong = "wrong-secret-4242"
+        s.store.set_credentials(wrong)
+        s.rig.env["DOCKD_LOG_TARGET"] = "journal"
+        s.rig.start()
+        alerts = wait_for(lambda: journal.entries(MESSAGE_ID="8003c809aa304eb092dd775c5283fbef"), 60,
+                          what="storage alert in the journal")
+        a = alerts[0]
+        check(a.get("PRIORITY") == "4", f"priority {a.get('PRIORITY')}")
+        reason = a.get("DOCKD_REASON", "")
+        check(("SignatureDoesNotMatch" in reason) if backend == "s3" else ("401" in reason), a)
+        check(len(s.on_camera()) == 5, "deleted while failing")
+        everything = str(journal.entries())
+        check(wrong not in everything and "testsecret" not in everything, "a secret in the journal")
+        s.rig.stop()
+    finally:
+        if s:
+            s.cleanup()
+        journal.stop()
 
 
 if __name__ == "__main__":
