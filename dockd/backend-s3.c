@@ -557,7 +557,7 @@ static void hash_next(BackendPut *p) {
 /* ---- single PUT ---- */
 
 static void on_single_put(HttpRequest *r, int error, void *userdata) {
-        _cleanup_(http_request_freep) HttpRequest *req = r;
+        _cleanup_(http_request_freep) _unused_ HttpRequest *req = r;   /* ours now */
         BackendPut *p = userdata;
         long status = http_request_status(r);
         char code[64], why[256];
@@ -605,7 +605,7 @@ static void do_single_put(BackendPut *p) {
 /* ---- HEAD: after the upload, and before one without resume state ---- */
 
 static void on_verify(HttpRequest *r, int error, void *userdata) {
-        _cleanup_(http_request_freep) HttpRequest *req = r;
+        _cleanup_(http_request_freep) _unused_ HttpRequest *req = r;   /* ours now */
         BackendPut *p = userdata;
         long status = http_request_status(r);
         const char *etag = http_request_header(r, "ETag"), *len = http_request_header(r, "Content-Length");
@@ -651,7 +651,7 @@ static void do_verify(BackendPut *p) {
 }
 
 static void on_head_existing(HttpRequest *r, int error, void *userdata) {
-        _cleanup_(http_request_freep) HttpRequest *req = r;
+        _cleanup_(http_request_freep) _unused_ HttpRequest *req = r;   /* ours now */
         BackendPut *p = userdata;
         long status = http_request_status(r);
         const char *etag = http_request_header(r, "ETag"), *len = http_request_header(r, "Content-Length");
@@ -695,7 +695,7 @@ static void do_head_existing(BackendPut *p) {
 /* ---- abort ---- */
 
 static void on_abort(HttpRequest *r, int error, void *userdata) {
-        _cleanup_(http_request_freep) HttpRequest *req = r;
+        _cleanup_(http_request_freep) _unused_ HttpRequest *req = r;   /* ours now */
         BackendPut *p = userdata;
         long status = http_request_status(r);
 
@@ -732,7 +732,7 @@ static void do_abort_stale(BackendPut *p) {
 /* ---- CreateMultipartUpload ---- */
 
 static void on_create(HttpRequest *r, int error, void *userdata) {
-        _cleanup_(http_request_freep) HttpRequest *req = r;
+        _cleanup_(http_request_freep) _unused_ HttpRequest *req = r;   /* ours now */
         BackendPut *p = userdata;
         _cleanup_(xml_freep) XmlNode *root = NULL;
         long status = http_request_status(r);
@@ -818,7 +818,7 @@ static void reconcile(BackendPut *p, S3Part *part) {
 }
 
 static void on_list(HttpRequest *r, int error, void *userdata) {
-        _cleanup_(http_request_freep) HttpRequest *req = r;
+        _cleanup_(http_request_freep) _unused_ HttpRequest *req = r;   /* ours now */
         BackendPut *p = userdata;
         _cleanup_(xml_freep) XmlNode *root = NULL;
         long status = http_request_status(r);
@@ -907,7 +907,7 @@ static void do_list(BackendPut *p) {
 /* ---- UploadPart ---- */
 
 static void on_part(HttpRequest *r, int error, void *userdata) {
-        _cleanup_(http_request_freep) HttpRequest *req = r;
+        _cleanup_(http_request_freep) _unused_ HttpRequest *req = r;   /* ours now */
         S3Part *part = userdata;
         BackendPut *p = part->put;
         long status = http_request_status(r);
@@ -983,7 +983,7 @@ static int start_part(BackendPut *p, S3Part *part) {
 static void do_complete(BackendPut *p);
 
 static void on_complete(HttpRequest *r, int error, void *userdata) {
-        _cleanup_(http_request_freep) HttpRequest *req = r;
+        _cleanup_(http_request_freep) _unused_ HttpRequest *req = r;   /* ours now */
         BackendPut *p = userdata;
         _cleanup_(xml_freep) XmlNode *root = NULL;
         long status = http_request_status(r);

@@ -258,7 +258,7 @@ static bool terminated(long status) {
 }
 
 static void on_terminate(HttpRequest *r, int error, void *userdata) {
-        _cleanup_(http_request_freep) HttpRequest *req = r;
+        _cleanup_(http_request_freep) _unused_ HttpRequest *req = r;   /* ours now */
         BackendPut *p = userdata;
 
         p->req = NULL;
@@ -290,7 +290,7 @@ static void terminate_and_fail(BackendPut *p, int error) {
 /* ---- confirmation ---- */
 
 static void on_options(HttpRequest *r, int error, void *userdata) {
-        _cleanup_(http_request_freep) HttpRequest *req = r;
+        _cleanup_(http_request_freep) _unused_ HttpRequest *req = r;   /* ours now */
         BackendPut *p = userdata;
         const char *ext = error < 0 ? NULL : http_request_header(r, "Tus-Extension");
         const char *alg = error < 0 ? NULL : http_request_header(r, "Tus-Checksum-Algorithm");
@@ -306,7 +306,7 @@ static void on_options(HttpRequest *r, int error, void *userdata) {
 }
 
 static void on_readback(HttpRequest *r, int error, void *userdata) {
-        _cleanup_(http_request_freep) HttpRequest *req = r;
+        _cleanup_(http_request_freep) _unused_ HttpRequest *req = r;   /* ours now */
         BackendPut *p = userdata;
         long status = http_request_status(r);
         uint8_t got[EVP_MAX_MD_SIZE];
@@ -360,7 +360,7 @@ static void do_readback(BackendPut *p) {
 /* ---- HEAD: resume point, and the final offset ---- */
 
 static void on_head(HttpRequest *r, int error, void *userdata) {
-        _cleanup_(http_request_freep) HttpRequest *req = r;
+        _cleanup_(http_request_freep) _unused_ HttpRequest *req = r;   /* ours now */
         BackendPut *p = userdata;
         long status = http_request_status(r);
         const char *off = http_request_header(r, "Upload-Offset"), *len = http_request_header(r, "Upload-Length");
@@ -420,7 +420,7 @@ static void do_head(BackendPut *p, TusPhase phase) {
 /* ---- PATCH ---- */
 
 static void on_patch(HttpRequest *r, int error, void *userdata) {
-        _cleanup_(http_request_freep) HttpRequest *req = r;
+        _cleanup_(http_request_freep) _unused_ HttpRequest *req = r;   /* ours now */
         BackendPut *p = userdata;
         long status = http_request_status(r);
         const char *off = http_request_header(r, "Upload-Offset");
@@ -514,7 +514,7 @@ static char *resolve_location(TusBackend *tus, const char *loc) {
 }
 
 static void on_create(HttpRequest *r, int error, void *userdata) {
-        _cleanup_(http_request_freep) HttpRequest *req = r;
+        _cleanup_(http_request_freep) _unused_ HttpRequest *req = r;   /* ours now */
         BackendPut *p = userdata;
         long status = http_request_status(r);
         const char *loc = http_request_header(r, "Location");
