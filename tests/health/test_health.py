@@ -322,6 +322,22 @@ def integrity_alert_is_a_critical_report():
 
 
 @case
+def recording_gap_is_a_critical_report():
+    world = run_in_vdock("fault-chain-gap.ini")
+    rig = Rig(world)
+    try:
+        rig.start()
+        rig.wait_bay(1, "fault", 60)
+        reps = wait_reports(rig, 1)
+        found = check_report(reps[0], "BWC-F0001", ["recording-gap"], "critical")
+        m = found["recording-gap"]["measured"]
+        check(m["segment"].endswith("/000002") and "missing from the chain" in m["reason"], m)
+        rig.stop()
+    finally:
+        rig.cleanup()
+
+
+@case
 def untrusted_camera_is_a_critical_report():
     world = run_in_vdock("fault-unknown-ca.ini")
     rig = Rig(world)
