@@ -165,18 +165,16 @@ finish:
 
 void bay_health_fault(Bay *b, const char *code, Severity severity, const char *policy,
                       struct json_object *measured, const char *fmt, ...) {
-        char *summary = NULL;
+        size_t n = b->findings.n;
         va_list ap;
 
         va_start(ap, fmt);
-        if (vasprintf(&summary, fmt, ap) < 0)
-                summary = NULL;
+        findings_addv(&b->findings, code, severity, policy, measured, fmt, ap);
         va_end(ap);
-        findings_add(&b->findings, code, severity, policy, measured, "%s", strna(summary));
         if (severity >= SEVERITY_CRITICAL)
                 b->integrity_fault = true;
         free(b->fault_reason);
-        b->fault_reason = summary;
+        b->fault_reason = b->findings.n > n ? strdup(b->findings.items[n].summary) : NULL;
         bay_set_state(b, BAY_FAULT);
         bay_update_leds(b);
         file_report(b);
