@@ -7,24 +7,114 @@
 #include <inttypes.h>
 
 #include "bay-health.h"
+#include "fileio.h"
 #include "manager.h"
 #include "message-ids.h"
 #include "outbox.h"
 
 #define CHARGE_POLL_USEC (1 * USEC_PER_SEC)
+/* The taper is only judged on a charge watched closely enough to have seen it. */
+#define CHARGE_TAPER_MIN_SAMPLES 20
 #define SELF_TEST_POLL_USEC (1 * USEC_PER_SEC)
 #define SELF_TEST_MAX_POLLS 180
 
 static void continue_after_offload(Bay *b);
 
+/* ---- the docking's record: what survives a dockd restart ---- */
+
+static char *record_path(Bay *b) {
+        char *p;
+        return asprintf(&p, "%s/bays/bay-%u.json", b->manager->config->state_dir, b->index) < 0 ? NULL : p;
+}
+
+static void record_save(Bay *b) {
+        _cleanup_free_ char *p = record_path(b);
+        struct json_object *o = json_object_new_object(), *codes = json_object_new_array();
+        const char *s;
+        int r;
+
+        if (!p || !o || !codes)
+                goto done;
+        json_object_object_add(o, "serial", json_object_new_string(b->serial));
+        json_object_object_add(o, "docked_at", json_object_new_int64((int64_t) (b->docked_at / USEC_PER_SEC)));
+        json_object_object_add(o, "report_id", json_object_new_string(b->report_id));
+        for (char **c = b->prev_codes; c && *c; c++)
+                json_object_array_add(codes, json_object_new_string(*c));
+        for (size_t i = 0; i < b->findings_reported; i++)
+                json_object_array_add(codes, json_object_new_string(b->findings.items[i].code));
+        json_object_object_add(o, "reported", codes);
+        codes = NULL;
+        r = mkdir_parents_durable(p, 0750);
+        s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+        if (r >= 0)
+                r = write_file_atomic(p, s, strlen(s), 0640);
+        if (r < 0)
+                log_bay_warning_errno(b, r, "Cannot save the docking record: %m");
+done:
+        json_object_put(o);
+        json_object_put(codes);
+}
+
+static struct json_object *record_load(Bay *b) {
+        _cleanup_free_ char *p = record_path(b), *text = NULL;
+
+        if (!p || read_full_file(p, 64 * 1024, &text, NULL) < 0)
+                return NULL;
+        return json_tokener_parse(text);
+}
+
+static void record_remove(Bay *b) {
+        _cleanup_free_ char *p = record_path(b);
+
+        if (p && unlink(p) < 0 && errno != ENOENT)
+                log_bay_warning_errno(b, errno, "Cannot remove the docking record: %m");
+}
+
+bool bay_docking_resumable(Bay *b, const char *serial) {
+        struct json_object *o = record_load(b), *v;
+        bool same = o && json_object_object_get_ex(o, "serial", &v) && streq_ptr(json_object_get_string(v), serial);
+
+        json_object_put(o);
+        return same;
+}
+
+/* Take over the docking a stopped dockd had: when it began, its report, and
+ * what that report already said. */
+static bool record_resume(Bay *b) {
+        struct json_object *o = record_load(b), *v, *arr;
+        bool ok = false;
+
+        if (!o || !json_object_object_get_ex(o, "serial", &v) || !streq_ptr(json_object_get_string(v), b->serial))
+                goto done;
+        if (json_object_object_get_ex(o, "docked_at", &v))
+                b->docked_at = (usec_t) json_object_get_int64(v) * USEC_PER_SEC;
+        if (json_object_object_get_ex(o, "report_id", &v))
+                snprintf(b->report_id, sizeof b->report_id, "%s", json_object_get_string(v));
+        if (json_object_object_get_ex(o, "reported", &arr) && json_object_is_type(arr, json_type_array)) {
+                size_t n = json_object_array_length(arr);
+                b->prev_codes = calloc(n + 1, sizeof *b->prev_codes);
+                for (size_t i = 0; b->prev_codes && i < n; i++)
+                        b->prev_codes[i] = strdup(strempty(json_object_get_string(json_object_array_get_idx(arr, i))));
+        }
+        ok = true;
+done:
+        json_object_put(o);
+        return ok;
+}
+
+static bool reported_before(Bay *b, const char *code) {
+        for (char **c = b->prev_codes; c && *c; c++)
+                if (streq(*c, code))
+                        return true;
+        return false;
+}
+
 /* ---- findings and the report ---- */
 
 static void file_report(Bay *b) {
         Manager *m = b->manager;
-        FindingList fresh = {
-                .items = b->findings.items + b->findings_reported,
-                .n = b->findings.n - b->findings_reported,
-        };
+        _cleanup_free_ Finding *items = calloc(MAX(b->findings.n, 1), sizeof *items);
+        FindingList fresh = { .items = items };
         struct json_object *batt = camera_history_battery_json(&b->history), *off = NULL;
         ReportContext ctx = {
                 .dock = m->config->dock_name,
@@ -41,8 +131,15 @@ static void file_report(Bay *b) {
         char id[37];
         int r;
 
-        if (fresh.n == 0 || !b->serial || !m->outbox)
+        /* What this docking found and did not report yet (also not before a
+         * dockd restart): a copy of the pointers, the list keeps ownership. */
+        for (size_t i = b->findings_reported; items && i < b->findings.n; i++)
+                if (!reported_before(b, b->findings.items[i].code))
+                        items[fresh.n++] = b->findings.items[i];
+        if (fresh.n == 0 || !b->serial || !m->outbox) {
+                b->findings_reported = b->findings.n;
                 goto finish;
+        }
         if (b->have_summary) {
                 off = json_object_new_object();
                 json_object_object_add(off, "segments", json_object_new_int((int) b->summary.segments));
@@ -60,6 +157,7 @@ static void file_report(Bay *b) {
         if (!b->report_id[0])
                 memcpy(b->report_id, id, sizeof id);
         b->findings_reported = b->findings.n;
+        record_save(b);
 finish:
         json_object_put(batt);
         json_object_put(off);
@@ -67,18 +165,16 @@ finish:
 
 void bay_health_fault(Bay *b, const char *code, Severity severity, const char *policy,
                       struct json_object *measured, const char *fmt, ...) {
-        char *summary = NULL;
+        size_t n = b->findings.n;
         va_list ap;
 
         va_start(ap, fmt);
-        if (vasprintf(&summary, fmt, ap) < 0)
-                summary = NULL;
+        findings_addv(&b->findings, code, severity, policy, measured, fmt, ap);
         va_end(ap);
-        findings_add(&b->findings, code, severity, policy, measured, "%s", strna(summary));
         if (severity >= SEVERITY_CRITICAL)
                 b->integrity_fault = true;
         free(b->fault_reason);
-        b->fault_reason = summary;
+        b->fault_reason = b->findings.n > n ? strdup(b->findings.items[n].summary) : NULL;
         bay_set_state(b, BAY_FAULT);
         bay_update_leds(b);
         file_report(b);
@@ -228,7 +324,9 @@ void bay_health_start_tests(Bay *b, void (*next)(Bay *b)) {
 /* ---- after the offload ---- */
 
 static void charge_or_finish(Bay *b) {
-        if (b->charger && !b->charge_full && !b->charge_inhibited && b->state != BAY_FAULT) {
+        /* A camera that is not to be issued anyway does not wait for its charge. */
+        if (b->charger && !b->charge_full && !b->charge_inhibited && b->state != BAY_FAULT &&
+            findings_max(&b->findings) < SEVERITY_ERROR) {
                 bay_set_state(b, BAY_CHARGING);
                 return;   /* the charge watch finishes */
         }
@@ -334,7 +432,8 @@ static void charge_full(Bay *b, usec_t now) {
                 b->charge_full_after = now - b->charge_started;
         /* A lithium charge ends in a constant-voltage phase where the current
          * falls; full without that taper suggests a gauge or charger problem. */
-        if (b->charge_peak_ua > 0 && b->charge_last_ua * 2 > b->charge_peak_ua && !findings_has(&b->findings, "charge-no-taper")) {
+        if (b->charge_samples >= CHARGE_TAPER_MIN_SAMPLES && b->charge_peak_ua > 0 &&
+            b->charge_last_ua * 2 > b->charge_peak_ua && !findings_has(&b->findings, "charge-no-taper")) {
                 m = json_object_new_object();
                 json_object_object_add(m, "peak_current_ma", json_object_new_int64(b->charge_peak_ua / 1000));
                 json_object_object_add(m, "last_current_ma", json_object_new_int64(b->charge_last_ua / 1000));
@@ -342,7 +441,7 @@ static void charge_full(Bay *b, usec_t now) {
                              "Charge ended at %" PRId64 " mA without tapering from %" PRId64 " mA.",
                              b->charge_last_ua / 1000, b->charge_peak_ua / 1000);
         }
-        log_bay_info(b, "Charged%s.", b->charge_started ? "" : " (already full)");
+        log_bay_info(b, "Charged in %.0f s.", (double) b->charge_full_after / USEC_PER_SEC);
         if (b->state == BAY_CHARGING)
                 finish(b);
 }
@@ -371,29 +470,37 @@ static int on_charge_timer(sd_event_source *s, uint64_t usec, void *userdata) {
                 charger_problem(b, "charger-fault", &rd, what);
                 return 0;
         }
+        if (!b->charge_started)
+                b->charge_started = usec;   /* the charge clock runs from docking */
+        if (rd.status == CHARGER_FULL && !b->charge_full) {
+                charge_full(b, usec);
+                return 0;
+        }
         if (rd.status == CHARGER_CHARGING) {
-                if (!b->charge_started)
-                        b->charge_started = usec;
+                b->charge_samples++;
                 if (rd.have_current) {
                         b->charge_peak_ua = MAX(b->charge_peak_ua, rd.current_ua);
                         b->charge_last_ua = rd.current_ua;
                 }
                 if (rd.have_voltage)
                         b->charge_last_uv = rd.voltage_uv;
+        }
+        if (!b->charge_full) {
                 if (usec - b->charge_started > c->health_charge_timeout && !findings_has(&b->findings, "charge-timeout")) {
                         m = json_object_new_object();
                         json_object_object_add(m, "charging_minutes", json_object_new_int64((int64_t) ((usec - b->charge_started) / (60 * USEC_PER_SEC))));
                         json_object_object_add(m, "timeout_minutes", json_object_new_int64((int64_t) (c->health_charge_timeout / (60 * USEC_PER_SEC))));
                         if (b->charge_last_uv)
                                 json_object_object_add(m, "voltage_mv", json_object_new_int64(b->charge_last_uv / 1000));
+                        json_object_object_add(m, "charger_status", json_object_new_string(charger_status_to_string(rd.status)));
                         findings_add(&b->findings, "charge-timeout", SEVERITY_ERROR, "pre-shift-test", m,
-                                     "The battery did not charge to full within %" PRIu64 " minutes.",
-                                     (uint64_t) (c->health_charge_timeout / (60 * USEC_PER_SEC)));
+                                     "The battery did not charge to full within %" PRIu64 " minutes (charger: %s).",
+                                     (uint64_t) (c->health_charge_timeout / (60 * USEC_PER_SEC)),
+                                     charger_status_to_string(rd.status));
                         if (b->state == BAY_CHARGING)
                                 finish(b);
                 }
-        } else if (rd.status == CHARGER_FULL && !b->charge_full)
-                charge_full(b, usec);
+        }
         return 0;
 }
 
@@ -407,6 +514,10 @@ void bay_health_docked(Bay *b) {
         findings_clear(&b->findings);
         b->findings_reported = 0;
         b->report_id[0] = 0;
+        strv_free(b->prev_codes);
+        b->prev_codes = NULL;
+        if (record_resume(b))
+                log_bay_info(b, "Resuming this camera's docking from before dockd's restart.");
         b->integrity_fault = false;
         b->testing_started = b->self_test_started = b->self_test_done = b->offload_done = false;
         b->self_test_polls = 0;
@@ -414,6 +525,7 @@ void bay_health_docked(Bay *b) {
         b->have_battery = false;
         b->charge_started = b->charge_full_after = 0;
         b->charge_peak_ua = b->charge_last_ua = b->charge_last_uv = 0;
+        b->charge_samples = 0;
         b->charge_full = b->charge_inhibited = false;
         free(b->officer_id);
         b->officer_id = NULL;
@@ -423,11 +535,13 @@ void bay_health_docked(Bay *b) {
                 log_bay_warning_errno(b, r, "Camera history unreadable, starting a new one: %m");
                 b->history = (CameraHistory) {};
         }
-        health_check_undocked(m->config, b->history.last_docked, now, &b->findings);
+        if (!b->prev_codes)
+                health_check_undocked(m->config, b->history.last_docked, now, &b->findings);
         b->history.last_docked = now;
         r = camera_history_save(m->config->state_dir, b->serial, &b->history);
         if (r < 0)
                 log_bay_warning_errno(b, r, "Cannot save the camera history: %m");
+        record_save(b);
         if (b->charger) {
                 (void) sd_event_source_set_time_relative(b->charge_timer, 0);
                 (void) sd_event_source_set_enabled(b->charge_timer, SD_EVENT_ON);
@@ -452,9 +566,13 @@ void bay_health_undocked(Bay *b) {
         }
         (void) sd_event_source_set_enabled(b->charge_timer, SD_EVENT_OFF);
         (void) sd_event_source_set_enabled(b->self_test_poll, SD_EVENT_OFF);
+        if (b->serial)
+                record_remove(b);
         findings_clear(&b->findings);
         b->findings_reported = 0;
         b->report_id[0] = 0;
+        strv_free(b->prev_codes);
+        b->prev_codes = NULL;
         b->integrity_fault = false;
         b->charge_inhibited = false;
         free(b->officer_id);
@@ -517,6 +635,7 @@ int bay_health_init(Bay *b) {
 }
 
 void bay_health_free(Bay *b) {
+        strv_free(b->prev_codes);
         sd_event_source_disable_unref(b->charge_timer);
         sd_event_source_disable_unref(b->self_test_poll);
         findings_clear(&b->findings);

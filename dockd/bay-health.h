@@ -10,7 +10,11 @@
 int bay_health_init(Bay *b);
 void bay_health_free(Bay *b);
 
-/* A new docking of b->serial: camera history, missed uploads, charge watch. */
+/* Is b->serial the camera this bay held when dockd last stopped (a restart,
+ * not a new docking)? Then bay_health_docked() resumes that docking. */
+bool bay_docking_resumable(Bay *b, const char *serial);
+/* A new (or resumed) docking of b->serial: camera history, missed uploads,
+ * charge watch, and the docking's record in <state_dir>/bays/. */
 void bay_health_docked(Bay *b);
 /* The clock was checked (and set when corrected). */
 void bay_health_clock_checked(Bay *b, bool corrected);

@@ -416,6 +416,8 @@ static void on_identified(Camera *c, int error, uint16_t rc, void *userdata) {
                 log_bay_info(b, "Camera came back; continuing where it left off.");
                 (void) sd_event_source_set_enabled(b->debounce, SD_EVENT_OFF);
         } else {
+                bool resumed = bay_docking_resumable(b, serial);
+
                 b->failures = 0;
                 b->power_cycled = false;
                 b->serial = strdup(serial);
@@ -423,7 +425,7 @@ static void on_identified(Camera *c, int error, uint16_t rc, void *userdata) {
                 b->firmware = strdup(strna(c->info.device_version));
                 b->docked_at = (usec_t) time(NULL) * USEC_PER_SEC;
                 r = manager_custody(b->manager, CUSTODY_DOCKED, b->name, b->serial, NULL,
-                                    (const LogField[]) { { "port", c->port }, {} });
+                                    (const LogField[]) { { "port", c->port }, { "resumed", resumed ? "yes" : "no" }, {} });
                 if (r < 0)
                         return bay_fault(b, DOCKD_MESSAGE_CUSTODY_FAILURE, "custody log cannot be written");
                 log_bay_info(b, "Camera %s docked on port %s.", b->serial, c->port);

@@ -69,6 +69,7 @@ struct Bay {
         FindingList findings;
         size_t findings_reported;    /* how many of them a filed report holds */
         char report_id[37];          /* the docking's first report, "" if none */
+        char **prev_codes;           /* finding codes reported before a dockd restart */
         bool integrity_fault;        /* fault LED pattern: supervisor, not repair */
         char *officer_id;
         CameraHistory history;
@@ -82,6 +83,7 @@ struct Bay {
         usec_t charge_started;       /* CLOCK_MONOTONIC; 0: not seen charging */
         usec_t charge_full_after;    /* time to full, 0: not full yet */
         int64_t charge_peak_ua, charge_last_ua, charge_last_uv;
+        unsigned charge_samples;
         bool charge_full, charge_inhibited;
 };
 

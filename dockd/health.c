@@ -57,14 +57,20 @@ const char *severity_to_string(Severity s) {
 
 void findings_add(FindingList *l, const char *code, Severity severity, const char *policy,
                   struct json_object *measured, const char *fmt, ...) {
-        Finding *n = realloc(l->items, (l->n + 1) * sizeof *n);
-        char *summary = NULL;
         va_list ap;
 
         va_start(ap, fmt);
+        findings_addv(l, code, severity, policy, measured, fmt, ap);
+        va_end(ap);
+}
+
+void findings_addv(FindingList *l, const char *code, Severity severity, const char *policy,
+                   struct json_object *measured, const char *fmt, va_list ap) {
+        Finding *n = realloc(l->items, (l->n + 1) * sizeof *n);
+        char *summary = NULL;
+
         if (vasprintf(&summary, fmt, ap) < 0)
                 summary = NULL;
-        va_end(ap);
         if (!n || !summary) {
                 free(summary);
                 json_object_put(measured);

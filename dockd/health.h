@@ -35,6 +35,8 @@ typedef struct FindingList {
 const char *severity_to_string(Severity s);
 void findings_add(FindingList *l, const char *code, Severity severity, const char *policy,
                   struct json_object *measured, const char *fmt, ...) _printf_(6, 7);
+void findings_addv(FindingList *l, const char *code, Severity severity, const char *policy,
+                   struct json_object *measured, const char *fmt, va_list ap) _printf_(6, 0);
 bool findings_has(const FindingList *l, const char *code);
 Severity findings_max(const FindingList *l);
 void findings_clear(FindingList *l);

@@ -180,6 +180,34 @@ static bool transfer_returned(PtpTransport *t) {
         return false;
 }
 
+static int status_to_errno(enum libusb_transfer_status s) {
+        switch (s) {
+        case LIBUSB_TRANSFER_COMPLETED: return 0;
+        case LIBUSB_TRANSFER_TIMED_OUT: return -ETIMEDOUT;
+        case LIBUSB_TRANSFER_CANCELLED: return -ECANCELED;
+        case LIBUSB_TRANSFER_STALL: return -EPIPE;
+        case LIBUSB_TRANSFER_NO_DEVICE: return -ENODEV;
+        case LIBUSB_TRANSFER_OVERFLOW: return -EOVERFLOW;
+        default: return -EIO;
+        }
+}
+
+/* Every transfer callback starts here: the transfer is ours again. Returns true
+ * when the transport is being destroyed (nothing more to do); else *ret is the
+ * transfer's outcome as an errno. */
+static bool transfer_back(PtpTransport *t, struct libusb_transfer *xfer, bool *busy, int *ret) {
+        usb_note_activity();
+        *busy = false;
+        if (transfer_returned(t))
+                return true;
+        *ret = status_to_errno(xfer->status);
+        if (*ret == -ENODEV)
+                t->gone = true;
+        if (*ret == -EPIPE)
+                t->halted = true;
+        return false;
+}
+
 static void timer_arm(PtpTransport *t, usec_t timeout) {
         (void) sd_event_source_set_time_relative(t->timer, timeout);
         (void) sd_event_source_set_enabled(t->timer, SD_EVENT_ONESHOT);
@@ -230,18 +258,6 @@ static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
                 transaction_finish(t, -ETIMEDOUT, NULL);
         }
         return 0;
-}
-
-static int status_to_errno(enum libusb_transfer_status s) {
-        switch (s) {
-        case LIBUSB_TRANSFER_COMPLETED: return 0;
-        case LIBUSB_TRANSFER_TIMED_OUT: return -ETIMEDOUT;
-        case LIBUSB_TRANSFER_CANCELLED: return -ECANCELED;
-        case LIBUSB_TRANSFER_STALL: return -EPIPE;
-        case LIBUSB_TRANSFER_NO_DEVICE: return -ENODEV;
-        case LIBUSB_TRANSFER_OVERFLOW: return -EOVERFLOW;
-        default: return -EIO;
-        }
 }
 
 static void on_in(struct libusb_transfer *xfer);
@@ -395,22 +411,14 @@ static int in_process(PtpTransport *t, const uint8_t *p, size_t n, bool short_tr
 
 static void on_in(struct libusb_transfer *xfer) {
         PtpTransport *t = xfer->user_data;
-        usb_note_activity();
         InTransfer *it = NULL;
-        int r;
+        int r = 0;
 
         for (unsigned i = 0; i < t->cfg.transfers_in_flight; i++)
                 if (t->in[i].xfer == xfer)
                         it = &t->in[i];
-        it->busy = false;
-        if (transfer_returned(t))
+        if (transfer_back(t, xfer, &it->busy, &r))
                 return;
-
-        r = status_to_errno(xfer->status);
-        if (r == -ENODEV)
-                t->gone = true;
-        if (r == -EPIPE)
-                t->halted = true;
         if (t->recover_step == RECOVER_DRAIN || !t->active) {
                 /* Cancelled on purpose, or bytes nobody asked for. */
                 if (r == 0 && xfer->actual_length > 0 && !t->broken)
@@ -445,17 +453,10 @@ static int out_submit(PtpTransport *t, size_t size);
 
 static void on_out(struct libusb_transfer *xfer) {
         PtpTransport *t = xfer->user_data;
-        usb_note_activity();
-        int r;
+        int r = 0;
 
-        t->out_busy = false;
-        if (transfer_returned(t))
+        if (transfer_back(t, xfer, &t->out_busy, &r))
                 return;
-        r = status_to_errno(xfer->status);
-        if (r == -ENODEV)
-                t->gone = true;
-        if (r == -EPIPE)
-                t->halted = true;
         if (t->queued_cmd_size > 0 && r != -ECANCELED) {
                 /* The previous transaction's command is back; send the next one. */
                 size_t n = t->queued_cmd_size;
@@ -579,19 +580,10 @@ static int intr_submit(PtpTransport *t);
 
 static void on_intr(struct libusb_transfer *xfer) {
         PtpTransport *t = xfer->user_data;
-        usb_note_activity();
         PtpContainer c;
-        int r;
+        int r = 0;
 
-        t->intr_busy = false;
-        if (transfer_returned(t))
-                return;
-        r = status_to_errno(xfer->status);
-        if (r == -ENODEV) {
-                t->gone = true;
-                return;
-        }
-        if (r == -ECANCELED)
+        if (transfer_back(t, xfer, &t->intr_busy, &r) || r == -ENODEV || r == -ECANCELED)
                 return;
         if (r == 0 && ptp_event_parse(xfer->buffer, (size_t) xfer->actual_length, &c) >= 0) {
                 if (t->event_cb)
@@ -643,15 +635,10 @@ static void recover_finish(PtpTransport *t, int error) {
 
 static void on_ctrl(struct libusb_transfer *xfer) {
         PtpTransport *t = xfer->user_data;
-        usb_note_activity();
-        int r;
+        int r = 0;
 
-        t->ctrl_busy = false;
-        if (transfer_returned(t))
+        if (transfer_back(t, xfer, &t->ctrl_busy, &r))
                 return;
-        r = status_to_errno(xfer->status);
-        if (r == -ENODEV)
-                t->gone = true;
         if (t->recover_step == RECOVER_NONE)
                 return;
         if (r < 0 && t->recover_step != RECOVER_CANCEL) {

@@ -1,13 +1,17 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: Apache-2.0
 """The dockd demo, run by scripts/demo inside vdock's simulated dock: the real
-dockd offloads four body-worn cameras into a local folder (the embedded `file`
-backend), with live per-bay progress and a summary a user can check by hand.
+dockd offloads, tests and charges four body-worn cameras, writing to a local
+folder (the embedded `file` backend), with live per-bay progress and a summary a
+user can check by hand.
 
 Exit status 0 when the dock behaved correctly: every segment in central storage
-with its manifest and signature, the tampered segment quarantined and its
-recording kept on the camera, everything else deleted from the cameras."""
+with its manifest and signature; the tampered segment quarantined and its
+recording kept on the camera; everything else deleted from the cameras; the
+camera with the worn battery and the failed microphone reported and not issued;
+the healthy cameras ready."""
 
+import glob
 import json
 import os
 import shutil
@@ -68,7 +72,12 @@ class Display:
             detail = b.get("fault", "")
         elif state == "ready":
             s = b.get("summary", {})
-            detail = f"offloaded {s.get('pulled', 0)} segment(s), {human(s.get('bytes_pulled', 0))}: take this camera"
+            detail = f"offloaded {s.get('pulled', 0)} segment(s), {human(s.get('bytes_pulled', 0))}, charged, tested: take this camera"
+        elif state == "charging":
+            s = b.get("summary", {})
+            detail = f"offloaded {s.get('pulled', 0)} segment(s), {human(s.get('bytes_pulled', 0))}; charging"
+        elif state == "testing":
+            detail = "self-test and battery check"
         else:
             detail = ""
         return f"bay {n}  {state:<11} {cam:<10} {detail}"
@@ -87,7 +96,8 @@ class Display:
             self.lines = len(lines)
         else:
             for b, l in zip(status["bays"], lines):
-                key = (b["state"], b.get("camera"), (b.get("progress") or {}).get("segments_done"))
+                key = (b["state"], b.get("camera"), (b.get("progress") or {}).get("segments_done"),
+                       b.get("fault"))
                 if self.last_plain.get(b["bay"]) != key:
                     self.last_plain[b["bay"]] = key
                     print(l)
@@ -182,6 +192,15 @@ def summary(status, truth, elapsed, central, state):
     for b in status["bays"]:
         if b["state"] == "fault":
             print(f"  bay {b['bay']} ({b.get('camera')}): FAULT: {b.get('fault')}")
+    reps = []
+    for f in sorted(glob.glob(os.path.join(central, "reports", "demo-dock", "*.json"))):
+        with open(f) as fh:
+            reps.append((f, json.load(fh)))
+    print(f"  malfunction reports: {len(reps)}")
+    for f, r in reps:
+        print(f"    {r['camera']['serial']} (bay {r['bay']}), {r['severity']}: {f[:-5]}.txt")
+        for x in r["findings"]:
+            print(f"      - {x['severity']} {x['code']}: {x['summary']}")
     print(f"  evidence:            {os.path.join(central, 'evidence')}")
     print(f"  quarantine:          {os.path.join(central, 'quarantine')}")
     print(f"  custody logs:        {custody_dir} (and {os.path.join(central, 'custody')})")
@@ -197,6 +216,26 @@ def summary(status, truth, elapsed, central, state):
     if tampered != quarantined:
         ok = False
         print(f"\nPROBLEM: tampered segments {sorted(tampered)} but quarantined {sorted(quarantined)}")
+    # Health: a camera is ready exactly when nothing must stop it being issued.
+    codes = {}
+    for _, r in reps:
+        for x in r["findings"]:
+            codes.setdefault(r["camera"]["serial"], {})[x["code"]] = x["severity"]
+    for cam in truth["cameras"]:
+        serial = cam["serial"]
+        bay = next(b for b in status["bays"] if b.get("camera") == serial)
+        serious = any(sev in ("error", "critical") for sev in codes.get(serial, {}).values())
+        want = "fault" if serious else "ready"
+        if bay["state"] != want:
+            ok = False
+            print(f"\nPROBLEM: bay {bay['bay']} ({serial}) is {bay['state']}, its findings say {want}")
+        if cam["battery"]["health_pct"] < 80 and "battery-health" not in codes.get(serial, {}):
+            ok = False
+            print(f"\nPROBLEM: {serial}'s worn battery was not reported")
+        failed = [n for n, c in cam["selftest"]["components"].items() if c["result"] == "fail"]
+        if failed and "self-test" not in codes.get(serial, {}):
+            ok = False
+            print(f"\nPROBLEM: {serial}'s failed self-test ({failed}) was not reported")
 
     # One segment anyone can check with stock tools.
     cam, seg = next((c, s) for c, s in segs if (c["serial"], s["recording_id"], s["index"]) not in quarantined

@@ -112,17 +112,18 @@ static const char *led_state(const Led *led)
         return led->brightness > 0 || g_str_equal(led->trigger, "default-on") ? "on" : "off";
 }
 
-static void led_rewrite(World *w, Led *led)
+/* Show what the kernel would show after a write, touching only the attributes
+ * the kernel itself changes: rewriting others could clobber a write of the
+ * host's that is still in flight (on a real kernel those writes are
+ * synchronous; here they are files we see through inotify, a moment later). */
+static void led_rewrite(World *w, Led *led, const char *attr)
 {
-        g_autofree char *b = g_strdup_printf("%s/brightness", led->path), *t = g_strdup_printf("%s/trigger", led->path);
-        g_autofree char *on = g_strdup_printf("%s/delay_on", led->path), *off = g_strdup_printf("%s/delay_off", led->path);
-        g_autofree char *bv = g_strdup_printf("%d\n", led->brightness), *tv = choice_list(triggers, led->trigger);
-        g_autofree char *onv = g_strdup_printf("%u\n", led->delay_on), *offv = g_strdup_printf("%u\n", led->delay_off);
+        g_autofree char *t = g_strdup_printf("%s/trigger", led->path), *tv = choice_list(triggers, led->trigger);
 
-        sysfs_write_watched(w, b, bv);
-        sysfs_write_watched(w, t, tv);
-        sysfs_write_watched(w, on, onv);
-        sysfs_write_watched(w, off, offv);
+        /* The timer trigger's default delays (500/500) live in the model only:
+         * writing them to the files would race with the host setting its own. */
+        if (g_str_equal(attr, "trigger") || g_str_equal(attr, "brightness"))
+                sysfs_write_watched(w, t, tv);
 }
 
 static void led_written(World *w, Watch *watch, const char *text)
@@ -150,7 +151,7 @@ static void led_written(World *w, Watch *watch, const char *text)
         state = g_strdup_printf("%s %u/%u", led_state(led), led->delay_on, led->delay_off);
         world_record(w->led_history, led->name, watch->attr, text);
         world_record(w->led_history, led->name, "state", state);
-        led_rewrite(w, led);
+        led_rewrite(w, led, watch->attr);
 }
 
 static void charge_behaviour_written(World *w, Watch *watch, const char *text)
@@ -197,6 +198,10 @@ static gboolean on_inotify(gint fd, GIOCondition cond, gpointer data)
                 if (!watch || !g_file_get_contents(watch->path, &text, NULL, NULL) ||
                     g_strcmp0(text, watch->canonical) == 0 || !*text)
                         continue;
+                /* What the file holds now, whoever wrote it last: the same value
+                 * seen twice (IN_MODIFY, then IN_CLOSE_WRITE) is one write. */
+                g_free(watch->canonical);
+                watch->canonical = g_strdup(text);
                 if (watch->kind == WATCH_LED)
                         led_written(w, watch, g_strchomp(text));
                 else if (watch->kind == WATCH_CHARGE_BEHAVIOUR)
