@@ -68,7 +68,6 @@ const char *http_request_method(HttpRequest *r);
 char *http_hex(const uint8_t *data, size_t n, char *buf);
 char *http_base64(const uint8_t *data, size_t n, char *buf);
 
-#define strempty(s) ((s) ?: "")
 #define strcaseeq(a, b) (strcasecmp((a), (b)) == 0)
 static inline void *mfree(void *p) {
         free(p);
