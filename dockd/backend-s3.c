@@ -436,8 +436,14 @@ _printf_(3, 4) static void finish(BackendPut *p, int error, const char *fmt, ...
                 state_remove(p);
                 log_debug("%s: confirmed by %s (ETag %s, %" PRIu64 " bytes).", p->key, p->s3->bucket_display,
                           p->etag, p->size);
-        } else if (error == -EACCES)
+        } else if (error == -EACCES) {
+                /* HEAD answers carry no error document: say what a refusal means. */
+                size_t n = strlen(p->message);
+                snprintf(p->message + n, sizeof p->message - n,
+                         "; central storage refused the credentials in [%s] credentials=%s, or their permissions",
+                         "s3", strna(p->s3->backend.config->s3_credentials));
                 reload_credentials(p->s3);
+        }
         (void) sd_event_source_set_enabled(p->finish_source, SD_EVENT_ONESHOT);
 }
 

@@ -199,8 +199,14 @@ _printf_(3, 4) static void finish(BackendPut *p, int error, const char *fmt, ...
                 state_remove(p);
                 log_debug("%s: confirmed by the tus server (%" PRIu64 " bytes at %s).", p->key, p->size,
                           p->upload_url);
-        } else if (error == -EACCES)
+        } else if (error == -EACCES) {
+                /* HEAD answers carry no error document: say what a refusal means. */
+                size_t n = strlen(p->message);
+                snprintf(p->message + n, sizeof p->message - n,
+                         "; central storage refused the credentials in [%s] credentials=%s, or their permissions",
+                         "tus", strna(p->tus->backend.config->tus_credentials));
                 reload_credentials(p->tus);
+        }
         (void) sd_event_source_set_enabled(p->finish_source, SD_EVENT_ONESHOT);
 }
 
