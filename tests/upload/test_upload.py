@@ -412,6 +412,13 @@ def kill9_case(backend, failpoint):
             print(f"parts acknowledged before the kill: {sum(1 for p in before if p[2] == 200)}; "
                   f"re-sent after the restart: {len(again)} {again}")
             check(len(again) <= 1, f"re-sent {again}")
+            acked = sum(1 for p in before if p[2] == 200)
+            pages = [r["target"] for r in s.store.fp.requests_log()[n_before:]
+                     if "max-parts=" in r["target"] and r["method"] == "GET"]
+            print(f"ListParts pages read on resume: {len(pages)}")
+            if failpoint.startswith("s3-after-part") and acked > 2:
+                check(len(pages) >= 2 and any(not re.search(r"part-number-marker=0(&|$)", t) for t in pages),
+                      f"ListParts was not paged: {pages}")
         else:
             check_tus_resent(s, held, n_before)
             check("resuming tus upload" in log or failpoint.startswith("tus-after-create"), "did not resume")

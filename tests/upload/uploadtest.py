@@ -87,7 +87,10 @@ class S3Store:
 
     def __init__(self, tmp, min_part_size=5 << 20):
         self.tmp = tmp
-        self.sw = SwiftServer(buckets=[BUCKET], min_part_size=min_part_size)
+        # Two parts per ListParts page (S3 allows 1000): every resume in the
+        # suite then walks IsTruncated/NextPartNumberMarker over several pages.
+        self.sw = SwiftServer(buckets=[BUCKET], min_part_size=min_part_size,
+                              conf_overrides={"proxy": {"filter:s3api": {"max_parts_listing": "2"}}})
         self.sw.start()
         self.fp = FaultProxy(("127.0.0.1", self.sw.ports["proxy"]))
         self.fp.start()
