@@ -3,6 +3,8 @@
  * Usage: vdock --scenario FILE [--ground-truth OUT.json] [--pki-dir DIR]
  *              [--world-dir DIR] [--time-scale N] -- COMMAND [ARGS...] */
 #include <errno.h>
+#include <ftw.h>
+#include <stdbool.h>
 #include <glib-unix.h>
 #include <string.h>
 #include <unistd.h>
@@ -120,6 +122,13 @@ static int split_command(int *argc, char ***argv, char ***ret_cmd)
         return -1;
 }
 
+static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+        (void) st;
+        (void) ftw;
+        return (type == FTW_DP ? rmdir(path) : unlink(path)) < 0 && errno != ENOENT ? -1 : 0;
+}
+
 int main(int argc, char **argv)
 {
         g_autofree char *scenario_path = NULL, *truth_path = NULL, *pki_dir = NULL, *world_dir = NULL;
@@ -141,6 +150,7 @@ int main(int argc, char **argv)
         Control *control;
         Pki *pki;
         Run run = { 0 };
+        bool own_world_dir;
 
         ensure_preloaded(argv);
 
@@ -169,7 +179,8 @@ int main(int argc, char **argv)
                 for (guint i = 0; i < scenario->cameras->len; i++)
                         ((Camera *) scenario->cameras->pdata[i])->battery.time_scale = time_scale;
         }
-        if (!world_dir)
+        own_world_dir = !world_dir;
+        if (own_world_dir)
                 world_dir = g_dir_make_tmp("vdock-XXXXXX", &error);
         else if (g_mkdir_with_parents(world_dir, 0755) < 0)
                 g_clear_pointer(&world_dir, g_free);
@@ -216,5 +227,8 @@ int main(int argc, char **argv)
         scenario_free(scenario);
         pki_free(pki);
         g_main_loop_unref(run.loop);
+        /* A world nobody asked to keep leaves nothing behind (its CA key included). */
+        if (own_world_dir && nftw(world_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS) < 0)
+                g_printerr("vdock: cannot remove %s: %s\n", world_dir, g_strerror(errno));
         return run.status;
 }
