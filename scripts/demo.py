@@ -161,6 +161,7 @@ def summary(status, truth, elapsed, central, state):
     rig.world = World()
     rig.central = central
     rig.object_path = lambda area, s, r, i, e: os.path.join(central, area, s, r, f"{i:06d}.{e}")
+    rig.object_file = rig.object_path   # the file backend: the object is the file
 
     quarantined, reasons = set(), []
     for top, _, files in os.walk(os.path.join(central, "quarantine")):
