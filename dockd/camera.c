@@ -300,22 +300,30 @@ static void request_complete(PtpTransport *t, int error, const PtpContainer *res
         request_free(req);
 }
 
+/* destroy: how to release userdata if the camera is abandoned before the
+ * request completes (NULL: the owner keeps track itself). */
 static int request_submit(Camera *c, const PtpTransaction *tx, RequestKind kind, void *cb, void *userdata,
-                          ptp_done_t done) {
+                          void (*destroy)(void *userdata), ptp_done_t done) {
         Request *req = request_new(c, kind, cb, userdata);
 
         if (!req)
                 return -ENOMEM;
+        req->destroy = destroy;
         return request_start(c, req, tx, done ?: request_complete);
 }
 
-static int simple(Camera *c, uint16_t code, const uint32_t *params, unsigned n, size_t max_data,
-                  RequestKind kind, void *cb, void *userdata) {
+static int simple_full(Camera *c, uint16_t code, const uint32_t *params, unsigned n, size_t max_data,
+                       RequestKind kind, void *cb, void *userdata, void (*destroy)(void *userdata)) {
         PtpTransaction tx = { .code = code, .n_params = n, .max_data_in = max_data };
 
         if (n > 0)
                 memcpy(tx.params, params, n * sizeof *params);
-        return request_submit(c, &tx, kind, cb, userdata, NULL);
+        return request_submit(c, &tx, kind, cb, userdata, destroy, NULL);
+}
+
+static int simple(Camera *c, uint16_t code, const uint32_t *params, unsigned n, size_t max_data,
+                  RequestKind kind, void *cb, void *userdata) {
+        return simple_full(c, code, params, n, max_data, kind, cb, userdata, NULL);
 }
 
 /* ---- identification ---- */
@@ -548,7 +556,7 @@ int camera_read_partial(Camera *c, uint32_t handle, uint64_t offset, uint32_t ma
                 tx.n_params = 3;
         } else
                 return -EOPNOTSUPP;
-        return request_submit(c, &tx, REQ_DONE, cb, userdata, NULL);
+        return request_submit(c, &tx, REQ_DONE, cb, userdata, NULL, NULL);
 }
 
 int camera_delete_object(Camera *c, uint32_t handle, camera_done_t cb, void *userdata) {
@@ -627,14 +635,12 @@ static void inventory_destroy(void *userdata) {
         inventory_job_free(userdata);
 }
 
-/* A request of the inventory: if the camera is abandoned, the job goes with it. */
+/* A request of the inventory: if the camera is abandoned, the job goes with
+ * it. (The request may wait in the queue behind another bay operation, so
+ * the destroy hook goes in with it, not onto whatever is in flight.) */
 static int inv_simple(InventoryJob *j, uint16_t code, const uint32_t *params, unsigned n, size_t max,
                       camera_data_t cb) {
-        int r = simple(j->camera, code, params, n, max, REQ_DATA, cb, j);
-
-        if (r >= 0)
-                j->camera->pending->destroy = inventory_destroy;
-        return r;
+        return simple_full(j->camera, code, params, n, max, REQ_DATA, cb, j, inventory_destroy);
 }
 
 static void inventory_fail(InventoryJob *j, int error, uint16_t rc) {

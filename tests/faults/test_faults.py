@@ -318,6 +318,23 @@ def unplug_and_stay_away():
 
 
 @case
+def self_test_during_inventory():
+    """The self-test's completion event arrives while the inventory of a camera
+    with 1200 objects is in progress: its query and the inventory's requests
+    queue behind each other on the camera, and everything is offloaded."""
+    world = run_in_vdock(own("busy-inventory.ini"))
+    rig = Rig(world)
+    try:
+        rig.start()
+        b = rig.wait_bay(1, "ready", 120)
+        check(not b.get("findings"), f"findings: {b.get('findings')}")
+        check_offloaded(rig, world.truth())
+        check(rig.stop() == 0, "dockd exit status")
+    finally:
+        rig.cleanup()
+
+
+@case
 def clock_drift():
     world = run_in_vdock("fault-clock-drift.ini")
     rig = Rig(world)
