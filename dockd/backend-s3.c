@@ -122,6 +122,7 @@ struct BackendPut {
         unsigned in_flight;         /* part requests running */
         unsigned wanted;
         unsigned restarts;
+        bool complete_had_checksums;   /* the Complete in flight carries ChecksumSHA256 */
         uint64_t acked_bytes;
 
         int fail_error;             /* set: no new parts; fail once those running end */
@@ -227,8 +228,10 @@ static int status_error(long status, const char *code) {
         return -EPROTO;
 }
 
-static int new_request(BackendPut *p, const char *method, const char *url, HttpRequest **ret) {
+/* Takes url (from object_url(), NULL when it could not be made). */
+static int new_request(BackendPut *p, const char *method, char *url_owned, HttpRequest **ret) {
         _cleanup_(http_request_freep) HttpRequest *r = NULL;
+        _cleanup_free_ char *url = url_owned;
         int k;
 
         if (!url)
@@ -1004,10 +1007,12 @@ static void on_complete(HttpRequest *r, int error, void *userdata) {
                 finish(p, error, "CompleteMultipartUpload %s: %s", p->key, strna(http_request_error(r)));
         } else if (status != 200) {
                 describe_answer(r, code, sizeof code, why, sizeof why);
-                if (status == 400 && streq(code, "MalformedXML") && !p->s3->complete_without_checksums) {
-                        /* Swift's s3api does not know ChecksumSHA256 in this document. */
-                        log_info("%s does not take part checksums in CompleteMultipartUpload; leaving them out.",
-                                 p->s3->bucket_display);
+                if (status == 400 && streq(code, "MalformedXML") && p->complete_had_checksums) {
+                        /* Swift's s3api does not know ChecksumSHA256 in this document. (Another
+                         * put's Complete may have found out first; this one still needs its retry.) */
+                        if (!p->s3->complete_without_checksums)
+                                log_info("%s does not take part checksums in CompleteMultipartUpload; leaving them out.",
+                                         p->s3->bucket_display);
                         p->s3->complete_without_checksums = true;
                         do_complete(p);
                 } else if (status == 404 && streq(code, "NoSuchUpload")) {
@@ -1058,12 +1063,13 @@ static void do_complete(BackendPut *p) {
         f = open_memstream(&xml, &size);
         if (!f || !id)
                 return finish(p, -ENOMEM, "out of memory");
+        p->complete_had_checksums = !p->s3->complete_without_checksums;
         fputs("<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">", f);
         for (unsigned i = 0; i < p->n_parts; i++) {
                 char hex[33], b64[45];
                 fprintf(f, "<Part><PartNumber>%u</PartNumber><ETag>\"%s\"</ETag>", p->parts[i].number,
                         http_hex(p->parts[i].md5, 16, hex));
-                if (!p->s3->complete_without_checksums)
+                if (p->complete_had_checksums)
                         fprintf(f, "<ChecksumSHA256>%s</ChecksumSHA256>", http_base64(p->parts[i].sha256, 32, b64));
                 fputs("</Part>", f);
         }

@@ -20,7 +20,9 @@ typedef struct SegmentUpload {
         char name[128];
 } SegmentUpload;
 
-static void segment_upload_free(SegmentUpload *su) {
+static void segment_upload_free(void *userdata) {
+        SegmentUpload *su = userdata;
+
         free(su->serial);
         free(su->recording);
         free(su);
@@ -194,6 +196,7 @@ int manager_enqueue_segment(Manager *m, const SegmentId *id, const SegmentState 
         spec.object_done = on_object_confirmed;
         spec.done = on_segment_uploaded;
         spec.userdata = su;
+        spec.destroy = segment_upload_free;
         r = uploader_add(m->uploader, &spec, NULL);
         if (r < 0)
                 segment_upload_free(su);
@@ -207,6 +210,13 @@ typedef struct CustodyUpload {
         char *path;
 } CustodyUpload;
 
+static void custody_upload_free(void *userdata) {
+        CustodyUpload *cu = userdata;
+
+        free(cu->path);
+        free(cu);
+}
+
 static void on_custody_uploaded(UploadJob *j, int error, const char *message, void *userdata) {
         CustodyUpload *cu = userdata;
 
@@ -214,8 +224,7 @@ static void on_custody_uploaded(UploadJob *j, int error, const char *message, vo
                 (void) custody_log_mark_uploaded(cu->manager->custody, cu->path);
         else if (error < 0)
                 log_warning("Custody log %s cannot be uploaded: %s.", strna(cu->path), strna(message));
-        free(cu->path);
-        free(cu);
+        custody_upload_free(cu);
 }
 
 static int enqueue_custody_file(Manager *m, const char *path, bool sealed) {
@@ -244,11 +253,10 @@ static int enqueue_custody_file(Manager *m, const char *path, bool sealed) {
         cu->path = sealed ? strdup(path) : NULL;
         spec.done = on_custody_uploaded;
         spec.userdata = cu;
+        spec.destroy = custody_upload_free;
         r = uploader_add(m->uploader, &spec, NULL);
-        if (r < 0) {
-                free(cu->path);
-                free(cu);
-        }
+        if (r < 0)
+                custody_upload_free(cu);
         return r;
 }
 

@@ -22,6 +22,7 @@ struct UploadJob {
         upload_object_done_t object_done;
         upload_job_done_t done;
         void *userdata;
+        void (*destroy)(void *userdata);
         BackendPut *put;
         bool running;
         unsigned slots_wanted;     /* more slots its put could use now */
@@ -335,6 +336,8 @@ Uploader *uploader_free(Uploader *u) {
                 UploadJob *j = u->jobs;
                 u->jobs = j->next_job;
                 backend_put_cancel(u->backend, j->put);
+                if (j->destroy)
+                        j->destroy(j->userdata);   /* unfinished: stays in the spool for the next start */
                 job_free(j);
         }
         sd_event_source_disable_unref(u->defer);
@@ -361,6 +364,7 @@ int uploader_add(Uploader *u, const UploadJobSpec *spec, UploadJob **ret) {
         j->object_done = spec->object_done;
         j->done = spec->done;
         j->userdata = spec->userdata;
+        j->destroy = spec->destroy;
         j->seq = u->seq++;
         for (size_t i = 0; i < spec->n_objects; i++) {
                 j->n_objects++;

@@ -44,6 +44,9 @@ typedef struct UploadJobSpec {
         upload_object_done_t object_done;
         upload_job_done_t done;
         void *userdata;
+        /* Releases userdata when the uploader is freed with the job unfinished
+         * (at shutdown; done is not called then). NULL: the owner keeps it. */
+        void (*destroy)(void *userdata);
 } UploadJobSpec;
 
 int uploader_new(sd_event *event, const DockdConfig *config, Backend *backend, Uploader **ret);

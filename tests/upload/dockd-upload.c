@@ -140,7 +140,8 @@ int main(int argc, char *argv[]) {
                 _cleanup_free_ char *copy = strdup(argv[i]), *key = NULL, *state = NULL;
                 const char *base = basename(copy);
                 UploadJobSpec spec = { .name = argv[i], .group = "bench", .priority = UPLOAD_PRIORITY_NORMAL,
-                                       .object_done = on_object, .done = on_job, .userdata = strdup(argv[i]) };
+                                       .object_done = on_object, .done = on_job, .userdata = strdup(argv[i]),
+                                       .destroy = free };
                 UploadObjectSpec *o = &spec.objects[0];
 
                 if (asprintf(&key, "%s%s%s", prefix, *prefix ? "/" : "", base) < 0 ||
