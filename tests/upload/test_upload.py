@@ -140,7 +140,8 @@ def full_upload(backend):
         s.rig.start()
         s.offloaded(120)
         check_all_safe(s)
-        check(not storage_alerts(s.rig.dockd.log()), "storage alerts in a clean run")
+        alerts = storage_alerts(s.rig.dockd.log())
+        check(not alerts, f"storage alerts in a clean run: {alerts}")
         check(deleted_before_confirmed(s) is None, "deleted before confirmed")
         reqs = requests_seen()
         year = datetime.datetime.now(datetime.timezone.utc).year
@@ -558,7 +559,10 @@ def eight_bays(backend):
         hwm = vm_hwm_kib(s.rig.dockd.proc.pid)
         print(f"{backend}: dockd peak RSS with 8 bays offloading: {hwm} KiB")
         check_all_safe(s)
-        check(hwm <= 64 * 1024, f"peak RSS {hwm} KiB > 64 MiB")
+        if dockdtest.SANITIZED:
+            print("sanitizer build: the 64 MiB bound is not checked")
+        else:
+            check(hwm <= 64 * 1024, f"peak RSS {hwm} KiB > 64 MiB")
         check(s.rig.stop() == 0, "dockd exit status")
     finally:
         s.cleanup()
