@@ -107,7 +107,6 @@ static void on_segment_uploaded(UploadJob *j, int error, const char *message, vo
         else
                 log_full_errno_ctx(LOG_ERR, error, (&(LogContext) { .serial = su->serial, .segment = su->name }),
                                    "Segment cannot be uploaded: %s. It stays on the camera.", strna(message));
-        segment_upload_free(su);
 }
 
 /* Three strings per object kind; a cleanup attribute on an array would only free
@@ -197,10 +196,7 @@ int manager_enqueue_segment(Manager *m, const SegmentId *id, const SegmentState 
         spec.done = on_segment_uploaded;
         spec.userdata = su;
         spec.destroy = segment_upload_free;
-        r = uploader_add(m->uploader, &spec, NULL);
-        if (r < 0)
-                segment_upload_free(su);
-        return r;
+        return uploader_add(m->uploader, &spec, NULL);
 }
 
 /* ---- custody log uploads ---- */
@@ -224,7 +220,6 @@ static void on_custody_uploaded(UploadJob *j, int error, const char *message, vo
                 (void) custody_log_mark_uploaded(cu->manager->custody, cu->path);
         else if (error < 0)
                 log_warning("Custody log %s cannot be uploaded: %s.", strna(cu->path), strna(message));
-        custody_upload_free(cu);
 }
 
 static int enqueue_custody_file(Manager *m, const char *path, bool sealed) {
@@ -254,10 +249,7 @@ static int enqueue_custody_file(Manager *m, const char *path, bool sealed) {
         spec.done = on_custody_uploaded;
         spec.userdata = cu;
         spec.destroy = custody_upload_free;
-        r = uploader_add(m->uploader, &spec, NULL);
-        if (r < 0)
-                custody_upload_free(cu);
-        return r;
+        return uploader_add(m->uploader, &spec, NULL);
 }
 
 /* Seal the current custody file and queue every sealed file not yet uploaded,

@@ -71,6 +71,8 @@ static int object_spec_copy(UploadObjectSpec *dst, const UploadObjectSpec *src) 
 }
 
 static void job_free(UploadJob *j) {
+        if (j->destroy)
+                j->destroy(j->userdata);
         for (size_t i = 0; i < j->n_objects; i++)
                 object_spec_free(&j->objects[i]);
         free(j->name);
@@ -336,9 +338,7 @@ Uploader *uploader_free(Uploader *u) {
                 UploadJob *j = u->jobs;
                 u->jobs = j->next_job;
                 backend_put_cancel(u->backend, j->put);
-                if (j->destroy)
-                        j->destroy(j->userdata);   /* unfinished: stays in the spool for the next start */
-                job_free(j);
+                job_free(j);   /* unfinished: it stays in the spool for the next start */
         }
         sd_event_source_disable_unref(u->defer);
         sd_event_source_disable_unref(u->timer);
@@ -349,14 +349,21 @@ Uploader *uploader_free(Uploader *u) {
         return NULL;
 }
 
+/* A job that never was still owns its userdata. */
+static int refuse(const UploadJobSpec *spec, int error) {
+        if (spec->destroy)
+                spec->destroy(spec->userdata);
+        return error;
+}
+
 int uploader_add(Uploader *u, const UploadJobSpec *spec, UploadJob **ret) {
         UploadJob *j;
 
         if (spec->n_objects == 0 || spec->n_objects > UPLOAD_MAX_OBJECTS || !spec->done)
-                return -EINVAL;
+                return refuse(spec, -EINVAL);
         j = calloc(1, sizeof *j);
         if (!j)
-                return -ENOMEM;
+                return refuse(spec, -ENOMEM);
         j->uploader = u;
         j->name = strdup(spec->name);
         j->group = strdup(spec->group);

@@ -44,8 +44,9 @@ typedef struct UploadJobSpec {
         upload_object_done_t object_done;
         upload_job_done_t done;
         void *userdata;
-        /* Releases userdata when the uploader is freed with the job unfinished
-         * (at shutdown; done is not called then). NULL: the owner keeps it. */
+        /* The job owns userdata: destroy releases it once the job is over, however
+         * it ends (after done, when the uploader is freed with the job unfinished,
+         * or when uploader_add fails). NULL: the caller keeps track of it. */
         void (*destroy)(void *userdata);
 } UploadJobSpec;
 

@@ -39,7 +39,6 @@ static void on_job(UploadJob *j, int error, const char *message, void *userdata)
                 fprintf(stderr, "dockd-upload: %s given up: %s\n", (char *) userdata, message ?: strerror(-error));
                 exit_status = 1;
         }
-        free(userdata);
         if (--n_left == 0)
                 sd_event_exit(event, 0);
 }
