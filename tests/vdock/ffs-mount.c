@@ -306,7 +306,8 @@ static gpointer serve(gpointer data)
 
 FfsMount *ffs_mount_new(Ffs *f, GRecMutex *lock, const char *dir, GError **error)
 {
-        char *argv[] = { (char *) "vdock", (char *) "-o", (char *) "fsname=vdock,subtype=functionfs", NULL };
+        /* auto_unmount: fusermount3 unmounts it even if vdock is killed */
+        char *argv[] = { (char *) "vdock", (char *) "-o", (char *) "fsname=vdock,subtype=functionfs,auto_unmount", NULL };
         struct fuse_args args = FUSE_ARGS_INIT(3, argv);
         FfsMount *m = g_new0(FfsMount, 1);
 
@@ -353,12 +354,13 @@ void ffs_mount_free(FfsMount *m)
         if (!m)
                 return;
         ffs_mount_stop(m);
+        for (guint i = 0; i < m->pollers->len; i++)
+                fuse_pollhandle_destroy(m->pollers->pdata[i]);
+        g_ptr_array_unref(m->pollers);
         if (m->se) {
                 fuse_session_unmount(m->se);
                 fuse_session_destroy(m->se);
         }
-        ffs_mount_wake(m);
-        g_ptr_array_unref(m->pollers);
         if (m->listener >= 0)
                 close(m->listener);
         if (m->stop_fd >= 0)

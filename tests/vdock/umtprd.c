@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <glib/gstdio.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -78,6 +79,14 @@ static void on_umtprd_exit(GPid pid, gint status, gpointer user_data)
         u->child_watch = 0;
 }
 
+/* In the child: umtprd goes when vdock goes, and runs under the filter. */
+static void child_setup(gpointer sock)
+{
+        if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0)
+                _exit(126);
+        ffs_zero_child_setup(sock);
+}
+
 /* umtprd under the zero-length-I/O filter; returns the filter's listener. */
 static int spawn(Umtprd *u, GError **error)
 {
@@ -95,7 +104,7 @@ static int spawn(Umtprd *u, GError **error)
         ok = log >= 0 && g_spawn_async_with_fds(u->dir, argv, envp,
                                                 G_SPAWN_SEARCH_PATH_FROM_ENVP | G_SPAWN_DO_NOT_REAP_CHILD |
                                                         G_SPAWN_STDIN_FROM_DEV_NULL,
-                                                ffs_zero_child_setup, GINT_TO_POINTER(sv[1]), &u->pid, -1, log, log,
+                                                child_setup, GINT_TO_POINTER(sv[1]), &u->pid, -1, log, log,
                                                 error);
         if (log < 0)
                 g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errno), "%s: %s", u->log, g_strerror(errno));
