@@ -671,7 +671,8 @@ static ssize_t usb_in(gpointer fn, uint8_t address, uint8_t *buf, size_t maxlen,
                         if (n == 0)
                                 break;
                 }
-                memcpy(buf + total, io->buf + io->pos, n);
+                if (n) /* a zero-length write has no buffer */
+                        memcpy(buf + total, io->buf + io->pos, n);
                 io->pos += n;
                 total += n;
                 if (io->pos < io->len)
