@@ -519,11 +519,18 @@ char *world_status(World *w)
         for (guint i = 0; i < w->scenario->cameras->len; i++) {
                 Camera *cam = w->scenario->cameras->pdata[i];
                 unsigned left = 0;
+                guint64 served = 0;
 
-                for (guint o = 0; o < cam->objects->len; o++)
-                        left += !((Object *) cam->objects->pdata[o])->deleted;
-                g_string_append_printf(s, "%s{\"serial\":\"%s\",\"bay\":%d,\"objects_left\":%u,\"soc\":%.1f}",
-                                       i ? "," : "", cam->serial, cam->docked_bay, left, cam->battery.soc * 100);
+                for (guint o = 0; o < cam->objects->len; o++) {
+                        Object *obj = cam->objects->pdata[o];
+                        left += !obj->deleted;
+                        served += obj->bytes_served;
+                }
+                /* bytes_served: what the camera sent of its objects so far, for a
+                 * benchmark's timeline of each bay's pull. */
+                g_string_append_printf(s, "%s{\"serial\":\"%s\",\"bay\":%d,\"objects_left\":%u,"
+                                       "\"bytes_served\":%" G_GUINT64_FORMAT ",\"soc\":%.1f}",
+                                       i ? "," : "", cam->serial, cam->docked_bay, left, served, cam->battery.soc * 100);
         }
         g_rec_mutex_unlock(&w->lock);
         g_string_append(s, "]}");
