@@ -6,7 +6,7 @@
 
 #include <systemd/sd-event.h>
 
-#include "conf.h"
+#include "dockd-config.h"
 #include "macro.h"
 
 typedef struct Backend Backend;

@@ -20,7 +20,7 @@
 #include "log.h"
 #include "manager.h"
 #include "message-ids.h"
-#include "outbox.h"
+#include "report-outbox.h"
 #include "parse-util.h"
 
 #define OUTBOX_KEEP 200   /* delivered reports kept locally for dockctl reports */

@@ -12,7 +12,7 @@
 #include "fileio.h"
 #include "manager.h"
 #include "message-ids.h"
-#include "outbox.h"
+#include "report-outbox.h"
 
 static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
         Manager *m = userdata;

@@ -4,7 +4,7 @@
 #include <json-c/json.h>
 #include <systemd/sd-bus.h>
 
-#include "bus.h"
+#include "bus-names.h"
 #include "config.h"
 #include "macro.h"
 

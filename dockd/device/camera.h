@@ -7,7 +7,7 @@
 #include <libusb.h>
 #include <systemd/sd-event.h>
 
-#include "conf.h"
+#include "dockd-config.h"
 #include "ptp-transport.h"
 #include "ptp.h"
 

@@ -8,7 +8,7 @@
 
 #include "backend.h"
 #include "bay.h"
-#include "conf.h"
+#include "dockd-config.h"
 #include "custody.h"
 #include "led.h"
 #include "spool.h"

@@ -8,7 +8,7 @@
 #include <json-c/json.h>
 #include <time.h>
 
-#include "conf.h"
+#include "dockd-config.h"
 #include "ptp.h"
 
 typedef enum Severity {

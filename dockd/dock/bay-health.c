@@ -10,7 +10,7 @@
 #include "fileio.h"
 #include "manager.h"
 #include "message-ids.h"
-#include "outbox.h"
+#include "report-outbox.h"
 
 #define CHARGE_POLL_USEC (1 * USEC_PER_SEC)
 /* The taper is only judged on a charge watched closely enough to have seen it. */

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* bus.c: the D-Bus API (org.dockd.Dock1) that dockctl and monitoring use. Methods
  * return JSON documents so that the schema can grow without breaking callers. */
-#include "bus.h"
+#include "bus-names.h"
 #include "config.h"
 #include "manager.h"
-#include "outbox.h"
+#include "report-outbox.h"
 
 static int reply_json(sd_bus_message *msg, struct json_object *o) {
         int r;

@@ -12,7 +12,7 @@
 
 #include "camera.h"
 #include "charger.h"
-#include "conf.h"
+#include "dockd-config.h"
 #include "health.h"
 #include "led.h"
 #include "log.h"

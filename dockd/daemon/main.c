@@ -2,7 +2,7 @@
 /* main.c: dockd's entry point: arguments, configuration, the manager, the loop. */
 #include <getopt.h>
 
-#include "conf.h"
+#include "dockd-config.h"
 #include "config.h"
 #include "custody.h"
 #include "log.h"

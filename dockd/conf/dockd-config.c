@@ -7,7 +7,7 @@
 #include <ini.h>
 #include <inttypes.h>
 
-#include "conf.h"
+#include "dockd-config.h"
 #include "config.h"
 #include "fileio.h"
 #include "parse-util.h"
