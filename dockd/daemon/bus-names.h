@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* bus.h: names of dockd's D-Bus API, shared by the daemon and dockctl. */
+/* bus-names.h: names of dockd's D-Bus API, shared by the daemon and dockctl. */
 #pragma once
 
 #define DOCKD_BUS_NAME "org.dockd.Dock1"

@@ -1,10 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* bus.c: the D-Bus API (org.dockd.Dock1) that dockctl and monitoring use. Methods
+/* manager-bus.c: the D-Bus API (org.dockd.Dock1) that dockctl and monitoring use. Methods
  * return JSON documents so that the schema can grow without breaking callers. */
 #include "bus-names.h"
 #include "config.h"
 #include "manager.h"
-#include "report-outbox.h"
 
 static int reply_json(sd_bus_message *msg, struct json_object *o) {
         int r;
@@ -29,9 +28,9 @@ static int method_list_bays(sd_bus_message *msg, void *userdata, sd_bus_error *e
 static int method_list_reports(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         Manager *m = userdata;
 
-        if (!m->outbox)
+        if (!m->dock.reports)
                 return reply_json(msg, json_object_new_array());
-        return reply_json(msg, outbox_list_json(m->outbox, 50));
+        return reply_json(msg, report_outbox_list_json(m->dock.reports, 50));
 }
 
 static int method_get_status(sd_bus_message *msg, void *userdata, sd_bus_error *error) {

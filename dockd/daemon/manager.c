@@ -2,7 +2,8 @@
 /* manager.c: lifecycle of the daemon around one sd-event loop: signals, readiness
  * and STATUS= to systemd, the watchdog, the state directory, and the parts (trust
  * anchors, custody log, spool, central storage, USB hotplug, bays) in the order
- * they depend on each other. */
+ * they depend on each other; the callbacks that tie them together; what the
+ * dock's status LED shows. */
 #include <json-c/json.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -11,8 +12,6 @@
 #include "config.h"
 #include "fileio.h"
 #include "manager.h"
-#include "message-ids.h"
-#include "report-outbox.h"
 
 static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
         Manager *m = userdata;
@@ -41,6 +40,7 @@ int manager_new(DockdConfig *config, Manager **ret) {
         r = sd_event_default(&m->event);
         if (r < 0)
                 return r;
+        m->dock = (DockContext) { .event = m->event, .config = config };
         /* sd-event reads WATCHDOG_USEC and pings systemd at half the interval. */
         r = sd_event_set_watchdog(m->event, true);
         if (r < 0)
@@ -60,16 +60,16 @@ Manager *manager_free(Manager *m) {
                 }
         /* Cancelled transfers come back through libusb's events; wait for them
          * before libusb goes away. */
-        if (m->usb)
-                usb_manager_drain(m->usb, 2 * USEC_PER_SEC);
-        m->uploader = uploader_free(m->uploader);
-        m->outbox = outbox_free(m->outbox);
-        m->backend = backend_free(m->backend);
-        m->workers = worker_pool_free(m->workers);
-        m->usb = usb_manager_free(m->usb);
-        m->spool = spool_free(m->spool);
-        m->custody = custody_log_free(m->custody);
-        m->trust = trust_store_free(m->trust);
+        if (m->dock.usb)
+                usb_manager_drain(m->dock.usb, 2 * USEC_PER_SEC);
+        /* The uploader first (inside central): it cancels the puts in flight. */
+        m->dock.central = central_free(m->dock.central);
+        m->dock.reports = report_outbox_free(m->dock.reports);
+        m->dock.workers = worker_pool_free(m->dock.workers);
+        m->dock.usb = usb_manager_free(m->dock.usb);
+        m->dock.spool = spool_free(m->dock.spool);
+        m->dock.custody = custody_log_free(m->dock.custody);
+        m->dock.trust = trust_store_free(m->dock.trust);
         m->dock_green = led_free(m->dock_green);
         m->dock_red = led_free(m->dock_red);
         sd_event_source_disable_unref(m->custody_timer);
@@ -94,7 +94,7 @@ static Bay *bay_for_port(Manager *m, const char *port) {
         return NULL;
 }
 
-Bay *manager_bay_with_serial(Manager *m, const char *serial) {
+static Bay *bay_with_serial(Manager *m, const char *serial) {
         for (unsigned i = 0; i < m->config->n_bays; i++)
                 if (m->bays[i] && streq_ptr(m->bays[i]->serial, serial))
                         return m->bays[i];
@@ -119,32 +119,25 @@ static void on_hotplug(UsbManager *u, libusb_device *dev, bool arrived, void *us
                 bay_device_left(b, dev);
 }
 
-/* ---- spool ---- */
+/* ---- events from the parts ---- */
 
-bool manager_spool_has_room(Manager *m, uint64_t need) {
-        uint64_t usage = spool_usage(m->spool), fs_free = UINT64_MAX;
-        bool room;
-
-        (void) spool_fs_free(m->spool, &fs_free);
-        room = usage + need <= m->config->spool_quota &&
-               fs_free >= m->config->spool_min_free + need;
-        if (!room && !m->spool_full) {
-                m->spool_full = true;
-                log_full_errno_ctx(LOG_WARNING, 0, (&(LogContext) { .message_id = DOCKD_MESSAGE_SPOOL_FULL }),
-                                   "Spool full (%" PRIu64 " MiB used of %" PRIu64 " MiB, %" PRIu64
-                                   " MiB free on disk): pulls paused until uploads drain it.",
-                                   usage / MiB, m->config->spool_quota / MiB, fs_free / MiB);
-        } else if (room && m->spool_full) {
-                m->spool_full = false;
-                log_notice("Spool has room again; pulls resume.");
-                (void) sd_event_source_set_enabled(m->spool_defer, SD_EVENT_ONESHOT);
-        }
-        return room;
+static void on_bay_state_changed(Bay *b, BayState old, void *userdata) {
+        manager_update_status(userdata);
 }
 
-void manager_spool_check(Manager *m) {
-        if (m->spool_full)
-                (void) sd_event_source_set_enabled(m->spool_defer, SD_EVENT_ONESHOT);
+static void on_segment_confirmed(const SegmentId *id, void *userdata) {
+        Bay *b = bay_with_serial(userdata, id->serial);
+
+        if (b)
+                bay_segment_confirmed(b, id);
+}
+
+/* The spool may have room: the bays' paused pulls look again, from the loop
+ * (never inside the pull that asked). */
+static void on_spool_room(Spool *s, void *userdata) {
+        Manager *m = userdata;
+
+        (void) sd_event_source_set_enabled(m->spool_defer, SD_EVENT_ONESHOT);
 }
 
 static int on_spool_defer(sd_event_source *s, void *userdata) {
@@ -158,30 +151,10 @@ static int on_spool_defer(sd_event_source *s, void *userdata) {
 
 /* ---- custody ---- */
 
-int manager_custody(Manager *m, const char *event, const char *bay, const char *serial, const char *segment,
-                    const LogField *fields) {
-        int r = custody_log_append(m->custody, event, bay, serial, segment, fields);
-
-        if (r < 0) {
-                char reason[128];
-                m->custody_failed = true;
-                snprintf(reason, sizeof reason, "%s", strerror(-r));
-                log_full_errno_ctx(LOG_CRIT, r,
-                                   (&(LogContext) {
-                                           .bay = bay, .serial = serial, .segment = segment,
-                                           .message_id = DOCKD_MESSAGE_CUSTODY_FAILURE,
-                                           .fields = (const LogField[]) { { "DOCKD_REASON", reason }, {} },
-                                   }),
-                                   "Custody log cannot be written (%s record): %m. Nothing depending on it happens.",
-                                   event);
-        }
-        return r;
-}
-
 static int on_custody_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         Manager *m = userdata;
 
-        (void) manager_upload_custody(m);
+        (void) central_upload_custody(m->dock.central);
         return sd_event_source_set_time(s, usec + m->config->storage_custody_interval);
 }
 
@@ -199,10 +172,11 @@ static int manager_setup_state_dir(Manager *m) {
 
 static int manager_setup_storage(Manager *m) {
         const DockdConfig *c = m->config;
+        DockContext *d = &m->dock;
         _cleanup_free_ char *spool_dir = NULL, *error = NULL;
         int r;
 
-        r = trust_store_load(c->trust_anchors, &m->trust, &error);
+        r = trust_store_load(c->trust_anchors, &d->trust, &error);
         if (r < 0)
                 return log_error_errno(r, "Cannot load the trust anchors %s: %s", c->trust_anchors, strna(error));
 
@@ -211,25 +185,25 @@ static int manager_setup_storage(Manager *m) {
         spool_dir = c->spool_dir ? strdup(c->spool_dir) : path_join(c->state_dir, "spool");
         if (!m->custody_dir || !m->dock_key || !spool_dir)
                 return log_oom();
-        r = custody_log_open(m->custody_dir, m->dock_key, c->dock_name, &m->custody);
+        r = custody_log_open(m->custody_dir, m->dock_key, c->dock_name, &d->custody);
         if (r < 0)
                 return log_error_errno(r, "Cannot open the custody log in %s: %m", m->custody_dir);
-        r = spool_open(spool_dir, &m->spool);
+        r = spool_open(spool_dir, &d->spool);
         if (r < 0)
                 return log_error_errno(r, "Cannot open the spool %s: %m", spool_dir);
-        r = worker_pool_new(m->event, 2, &m->workers);
+        spool_set_limits(d->spool, c->spool_quota, c->spool_min_free);
+        spool_set_room_handler(d->spool, on_spool_room, m);
+        r = worker_pool_new(m->event, 2, &d->workers);
         if (r < 0)
                 return log_error_errno(r, "Cannot start worker threads: %m");
-        r = backend_new(m->event, c, &m->backend, &error);
+        r = central_new(m->event, c, d->spool, d->custody, &d->central);
         if (r < 0)
-                return log_error_errno(r, "Cannot set up central storage: %s", strna(error));
-        r = uploader_new(m->event, c, m->backend, &m->uploader);
-        if (r < 0)
-                return log_error_errno(r, "Cannot set up uploads: %m");
-        r = manager_requeue_spool(m);
+                return r;
+        central_set_confirmed_handler(d->central, on_segment_confirmed, m);
+        r = central_requeue_spool(d->central);
         if (r < 0)
                 log_warning_errno(r, "Cannot scan the spool for pending uploads: %m");
-        r = outbox_new(m, &m->outbox);
+        r = report_outbox_new(m->event, c, central_uploader(d->central), &d->reports);
         if (r < 0)
                 return log_error_errno(r, "Cannot set up malfunction reports: %m");
         r = sd_event_add_defer(m->event, &m->spool_defer, on_spool_defer, m);
@@ -244,7 +218,40 @@ static int manager_setup_storage(Manager *m) {
         return sd_event_source_set_enabled(m->custody_timer, SD_EVENT_ON);
 }
 
+/* ---- the dock's LEDs ---- */
+
+typedef struct Look {
+        LedPattern green, red;
+} Look;
+
+#define BLINK_SLOW LED_PATTERN_BLINK(1000, 1000)
+
+/* The dock's LED (README, "Status LEDs"): red steady when it cannot keep custody
+ * or its spool is full, red blinking while central storage is unreachable
+ * (recordings are held), green blinking while uploads are queued, green steady
+ * when all is in. */
+static void manager_update_dock_leds(Manager *m) {
+        UploaderStats us = {};
+        Look l;
+
+        if (m->dock.central)
+                uploader_get_stats(central_uploader(m->dock.central), &us);
+        if (custody_log_failing(m->dock.custody) || (m->dock.spool && spool_is_full(m->dock.spool)))
+                l = (Look) { LED_PATTERN_OFF, LED_PATTERN_ON };
+        else if (us.failing)
+                l = (Look) { LED_PATTERN_OFF, BLINK_SLOW };
+        else if (us.queued > 0)
+                l = (Look) { BLINK_SLOW, LED_PATTERN_OFF };
+        else
+                l = (Look) { LED_PATTERN_ON, LED_PATTERN_OFF };
+        (void) led_set(m->dock_green, l.green);
+        (void) led_set(m->dock_red, l.red);
+}
+
 static int manager_setup_bays(Manager *m) {
+        static const BayCallbacks callbacks = {
+                .state_changed = on_bay_state_changed,
+        };
         int r;
 
         if (led_new(m->config->status_led_green, &m->dock_green) < 0 ||
@@ -254,12 +261,12 @@ static int manager_setup_bays(Manager *m) {
         manager_update_dock_leds(m);
 
         for (unsigned i = 0; i < m->config->n_bays; i++) {
-                r = bay_new(m, i + 1, &m->bays[i]);
+                r = bay_new(&m->dock, i + 1, &callbacks, m, &m->bays[i]);
                 if (r < 0)
                         return log_error_errno(r, "Cannot set up bay %u: %m", i + 1);
         }
         /* Hotplug with enumeration: cameras already docked arrive now. */
-        r = usb_manager_new(m->event, on_hotplug, m, &m->usb);
+        r = usb_manager_new(m->event, on_hotplug, m, &m->dock.usb);
         if (r < 0)
                 return log_error_errno(r, "Cannot watch USB devices: %m");
         return 0;
@@ -330,11 +337,12 @@ static char *manager_status_line(Manager *m) {
                 offloading += b->state == BAY_OFFLOADING || b->state == BAY_IDENTIFYING || b->state == BAY_SYNCING;
                 fault += b->state == BAY_FAULT;
         }
-        if (m->uploader)
-                uploader_get_stats(m->uploader, &us);
+        if (m->dock.central)
+                uploader_get_stats(central_uploader(m->dock.central), &us);
         if (asprintf(&s, "%s: %u of %u bays in use, %u offloading, %u fault; %zu upload(s) queued%s%s",
                      docked ? "Working" : "Idle", docked, m->config->n_bays, offloading, fault, us.queued,
-                     us.failing ? ", storage failing" : "", m->spool_full ? ", spool full" : "") < 0)
+                     us.failing ? ", storage failing" : "",
+                     m->dock.spool && spool_is_full(m->dock.spool) ? ", spool full" : "") < 0)
                 return NULL;
         return s;
 }
@@ -371,8 +379,8 @@ char *manager_status_json(Manager *m) {
         storage = json_object_new_object();
         json_object_object_add(storage, "backend",
                                json_object_new_string(storage_backend_to_string(m->config->storage_backend)));
-        if (m->uploader) {
-                uploader_get_stats(m->uploader, &us);
+        if (m->dock.central) {
+                uploader_get_stats(central_uploader(m->dock.central), &us);
                 json_object_object_add(storage, "queued", json_object_new_int64((int64_t) us.queued));
                 json_object_object_add(storage, "running", json_object_new_int64((int64_t) us.running));
                 json_object_object_add(storage, "bytes_pending", json_object_new_int64((int64_t) us.bytes_pending));
@@ -382,12 +390,12 @@ char *manager_status_json(Manager *m) {
                         json_object_object_add(storage, "last_error", json_object_new_string(us.last_error));
         }
         json_object_object_add(o, "storage", storage);
-        if (m->spool) {
+        if (m->dock.spool) {
                 struct json_object *sp = json_object_new_object();
-                json_object_object_add(sp, "dir", json_object_new_string(spool_dir(m->spool)));
-                json_object_object_add(sp, "bytes", json_object_new_int64((int64_t) spool_usage(m->spool)));
+                json_object_object_add(sp, "dir", json_object_new_string(spool_dir(m->dock.spool)));
+                json_object_object_add(sp, "bytes", json_object_new_int64((int64_t) spool_usage(m->dock.spool)));
                 json_object_object_add(sp, "quota", json_object_new_int64((int64_t) m->config->spool_quota));
-                json_object_object_add(sp, "full", json_object_new_boolean(m->spool_full));
+                json_object_object_add(sp, "full", json_object_new_boolean(spool_is_full(m->dock.spool)));
                 json_object_object_add(o, "spool", sp);
         }
         s = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));

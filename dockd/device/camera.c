@@ -71,8 +71,9 @@ void camera_set_event_handler(Camera *c, void (*cb)(Camera *c, const PtpContaine
         c->event_userdata = userdata;
 }
 
-int camera_open(sd_event *event, libusb_device *dev, const char *port, const DockdConfig *config,
+int camera_open(UsbManager *usb, libusb_device *dev, const char *port, const DockdConfig *config,
                 Camera **ret) {
+        sd_event *event = usb_manager_event(usb);
         _cleanup_(camera_unrefp) Camera *c = NULL;
         libusb_device_handle *h = NULL;
         PtpEndpoints ep;
@@ -108,7 +109,7 @@ int camera_open(sd_event *event, libusb_device *dev, const char *port, const Doc
                 libusb_close(h);
                 return usb_error_to_errno(r);
         }
-        r = ptp_transport_new(event, h, &ep, &tc, &c->transport);
+        r = ptp_transport_new(usb, h, &ep, &tc, &c->transport);
         if (r < 0) {
                 (void) libusb_release_interface(h, ep.interface);
                 libusb_close(h);

@@ -65,8 +65,8 @@ struct Camera {
         sd_event_source *drain;
 };
 
-/* Find the PTP interface, open, claim, set up the transport. */
-int camera_open(sd_event *event, libusb_device *dev, const char *port, const DockdConfig *config,
+/* Find the PTP interface, open, claim, set up the transport on usb's loop. */
+int camera_open(UsbManager *usb, libusb_device *dev, const char *port, const DockdConfig *config,
                 Camera **ret);
 /* Drop the camera without waiting for it: the transport is released, the
  * operation in flight never calls back. For a camera that left, or shutdown. */

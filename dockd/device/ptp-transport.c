@@ -89,35 +89,16 @@ struct PtpTransport {
         void *event_userdata;
 
         sd_event_source *reap;      /* destroys us outside libusb's callbacks */
-        struct PtpTransport *next_dead;
+        UsbManager *usb;            /* keeps the books; buries us */
+        UsbGrave grave;
 };
-
-static unsigned transports_alive = 0;
-static unsigned transports_active = 0;   /* with a transaction or recovery under way */
-/* Transports whose transfers are all back, waiting to be destroyed: libusb_close()
- * must not run inside a libusb callback (it takes the event lock). */
-static PtpTransport *dead_list = NULL;
-
-unsigned ptp_transports_alive(void) {
-        return transports_alive;
-}
-
-bool ptp_transports_bulk_busy(void) {
-        return transports_active > 0;
-}
 
 /* A transaction or a recovery is under way on t (counted for the poll rate). */
 static void set_active(PtpTransport *t, bool active) {
-        bool was = t->counted_active;
-
+        if (active != t->counted_active)
+                usb_manager_transport_busy(t->usb, active);
         t->counted_active = active;
-        if (active && !was)
-                transports_active++;
-        else if (!active && was)
-                transports_active--;
 }
-
-static void set_active(PtpTransport *t, bool active);
 
 static void transport_destroy(PtpTransport *t) {
         set_active(t, false);
@@ -144,27 +125,24 @@ static void transport_destroy(PtpTransport *t) {
                 libusb_close(t->handle);
         }
         sd_event_unref(t->event);
+        usb_manager_transport_removed(t->usb);
         free(t->buf);
         free(t);
-        transports_alive--;
 }
 
-void ptp_transports_reap(void) {
-        while (dead_list) {
-                PtpTransport *t = dead_list;
-                dead_list = t->next_dead;
-                transport_destroy(t);
-        }
+static void transport_grave_destroy(UsbGrave *g) {
+        transport_destroy((PtpTransport *) ((uint8_t *) g - offsetof(PtpTransport, grave)));
 }
 
 static int on_reap(sd_event_source *s, void *userdata) {
-        ptp_transports_reap();
+        PtpTransport *t = userdata;
+
+        usb_manager_reap(t->usb);
         return 0;
 }
 
 static void transport_bury(PtpTransport *t) {
-        t->next_dead = dead_list;
-        dead_list = t;
+        usb_manager_bury(t->usb, &t->grave);
         if (t->reap)
                 (void) sd_event_source_set_enabled(t->reap, SD_EVENT_ONESHOT);
 }
@@ -196,7 +174,7 @@ static int status_to_errno(enum libusb_transfer_status s) {
  * when the transport is being destroyed (nothing more to do); else *ret is the
  * transfer's outcome as an errno. */
 static bool transfer_back(PtpTransport *t, struct libusb_transfer *xfer, bool *busy, int *ret) {
-        usb_note_activity();
+        usb_manager_note_activity(t->usb);
         *busy = false;
         if (transfer_returned(t))
                 return true;
@@ -776,15 +754,18 @@ static int on_timer_dispatch(sd_event_source *s, uint64_t usec, void *userdata) 
 
 /* ---- life cycle ---- */
 
-int ptp_transport_new(sd_event *event, libusb_device_handle *handle, const PtpEndpoints *ep,
+int ptp_transport_new(UsbManager *usb, libusb_device_handle *handle, const PtpEndpoints *ep,
                       const PtpTransportConfig *config, PtpTransport **ret) {
+        sd_event *event = usb_manager_event(usb);
         PtpTransport *t;
         int r;
 
         t = calloc(1, sizeof *t);
         if (!t)
                 return -ENOMEM;
-        transports_alive++;
+        t->usb = usb;
+        t->grave.destroy = transport_grave_destroy;
+        usb_manager_transport_added(usb);
         t->event = sd_event_ref(event);
         t->ep = *ep;
         t->cfg = *config;

@@ -9,6 +9,7 @@
 #include <systemd/sd-event.h>
 
 #include "ptp.h"
+#include "usb.h"
 
 typedef struct PtpTransport PtpTransport;
 
@@ -53,8 +54,8 @@ typedef void (*ptp_event_t)(PtpTransport *t, const PtpContainer *event, void *us
 typedef void (*ptp_recovered_t)(PtpTransport *t, int error, void *userdata);
 
 /* Takes ownership of handle (with the interface claimed): closed when the
- * transport is finally gone. */
-int ptp_transport_new(sd_event *event, libusb_device_handle *handle, const PtpEndpoints *ep,
+ * transport is finally gone. Runs on usb's event loop and reports to it. */
+int ptp_transport_new(UsbManager *usb, libusb_device_handle *handle, const PtpEndpoints *ep,
                       const PtpTransportConfig *config, PtpTransport **ret);
 /* Cancels everything; the callbacks are not called. Transfers still owned by
  * libusb are released as they come back; the handle closes after the last one. */
@@ -74,12 +75,6 @@ void ptp_transport_session_opened(PtpTransport *t);
 void ptp_transport_set_event_handler(PtpTransport *t, ptp_event_t cb, void *userdata);
 /* Bytes of data-in received in total (statistics: bytes pulled). */
 uint64_t ptp_transport_bytes_in(PtpTransport *t);
-/* Transports not yet fully released (for shutdown). */
-unsigned ptp_transports_alive(void);
-/* Are bulk or control transfers in flight on any transport? */
-bool ptp_transports_bulk_busy(void);
-/* Destroy transports whose transfers are all back. Not from a libusb callback. */
-void ptp_transports_reap(void);
 
 /* Find the still-image interface of a device: class 06/01/01 with bulk in, bulk
  * out and optionally interrupt in endpoints. */

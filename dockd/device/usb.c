@@ -8,7 +8,6 @@
 #include <poll.h>
 
 #include "log.h"
-#include "ptp-transport.h"
 #include "usb.h"
 
 typedef struct UsbFd {
@@ -20,12 +19,6 @@ typedef struct UsbFd {
 #define POLL_MIN_USEC 250
 #define POLL_MAX_BUSY_USEC (1 * USEC_PER_MSEC)    /* bulk transfers in flight */
 #define POLL_MAX_IDLE_USEC (20 * USEC_PER_MSEC)
-
-static uint64_t usb_activity;      /* bumped by every transfer callback */
-
-void usb_note_activity(void) {
-        usb_activity++;
-}
 
 typedef struct HotplugEvent {
         libusb_device *device;
@@ -44,7 +37,11 @@ struct UsbManager {
         sd_event_source *poll_timer;
         unsigned n_polled;
         usec_t poll_interval;
+        uint64_t activity;          /* bumped by every transfer callback */
         uint64_t last_activity;
+        unsigned transports_alive;
+        unsigned transports_busy;   /* with a transaction or recovery under way */
+        UsbGrave *graves;
         usb_hotplug_t cb;
         void *userdata;
 };
@@ -99,12 +96,12 @@ static int on_poll_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         struct timeval zero = {};
 
         (void) libusb_handle_events_timeout_completed(u->ctx, &zero, NULL);
-        if (usb_activity != u->last_activity) {
-                u->last_activity = usb_activity;
+        if (u->activity != u->last_activity) {
+                u->last_activity = u->activity;
                 u->poll_interval = POLL_MIN_USEC;
         } else
                 u->poll_interval = MIN(u->poll_interval * 2,
-                                       ptp_transports_bulk_busy() ? POLL_MAX_BUSY_USEC : POLL_MAX_IDLE_USEC);
+                                       u->transports_busy > 0 ? POLL_MAX_BUSY_USEC : POLL_MAX_IDLE_USEC);
         if (u->n_polled == 0)
                 return sd_event_source_set_enabled(s, SD_EVENT_OFF);
         (void) sd_event_source_set_time(s, usec + u->poll_interval);
@@ -276,16 +273,16 @@ void usb_manager_drain(UsbManager *u, usec_t timeout) {
         struct timespec start, now;
 
         clock_gettime(CLOCK_MONOTONIC, &start);
-        ptp_transports_reap();
-        while (ptp_transports_alive() > 0) {
+        usb_manager_reap(u);
+        while (u->transports_alive > 0) {
                 struct timeval tv = { .tv_usec = 50000 };
 
                 (void) libusb_handle_events_timeout_completed(u->ctx, &tv, NULL);
-                ptp_transports_reap();
+                usb_manager_reap(u);
                 clock_gettime(CLOCK_MONOTONIC, &now);
                 if ((usec_t) (now.tv_sec - start.tv_sec) * USEC_PER_SEC +
                     (usec_t) ((now.tv_nsec - start.tv_nsec) / 1000) > timeout) {
-                        log_warning("%u USB transport(s) still busy at exit.", ptp_transports_alive());
+                        log_warning("%u USB transport(s) still busy at exit.", u->transports_alive);
                         break;
                 }
         }
@@ -293,4 +290,42 @@ void usb_manager_drain(UsbManager *u, usec_t timeout) {
 
 libusb_context *usb_manager_context(UsbManager *u) {
         return u->ctx;
+}
+
+sd_event *usb_manager_event(UsbManager *u) {
+        return u->event;
+}
+
+/* ---- the transports' books ---- */
+
+void usb_manager_transport_added(UsbManager *u) {
+        u->transports_alive++;
+}
+
+void usb_manager_transport_removed(UsbManager *u) {
+        u->transports_alive--;
+}
+
+void usb_manager_transport_busy(UsbManager *u, bool busy) {
+        if (busy)
+                u->transports_busy++;
+        else
+                u->transports_busy--;
+}
+
+void usb_manager_note_activity(UsbManager *u) {
+        u->activity++;
+}
+
+void usb_manager_bury(UsbManager *u, UsbGrave *g) {
+        g->next = u->graves;
+        u->graves = g;
+}
+
+void usb_manager_reap(UsbManager *u) {
+        while (u->graves) {
+                UsbGrave *g = u->graves;
+                u->graves = g->next;
+                g->destroy(g);
+        }
 }

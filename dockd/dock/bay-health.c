@@ -7,10 +7,9 @@
 #include <inttypes.h>
 
 #include "bay-health.h"
-#include "fileio.h"
-#include "manager.h"
+#include "camera-history.h"
+#include "docking-record.h"
 #include "message-ids.h"
-#include "report-outbox.h"
 
 #define CHARGE_POLL_USEC (1 * USEC_PER_SEC)
 /* The taper is only judged on a charge watched closely enough to have seen it. */
@@ -22,84 +21,67 @@ static void continue_after_offload(Bay *b);
 
 /* ---- the docking's record: what survives a dockd restart ---- */
 
-static char *record_path(Bay *b) {
-        char *p;
-        return asprintf(&p, "%s/bays/bay-%u.json", b->manager->config->state_dir, b->index) < 0 ? NULL : p;
-}
-
 static void record_save(Bay *b) {
-        _cleanup_free_ char *p = record_path(b);
-        struct json_object *o = json_object_new_object(), *codes = json_object_new_array();
-        const char *s;
-        int r;
+        size_t n = 0;
+        _cleanup_free_ char **codes = NULL;
+        DockingRecord r = {
+                .serial = b->serial,
+                .docked_at = (time_t) (b->docked_at / USEC_PER_SEC),
+        };
+        int k;
 
-        if (!p || !o || !codes)
-                goto done;
-        json_object_object_add(o, "serial", json_object_new_string(b->serial));
-        json_object_object_add(o, "docked_at", json_object_new_int64((int64_t) (b->docked_at / USEC_PER_SEC)));
-        json_object_object_add(o, "report_id", json_object_new_string(b->report_id));
         for (char **c = b->prev_codes; c && *c; c++)
-                json_object_array_add(codes, json_object_new_string(*c));
+                n++;
+        codes = calloc(n + b->findings_reported + 1, sizeof *codes);
+        if (!codes)
+                return (void) log_oom();
+        n = 0;
+        for (char **c = b->prev_codes; c && *c; c++)
+                codes[n++] = *c;
         for (size_t i = 0; i < b->findings_reported; i++)
-                json_object_array_add(codes, json_object_new_string(b->findings.items[i].code));
-        json_object_object_add(o, "reported", codes);
-        codes = NULL;
-        r = mkdir_parents_durable(p, 0750);
-        s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
-        if (r >= 0)
-                r = write_file_atomic(p, s, strlen(s), 0640);
-        if (r < 0)
-                log_bay_warning_errno(b, r, "Cannot save the docking record: %m");
-done:
-        json_object_put(o);
-        json_object_put(codes);
-}
-
-static struct json_object *record_load(Bay *b) {
-        _cleanup_free_ char *p = record_path(b), *text = NULL;
-
-        if (!p || read_full_file(p, 64 * 1024, &text, NULL) < 0)
-                return NULL;
-        return json_tokener_parse(text);
+                codes[n++] = b->findings.items[i].code;
+        r.reported = codes;   /* borrowed strings */
+        memcpy(r.report_id, b->report_id, sizeof r.report_id);
+        k = docking_record_save(b->ctx->config->state_dir, b->index, &r);
+        if (k < 0)
+                log_bay_warning_errno(b, k, "Cannot save the docking record: %m");
 }
 
 static void record_remove(Bay *b) {
-        _cleanup_free_ char *p = record_path(b);
+        int k = docking_record_remove(b->ctx->config->state_dir, b->index);
 
-        if (p && unlink(p) < 0 && errno != ENOENT)
-                log_bay_warning_errno(b, errno, "Cannot remove the docking record: %m");
+        if (k < 0)
+                log_bay_warning_errno(b, k, "Cannot remove the docking record: %m");
 }
 
-bool bay_docking_resumable(Bay *b, const char *serial) {
-        struct json_object *o = record_load(b), *v;
-        bool same = o && json_object_object_get_ex(o, "serial", &v) && streq_ptr(json_object_get_string(v), serial);
+bool bay_health_docking_resumable(Bay *b, const char *serial) {
+        DockingRecord r;
+        bool same;
 
-        json_object_put(o);
+        if (docking_record_load(b->ctx->config->state_dir, b->index, &r) < 0)
+                return false;
+        same = streq_ptr(r.serial, serial);
+        docking_record_done(&r);
         return same;
 }
 
 /* Take over the docking a stopped dockd had: when it began, its report, and
  * what that report already said. */
 static bool record_resume(Bay *b) {
-        struct json_object *o = record_load(b), *v, *arr;
-        bool ok = false;
+        DockingRecord r;
 
-        if (!o || !json_object_object_get_ex(o, "serial", &v) || !streq_ptr(json_object_get_string(v), b->serial))
-                goto done;
-        if (json_object_object_get_ex(o, "docked_at", &v))
-                b->docked_at = (usec_t) json_object_get_int64(v) * USEC_PER_SEC;
-        if (json_object_object_get_ex(o, "report_id", &v))
-                snprintf(b->report_id, sizeof b->report_id, "%s", json_object_get_string(v));
-        if (json_object_object_get_ex(o, "reported", &arr) && json_object_is_type(arr, json_type_array)) {
-                size_t n = json_object_array_length(arr);
-                b->prev_codes = calloc(n + 1, sizeof *b->prev_codes);
-                for (size_t i = 0; b->prev_codes && i < n; i++)
-                        b->prev_codes[i] = strdup(strempty(json_object_get_string(json_object_array_get_idx(arr, i))));
+        if (docking_record_load(b->ctx->config->state_dir, b->index, &r) < 0)
+                return false;
+        if (!streq_ptr(r.serial, b->serial)) {
+                docking_record_done(&r);
+                return false;
         }
-        ok = true;
-done:
-        json_object_put(o);
-        return ok;
+        if (r.docked_at >= 0)
+                b->docked_at = (usec_t) r.docked_at * USEC_PER_SEC;
+        memcpy(b->report_id, r.report_id, sizeof b->report_id);
+        b->prev_codes = TAKE_PTR(r.reported);
+        docking_record_done(&r);
+        return true;
 }
 
 static bool reported_before(Bay *b, const char *code) {
@@ -112,12 +94,12 @@ static bool reported_before(Bay *b, const char *code) {
 /* ---- findings and the report ---- */
 
 static void file_report(Bay *b) {
-        Manager *m = b->manager;
+        const DockContext *ctx = b->ctx;
         _cleanup_free_ Finding *items = calloc(MAX(b->findings.n, 1), sizeof *items);
         FindingList fresh = { .items = items };
         struct json_object *batt = camera_history_battery_json(&b->history), *off = NULL;
-        ReportContext ctx = {
-                .dock = m->config->dock_name,
+        ReportContext report = {
+                .dock = ctx->config->dock_name,
                 .bay = b->index,
                 .serial = b->serial,
                 .model = b->model,
@@ -136,7 +118,7 @@ static void file_report(Bay *b) {
         for (size_t i = b->findings_reported; items && i < b->findings.n; i++)
                 if (!reported_before(b, b->findings.items[i].code))
                         items[fresh.n++] = b->findings.items[i];
-        if (fresh.n == 0 || !b->serial || !m->outbox) {
+        if (fresh.n == 0 || !b->serial || !ctx->reports) {
                 b->findings_reported = b->findings.n;
                 goto finish;
         }
@@ -147,9 +129,9 @@ static void file_report(Bay *b) {
                 json_object_object_add(off, "quarantined", json_object_new_int((int) b->summary.quarantined));
                 json_object_object_add(off, "deleted", json_object_new_int((int) b->summary.deleted));
                 json_object_object_add(off, "delete_refused", json_object_new_int((int) b->summary.delete_refused));
-                ctx.offload = off;
+                report.offload = off;
         }
-        r = outbox_file(m->outbox, &ctx, id);
+        r = report_outbox_file(ctx->reports, &report, id);
         if (r < 0) {
                 log_bay_error_errno(b, r, "Cannot file the malfunction report: %m");
                 goto finish;
@@ -163,8 +145,8 @@ finish:
         json_object_put(off);
 }
 
-void bay_health_fault(Bay *b, const char *code, Severity severity, const char *policy,
-                      struct json_object *measured, const char *fmt, ...) {
+void bay_health_file_fault(Bay *b, const char *code, Severity severity, const char *policy,
+                           struct json_object *measured, const char *fmt, ...) {
         size_t n = b->findings.n;
         va_list ap;
 
@@ -294,7 +276,7 @@ static void on_battery_start(Camera *c, int error, uint16_t rc, const uint8_t *d
                 return;
         if (error >= 0 && ptp_battery_telemetry_parse(data, size, &b->battery) >= 0)
                 b->have_battery = true;
-        if (!b->manager->config->health_self_test) {
+        if (!b->ctx->config->health_self_test) {
                 b->tests_next(b);
                 return;
         }
@@ -336,7 +318,7 @@ static void charge_or_finish(Bay *b) {
 static void on_battery_end(Camera *c, int error, uint16_t rc, const uint8_t *data, size_t size, void *userdata) {
         Bay *b = userdata;
         PtpBatteryTelemetry t;
-        Manager *m = b->manager;
+        const DockContext *ctx = b->ctx;
 
         if (c != b->camera)
                 return;
@@ -354,10 +336,10 @@ static void on_battery_end(Camera *c, int error, uint16_t rc, const uint8_t *dat
                         .full_mah = b->battery.full_charge_mah,
                         .design_mah = b->battery.design_mah,
                 };
-                health_check_battery(m->config, &b->battery, &b->findings);
+                health_check_battery(ctx->config, &b->battery, &b->findings);
                 camera_history_add_battery(&b->history, &s);
-                health_check_battery_trend(m->config, &b->history, &b->findings);
-                (void) camera_history_save(m->config->state_dir, b->serial, &b->history);
+                health_check_battery_trend(ctx->config, &b->history, &b->findings);
+                (void) camera_history_save(ctx->config->state_dir, b->serial, &b->history);
         } else
                 findings_add(&b->findings, "battery-unreadable", SEVERITY_ERROR, "pre-shift-test", NULL,
                              "The camera's battery telemetry could not be read.");
@@ -389,7 +371,7 @@ void bay_health_offload_done(Bay *b) {
 
         b->offload_done = true;
         used -= MIN(used, s->bytes_deleted);
-        health_check_storage(b->manager->config, s->storage_capacity, used, &b->findings);
+        health_check_storage(b->ctx->config, s->storage_capacity, used, &b->findings);
         continue_after_offload(b);
 }
 
@@ -409,7 +391,7 @@ static void charger_problem(Bay *b, const char *code, const ChargerReading *rd, 
                 return;
         if (rd->have_temp)
                 json_object_object_add(m, "temperature_celsius", json_object_new_double(rd->temp_decic / 10.0));
-        json_object_object_add(m, "maximum_celsius", json_object_new_int((int) b->manager->config->health_max_charge_temp));
+        json_object_object_add(m, "maximum_celsius", json_object_new_int((int) b->ctx->config->health_max_charge_temp));
         json_object_object_add(m, "charger_health", json_object_new_string(rd->health));
         json_object_object_add(m, "charger", json_object_new_string(charger_name(b->charger)));
         findings_add(&b->findings, code, SEVERITY_ERROR, "do-not-use", m, "%s; charging was stopped.", what);
@@ -448,7 +430,7 @@ static void charge_full(Bay *b, usec_t now) {
 
 static int on_charge_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         Bay *b = userdata;
-        const DockdConfig *c = b->manager->config;
+        const DockdConfig *c = b->ctx->config;
         ChargerReading rd;
         struct json_object *m;
 
@@ -507,7 +489,7 @@ static int on_charge_timer(sd_event_source *s, uint64_t usec, void *userdata) {
 /* ---- docking life cycle ---- */
 
 void bay_health_docked(Bay *b) {
-        Manager *m = b->manager;
+        const DockContext *ctx = b->ctx;
         time_t now = time(NULL);
         int r;
 
@@ -530,15 +512,15 @@ void bay_health_docked(Bay *b) {
         free(b->officer_id);
         b->officer_id = NULL;
 
-        r = camera_history_load(m->config->state_dir, b->serial, &b->history);
+        r = camera_history_load(ctx->config->state_dir, b->serial, &b->history);
         if (r < 0) {
                 log_bay_warning_errno(b, r, "Camera history unreadable, starting a new one: %m");
                 b->history = (CameraHistory) {};
         }
         if (!b->prev_codes)
-                health_check_undocked(m->config, b->history.last_docked, now, &b->findings);
+                health_check_undocked(ctx->config, b->history.last_docked, now, &b->findings);
         b->history.last_docked = now;
-        r = camera_history_save(m->config->state_dir, b->serial, &b->history);
+        r = camera_history_save(ctx->config->state_dir, b->serial, &b->history);
         if (r < 0)
                 log_bay_warning_errno(b, r, "Cannot save the camera history: %m");
         record_save(b);
@@ -550,7 +532,7 @@ void bay_health_docked(Bay *b) {
 
 void bay_health_clock_checked(Bay *b, bool corrected) {
         if (b->clock_known)
-                health_check_clock(b->manager->config, b->clock_drift, corrected, &b->findings);
+                health_check_clock(b->ctx->config, b->clock_drift, corrected, &b->findings);
 }
 
 void bay_health_undocked(Bay *b) {
@@ -579,14 +561,14 @@ void bay_health_undocked(Bay *b) {
         b->officer_id = NULL;
 }
 
-void bay_note_officer(Bay *b, const char *officer_id) {
+void bay_health_officer(Bay *b, const char *officer_id) {
         if (officer_id && !streq_ptr(b->officer_id, officer_id)) {
                 free(b->officer_id);
                 b->officer_id = strdup(officer_id);
         }
 }
 
-void bay_segment_quarantined(Bay *b, const char *segment, const char *reason) {
+void bay_health_quarantined(Bay *b, const char *segment, const char *reason) {
         struct json_object *m = json_object_new_object();
         bool gap = startswith(reason, "hash chain") != NULL;
 
@@ -598,7 +580,7 @@ void bay_segment_quarantined(Bay *b, const char *segment, const char *reason) {
         b->integrity_fault = true;
 }
 
-void bay_delete_refused(Bay *b, const char *segment, uint16_t rc) {
+void bay_health_delete_refused(Bay *b, const char *segment, uint16_t rc) {
         struct json_object *m = json_object_new_object();
 
         json_object_object_add(m, "segment", json_object_new_string(segment));
@@ -611,7 +593,7 @@ void bay_delete_refused(Bay *b, const char *segment, uint16_t rc) {
 /* ---- set up ---- */
 
 int bay_health_init(Bay *b) {
-        sd_event *e = b->manager->event;
+        sd_event *e = b->ctx->event;
         int r;
 
         r = led_new(b->config->led_green, &b->led_green);

@@ -11,7 +11,6 @@
 
 #include "bay-health.h"
 #include "bay.h"
-#include "manager.h"
 #include "message-ids.h"
 #include "offload.h"
 #include "ptp.h"
@@ -22,54 +21,6 @@
  * after that a failure is a fault. */
 #define BAY_MAX_RESETS 2
 #define BAY_POWER_OFF_USEC (1 * USEC_PER_SEC)
-
-static const char *const state_names[] = {
-        [BAY_EMPTY] = "empty",
-        [BAY_IDENTIFYING] = "identifying",
-        [BAY_SYNCING] = "syncing",
-        [BAY_OFFLOADING] = "offloading",
-        [BAY_CHARGING] = "charging",
-        [BAY_TESTING] = "testing",
-        [BAY_READY] = "ready",
-        [BAY_FAULT] = "fault",
-};
-
-const char *bay_state_to_string(BayState s) {
-        return s >= 0 && s < _BAY_STATE_MAX ? state_names[s] : NULL;
-}
-
-void bay_set_state(Bay *b, BayState s) {
-        if (b->state == s)
-                return;
-        log_bay_info(b, "State changed: %s -> %s", bay_state_to_string(b->state), bay_state_to_string(s));
-        b->state = s;
-        if (s != BAY_FAULT) {
-                free(b->fault_reason);
-                b->fault_reason = NULL;
-        }
-        bay_update_leds(b);
-        manager_update_status(b->manager);
-}
-
-static void bay_fault(Bay *b, const char *message_id, const char *fmt, ...) _printf_(3, 4);
-static void bay_fault(Bay *b, const char *message_id, const char *fmt, ...) {
-        char *reason = NULL;
-        va_list ap;
-
-        va_start(ap, fmt);
-        if (vasprintf(&reason, fmt, ap) < 0)
-                reason = NULL;
-        va_end(ap);
-        bay_set_state(b, BAY_FAULT);
-        free(b->fault_reason);
-        b->fault_reason = reason;
-        log_full_errno_ctx(LOG_ERR, 0,
-                           (&(LogContext) {
-                                   .bay = b->name, .serial = b->serial, .message_id = message_id,
-                                   .fields = (const LogField[]) { { "DOCKD_REASON", strna(reason) }, {} },
-                           }),
-                           "Bay fault: %s.", strna(reason));
-}
 
 /* ---- life cycle of a docking ---- */
 
@@ -87,7 +38,7 @@ static void docking_forget(Bay *b) {
         bay_health_undocked(b);
         if (b->serial) {
                 log_bay_info(b, "Camera left the bay.");
-                (void) manager_custody(b->manager, CUSTODY_UNDOCKED, b->name, b->serial, NULL, NULL);
+                (void) custody_log_record(b->ctx->custody, CUSTODY_UNDOCKED, b->name, b->serial, NULL, NULL);
         }
         free(b->serial);
         free(b->model);
@@ -132,12 +83,12 @@ static int on_power_on(sd_event_source *s, uint64_t usec, void *userdata) {
         int r = path ? sysfs_write(path, "0") : -ENOMEM;
 
         if (r < 0) {
-                bay_fault(b, DOCKD_MESSAGE_BAY_FAULT, "cannot power the port on again (%s)", strerror(-r));
+                bay_set_fault(b, DOCKD_MESSAGE_BAY_FAULT, "cannot power the port on again (%s)", strerror(-r));
                 return 0;
         }
         log_bay_info(b, "Port %s powered on again.", b->config->port);
         /* If the camera does not come back, the docking ends as if it had left. */
-        (void) sd_event_source_set_time_relative(b->debounce, b->manager->config->removal_debounce + 5 * USEC_PER_SEC);
+        (void) sd_event_source_set_time_relative(b->debounce, b->ctx->config->removal_debounce + 5 * USEC_PER_SEC);
         (void) sd_event_source_set_enabled(b->debounce, SD_EVENT_ONESHOT);
         return 0;
 }
@@ -191,7 +142,7 @@ static void camera_failed(Bay *b, int error, const char *what) {
                                            }),
                                            "Bay fault: camera keeps failing while %s (%m); nothing was deleted "
                                            "that central storage has not confirmed.", what);
-                        bay_health_fault(b, "camera-not-responding", SEVERITY_ERROR, "report-malfunction", m,
+                        bay_health_file_fault(b, "camera-not-responding", SEVERITY_ERROR, "report-malfunction", m,
                                          "The camera kept failing while %s (%s), also after resets and a power "
                                          "cycle.", what, strerror(-error));
                 }
@@ -251,13 +202,31 @@ static void on_offload_done(Offload *o, int error, const OffloadSummary *s, void
         bay_health_offload_done(b);
 }
 
+static void on_offload_officer(const char *officer_id, void *userdata) {
+        bay_health_officer(userdata, officer_id);
+}
+
+static void on_offload_quarantined(const char *segment, const char *reason, void *userdata) {
+        bay_health_quarantined(userdata, segment, reason);
+}
+
+static void on_offload_delete_refused(const char *segment, uint16_t rc, void *userdata) {
+        bay_health_delete_refused(userdata, segment, rc);
+}
+
 static void start_offload(Bay *b) {
+        static const OffloadCallbacks callbacks = {
+                .officer = on_offload_officer,
+                .quarantined = on_offload_quarantined,
+                .delete_refused = on_offload_delete_refused,
+                .done = on_offload_done,
+        };
         int r;
 
         b->offload = offload_free(b->offload);
         b->offload_done = false;
         bay_set_state(b, BAY_OFFLOADING);
-        r = offload_start(b->manager, b, b->camera, on_offload_done, b, &b->offload);
+        r = offload_start(b->ctx, b->camera, b->name, b->serial, &callbacks, b, &b->offload);
         if (r < 0)
                 camera_failed(b, r, "listing its recordings");
 }
@@ -304,13 +273,13 @@ static void on_time(Camera *c, int error, uint16_t rc, time_t camera_time, void 
                 b->clock_drift = (int64_t) camera_time - (int64_t) now;
                 b->clock_known = true;
                 snprintf(drift, sizeof drift, "%" PRId64, b->clock_drift);
-                r = manager_custody(b->manager, CUSTODY_CLOCK, b->name, b->serial, NULL,
+                r = custody_log_record(b->ctx->custody, CUSTODY_CLOCK, b->name, b->serial, NULL,
                                     (const LogField[]) { { "drift_seconds", drift }, {} });
                 if (r < 0)
-                        return bay_fault(b, DOCKD_MESSAGE_CUSTODY_FAILURE, "custody log cannot be written");
+                        return bay_set_fault(b, DOCKD_MESSAGE_CUSTODY_FAILURE, "custody log cannot be written");
         }
-        if (b->manager->config->clock_set &&
-            (error < 0 || (uint64_t) llabs(b->clock_drift) * USEC_PER_SEC > b->manager->config->clock_drift_threshold)) {
+        if (b->ctx->config->clock_set &&
+            (error < 0 || (uint64_t) llabs(b->clock_drift) * USEC_PER_SEC > b->ctx->config->clock_drift_threshold)) {
                 r = camera_set_time(c, now, on_time_set, b);
                 if (r < 0)
                         camera_failed(b, r, "setting its clock");
@@ -334,7 +303,7 @@ static void sync_clock(Bay *b) {
 static void untrusted(Bay *b, const char *reason) {
         struct json_object *m = json_object_new_object();
 
-        (void) manager_custody(b->manager, CUSTODY_UNTRUSTED, b->name, b->serial, NULL,
+        (void) custody_log_record(b->ctx->custody, CUSTODY_UNTRUSTED, b->name, b->serial, NULL,
                                (const LogField[]) { { "reason", reason }, {} });
         log_full_errno_ctx(LOG_ERR, 0,
                            (&(LogContext) {
@@ -343,7 +312,7 @@ static void untrusted(Bay *b, const char *reason) {
                            }),
                            "Camera could not be authenticated: %s. Nothing is taken from it or deleted.", reason);
         json_object_object_add(m, "reason", json_object_new_string(reason));
-        bay_health_fault(b, "untrusted-camera", SEVERITY_CRITICAL, "approved-equipment", m,
+        bay_health_file_fault(b, "untrusted-camera", SEVERITY_CRITICAL, "approved-equipment", m,
                          "The camera could not be authenticated (%s); nothing was taken from it.", reason);
         free(b->fault_reason);
         b->fault_reason = strdup(reason);
@@ -370,14 +339,14 @@ static void on_certificates(Camera *c, int error, uint16_t rc, const uint8_t *da
                 der[i] = certs[i].der;
                 der_size[i] = certs[i].size;
         }
-        r = verify_device_certificates(b->manager->trust, der, der_size, n, b->serial, &reason);
+        r = verify_device_certificates(b->ctx->trust, der, der_size, n, b->serial, &reason);
         if (r < 0)
                 return untrusted(b, reason ?: "certificate not trusted");
 
-        r = manager_custody(b->manager, CUSTODY_IDENTIFIED, b->name, b->serial, NULL,
+        r = custody_log_record(b->ctx->custody, CUSTODY_IDENTIFIED, b->name, b->serial, NULL,
                             (const LogField[]) { { "model", b->model }, { "firmware", b->firmware }, {} });
         if (r < 0)
-                return bay_fault(b, DOCKD_MESSAGE_CUSTODY_FAILURE, "custody log cannot be written");
+                return bay_set_fault(b, DOCKD_MESSAGE_CUSTODY_FAILURE, "custody log cannot be written");
         log_bay_info(b, "Camera %s %s (firmware %s) authenticated.", strna(b->model), b->serial, strna(b->firmware));
         sync_clock(b);
 }
@@ -416,7 +385,7 @@ static void on_identified(Camera *c, int error, uint16_t rc, void *userdata) {
                 log_bay_info(b, "Camera came back; continuing where it left off.");
                 (void) sd_event_source_set_enabled(b->debounce, SD_EVENT_OFF);
         } else {
-                bool resumed = bay_docking_resumable(b, serial);
+                bool resumed = bay_health_docking_resumable(b, serial);
 
                 b->failures = 0;
                 b->power_cycled = false;
@@ -424,10 +393,10 @@ static void on_identified(Camera *c, int error, uint16_t rc, void *userdata) {
                 b->model = strdup(strna(c->info.model));
                 b->firmware = strdup(strna(c->info.device_version));
                 b->docked_at = (usec_t) time(NULL) * USEC_PER_SEC;
-                r = manager_custody(b->manager, CUSTODY_DOCKED, b->name, b->serial, NULL,
+                r = custody_log_record(b->ctx->custody, CUSTODY_DOCKED, b->name, b->serial, NULL,
                                     (const LogField[]) { { "port", c->port }, { "resumed", resumed ? "yes" : "no" }, {} });
                 if (r < 0)
-                        return bay_fault(b, DOCKD_MESSAGE_CUSTODY_FAILURE, "custody log cannot be written");
+                        return bay_set_fault(b, DOCKD_MESSAGE_CUSTODY_FAILURE, "custody log cannot be written");
                 log_bay_info(b, "Camera %s docked on port %s.", b->serial, c->port);
                 bay_health_docked(b);
         }
@@ -483,14 +452,14 @@ void bay_device_arrived(Bay *b, libusb_device *dev, const char *port) {
                 return;
         /* Whatever was there is gone (we may not have heard yet). */
         camera_release(b);
-        r = camera_open(b->manager->event, dev, port, b->manager->config, &c);
+        r = camera_open(b->ctx->usb, dev, port, b->ctx->config, &c);
         if (r == -ENODEV) {
                 log_bay_debug(b, "Device on port %s has no still-image interface; ignoring it.", port);
                 return;
         }
         if (r < 0) {
                 log_bay_error_errno(b, r, "Cannot open the device on port %s: %m", port);
-                bay_fault(b, DOCKD_MESSAGE_BAY_FAULT, "cannot open the device on port %s", port);
+                bay_set_fault(b, DOCKD_MESSAGE_BAY_FAULT, "cannot open the device on port %s", port);
                 return;
         }
         b->camera = TAKE_PTR(c);
@@ -507,8 +476,8 @@ void bay_device_left(Bay *b, libusb_device *dev) {
                 return;
         }
         log_bay_info(b, "Camera disconnected; waiting %.1fs for it to come back.",
-                     (double) b->manager->config->removal_debounce / USEC_PER_SEC);
-        (void) sd_event_source_set_time_relative(b->debounce, b->manager->config->removal_debounce);
+                     (double) b->ctx->config->removal_debounce / USEC_PER_SEC);
+        (void) sd_event_source_set_time_relative(b->debounce, b->ctx->config->removal_debounce);
         (void) sd_event_source_set_enabled(b->debounce, SD_EVENT_ONESHOT);
 }
 
@@ -526,7 +495,7 @@ void bay_shutdown(Bay *b) {
 
 /* ---- object ---- */
 
-int bay_new(Manager *m, unsigned index, Bay **ret) {
+int bay_new(const DockContext *ctx, unsigned index, const BayCallbacks *cb, void *userdata, Bay **ret) {
         Bay *b;
         int r;
 
@@ -534,16 +503,18 @@ int bay_new(Manager *m, unsigned index, Bay **ret) {
         if (!b)
                 return -ENOMEM;
         b->n_ref = 1;
-        b->manager = m;
+        b->ctx = ctx;
+        b->cb = *cb;
+        b->userdata = userdata;
         b->index = index;
         snprintf(b->name, sizeof b->name, "%u", index);
-        b->config = &m->config->bays[index - 1];
+        b->config = &ctx->config->bays[index - 1];
         b->state = BAY_EMPTY;
-        r = sd_event_add_time(m->event, &b->debounce, CLOCK_MONOTONIC, 0, 0, on_debounce, b);
+        r = sd_event_add_time(ctx->event, &b->debounce, CLOCK_MONOTONIC, 0, 0, on_debounce, b);
         if (r >= 0)
-                r = sd_event_add_time(m->event, &b->retry, CLOCK_MONOTONIC, 0, 0, on_retry, b);
+                r = sd_event_add_time(ctx->event, &b->retry, CLOCK_MONOTONIC, 0, 0, on_retry, b);
         if (r >= 0)
-                r = sd_event_add_time(m->event, &b->power, CLOCK_MONOTONIC, 0, 0, on_power_on, b);
+                r = sd_event_add_time(ctx->event, &b->power, CLOCK_MONOTONIC, 0, 0, on_power_on, b);
         if (r < 0) {
                 bay_unref(b);
                 return r;

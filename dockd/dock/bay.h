@@ -1,119 +1,32 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* bay.h: one bay of the dock and its state machine: empty → identifying →
- * syncing → testing → offloading → charging → ready | fault, back to empty when
- * the camera leaves (after a debounce: a camera that re-enumerates is the same
- * camera). bay.c drives the camera; bay-health.c tests and charges it, collects
- * findings and files the docking's report; indicator.c shows it all on LEDs. */
+/* bay.h: one bay of the dock and its docking state machine: empty →
+ * identifying → syncing → testing → offloading → charging → ready | fault, back
+ * to empty when the camera leaves (after a debounce: a camera that re-enumerates
+ * is the same camera). bay.c drives the camera; bay-health.c tests and charges
+ * it, collects findings and files the docking's report; bay-state.h is the
+ * object they share. The bay gets what it needs from the dock in a DockContext
+ * and tells its owner about state changes through BayCallbacks. */
 #pragma once
 
 #include <json-c/json.h>
 #include <libusb.h>
-#include <systemd/sd-event.h>
 
-#include "camera.h"
-#include "charger.h"
-#include "dockd-config.h"
-#include "health.h"
-#include "led.h"
-#include "log.h"
-#include "offload.h"
+#include "bay-state.h"
 
-typedef struct Manager Manager;
-
-typedef enum BayState {
-        BAY_EMPTY,
-        BAY_IDENTIFYING,
-        BAY_SYNCING,
-        BAY_OFFLOADING,
-        BAY_CHARGING,
-        BAY_TESTING,
-        BAY_READY,
-        BAY_FAULT,
-        _BAY_STATE_MAX,
-        _BAY_STATE_INVALID = -EINVAL,
-} BayState;
-
-typedef struct Bay Bay;
-
-struct Bay {
-        unsigned n_ref;
-        Manager *manager;
-        unsigned index;              /* 1-based */
-        char name[8];
-        const BayConfig *config;
-        BayState state;
-        char *fault_reason;
-
-        Camera *camera;
-        char *serial;                /* the docked camera's, kept through a re-enumeration */
-        char *model;
-        char *firmware;
-        Offload *offload;
-        OffloadSummary summary;
-        bool have_summary;
-
-        sd_event_source *debounce;   /* the camera left: is it coming back? */
-        sd_event_source *retry;      /* after a failure */
-        unsigned failures;           /* consecutive camera failures in this docking */
-        bool power_cycled;           /* the port was power-cycled once in this docking */
-        sd_event_source *power;      /* port power back on */
-        usec_t docked_at;            /* CLOCK_REALTIME */
-        int64_t clock_drift;         /* seconds, camera minus dock */
-        bool clock_known;
-
-        /* bay-health.c: this docking's tests, charge and findings */
-        Led *led_green, *led_red;
-        Charger *charger;
-        sd_event_source *charge_timer;
-        sd_event_source *self_test_poll;
-        FindingList findings;
-        size_t findings_reported;    /* how many of them a filed report holds */
-        char report_id[37];          /* the docking's first report, "" if none */
-        char **prev_codes;           /* finding codes reported before a dockd restart */
-        bool integrity_fault;        /* fault LED pattern: supervisor, not repair */
-        char *officer_id;
-        CameraHistory history;
-        bool testing_started;
-        void (*tests_next)(struct Bay *b);
-        bool self_test_started, self_test_done, self_test_query;
-        unsigned self_test_polls;
-        PtpBatteryTelemetry battery;
-        bool have_battery;
-        bool offload_done;
-        usec_t charge_started;       /* CLOCK_MONOTONIC; 0: not seen charging */
-        usec_t charge_full_after;    /* time to full, 0: not full yet */
-        int64_t charge_peak_ua, charge_last_ua, charge_last_uv;
-        unsigned charge_samples;
-        bool charge_full, charge_inhibited;
-};
-
-const char *bay_state_to_string(BayState s);
-
-int bay_new(Manager *m, unsigned index, Bay **ret);
+/* Bay index (1-based) of ctx->config's bays; ctx must outlive the bay. */
+int bay_new(const DockContext *ctx, unsigned index, const BayCallbacks *cb, void *userdata, Bay **ret);
 Bay *bay_ref(Bay *b);
 Bay *bay_unref(Bay *b);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Bay *, bay_unref);
 
-void bay_set_state(Bay *b, BayState s);
 void bay_device_arrived(Bay *b, libusb_device *dev, const char *port);
 void bay_device_left(Bay *b, libusb_device *dev);
+/* Central storage confirmed a segment of the camera this bay holds: it may be
+ * deleted from the camera now. */
 void bay_segment_confirmed(Bay *b, const SegmentId *id);
-/* From the offload: what the bay turns into findings of the docking. */
-void bay_segment_quarantined(Bay *b, const char *segment, const char *reason);
-void bay_delete_refused(Bay *b, const char *segment, uint16_t rc);
-void bay_note_officer(Bay *b, const char *officer_id);
+/* The spool has room again: a paused pull goes on. */
 void bay_spool_freed(Bay *b);
 /* Stop everything (daemon shutdown): work stays resumable. */
 void bay_shutdown(Bay *b);
 
 struct json_object *bay_status_json(Bay *b);
-
-#define log_bay_full_errno(b, level, error, ...) \
-        log_full_errno_ctx(level, error, (&(LogContext) { .bay = (b)->name, .serial = (b)->serial }), __VA_ARGS__)
-#define log_bay_debug(b, ...) (void) log_bay_full_errno(b, LOG_DEBUG, 0, __VA_ARGS__)
-#define log_bay_info(b, ...) (void) log_bay_full_errno(b, LOG_INFO, 0, __VA_ARGS__)
-#define log_bay_notice(b, ...) (void) log_bay_full_errno(b, LOG_NOTICE, 0, __VA_ARGS__)
-#define log_bay_warning(b, ...) (void) log_bay_full_errno(b, LOG_WARNING, 0, __VA_ARGS__)
-#define log_bay_error(b, ...) (void) log_bay_full_errno(b, LOG_ERR, 0, __VA_ARGS__)
-#define log_bay_warning_errno(b, e, ...) log_bay_full_errno(b, LOG_WARNING, e, __VA_ARGS__)
-#define log_bay_error_errno(b, e, ...) log_bay_full_errno(b, LOG_ERR, e, __VA_ARGS__)

@@ -17,11 +17,9 @@
 #include <openssl/sha.h>
 #include <sys/stat.h>
 
-#include "bay.h"
 #include "chain.h"
 #include "failpoint.h"
 #include "fileio.h"
-#include "manager.h"
 #include "manifest.h"
 #include "message-ids.h"
 #include "offload.h"
@@ -37,10 +35,11 @@ typedef enum Phase {
 } Phase;
 
 struct Offload {
-        Manager *manager;
-        Bay *bay;
+        const DockContext *ctx;
         Camera *camera;
-        offload_done_t cb;
+        char *bay;                  /* for logs */
+        char *serial;
+        OffloadCallbacks cb;
         void *userdata;
         Phase phase;
         CameraInventory *inv;
@@ -85,7 +84,7 @@ static void offload_log(Offload *o, int level, int error, const char *segment, c
         vsnprintf(buf, sizeof buf, fmt, ap);
         va_end(ap);
         (void) log_full_errno_ctx(level, error,
-                                  (&(LogContext) { .bay = o->bay->name, .serial = o->bay->serial, .segment = segment }),
+                                  (&(LogContext) { .bay = o->bay, .serial = o->serial, .segment = segment }),
                                   "%s", buf);
 }
 
@@ -133,12 +132,12 @@ static void offload_fail(Offload *o, int error, const char *what) {
         if (error != -ENODEV)
                 offload_log(o, LOG_WARNING, error, o->phase == PHASE_PULL ? o->segname : NULL,
                             "Camera failed while %s: %m.", what);
-        o->cb(o, error, &o->summary, o->userdata);
+        o->cb.done(o, error, &o->summary, o->userdata);
 }
 
 static void offload_finish(Offload *o) {
         o->phase = PHASE_DONE;
-        o->cb(o, 0, &o->summary, o->userdata);
+        o->cb.done(o, 0, &o->summary, o->userdata);
 }
 
 /* ---- inventory ---- */
@@ -168,7 +167,7 @@ static void on_inventory(Camera *c, int error, uint16_t rc, CameraInventory *inv
 /* ---- helpers on the inventory and the spool ---- */
 
 static SegmentId seg_id(Offload *o, const CameraSegment *s) {
-        return (SegmentId) { .serial = o->bay->serial, .recording = s->recording_id, .index = s->index };
+        return (SegmentId) { .serial = o->serial, .recording = s->recording_id, .index = s->index };
 }
 
 static bool is_last_of_recording(Offload *o, size_t i) {
@@ -187,7 +186,7 @@ static bool recording_deletable(Offload *o, const char *recording) {
 
                 if (!streq(s->recording_id, recording))
                         continue;
-                if (spool_state_load(o->manager->spool, &id, &st) < 0)
+                if (spool_state_load(o->ctx->spool, &id, &st) < 0)
                         return false;
                 ok = !st.quarantined && st.stage >= SEGMENT_PULLED;
                 segment_state_done(&st);
@@ -202,7 +201,7 @@ static bool recording_deletable(Offload *o, const char *recording) {
 static void pull_video(Offload *o);
 
 static int keep_small(Offload *o, const char *ext, const uint8_t *data, size_t size) {
-        _cleanup_free_ char *path = spool_path(o->manager->spool, &o->id, ext), *old = NULL;
+        _cleanup_free_ char *path = spool_path(o->ctx->spool, &o->id, ext), *old = NULL;
         size_t old_size;
         int r;
 
@@ -216,12 +215,11 @@ static int keep_small(Offload *o, const char *ext, const uint8_t *data, size_t s
                         quarantine(o, "%s changed on the camera since it was first pulled", ext);
                 return 0;
         }
-        return spool_write_file(o->manager->spool, &o->id, ext, data, size);
+        return spool_write_file(o->ctx->spool, &o->id, ext, data, size);
 }
 
 static void evaluate_manifest(Offload *o) {
         const CameraSegment *s = cur_seg(o);
-        Manager *m = o->manager;
         _cleanup_free_ char *why = NULL;
         ChainHead head;
         const char *chain_reason = NULL;
@@ -234,10 +232,10 @@ static void evaluate_manifest(Offload *o) {
                 return quarantine(o, "manifest invalid: %s", strna(why));
         if (!o->p7s)
                 return quarantine(o, "signature missing on the camera");
-        r = verify_manifest_signature(m->trust, o->man, o->man_size, o->p7s, o->p7s_size, o->bay->serial, &why);
+        r = verify_manifest_signature(o->ctx->trust, o->man, o->man_size, o->p7s, o->p7s_size, o->serial, &why);
         if (r < 0)
                 return quarantine(o, "signature: %s", strna(why));
-        if (!streq(o->manifest->device_serial, o->bay->serial))
+        if (!streq(o->manifest->device_serial, o->serial))
                 return quarantine(o, "manifest names camera %s", o->manifest->device_serial);
         if (!streq(o->manifest->recording_id, s->recording_id) || o->manifest->segment_index != s->index)
                 return quarantine(o, "manifest describes %s/%06" PRIu32 ", not this segment",
@@ -250,7 +248,7 @@ static void evaluate_manifest(Offload *o) {
          * next one chains to it whatever this one's verdict, so that a break is
          * reported where it is and not again for every later segment. */
         o->trusted = true;
-        r = spool_chain_head(m->spool, o->bay->serial, s->recording_id, s->index, &head);
+        r = spool_chain_head(o->ctx->spool, o->serial, s->recording_id, s->index, &head);
         if (r < 0 && r != -ENOENT)
                 return quarantine(o, "chain state unreadable: %s", strerror(-r));
         r = chain_check(r >= 0 ? &head : NULL, s->index, o->manifest->prev, &chain_reason);
@@ -320,7 +318,7 @@ static void pull_segment(Offload *o) {
 
         o->id = seg_id(o, s);
         snprintf(o->segname, sizeof o->segname, "%s/%06" PRIu32, s->recording_id, s->index);
-        r = spool_prepare(o->manager->spool, &o->id);
+        r = spool_prepare(o->ctx->spool, &o->id);
         if (r < 0)
                 return offload_fail(o, r, "preparing the spool");
         if (!s->present[CAMERA_FILE_MANIFEST]) {
@@ -355,8 +353,8 @@ static int video_sink(const uint8_t *data, size_t size, void *userdata) {
         o->offset += size;
         o->unsynced += size;
         o->summary.bytes_pulled += size;
-        spool_account(o->manager->spool, (int64_t) size);
-        if (o->unsynced >= o->manager->config->spool_sync_interval) {
+        spool_account(o->ctx->spool, (int64_t) size);
+        if (o->unsynced >= o->ctx->config->spool_sync_interval) {
                 failpoint("pull-before-sync");
                 if (fdatasync(o->fd) < 0)
                         return -errno;
@@ -386,7 +384,6 @@ static void on_chunk(Camera *c, int error, uint16_t rc, void *userdata) {
 }
 
 static void pull_chunk(Offload *o) {
-        Manager *m = o->manager;
         uint64_t n;
         int r;
 
@@ -394,8 +391,8 @@ static void pull_chunk(Offload *o) {
                 return;
         if (o->offset >= o->size)
                 return pull_complete(o);
-        n = MIN(o->size - o->offset, m->config->usb_chunk_size);
-        if (!manager_spool_has_room(m, n)) {
+        n = MIN(o->size - o->offset, o->ctx->config->usb_chunk_size);
+        if (!spool_has_room(o->ctx->spool, n)) {
                 /* Paused until uploads drain the spool (offload_spool_freed). */
                 o->spool_wait = true;
                 return;
@@ -463,7 +460,6 @@ static int rehash_in_worker(void *userdata, volatile bool *cancelled) {
 
 static void pull_video(Offload *o) {
         const CameraSegment *s = cur_seg(o);
-        Manager *m = o->manager;
         _cleanup_free_ char *part = NULL, *done = NULL;
         SegmentState st = { .stage = SEGMENT_PULLING };
         struct stat sb;
@@ -471,7 +467,7 @@ static void pull_video(Offload *o) {
 
         evaluate_manifest(o);
 
-        r = spool_state_save(m->spool, &o->id, &st);
+        r = spool_state_save(o->ctx->spool, &o->id, &st);
         if (r < 0)
                 return offload_fail(o, r, "saving segment state");
 
@@ -481,8 +477,8 @@ static void pull_video(Offload *o) {
         }
         /* Pull what the camera has; a different size in the manifest is a finding. */
         o->size = s->files[CAMERA_FILE_VIDEO].size;
-        part = spool_path(m->spool, &o->id, "mp4.part");
-        done = spool_path(m->spool, &o->id, "mp4");
+        part = spool_path(o->ctx->spool, &o->id, "mp4.part");
+        done = spool_path(o->ctx->spool, &o->id, "mp4");
         if (!part || !done)
                 return offload_fail(o, -ENOMEM, "pulling a video");
         if (stat(done, &sb) >= 0) {
@@ -504,7 +500,7 @@ static void pull_video(Offload *o) {
                 /* More than the camera holds: not ours to trust. Start over. */
                 if (ftruncate(o->fd, 0) < 0)
                         return offload_fail(o, -errno, "truncating the spool");
-                spool_account(m->spool, -(int64_t) o->offset);
+                spool_account(o->ctx->spool, -(int64_t) o->offset);
                 o->offset = 0;
         }
         o->summary.bytes_resumed += o->offset;
@@ -512,13 +508,12 @@ static void pull_video(Offload *o) {
                 return pull_chunk(o);
 
         o->busy = true;
-        r = worker_pool_submit(m->workers, rehash_in_worker, on_rehashed, o, &o->rehash);
+        r = worker_pool_submit(o->ctx->workers, rehash_in_worker, on_rehashed, o, &o->rehash);
         if (r < 0)
                 offload_fail(o, r, "re-reading the spool");
 }
 
 static int save_verdict(Offload *o, const uint8_t sha[32]) {
-        Manager *m = o->manager;
         SegmentState st = {
                 .stage = SEGMENT_PULLED,
                 .quarantined = o->reason != NULL,
@@ -541,7 +536,7 @@ static int save_verdict(Offload *o, const uint8_t sha[32]) {
                 if (!cats)
                         return -ENOMEM;
                 for (size_t i = 0; i < o->manifest->n_categories; i++) {
-                        const CategoryConfig *cc = config_find_category(m->config, o->manifest->categories[i]);
+                        const CategoryConfig *cc = config_find_category(o->ctx->config, o->manifest->categories[i]);
                         if (i > 0)
                                 strcat(cats, ",");
                         strcat(cats, o->manifest->categories[i]);
@@ -552,25 +547,24 @@ static int save_verdict(Offload *o, const uint8_t sha[32]) {
                 }
                 st.categories = cats;
                 st.start_time = (uint64_t) o->manifest->start_time;
-                retention = config_retention(m->config, (const char *const *) o->manifest->categories,
+                retention = config_retention(o->ctx->config, (const char *const *) o->manifest->categories,
                                              o->manifest->n_categories);
         } else
-                retention = m->config->retention_default;
+                retention = o->ctx->config->retention_default;
         if (st.quarantined) {
                 /* Possible tampering is kept as long as any evidence is. */
-                for (size_t i = 0; i < m->config->n_categories; i++)
-                        retention = MAX(retention, m->config->categories[i].retention);
+                for (size_t i = 0; i < o->ctx->config->n_categories; i++)
+                        retention = MAX(retention, o->ctx->config->categories[i].retention);
                 st.start_time = st.start_time ?: (uint64_t) now;
         }
         st.retain_until = (st.start_time ?: (uint64_t) now) + retention / USEC_PER_SEC;
         /* One atomic write: the verdict, and (trusted) the recording's new chain head. */
-        return spool_state_save(m->spool, &o->id, &st);
+        return spool_state_save(o->ctx->spool, &o->id, &st);
 }
 
 static void pull_complete(Offload *o) {
-        Manager *m = o->manager;
-        _cleanup_free_ char *part = spool_path(m->spool, &o->id, "mp4.part");
-        _cleanup_free_ char *done = spool_path(m->spool, &o->id, "mp4");
+        _cleanup_free_ char *part = spool_path(o->ctx->spool, &o->id, "mp4.part");
+        _cleanup_free_ char *done = spool_path(o->ctx->spool, &o->id, "mp4");
         uint8_t sha[32] = {};
         char hex[65], sz[32];
         int r;
@@ -595,11 +589,11 @@ static void pull_complete(Offload *o) {
          * storage, nor deletion) without its records. A crash between the two
          * re-verifies it after the restart, and records it again. */
         snprintf(sz, sizeof sz, "%" PRIu64, o->offset);
-        r = manager_custody(m, CUSTODY_PULLED, o->bay->name, o->bay->serial, o->segname,
+        r = custody_log_record(o->ctx->custody, CUSTODY_PULLED, o->bay, o->serial, o->segname,
                             (const LogField[]) { { "sha256", hex_sha256(sha, hex) }, { "size", sz }, {} });
         if (r >= 0)
-                r = manager_custody(m, o->reason ? CUSTODY_QUARANTINED : CUSTODY_VERIFIED, o->bay->name,
-                                    o->bay->serial, o->segname,
+                r = custody_log_record(o->ctx->custody, o->reason ? CUSTODY_QUARANTINED : CUSTODY_VERIFIED, o->bay,
+                                    o->serial, o->segname,
                                     o->reason ? (const LogField[]) { { "reason", o->reason }, {} } : NULL);
         if (r < 0)
                 return offload_fail(o, r, "writing custody");
@@ -611,14 +605,15 @@ static void pull_complete(Offload *o) {
         failpoint("pull-after-state");
 
         o->summary.pulled++;
-        if (o->manifest)
-                bay_note_officer(o->bay, o->manifest->officer_id);
+        if (o->manifest && o->cb.officer)
+                o->cb.officer(o->manifest->officer_id, o->userdata);
         if (o->reason) {
                 o->summary.quarantined++;
-                bay_segment_quarantined(o->bay, o->segname, o->reason);
+                if (o->cb.quarantined)
+                        o->cb.quarantined(o->segname, o->reason, o->userdata);
                 log_full_errno_ctx(LOG_CRIT, 0,
                                    (&(LogContext) {
-                                           .bay = o->bay->name, .serial = o->bay->serial, .segment = o->segname,
+                                           .bay = o->bay, .serial = o->serial, .segment = o->segname,
                                            .message_id = DOCKD_MESSAGE_INTEGRITY_ALERT,
                                            .fields = (const LogField[]) { { "DOCKD_REASON", o->reason }, {} },
                                    }),
@@ -630,9 +625,9 @@ static void pull_complete(Offload *o) {
         }
 
         SegmentState st;
-        r = spool_state_load(m->spool, &o->id, &st);
+        r = spool_state_load(o->ctx->spool, &o->id, &st);
         if (r >= 0) {
-                r = manager_enqueue_segment(m, &o->id, &st);
+                r = central_enqueue_segment(o->ctx->central, &o->id, &st);
                 segment_state_done(&st);
         }
         if (r < 0)
@@ -648,34 +643,33 @@ static void pull_complete(Offload *o) {
 static void delete_next(Offload *o);
 
 static void segment_deleted(Offload *o, const CameraSegment *s) {
-        Manager *m = o->manager;
         SegmentId id = seg_id(o, s);
         char name[96];
         SegmentState st;
         int r;
 
         snprintf(name, sizeof name, "%s/%06" PRIu32, s->recording_id, s->index);
-        r = manager_custody(m, CUSTODY_DELETED, o->bay->name, o->bay->serial, name, NULL);
+        r = custody_log_record(o->ctx->custody, CUSTODY_DELETED, o->bay, o->serial, name, NULL);
         if (r < 0)
                 return offload_fail(o, r, "writing custody");
         failpoint("delete-after-custody");
-        r = spool_state_load(m->spool, &id, &st);
+        r = spool_state_load(o->ctx->spool, &id, &st);
         if (r >= 0) {
                 st.stage = SEGMENT_DELETED;
-                r = spool_state_save(m->spool, &id, &st);
+                r = spool_state_save(o->ctx->spool, &id, &st);
                 segment_state_done(&st);
         }
         if (r < 0)
                 return offload_fail(o, r, "saving segment state");
         o->summary.deleted++;
         log_full_errno_ctx(LOG_INFO, 0,
-                           (&(LogContext) { .bay = o->bay->name, .serial = o->bay->serial, .segment = name,
+                           (&(LogContext) { .bay = o->bay, .serial = o->serial, .segment = name,
                                             .message_id = DOCKD_MESSAGE_SEGMENT_OFFLOADED }),
                            "Segment is safe in central storage and was deleted from the camera.");
-        if (m->config->spool_keep_confirmed == 0) {
-                int64_t freed = spool_remove_data(m->spool, &id);
+        if (o->ctx->config->spool_keep_confirmed == 0) {
+                int64_t freed = spool_remove_data(o->ctx->spool, &id);
                 if (freed > 0)
-                        manager_spool_has_room(m, 0);
+                        spool_has_room(o->ctx->spool, 0);
         }
         o->del_seg++;
         o->del_kind = 0;
@@ -692,11 +686,12 @@ static void on_deleted(Camera *c, int error, uint16_t rc, void *userdata) {
                 snprintf(name, sizeof name, "%s/%06" PRIu32, s->recording_id, s->index);
                 offload_log(o, LOG_WARNING, 0, name, "Camera refused to delete the %s (0x%04x); it stays on the camera.",
                             camera_file_kind_extension(o->del_kind), rc);
-                (void) manager_custody(o->manager, CUSTODY_DELETE_REFUSED, o->bay->name, o->bay->serial, name,
+                (void) custody_log_record(o->ctx->custody, CUSTODY_DELETE_REFUSED, o->bay, o->serial, name,
                                        (const LogField[]) { { "file", camera_file_kind_extension(o->del_kind) }, {} });
                 o->summary.delete_refused++;
                 o->refused[o->del_seg] = true;   /* not again in this docking */
-                bay_delete_refused(o->bay, name, rc);
+                if (o->cb.delete_refused)
+                        o->cb.delete_refused(name, rc, o->userdata);
                 o->del_seg++;
                 o->del_kind = 0;
                 return delete_next(o);
@@ -716,7 +711,6 @@ static void on_deleted(Camera *c, int error, uint16_t rc, void *userdata) {
 /* Delete, in order, every confirmed segment of every fully verified recording:
  * .mp4, then .man, then .p7s (protocol §14). */
 static void delete_next(Offload *o) {
-        Manager *m = o->manager;
         int r;
 
         if (o->failed)
@@ -730,7 +724,7 @@ static void delete_next(Offload *o) {
                 if (o->del_kind == 0) {
                         if (o->refused[o->del_seg])
                                 continue;
-                        if (spool_state_load(m->spool, &id, &st) < 0)
+                        if (spool_state_load(o->ctx->spool, &id, &st) < 0)
                                 continue;
                         /* DELETED: done in an earlier pass (or docking). */
                         confirmed = st.stage == SEGMENT_CONFIRMED && !st.quarantined;
@@ -772,7 +766,7 @@ static bool all_confirmed(Offload *o) {
                 SegmentState st;
                 bool ok;
 
-                if (spool_state_load(o->manager->spool, &id, &st) < 0)
+                if (spool_state_load(o->ctx->spool, &id, &st) < 0)
                         continue;   /* not taken (still being written) */
                 ok = st.stage >= SEGMENT_CONFIRMED;
                 segment_state_done(&st);
@@ -783,7 +777,6 @@ static bool all_confirmed(Offload *o) {
 }
 
 static void offload_step(Offload *o) {
-        Manager *m = o->manager;
 
         if (o->failed || o->busy)
                 return;
@@ -792,11 +785,11 @@ static void offload_step(Offload *o) {
                         const CameraSegment *s = cur_seg(o);
                         SegmentId id = seg_id(o, s);
                         SegmentState st;
-                        int r = spool_state_load(m->spool, &id, &st);
+                        int r = spool_state_load(o->ctx->spool, &id, &st);
 
                         if (r >= 0 && st.stage >= SEGMENT_PULLED) {
                                 if (st.stage == SEGMENT_PULLED)
-                                        (void) manager_enqueue_segment(m, &id, &st);
+                                        (void) central_enqueue_segment(o->ctx->central, &id, &st);
                                 segment_state_done(&st);
                                 continue;
                         }
@@ -871,25 +864,31 @@ const OffloadSummary *offload_summary(Offload *o) {
         return &o->summary;
 }
 
-int offload_start(Manager *m, Bay *bay, Camera *camera, offload_done_t cb, void *userdata, Offload **ret) {
+int offload_start(const DockContext *ctx, Camera *camera, const char *bay, const char *serial,
+                  const OffloadCallbacks *cb, void *userdata, Offload **ret) {
         Offload *o;
         int r;
 
         o = calloc(1, sizeof *o);
         if (!o)
                 return -ENOMEM;
-        o->manager = m;
-        o->bay = bay;
+        o->ctx = ctx;
+        o->fd = -EBADF;
         o->camera = camera_ref(camera);
-        o->cb = cb;
+        o->bay = strdup(bay);
+        o->serial = strdup(serial);
+        if (!o->bay || !o->serial) {
+                offload_destroy(o);
+                return -ENOMEM;
+        }
+        o->cb = *cb;
         o->userdata = userdata;
         o->fd = -EBADF;
         o->phase = PHASE_INVENTORY;
         o->busy = true;
         r = camera_inventory(camera, on_inventory, o);
         if (r < 0) {
-                camera_unref(o->camera);
-                free(o);
+                offload_destroy(o);
                 return r;
         }
         *ret = o;
@@ -901,6 +900,8 @@ static void offload_destroy(Offload *o) {
         camera_inventory_free(o->inv);
         free(o->refused);
         camera_unref(o->camera);
+        free(o->bay);
+        free(o->serial);
         free(o);
 }
 
@@ -910,7 +911,7 @@ Offload *offload_free(Offload *o) {
         if (o->rehash) {
                 /* A worker still uses our fd and hash context. */
                 o->zombie = true;
-                worker_job_cancel(o->manager->workers, o->rehash);
+                worker_job_cancel(o->ctx->workers, o->rehash);
                 return NULL;
         }
         offload_destroy(o);

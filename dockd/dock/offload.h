@@ -7,10 +7,9 @@
 #pragma once
 
 #include "camera.h"
+#include "dock-context.h"
 #include "spool.h"
 
-typedef struct Manager Manager;
-typedef struct Bay Bay;
 typedef struct Offload Offload;
 
 typedef struct OffloadSummary {
@@ -30,9 +29,20 @@ typedef struct OffloadSummary {
         uint64_t storage_free;
 } OffloadSummary;
 
-/* error: 0 when every segment is in central storage and every deletable one was
- * deleted; < 0 when the camera failed (the bay recovers and starts a new offload). */
-typedef void (*offload_done_t)(Offload *o, int error, const OffloadSummary *summary, void *userdata);
+/* What the offload tells its owner (the bay). Every member may be NULL but done.
+ * segment: "recording/000003". */
+typedef struct OffloadCallbacks {
+        /* The manifest of a pulled segment names the officer who recorded it. */
+        void (*officer)(const char *officer_id, void *userdata);
+        /* A segment failed verification: quarantined, its recording held on the camera. */
+        void (*quarantined)(const char *segment, const char *reason, void *userdata);
+        /* The camera refused to delete a segment central storage holds. */
+        void (*delete_refused)(const char *segment, uint16_t rc, void *userdata);
+        /* error: 0 when every segment is in central storage and every deletable
+         * one was deleted; < 0 when the camera failed (the bay recovers and
+         * starts a new offload). Called last; the owner may free o in it. */
+        void (*done)(Offload *o, int error, const OffloadSummary *summary, void *userdata);
+} OffloadCallbacks;
 /* Progress: bytes of the current pull. */
 typedef struct OffloadProgress {
         const char *segment;        /* "rec/000003" or NULL */
@@ -42,7 +52,9 @@ typedef struct OffloadProgress {
         bool spool_full;
 } OffloadProgress;
 
-int offload_start(Manager *m, Bay *bay, Camera *camera, offload_done_t cb, void *userdata, Offload **ret);
+/* Offload camera, docked in bay (for logs), whose serial is authenticated. */
+int offload_start(const DockContext *ctx, Camera *camera, const char *bay, const char *serial,
+                  const OffloadCallbacks *cb, void *userdata, Offload **ret);
 Offload *offload_free(Offload *o);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Offload *, offload_free);
 

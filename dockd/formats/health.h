@@ -2,7 +2,7 @@
 /* health.h: what a docking found wrong with a camera (findings, each with a
  * severity, the values measured and the policy clause it concerns), the checks
  * that produce them, and each camera's history across dockings (last docked,
- * battery health over time). Pure apart from the history file. */
+ * battery health over time; kept on disk by camera-history.h). Pure. */
 #pragma once
 
 #include <json-c/json.h>
@@ -54,7 +54,7 @@ void health_check_storage(const DockdConfig *c, uint64_t capacity, uint64_t used
 void health_check_clock(const DockdConfig *c, int64_t drift_seconds, bool corrected, FindingList *out);
 void health_check_undocked(const DockdConfig *c, time_t last_docked, time_t now, FindingList *out);
 
-/* A camera's history across dockings: <state_dir>/cameras/<serial>.json. */
+/* A camera's history across dockings (camera-history.h keeps it). */
 typedef struct BatterySample {
         time_t time;
         unsigned health_permille;      /* full-charge / design */
@@ -70,8 +70,6 @@ typedef struct CameraHistory {
         size_t n_battery;
 } CameraHistory;
 
-int camera_history_load(const char *state_dir, const char *serial, CameraHistory *ret);
-int camera_history_save(const char *state_dir, const char *serial, const CameraHistory *h);
 void camera_history_add_battery(CameraHistory *h, const BatterySample *s);
 /* A warning when health fell markedly over the recorded dockings. */
 void health_check_battery_trend(const DockdConfig *c, const CameraHistory *h, FindingList *out);

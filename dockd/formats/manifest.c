@@ -84,41 +84,6 @@ bool category_is_valid(const char *s) {
         return true;
 }
 
-char *hex_sha256(const uint8_t sha[32], char buf[65]) {
-        static const char hex[] = "0123456789abcdef";
-
-        for (size_t i = 0; i < 32; i++) {
-                buf[2 * i] = hex[sha[i] >> 4];
-                buf[2 * i + 1] = hex[sha[i] & 0xF];
-        }
-        buf[64] = 0;
-        return buf;
-}
-
-static int unhex_digit(char c) {
-        if (c >= '0' && c <= '9')
-                return c - '0';
-        if (c >= 'a' && c <= 'f')
-                return c - 'a' + 10;
-        return -EINVAL;    /* upper case too: one spelling only */
-}
-
-/* Exactly 64 lower-case hex digits. */
-int unhex_sha256(const char *s, uint8_t ret[32]) {
-        uint8_t v[32];
-
-        if (!s || strlen(s) != 64)
-                return -EINVAL;
-        for (size_t i = 0; i < 32; i++) {
-                int hi = unhex_digit(s[2 * i]), lo = unhex_digit(s[2 * i + 1]);
-                if (hi < 0 || lo < 0)
-                        return -EINVAL;
-                v[i] = (uint8_t) (hi << 4 | lo);
-        }
-        memcpy(ret, v, sizeof v);
-        return 0;
-}
-
 /* ---- value grammars; each returns NULL or what is wrong ---- */
 
 /* Decimal without sign or leading zeros, at most max. */

@@ -5,6 +5,7 @@
 
 #include <time.h>
 
+#include "hexdecoct.h"
 #include "macro.h"
 
 #define MANIFEST_MAX_SIZE 4096
@@ -40,6 +41,11 @@ bool recording_id_is_valid(const char *s);
 bool officer_id_is_valid(const char *s);
 bool category_is_valid(const char *s);
 
-/* Lower-case hex of 32 bytes; buf holds 65. */
-char *hex_sha256(const uint8_t sha[32], char buf[65]);
-int unhex_sha256(const char *s, uint8_t ret[32]);
+/* A SHA-256 as manifests, state files and custody records spell it: 64
+ * lower-case hex digits (buf holds 65); one spelling only. */
+static inline char *hex_sha256(const uint8_t sha[32], char buf[65]) {
+        return hexmem(sha, 32, buf);
+}
+static inline int unhex_sha256(const char *s, uint8_t ret[32]) {
+        return unhexmem(s, ret, 32);
+}

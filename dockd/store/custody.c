@@ -18,6 +18,8 @@
 #include "custody.h"
 #include "failpoint.h"
 #include "fileio.h"
+#include "hexdecoct.h"
+#include "message-ids.h"
 #include "parse-util.h"
 
 /* No record is longer than this (newline included); the log-started record, the
@@ -51,6 +53,7 @@ struct CustodyLog {
         uint64_t current_first_seq;  /* valid when current_size > 0 */
         off_t current_size;
         int broken;                  /* negative errno: state on disk unknown, reopen */
+        bool failing;                /* custody_log_record() could not write a record */
 };
 
 static inline void EVP_PKEY_freep(EVP_PKEY **p) {
@@ -89,18 +92,14 @@ static int sha256_hex(const void *data, size_t size, char ret[static 65]) {
 
         if (EVP_Digest(data, size, md, &n, EVP_sha256(), NULL) != 1 || n != sizeof md)
                 return -EIO;
-        for (size_t i = 0; i < sizeof md; i++)
-                sprintf(ret + 2 * i, "%02x", md[i]);
+        hexmem(md, sizeof md, ret);
         return 0;
 }
 
 static bool hex64_is_valid(const char *s) {
-        if (strlen(s) != 64)
-                return false;
-        for (const char *p = s; *p; p++)
-                if (!strchr("0123456789abcdef", *p))
-                        return false;
-        return true;
+        uint8_t md[32];
+
+        return unhexmem(s, md, sizeof md) >= 0;
 }
 
 static bool field_key_is_valid(const char *k) {
@@ -141,41 +140,6 @@ static int format_time_now(char ret[static TIME_LEN + 1]) {
                      tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000) != TIME_LEN)
                 return -ERANGE;
         memcpy(ret, buf, TIME_LEN + 1);
-        return 0;
-}
-
-/* Standard base64 with padding; decoding accepts only the canonical form, so
- * that no two strings decode to the same signature. */
-static char *base64_encode(const uint8_t *data, size_t size) {
-        char *s = malloc(4 * ((size + 2) / 3) + 1);
-
-        if (s)
-                EVP_EncodeBlock((unsigned char *) s, data, (int) size);
-        return s;
-}
-
-static int base64_decode(const char *s, uint8_t *ret, size_t max, size_t *ret_size) {
-        size_t len = strlen(s), pad = 0;
-        _cleanup_free_ char *again = NULL;
-        uint8_t buf[4 * 64];
-        int n;
-
-        if (len == 0 || len % 4 != 0 || len / 4 * 3 > sizeof buf)
-                return -EBADMSG;
-        n = EVP_DecodeBlock(buf, (const unsigned char *) s, (int) len);
-        if (n < 0)
-                return -EBADMSG;
-        pad = (s[len - 1] == '=') + (s[len - 2] == '=');
-        if ((size_t) n < pad || (size_t) n - pad > max)
-                return -EBADMSG;
-        n -= (int) pad;
-        again = base64_encode(buf, (size_t) n);
-        if (!again)
-                return -ENOMEM;
-        if (!streq(again, s))
-                return -EBADMSG;
-        memcpy(ret, buf, (size_t) n);
-        *ret_size = (size_t) n;
         return 0;
 }
 
@@ -468,9 +432,10 @@ static int record_sign(CustodyLog *l, const char *body, size_t body_size, char *
         if (EVP_DigestSignInit(ctx, NULL, EVP_sha256(), NULL, l->key) != 1 ||
             EVP_DigestSign(ctx, sig, &sig_size, (const uint8_t *) msg, body_size + 1) != 1)
                 return -EIO;
-        b64 = base64_encode(sig, sig_size);
+        b64 = malloc(BASE64_SIZE(sig_size));
         if (!b64)
                 return -ENOMEM;
+        base64mem(sig, sig_size, b64);
         n = asprintf(&line, "%.*s" SIG_SEPARATOR "%s\"}\n", (int) body_size, body, b64);
         if (n < 0)
                 return -ENOMEM;
@@ -543,6 +508,31 @@ int custody_log_append(CustodyLog *l, const char *event, const char *bay, const 
         if (r < 0)
                 return r;
         return custody_log_append_internal(l, event, bay, camera, segment, fields);
+}
+
+int custody_log_record(CustodyLog *l, const char *event, const char *bay, const char *camera,
+                       const char *segment, const LogField *fields) {
+        int r = custody_log_append(l, event, bay, camera, segment, fields);
+
+        if (r < 0) {
+                char reason[128];
+                if (l)
+                        l->failing = true;
+                snprintf(reason, sizeof reason, "%s", strerror(-r));
+                log_full_errno_ctx(LOG_CRIT, r,
+                                   (&(LogContext) {
+                                           .bay = bay, .serial = camera, .segment = segment,
+                                           .message_id = DOCKD_MESSAGE_CUSTODY_FAILURE,
+                                           .fields = (const LogField[]) { { "DOCKD_REASON", reason }, {} },
+                                   }),
+                                   "Custody log cannot be written (%s record): %m. Nothing depending on it happens.",
+                                   event);
+        }
+        return r;
+}
+
+bool custody_log_failing(CustodyLog *l) {
+        return l && l->failing;
 }
 
 /* ---- opening: find the head of the chain ---- */
@@ -1169,7 +1159,7 @@ static int verifier_check_signature(Verifier *v, const char *line, size_t size, 
         body = (size_t) (sep - line);
         if (size - body != strlen(SIG_SEPARATOR) + strlen(sig64) + 2)
                 return verifier_fail(v, "sig is not the last member, written plainly");
-        if (base64_decode(sig64, sig, sizeof sig, &sig_size) < 0)
+        if (unbase64mem(sig64, sig, sizeof sig, &sig_size) < 0)
                 return verifier_fail(v, "sig is not canonical base64");
         msg = malloc(body + 1);
         if (!msg)

@@ -39,6 +39,14 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(CustodyLog *, custody_log_free);
 int custody_log_append(CustodyLog *l, const char *event, const char *bay, const char *camera,
                        const char *segment, const LogField *fields);
 
+/* custody_log_append() for the daemon's own events: a failure is logged
+ * (CUSTODY_FAILURE, critical), remembered (custody_log_failing(): the dock's LED
+ * turns red) and returned: without the record, nothing that depends on it may
+ * happen. */
+int custody_log_record(CustodyLog *l, const char *event, const char *bay, const char *camera,
+                       const char *segment, const LogField *fields);
+bool custody_log_failing(CustodyLog *l);
+
 /* Close the current file as a sealed, immutable file (dir/sealed/NAME) if it has
  * records, and start a new one that continues the chain. Returns the sealed
  * file's path (caller frees) or NULL in *ret_path if there was nothing to seal. */

@@ -7,15 +7,21 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 
-#include "fileio.h"
-#include "manifest.h"
-#include "parse-util.h"
 #include "chain.h"
+#include "fileio.h"
+#include "log.h"
+#include "manifest.h"
+#include "message-ids.h"
+#include "parse-util.h"
 #include "spool.h"
 
 struct Spool {
         char *dir;
         uint64_t usage;
+        uint64_t quota, min_free;
+        bool full;                  /* pulls paused */
+        spool_room_t room;
+        void *room_userdata;
 };
 
 static const char *const stage_names[] = {
@@ -94,6 +100,8 @@ int64_t spool_remove_data(Spool *s, const SegmentId *id) {
                 freed += st.st_size;
         }
         spool_account(s, -freed);
+        if (freed > 0 && s->full && s->room)
+                s->room(s, s->room_userdata);   /* paused pulls look again */
         return freed;
 }
 
@@ -115,6 +123,43 @@ int spool_fs_free(Spool *s, uint64_t *ret) {
                 return -errno;
         *ret = (uint64_t) sv.f_bavail * sv.f_frsize;
         return 0;
+}
+
+/* ---- room ---- */
+
+void spool_set_limits(Spool *s, uint64_t quota, uint64_t min_free) {
+        s->quota = quota;
+        s->min_free = min_free;
+}
+
+void spool_set_room_handler(Spool *s, spool_room_t cb, void *userdata) {
+        s->room = cb;
+        s->room_userdata = userdata;
+}
+
+bool spool_is_full(Spool *s) {
+        return s->full;
+}
+
+bool spool_has_room(Spool *s, uint64_t need) {
+        uint64_t fs_free = UINT64_MAX;
+        bool room;
+
+        (void) spool_fs_free(s, &fs_free);
+        room = s->usage + need <= s->quota && fs_free >= s->min_free + need;
+        if (!room && !s->full) {
+                s->full = true;
+                log_full_errno_ctx(LOG_WARNING, 0, (&(LogContext) { .message_id = DOCKD_MESSAGE_SPOOL_FULL }),
+                                   "Spool full (%" PRIu64 " MiB used of %" PRIu64 " MiB, %" PRIu64
+                                   " MiB free on disk): pulls paused until uploads drain it.",
+                                   s->usage / MiB, s->quota / MiB, fs_free / MiB);
+        } else if (room && s->full) {
+                s->full = false;
+                log_notice("Spool has room again; pulls resume.");
+                if (s->room)
+                        s->room(s, s->room_userdata);
+        }
+        return room;
 }
 
 /* ---- state files ---- */
@@ -357,6 +402,7 @@ int spool_open(const char *dir, Spool **ret) {
         s->dir = strdup(dir);
         if (!s->dir)
                 return -ENOMEM;
+        s->quota = UINT64_MAX;
         r = mkdir_p_durable(dir, 0750);
         if (r < 0)
                 return r;

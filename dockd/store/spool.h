@@ -59,7 +59,8 @@ int spool_state_save(Spool *s, const SegmentId *id, const SegmentState *st);
 /* Write a small file (manifest, signature) atomically and durably. */
 int spool_write_file(Spool *s, const SegmentId *id, const char *ext, const void *data, size_t size);
 
-/* Remove the segment's data files (not its state); returns bytes freed. */
+/* Remove the segment's data files (not its state); returns bytes freed. Freeing
+ * bytes while the spool is full calls the room handler: paused pulls look again. */
 int64_t spool_remove_data(Spool *s, const SegmentId *id);
 
 /* Bytes of segment data held (scanned at open, then kept up to date). */
@@ -67,6 +68,18 @@ uint64_t spool_usage(Spool *s);
 void spool_account(Spool *s, int64_t delta);
 /* Free bytes on the spool's file system. */
 int spool_fs_free(Spool *s, uint64_t *ret);
+
+/* Room for pulls ([spool] quota and min_free; by default no limit). The spool
+ * is full when holding need more bytes would pass the quota or leave less than
+ * min_free on its file system: spool_has_room() then says no and logs it once
+ * (SPOOL_FULL); once it says yes again it logs that and calls the room handler.
+ * The handler must not pull at once (it runs inside whoever asked): it only
+ * schedules the paused pulls to look again. */
+typedef void (*spool_room_t)(Spool *s, void *userdata);
+void spool_set_limits(Spool *s, uint64_t quota, uint64_t min_free);
+void spool_set_room_handler(Spool *s, spool_room_t cb, void *userdata);
+bool spool_has_room(Spool *s, uint64_t need);
+bool spool_is_full(Spool *s);
 
 /* The chain head for segment index of a recording: the trusted segment with the
  * highest index below it. -ENOENT if there is none. */

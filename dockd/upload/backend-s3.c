@@ -247,7 +247,7 @@ static int add_payload_hash(HttpRequest *r, const uint8_t sha256[32]) {
         char hex[65];
 
         return http_request_add_header(r, "x-amz-content-sha256: %s",
-                                       sha256 ? http_hex(sha256, 32, hex) : S3_EMPTY_SHA256);
+                                       sha256 ? hexmem(sha256, 32, hex) : S3_EMPTY_SHA256);
 }
 
 /* Headers that describe the object, on CreateMultipartUpload and PutObject only. */
@@ -258,7 +258,7 @@ static int add_object_headers(BackendPut *p, HttpRequest *r) {
 
         k = http_request_add_header(r, "Content-Type: %s", p->content_type ?: "application/octet-stream");
         if (k >= 0)
-                k = http_request_add_header(r, "x-amz-meta-sha256: %s", http_hex(p->sha256, 32, hex));
+                k = http_request_add_header(r, "x-amz-meta-sha256: %s", hexmem(p->sha256, 32, hex));
         if (k >= 0 && c->s3_object_lock && p->retain_until > 0) {
                 time_t t = (time_t) (p->retain_until / USEC_PER_SEC);
                 struct tm tm;
@@ -294,7 +294,7 @@ static int state_save(BackendPut *p) {
                 p->size, p->part_size, p->upload_id);
         for (unsigned i = 0; i < p->n_parts; i++)
                 if (p->parts[i].acked)
-                        fprintf(f, "part=%u %s\n", p->parts[i].number, http_hex(p->parts[i].md5, 16, hex));
+                        fprintf(f, "part=%u %s\n", p->parts[i].number, hexmem(p->parts[i].md5, 16, hex));
         if (fclose(f) != 0)
                 return -ENOMEM;
         k = write_file_atomic(p->state_path, data, size, 0600);
@@ -519,7 +519,7 @@ static void on_hashed(int result, void *userdata) {
         reconcile(p, part);
         if (p->n_hashed == p->n_parts) {
                 if (p->single)
-                        memcpy(p->etag, http_hex(part->md5, 16, (char[33]) {}), 33);
+                        memcpy(p->etag, hexmem(part->md5, 16, (char[33]) {}), 33);
                 else {
                         /* S3's multipart ETag: MD5 over the parts' binary MD5s, then "-N". */
                         EVP_MD_CTX *m = EVP_MD_CTX_new();
@@ -535,7 +535,7 @@ static void on_hashed(int result, void *userdata) {
                                 pump(p);
                                 return;
                         }
-                        snprintf(p->etag, sizeof p->etag, "%s-%u", http_hex(d, 16, hex), p->n_parts);
+                        snprintf(p->etag, sizeof p->etag, "%s-%u", hexmem(d, 16, hex), p->n_parts);
                         if (memcmp(full, p->sha256, 32) != 0)
                                 p->hash_error = -EBADMSG;
                 }
@@ -599,9 +599,9 @@ static void do_single_put(BackendPut *p) {
         if (k >= 0)
                 k = add_payload_hash(r, p->parts[0].sha256);
         if (k >= 0)
-                k = http_request_add_header(r, "Content-MD5: %s", http_base64(p->parts[0].md5, 16, b64md5));
+                k = http_request_add_header(r, "Content-MD5: %s", base64mem(p->parts[0].md5, 16, b64md5));
         if (k >= 0)
-                k = http_request_add_header(r, "x-amz-checksum-sha256: %s", http_base64(p->parts[0].sha256, 32, b64sha));
+                k = http_request_add_header(r, "x-amz-checksum-sha256: %s", base64mem(p->parts[0].sha256, 32, b64sha));
         if (k >= 0) {
                 http_request_set_body_file(r, p->fd, 0, p->size);
                 k = http_request_start(r, on_single_put, p);
@@ -633,7 +633,7 @@ static void on_verify(HttpRequest *r, int error, void *userdata) {
                 finish(p, -EIO, "HEAD %s: the store holds %s bytes, not %" PRIu64, p->key, strna(len), p->size);
         else if (!etag_equal(etag, p->etag))
                 finish(p, -EIO, "HEAD %s: the store holds ETag %s, but our bytes make %s", p->key, strna(etag), p->etag);
-        else if (meta && !streq(meta, http_hex(p->sha256, 32, hex)))
+        else if (meta && !streq(meta, hexmem(p->sha256, 32, hex)))
                 finish(p, -EIO, "HEAD %s: the store records SHA-256 %s, not %s", p->key, meta, hex);
         else
                 finish(p, 0, NULL);
@@ -818,7 +818,7 @@ static void reconcile(BackendPut *p, S3Part *part) {
         if (!part->hashed || !part->listed || part->acked)
                 return;
         part->listed = false;
-        if (part->listed_size == part->length && streq(part->listed_etag, http_hex(part->md5, 16, hex))) {
+        if (part->listed_size == part->length && streq(part->listed_etag, hexmem(part->md5, 16, hex))) {
                 part->acked = true;
                 p->acked_bytes += part->length;
         } else
@@ -935,7 +935,7 @@ static void on_part(HttpRequest *r, int error, void *userdata) {
                 fail_soon(p, error, "UploadPart %s part %u: %s", p->key, part->number, strna(http_request_error(r)));
         else if (status == 200) {
                 const char *etag = http_request_header(r, "ETag");
-                if (etag_equal(etag, http_hex(part->md5, 16, hex))) {
+                if (etag_equal(etag, hexmem(part->md5, 16, hex))) {
                         int k;
                         part->acked = true;
                         p->acked_bytes += part->length;
@@ -972,9 +972,9 @@ static int start_part(BackendPut *p, S3Part *part) {
         if (k >= 0)
                 k = add_payload_hash(r, part->sha256);
         if (k >= 0)
-                k = http_request_add_header(r, "Content-MD5: %s", http_base64(part->md5, 16, b64md5));
+                k = http_request_add_header(r, "Content-MD5: %s", base64mem(part->md5, 16, b64md5));
         if (k >= 0)
-                k = http_request_add_header(r, "x-amz-checksum-sha256: %s", http_base64(part->sha256, 32, b64sha));
+                k = http_request_add_header(r, "x-amz-checksum-sha256: %s", base64mem(part->sha256, 32, b64sha));
         if (k < 0)
                 return k;
         http_request_set_body_file(r, p->fd, part->offset, part->length);
@@ -1068,9 +1068,9 @@ static void do_complete(BackendPut *p) {
         for (unsigned i = 0; i < p->n_parts; i++) {
                 char hex[33], b64[45];
                 fprintf(f, "<Part><PartNumber>%u</PartNumber><ETag>\"%s\"</ETag>", p->parts[i].number,
-                        http_hex(p->parts[i].md5, 16, hex));
+                        hexmem(p->parts[i].md5, 16, hex));
                 if (p->complete_had_checksums)
-                        fprintf(f, "<ChecksumSHA256>%s</ChecksumSHA256>", http_base64(p->parts[i].sha256, 32, b64));
+                        fprintf(f, "<ChecksumSHA256>%s</ChecksumSHA256>", base64mem(p->parts[i].sha256, 32, b64));
                 fputs("</Part>", f);
         }
         fputs("</CompleteMultipartUpload>", f);

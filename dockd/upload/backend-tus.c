@@ -344,7 +344,7 @@ static void on_readback(HttpRequest *r, int error, void *userdata) {
         if (n != p->size || memcmp(got, p->sha256, 32) != 0) {
                 snprintf(p->message, sizeof p->message,
                          "%s: the tus server returns %" PRIu64 " bytes with SHA-256 %s, not %" PRIu64 " bytes with %s",
-                         p->key, n, http_hex(got, 32, a), p->size, http_hex(p->sha256, 32, b));
+                         p->key, n, hexmem(got, 32, a), p->size, hexmem(p->sha256, 32, b));
                 return terminate_and_fail(p, -EIO);
         }
         finish(p, 0, NULL);
@@ -480,7 +480,7 @@ static void on_hashed(int result, void *userdata) {
         if (k >= 0)
                 k = http_request_add_header(r, "Upload-Offset: %" PRIu64, p->offset);
         if (k >= 0)
-                k = http_request_add_header(r, "Upload-Checksum: sha256 %s", http_base64(p->hash.sha256, 32, b64));
+                k = http_request_add_header(r, "Upload-Checksum: sha256 %s", base64mem(p->hash.sha256, 32, b64));
         if (k >= 0) {
                 http_request_set_body_file(r, p->fd, p->offset, p->chunk_length);
                 k = start(p, &r, on_patch, TUS_PATCH);
@@ -571,7 +571,7 @@ static int add_metadata(BackendPut *p, HttpRequest *r) {
         FILE *f;
 
         pairs[n][0] = "sha256";
-        pairs[n++][1] = http_hex(p->sha256, 32, hex);
+        pairs[n++][1] = hexmem(p->sha256, 32, hex);
         if (p->retain_until > 0) {
                 time_t t = (time_t) (p->retain_until / USEC_PER_SEC);
                 struct tm tm;
@@ -594,7 +594,7 @@ static int add_metadata(BackendPut *p, HttpRequest *r) {
                         fclose(f);
                         return -ENOMEM;
                 }
-                fprintf(f, "%s%s %s", i ? "," : "", pairs[i][0], http_base64((const uint8_t *) pairs[i][1], l, b64));
+                fprintf(f, "%s%s %s", i ? "," : "", pairs[i][0], base64mem((const uint8_t *) pairs[i][1], l, b64));
         }
         if (fclose(f) != 0)
                 return -ENOMEM;

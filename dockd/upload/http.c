@@ -23,6 +23,8 @@ struct HttpClient {
         char *ca_file;
         char *aws_sigv4;
         usec_t timeout;
+        usec_t connect_timeout;
+        usec_t total_timeout;
         const char *username;
         const char *password;
         char *const *extra_headers;
@@ -72,6 +74,8 @@ int http_client_new(sd_event *event, const HttpClientConfig *config, HttpClient 
                 return -ENOMEM;
         c->event = sd_event_ref(event);
         c->timeout = config->timeout;
+        c->connect_timeout = config->connect_timeout ?: config->timeout;
+        c->total_timeout = config->total_timeout;
         c->username = config->username;
         c->password = config->password;
         c->extra_headers = config->extra_headers;
@@ -270,7 +274,8 @@ int http_request_new(HttpClient *c, const char *method, const char *url, HttpReq
             curl_easy_setopt(r->curl, CURLOPT_SSL_VERIFYPEER, 1L) != CURLE_OK ||
             curl_easy_setopt(r->curl, CURLOPT_SSL_VERIFYHOST, 2L) != CURLE_OK ||
             (c->ca_file && curl_easy_setopt(r->curl, CURLOPT_CAINFO, c->ca_file) != CURLE_OK) ||
-            curl_easy_setopt(r->curl, CURLOPT_CONNECTTIMEOUT_MS, (long) (c->timeout / USEC_PER_MSEC)) != CURLE_OK ||
+            curl_easy_setopt(r->curl, CURLOPT_CONNECTTIMEOUT_MS, (long) (c->connect_timeout / USEC_PER_MSEC)) != CURLE_OK ||
+            curl_easy_setopt(r->curl, CURLOPT_TIMEOUT_MS, (long) (c->total_timeout / USEC_PER_MSEC)) != CURLE_OK ||
             curl_easy_setopt(r->curl, CURLOPT_LOW_SPEED_LIMIT, 1L) != CURLE_OK ||
             curl_easy_setopt(r->curl, CURLOPT_LOW_SPEED_TIME, timeout_s) != CURLE_OK ||
             curl_easy_setopt(r->curl, CURLOPT_TCP_KEEPALIVE, 1L) != CURLE_OK ||
@@ -497,20 +502,4 @@ uint64_t http_request_bytes_sent(HttpRequest *r) {
 
 const char *http_request_method(HttpRequest *r) {
         return r->method;
-}
-
-char *http_hex(const uint8_t *data, size_t n, char *buf) {
-        static const char digits[] = "0123456789abcdef";
-
-        for (size_t i = 0; i < n; i++) {
-                buf[2 * i] = digits[data[i] >> 4];
-                buf[2 * i + 1] = digits[data[i] & 15];
-        }
-        buf[2 * n] = 0;
-        return buf;
-}
-
-char *http_base64(const uint8_t *data, size_t n, char *buf) {
-        (void) EVP_EncodeBlock((unsigned char *) buf, data, (int) n);
-        return buf;
 }

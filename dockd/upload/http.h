@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "curl-glue.h"
+#include "hexdecoct.h"
 #include "ratelimit.h"
 
 typedef struct HttpClient HttpClient;
@@ -17,6 +18,8 @@ typedef struct HttpRequest HttpRequest;
 typedef struct HttpClientConfig {
         const char *ca_file;          /* NULL: the system's CAs */
         usec_t timeout;               /* connecting, or a transfer making no progress */
+        usec_t connect_timeout;       /* connecting, if other than timeout */
+        usec_t total_timeout;         /* the whole request; 0: no limit */
         uint64_t bandwidth_limit;     /* upload bytes per second, 0: none */
         const char *aws_sigv4;        /* "aws:amz:REGION:s3": sign with SigV4 */
         const char *username;         /* SigV4 access key (borrowed) */
@@ -62,11 +65,6 @@ const char *http_request_error(HttpRequest *r);
 /* Body bytes handed to the connection so far. */
 uint64_t http_request_bytes_sent(HttpRequest *r);
 const char *http_request_method(HttpRequest *r);
-
-/* Header value helpers: lower-case hex and standard base64 (buf: 2n+1 and
- * 4*((n+2)/3)+1 bytes). Both return buf. */
-char *http_hex(const uint8_t *data, size_t n, char *buf);
-char *http_base64(const uint8_t *data, size_t n, char *buf);
 
 #define strcaseeq(a, b) (strcasecmp((a), (b)) == 0)
 static inline void *mfree(void *p) {

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* outbox.c: see outbox.h.
+/* report-outbox.c: see report-outbox.h.
  *
  * Each report is three files in <state_dir>/reports/: NAME.json and NAME.txt
  * (what was filed, never changed) and NAME.status (what was delivered, replaced
@@ -9,24 +9,26 @@
  * report id): a crash between the receiver's 2xx and our status write sends it
  * once more, and the receiver can tell. Delivery retries with exponential backoff
  * and jitter, up to [report] retry_max between attempts, for ever. */
-#include <curl/curl.h>
 #include <dirent.h>
-#include <openssl/sha.h>
-#include <sys/random.h>
 
+#include "backoff.h"
 #include "credentials.h"
-#include "curl-glue.h"
+#include "filehash.h"
 #include "fileio.h"
+#include "http.h"
 #include "log.h"
-#include "manager.h"
 #include "message-ids.h"
+#include "object-key.h"
 #include "report-outbox.h"
-#include "parse-util.h"
 
 #define OUTBOX_KEEP 200   /* delivered reports kept locally for dockctl reports */
 
+/* The webhook's answer must come within this, and the connection sooner. */
+#define WEBHOOK_TIMEOUT (30 * USEC_PER_SEC)
+#define WEBHOOK_CONNECT_TIMEOUT (10 * USEC_PER_SEC)
+
 typedef struct Entry {
-        Outbox *outbox;
+        ReportOutbox *outbox;
         char name[96];
         char id[37];
         char serial[40];
@@ -37,29 +39,30 @@ typedef struct Entry {
         bool uploaded, delivered;
         bool uploading;
         /* webhook */
-        CURL *curl;
-        struct curl_slist *headers;
+        HttpRequest *req;
         char *body;
         unsigned attempts;
         sd_event_source *retry;
         struct Entry *next;
 } Entry;
 
-struct Outbox {
-        Manager *manager;
+struct ReportOutbox {
+        sd_event *event;
+        const DockdConfig *config;
+        Uploader *uploader;
         char *dir;
-        CurlGlue *curl;
+        HttpClient *webhook;
         Credentials *credentials;
         Entry *entries;          /* newest first */
         bool webhook_failing;
 };
 
-static char *entry_path(Outbox *o, const Entry *e, const char *ext) {
+static char *entry_path(ReportOutbox *o, const Entry *e, const char *ext) {
         char *p;
         return asprintf(&p, "%s/%s.%s", o->dir, e->name, ext) < 0 ? NULL : p;
 }
 
-static int entry_save_status(Outbox *o, const Entry *e) {
+static int entry_save_status(ReportOutbox *o, const Entry *e) {
         _cleanup_free_ char *p = entry_path(o, e, "status"), *text = NULL;
         int n;
 
@@ -73,12 +76,7 @@ static int entry_save_status(Outbox *o, const Entry *e) {
 }
 
 static void entry_free(Entry *e) {
-        if (e->curl) {
-                if (e->outbox->curl)
-                        curl_glue_remove(e->outbox->curl, e->curl);
-                curl_easy_cleanup(e->curl);
-        }
-        curl_slist_free_all(e->headers);
+        http_request_free(e->req);
         sd_event_source_disable_unref(e->retry);
         free(e->body);
         free(e->summary);
@@ -100,33 +98,34 @@ static void on_uploaded(UploadJob *j, int error, const char *message, void *user
         log_debug("Report %s is in central storage.", e->name);
 }
 
-static int entry_upload(Outbox *o, Entry *e) {
-        _cleanup_free_ char *json = entry_path(o, e, "json"), *txt = entry_path(o, e, "txt");
-        _cleanup_free_ char *kj = NULL, *kt = NULL, *name = NULL, *dj = NULL, *dt = NULL;
-        const char *prefix = o->manager->config->storage_prefix;
+static int entry_upload(ReportOutbox *o, Entry *e) {
+        static const char *const exts[] = { "json", "txt" };
+        static const char *const types[] = { "application/json", "text/plain; charset=utf-8" };
+        _cleanup_free_ char *name = NULL, *paths[2] = {}, *keys[2] = {};
         UploadJobSpec spec = { .group = "reports", .priority = UPLOAD_PRIORITY_INTEGRITY, .done = on_uploaded, .userdata = e };
-        size_t nj, nt;
         int r;
 
         if (e->uploaded || e->uploading)
                 return 0;
-        if (!json || !txt ||
-            asprintf(&kj, "%s%sreports/%s/%s.json", prefix, *prefix ? "/" : "", o->manager->config->dock_name, e->name) < 0 ||
-            asprintf(&kt, "%s%sreports/%s/%s.txt", prefix, *prefix ? "/" : "", o->manager->config->dock_name, e->name) < 0 ||
-            asprintf(&name, "report/%s", e->name) < 0)
+        if (asprintf(&name, "report/%s", e->name) < 0)
                 return -ENOMEM;
-        r = read_full_file(json, 1 * MiB, &dj, &nj);
-        if (r >= 0)
-                r = read_full_file(txt, 1 * MiB, &dt, &nt);
-        if (r < 0)
-                return r;
+        for (size_t i = 0; i < ELEMENTSOF(exts); i++) {
+                _cleanup_free_ char *file = NULL;
+                UploadObjectSpec *obj = &spec.objects[spec.n_objects++];
+
+                paths[i] = entry_path(o, e, exts[i]);
+                if (!paths[i] || asprintf(&file, "%s.%s", e->name, exts[i]) < 0)
+                        return -ENOMEM;
+                keys[i] = object_key_dock_file(o->config->storage_prefix, "reports", o->config->dock_name, file);
+                if (!keys[i])
+                        return -ENOMEM;
+                *obj = (UploadObjectSpec) { .key = keys[i], .path = paths[i], .content_type = types[i] };
+                r = sha256_small_file(paths[i], 1 * MiB, &obj->size, obj->sha256);
+                if (r < 0)
+                        return r;
+        }
         spec.name = name;
-        spec.objects[0] = (UploadObjectSpec) { .key = kj, .path = json, .content_type = "application/json", .size = nj };
-        spec.objects[1] = (UploadObjectSpec) { .key = kt, .path = txt, .content_type = "text/plain; charset=utf-8", .size = nt };
-        SHA256((const uint8_t *) dj, nj, spec.objects[0].sha256);
-        SHA256((const uint8_t *) dt, nt, spec.objects[1].sha256);
-        spec.n_objects = 2;
-        r = uploader_add(o->manager->uploader, &spec, NULL);
+        r = uploader_add(o->uploader, &spec, NULL);
         if (r >= 0)
                 e->uploading = true;
         return r;
@@ -134,7 +133,7 @@ static int entry_upload(Outbox *o, Entry *e) {
 
 /* ---- webhook ---- */
 
-static void webhook_schedule(Outbox *o, Entry *e);
+static void webhook_schedule(ReportOutbox *o, Entry *e);
 
 static int on_retry(sd_event_source *s, uint64_t usec, void *userdata) {
         Entry *e = userdata;
@@ -143,27 +142,16 @@ static int on_retry(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
-static usec_t webhook_backoff(Outbox *o, unsigned attempts) {
-        const DockdConfig *c = o->manager->config;
-        usec_t d = c->storage_retry_initial;
-        uint32_t rnd = 0;
-
-        for (unsigned i = 1; i < attempts && d < c->report_retry_max; i++)
-                d *= 2;
-        d = MIN(d, c->report_retry_max);
-        (void) getrandom(&rnd, sizeof rnd, GRND_NONBLOCK);
-        return d / 2 + (d / 2) * rnd / UINT32_MAX;
-}
-
-static void on_webhook_done(CurlGlue *g, CURL *c, CURLcode result, void *userdata) {
+static void on_webhook_done(HttpRequest *r, int error, void *userdata) {
+        _cleanup_(http_request_freep) _unused_ HttpRequest *req = r;   /* ours now */
         Entry *e = userdata;
-        Outbox *o = e->outbox;
-        long status = 0;
+        ReportOutbox *o = e->outbox;
+        long status = http_request_status(r);
         usec_t delay;
         char reason[128];
 
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-        if (result == CURLE_OK && status >= 200 && status < 300) {
+        e->req = NULL;
+        if (error >= 0 && status >= 200 && status < 300) {
                 e->delivered = true;
                 (void) entry_save_status(o, e);
                 if (o->webhook_failing)
@@ -172,12 +160,12 @@ static void on_webhook_done(CurlGlue *g, CURL *c, CURLcode result, void *userdat
                 log_info("Report %s delivered to the webhook.", e->name);
                 return;
         }
-        if (result != CURLE_OK)
-                snprintf(reason, sizeof reason, "%s", curl_easy_strerror(result));
+        if (error < 0)
+                snprintf(reason, sizeof reason, "%s", strna(http_request_error(r)));
         else
                 snprintf(reason, sizeof reason, "HTTP %ld", status);
         e->attempts++;
-        delay = webhook_backoff(o, e->attempts);
+        delay = backoff_delay(o->config->storage_retry_initial, o->config->report_retry_max, e->attempts);
         log_full_errno_ctx(o->webhook_failing ? LOG_DEBUG : LOG_WARNING, 0,
                            (&(LogContext) {
                                    .serial = e->serial, .message_id = DOCKD_MESSAGE_REPORT_UNDELIVERED,
@@ -190,57 +178,49 @@ static void on_webhook_done(CurlGlue *g, CURL *c, CURLcode result, void *userdat
         (void) sd_event_source_set_enabled(e->retry, SD_EVENT_ONESHOT);
 }
 
-static void webhook_schedule(Outbox *o, Entry *e) {
-        const DockdConfig *c = o->manager->config;
-        _cleanup_free_ char *json = entry_path(o, e, "json"), *idem = NULL;
+/* POST the report's JSON, with the report id as Idempotency-Key. */
+static void webhook_schedule(ReportOutbox *o, Entry *e) {
+        _cleanup_(http_request_freep) HttpRequest *r = NULL;
+        _cleanup_free_ char *json = entry_path(o, e, "json");
         size_t n;
-        int r;
+        int k;
 
-        if (!c->report_webhook || e->delivered || !o->curl)
+        if (!o->config->report_webhook || e->delivered || !o->webhook || e->req)
                 return;
         if (!e->body) {
-                r = json ? read_full_file(json, 1 * MiB, &e->body, &n) : -ENOMEM;
-                if (r < 0) {
-                        log_error_errno(r, "Report %s: cannot read it back: %m", e->name);
+                k = json ? read_full_file(json, 1 * MiB, &e->body, &n) : -ENOMEM;
+                if (k < 0) {
+                        log_error_errno(k, "Report %s: cannot read it back: %m", e->name);
                         return;
                 }
         }
-        if (!e->curl) {
-                e->curl = curl_easy_init();
-                if (!e->curl)
-                        return (void) log_oom();
-                e->headers = curl_slist_append(e->headers, "Content-Type: application/json");
-                if (asprintf(&idem, "Idempotency-Key: %s", e->id) >= 0)
-                        e->headers = curl_slist_append(e->headers, idem);
-                for (size_t i = 0; o->credentials && i < o->credentials->n_headers; i++)
-                        e->headers = curl_slist_append(e->headers, o->credentials->headers[i]);
-                curl_easy_setopt(e->curl, CURLOPT_URL, c->report_webhook);
-                curl_easy_setopt(e->curl, CURLOPT_HTTPHEADER, e->headers);
-                curl_easy_setopt(e->curl, CURLOPT_POSTFIELDS, e->body);
-                curl_easy_setopt(e->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) strlen(e->body));
-                curl_easy_setopt(e->curl, CURLOPT_NOSIGNAL, 1L);
-                curl_easy_setopt(e->curl, CURLOPT_PROTOCOLS_STR, "http,https");
-                curl_easy_setopt(e->curl, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
-                curl_easy_setopt(e->curl, CURLOPT_TIMEOUT_MS, 30000L);
-                curl_easy_setopt(e->curl, CURLOPT_SSL_VERIFYPEER, 1L);
-                curl_easy_setopt(e->curl, CURLOPT_SSL_VERIFYHOST, 2L);
-                if (c->report_webhook_ca_file)
-                        curl_easy_setopt(e->curl, CURLOPT_CAINFO, c->report_webhook_ca_file);
+        k = http_request_new(o->webhook, "POST", o->config->report_webhook, &r);
+        if (k >= 0)
+                k = http_request_add_header(r, "Content-Type: application/json");
+        if (k >= 0)
+                k = http_request_add_header(r, "Idempotency-Key: %s", e->id);
+        if (k >= 0)
+                k = http_request_add_header(r, "Expect:");   /* a short body goes at once */
+        if (k >= 0)
+                k = http_request_set_body(r, e->body, strlen(e->body));
+        if (k >= 0)
+                k = http_request_start(r, on_webhook_done, e);
+        if (k < 0) {
+                log_warning_errno(k, "Report %s: cannot start the webhook request: %m", e->name);
+                return;
         }
-        r = curl_glue_add(o->curl, e->curl, on_webhook_done, e);
-        if (r < 0)
-                log_warning_errno(r, "Report %s: cannot start the webhook request: %m", e->name);
+        e->req = TAKE_PTR(r);
 }
 
 /* ---- filing ---- */
 
-static Entry *entry_new(Outbox *o) {
+static Entry *entry_new(ReportOutbox *o) {
         Entry *e = calloc(1, sizeof *e);
 
         if (!e)
                 return NULL;
         e->outbox = o;
-        if (sd_event_add_time(o->manager->event, &e->retry, CLOCK_MONOTONIC, 0, 0, on_retry, e) < 0) {
+        if (sd_event_add_time(o->event, &e->retry, CLOCK_MONOTONIC, 0, 0, on_retry, e) < 0) {
                 free(e);
                 return NULL;
         }
@@ -248,7 +228,7 @@ static Entry *entry_new(Outbox *o) {
         return e;
 }
 
-static void entry_start(Outbox *o, Entry *e) {
+static void entry_start(ReportOutbox *o, Entry *e) {
         int r = entry_upload(o, e);
 
         if (r < 0)
@@ -256,7 +236,7 @@ static void entry_start(Outbox *o, Entry *e) {
         webhook_schedule(o, e);
 }
 
-int outbox_file(Outbox *o, const ReportContext *ctx, char ret_id[37]) {
+int report_outbox_file(ReportOutbox *o, const ReportContext *ctx, char ret_id[37]) {
         Report rep;
         Entry *e;
         _cleanup_free_ char *pj = NULL, *pt = NULL;
@@ -321,7 +301,7 @@ int outbox_file(Outbox *o, const ReportContext *ctx, char ret_id[37]) {
 
 /* ---- restart ---- */
 
-static int entry_load(Outbox *o, const char *name, Entry **ret) {
+static int entry_load(ReportOutbox *o, const char *name, Entry **ret) {
         _cleanup_free_ char *p = NULL, *text = NULL;
         Entry *e;
         char *line, *save = NULL;
@@ -370,7 +350,7 @@ static int status_filter(const struct dirent *d) {
         return d->d_name[0] != '.' && endswith(d->d_name, ".status") != NULL;
 }
 
-static int outbox_scan(Outbox *o) {
+static int report_outbox_scan(ReportOutbox *o) {
         struct dirent **names = NULL;
         Entry **tail = &o->entries;
         int n = scandir(o->dir, &names, status_filter, name_cmp);
@@ -387,7 +367,7 @@ static int outbox_scan(Outbox *o) {
                 if (entry_load(o, name, &e) < 0)
                         continue;
                 /* Old reports delivered everywhere are not kept in memory. */
-                if (e->uploaded && (e->delivered || !o->manager->config->report_webhook) && kept >= OUTBOX_KEEP) {
+                if (e->uploaded && (e->delivered || !o->config->report_webhook) && kept >= OUTBOX_KEEP) {
                         entry_free(e);
                         continue;
                 }
@@ -397,47 +377,57 @@ static int outbox_scan(Outbox *o) {
         }
         free(names);
         for (Entry *e = o->entries; e; e = e->next)
-                if (!e->uploaded || (!e->delivered && o->manager->config->report_webhook))
+                if (!e->uploaded || (!e->delivered && o->config->report_webhook))
                         entry_start(o, e);
         return 0;
 }
 
 /* ---- object ---- */
 
-int outbox_new(Manager *m, Outbox **ret) {
-        _cleanup_(outbox_freep) Outbox *o = NULL;
+int report_outbox_new(sd_event *event, const DockdConfig *config, Uploader *uploader, ReportOutbox **ret) {
+        _cleanup_(report_outbox_freep) ReportOutbox *o = NULL;
         _cleanup_free_ char *error = NULL;
         int r;
 
         o = calloc(1, sizeof *o);
         if (!o)
                 return -ENOMEM;
-        o->manager = m;
-        o->dir = path_join(m->config->state_dir, "reports");
+        o->event = event;
+        o->config = config;
+        o->uploader = uploader;
+        o->dir = path_join(config->state_dir, "reports");
         if (!o->dir)
                 return -ENOMEM;
         r = mkdir_p_durable(o->dir, 0750);
         if (r < 0)
                 return r;
-        if (m->config->report_webhook) {
-                r = curl_glue_new(m->event, &o->curl);
-                if (r < 0)
-                        return r;
-                if (m->config->report_webhook_credentials) {
-                        r = credentials_load(m->config->report_webhook_credentials, CREDENTIALS_HTTP_HEADERS,
+        if (config->report_webhook) {
+                if (config->report_webhook_credentials) {
+                        r = credentials_load(config->report_webhook_credentials, CREDENTIALS_HTTP_HEADERS,
                                              &o->credentials, &error);
                         if (r < 0)
                                 return log_error_errno(r, "[report] webhook_credentials: %s", strna(error));
                 }
+                r = http_client_new(event,
+                                    &(HttpClientConfig) {
+                                            .ca_file = config->report_webhook_ca_file,
+                                            .timeout = WEBHOOK_TIMEOUT,
+                                            .connect_timeout = WEBHOOK_CONNECT_TIMEOUT,
+                                            .total_timeout = WEBHOOK_TIMEOUT,
+                                            .extra_headers = o->credentials ? o->credentials->headers : NULL,
+                                    },
+                                    &o->webhook);
+                if (r < 0)
+                        return r;
         }
-        r = outbox_scan(o);
+        r = report_outbox_scan(o);
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(o);
         return 0;
 }
 
-Outbox *outbox_free(Outbox *o) {
+ReportOutbox *report_outbox_free(ReportOutbox *o) {
         if (!o)
                 return NULL;
         while (o->entries) {
@@ -445,14 +435,14 @@ Outbox *outbox_free(Outbox *o) {
                 o->entries = e->next;
                 entry_free(e);
         }
-        o->curl = curl_glue_free(o->curl);
+        o->webhook = http_client_free(o->webhook);
         credentials_free(o->credentials);
         free(o->dir);
         free(o);
         return NULL;
 }
 
-struct json_object *outbox_list_json(Outbox *o, size_t max) {
+struct json_object *report_outbox_list_json(ReportOutbox *o, size_t max) {
         struct json_object *arr = json_object_new_array();
         size_t n = 0;
 
@@ -466,7 +456,7 @@ struct json_object *outbox_list_json(Outbox *o, size_t max) {
                 json_object_object_add(r, "severity", json_object_new_string(e->severity));
                 json_object_object_add(r, "summary", json_object_new_string(strempty(e->summary)));
                 json_object_object_add(r, "uploaded", json_object_new_boolean(e->uploaded));
-                if (o->manager->config->report_webhook)
+                if (o->config->report_webhook)
                         json_object_object_add(r, "delivered", json_object_new_boolean(e->delivered));
                 json_object_array_add(arr, r);
         }

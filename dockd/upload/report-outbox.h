@@ -1,25 +1,29 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* outbox.h: where filed reports live until they are delivered everywhere: kept
- * durably in <state_dir>/reports/, logged to the journal (MALFUNCTION_REPORT),
- * uploaded to central storage (<prefix>/reports/<dock>/<name>.json and .txt), and
- * POSTed to [report] webhook= until it answers 2xx; across restarts. */
+/* report-outbox.h: where filed malfunction reports live until they are
+ * delivered everywhere: kept durably in <state_dir>/reports/, logged to the
+ * journal (MALFUNCTION_REPORT), uploaded to central storage
+ * (<prefix>/reports/<dock>/<name>.json and .txt), and POSTed to [report]
+ * webhook= until it answers 2xx; across restarts. (Segments and the custody log
+ * go to central storage through central.h.) */
 #pragma once
 
 #include <json-c/json.h>
 
 #include "report.h"
+#include "uploader.h"
 
-typedef struct Manager Manager;
-typedef struct Outbox Outbox;
+typedef struct ReportOutbox ReportOutbox;
 
-int outbox_new(Manager *m, Outbox **ret);
-Outbox *outbox_free(Outbox *o);
-DEFINE_TRIVIAL_CLEANUP_FUNC(Outbox *, outbox_free);
+/* Reports go to central storage through uploader (borrowed). Starts delivering
+ * what an earlier run left undelivered. */
+int report_outbox_new(sd_event *event, const DockdConfig *config, Uploader *uploader, ReportOutbox **ret);
+ReportOutbox *report_outbox_free(ReportOutbox *o);
+DEFINE_TRIVIAL_CLEANUP_FUNC(ReportOutbox *, report_outbox_free);
 
 /* Render, store, log, and start delivering a report. ret_id (optional) gets its
  * id (37 bytes). */
-int outbox_file(Outbox *o, const ReportContext *ctx, char ret_id[37]);
+int report_outbox_file(ReportOutbox *o, const ReportContext *ctx, char ret_id[37]);
 
 /* The most recent reports, newest first: id, name, time, camera, bay,
  * severity, summary, uploaded, delivered. */
-struct json_object *outbox_list_json(Outbox *o, size_t max);
+struct json_object *report_outbox_list_json(ReportOutbox *o, size_t max);

@@ -5,8 +5,7 @@
  * put may ask for more (S3 parts); every free slot goes to whichever waiting job
  * or running put comes first by the same rule (priority, then another camera
  * than the last served, then age). */
-#include <sys/random.h>
-
+#include "backoff.h"
 #include "log.h"
 #include "message-ids.h"
 #include "uploader.h"
@@ -90,18 +89,6 @@ static void job_unlink(Uploader *u, UploadJob *j) {
 
 static void schedule(Uploader *u) {
         (void) sd_event_source_set_enabled(u->defer, SD_EVENT_ONESHOT);
-}
-
-/* Exponential backoff with "equal jitter": half the delay fixed, half random. */
-static usec_t backoff(Uploader *u, unsigned attempts) {
-        usec_t d = u->config->storage_retry_initial;
-        uint32_t rnd = 0;
-
-        for (unsigned i = 1; i < attempts && d < u->config->storage_retry_max; i++)
-                d *= 2;
-        d = MIN(d, u->config->storage_retry_max);
-        (void) getrandom(&rnd, sizeof rnd, GRND_NONBLOCK);
-        return d / 2 + (d / 2) * rnd / UINT32_MAX;
 }
 
 static void storage_state(Uploader *u, int error, const char *message) {
@@ -199,7 +186,8 @@ static void on_put_done(BackendPut *put, int error, const char *message, void *u
         storage_state(u, error, message);
         j->attempts++;
         (void) sd_event_now(u->event, CLOCK_MONOTONIC, &now);
-        j->not_before = now + backoff(u, j->attempts);
+        j->not_before = now + backoff_delay(u->config->storage_retry_initial, u->config->storage_retry_max,
+                                           j->attempts);
         log_debug("Upload of %s failed (attempt %u): %s; retrying in %.1fs.", j->name, j->attempts,
                   message ?: strerror(-error), (double) (j->not_before - now) / USEC_PER_SEC);
         schedule(u);
