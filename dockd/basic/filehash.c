@@ -4,10 +4,9 @@
 
 #include "filehash.h"
 #include "fileio.h"
+#include "openssl-util.h"
 
 #define FILEHASH_BUFFER (1024 * 1024)
-
-DEFINE_TRIVIAL_CLEANUP_FUNC(EVP_MD_CTX *, EVP_MD_CTX_free);
 
 static int filehash_work(void *userdata, volatile bool *cancelled) {
         FileHash *h = userdata;

@@ -8,11 +8,12 @@
 #include "failpoint.h"
 #include "fileio.h"
 
-int write_all(int fd, const void *buf, size_t size) {
+/* All of buf, by write(2), or pwrite(2) at offset when offset >= 0. */
+static int write_loop(int fd, const void *buf, size_t size, off_t offset) {
         const uint8_t *p = buf;
 
         while (size > 0) {
-                ssize_t k = write(fd, p, size);
+                ssize_t k = offset >= 0 ? pwrite(fd, p, size, offset) : write(fd, p, size);
                 if (k < 0) {
                         if (errno == EINTR)
                                 continue;
@@ -22,27 +23,30 @@ int write_all(int fd, const void *buf, size_t size) {
                         return -EIO;
                 p += k;
                 size -= (size_t) k;
+                if (offset >= 0)
+                        offset += k;
         }
         return 0;
 }
 
-int pwrite_all(int fd, const void *buf, size_t size, off_t offset) {
-        const uint8_t *p = buf;
+int write_all(int fd, const void *buf, size_t size) {
+        return write_loop(fd, buf, size, -1);
+}
 
-        while (size > 0) {
-                ssize_t k = pwrite(fd, p, size, offset);
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
+int pwrite_all(int fd, const void *buf, size_t size, off_t offset) {
+        return write_loop(fd, buf, size, offset);
+}
+
+/* One read(2), or pread(2) at offset when offset >= 0; again when interrupted.
+ * Returns the bytes read (0 at the end) or a negative errno. */
+static ssize_t read_once(int fd, void *buf, size_t size, off_t offset) {
+        for (;;) {
+                ssize_t k = offset >= 0 ? pread(fd, buf, size, offset) : read(fd, buf, size);
+                if (k >= 0)
+                        return k;
+                if (errno != EINTR)
                         return -errno;
-                }
-                if (k == 0)
-                        return -EIO;
-                p += k;
-                size -= (size_t) k;
-                offset += k;
         }
-        return 0;
 }
 
 ssize_t pread_all(int fd, void *buf, size_t size, off_t offset) {
@@ -50,12 +54,9 @@ ssize_t pread_all(int fd, void *buf, size_t size, off_t offset) {
         size_t done = 0;
 
         while (done < size) {
-                ssize_t k = pread(fd, p + done, size - done, offset + (off_t) done);
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
+                ssize_t k = read_once(fd, p + done, size - done, offset + (off_t) done);
+                if (k < 0)
+                        return k;
                 if (k == 0)
                         break;
                 done += (size_t) k;
@@ -82,12 +83,9 @@ int read_full_fd(int fd, size_t max_size, char **ret, size_t *ret_size) {
                         buf = b;
                         allocated = n;
                 }
-                ssize_t k = read(fd, buf + size, allocated - size);
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
+                ssize_t k = read_once(fd, buf + size, allocated - size, -1);
+                if (k < 0)
+                        return (int) k;
                 if (k == 0)
                         break;
                 size += (size_t) k;

@@ -3,6 +3,7 @@
  * (tmp + fsync + rename + fsync dir), directory creation that survives power loss. */
 #pragma once
 
+#include <dirent.h>
 #include <sys/types.h>
 
 #include "macro.h"
@@ -29,6 +30,11 @@ int mkdir_p_durable(const char *path, mode_t mode);
 /* Rename and fsync the directories involved. */
 int rename_durable(const char *from, const char *to);
 int unlink_durable(const char *path);
+
+static inline void closedirp(DIR **d) {
+        if (*d)
+                closedir(*d);
+}
 
 char *path_join(const char *a, const char *b);
 char *path_dirname(const char *path);

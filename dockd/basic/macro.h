@@ -93,6 +93,13 @@ static inline void strv_freep(char ***l) {
                         func(*p);                     \
         }
 
+/* Define a foo_donep() for a struct whose members foo_done() frees (the struct
+ * itself lives on the stack). */
+#define DEFINE_DONE_CLEANUP_FUNC(type, func)          \
+        static inline void func##p(type *p) {         \
+                func(p);                              \
+        }
+
 /* Reference counting boilerplate for structs with an "unsigned n_ref" field
  * and a static type##_free() destructor. */
 #define DEFINE_REF_UNREF_FUNC(type, name)                         \

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* sysfs.c: see sysfs.h. */
 #include <fcntl.h>
+#include <sys/stat.h>
 
 #include "fileio.h"
 #include "parse-util.h"
@@ -60,4 +61,47 @@ char *usb_port_disable_path(const char *port) {
                 k = asprintf(&p, "/sys/bus/usb/devices/%.*s-0:1.0/usb%.*s-port%s/disable", (int) (dash - port), port,
                              (int) (dash - port), port, dash + 1);
         return k < 0 ? NULL : p;
+}
+
+int sysfs_device_open(const char *class, const char *name, SysfsDevice *ret) {
+        _cleanup_free_ char *dir = NULL, *copy = NULL;
+        struct stat st;
+
+        if (asprintf(&dir, "/sys/class/%s/%s", class, name) < 0)
+                return -ENOMEM;
+        if (stat(dir, &st) < 0)
+                return -errno;
+        copy = strdup(name);
+        if (!copy)
+                return -ENOMEM;
+        *ret = (SysfsDevice) { .name = TAKE_PTR(copy), .dir = TAKE_PTR(dir) };
+        return 0;
+}
+
+void sysfs_device_done(SysfsDevice *d) {
+        free(d->name);
+        free(d->dir);
+        *d = (SysfsDevice) {};
+}
+
+char *sysfs_device_attr(const SysfsDevice *d, const char *attr) {
+        return path_join(d->dir, attr);
+}
+
+int sysfs_device_write(const SysfsDevice *d, const char *attr, const char *value) {
+        _cleanup_free_ char *p = sysfs_device_attr(d, attr);
+
+        return p ? sysfs_write(p, value) : -ENOMEM;
+}
+
+int sysfs_device_read(const SysfsDevice *d, const char *attr, char **ret) {
+        _cleanup_free_ char *p = sysfs_device_attr(d, attr);
+
+        return p ? sysfs_read(p, ret) : -ENOMEM;
+}
+
+int sysfs_device_read_int(const SysfsDevice *d, const char *attr, long long *ret) {
+        _cleanup_free_ char *p = sysfs_device_attr(d, attr);
+
+        return p ? sysfs_read_int(p, ret) : -ENOMEM;
 }

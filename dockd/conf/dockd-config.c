@@ -1,14 +1,16 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* conf.c: the configuration schema (one table: section, key, type, range), the inih
- * glue that feeds it with FILE:LINE on every error, cross-key validation, and the
- * effective-configuration dump behind --check-config. */
+/* dockd-config.c: the configuration schema (one table: section, key, type, range),
+ * the inih glue that feeds it with FILE:LINE on every error, cross-key
+ * validation, and the effective-configuration dump behind --check-config. Each
+ * value's type is parsed and printed by config-value.c. */
 #include <ctype.h>
 #include <dirent.h>
 #include <ini.h>
 #include <inttypes.h>
 
-#include "dockd-config.h"
+#include "config-value.h"
 #include "config.h"
+#include "dockd-config.h"
 #include "fileio.h"
 #include "parse-util.h"
 
@@ -23,25 +25,6 @@ typedef struct ConfigLocation {
         unsigned line;
 } ConfigLocation;
 
-typedef enum ConfigType {
-        CT_STRING,      /* printable text */
-        CT_NAME,        /* [A-Za-z0-9._-], goes into object keys */
-        CT_PATH,        /* absolute path */
-        CT_URL,         /* http:// or https://, no credentials in it */
-        CT_SECRET_URL,  /* like CT_URL, but masked in dumps (tokens in webhooks) */
-        CT_PREFIX,      /* object key prefix: names separated by '/' */
-        CT_BUCKET,      /* S3 bucket name */
-        CT_PORT,        /* USB port path */
-        CT_SIZE,
-        CT_DURATION,
-        CT_BOOL,
-        CT_UINT,
-        CT_PERCENT,
-        CT_ENUM,
-        CT_LOG_LEVEL,
-        CT_LOG_TARGET,
-} ConfigType;
-
 typedef enum ConfigScope {
         SCOPE_GLOBAL,     /* offset into DockdConfig */
         SCOPE_BAY,        /* [bay.N]: offset into BayConfig */
@@ -51,11 +34,9 @@ typedef enum ConfigScope {
 typedef struct ConfigItem {
         const char *section;
         const char *key;
-        ConfigType type;
         ConfigScope scope;
         size_t offset;
-        uint64_t min, max;
-        const char *const *enum_values;
+        ConfigValueType value;
 } ConfigItem;
 
 static const char *const backend_values[] = { "file", "s3", "tus", NULL };
@@ -63,11 +44,11 @@ static const char *const url_style_values[] = { "path", "virtual", NULL };
 static const char *const lock_mode_values[] = { "governance", "compliance", NULL };
 
 #define G(sec, k, t, field, lo, hi) \
-        { sec, k, t, SCOPE_GLOBAL, offsetof(DockdConfig, field), lo, hi, NULL }
+        { sec, k, SCOPE_GLOBAL, offsetof(DockdConfig, field), { t, lo, hi, NULL } }
 #define GE(sec, k, field, values) \
-        { sec, k, CT_ENUM, SCOPE_GLOBAL, offsetof(DockdConfig, field), 0, 0, values }
-#define B(k, t, field) { "bay", k, t, SCOPE_BAY, offsetof(BayConfig, field), 0, 0, NULL }
-#define C(k, t, field, lo, hi) { "category", k, t, SCOPE_CATEGORY, offsetof(CategoryConfig, field), lo, hi, NULL }
+        { sec, k, SCOPE_GLOBAL, offsetof(DockdConfig, field), { CT_ENUM, 0, 0, values } }
+#define B(k, t, field) { "bay", k, SCOPE_BAY, offsetof(BayConfig, field), { t, 0, 0, NULL } }
+#define C(k, t, field, lo, hi) { "category", k, SCOPE_CATEGORY, offsetof(CategoryConfig, field), { t, lo, hi, NULL } }
 #define SEC USEC_PER_SEC
 #define DAY (86400 * USEC_PER_SEC)
 #define YEAR (365 * DAY)
@@ -139,8 +120,8 @@ static const ConfigItem items[] = {
         G("report", "webhook_credentials", CT_STRING, report_webhook_credentials, 0, 0),
         G("report", "retry_max", CT_DURATION, report_retry_max, SEC, DAY),
 
-        { "log", "level", CT_LOG_LEVEL, SCOPE_GLOBAL, offsetof(DockdConfig, log_level), 0, 0, NULL },
-        { "log", "target", CT_LOG_TARGET, SCOPE_GLOBAL, offsetof(DockdConfig, log_target), 0, 0, NULL },
+        G("log", "level", CT_LOG_LEVEL, log_level, 0, 0),
+        G("log", "target", CT_LOG_TARGET, log_target, 0, 0),
 
         B("port", CT_PORT, port),
         B("charger", CT_NAME, charger),
@@ -270,7 +251,7 @@ DockdConfig *config_free(DockdConfig *c) {
                 return NULL;
         for (size_t i = 0; i < ELEMENTSOF(items); i++) {
                 const ConfigItem *it = &items[i];
-                bool is_string = it->type <= CT_PORT;
+                bool is_string = config_type_is_string(it->value.type);
 
                 if (!is_string || it->scope != SCOPE_GLOBAL)
                         continue;
@@ -316,231 +297,6 @@ const char *storage_backend_to_string(StorageBackendType t) {
         if (t < 0 || t >= _STORAGE_BACKEND_MAX)
                 return NULL;
         return backend_values[t];
-}
-
-/* ---- value checks ---- */
-
-static bool printable(const char *s) {
-        for (const unsigned char *p = (const unsigned char *) s; *p; p++)
-                if (*p < 0x20 || *p == 0x7f)
-                        return false;
-        return true;
-}
-
-static bool url_valid(const char *s, const char **ret_why) {
-        const char *rest = startswith(s, "https://") ?: startswith(s, "http://");
-        size_t hostlen;
-
-        if (!rest) {
-                *ret_why = "must start with http:// or https://";
-                return false;
-        }
-        hostlen = strcspn(rest, "/?#");
-        if (hostlen == 0) {
-                *ret_why = "has no host";
-                return false;
-        }
-        if (memchr(rest, '@', hostlen)) {
-                *ret_why = "must not carry credentials; use the credentials key";
-                return false;
-        }
-        for (const char *p = s; *p; p++)
-                if (isspace((unsigned char) *p) || (unsigned char) *p < 0x20 || (unsigned char) *p >= 0x7f) {
-                        *ret_why = "contains spaces, control or non-ASCII characters";
-                        return false;
-                }
-        return true;
-}
-
-static bool prefix_valid(const char *s) {
-        const char *p = s;
-
-        if (!*s)
-                return true;
-        while (*p) {
-                size_t n = strcspn(p, "/");
-                _cleanup_free_ char *part = strndup(p, n);
-
-                if (!part || !name_is_valid(part, 128))
-                        return false;
-                p += n;
-                if (*p == '/') {
-                        p++;
-                        if (!*p)
-                                return false;
-                }
-        }
-        return strlen(s) <= 512;
-}
-
-static bool bucket_valid(const char *s) {
-        size_t n = strlen(s);
-
-        if (n < 3 || n > 63 || !isalnum((unsigned char) s[0]) || !isalnum((unsigned char) s[n - 1]))
-                return false;
-        for (const char *p = s; *p; p++)
-                if (!islower((unsigned char) *p) && !isdigit((unsigned char) *p) && *p != '-' && *p != '.')
-                        return false;
-        return !strstr(s, "..");
-}
-
-static int enum_from_string(const char *const *values, const char *s) {
-        for (int i = 0; values[i]; i++)
-                if (streq(values[i], s))
-                        return i;
-        return -EINVAL;
-}
-
-static char *enum_list(const char *const *values) {
-        char *out = NULL;
-        size_t len = 0;
-        FILE *f = open_memstream(&out, &len);
-
-        if (!f)
-                return NULL;
-        for (int i = 0; values[i]; i++)
-                fprintf(f, "%s%s", i ? ", " : "", values[i]);
-        fclose(f);
-        return out;
-}
-
-/* Parse value into dst according to it. On failure, *ret_why says why. */
-static int item_parse(const ConfigItem *it, const char *value, void *dst, char **ret_why) {
-        const char *why = NULL;
-        char buf[FORMAT_DURATION_MAX], buf2[FORMAT_DURATION_MAX];
-        int r;
-
-        switch (it->type) {
-        case CT_STRING: case CT_NAME: case CT_PATH: case CT_URL: case CT_SECRET_URL:
-        case CT_PREFIX: case CT_BUCKET: case CT_PORT: {
-                char *copy;
-
-                if (!printable(value))
-                        why = "contains control characters";
-                else if (it->type != CT_PREFIX && !*value)
-                        why = "must not be empty";
-                else if (it->type == CT_NAME && !name_is_valid(value, 64))
-                        why = "must be 1-64 characters of A-Z a-z 0-9 . _ - (not starting with . or -, no ..)";
-                else if (it->type == CT_PATH && (value[0] != '/' || strstr(value, "/../") || endswith(value, "/..")))
-                        why = "must be an absolute path without ..";
-                else if ((it->type == CT_URL || it->type == CT_SECRET_URL) && !url_valid(value, &why))
-                        ;
-                else if (it->type == CT_PREFIX && !prefix_valid(value))
-                        why = "must be names of A-Z a-z 0-9 . _ - separated by single '/', without leading or trailing '/'";
-                else if (it->type == CT_BUCKET && !bucket_valid(value))
-                        why = "must be a valid S3 bucket name (3-63 of a-z 0-9 . -)";
-                else if (it->type == CT_PORT && !usb_port_path_is_valid(value))
-                        why = "must be a USB port path such as 1-1.4";
-                if (why)
-                        break;
-                copy = strdup(value);
-                if (!copy)
-                        return -ENOMEM;
-                free(*(char **) dst);
-                *(char **) dst = copy;
-                return 0;
-        }
-        case CT_SIZE: {
-                uint64_t v;
-                r = parse_size(value, &v);
-                if (r == -ERANGE)
-                        why = "is too large";
-                else if (r < 0)
-                        why = "is not a size (such as 512K, 16M, 2G)";
-                else if (v < it->min || v > it->max) {
-                        format_size(it->min, buf, sizeof buf);
-                        format_size(it->max, buf2, sizeof buf2);
-                        return asprintf(ret_why, "is out of range (%s to %s)", buf,
-                                        it->max == UINT64_MAX ? "unlimited" : buf2) < 0 ? -ENOMEM : -ERANGE;
-                } else {
-                        *(uint64_t *) dst = v;
-                        return 0;
-                }
-                break;
-        }
-        case CT_DURATION: {
-                usec_t v;
-                r = parse_duration(value, &v);
-                if (r == -ERANGE)
-                        why = "is too large";
-                else if (r < 0)
-                        why = "is not a duration (such as 500ms, 30s, 5min, 12h, 90d, 4y)";
-                else if (v < it->min || v > it->max) {
-                        format_duration(it->min, buf, sizeof buf);
-                        format_duration(it->max, buf2, sizeof buf2);
-                        return asprintf(ret_why, "is out of range (%s to %s)", buf, buf2) < 0 ? -ENOMEM : -ERANGE;
-                } else {
-                        *(usec_t *) dst = v;
-                        return 0;
-                }
-                break;
-        }
-        case CT_BOOL:
-                r = parse_boolean(value);
-                if (r < 0)
-                        why = "is not a boolean (yes/no, true/false, on/off, 1/0)";
-                else {
-                        *(bool *) dst = r;
-                        return 0;
-                }
-                break;
-        case CT_UINT: {
-                unsigned v;
-                r = parse_unsigned_range(value, (unsigned) it->min, (unsigned) it->max, &v);
-                if (r == -ERANGE)
-                        return asprintf(ret_why, "is out of range (%" PRIu64 " to %" PRIu64 ")", it->min, it->max) < 0
-                                       ? -ENOMEM : -ERANGE;
-                if (r < 0)
-                        why = "is not a non-negative integer";
-                else {
-                        *(unsigned *) dst = v;
-                        return 0;
-                }
-                break;
-        }
-        case CT_PERCENT: {
-                unsigned v;
-                r = parse_percent(value, &v);
-                if (r < 0 || v < it->min || v > it->max)
-                        return asprintf(ret_why, "is not a percentage from %" PRIu64 "%% to %" PRIu64 "%%", it->min, it->max) < 0
-                                       ? -ENOMEM : -EINVAL;
-                *(unsigned *) dst = v;
-                return 0;
-        }
-        case CT_ENUM: {
-                _cleanup_free_ char *list = NULL;
-                r = enum_from_string(it->enum_values, value);
-                if (r >= 0) {
-                        *(int *) dst = r;
-                        return 0;
-                }
-                list = enum_list(it->enum_values);
-                return asprintf(ret_why, "must be one of: %s", strna(list)) < 0 ? -ENOMEM : -EINVAL;
-        }
-        case CT_LOG_LEVEL:
-                r = log_level_from_string(value);
-                if (r < 0)
-                        why = "must be one of: emerg, alert, crit, err, warning, notice, info, debug";
-                else {
-                        *(int *) dst = r;
-                        return 0;
-                }
-                break;
-        case CT_LOG_TARGET: {
-                LogTarget t = log_target_from_string(value);
-                if (t < 0)
-                        why = "must be one of: auto, console, journal";
-                else {
-                        *(LogTarget *) dst = t;
-                        return 0;
-                }
-                break;
-        }
-        }
-        if (!why)
-                why = "is invalid";
-        *ret_why = strdup(why);
-        return *ret_why ? -EINVAL : -ENOMEM;
 }
 
 /* ---- parsing ---- */
@@ -779,7 +535,7 @@ static int handler(void *user, const char *section, const char *key, const char 
         s->seen = n;
         s->seen[s->n_seen++] = TAKE_PTR(seen_key);
 
-        r = item_parse(it, value, (uint8_t *) target + it->offset, &why);
+        r = config_value_parse(&it->value, value, (uint8_t *) target + it->offset, &why);
         if (r < 0) {
                 _cleanup_free_ char *shown = escape_value(value);
                 return parse_fail(s, "[%s] %s=%s: value %s", section, key, strna(shown), why ?: "is invalid");
@@ -887,21 +643,26 @@ int config_load(DockdConfig *c, const char *path, char **ret_error) {
 _printf_(5, 6) static int validate_fail(const DockdConfig *c, const char *section, const char *key,
                                         char **ret_error, const char *fmt, ...) {
         const ConfigLocation *l = location_find(c, section, key);
-        _cleanup_free_ char *msg = NULL;
+        char *error = NULL;
+        size_t size = 0;
+        FILE *f = open_memstream(&error, &size);
         va_list ap;
-        int k;
 
-        va_start(ap, fmt);
-        k = vasprintf(&msg, fmt, ap);
-        va_end(ap);
-        if (k < 0)
+        if (!f)
                 return -ENOMEM;
+        /* FILE:LINE where the key was set; a default has no place. */
         if (l)
-                k = asprintf(ret_error, "%s:%u: %s", l->file, l->line, msg);
+                fprintf(f, "%s:%u: ", l->file, l->line);
         else
-                k = asprintf(ret_error, "configuration: %s", msg);
-        if (k < 0)
-                *ret_error = NULL;
+                fputs("configuration: ", f);
+        va_start(ap, fmt);
+        vfprintf(f, fmt, ap);
+        va_end(ap);
+        if (fclose(f) != 0) {
+                free(error);
+                return -ENOMEM;
+        }
+        *ret_error = error;
         return -EINVAL;
 }
 
@@ -978,53 +739,6 @@ int config_validate(DockdConfig *c, char **ret_error) {
 
 /* ---- dump ---- */
 
-static void item_print(const ConfigItem *it, const void *p, FILE *f) {
-        char buf[FORMAT_DURATION_MAX];
-
-        switch (it->type) {
-        case CT_STRING: case CT_NAME: case CT_PATH: case CT_URL: case CT_PREFIX:
-        case CT_BUCKET: case CT_PORT:
-                fprintf(f, "%s", *(char *const *) p ?: "");
-                break;
-        case CT_SECRET_URL: {
-                const char *u = *(char *const *) p;
-                if (!u)
-                        break;
-                /* scheme://host/ then "…": paths and queries of webhooks carry tokens. */
-                const char *rest = strstr(u, "://");
-                size_t keep = rest ? (size_t) (rest + 3 - u) + strcspn(rest + 3, "/?#") : 0;
-                fprintf(f, "%.*s%s", (int) keep, u, u[keep] ? "/(masked)" : "");
-                break;
-        }
-        case CT_SIZE:
-                fprintf(f, "%s", format_size(*(const uint64_t *) p, buf, sizeof buf));
-                break;
-        case CT_DURATION:
-                fprintf(f, "%s", format_duration(*(const usec_t *) p, buf, sizeof buf));
-                break;
-        case CT_BOOL:
-                fprintf(f, "%s", *(const bool *) p ? "yes" : "no");
-                break;
-        case CT_UINT:
-                fprintf(f, "%u", *(const unsigned *) p);
-                break;
-        case CT_PERCENT:
-                fprintf(f, "%u%%", *(const unsigned *) p);
-                break;
-        case CT_ENUM:
-                fprintf(f, "%s", it->enum_values[*(const int *) p]);
-                break;
-        case CT_LOG_LEVEL:
-                fprintf(f, "%s", log_level_to_string(*(const int *) p));
-                break;
-        case CT_LOG_TARGET: {
-                static const char *const t[] = { "auto", "console", "journal" };
-                fprintf(f, "%s", t[*(const LogTarget *) p]);
-                break;
-        }
-        }
-}
-
 static void scope_print(ConfigScope scope, const char *section, const void *base, FILE *f) {
         const char *last = NULL;
 
@@ -1043,12 +757,12 @@ static void scope_print(ConfigScope scope, const char *section, const void *base
                         fprintf(f, "#retention= (the [retention] default)\n");
                         continue;
                 }
-                if (it->type <= CT_PORT && !*(char *const *) p) {
+                if (config_type_is_string(it->value.type) && !*(char *const *) p) {
                         fprintf(f, "#%s=\n", it->key);
                         continue;
                 }
                 fprintf(f, "%s=", it->key);
-                item_print(it, p, f);
+                config_value_print(&it->value, p, f);
                 fputc('\n', f);
         }
 }

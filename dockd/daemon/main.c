@@ -6,7 +6,7 @@
 #include "config.h"
 #include "custody.h"
 #include "log.h"
-#include "manager.h"
+#include "manager-bus.h"
 
 #define EXIT_CONFIG 2
 
@@ -145,6 +145,9 @@ int main(int argc, char *argv[]) {
         r = manager_start(m);
         if (r < 0)
                 return EXIT_FAILURE;
+        r = manager_bus_setup(m);
+        if (r < 0)
+                log_warning_errno(r, "D-Bus API unavailable, dockctl will not work: %m");
         r = manager_run(m);
         log_info("dockd stopped.");
         return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;

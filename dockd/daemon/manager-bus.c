@@ -3,7 +3,7 @@
  * return JSON documents so that the schema can grow without breaking callers. */
 #include "bus-names.h"
 #include "config.h"
-#include "manager.h"
+#include "manager-bus.h"
 
 static int reply_json(sd_bus_message *msg, struct json_object *o) {
         int r;

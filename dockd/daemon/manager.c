@@ -299,10 +299,6 @@ int manager_start(Manager *m) {
         if (r < 0)
                 return r;
 
-        r = manager_bus_setup(m);
-        if (r < 0)
-                log_warning_errno(r, "D-Bus API unavailable, dockctl will not work: %m");
-
         r = sd_event_now(m->event, CLOCK_MONOTONIC, &m->started_at);
         if (r < 0)
                 return r;

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* manager.h: the daemon's root object, the only part of dockd that knows every
  * other: the event loop, the configuration, the parts below the dock layer
- * (lent to every bay as its DockContext), the bays, and the D-Bus API
- * (manager-bus.c); built by main(), torn down on SIGTERM. It connects the
+ * (lent to every bay as its DockContext) and the bays; built by main(),
+ * torn down on SIGTERM. Its D-Bus API is manager-bus.h. It connects the
  * parts' callbacks: a bay's state change updates STATUS= and the dock's LEDs, a
  * segment central storage confirmed goes to the bay holding its camera, and a
  * spool with room again wakes the bays' paused pulls. */
@@ -40,7 +40,8 @@ int manager_new(DockdConfig *config, Manager **ret);
 Manager *manager_free(Manager *m);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Manager *, manager_free);
 
-/* Connect to hardware, storage and the bus; after it, the daemon is ready. */
+/* Connect to hardware and storage; with manager_bus_setup() (manager-bus.h)
+ * after it, the daemon is ready. */
 int manager_start(Manager *m);
 /* Run until SIGTERM/SIGINT; returns the exit status. */
 int manager_run(Manager *m);
@@ -51,6 +52,3 @@ void manager_stop(Manager *m);
 void manager_update_status(Manager *m);
 /* A JSON object describing the dock (dockctl status). Caller frees. */
 char *manager_status_json(Manager *m);
-
-/* manager-bus.c: org.dockd.Dock1 */
-int manager_bus_setup(Manager *m);

@@ -7,12 +7,11 @@
 #include "sysfs.h"
 
 struct Charger {
-        char *name;
-        char *dir;
+        SysfsDevice dev;
 };
 
 const char *charger_name(Charger *c) {
-        return c->name;
+        return c->dev.name;
 }
 
 const char *charger_status_to_string(ChargerStatus s) {
@@ -33,55 +32,37 @@ bool charger_health_bad(const char *health) {
 }
 
 int charger_new(const char *name, Charger **ret) {
-        _cleanup_free_ char *dir = NULL;
-        struct stat st;
-        Charger *c;
+        _cleanup_free_ Charger *c = calloc(1, sizeof *c);
+        int r;
 
-        if (asprintf(&dir, "/sys/class/power_supply/%s", name) < 0)
-                return -ENOMEM;
-        if (stat(dir, &st) < 0)
-                return -errno;
-        c = calloc(1, sizeof *c);
         if (!c)
                 return -ENOMEM;
-        c->name = strdup(name);
-        c->dir = TAKE_PTR(dir);
-        if (!c->name) {
-                charger_free(c);
-                return -ENOMEM;
-        }
-        *ret = c;
+        r = sysfs_device_open("power_supply", name, &c->dev);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(c);
         return 0;
 }
 
 Charger *charger_free(Charger *c) {
         if (!c)
                 return NULL;
-        free(c->name);
-        free(c->dir);
+        sysfs_device_done(&c->dev);
         free(c);
         return NULL;
 }
 
-static char *attr(Charger *c, const char *name) {
-        char *p;
-        return asprintf(&p, "%s/%s", c->dir, name) < 0 ? NULL : p;
-}
-
 static bool read_ll(Charger *c, const char *name, long long *ret) {
-        _cleanup_free_ char *p = attr(c, name);
-        return p && sysfs_read_int(p, ret) >= 0;
+        return sysfs_device_read_int(&c->dev, name, ret) >= 0;
 }
 
 int charger_read(Charger *c, ChargerReading *ret) {
-        _cleanup_free_ char *sp = attr(c, "status"), *hp = attr(c, "health"), *status = NULL, *health = NULL;
+        _cleanup_free_ char *status = NULL, *health = NULL;
         ChargerReading r = {};
         long long v;
         int k;
 
-        if (!sp || !hp)
-                return -ENOMEM;
-        k = sysfs_read(sp, &status);
+        k = sysfs_device_read(&c->dev, "status", &status);
         if (k < 0)
                 return k;
         r.status = streq(status, "Charging") ? CHARGER_CHARGING
@@ -97,14 +78,14 @@ int charger_read(Charger *c, ChargerReading *ret) {
                 r.temp_decic = (int) v;
         else
                 r.have_temp = false;
-        if (sysfs_read(hp, &health) >= 0)
+        if (sysfs_device_read(&c->dev, "health", &health) >= 0)
                 snprintf(r.health, sizeof r.health, "%s", health);
         *ret = r;
         return 0;
 }
 
 int charger_set_inhibit(Charger *c, bool inhibit) {
-        _cleanup_free_ char *p = attr(c, "charge_behaviour");
+        _cleanup_free_ char *p = sysfs_device_attr(&c->dev, "charge_behaviour");
         struct stat st;
 
         if (!p)

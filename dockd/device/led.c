@@ -11,8 +11,7 @@
 #include "sysfs.h"
 
 struct Led {
-        char *name;
-        char *dir;
+        SysfsDevice dev;
         long long max_brightness;
         LedPattern current;
         bool known;
@@ -20,7 +19,7 @@ struct Led {
 };
 
 const char *led_name(Led *l) {
-        return l->name;
+        return l->dev.name;
 }
 
 bool led_pattern_equal(LedPattern a, LedPattern b) {
@@ -30,49 +29,30 @@ bool led_pattern_equal(LedPattern a, LedPattern b) {
 }
 
 int led_new(const char *name, Led **ret) {
-        _cleanup_free_ char *path = NULL;
-        struct stat st;
-        Led *l;
+        _cleanup_free_ Led *l = calloc(1, sizeof *l);
+        int r;
 
-        if (asprintf(&path, "/sys/class/leds/%s", name) < 0)
-                return -ENOMEM;
-        if (stat(path, &st) < 0)
-                return -errno;
-        l = calloc(1, sizeof *l);
         if (!l)
                 return -ENOMEM;
-        l->name = strdup(name);
-        l->dir = TAKE_PTR(path);
-        if (!l->name) {
-                led_free(l);
-                return -ENOMEM;
-        }
-        {
-                _cleanup_free_ char *mb = NULL;
-                if (asprintf(&mb, "%s/max_brightness", l->dir) >= 0 && sysfs_read_int(mb, &l->max_brightness) < 0)
-                        l->max_brightness = 1;
-                if (l->max_brightness <= 0)
-                        l->max_brightness = 1;
-        }
-        *ret = l;
+        r = sysfs_device_open("leds", name, &l->dev);
+        if (r < 0)
+                return r;
+        if (sysfs_device_read_int(&l->dev, "max_brightness", &l->max_brightness) < 0 || l->max_brightness <= 0)
+                l->max_brightness = 1;
+        *ret = TAKE_PTR(l);
         return 0;
 }
 
 Led *led_free(Led *l) {
         if (!l)
                 return NULL;
-        free(l->name);
-        free(l->dir);
+        sysfs_device_done(&l->dev);
         free(l);
         return NULL;
 }
 
 static int led_write(Led *l, const char *attr, const char *value) {
-        _cleanup_free_ char *p = NULL;
-
-        if (asprintf(&p, "%s/%s", l->dir, attr) < 0)
-                return -ENOMEM;
-        return sysfs_write(p, value);
+        return sysfs_device_write(&l->dev, attr, value);
 }
 
 int led_set(Led *l, LedPattern p) {
@@ -106,7 +86,7 @@ int led_set(Led *l, LedPattern p) {
                 if (r < 0 && !l->warned) {
                         l->warned = true;
                         log_warning_errno(r, "LED %s: cannot set the blink rate (%m); it blinks at the kernel's default.",
-                                          l->name);
+                                          l->dev.name);
                 }
                 r = 0;
                 break;
@@ -114,7 +94,7 @@ int led_set(Led *l, LedPattern p) {
                 return -EINVAL;
         }
         if (r < 0)
-                return log_debug_errno(r, "LED %s: cannot set: %m", l->name);
+                return log_debug_errno(r, "LED %s: cannot set: %m", l->dev.name);
         l->current = p;
         l->known = true;
         return 0;

@@ -257,13 +257,13 @@ UsbManager *usb_manager_free(UsbManager *u) {
                 free(e);
         }
         sd_event_source_disable_unref(u->defer);
+        sd_event_source_disable_unref(u->poll_timer);
         if (u->ctx) {
                 libusb_set_pollfd_notifiers(u->ctx, NULL, NULL, NULL);
                 while (u->fds)
                         pollfd_removed(u->fds->fd, u);
                 libusb_exit(u->ctx);
         }
-        sd_event_source_disable_unref(u->poll_timer);
         sd_event_unref(u->event);
         free(u);
         return NULL;

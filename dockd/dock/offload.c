@@ -24,6 +24,7 @@
 #include "message-ids.h"
 #include "offload.h"
 #include "ptp.h"
+#include "verdict.h"
 
 #define MAX_SIGNATURE_SIZE (64 * 1024)
 
@@ -55,6 +56,7 @@ struct Offload {
         size_t man_size;
         uint8_t *p7s;
         size_t p7s_size;
+        size_t small;               /* which of small_files is being read */
         Manifest *manifest;
         char *reason;               /* why it is quarantined, NULL if not */
         bool trusted;               /* manifest valid, signed, about this segment: it heads the chain */
@@ -218,31 +220,31 @@ static int keep_small(Offload *o, const char *ext, const uint8_t *data, size_t s
         return spool_write_file(o->ctx->spool, &o->id, ext, data, size);
 }
 
+/* A verdict against the segment (verdict.h): quarantine it for that reason. */
+static void quarantine_for(Offload *o, const char *reason) {
+        if (reason)
+                quarantine(o, "%s", reason);
+        else
+                quarantine(o, "verification failed");
+}
+
 static void evaluate_manifest(Offload *o) {
         const CameraSegment *s = cur_seg(o);
+        SegmentFacts facts = {
+                .serial = o->serial,
+                .recording = s->recording_id,
+                .index = s->index,
+                .video_present = s->present[CAMERA_FILE_VIDEO],
+                .video_size = s->files[CAMERA_FILE_VIDEO].size,
+        };
         _cleanup_free_ char *why = NULL;
         ChainHead head;
         const char *chain_reason = NULL;
         int r;
 
-        if (!o->man)
-                return quarantine(o, "manifest missing on the camera");
-        r = manifest_parse(o->man, o->man_size, &o->manifest, &why);
+        r = verdict_manifest(o->ctx->trust, o->man, o->man_size, o->p7s, o->p7s_size, &facts, &o->manifest, &why);
         if (r < 0)
-                return quarantine(o, "manifest invalid: %s", strna(why));
-        if (!o->p7s)
-                return quarantine(o, "signature missing on the camera");
-        r = verify_manifest_signature(o->ctx->trust, o->man, o->man_size, o->p7s, o->p7s_size, o->serial, &why);
-        if (r < 0)
-                return quarantine(o, "signature: %s", strna(why));
-        if (!streq(o->manifest->device_serial, o->serial))
-                return quarantine(o, "manifest names camera %s", o->manifest->device_serial);
-        if (!streq(o->manifest->recording_id, s->recording_id) || o->manifest->segment_index != s->index)
-                return quarantine(o, "manifest describes %s/%06" PRIu32 ", not this segment",
-                                  o->manifest->recording_id, o->manifest->segment_index);
-        if (s->present[CAMERA_FILE_VIDEO] && s->files[CAMERA_FILE_VIDEO].size != o->manifest->size)
-                return quarantine(o, "video is %" PRIu64 " bytes on the camera, the manifest says %" PRIu64,
-                                  s->files[CAMERA_FILE_VIDEO].size, o->manifest->size);
+                return quarantine_for(o, why);
 
         /* From here on the manifest is the camera's own word about this segment: the
          * next one chains to it whatever this one's verdict, so that a break is
@@ -260,56 +262,60 @@ static void evaluate_manifest(Offload *o) {
                 return quarantine(o, "hash chain: %s", chain_reason);
 }
 
-static void on_signature(Camera *c, int error, uint16_t rc, const uint8_t *data, size_t size, void *userdata) {
+/* The segment's two small files, manifest then signature: each read whole
+ * from the camera and kept in the spool before the video is pulled. */
+static const struct {
+        CameraFileKind kind;
+        const char *ext;
+        size_t max;
+        const char *reading, *keeping;   /* what failed */
+} small_files[] = {
+        { CAMERA_FILE_MANIFEST, "man", MANIFEST_MAX_SIZE, "reading a manifest", "keeping a manifest in the spool" },
+        { CAMERA_FILE_SIGNATURE, "p7s", MAX_SIGNATURE_SIZE, "reading a signature", "keeping a signature in the spool" },
+};
+
+static void read_small(Offload *o);
+
+static void on_small(Camera *c, int error, uint16_t rc, const uint8_t *data, size_t size, void *userdata) {
         Offload *o = userdata;
+        bool manifest = small_files[o->small].kind == CAMERA_FILE_MANIFEST;
+        uint8_t **keep = manifest ? &o->man : &o->p7s;
         int r;
 
         o->busy = false;
-        if (error < 0)
-                return offload_fail(o, error, "reading a signature");
-        o->p7s = memdup(data, size);
-        if (!o->p7s && size > 0)
-                return offload_fail(o, -ENOMEM, "reading a signature");
-        o->p7s_size = size;
-        r = keep_small(o, "p7s", data, size);
-        if (r < 0)
-                return offload_fail(o, r, "keeping a signature in the spool");
-        pull_video(o);
+        if (error == -EMSGSIZE && manifest)
+                quarantine(o, "manifest larger than %d bytes", MANIFEST_MAX_SIZE);
+        else if (error < 0)
+                return offload_fail(o, error, small_files[o->small].reading);
+        else {
+                *keep = memdup(data, size);
+                if (!*keep && size > 0)
+                        return offload_fail(o, -ENOMEM, small_files[o->small].reading);
+                *(manifest ? &o->man_size : &o->p7s_size) = size;
+                r = keep_small(o, small_files[o->small].ext, data, size);
+                if (r < 0)
+                        return offload_fail(o, r, small_files[o->small].keeping);
+        }
+        o->small++;
+        read_small(o);
 }
 
-static void read_signature(Offload *o) {
+static void read_small(Offload *o) {
         const CameraSegment *s = cur_seg(o);
         int r;
 
-        if (!s->present[CAMERA_FILE_SIGNATURE]) {
-                pull_video(o);
+        for (; o->small < ELEMENTSOF(small_files); o->small++) {
+                CameraFileKind kind = small_files[o->small].kind;
+
+                if (!s->present[kind])
+                        continue;
+                o->busy = true;
+                r = camera_read_object(o->camera, s->files[kind].handle, small_files[o->small].max, on_small, o);
+                if (r < 0)
+                        offload_fail(o, r, small_files[o->small].reading);
                 return;
         }
-        o->busy = true;
-        r = camera_read_object(o->camera, s->files[CAMERA_FILE_SIGNATURE].handle, MAX_SIGNATURE_SIZE, on_signature, o);
-        if (r < 0)
-                offload_fail(o, r, "reading a signature");
-}
-
-static void on_manifest(Camera *c, int error, uint16_t rc, const uint8_t *data, size_t size, void *userdata) {
-        Offload *o = userdata;
-        int r;
-
-        o->busy = false;
-        if (error == -EMSGSIZE)
-                quarantine(o, "manifest larger than %d bytes", MANIFEST_MAX_SIZE);
-        else if (error < 0)
-                return offload_fail(o, error, "reading a manifest");
-        else {
-                o->man = memdup(data, size);
-                if (!o->man && size > 0)
-                        return offload_fail(o, -ENOMEM, "reading a manifest");
-                o->man_size = size;
-                r = keep_small(o, "man", data, size);
-                if (r < 0)
-                        return offload_fail(o, r, "keeping a manifest in the spool");
-        }
-        read_signature(o);
+        pull_video(o);
 }
 
 static void pull_segment(Offload *o) {
@@ -321,14 +327,8 @@ static void pull_segment(Offload *o) {
         r = spool_prepare(o->ctx->spool, &o->id);
         if (r < 0)
                 return offload_fail(o, r, "preparing the spool");
-        if (!s->present[CAMERA_FILE_MANIFEST]) {
-                read_signature(o);
-                return;
-        }
-        o->busy = true;
-        r = camera_read_object(o->camera, s->files[CAMERA_FILE_MANIFEST].handle, MANIFEST_MAX_SIZE, on_manifest, o);
-        if (r < 0)
-                offload_fail(o, r, "reading a manifest");
+        o->small = 0;
+        read_small(o);
 }
 
 /* ---- pull: the video ---- */
@@ -521,50 +521,27 @@ static int save_verdict(Offload *o, const uint8_t sha[32]) {
                 .size = o->offset,
                 .trusted = o->trusted,
         };
-        _cleanup_free_ char *cats = NULL;
-        usec_t retention;
-        time_t now = time(NULL);
+        _cleanup_(segment_policy_done) SegmentPolicy policy = {};
+        int r;
 
         memcpy(st.sha256, sha, 32);
         if (o->man)
                 SHA256(o->man, o->man_size, st.manifest_sha256);
-        if (o->manifest) {
-                size_t len = 0;
-                for (size_t i = 0; i < o->manifest->n_categories; i++)
-                        len += strlen(o->manifest->categories[i]) + 1;
-                cats = calloc(1, len + 1);
-                if (!cats)
-                        return -ENOMEM;
-                for (size_t i = 0; i < o->manifest->n_categories; i++) {
-                        const CategoryConfig *cc = config_find_category(o->ctx->config, o->manifest->categories[i]);
-                        if (i > 0)
-                                strcat(cats, ",");
-                        strcat(cats, o->manifest->categories[i]);
-                        if (cc && cc->evidentiary)
-                                st.evidentiary = true;
-                        if (cc && cc->legal_hold)
-                                st.legal_hold = true;
-                }
-                st.categories = cats;
-                st.start_time = (uint64_t) o->manifest->start_time;
-                retention = config_retention(o->ctx->config, (const char *const *) o->manifest->categories,
-                                             o->manifest->n_categories);
-        } else
-                retention = o->ctx->config->retention_default;
-        if (st.quarantined) {
-                /* Possible tampering is kept as long as any evidence is. */
-                for (size_t i = 0; i < o->ctx->config->n_categories; i++)
-                        retention = MAX(retention, o->ctx->config->categories[i].retention);
-                st.start_time = st.start_time ?: (uint64_t) now;
-        }
-        st.retain_until = (st.start_time ?: (uint64_t) now) + retention / USEC_PER_SEC;
+        r = verdict_policy(o->ctx->config, o->manifest, st.quarantined, time(NULL), &policy);
+        if (r < 0)
+                return r;
+        st.categories = policy.categories;
+        st.evidentiary = policy.evidentiary;
+        st.legal_hold = policy.legal_hold;
+        st.start_time = policy.start_time;
+        st.retain_until = policy.retain_until;
         /* One atomic write: the verdict, and (trusted) the recording's new chain head. */
         return spool_state_save(o->ctx->spool, &o->id, &st);
 }
 
 static void pull_complete(Offload *o) {
         _cleanup_free_ char *part = spool_path(o->ctx->spool, &o->id, "mp4.part");
-        _cleanup_free_ char *done = spool_path(o->ctx->spool, &o->id, "mp4");
+        _cleanup_free_ char *done = spool_path(o->ctx->spool, &o->id, "mp4"), *why = NULL;
         uint8_t sha[32] = {};
         char hex[65], sz[32];
         int r;
@@ -580,10 +557,8 @@ static void pull_complete(Offload *o) {
                 if (r < 0)
                         return offload_fail(o, r, "finishing a pull");
                 failpoint("pull-after-rename");
-                if (o->offset != o->size)
-                        quarantine(o, "only %" PRIu64 " of %" PRIu64 " bytes could be pulled", o->offset, o->size);
-                else if (o->manifest && memcmp(sha, o->manifest->sha256, 32) != 0)
-                        quarantine(o, "video SHA-256 %s does not match the manifest", hex_sha256(sha, hex));
+                if (verdict_video(o->offset, o->size, sha, o->manifest, &why) < 0)
+                        quarantine_for(o, why);
         }
         /* Custody first: a segment never reaches "pulled" (and so never central
          * storage, nor deletion) without its records. A crash between the two

@@ -74,35 +74,28 @@ static int read_bytes(Reader *r, size_t n, const uint8_t **ret) {
         return 0;
 }
 
-static int read_u8(Reader *r, uint8_t *ret) {
-        const uint8_t *p;
-        if (read_bytes(r, 1, &p) < 0)
-                return -EBADMSG;
-        *ret = p[0];
-        return 0;
+static inline uint8_t le8(const uint8_t *p) {
+        return p[0];
 }
 
-static int read_u16(Reader *r, uint16_t *ret) {
-        const uint8_t *p;
-        if (read_bytes(r, 2, &p) < 0)
-                return -EBADMSG;
-        *ret = le16(p);
-        return 0;
-}
+/* read_u8() … read_u64(): a little-endian integer (§3). */
+#define DEFINE_READ_UINT(bits)                                          \
+        static int read_u##bits(Reader *r, uint##bits##_t *ret) {       \
+                const uint8_t *p;                                       \
+                if (read_bytes(r, bits / 8, &p) < 0)                    \
+                        return -EBADMSG;                                \
+                *ret = le##bits(p);                                     \
+                return 0;                                               \
+        }
+DEFINE_READ_UINT(8)
+DEFINE_READ_UINT(16)
+DEFINE_READ_UINT(32)
+DEFINE_READ_UINT(64)
 
-static int read_u32(Reader *r, uint32_t *ret) {
-        const uint8_t *p;
-        if (read_bytes(r, 4, &p) < 0)
+/* A dataset that is an array: its element count first (§4). */
+static int reader_init_count(Reader *r, const uint8_t *data, size_t len, uint32_t *ret_n) {
+        if (reader_init(r, data, len) < 0 || read_u32(r, ret_n) < 0)
                 return -EBADMSG;
-        *ret = le32(p);
-        return 0;
-}
-
-static int read_u64(Reader *r, uint64_t *ret) {
-        const uint8_t *p;
-        if (read_bytes(r, 8, &p) < 0)
-                return -EBADMSG;
-        *ret = le64(p);
         return 0;
 }
 
@@ -509,9 +502,7 @@ void ptp_device_info_done(PtpDeviceInfo *info) {
         *info = (PtpDeviceInfo) {};
 }
 
-static void ptp_device_info_donep(PtpDeviceInfo *info) {
-        ptp_device_info_done(info);
-}
+DEFINE_DONE_CLEANUP_FUNC(PtpDeviceInfo, ptp_device_info_done);
 
 int ptp_device_info_parse(const uint8_t *data, size_t len, PtpDeviceInfo *ret) {
         _cleanup_(ptp_device_info_donep) PtpDeviceInfo d = {};
@@ -607,9 +598,7 @@ void ptp_storage_info_done(PtpStorageInfo *info) {
         *info = (PtpStorageInfo) {};
 }
 
-static void ptp_storage_info_donep(PtpStorageInfo *info) {
-        ptp_storage_info_done(info);
-}
+DEFINE_DONE_CLEANUP_FUNC(PtpStorageInfo, ptp_storage_info_done);
 
 int ptp_storage_info_parse(const uint8_t *data, size_t len, PtpStorageInfo *ret) {
         _cleanup_(ptp_storage_info_donep) PtpStorageInfo s = {};
@@ -647,9 +636,7 @@ void ptp_object_info_done(PtpObjectInfo *info) {
         *info = (PtpObjectInfo) {};
 }
 
-static void ptp_object_info_donep(PtpObjectInfo *info) {
-        ptp_object_info_done(info);
-}
+DEFINE_DONE_CLEANUP_FUNC(PtpObjectInfo, ptp_object_info_done);
 
 int ptp_object_info_parse(const uint8_t *data, size_t len, PtpObjectInfo *ret) {
         _cleanup_(ptp_object_info_donep) PtpObjectInfo o = {};
@@ -693,9 +680,7 @@ int ptp_u32_array_parse(const uint8_t *data, size_t len, size_t max, uint32_t **
         uint32_t n;
         Reader r;
 
-        if (reader_init(&r, data, len) < 0)
-                return -EBADMSG;
-        if (read_u32(&r, &n) < 0)
+        if (reader_init_count(&r, data, len, &n) < 0)
                 return -EBADMSG;
         if (n > max || (size_t) n > r.left / 4)
                 return -EBADMSG;
@@ -891,9 +876,7 @@ void ptp_self_test_result_done(PtpSelfTestResult *r) {
         *r = (PtpSelfTestResult) {};
 }
 
-static void ptp_self_test_result_donep(PtpSelfTestResult *r) {
-        ptp_self_test_result_done(r);
-}
+DEFINE_DONE_CLEANUP_FUNC(PtpSelfTestResult, ptp_self_test_result_done);
 
 int ptp_self_test_result_parse(const uint8_t *data, size_t len, PtpSelfTestResult *ret) {
         _cleanup_(ptp_self_test_result_donep) PtpSelfTestResult t = {};
@@ -947,9 +930,7 @@ int ptp_certificates_parse(const uint8_t *data, size_t len, PtpCertificate ret[P
         uint32_t n;
         Reader r;
 
-        if (reader_init(&r, data, len) < 0)
-                return -EBADMSG;
-        if (read_u32(&r, &n) < 0)
+        if (reader_init_count(&r, data, len, &n) < 0)
                 return -EBADMSG;
         if (n < 1 || n > PTP_MAX_CERTIFICATES)
                 return -EBADMSG;

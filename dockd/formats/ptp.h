@@ -151,10 +151,7 @@ typedef struct PtpDeviceInfo {
         size_t n_capture_formats;
         uint16_t *playback_formats;
         size_t n_playback_formats;
-        char *manufacturer;
-        char *model;
-        char *device_version;
-        char *serial;
+        char *manufacturer, *model, *device_version, *serial;
 } PtpDeviceInfo;
 
 int ptp_device_info_parse(const uint8_t *data, size_t len, PtpDeviceInfo *ret);
@@ -186,9 +183,7 @@ typedef struct PtpObjectInfo {
         uint32_t parent;
         uint16_t association_type;
         uint32_t sequence_number;
-        char *filename;
-        char *capture_date;
-        char *modification_date;
+        char *filename, *capture_date, *modification_date;
 } PtpObjectInfo;
 
 int ptp_object_info_parse(const uint8_t *data, size_t len, PtpObjectInfo *ret);

@@ -17,6 +17,7 @@
 
 #include "fileio.h"
 #include "manifest.h"
+#include "openssl-util.h"
 #include "ptp.h"
 #include "verify.h"
 
@@ -29,17 +30,6 @@
 struct TrustStore {
         X509_STORE *store;
 };
-
-DEFINE_TRIVIAL_CLEANUP_FUNC(X509 *, X509_free);
-DEFINE_TRIVIAL_CLEANUP_FUNC(X509_STORE *, X509_STORE_free);
-DEFINE_TRIVIAL_CLEANUP_FUNC(X509_STORE_CTX *, X509_STORE_CTX_free);
-DEFINE_TRIVIAL_CLEANUP_FUNC(BIO *, BIO_free);
-DEFINE_TRIVIAL_CLEANUP_FUNC(BIO *, BIO_free_all);
-DEFINE_TRIVIAL_CLEANUP_FUNC(CMS_ContentInfo *, CMS_ContentInfo_free);
-
-static void x509_stack_freep(STACK_OF(X509) **sk) {
-        sk_X509_pop_free(*sk, X509_free);
-}
 
 static void x509_info_stack_freep(STACK_OF(X509_INFO) **sk) {
         sk_X509_INFO_pop_free(*sk, X509_INFO_free);
@@ -236,6 +226,16 @@ static int verify_chain(TrustStore *ts, X509 *leaf, STACK_OF(X509) *untrusted, c
         }
 }
 
+/* The device certificate cert is trusted (its chain) and is this camera's. */
+static int verify_device(TrustStore *ts, X509 *cert, STACK_OF(X509) *untrusted, const char *serial,
+                         char **ret_reason) {
+        int k = verify_chain(ts, cert, untrusted, ret_reason);
+
+        if (k < 0)
+                return k;
+        return check_device_certificate(cert, serial, ret_reason);
+}
+
 static int x509_from_der(const uint8_t *der, size_t size, X509 **ret) {
         const unsigned char *p = der;
         X509 *x;
@@ -255,7 +255,7 @@ static int x509_from_der(const uint8_t *der, size_t size, X509 **ret) {
 
 int verify_device_certificates(TrustStore *ts, const uint8_t *const *der, const size_t *der_size,
                                size_t n, const char *serial, char **ret_reason) {
-        _cleanup_(x509_stack_freep) STACK_OF(X509) *untrusted = NULL;
+        _cleanup_(sk_X509_pop_freep) STACK_OF(X509) *untrusted = NULL;
         _cleanup_(X509_freep) X509 *leaf = NULL;
         int k;
 
@@ -281,10 +281,7 @@ int verify_device_certificates(TrustStore *ts, const uint8_t *const *der, const 
                 }
         }
 
-        k = verify_chain(ts, leaf, untrusted, ret_reason);
-        if (k < 0)
-                return k;
-        k = check_device_certificate(leaf, serial, ret_reason);
+        k = verify_device(ts, leaf, untrusted, serial, ret_reason);
         if (k < 0)
                 return k;
         ERR_clear_error();
@@ -326,7 +323,7 @@ int verify_manifest_signature(TrustStore *ts, const uint8_t *manifest, size_t ma
                               const uint8_t *p7s, size_t p7s_size, const char *serial,
                               char **ret_reason) {
         _cleanup_(CMS_ContentInfo_freep) CMS_ContentInfo *cms = NULL;
-        _cleanup_(x509_stack_freep) STACK_OF(X509) *certs = NULL;
+        _cleanup_(sk_X509_pop_freep) STACK_OF(X509) *certs = NULL;
         _cleanup_(BIO_free_allp) BIO *content = NULL;
         STACK_OF(CMS_SignerInfo) *signers;
         const ASN1_OBJECT *econtent_type;
@@ -369,10 +366,7 @@ int verify_manifest_signature(TrustStore *ts, const uint8_t *manifest, size_t ma
         signer = certs ? find_signer(si, certs) : NULL;
         if (!signer)
                 return fail(-EKEYREJECTED, ret_reason, "signature does not carry the signer's certificate");
-        k = verify_chain(ts, signer, certs, ret_reason);
-        if (k < 0)
-                return k;
-        k = check_device_certificate(signer, serial, ret_reason);
+        k = verify_device(ts, signer, certs, serial, ret_reason);
         if (k < 0)
                 return k;
 

@@ -313,11 +313,6 @@ static int scan_dir(const char *path, DIR **ret) {
         return 0;
 }
 
-static void closedirp(DIR **d) {
-        if (*d)
-                closedir(*d);
-}
-
 /* Walk <spool>/<serial>/<recording>/<index>.<ext>: sum data sizes, remove stray
  * temporary files of interrupted atomic writes, and report each state file. */
 static int spool_walk(Spool *s, spool_segment_cb cb, void *userdata, bool count) {

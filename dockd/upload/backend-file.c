@@ -14,7 +14,7 @@
 #include <openssl/evp.h>
 #include <sys/stat.h>
 
-#include "backend.h"
+#include "backend-file.h"
 #include "failpoint.h"
 #include "fileio.h"
 #include "log.h"

@@ -21,8 +21,8 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "backend.h"
-#include "credentials.h"
+#include "backend-remote.h"
+#include "backend-tus.h"
 #include "failpoint.h"
 #include "filehash.h"
 #include "fileio.h"
@@ -36,10 +36,7 @@
 #define TUS_MAX_RESTARTS 3
 
 typedef struct TusBackend {
-        Backend backend;
-        HttpClient *http;
-        Credentials *creds;        /* extra header lines; may be NULL */
-        WorkerPool *pool;
+        RemoteBackend remote;      /* credentials: extra header lines, optional */
         char *endpoint;
         char *origin;              /* scheme://host[:port], for absolute-path Locations */
 } TusBackend;
@@ -56,35 +53,17 @@ typedef enum TusPhase {
 } TusPhase;
 
 struct BackendPut {
+        RemotePut base;
         TusBackend *tus;
-        char *key;
-        char *path;
-        char *state_path;
-        char *content_type;
-        uint64_t size;
-        uint8_t sha256[32];
-        usec_t retain_until;
-        bool legal_hold;
-        backend_put_done_t cb;
-        void *userdata;
-
-        int fd;
         TusPhase phase;
         char *upload_url;
         uint64_t offset;           /* what the server holds */
         uint64_t chunk_length;
         FileHash hash;
-        WorkerJob *hash_job;
         HttpRequest *req;
         unsigned checksum_failures;
         unsigned restarts;
         int terminate_error;       /* the failure to report once the termination is done */
-
-        bool finished;
-        bool cancelled;
-        int finish_error;
-        sd_event_source *finish_source;
-        char message[512];
 };
 
 static void do_head(BackendPut *p, TusPhase phase);
@@ -94,120 +73,77 @@ static void next_chunk(BackendPut *p);
 /* ---- state ---- */
 
 static int state_save(BackendPut *p) {
-        _cleanup_free_ char *data = NULL;
+        _cleanup_free_ char *extra = NULL;
 
-        if (!p->state_path)
-                return 0;
-        if (asprintf(&data, TUS_STATE_MAGIC "\nkey=%s\nsize=%" PRIu64 "\nurl=%s\n", p->key, p->size,
-                     p->upload_url) < 0)
+        if (asprintf(&extra, "url=%s\n", p->upload_url) < 0)
                 return -ENOMEM;
-        return write_file_atomic(p->state_path, data, strlen(data), 0600);
+        return remote_put_state_save(&p->base, TUS_STATE_MAGIC, extra);
 }
 
-static void state_remove(BackendPut *p) {
-        if (p->state_path)
-                (void) unlink_durable(p->state_path);
+typedef struct TusState {
+        char *key;
+        uint64_t size;
+        char *url;
+} TusState;
+
+static void state_line(RemotePut *rp, const char *name, const char *value, void *userdata) {
+        TusState *st = userdata;
+
+        if (streq(name, "key")) {
+                free(st->key);
+                st->key = strdup(value);
+        } else if (streq(name, "size"))
+                st->size = strtoull(value, NULL, 10);
+        else if (streq(name, "url")) {
+                free(st->url);
+                st->url = strdup(value);
+        }
 }
 
 static void state_load(BackendPut *p) {
-        _cleanup_free_ char *data = NULL, *key = NULL, *url = NULL;
-        uint64_t size = UINT64_MAX;
-        size_t n;
+        TusState st = { .size = UINT64_MAX };
 
-        if (!p->state_path || read_full_file(p->state_path, 64 * KiB, &data, &n) < 0 ||
-            !startswith(data, TUS_STATE_MAGIC "\n"))
-                return;
-        for (char *line = data, *next; line && *line; line = next) {
-                const char *v;
-                next = strchr(line, '\n');
-                if (next)
-                        *next++ = 0;
-                if ((v = startswith(line, "key="))) {
-                        free(key);
-                        key = strdup(v);
-                } else if ((v = startswith(line, "size=")))
-                        size = strtoull(v, NULL, 10);
-                else if ((v = startswith(line, "url="))) {
-                        free(url);
-                        url = strdup(v);
-                }
-        }
-        if (streq_ptr(key, p->key) && size == p->size && !isempty(url))
-                p->upload_url = TAKE_PTR(url);
+        if (remote_put_state_load(&p->base, TUS_STATE_MAGIC, 64 * KiB, state_line, &st) >= 0 &&
+            streq_ptr(st.key, p->base.key) && st.size == p->base.size && !isempty(st.url))
+                p->upload_url = TAKE_PTR(st.url);
+        free(st.key);
+        free(st.url);
 }
 
 /* ---- finishing ---- */
 
-static void put_free(BackendPut *p) {
-        http_request_free(p->req);
-        sd_event_source_disable_unref(p->finish_source);
-        safe_close(p->fd);
-        free(p->key);
-        free(p->path);
-        free(p->state_path);
-        free(p->content_type);
-        free(p->upload_url);
-        free(p);
-}
+static void put_stop(RemotePut *rp) {
+        BackendPut *p = (BackendPut *) rp;
 
-static void put_release(BackendPut *p) {
-        p->cancelled = true;
         p->req = http_request_free(p->req);
-        if (p->hash_job) {
-                worker_job_cancel(p->tus->pool, p->hash_job);
-                return;   /* on_hashed() frees it */
-        }
-        put_free(p);
 }
 
-static int on_finish(sd_event_source *s, void *userdata) {
-        BackendPut *p = userdata;
+static void put_done(RemotePut *rp) {
+        BackendPut *p = (BackendPut *) rp;
 
-        p->cb(p, p->finish_error, p->finish_error < 0 ? p->message : NULL, p->userdata);
-        put_release(p);
-        return 0;
+        put_stop(rp);
+        free(p->upload_url);
 }
 
-static void reload_credentials(TusBackend *tus) {
-        _cleanup_(credentials_freep) Credentials *c = NULL;
-        _cleanup_free_ char *error = NULL;
+static void put_confirmed(RemotePut *rp) {
+        BackendPut *p = (BackendPut *) rp;
 
-        if (!tus->backend.config->tus_credentials)
-                return;
-        if (credentials_load(tus->backend.config->tus_credentials, CREDENTIALS_HTTP_HEADERS, &c, &error) < 0) {
-                log_debug("Cannot read the tus credentials again: %s", strna(error));
-                return;
-        }
-        http_client_set_credentials(tus->http, NULL, NULL, c->headers);
-        credentials_free(tus->creds);
-        tus->creds = TAKE_PTR(c);
+        log_debug("%s: confirmed by the tus server (%" PRIu64 " bytes at %s).", p->base.key, p->base.size,
+                  p->upload_url);
 }
+
+static const RemotePutOps put_ops = {
+        .stop = put_stop,
+        .done = put_done,
+        .confirmed = put_confirmed,
+};
 
 _printf_(3, 4) static void finish(BackendPut *p, int error, const char *fmt, ...) {
-        if (p->finished)
-                return;
-        p->finished = true;
-        p->finish_error = error;
-        if (fmt) {
-                va_list ap;
-                va_start(ap, fmt);
-                vsnprintf(p->message, sizeof p->message, fmt, ap);
-                va_end(ap);
-        }
-        p->req = http_request_free(p->req);
-        if (error >= 0) {
-                state_remove(p);
-                log_debug("%s: confirmed by the tus server (%" PRIu64 " bytes at %s).", p->key, p->size,
-                          p->upload_url);
-        } else if (error == -EACCES) {
-                /* HEAD answers carry no error document: say what a refusal means. */
-                size_t n = strlen(p->message);
-                snprintf(p->message + n, sizeof p->message - n,
-                         "; central storage refused the credentials in [%s] credentials=%s, or their permissions",
-                         "tus", strna(p->tus->backend.config->tus_credentials));
-                reload_credentials(p->tus);
-        }
-        (void) sd_event_source_set_enabled(p->finish_source, SD_EVENT_ONESHOT);
+        va_list ap;
+
+        va_start(ap, fmt);
+        remote_put_finishv(&p->base, error, fmt, ap);
+        va_end(ap);
 }
 
 /* What a refusal means for the uploader. */
@@ -238,7 +174,7 @@ static int new_request(BackendPut *p, const char *method, const char *url, HttpR
 
         if (!url)
                 return -ENOMEM;
-        k = http_request_new(p->tus->http, method, url, &r);
+        k = http_request_new(p->tus->remote.http, method, url, &r);
         if (k >= 0 && !streq(method, "GET") && !streq(method, "OPTIONS"))
                 k = http_request_add_header(r, "Tus-Resumable: " TUS_VERSION);
         if (k < 0)
@@ -270,14 +206,14 @@ static void on_terminate(HttpRequest *r, int error, void *userdata) {
         p->req = NULL;
         /* 204 terminated, 404/410 gone already; anything else: the server's expiry deals with it. */
         if (error < 0 || !terminated(http_request_status(r)))
-                log_info("%s: cannot terminate the upload %s (%s).", p->key, p->upload_url,
+                log_info("%s: cannot terminate the upload %s (%s).", p->base.key, p->upload_url,
                          error < 0 ? strna(http_request_error(r)) : "refused");
         p->upload_url = mfree(p->upload_url);
-        state_remove(p);
+        remote_put_state_remove(&p->base);
         finish(p, p->terminate_error, NULL);
 }
 
-/* Fail with error (message already in p->message), dropping the upload. */
+/* Fail with error (message already in p->base.message), dropping the upload. */
 static void terminate_and_fail(BackendPut *p, int error) {
         _cleanup_(http_request_freep) HttpRequest *r = NULL;
         int k;
@@ -288,7 +224,7 @@ static void terminate_and_fail(BackendPut *p, int error) {
                 k = start(p, &r, on_terminate, TUS_TERMINATE);
         if (k < 0) {
                 p->upload_url = mfree(p->upload_url);
-                state_remove(p);
+                remote_put_state_remove(&p->base);
                 finish(p, error, NULL);
         }
 }
@@ -308,7 +244,7 @@ static void on_options(HttpRequest *r, int error, void *userdata) {
         if (ext && strstr(ext, "checksum") && alg && strcasestr(alg, "sha256"))
                 return finish(p, 0, NULL);
         finish(p, -EIO, "%s: the tus server neither returns uploads (GET) nor checks SHA-256 checksums; "
-               "it cannot confirm that it holds these bytes", p->key);
+               "it cannot confirm that it holds these bytes", p->base.key);
 }
 
 static void on_readback(HttpRequest *r, int error, void *userdata) {
@@ -341,10 +277,10 @@ static void on_readback(HttpRequest *r, int error, void *userdata) {
         }
         if (http_request_body_digest(r, got, NULL, &n) < 0)
                 return finish(p, -ENOMEM, "out of memory");
-        if (n != p->size || memcmp(got, p->sha256, 32) != 0) {
-                snprintf(p->message, sizeof p->message,
+        if (n != p->base.size || memcmp(got, p->base.sha256, 32) != 0) {
+                snprintf(p->base.message, sizeof p->base.message,
                          "%s: the tus server returns %" PRIu64 " bytes with SHA-256 %s, not %" PRIu64 " bytes with %s",
-                         p->key, n, hexmem(got, 32, a), p->size, hexmem(p->sha256, 32, b));
+                         p->base.key, n, hexmem(got, 32, a), p->base.size, hexmem(p->base.sha256, 32, b));
                 return terminate_and_fail(p, -EIO);
         }
         finish(p, 0, NULL);
@@ -380,11 +316,11 @@ static void on_head(HttpRequest *r, int error, void *userdata) {
         if (status == 404 || status == 410) {
                 /* The server no longer knows the upload (expired, cleaned up, lost): start over. */
                 if (++p->restarts > TUS_MAX_RESTARTS)
-                        return finish(p, -EREMOTEIO, "%s: the tus server keeps losing its uploads", p->key);
-                log_notice("%s: the tus server no longer knows %s (HTTP %ld); starting this object over.", p->key,
+                        return finish(p, -EREMOTEIO, "%s: the tus server keeps losing its uploads", p->base.key);
+                log_notice("%s: the tus server no longer knows %s (HTTP %ld); starting this object over.", p->base.key,
                            p->upload_url, status);
                 p->upload_url = mfree(p->upload_url);
-                state_remove(p);
+                remote_put_state_remove(&p->base);
                 return do_create(p);
         }
         if (status != 200 && status != 204) {
@@ -392,18 +328,18 @@ static void on_head(HttpRequest *r, int error, void *userdata) {
                 return finish(p, status_error(status), "HEAD %s: %s", p->upload_url, why);
         }
         if (!off || !len || parse_uint64(off, &o) < 0 || parse_uint64(len, &l) < 0) {
-                snprintf(p->message, sizeof p->message, "HEAD %s: no valid Upload-Offset/Upload-Length", p->upload_url);
+                snprintf(p->base.message, sizeof p->base.message, "HEAD %s: no valid Upload-Offset/Upload-Length", p->upload_url);
                 return final ? finish(p, -EPROTO, NULL) : terminate_and_fail(p, -EPROTO);
         }
-        if (l != p->size || o > l) {
-                snprintf(p->message, sizeof p->message,
+        if (l != p->base.size || o > l) {
+                snprintf(p->base.message, sizeof p->base.message,
                          "%s: the tus server's upload %s has length %" PRIu64 " and offset %" PRIu64 ", not %" PRIu64,
-                         p->key, p->upload_url, l, o, p->size);
+                         p->base.key, p->upload_url, l, o, p->base.size);
                 return terminate_and_fail(p, -EIO);
         }
         if (final && o != l) {
-                snprintf(p->message, sizeof p->message, "%s: after the last chunk, the tus server holds %" PRIu64
-                         " of %" PRIu64 " bytes", p->key, o, l);
+                snprintf(p->base.message, sizeof p->base.message, "%s: after the last chunk, the tus server holds %" PRIu64
+                         " of %" PRIu64 " bytes", p->base.key, o, l);
                 return finish(p, -EIO, NULL);
         }
         p->offset = o;
@@ -443,7 +379,7 @@ static void on_patch(HttpRequest *r, int error, void *userdata) {
                         return do_head(p, TUS_HEAD);
                 p->offset = o;
                 failpoint("tus-after-patch");
-                if (p->offset == p->size)
+                if (p->offset == p->base.size)
                         return do_head(p, TUS_FINAL_HEAD);
                 return next_chunk(p);
         }
@@ -466,13 +402,12 @@ static void on_hashed(int result, void *userdata) {
         char b64[45];
         int k;
 
-        p->hash_job = NULL;
-        if (p->cancelled)
-                return put_free(p);
-        if (p->finished)
+        if (remote_put_hash_returned(&p->base))
+                return;
+        if (p->base.finished)
                 return;
         if (result < 0)
-                return finish(p, -EIO, "%s: cannot read the spool copy %s: %s", p->key, p->path,
+                return finish(p, -EIO, "%s: cannot read the spool copy %s: %s", p->base.key, p->base.path,
                               strerror(result == -ENODATA ? EIO : -result));
         k = new_request(p, "PATCH", p->upload_url, &r);
         if (k >= 0)
@@ -482,7 +417,7 @@ static void on_hashed(int result, void *userdata) {
         if (k >= 0)
                 k = http_request_add_header(r, "Upload-Checksum: sha256 %s", base64mem(p->hash.sha256, 32, b64));
         if (k >= 0) {
-                http_request_set_body_file(r, p->fd, p->offset, p->chunk_length);
+                http_request_set_body_file(r, p->base.fd, p->offset, p->chunk_length);
                 k = start(p, &r, on_patch, TUS_PATCH);
         }
         if (k < 0)
@@ -494,11 +429,11 @@ static void next_chunk(BackendPut *p) {
         int k;
 
         p->phase = TUS_HASH;
-        p->chunk_length = MIN(p->tus->backend.config->tus_chunk_size, p->size - p->offset);
-        p->hash = (FileHash) { .fd = p->fd, .offset = p->offset, .length = p->chunk_length };
-        k = filehash_submit(p->tus->pool, &p->hash, on_hashed, p, &p->hash_job);
+        p->chunk_length = MIN(p->tus->remote.backend.config->tus_chunk_size, p->base.size - p->offset);
+        p->hash = (FileHash) { .fd = p->base.fd, .offset = p->offset, .length = p->chunk_length };
+        k = filehash_submit(p->tus->remote.pool, &p->hash, on_hashed, p, &p->base.hash_job);
         if (k < 0)
-                finish(p, k, "%s: cannot hash the next chunk: %s", p->key, strerror(-k));
+                finish(p, k, "%s: cannot hash the next chunk: %s", p->base.key, strerror(-k));
 }
 
 /* ---- creation ---- */
@@ -532,7 +467,7 @@ static void on_create(HttpRequest *r, int error, void *userdata) {
                 return finish(p, error, "POST %s: %s", p->tus->endpoint, strna(http_request_error(r)));
         if (status != 201) {
                 describe(r, why, sizeof why);
-                return finish(p, status_error(status), "POST %s (creating %s): %s", p->tus->endpoint, p->key, why);
+                return finish(p, status_error(status), "POST %s (creating %s): %s", p->tus->endpoint, p->base.key, why);
         }
         if (isempty(loc))
                 return finish(p, -EPROTO, "POST %s: the answer has no Location", p->tus->endpoint);
@@ -549,21 +484,21 @@ static void on_create(HttpRequest *r, int error, void *userdata) {
         }
         k = state_save(p);
         if (k < 0)
-                return finish(p, k, "%s: cannot save the resume state %s: %s", p->key, p->state_path, strerror(-k));
-        log_debug("%s: tus upload %s created.", p->key, p->upload_url);
+                return finish(p, k, "%s: cannot save the resume state %s: %s", p->base.key, p->base.state_path, strerror(-k));
+        log_debug("%s: tus upload %s created.", p->base.key, p->upload_url);
         failpoint("tus-after-create");
         p->offset = 0;
-        if (p->size == 0)
+        if (p->base.size == 0)
                 return do_head(p, TUS_FINAL_HEAD);
         next_chunk(p);
 }
 
 static int add_metadata(BackendPut *p, HttpRequest *r) {
-        const char *base = strrchr(p->key, '/') ? strrchr(p->key, '/') + 1 : p->key;
+        const char *base = strrchr(p->base.key, '/') ? strrchr(p->base.key, '/') + 1 : p->base.key;
         const char *pairs[6][2] = {
                 { "filename", base },
-                { "key", p->key },
-                { "filetype", p->content_type ?: "application/octet-stream" },
+                { "key", p->base.key },
+                { "filetype", p->base.content_type ?: "application/octet-stream" },
         };
         _cleanup_free_ char *out = NULL;
         char hex[65], date[32] = "";
@@ -571,16 +506,16 @@ static int add_metadata(BackendPut *p, HttpRequest *r) {
         FILE *f;
 
         pairs[n][0] = "sha256";
-        pairs[n++][1] = hexmem(p->sha256, 32, hex);
-        if (p->retain_until > 0) {
-                time_t t = (time_t) (p->retain_until / USEC_PER_SEC);
+        pairs[n++][1] = hexmem(p->base.sha256, 32, hex);
+        if (p->base.retain_until > 0) {
+                time_t t = (time_t) (p->base.retain_until / USEC_PER_SEC);
                 struct tm tm;
                 if (gmtime_r(&t, &tm))
                         strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", &tm);
                 pairs[n][0] = "retain-until";
                 pairs[n++][1] = date;
         }
-        if (p->legal_hold) {
+        if (p->base.legal_hold) {
                 pairs[n][0] = "legal-hold";
                 pairs[n++][1] = "1";
         }
@@ -608,7 +543,7 @@ static void do_create(BackendPut *p) {
         p->checksum_failures = 0;
         k = new_request(p, "POST", p->tus->endpoint, &r);
         if (k >= 0)
-                k = http_request_add_header(r, "Upload-Length: %" PRIu64, p->size);
+                k = http_request_add_header(r, "Upload-Length: %" PRIu64, p->base.size);
         if (k >= 0)
                 k = add_metadata(p, r);
         if (k >= 0)
@@ -622,45 +557,15 @@ static void do_create(BackendPut *p) {
 static int tus_put(Backend *b, const BackendObject *o, backend_put_done_t cb, void *userdata, BackendPut **ret) {
         TusBackend *tus = (TusBackend *) b;
         BackendPut *p;
-        struct stat st;
-        int k;
 
-        p = calloc(1, sizeof *p);
+        p = (BackendPut *) remote_put_new(&tus->remote, sizeof *p, &put_ops, o, cb, userdata);
         if (!p)
                 return -ENOMEM;
         p->tus = tus;
-        p->fd = -EBADF;
-        p->key = strdup(o->key);
-        p->path = strdup(o->path);
-        p->state_path = o->state_path ? strdup(o->state_path) : NULL;
-        p->content_type = o->content_type ? strdup(o->content_type) : NULL;
-        p->size = o->size;
-        memcpy(p->sha256, o->sha256, 32);
-        p->retain_until = o->retain_until;
-        p->legal_hold = o->legal_hold;
-        p->cb = cb;
-        p->userdata = userdata;
-        if (!p->key || !p->path || (o->state_path && !p->state_path) || (o->content_type && !p->content_type)) {
-                put_free(p);
-                return -ENOMEM;
-        }
-        k = sd_event_add_defer(b->event, &p->finish_source, on_finish, p);
-        if (k < 0) {
-                put_free(p);
-                return k;
-        }
-        (void) sd_event_source_set_enabled(p->finish_source, SD_EVENT_OFF);
-
-        p->fd = open(p->path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        if (p->fd < 0) {
-                k = -errno;
-                finish(p, k, "cannot open %s: %s", p->path, strerror(-k));
-        } else if (fstat(p->fd, &st) < 0 || (uint64_t) st.st_size != p->size)
-                finish(p, -EIO, "%s: the spool copy %s is not %" PRIu64 " bytes long", p->key, p->path, p->size);
-        else {
+        if (remote_put_open(&p->base) >= 0) {
                 state_load(p);
                 if (p->upload_url) {
-                        log_debug("%s: resuming tus upload %s.", p->key, p->upload_url);
+                        log_debug("%s: resuming tus upload %s.", p->base.key, p->upload_url);
                         do_head(p, TUS_HEAD);
                 } else
                         do_create(p);
@@ -671,8 +576,8 @@ static int tus_put(Backend *b, const BackendObject *o, backend_put_done_t cb, vo
 }
 
 static void tus_cancel(BackendPut *p) {
-        (void) sd_event_source_set_enabled(p->finish_source, SD_EVENT_OFF);
-        put_release(p);
+        (void) sd_event_source_set_enabled(p->base.finish_source, SD_EVENT_OFF);
+        remote_put_release(&p->base);
 }
 
 static uint64_t tus_progress(BackendPut *p) {
@@ -682,9 +587,7 @@ static uint64_t tus_progress(BackendPut *p) {
 static void tus_free(Backend *b) {
         TusBackend *tus = (TusBackend *) b;
 
-        worker_pool_free(tus->pool);
-        http_client_free(tus->http);
-        credentials_free(tus->creds);
+        remote_backend_done(&tus->remote);
         free(tus->endpoint);
         free(tus->origin);
         free(tus);
@@ -699,24 +602,18 @@ static const BackendOps tus_ops = {
 };
 
 int backend_tus_new(sd_event *event, const DockdConfig *config, Backend **ret, char **ret_error) {
-        _cleanup_free_ char *error = NULL;
         TusBackend *tus;
-        HttpClientConfig hc;
         const char *rest;
         int k;
 
         tus = calloc(1, sizeof *tus);
         if (!tus)
                 return -ENOMEM;
-        tus->backend = (Backend) { .ops = &tus_ops, .event = event, .config = config };
-        if (config->tus_credentials) {
-                k = credentials_load(config->tus_credentials, CREDENTIALS_HTTP_HEADERS, &tus->creds, &error);
-                if (k < 0) {
-                        if (asprintf(ret_error, "[tus] credentials: %s", error ?: strerror(-k)) < 0)
-                                *ret_error = NULL;
-                        tus_free(&tus->backend);
-                        return k;
-                }
+        k = remote_backend_init(&tus->remote, &tus_ops, event, config, "tus", "tus", config->tus_credentials,
+                                CREDENTIALS_HTTP_HEADERS, ret_error);
+        if (k < 0) {
+                tus_free(&tus->remote.backend);
+                return k;
         }
         /* The creation URL; Locations may be relative to it or to its origin. */
         if (endswith(config->tus_endpoint, "/") || strchr(strstr(config->tus_endpoint, "://") + 3, '/'))
@@ -726,24 +623,20 @@ int backend_tus_new(sd_event *event, const DockdConfig *config, Backend **ret, c
         rest = strstr(config->tus_endpoint, "://") + 3;
         tus->origin = strndup(config->tus_endpoint, (size_t) (rest - config->tus_endpoint) + strcspn(rest, "/"));
         if (!tus->endpoint || !tus->origin) {
-                tus_free(&tus->backend);
+                tus_free(&tus->remote.backend);
                 return -ENOMEM;
         }
-        hc = (HttpClientConfig) {
-                .ca_file = config->tus_ca_file,
-                .timeout = config->tus_timeout,
-                .bandwidth_limit = config->storage_bandwidth_limit,
-                .extra_headers = tus->creds ? tus->creds->headers : NULL,
-        };
-        k = http_client_new(event, &hc, &tus->http);
-        if (k >= 0)
-                k = worker_pool_new(event, 2, &tus->pool);
+        k = remote_backend_start(&tus->remote,
+                                 &(HttpClientConfig) {
+                                         .ca_file = config->tus_ca_file,
+                                         .timeout = config->tus_timeout,
+                                         .bandwidth_limit = config->storage_bandwidth_limit,
+                                 },
+                                 ret_error);
         if (k < 0) {
-                if (asprintf(ret_error, "cannot set up the tus client: %s", strerror(-k)) < 0)
-                        *ret_error = NULL;
-                tus_free(&tus->backend);
+                tus_free(&tus->remote.backend);
                 return k;
         }
-        *ret = &tus->backend;
+        *ret = &tus->remote.backend;
         return 0;
 }

@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* backend.c: picks the configured central storage backend. */
+#include "backend-file.h"
+#include "backend-s3.h"
+#include "backend-tus.h"
 #include "backend.h"
 
 int backend_new(sd_event *event, const DockdConfig *config, Backend **ret, char **ret_error) {

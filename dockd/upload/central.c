@@ -3,6 +3,7 @@
 #include <inttypes.h>
 #include <sys/stat.h>
 
+#include "backend.h"
 #include "central.h"
 #include "filehash.h"
 #include "fileio.h"

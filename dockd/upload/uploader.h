@@ -6,7 +6,7 @@
  * succeed: nothing is dropped because the network is down. */
 #pragma once
 
-#include "backend.h"
+#include "backend-ops.h"
 
 typedef struct Uploader Uploader;
 typedef struct UploadJob UploadJob;
