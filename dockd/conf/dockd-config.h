@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* conf.h: dockd's configuration: every section and key known and typed.
+/* dockd-config.h: dockd's configuration: every section and key known and typed.
  * Loaded from dockd.conf plus dockd.conf.d/NAME.conf (lexical order, later wins). */
 #pragma once
 

@@ -1,16 +1,17 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* offload.c: one docking of one camera, segment by segment (see offload.h).
  *
- * Order of durable steps per segment (DESIGN.md, "The one promise"):
- *   .man and .p7s written to the spool (atomic) → state "pulling" →
- *   video pulled into <index>.mp4.part, hashed as bytes arrive, fsynced every
- *   [spool] sync_interval → fsync, rename to <index>.mp4, fsync dir → verdict →
- *   state "pulled" → custody "pulled" + "verified"/"quarantined" → upload queued.
- * Central storage's confirmation (manager.c) makes the state "confirmed" and writes
- * custody "confirmed"; only then, and only if every segment of the recording on the
- * camera verified, does this file delete the segment from the camera, and then
- * writes "deleted" to custody and to the state. Any camera failure ends the offload;
- * the bay recovers the camera and starts a new one, which resumes from the spool. */
+ * Order of durable steps per segment (docs/design.md, "The order of durable
+ * steps"): .man and .p7s written to the spool (atomic) → state "pulling" →
+ * video pulled into <index>.mp4.part, hashed as bytes arrive, fsynced every
+ * [spool] sync_interval → fsync, rename to <index>.mp4, fsync dir → verdict →
+ * custody "pulled" + "verified"/"quarantined" → state "pulled" → upload queued.
+ * Central storage's confirmation (upload/central.c) writes custody "confirmed"
+ * and makes the state "confirmed"; only then, and only if every segment of the
+ * recording on the camera verified, does this file delete the segment from the
+ * camera, and then writes "deleted" to custody and to the state. Any camera
+ * failure ends the offload; the bay recovers the camera and starts a new one,
+ * which resumes from the spool. */
 #include <fcntl.h>
 #include <inttypes.h>
 #include <openssl/evp.h>

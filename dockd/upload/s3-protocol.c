@@ -27,7 +27,7 @@ char *s3_bucket_url(const DockdConfig *c) {
 /* RFC 3986 unreserved characters stay, everything else is %XX: SigV4's rule
  * for query values, and for object keys ('/' kept). libcurl signs the URL as
  * given, so it must be in canonical form already. Our keys are made of
- * [A-Za-z0-9._-/] (conf.c, central.c) and pass unchanged. */
+ * [A-Za-z0-9._-/] (config-value.c, object-key.c) and pass unchanged. */
 char *s3_uri_escape(const char *s, bool keep_slash) {
         char *out = malloc(strlen(s) * 3 + 1), *o = out;
 
