@@ -248,7 +248,7 @@ def summary(status, truth, elapsed, central, state):
     print(f"  openssl cms -verify -binary -inform DER -in {base}.p7s -content {base}.man \\\n"
           f"      -CAfile {os.path.join(OUT, 'ca.pem')} -purpose any -out /dev/null")
     print(f"  sha256sum {base}.mp4; grep sha256= {base}.man")
-    print(f"  {dockdtest.DOCKD} --verify-custody {custody_dir}/sealed/*.jsonl {custody_dir}/current.jsonl \\\n"
+    print(f"  {dockdtest.DOCKD} --verify-custody {custody_dir} \\\n"
           f"      --custody-key {custody_dir}/dock-key.pub.pem")
     print(f"\n{'The dock behaved correctly.' if ok else 'The dock did NOT behave as expected.'}")
     return 0 if ok else 1

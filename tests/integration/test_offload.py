@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from dockdtest import (DOCKD, Rig, case, check, check_offloaded, run_cases, run_in_vdock,
@@ -97,6 +98,54 @@ def custody_verifies():
                  what="custody in central storage")
         check(os.path.exists(os.path.join(cdir, "dock-key.pub.pem")), "no public key in central storage")
     finally:
+        rig.cleanup()
+
+
+@case
+def custody_read_while_sealing():
+    """An operator verifies the custody log of a running dock while dockd seals it after
+    every record (several hundred seals): every read finds current.jsonl, and every
+    verification passes."""
+    world = run_in_vdock(scenario("many-segments.ini"))
+    # The reader keeps a core busy: the cameras get dockd's default USB timeouts, not
+    # the Rig's short ones, so that a loaded machine does not turn into a camera fault.
+    rig = Rig(world, config={"storage": {"custody_seal_size": "1"},
+                             "usb": {"command_timeout": "10s", "stall_timeout": "10s"}})
+    sealed = os.path.join(rig.state, "custody", "sealed")
+    stop = threading.Event()
+    reads, failures = [0], []
+
+    def reader():
+        while not stop.is_set():
+            try:
+                ok, out = rig.verify_custody()
+                if not ok:
+                    failures.append(out.strip())
+                rig.custody_records()
+            except (OSError, ValueError) as e:
+                failures.append(repr(e))
+            reads[0] += 1
+    try:
+        rig.start()
+        t = threading.Thread(target=reader, daemon=True)
+        t.start()
+        try:
+            for bay in (1, 2):
+                rig.wait_bay(bay, "ready", 240)
+        finally:
+            stop.set()
+            t.join()
+            seals = len([f for f in os.listdir(sealed) if f.endswith(".jsonl")])
+            print(f"{reads[0]} reads while dockd sealed {seals} times; {len(failures)} failed")
+            check(not failures, f"{len(failures)} of {reads[0]} reads failed, first ones: {failures[:3]}")
+        check(seals >= 300, f"only {seals} seals")
+        check(reads[0] >= 50, f"only {reads[0]} reads")
+        check_offloaded(rig, world.truth())
+        check(rig.stop() == 0, "dockd exit status")
+        ok, out = rig.verify_custody()
+        check(ok and f"seq 0..{len(rig.custody_records()) - 1}," in out, out)
+    finally:
+        stop.set()
         rig.cleanup()
 
 
