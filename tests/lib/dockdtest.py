@@ -498,7 +498,16 @@ class Rig:
         log"): current.jsonl first, then the sealed files listed, leaving out those
         sealed after current.jsonl was opened; an unfinished last line is left out."""
         d = os.path.join(self.state, "custody")
-        with open(os.path.join(d, "current.jsonl"), "rb") as cur:
+        try:
+            cur = open(os.path.join(d, "current.jsonl"), "rb")
+        except FileNotFoundError:
+            # Only a log that was never started (dockd stopped before it made one)
+            # has no current file: with sealed files there, a missing one is a defect.
+            sealed = os.path.join(d, "sealed")
+            if os.path.isdir(sealed) and any(f.endswith(".jsonl") for f in os.listdir(sealed)):
+                raise
+            return []
+        with cur:
             names = os.listdir(os.path.join(d, "sealed"))
             current = cur.read()
         complete = current[:current.rfind(b"\n") + 1]
