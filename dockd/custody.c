@@ -25,6 +25,8 @@
 #define CUSTODY_LINE_MAX (64 * 1024)
 #define CUSTODY_KEY_MAX (64 * 1024)
 #define CUSTODY_CURRENT "current.jsonl"
+/* the next current file while a seal makes it; never holds records */
+#define CUSTODY_CURRENT_NEW "current.jsonl.new"
 #define CUSTODY_SEALED "sealed"
 #define CUSTODY_PUBLIC_KEY "dock-key.pub.pem"
 #define CUSTODY_UPLOADED_SUFFIX ".uploaded"
@@ -50,6 +52,7 @@ struct CustodyLog {
         char prev[65];               /* SHA-256 of the last record's line */
         uint64_t current_first_seq;  /* valid when current_size > 0 */
         off_t current_size;
+        uint64_t seal_size;          /* seal once the current file holds this much; 0: never by size */
         int broken;                  /* negative errno: state on disk unknown, reopen */
 };
 
@@ -542,7 +545,17 @@ int custody_log_append(CustodyLog *l, const char *event, const char *bay, const 
         r = fields_check(event, bay, camera, segment, fields);
         if (r < 0)
                 return r;
-        return custody_log_append_internal(l, event, bay, camera, segment, fields);
+        r = custody_log_append_internal(l, event, bay, camera, segment, fields);
+        if (r < 0)
+                return r;
+        if (l->seal_size > 0 && (uint64_t) l->current_size >= l->seal_size) {
+                _cleanup_free_ char *sealed = NULL;
+
+                /* The record is durable: that is what the caller waits for. A seal that
+                 * fails half-way marks the log broken, and the next append says so. */
+                (void) custody_log_seal(l, &sealed);
+        }
+        return 0;
 }
 
 /* ---- opening: find the head of the chain ---- */
@@ -616,7 +629,8 @@ static int file_first_seq(int fd, off_t size, uint64_t *ret_seq) {
 }
 
 /* The newest sealed file gives the chain head when the current file is empty. */
-static int sealed_newest(CustodyLog *l, bool *ret_found, uint64_t *ret_last, char ret_hash[static 65]) {
+static int sealed_newest(CustodyLog *l, bool *ret_found, uint64_t *ret_last, char ret_hash[static 65],
+                         struct stat *ret_st) {
         _cleanup_(closedirp) DIR *d = NULL;
         _cleanup_free_ char *newest = NULL;
         _cleanup_close_ int fd = -EBADF;
@@ -652,6 +666,8 @@ static int sealed_newest(CustodyLog *l, bool *ret_found, uint64_t *ret_last, cha
                 return r == -ENODATA ? -EBADMSG : r;
         if (seq != best)
                 return -EBADMSG;
+        if (fstat(fd, ret_st) < 0)
+                return -errno;
         *ret_found = true;
         *ret_last = best;
         return 0;
@@ -756,18 +772,55 @@ static int current_open(CustodyLog *l) {
         return fsync(l->dir_fd) < 0 ? -errno : 0;
 }
 
+/* An empty current file in place of the one l->fd has (which the caller keeps or
+ * closes): made durable under a temporary name, then renamed over current.jsonl, so
+ * that the name opens a whole file at every moment. */
+static int current_replace(CustodyLog *l) {
+        _cleanup_close_ int fd = -EBADF;
+
+        if (unlinkat(l->dir_fd, CUSTODY_CURRENT_NEW, 0) < 0 && errno != ENOENT)
+                return -errno;
+        fd = openat(l->dir_fd, CUSTODY_CURRENT_NEW, O_RDWR | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+                    0640);
+        if (fd < 0)
+                return -errno;
+        if (fsync(fd) < 0)
+                return -errno;
+        failpoint("custody-seal-after-create");
+        if (renameat(l->dir_fd, CUSTODY_CURRENT_NEW, l->dir_fd, CUSTODY_CURRENT) < 0 || fsync(l->dir_fd) < 0)
+                return -errno;
+        l->fd = TAKE_FD(fd);
+        l->current_size = 0;
+        return 0;
+}
+
+static bool same_file(const struct stat *a, const struct stat *b) {
+        return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
+}
+
 static int chain_recover(CustodyLog *l, size_t *ret_torn, char **ret_torn_file) {
+        struct stat sealed_st, current_st;
         char sealed_hash[65];
         uint64_t sealed_last = 0;
         bool sealed = false;
         int r;
 
-        r = sealed_newest(l, &sealed, &sealed_last, sealed_hash);
+        r = sealed_newest(l, &sealed, &sealed_last, sealed_hash, &sealed_st);
         if (r < 0)
                 return r;
         r = current_open(l);
         if (r < 0)
                 return r;
+        if (fstat(l->fd, &current_st) < 0)
+                return -errno;
+        if (sealed && same_file(&current_st, &sealed_st)) {
+                /* A seal stopped after its commit point (the link): finish it. */
+                l->fd = safe_close(l->fd);
+                r = current_replace(l);
+                if (r < 0)
+                        return r;
+        } else if (unlinkat(l->dir_fd, CUSTODY_CURRENT_NEW, 0) < 0 && errno != ENOENT)
+                return -errno;
         r = current_recover(l, ret_torn, ret_torn_file);
         if (r < 0)
                 return r;
@@ -895,21 +948,17 @@ uint64_t custody_log_next_seq(CustodyLog *l) {
 
 /* ---- sealing and uploads ---- */
 
-static int rename_noreplace(CustodyLog *l, const char *name) {
-        if (renameat2(l->dir_fd, CUSTODY_CURRENT, l->sealed_fd, name, RENAME_NOREPLACE) >= 0)
-                return 0;
-        if (errno != EINVAL && errno != ENOSYS)
-                return -errno;
-        /* File systems without RENAME_NOREPLACE (NFS): we hold the lock, check then rename. */
-        if (faccessat(l->sealed_fd, name, F_OK, AT_SYMLINK_NOFOLLOW) >= 0)
-                return -EEXIST;
-        return RET_NERRNO(renameat(l->dir_fd, CUSTODY_CURRENT, l->sealed_fd, name));
+void custody_log_set_seal_size(CustodyLog *l, uint64_t size) {
+        if (l)
+                l->seal_size = size;
 }
 
-/* rename(current, sealed/NAME) is the commit point: before it the records are in
- * the current file, after it in the sealed one, and open() finds the chain head in
- * whichever holds the newest record. The new current file is created only once
- * the rename is durable, so no state has records in both or neither. */
+/* Sealing keeps every state a reader can see whole (docs/custody-log.md):
+ * 1. link(current.jsonl, sealed/NAME), then fsync sealed/: the commit point. Both
+ *    names are now one file; open() finds the chain head at its end and, seeing the
+ *    current file is the newest sealed one, finishes the seal;
+ * 2. an empty current.jsonl.new, fsynced, renamed over current.jsonl, then fsync of
+ *    the directory: current.jsonl is the old file or the new one, never missing. */
 int custody_log_seal(CustodyLog *l, char **ret_path) {
         _cleanup_free_ char *name = NULL, *path = NULL;
         _cleanup_close_ int old = -EBADF;
@@ -929,22 +978,21 @@ int custody_log_seal(CustodyLog *l, char **ret_path) {
         path = path_join(l->sealed_dir, name);
         if (!path)
                 return -ENOMEM;
-        r = rename_noreplace(l, name);
-        if (r < 0)
-                return r;
+        if (linkat(l->dir_fd, CUSTODY_CURRENT, l->sealed_fd, name, 0) < 0)
+                return -errno;
 
         /* From here on the file is sealed whatever happens; on error, reopen. */
-        old = TAKE_FD(l->fd);
-        l->current_size = 0;
-        failpoint("custody-seal-after-rename");
-        if (fsync(l->sealed_fd) < 0 || fsync(l->dir_fd) < 0)
+        if (fsync(l->sealed_fd) < 0)
                 return (l->broken = -errno);
-        (void) fchmod(old, 0440);
-        (void) fsync(old);
-        r = current_open(l);
+        failpoint("custody-seal-after-link");
+        old = TAKE_FD(l->fd);
+        r = current_replace(l);
         if (r < 0)
                 return (l->broken = r);
-        failpoint("custody-seal-after-create");
+        failpoint("custody-seal-after-rename");
+        /* Read-only only now: while it was also current.jsonl, open() must append to it. */
+        (void) fchmod(old, 0440);
+        (void) fsync(old);
         *ret_path = TAKE_PTR(path);
         return 0;
 }
@@ -989,16 +1037,14 @@ static int sealed_entry_compare(const void *a, const void *b) {
         return x->first < y->first ? -1 : x->first > y->first;
 }
 
-int custody_log_list_sealed(CustodyLog *l, char ***ret_paths) {
-        _cleanup_(sealed_list_done) SealedList s = {};
+/* The sealed files in sealed_dir (without those marked uploaded if skip_uploaded),
+ * sorted by their first seq. */
+static int sealed_list_read(const char *sealed_dir, bool skip_uploaded, SealedList *s) {
         _cleanup_(closedirp) DIR *d = NULL;
         struct dirent *de;
-        char **paths;
         int r;
 
-        if (!l || !ret_paths)
-                return -EINVAL;
-        d = opendir(l->sealed_dir);
+        d = opendir(sealed_dir);
         if (!d)
                 return -errno;
         while ((errno = 0, de = readdir(d))) {
@@ -1007,21 +1053,36 @@ int custody_log_list_sealed(CustodyLog *l, char ***ret_paths) {
 
                 if (!sealed_name_parse(de->d_name, &first, &last))
                         continue;
-                if (asprintf(&marker, "%s" CUSTODY_UPLOADED_SUFFIX, de->d_name) < 0)
-                        return -ENOMEM;
-                if (faccessat(l->sealed_fd, marker, F_OK, AT_SYMLINK_NOFOLLOW) >= 0)
-                        continue;
-                r = sealed_list_add(&s, first, path_join(l->sealed_dir, de->d_name));
+                if (skip_uploaded) {
+                        if (asprintf(&marker, "%s" CUSTODY_UPLOADED_SUFFIX, de->d_name) < 0)
+                                return -ENOMEM;
+                        if (faccessat(dirfd(d), marker, F_OK, AT_SYMLINK_NOFOLLOW) >= 0)
+                                continue;
+                }
+                r = sealed_list_add(s, first, path_join(sealed_dir, de->d_name));
                 if (r < 0)
                         return r;
         }
         if (errno != 0)
                 return -errno;
+        if (s->n > 0)
+                qsort(s->entries, s->n, sizeof *s->entries, sealed_entry_compare);
+        return 0;
+}
+
+int custody_log_list_sealed(CustodyLog *l, char ***ret_paths) {
+        _cleanup_(sealed_list_done) SealedList s = {};
+        char **paths;
+        int r;
+
+        if (!l || !ret_paths)
+                return -EINVAL;
+        r = sealed_list_read(l->sealed_dir, true, &s);
+        if (r < 0)
+                return r;
         paths = calloc(s.n + 1, sizeof *paths);
         if (!paths)
                 return -ENOMEM;
-        if (s.n > 0)
-                qsort(s.entries, s.n, sizeof *s.entries, sealed_entry_compare);
         for (size_t i = 0; i < s.n; i++)
                 paths[i] = TAKE_PTR(s.entries[i].path);
         *ret_paths = paths;
@@ -1069,7 +1130,28 @@ typedef struct Verifier {
         bool anchored;               /* the file's name fixes its seq range */
         uint64_t anchor_first, anchor_last;
         char error[256];
+        /* a live log's current file, opened before its directory was listed */
+        int live_fd;
+        const char *live_path;       /* the entry of paths that names it */
+        size_t unfinished;           /* bytes of a record being written at its end */
 } Verifier;
+
+/* The file at path, or, for the live current file, the one opened before the
+ * listing, read from its start. */
+static FILE *verifier_open(Verifier *v, const char *path) {
+        _cleanup_close_ int fd = -EBADF;
+        FILE *f;
+
+        if (v->live_fd < 0 || path != v->live_path)
+                return fopen(path, "re");
+        fd = fcntl(v->live_fd, F_DUPFD_CLOEXEC, 3);
+        if (fd < 0 || lseek(fd, 0, SEEK_SET) < 0)
+                return NULL;
+        f = fdopen(fd, "r");
+        if (f)
+                TAKE_FD(fd);
+        return f;
+}
 
 _printf_(2, 3) static int verifier_fail(Verifier *v, const char *format, ...) {
         va_list ap;
@@ -1253,7 +1335,7 @@ static ssize_t read_line_bounded(FILE *f, char *buf, size_t max, bool *ret_newli
 }
 
 static int verifier_file(Verifier *v, const char *path, char *buf) {
-        _cleanup_fclose_ FILE *f = fopen(path, "re");
+        _cleanup_fclose_ FILE *f = verifier_open(v, path);
         const char *name = strrchr(path, '/');
         uint64_t first_before = v->n_records;
         bool newline;
@@ -1274,6 +1356,11 @@ static int verifier_file(Verifier *v, const char *path, char *buf) {
                         return verifier_fail(v, "line longer than %d bytes", CUSTODY_LINE_MAX);
                 if (n < 0)
                         return (int) n;
+                if (!newline && path == v->live_path) {
+                        /* being appended: never acknowledged yet, so not a record yet */
+                        v->unfinished = (size_t) n;
+                        break;
+                }
                 if (!newline)
                         return verifier_fail(v, "last line has no newline: the file is truncated");
                 if (n == 1)
@@ -1295,7 +1382,7 @@ static int verifier_file(Verifier *v, const char *path, char *buf) {
 /* No key given: take the one the first log-started record names. */
 static int verifier_find_key(Verifier *v, char *const *paths, size_t n, char *buf) {
         for (size_t i = 0; i < n; i++) {
-                _cleanup_fclose_ FILE *f = fopen(paths[i], "re");
+                _cleanup_fclose_ FILE *f = verifier_open(v, paths[i]);
                 bool newline;
                 ssize_t k;
 
@@ -1343,6 +1430,7 @@ static int verifier_load_key(Verifier *v, const char *path) {
 static void verifier_done(Verifier *v) {
         EVP_PKEY_free(v->key);
         free(v->key_pem);
+        safe_close(v->live_fd);
 }
 
 static int verifier_setup_key(Verifier *v, char *const *paths, size_t n, const char *public_key_path,
@@ -1376,16 +1464,16 @@ static void verifier_summary(Verifier *v, FILE *out) {
                              "internal consistency only, not that the dock wrote it", v->key_seq);
         if (v->first_seq > 0)
                 fprintf(out, "; the link to seq %" PRIu64 " and earlier was not checked", v->first_seq - 1);
+        if (v->unfinished > 0)
+                fprintf(out, "; the %zu bytes of a record being written at the end of %s were not checked",
+                        v->unfinished, v->live_path);
         fputc('\n', out);
 }
 
-int custody_verify_files(char *const *paths, size_t n, const char *public_key_path, FILE *out) {
-        _cleanup_(verifier_done) Verifier v = {};
+static int verifier_run(Verifier *v, char *const *paths, size_t n, const char *public_key_path, FILE *out) {
         _cleanup_free_ char *buf = NULL;
         int r;
 
-        if (!out || (n > 0 && !paths))
-                return -EINVAL;
         if (n == 0) {
                 fprintf(out, "no custody log files given\n");
                 return -EINVAL;
@@ -1393,25 +1481,83 @@ int custody_verify_files(char *const *paths, size_t n, const char *public_key_pa
         buf = malloc(CUSTODY_LINE_MAX);
         if (!buf)
                 return -ENOMEM;
-        r = verifier_setup_key(&v, paths, n, public_key_path, buf, out);
+        r = verifier_setup_key(v, paths, n, public_key_path, buf, out);
         if (r < 0)
                 return r;
 
         for (size_t i = 0; i < n; i++) {
-                r = verifier_file(&v, paths[i], buf);
-                if (r == -EBADMSG && v.line > 0)
-                        fprintf(out, "%s:%u: %s\n", v.path, v.line, v.error);
+                r = verifier_file(v, paths[i], buf);
+                if (r == -EBADMSG && v->line > 0)
+                        fprintf(out, "%s:%u: %s\n", v->path, v->line, v->error);
                 else if (r == -EBADMSG)
-                        fprintf(out, "%s: %s\n", v.path, v.error);
+                        fprintf(out, "%s: %s\n", v->path, v->error);
                 else if (r < 0)
                         fprintf(out, "%s: %s\n", paths[i], strerror(-r));
                 if (r < 0)
                         return r;
         }
-        if (v.n_records == 0) {
+        if (v->n_records == 0) {
                 fprintf(out, "no records\n");
                 return -EBADMSG;
         }
-        verifier_summary(&v, out);
+        verifier_summary(v, out);
         return 0;
+}
+
+int custody_verify_files(char *const *paths, size_t n, const char *public_key_path, FILE *out) {
+        _cleanup_(verifier_done) Verifier v = { .live_fd = -EBADF };
+
+        if (!out || (n > 0 && !paths))
+                return -EINVAL;
+        return verifier_run(&v, paths, n, public_key_path, out);
+}
+
+/* The seq of the current file's first record, if it has a whole one. */
+static bool live_first_seq(int fd, uint64_t *ret_seq) {
+        struct stat st;
+
+        return fstat(fd, &st) >= 0 && st.st_size > 0 && file_first_seq(fd, st.st_size, ret_seq) >= 0;
+}
+
+/* current.jsonl is opened before sealed/ is listed: every file sealed before the
+ * open is in the listing (sealed files are never removed), and the ones sealed after
+ * it begin at the current file's first record or later, so they are left out. The
+ * writer links the sealed name before it replaces current.jsonl, so the name is
+ * never missing. */
+int custody_verify_dir(const char *dir, const char *public_key_path, FILE *out) {
+        _cleanup_(verifier_done) Verifier v = { .live_fd = -EBADF };
+        _cleanup_(sealed_list_done) SealedList s = {};
+        _cleanup_free_ char *current = NULL, *sealed_dir = NULL;
+        _cleanup_free_ char **paths = NULL;
+        uint64_t live_first;
+        bool has_first;
+        size_t n = 0;
+        int r;
+
+        if (!dir || !out)
+                return -EINVAL;
+        current = path_join(dir, CUSTODY_CURRENT);
+        sealed_dir = path_join(dir, CUSTODY_SEALED);
+        if (!current || !sealed_dir)
+                return -ENOMEM;
+        v.live_fd = open(current, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (v.live_fd < 0) {
+                r = -errno;
+                fprintf(out, "%s: %s\n", current, strerror(-r));
+                return r;
+        }
+        r = sealed_list_read(sealed_dir, false, &s);
+        if (r < 0) {
+                fprintf(out, "%s: %s\n", sealed_dir, strerror(-r));
+                return r;
+        }
+        has_first = live_first_seq(v.live_fd, &live_first);
+        paths = calloc(s.n + 1, sizeof *paths);
+        if (!paths)
+                return -ENOMEM;
+        for (size_t i = 0; i < s.n && !(has_first && s.entries[i].first >= live_first); i++)
+                paths[n++] = s.entries[i].path;
+        paths[n++] = current;
+        v.live_path = current;
+        return verifier_run(&v, paths, n, public_key_path, out);
 }
