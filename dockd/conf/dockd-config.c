@@ -85,6 +85,7 @@ static const ConfigItem items[] = {
         G("storage", "retry_initial", CT_DURATION, storage_retry_initial, 10 * USEC_PER_MSEC, DAY),
         G("storage", "retry_max", CT_DURATION, storage_retry_max, 10 * USEC_PER_MSEC, DAY),
         G("storage", "custody_interval", CT_DURATION, storage_custody_interval, SEC, DAY),
+        G("storage", "custody_seal_size", CT_SIZE, storage_custody_seal_size, 0, UINT64_MAX),
 
         G("file", "path", CT_PATH, file_path, 0, 0),
 

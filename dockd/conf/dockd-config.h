@@ -80,6 +80,7 @@ typedef struct DockdConfig {
         usec_t storage_retry_initial;
         usec_t storage_retry_max;
         usec_t storage_custody_interval;
+        uint64_t storage_custody_seal_size;
 
         /* [file] */
         char *file_path;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* main.c: dockd's entry point: arguments, configuration, the manager, the loop. */
 #include <getopt.h>
+#include <sys/stat.h>
 
 #include "dockd-config.h"
 #include "config.h"
@@ -27,9 +28,10 @@ static void help(void) {
                "     --check-config         Validate the configuration, print it, and exit\n"
                "     --log-level LEVEL      emerg..debug (overrides [log] level=)\n"
                "     --allow-root           Run as root (tests and the demo only)\n"
-               "     --verify-custody FILE...\n"
+               "     --verify-custody FILE...|DIR\n"
                "                            Verify custody log files (sealed ones first, in\n"
-               "                            order, then the current one); exit 0 valid, 1 not\n"
+               "                            order, then the current one), or the log kept in\n"
+               "                            DIR, safely while dockd writes it; exit 0 valid, 1 not\n"
                "     --custody-key PUB.pem  The dock's public key for --verify-custody\n"
                "  -h --help                 Show this help\n"
                "     --version              Show the version\n");
@@ -86,7 +88,7 @@ static int parse_argv(int argc, char *argv[]) {
                 }
         if (arg_verify_custody) {
                 if (optind >= argc) {
-                        fprintf(stderr, "dockd: --verify-custody needs at least one FILE\n");
+                        fprintf(stderr, "dockd: --verify-custody needs at least one FILE, or a DIR\n");
                         return -EINVAL;
                 }
                 arg_files = argv + optind;
@@ -104,6 +106,14 @@ static int parse_argv(int argc, char *argv[]) {
         return 1;
 }
 
+static int verify_custody(void) {
+        struct stat st;
+
+        if (arg_n_files == 1 && stat(arg_files[0], &st) >= 0 && S_ISDIR(st.st_mode))
+                return custody_verify_dir(arg_files[0], arg_custody_key, stdout);
+        return custody_verify_files(arg_files, arg_n_files, arg_custody_key, stdout);
+}
+
 int main(int argc, char *argv[]) {
         _cleanup_(config_freep) DockdConfig *config = NULL;
         _cleanup_(manager_freep) Manager *m = NULL;
@@ -115,8 +125,7 @@ int main(int argc, char *argv[]) {
         if (r <= 0)
                 return r < 0 ? EXIT_CONFIG : EXIT_SUCCESS;
         if (arg_verify_custody)
-                return custody_verify_files(arg_files, arg_n_files, arg_custody_key, stdout) < 0 ? EXIT_FAILURE
-                                                                                                 : EXIT_SUCCESS;
+                return verify_custody() < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 
         config = config_new();
         if (!config)

@@ -188,6 +188,7 @@ static int manager_setup_storage(Manager *m) {
         r = custody_log_open(m->custody_dir, m->dock_key, c->dock_name, &d->custody);
         if (r < 0)
                 return log_error_errno(r, "Cannot open the custody log in %s: %m", m->custody_dir);
+        custody_log_set_seal_size(d->custody, c->storage_custody_seal_size);
         r = spool_open(spool_dir, &d->spool);
         if (r < 0)
                 return log_error_errno(r, "Cannot open the spool %s: %m", spool_dir);

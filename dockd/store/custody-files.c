@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "custody-files.h"
+#include "failpoint.h"
 #include "fileio.h"
 
 static int pread_exact(int fd, off_t offset, size_t size, char **ret) {
@@ -62,7 +63,7 @@ static int file_last_record(int fd, uint64_t *ret_seq, char ret_hash[static 65])
         return custody_sha256_hex(buf + start, win - 1 - start, ret_hash);
 }
 
-static int file_first_seq(int fd, off_t size, uint64_t *ret_seq) {
+int custody_file_first_seq(int fd, off_t size, uint64_t *ret_seq) {
         _cleanup_free_ char *buf = NULL;
         size_t win = (size_t) MIN(size, (off_t) CUSTODY_LINE_MAX + 1);
         const char *nl;
@@ -78,7 +79,8 @@ static int file_first_seq(int fd, off_t size, uint64_t *ret_seq) {
 }
 
 /* The newest sealed file gives the chain head when the current file is empty. */
-static int sealed_newest(CustodyLog *l, bool *ret_found, uint64_t *ret_last, char ret_hash[static 65]) {
+static int sealed_newest(CustodyLog *l, bool *ret_found, uint64_t *ret_last, char ret_hash[static 65],
+                         struct stat *ret_st) {
         _cleanup_(closedirp) DIR *d = NULL;
         _cleanup_free_ char *newest = NULL;
         _cleanup_close_ int fd = -EBADF;
@@ -114,6 +116,8 @@ static int sealed_newest(CustodyLog *l, bool *ret_found, uint64_t *ret_last, cha
                 return r == -ENODATA ? -EBADMSG : r;
         if (seq != best)
                 return -EBADMSG;
+        if (fstat(fd, ret_st) < 0)
+                return -errno;
         *ret_found = true;
         *ret_last = best;
         return 0;
@@ -194,7 +198,7 @@ static int current_recover(CustodyLog *l, size_t *ret_torn, char **ret_torn_file
                 if (r < 0)
                         return r;
                 l->next_seq = seq + 1;
-                r = file_first_seq(l->fd, keep, &l->current_first_seq);
+                r = custody_file_first_seq(l->fd, keep, &l->current_first_seq);
                 if (r < 0)
                         return r;
                 if (l->current_first_seq > seq)
@@ -218,18 +222,52 @@ int custody_current_open(CustodyLog *l) {
         return fsync(l->dir_fd) < 0 ? -errno : 0;
 }
 
+int custody_current_replace(CustodyLog *l) {
+        _cleanup_close_ int fd = -EBADF;
+
+        if (unlinkat(l->dir_fd, CUSTODY_CURRENT_NEW, 0) < 0 && errno != ENOENT)
+                return -errno;
+        fd = openat(l->dir_fd, CUSTODY_CURRENT_NEW, O_RDWR | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+                    0640);
+        if (fd < 0)
+                return -errno;
+        if (fsync(fd) < 0)
+                return -errno;
+        failpoint("custody-seal-after-create");
+        if (renameat(l->dir_fd, CUSTODY_CURRENT_NEW, l->dir_fd, CUSTODY_CURRENT) < 0 || fsync(l->dir_fd) < 0)
+                return -errno;
+        l->fd = TAKE_FD(fd);
+        l->current_size = 0;
+        return 0;
+}
+
+static bool same_file(const struct stat *a, const struct stat *b) {
+        return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
+}
+
 int custody_chain_recover(CustodyLog *l, size_t *ret_torn, char **ret_torn_file) {
+        struct stat sealed_st, current_st;
         char sealed_hash[65];
         uint64_t sealed_last = 0;
         bool sealed = false;
         int r;
 
-        r = sealed_newest(l, &sealed, &sealed_last, sealed_hash);
+        r = sealed_newest(l, &sealed, &sealed_last, sealed_hash, &sealed_st);
         if (r < 0)
                 return r;
         r = custody_current_open(l);
         if (r < 0)
                 return r;
+        if (fstat(l->fd, &current_st) < 0)
+                return -errno;
+        if (sealed && same_file(&current_st, &sealed_st)) {
+                /* A seal stopped after its commit point (the link): finish it. */
+                l->fd = safe_close(l->fd);
+                r = custody_current_replace(l);
+                if (r < 0)
+                        return r;
+        } else if (unlinkat(l->dir_fd, CUSTODY_CURRENT_NEW, 0) < 0 && errno != ENOENT)
+                return -errno;
         r = current_recover(l, ret_torn, ret_torn_file);
         if (r < 0)
                 return r;
@@ -258,15 +296,4 @@ int custody_dir_open_locked(const char *path, int *ret_fd) {
                 return errno == EWOULDBLOCK ? -EBUSY : -errno;
         *ret_fd = TAKE_FD(fd);
         return 0;
-}
-
-int custody_rename_to_sealed(CustodyLog *l, const char *name) {
-        if (renameat2(l->dir_fd, CUSTODY_CURRENT, l->sealed_fd, name, RENAME_NOREPLACE) >= 0)
-                return 0;
-        if (errno != EINVAL && errno != ENOSYS)
-                return -errno;
-        /* File systems without RENAME_NOREPLACE (NFS): we hold the lock, check then rename. */
-        if (faccessat(l->sealed_fd, name, F_OK, AT_SYMLINK_NOFOLLOW) >= 0)
-                return -EEXIST;
-        return RET_NERRNO(renameat(l->dir_fd, CUSTODY_CURRENT, l->sealed_fd, name));
 }

@@ -11,6 +11,8 @@
 #include "custody.h"
 
 #define CUSTODY_CURRENT "current.jsonl"
+/* the next current file while a seal makes it; never holds records */
+#define CUSTODY_CURRENT_NEW "current.jsonl.new"
 #define CUSTODY_SEALED "sealed"
 #define CUSTODY_PUBLIC_KEY "dock-key.pub.pem"
 #define CUSTODY_UPLOADED_SUFFIX ".uploaded"
@@ -32,6 +34,7 @@ struct CustodyLog {
         char prev[65];               /* SHA-256 of the last record's line */
         uint64_t current_first_seq;  /* valid when current_size > 0 */
         off_t current_size;
+        uint64_t seal_size;          /* seal once the current file holds this much; 0: never by size */
         int broken;                  /* negative errno: state on disk unknown, reopen */
         bool failing;                /* custody_log_record() could not write a record */
 };
@@ -45,5 +48,24 @@ int custody_current_open(CustodyLog *l);
  * kept in the file named *ret_torn_file). -EBADMSG for damage a crash cannot
  * leave. */
 int custody_chain_recover(CustodyLog *l, size_t *ret_torn, char **ret_torn_file);
-/* rename(current, sealed/name), never over an existing file. */
-int custody_rename_to_sealed(CustodyLog *l, const char *name);
+/* An empty current file in place of the one l->fd has (which the caller keeps or
+ * closes): made durable under a temporary name, then renamed over current.jsonl, so
+ * that the name opens a whole file at every moment. */
+int custody_current_replace(CustodyLog *l);
+/* The seq of the first record of the file fd (size bytes). */
+int custody_file_first_seq(int fd, off_t size, uint64_t *ret_seq);
+
+typedef struct SealedEntry {
+        uint64_t first;
+        char *path;
+} SealedEntry;
+
+typedef struct SealedList {
+        SealedEntry *entries;
+        size_t n, allocated;
+} SealedList;
+
+void custody_sealed_list_done(SealedList *s);
+/* The sealed files in sealed_dir (without those marked uploaded if skip_uploaded),
+ * sorted by their first seq. */
+int custody_sealed_list_read(const char *sealed_dir, bool skip_uploaded, SealedList *s);

@@ -10,10 +10,17 @@
 #include "failpoint.h"
 #include "fileio.h"
 
-/* rename(current, sealed/NAME) is the commit point: before it the records are in
- * the current file, after it in the sealed one, and open() finds the chain head in
- * whichever holds the newest record. The new current file is created only once
- * the rename is durable, so no state has records in both or neither. */
+void custody_log_set_seal_size(CustodyLog *l, uint64_t size) {
+        if (l)
+                l->seal_size = size;
+}
+
+/* Sealing keeps every state a reader can see whole (docs/custody-log.md):
+ * 1. link(current.jsonl, sealed/NAME), then fsync sealed/: the commit point. Both
+ *    names are now one file; open() finds the chain head at its end and, seeing the
+ *    current file is the newest sealed one, finishes the seal;
+ * 2. an empty current.jsonl.new, fsynced, renamed over current.jsonl, then fsync of
+ *    the directory: current.jsonl is the old file or the new one, never missing. */
 int custody_log_seal(CustodyLog *l, char **ret_path) {
         _cleanup_free_ char *name = NULL, *path = NULL;
         _cleanup_close_ int old = -EBADF;
@@ -33,37 +40,26 @@ int custody_log_seal(CustodyLog *l, char **ret_path) {
         path = path_join(l->sealed_dir, name);
         if (!path)
                 return -ENOMEM;
-        r = custody_rename_to_sealed(l, name);
-        if (r < 0)
-                return r;
+        if (linkat(l->dir_fd, CUSTODY_CURRENT, l->sealed_fd, name, 0) < 0)
+                return -errno;
 
         /* From here on the file is sealed whatever happens; on error, reopen. */
-        old = TAKE_FD(l->fd);
-        l->current_size = 0;
-        failpoint("custody-seal-after-rename");
-        if (fsync(l->sealed_fd) < 0 || fsync(l->dir_fd) < 0)
+        if (fsync(l->sealed_fd) < 0)
                 return (l->broken = -errno);
-        (void) fchmod(old, 0440);
-        (void) fsync(old);
-        r = custody_current_open(l);
+        failpoint("custody-seal-after-link");
+        old = TAKE_FD(l->fd);
+        r = custody_current_replace(l);
         if (r < 0)
                 return (l->broken = r);
-        failpoint("custody-seal-after-create");
+        failpoint("custody-seal-after-rename");
+        /* Read-only only now: while it was also current.jsonl, open() must append to it. */
+        (void) fchmod(old, 0440);
+        (void) fsync(old);
         *ret_path = TAKE_PTR(path);
         return 0;
 }
 
-typedef struct SealedEntry {
-        uint64_t first;
-        char *path;
-} SealedEntry;
-
-typedef struct SealedList {
-        SealedEntry *entries;
-        size_t n, allocated;
-} SealedList;
-
-static void sealed_list_done(SealedList *s) {
+void custody_sealed_list_done(SealedList *s) {
         for (size_t i = 0; i < s->n; i++)
                 free(s->entries[i].path);
         free(s->entries);
@@ -93,16 +89,12 @@ static int sealed_entry_compare(const void *a, const void *b) {
         return x->first < y->first ? -1 : x->first > y->first;
 }
 
-int custody_log_list_sealed(CustodyLog *l, char ***ret_paths) {
-        _cleanup_(sealed_list_done) SealedList s = {};
+int custody_sealed_list_read(const char *sealed_dir, bool skip_uploaded, SealedList *s) {
         _cleanup_(closedirp) DIR *d = NULL;
         struct dirent *de;
-        char **paths;
         int r;
 
-        if (!l || !ret_paths)
-                return -EINVAL;
-        d = opendir(l->sealed_dir);
+        d = opendir(sealed_dir);
         if (!d)
                 return -errno;
         while ((errno = 0, de = readdir(d))) {
@@ -111,21 +103,36 @@ int custody_log_list_sealed(CustodyLog *l, char ***ret_paths) {
 
                 if (!custody_sealed_name_parse(de->d_name, &first, &last))
                         continue;
-                if (asprintf(&marker, "%s" CUSTODY_UPLOADED_SUFFIX, de->d_name) < 0)
-                        return -ENOMEM;
-                if (faccessat(l->sealed_fd, marker, F_OK, AT_SYMLINK_NOFOLLOW) >= 0)
-                        continue;
-                r = sealed_list_add(&s, first, path_join(l->sealed_dir, de->d_name));
+                if (skip_uploaded) {
+                        if (asprintf(&marker, "%s" CUSTODY_UPLOADED_SUFFIX, de->d_name) < 0)
+                                return -ENOMEM;
+                        if (faccessat(dirfd(d), marker, F_OK, AT_SYMLINK_NOFOLLOW) >= 0)
+                                continue;
+                }
+                r = sealed_list_add(s, first, path_join(sealed_dir, de->d_name));
                 if (r < 0)
                         return r;
         }
         if (errno != 0)
                 return -errno;
+        if (s->n > 0)
+                qsort(s->entries, s->n, sizeof *s->entries, sealed_entry_compare);
+        return 0;
+}
+
+int custody_log_list_sealed(CustodyLog *l, char ***ret_paths) {
+        _cleanup_(custody_sealed_list_done) SealedList s = {};
+        char **paths;
+        int r;
+
+        if (!l || !ret_paths)
+                return -EINVAL;
+        r = custody_sealed_list_read(l->sealed_dir, true, &s);
+        if (r < 0)
+                return r;
         paths = calloc(s.n + 1, sizeof *paths);
         if (!paths)
                 return -ENOMEM;
-        if (s.n > 0)
-                qsort(s.entries, s.n, sizeof *s.entries, sealed_entry_compare);
         for (size_t i = 0; i < s.n; i++)
                 paths[i] = TAKE_PTR(s.entries[i].path);
         *ret_paths = paths;

@@ -3,11 +3,12 @@
  * every record of a chain of custody files parses, follows its predecessor and
  * carries a valid signature by the dock's key (docs/custody-log.md). It trusts
  * nothing it reads and writes nothing. */
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
+#include <sys/stat.h>
 
-#include "custody-record.h"
-#include "custody.h"
+#include "custody-files.h"
 #include "fileio.h"
 #include "hexdecoct.h"
 #include "openssl-util.h"
@@ -27,7 +28,28 @@ typedef struct Verifier {
         bool anchored;               /* the file's name fixes its seq range */
         uint64_t anchor_first, anchor_last;
         char error[256];
+        /* a live log's current file, opened before its directory was listed */
+        int live_fd;
+        const char *live_path;       /* the entry of paths that names it */
+        size_t unfinished;           /* bytes of a record being written at its end */
 } Verifier;
+
+/* The file at path, or, for the live current file, the one opened before the
+ * listing, read from its start. */
+static FILE *verifier_open(Verifier *v, const char *path) {
+        _cleanup_close_ int fd = -EBADF;
+        FILE *f;
+
+        if (v->live_fd < 0 || path != v->live_path)
+                return fopen(path, "re");
+        fd = fcntl(v->live_fd, F_DUPFD_CLOEXEC, 3);
+        if (fd < 0 || lseek(fd, 0, SEEK_SET) < 0)
+                return NULL;
+        f = fdopen(fd, "r");
+        if (f)
+                TAKE_FD(fd);
+        return f;
+}
 
 _printf_(2, 3) static int verifier_fail(Verifier *v, const char *format, ...) {
         va_list ap;
@@ -211,7 +233,7 @@ static ssize_t read_line_bounded(FILE *f, char *buf, size_t max, bool *ret_newli
 }
 
 static int verifier_file(Verifier *v, const char *path, char *buf) {
-        _cleanup_fclose_ FILE *f = fopen(path, "re");
+        _cleanup_fclose_ FILE *f = verifier_open(v, path);
         const char *name = strrchr(path, '/');
         uint64_t first_before = v->n_records;
         bool newline;
@@ -232,6 +254,11 @@ static int verifier_file(Verifier *v, const char *path, char *buf) {
                         return verifier_fail(v, "line longer than %d bytes", CUSTODY_LINE_MAX);
                 if (n < 0)
                         return (int) n;
+                if (!newline && path == v->live_path) {
+                        /* being appended: never acknowledged yet, so not a record yet */
+                        v->unfinished = (size_t) n;
+                        break;
+                }
                 if (!newline)
                         return verifier_fail(v, "last line has no newline: the file is truncated");
                 if (n == 1)
@@ -253,7 +280,7 @@ static int verifier_file(Verifier *v, const char *path, char *buf) {
 /* No key given: take the one the first log-started record names. */
 static int verifier_find_key(Verifier *v, char *const *paths, size_t n, char *buf) {
         for (size_t i = 0; i < n; i++) {
-                _cleanup_fclose_ FILE *f = fopen(paths[i], "re");
+                _cleanup_fclose_ FILE *f = verifier_open(v, paths[i]);
                 bool newline;
                 ssize_t k;
 
@@ -301,6 +328,7 @@ static int verifier_load_key(Verifier *v, const char *path) {
 static void verifier_done(Verifier *v) {
         EVP_PKEY_free(v->key);
         free(v->key_pem);
+        safe_close(v->live_fd);
 }
 
 static int verifier_setup_key(Verifier *v, char *const *paths, size_t n, const char *public_key_path,
@@ -334,16 +362,16 @@ static void verifier_summary(Verifier *v, FILE *out) {
                              "internal consistency only, not that the dock wrote it", v->key_seq);
         if (v->first_seq > 0)
                 fprintf(out, "; the link to seq %" PRIu64 " and earlier was not checked", v->first_seq - 1);
+        if (v->unfinished > 0)
+                fprintf(out, "; the %zu bytes of a record being written at the end of %s were not checked",
+                        v->unfinished, v->live_path);
         fputc('\n', out);
 }
 
-int custody_verify_files(char *const *paths, size_t n, const char *public_key_path, FILE *out) {
-        _cleanup_(verifier_done) Verifier v = {};
+static int verifier_run(Verifier *v, char *const *paths, size_t n, const char *public_key_path, FILE *out) {
         _cleanup_free_ char *buf = NULL;
         int r;
 
-        if (!out || (n > 0 && !paths))
-                return -EINVAL;
         if (n == 0) {
                 fprintf(out, "no custody log files given\n");
                 return -EINVAL;
@@ -351,25 +379,83 @@ int custody_verify_files(char *const *paths, size_t n, const char *public_key_pa
         buf = malloc(CUSTODY_LINE_MAX);
         if (!buf)
                 return -ENOMEM;
-        r = verifier_setup_key(&v, paths, n, public_key_path, buf, out);
+        r = verifier_setup_key(v, paths, n, public_key_path, buf, out);
         if (r < 0)
                 return r;
 
         for (size_t i = 0; i < n; i++) {
-                r = verifier_file(&v, paths[i], buf);
-                if (r == -EBADMSG && v.line > 0)
-                        fprintf(out, "%s:%u: %s\n", v.path, v.line, v.error);
+                r = verifier_file(v, paths[i], buf);
+                if (r == -EBADMSG && v->line > 0)
+                        fprintf(out, "%s:%u: %s\n", v->path, v->line, v->error);
                 else if (r == -EBADMSG)
-                        fprintf(out, "%s: %s\n", v.path, v.error);
+                        fprintf(out, "%s: %s\n", v->path, v->error);
                 else if (r < 0)
                         fprintf(out, "%s: %s\n", paths[i], strerror(-r));
                 if (r < 0)
                         return r;
         }
-        if (v.n_records == 0) {
+        if (v->n_records == 0) {
                 fprintf(out, "no records\n");
                 return -EBADMSG;
         }
-        verifier_summary(&v, out);
+        verifier_summary(v, out);
         return 0;
+}
+
+int custody_verify_files(char *const *paths, size_t n, const char *public_key_path, FILE *out) {
+        _cleanup_(verifier_done) Verifier v = { .live_fd = -EBADF };
+
+        if (!out || (n > 0 && !paths))
+                return -EINVAL;
+        return verifier_run(&v, paths, n, public_key_path, out);
+}
+
+/* The seq of the current file's first record, if it has a whole one. */
+static bool live_first_seq(int fd, uint64_t *ret_seq) {
+        struct stat st;
+
+        return fstat(fd, &st) >= 0 && st.st_size > 0 && custody_file_first_seq(fd, st.st_size, ret_seq) >= 0;
+}
+
+/* current.jsonl is opened before sealed/ is listed: every file sealed before the
+ * open is in the listing (sealed files are never removed), and the ones sealed after
+ * it begin at the current file's first record or later, so they are left out. The
+ * writer links the sealed name before it replaces current.jsonl, so the name is
+ * never missing. */
+int custody_verify_dir(const char *dir, const char *public_key_path, FILE *out) {
+        _cleanup_(verifier_done) Verifier v = { .live_fd = -EBADF };
+        _cleanup_(custody_sealed_list_done) SealedList s = {};
+        _cleanup_free_ char *current = NULL, *sealed_dir = NULL;
+        _cleanup_free_ char **paths = NULL;
+        uint64_t live_first;
+        bool has_first;
+        size_t n = 0;
+        int r;
+
+        if (!dir || !out)
+                return -EINVAL;
+        current = path_join(dir, CUSTODY_CURRENT);
+        sealed_dir = path_join(dir, CUSTODY_SEALED);
+        if (!current || !sealed_dir)
+                return -ENOMEM;
+        v.live_fd = open(current, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (v.live_fd < 0) {
+                r = -errno;
+                fprintf(out, "%s: %s\n", current, strerror(-r));
+                return r;
+        }
+        r = custody_sealed_list_read(sealed_dir, false, &s);
+        if (r < 0) {
+                fprintf(out, "%s: %s\n", sealed_dir, strerror(-r));
+                return r;
+        }
+        has_first = live_first_seq(v.live_fd, &live_first);
+        paths = calloc(s.n + 1, sizeof *paths);
+        if (!paths)
+                return -ENOMEM;
+        for (size_t i = 0; i < s.n && !(has_first && s.entries[i].first >= live_first); i++)
+                paths[n++] = s.entries[i].path;
+        paths[n++] = current;
+        v.live_path = current;
+        return verifier_run(&v, paths, n, public_key_path, out);
 }

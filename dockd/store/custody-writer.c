@@ -237,7 +237,17 @@ int custody_log_append(CustodyLog *l, const char *event, const char *bay, const 
         r = fields_check(event, bay, camera, segment, fields);
         if (r < 0)
                 return r;
-        return custody_log_append_internal(l, event, bay, camera, segment, fields);
+        r = custody_log_append_internal(l, event, bay, camera, segment, fields);
+        if (r < 0)
+                return r;
+        if (l->seal_size > 0 && (uint64_t) l->current_size >= l->seal_size) {
+                _cleanup_free_ char *sealed = NULL;
+
+                /* The record is durable: that is what the caller waits for. A seal that
+                 * fails half-way marks the log broken, and the next append says so. */
+                (void) custody_log_seal(l, &sealed);
+        }
+        return 0;
 }
 
 int custody_log_record(CustodyLog *l, const char *event, const char *bay, const char *camera,

@@ -49,8 +49,12 @@ bool custody_log_failing(CustodyLog *l);
 
 /* Close the current file as a sealed, immutable file (dir/sealed/NAME) if it has
  * records, and start a new one that continues the chain. Returns the sealed
- * file's path (caller frees) or NULL in *ret_path if there was nothing to seal. */
+ * file's path (caller frees) or NULL in *ret_path if there was nothing to seal.
+ * Readers never find current.jsonl missing, nor a record in neither file. */
 int custody_log_seal(CustodyLog *l, char **ret_path);
+/* Also seal right after an append that leaves the current file at size bytes or
+ * more (0, the default: only when custody_log_seal() is called). */
+void custody_log_set_seal_size(CustodyLog *l, uint64_t size);
 
 /* Sealed files not yet marked uploaded, oldest first (NULL-terminated). */
 int custody_log_list_sealed(CustodyLog *l, char ***ret_paths);
@@ -64,3 +68,8 @@ uint64_t custody_log_next_seq(CustodyLog *l);
  * file; NULL: the key named in the first record, which only proves internal
  * consistency). Prints a summary or the first failure to out. */
 int custody_verify_files(char *const *paths, size_t n, const char *public_key_path, FILE *out);
+/* Verify the log kept in dir (sealed/ files, then current.jsonl), as it is at one
+ * moment, while dockd may be appending to it and sealing it: current.jsonl is opened
+ * first and the files sealed after that are left out; its unfinished last line, if
+ * any (a record being written), is not checked. Same output as above. */
+int custody_verify_dir(const char *dir, const char *public_key_path, FILE *out);
