@@ -77,7 +77,8 @@ class Store:
         st = os.statvfs(shm) if os.path.isdir(shm) else None
         self.on_tmpfs = bool(st) and st.f_bavail * st.f_frsize > 2 * need_bytes
         self.dir = tempfile.mkdtemp(prefix="dockd-bench-swift-", dir=shm if self.on_tmpfs else tmp)
-        self.sw = SwiftServer(dir=self.dir, buckets=[BUCKET])
+        # A loaded machine starts Swift slowly: that is not what is measured.
+        self.sw = SwiftServer(dir=self.dir, buckets=[BUCKET], startup_timeout=300)
         self.fp = None
         try:
             self.sw.start()
