@@ -19,6 +19,8 @@ import threading
 import time
 import traceback
 
+import vdockcontrol
+
 SOURCE_DIR = os.environ.get("DOCKD_SOURCE_DIR") or os.path.abspath(
     os.path.join(os.path.dirname(__file__), "..", ".."))
 BUILD_DIR = os.environ.get("DOCKD_BUILD_DIR") or os.path.join(SOURCE_DIR, "build")
@@ -362,21 +364,10 @@ class World:
         self._n = 0
 
     def control(self, line):
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        s.settimeout(120)
-        s.connect(self.control_path)
-        s.sendall((line + "\n").encode())
-        buf = b""
-        while not buf.endswith(b"\n"):
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            buf += chunk
-        s.close()
-        reply = buf.decode().strip()
-        if not reply.startswith("ok"):
-            raise TestFailure(f"vdock control {line!r}: {reply}")
-        return reply[2:].strip()
+        try:
+            return vdockcontrol.command(line, self.control_path)
+        except vdockcontrol.ControlError as e:
+            raise TestFailure(str(e)) from None
 
     def truth(self):
         self._n += 1
