@@ -417,7 +417,10 @@ FAST_STALLS = {"usb": {"command_timeout": "2s", "stall_timeout": "2s"}}
 class Rig:
     """dockd in vdock's world with a private bus, a file backend in a temporary
     directory, and helpers to wait for what a user would see. USB timeouts are
-    dockd's defaults unless config says otherwise (FAST_STALLS)."""
+    dockd's defaults unless config says otherwise (FAST_STALLS).
+
+    A context manager: `with Rig(world) as rig:` cleans up (cleanup()) however
+    the block ends; a case calls rig.stop() itself where dockd's exit matters."""
 
     def __init__(self, world, config=None, env=None, name="offload"):
         self.world = world
@@ -545,7 +548,15 @@ class Rig:
         self.bus.stop()
         return rc
 
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.cleanup()
+
     def cleanup(self):
+        """Kill dockd if it still runs, stop the bus, remove the temporary
+        directory."""
         try:
             if self.dockd and self.dockd.proc.poll() is None:
                 self.dockd.kill9()
