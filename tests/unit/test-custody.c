@@ -143,7 +143,7 @@ static char *sha256_hex(const char *data, size_t size) {
 }
 
 /* The rule of docs/custody-log.md, implemented from the document and not from
- * custody.c: signed bytes = line up to ,"sig":" then "}"; sig = base64 DER ECDSA. */
+ * custody-writer.c: signed bytes = line up to ,"sig":" then "}"; sig = base64 DER ECDSA. */
 static void check_signature_independently(const char *line, const char *pubkey_path) {
         const char *sep = strstr(line, ",\"sig\":\"");
         g_autofree char *msg = NULL, *sig64 = NULL, *pem = NULL;
