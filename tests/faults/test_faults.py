@@ -213,7 +213,10 @@ def broken_camera_faults_its_bay_only():
     then its bay is in fault with a clear message; nothing of it is deleted; the
     other bay and the daemon carry on."""
     world = run_in_vdock(own("always-malformed.ini"))
-    rig = Rig(world, config=FAST_STALLS)
+    # dockd's own USB timeouts: this camera answers at once (malformed), it
+    # never stalls, and FAST_STALLS' 2 s made healthy bay 2 time out on a
+    # busy machine.
+    rig = Rig(world)
     try:
         rig.start()
         rig.wait_bay(2, "ready", 60)
