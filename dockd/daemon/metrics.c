@@ -23,6 +23,7 @@
 #include "parse-util.h"
 #include "prom-text.h"
 #include "reconcile.h"
+#include "socket-util.h"
 #include "report-outbox.h"
 
 #define METRICS_CAMERAS_MAX 256
@@ -336,8 +337,11 @@ int metrics_new(Manager *m, Metrics **ret) {
         x->manager = m;
         (void) sd_event_now(m->event, CLOCK_REALTIME, &x->started);
         if (c->metrics_listen) {
-                r = metrics_http_new(m->event, (const struct sockaddr *) &c->metrics_listen_addr, c->metrics_listen_addr_len,
-                                     http_text, x, &x->http);
+                struct sockaddr_storage addr;
+                socklen_t len;
+                r = parse_listen_address(c->metrics_listen, &addr, &len);
+                if (r >= 0)
+                        r = metrics_http_new(m->event, (const struct sockaddr *) &addr, len, http_text, x, &x->http);
                 if (r < 0)
                         return log_error_errno(r, "[metrics] listen=%s: cannot listen: %m", c->metrics_listen);
         }
