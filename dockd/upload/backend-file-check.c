@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "backend-file.h"
+#include "backend-file-check.h"
 #include "filehash.h"
 #include "fileio.h"
 

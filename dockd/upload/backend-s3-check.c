@@ -12,7 +12,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "backend-s3.h"
+#include "backend-s3-check.h"
 #include "http.h"
 #include "log.h"
 #include "parse-util.h"

@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "backend-tus.h"
+#include "backend-tus-check.h"
 #include "parse-util.h"
 
 struct BackendRequest {

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* backend-tus.h: what the tus backend's two files share: backend-tus.c (puts)
+/* backend-tus-check.h: what the tus backend's two files share: backend-tus.c (puts)
  * and backend-tus-check.c (stat, for reconciliation). The tus protocol has no
  * listing: an object is found again only by the upload URL recorded in the
  * custody log when it was confirmed. */

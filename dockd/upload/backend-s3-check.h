@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* backend-s3.h: what the s3 backend's two files share: backend-s3.c (puts) and
+/* backend-s3-check.h: what the s3 backend's two files share: backend-s3.c (puts) and
  * backend-s3-check.c (list and stat, for reconciliation). Only backend.c and
  * these two include it. */
 #pragma once

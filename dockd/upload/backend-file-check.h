@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* backend-file.h: what the file backend's two files share: backend-file.c
+/* backend-file-check.h: what the file backend's two files share: backend-file.c
  * (puts) and backend-file-check.c (stat with read-back, for reconciliation). */
 #pragma once
 
