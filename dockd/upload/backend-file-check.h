@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* backend-file-check.h: what the file backend's two files share: backend-file.c
- * (puts) and backend-file-check.c (stat with read-back, for reconciliation). */
+/* backend-file-check.h: the file backend's read side, for reconciliation
+ * (backend-file-check.c), and what it needs of backend-file.c. */
 #pragma once
 
-#include "backend.h"
+#include "backend-ops.h"
 #include "worker.h"
 
 /* The directory objects live under, and the pool that hashes read-backs. */

@@ -12,10 +12,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "backend-remote.h"
 #include "backend-s3-check.h"
-#include "http.h"
-#include "log.h"
 #include "parse-util.h"
+#include "s3-protocol.h"
 #include "xml.h"
 
 #define S3_LIST_PAGE 1000
@@ -31,6 +31,22 @@ struct BackendRequest {
         void *userdata;
         bool read_back;
 };
+
+/* The URL of key (NULL: the bucket), with query (escaped, in SigV4's order). */
+static char *object_url(Backend *b, const char *key, const char *query) {
+        _cleanup_free_ char *base = s3_bucket_url(b->config), *k = key ? s3_uri_escape(key, true) : NULL;
+        char *u;
+
+        if (!base || (key && !k))
+                return NULL;
+        if (asprintf(&u, "%s/%s%s%s", base, strempty(k), query ? "?" : "", strempty(query)) < 0)
+                return NULL;
+        return u;
+}
+
+static HttpClient *client(Backend *b) {
+        return ((RemoteBackend *) b)->http;
+}
 
 static BackendRequest *request_free(BackendRequest *q) {
         if (!q)
@@ -105,7 +121,7 @@ static void on_stat(HttpRequest *r, int error, void *userdata) {
 
 int backend_s3_stat(Backend *b, const BackendStatSpec *spec, backend_stat_done_t cb, void *userdata,
                     BackendRequest **ret) {
-        _cleanup_free_ char *url = backend_s3_object_url(b, spec->key, NULL);
+        _cleanup_free_ char *url = object_url(b, spec->key, NULL);
         BackendRequest *q;
         int r;
 
@@ -115,11 +131,11 @@ int backend_s3_stat(Backend *b, const BackendStatSpec *spec, backend_stat_done_t
         if (!q)
                 return -ENOMEM;
         *q = (BackendRequest) { .backend = b, .stat_done = cb, .userdata = userdata, .read_back = spec->read_back };
-        r = http_request_new(backend_s3_http_client(b), spec->read_back ? "GET" : "HEAD", url, &q->http);
+        r = http_request_new(client(b), spec->read_back ? "GET" : "HEAD", url, &q->http);
         if (r >= 0 && spec->read_back)
                 r = http_request_hash_body(q->http, EVP_sha256());
         if (r >= 0)
-                r = http_request_add_header(q->http, "x-amz-content-sha256: %s", BACKEND_S3_EMPTY_SHA256);
+                r = s3_add_payload_hash(q->http, NULL);
         if (r >= 0)
                 r = http_request_start(q->http, on_stat, q);
         if (r < 0) {
@@ -196,25 +212,25 @@ int backend_s3_list(Backend *b, const char *prefix, const char *continuation, ba
         BackendRequest *q;
         int r;
 
-        p = backend_s3_uri_escape(prefix);
-        t = continuation ? backend_s3_uri_escape(continuation) : NULL;
+        p = s3_uri_escape(prefix, false);
+        t = continuation ? s3_uri_escape(continuation, false) : NULL;
         if (!p || (continuation && !t))
                 return -ENOMEM;
         /* Query parameters in the order SigV4's canonical request sorts them. */
         if (asprintf(&query, "%s%s%slist-type=2&max-keys=%d&prefix=%s", t ? "continuation-token=" : "", strempty(t),
                      t ? "&" : "", S3_LIST_PAGE, p) < 0)
                 return -ENOMEM;
-        url = backend_s3_object_url(b, NULL, query);
+        url = object_url(b, NULL, query);
         q = calloc(1, sizeof *q);
         if (!url || !q) {
                 free(q);
                 return -ENOMEM;
         }
         *q = (BackendRequest) { .backend = b, .list_done = cb, .userdata = userdata, .prefix = strdup(prefix) };
-        r = q->prefix ? http_request_new(backend_s3_http_client(b), "GET", url, &q->http) : -ENOMEM;
+        r = q->prefix ? http_request_new(client(b), "GET", url, &q->http) : -ENOMEM;
         if (r >= 0) {
                 http_request_keep_body(q->http, S3_LIST_XML_MAX);
-                r = http_request_add_header(q->http, "x-amz-content-sha256: %s", BACKEND_S3_EMPTY_SHA256);
+                r = s3_add_payload_hash(q->http, NULL);
         }
         if (r >= 0)
                 r = http_request_start(q->http, on_list, q);

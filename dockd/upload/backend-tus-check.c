@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "backend-remote.h"
 #include "backend-tus-check.h"
 #include "parse-util.h"
 
@@ -20,6 +21,14 @@ struct BackendRequest {
         bool read_back;
         uint64_t length;           /* from the HEAD */
 };
+
+/* A URL the backend would have accepted as an upload URL: an https endpoint
+ * never leads to plain http (backend-tus.c refuses such a Location). */
+static bool url_acceptable(Backend *b, const char *url) {
+        if (startswith(b->config->tus_endpoint, "https://"))
+                return startswith(url, "https://");
+        return startswith(url, "https://") || startswith(url, "http://");
+}
 
 static BackendRequest *request_free(BackendRequest *q) {
         if (!q)
@@ -87,7 +96,7 @@ static void on_head(HttpRequest *r, int error, void *userdata) {
 }
 
 static int start(BackendRequest *q, const char *method, http_done_t cb) {
-        int r = http_request_new(backend_tus_http_client(q->backend), method, q->url, &q->http);
+        int r = http_request_new(((RemoteBackend *) q->backend)->http, method, q->url, &q->http);
 
         if (r >= 0 && streq(method, "GET"))
                 r = http_request_hash_body(q->http, EVP_sha256());
@@ -104,7 +113,7 @@ int backend_tus_stat(Backend *b, const BackendStatSpec *spec, backend_stat_done_
         int r;
 
         /* Without the URL recorded at confirmation the upload cannot be found. */
-        if (!spec->location || !backend_tus_url_acceptable(b, spec->location))
+        if (!spec->location || !url_acceptable(b, spec->location))
                 return -EOPNOTSUPP;
         q = calloc(1, sizeof *q);
         if (!q)

@@ -1,17 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* backend-tus-check.h: what the tus backend's two files share: backend-tus.c (puts)
- * and backend-tus-check.c (stat, for reconciliation). The tus protocol has no
- * listing: an object is found again only by the upload URL recorded in the
- * custody log when it was confirmed. */
+/* backend-tus-check.h: the tus backend's read side, for reconciliation
+ * (backend-tus-check.c). The tus protocol has no listing: an upload is found
+ * again only by the URL the custody log recorded when it was confirmed. */
 #pragma once
 
-#include "backend.h"
-#include "http.h"
-
-HttpClient *backend_tus_http_client(Backend *b);
-/* Is url one this backend would have accepted as an upload URL (same scheme
- * as the endpoint: an https endpoint never leads to http)? */
-bool backend_tus_url_acceptable(Backend *b, const char *url);
+#include "backend-ops.h"
 
 int backend_tus_stat(Backend *b, const BackendStatSpec *spec, backend_stat_done_t cb, void *userdata,
                      BackendRequest **ret);

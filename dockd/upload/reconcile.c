@@ -536,7 +536,7 @@ static void run_finish(Run *run) {
         rc->runs[kind]++;
         run_log(run, kind, (double) (now - run->started) / USEC_PER_SEC);
         run_free(run);
-        if (rc->finished)
+        if (rc->finished)   /* may add "report" before the result is kept */
                 rc->finished(rc, result, rc->userdata);
         if (kind != RECONCILE_ERROR) {
                 const char *text = json_object_to_json_string_ext(result, JSON_C_TO_STRING_PLAIN);
@@ -618,15 +618,19 @@ uint64_t reconciler_runs(Reconciler *rc, ReconcileResultKind k) {
         return k >= 0 && k < _RECONCILE_RESULT_MAX ? rc->runs[k] : 0;
 }
 
-usec_t reconciler_last_started(Reconciler *rc) {
+usec_t reconcile_result_started(struct json_object *result) {
         struct json_object *v;
         struct tm tm = {};
         const char *s, *end;
 
-        if (!rc->last || !json_object_object_get_ex(rc->last, "started", &v) || !(s = json_object_get_string(v)))
+        if (!result || !json_object_object_get_ex(result, "started", &v) || !(s = json_object_get_string(v)))
                 return 0;
         end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
         return end ? (usec_t) timegm(&tm) * USEC_PER_SEC : 0;
+}
+
+usec_t reconciler_last_started(Reconciler *rc) {
+        return reconcile_result_started(rc->last);
 }
 
 int reconciler_new(sd_event *event, const DockdConfig *config, Backend *backend, CustodyTally *tally,
@@ -660,9 +664,10 @@ Reconciler *reconciler_free(Reconciler *rc) {
         if (!rc)
                 return NULL;
         run_free(rc->run);
-        while (rc->waiters) {
+        while (rc->waiters) {   /* told that no result will come */
                 Waiter *w = rc->waiters;
                 rc->waiters = w->next;
+                w->cb(rc, NULL, w->userdata);
                 free(w);
         }
         json_object_put(rc->last);

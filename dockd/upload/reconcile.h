@@ -28,7 +28,8 @@ typedef enum ReconcileResultKind {
 
 const char *reconcile_result_to_string(ReconcileResultKind k);
 
-/* result: the run's document (borrowed: json_object_get() to keep it). */
+/* result: the run's document (borrowed: json_object_get() to keep it); NULL
+ * when the reconciler is freed before the run ends. */
 typedef void (*reconcile_done_t)(Reconciler *r, struct json_object *result, void *userdata);
 
 /* tally and backend are borrowed and must outlive it. The last result is read
@@ -37,7 +38,7 @@ typedef void (*reconcile_done_t)(Reconciler *r, struct json_object *result, void
  * and may add "report" to the result). */
 int reconciler_new(sd_event *event, const DockdConfig *config, Backend *backend, CustodyTally *tally,
                    reconcile_done_t finished, void *userdata, Reconciler **ret);
-/* A run in progress is abandoned (its callers are not called back). */
+/* A run in progress is abandoned: its callers are called back with NULL. */
 Reconciler *reconciler_free(Reconciler *r);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Reconciler *, reconciler_free);
 
@@ -50,5 +51,7 @@ bool reconciler_running(Reconciler *r);
 struct json_object *reconciler_last(Reconciler *r);
 /* Runs since start by result. */
 uint64_t reconciler_runs(Reconciler *r, ReconcileResultKind k);
-/* Its start (CLOCK_REALTIME, usec), 0 if none: for the schedule. */
+/* When the last finished run started (CLOCK_REALTIME, usec), 0 if none. */
 usec_t reconciler_last_started(Reconciler *r);
+/* When the run of a result document started (whole seconds), 0 if unknown. */
+usec_t reconcile_result_started(struct json_object *result);
