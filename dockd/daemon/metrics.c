@@ -28,6 +28,10 @@
 
 #define METRICS_CAMERAS_MAX 256
 
+static inline void json_object_putp(struct json_object **p) {
+        json_object_put(*p);
+}
+
 typedef struct CameraHealth {
         char serial[65];
         double ratio;
@@ -208,6 +212,8 @@ static void render_custody(PromText *p, Manager *m) {
         CustodyLog *l = m->dock.custody;
         uint64_t next = custody_log_next_seq(l);
         usec_t seal = custody_log_last_seal(l);
+        _cleanup_strv_free_ char **pending = NULL;
+        int n_pending = custody_log_list_sealed(l, &pending);
 
         prom_family(p, "dockd_custody_seq", "gauge", "Seq of the custody log's last record");
         if (next > 0)
@@ -216,7 +222,8 @@ static void render_custody(PromText *p, Manager *m) {
         if (seal > 0)
                 prom_sample(p, "dockd_custody_last_seal_timestamp_seconds", seconds(seal), NULL);
         prom_family(p, "dockd_custody_sealed_pending_files", "gauge", "Sealed custody files not yet in central storage");
-        prom_sample(p, "dockd_custody_sealed_pending_files", (double) custody_log_count_unuploaded(l), NULL);
+        if (n_pending >= 0)
+                prom_sample(p, "dockd_custody_sealed_pending_files", (double) n_pending, NULL);
         prom_family(p, "dockd_custody_failing", "gauge", "1 while the custody log cannot be written");
         prom_sample(p, "dockd_custody_failing", custody_log_failing(l), NULL);
 }

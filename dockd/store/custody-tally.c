@@ -185,11 +185,12 @@ static int dirty_add(CustodyTally *t, const char *path) {
         for (size_t i = 0; i < t->n_dirty; i++)
                 if (streq(t->dirty[i], path))
                         return 0;
-        n = realloc(t->dirty, (t->n_dirty + 1) * sizeof *n);
+        n = realloc(t->dirty, (t->n_dirty + 2) * sizeof *n);   /* NULL-terminated: strv_free() */
         if (!n)
                 return -ENOMEM;
         t->dirty = n;
         t->dirty[t->n_dirty] = strdup(path);
+        t->dirty[t->n_dirty + 1] = NULL;
         if (!t->dirty[t->n_dirty])
                 return -ENOMEM;
         t->n_dirty++;
