@@ -69,7 +69,7 @@ void prom_sample(PromText *p, const char *name, double value, ...) {
         if (value > -9e15 && value < 9e15 && value == (double) (int64_t) value)
                 fprintf(p->f, " %.0f\n", value);
         else
-                fprintf(p->f, " %.6g\n", value);
+                fprintf(p->f, " %.15g\n", value);   /* Unix times to 10 µs, ratios as written */
 }
 
 char *prom_text_finish(PromText *p) {
