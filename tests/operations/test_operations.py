@@ -452,9 +452,12 @@ def reconcile_damage_case(backend):
 
         # Behind dockd's back: one video deleted, a manifest altered (same size),
         # a signature truncated (another size).
-        gone = segment_keys("BWC-R0001", truth["cameras"][0]["recordings"][0]["recording_id"], 0)[0]
-        altered = segment_keys("BWC-R0001", truth["cameras"][0]["recordings"][1]["recording_id"], 1)[1]
-        cut = segment_keys("BWC-R0002", truth["cameras"][1]["recordings"][0]["recording_id"], 2)[2]
+        def rec(cam, i):
+            c = next(c for c in truth["cameras"] if c["serial"] == cam)
+            return c["recordings"][i]["segments"][0]["recording_id"]
+        gone = segment_keys("BWC-R0001", rec("BWC-R0001", 0), 0)[0]
+        altered = segment_keys("BWC-R0001", rec("BWC-R0001", 1), 1)[1]
+        cut = segment_keys("BWC-R0002", rec("BWC-R0002", 0), 2)[2]
         ops.store.delete(gone)
         ops.store.alter(altered)
         cutting = ops.store.read(cut)
@@ -511,8 +514,9 @@ def reconcile_damage_case(backend):
                              res["problems"]["missing"], 20, what="problems in the metrics")
         check(m.get("dockd_reconcile_last_problems", kind="altered") == res["problems"]["altered"], m.text)
         check(m.get("dockd_reconcile_last_checked_objects") == 3 * n, m.get("dockd_reconcile_last_checked_objects"))
+        # Two clean runs asked for (and the scheduled one at the first start), two with problems.
         check(m.get("dockd_reconcile_runs_total", result="problems") == 2, m.series("dockd_reconcile_runs_total"))
-        check(m.get("dockd_reconcile_runs_total", result="ok") == 1, m.series("dockd_reconcile_runs_total"))
+        check(m.get("dockd_reconcile_runs_total", result="ok") >= 2, m.series("dockd_reconcile_runs_total"))
 
         # Supervisors' counts include the findings, per camera.
         p = dockdtest.dockctl("reports", "--summary", "--since", "2000-01-01", "--json", env=ops.rig.env)
