@@ -221,11 +221,19 @@ static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdat
                         log_debug_errno(errno, "Metrics: accept() failed: %m");
                 return 0;
         }
-        /* Full: the newcomer is dropped, not the clients being served. A
-         * scraper retries at its next interval. */
+        /* Full: the client that has waited longest without sending a whole
+         * request makes room, so that connections left open (on purpose or
+         * not) cannot keep a scraper out for long. */
         if (h->n_clients >= HTTP_CLIENTS_MAX) {
-                safe_close(cfd);
-                return 0;
+                Client *oldest = NULL;
+                for (Client *c = h->clients; c; c = c->next)
+                        if (!c->out)
+                                oldest = c;   /* the list is newest first */
+                if (!oldest) {
+                        safe_close(cfd);
+                        return 0;
+                }
+                client_free(oldest);
         }
         if (client_new(h, cfd) < 0)
                 log_debug("Metrics: cannot serve a client.");

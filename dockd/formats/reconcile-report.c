@@ -126,7 +126,9 @@ int reconcile_report_render(struct json_object *result, const char *dock, time_t
         report_new_id(r.id);
         gmtime_r(&now, &tm);
         strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
-        snprintf(r.name, sizeof r.name, "%s-reconciliation", stamp);
+        /* Two runs in one second must not share a name: central storage keeps
+         * each report write-once. */
+        snprintf(r.name, sizeof r.name, "%s-reconciliation-%.8s", stamp, strempty(str(result, "id")));
         strftime(r.time, sizeof r.time, "%Y-%m-%dT%H:%M:%SZ", &tm);
         if (summary_of(result, &r.summary) < 0)
                 return -ENOMEM;

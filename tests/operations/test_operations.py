@@ -560,8 +560,8 @@ def reconcile_periodic_and_persisted():
         check(abs(last - time.time()) < 30, last)
         check(m.get("dockd_reconcile_last_duration_seconds") >= 0, "duration")
         ops.rig.stop()
-        with open(ops.rig.config, "a") as f:
-            f.write("\n[reconcile]\ninterval=1d\n")
+        ops.rig.config_sections["reconcile"]["interval"] = "1d"
+        write_config(ops.rig.config, ops.rig.config_sections)
         os.unlink(ops.textfile)
         ops.rig.start()
         m = ops.wait_metrics(lambda m: m.get("dockd_reconcile_last_run_timestamp_seconds") is not None, 20,
@@ -589,12 +589,13 @@ def reconcile_one_run_at_a_time():
         fp = ops.store.inner.fp
         fp.blackhole()
         results = {}
+        log_before = len(ops.rig.dockd.log())   # the first start ran one by itself
 
         def call(name):
             results[name] = reconcile(ops.rig)
         first = threading.Thread(target=call, args=("first",))
         first.start()
-        ops.rig.wait_log("Reconciliation started", 20)
+        wait_for(lambda: "Reconciliation started" in ops.rig.dockd.log()[log_before:], 20, what="the run started")
         second = threading.Thread(target=call, args=("second",))
         second.start()
         ops.rig.wait_log("waits for the reconciliation in progress", 20)
@@ -604,7 +605,7 @@ def reconcile_one_run_at_a_time():
         check(not first.is_alive() and not second.is_alive(), "a call never returned")
         (rc1, a), (rc2, b) = results["first"], results["second"]
         check(rc1 == rc2 == 0 and a == b, f"{rc1} {a}\n{rc2} {b}")
-        check(ops.rig.dockd.log().count("Reconciliation started") == 1, "two runs")
+        check(ops.rig.dockd.log()[log_before:].count("Reconciliation started") == 1, "two runs")
         # The next call is a new run.
         rc, c = reconcile(ops.rig, expect_rc=0)
         check(c["id"] != a["id"], "a finished run was returned again")
