@@ -559,7 +559,7 @@ def reconcile_periodic_and_persisted():
         last = m.get("dockd_reconcile_last_run_timestamp_seconds")
         check(abs(last - time.time()) < 30, last)
         check(m.get("dockd_reconcile_last_duration_seconds") >= 0, "duration")
-        ops.rig.stop()
+        check(ops.rig.dockd.stop() == 0, "exit status")   # the bus stays for the next start
         ops.rig.config_sections["reconcile"]["interval"] = "1d"
         write_config(ops.rig.config, ops.rig.config_sections)
         os.unlink(ops.textfile)
