@@ -43,6 +43,7 @@ typedef struct Run {
         BackendRequest *listing;
         char *list_prefix;
         uint64_t segments, objects_total, bytes, ok, unchecked;
+        uint64_t lock_unreported;  /* retention to check, but the store reports none */
         uint64_t problems[4];      /* missing, altered, retention, legal_hold */
         uint64_t findings_truncated;
         struct json_object *findings, *unchecked_list;
@@ -222,6 +223,8 @@ static void judge(Run *run, const TallyObject *o, const BackendStat *st) {
         }
         if (bad)
                 return problem(run, o, PROBLEM_ALTERED, st, detail);
+        if (c->s3_object_lock && (o->retain_until || o->legal_hold) && !st->lock_reported)
+                run->lock_unreported++;   /* e.g. Swift: ignores Object Lock, reports nothing */
         if (c->s3_object_lock && st->lock_reported) {
                 run->lock_seen = true;
                 if (o->retain_until && (!st->lock_mode || st->retain_until < o->retain_until)) {
@@ -463,6 +466,7 @@ static struct json_object *result_json(Run *run, usec_t finished) {
         json_object_object_add(o, "bytes", json_object_new_uint64(run->bytes));
         json_object_object_add(o, "ok", json_object_new_uint64(run->ok));
         json_object_object_add(o, "unchecked", json_object_new_uint64(run->unchecked));
+        json_object_object_add(o, "retention_unreported", json_object_new_uint64(run->lock_unreported));
         for (size_t i = 0; i < ELEMENTSOF(problem_names); i++)
                 json_object_object_add(p, problem_names[i], json_object_new_uint64(run->problems[i]));
         json_object_object_add(o, "problems", p);
