@@ -576,6 +576,7 @@ static gboolean parse_camera(Scenario *s, GKeyFile *kf, const char *group, const
                 TimedCommand *tc = g_new0(TimedCommand, 1);
                 tc->at = 0;
                 tc->command = g_strdup_printf("dock %s %d", serial, bay);
+                tc->docked = TRUE;
                 g_ptr_array_add(s->timeline, tc);
         }
         return TRUE;
