@@ -23,8 +23,8 @@
 #include "parse-util.h"
 #include "prom-text.h"
 #include "reconcile.h"
-#include "socket-util.h"
 #include "report-outbox.h"
+#include "socket-util.h"
 
 #define METRICS_CAMERAS_MAX 256
 

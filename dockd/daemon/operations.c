@@ -8,6 +8,7 @@
 
 #include "log.h"
 #include "manager.h"
+#include "metrics.h"
 #include "reconcile-report.h"
 
 static void on_custody_record(uint64_t seq, const char *event, const char *camera, const char *segment,
