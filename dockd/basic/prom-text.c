@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* prom-text.c: see prom-text.h. */
+#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 
@@ -65,8 +66,14 @@ void prom_sample(PromText *p, const char *name, double value, ...) {
         va_end(ap);
         if (!first)
                 fputc('}', p->f);
+        /* As the format documents them: printf's nan and inf pass Go's ParseFloat
+         * (Prometheus, promtool) but not every parser of the format. */
+        if (isnan(value))
+                fputs(" NaN\n", p->f);
+        else if (isinf(value))
+                fputs(value > 0 ? " +Inf\n" : " -Inf\n", p->f);
         /* Whole numbers as integers (counters of bytes exceed %g's precision). */
-        if (value > -9e15 && value < 9e15 && value == (double) (int64_t) value)
+        else if (value > -9e15 && value < 9e15 && value == (double) (int64_t) value)
                 fprintf(p->f, " %.0f\n", value);
         else
                 fprintf(p->f, " %.15g\n", value);   /* Unix times to 10 µs, ratios as written */

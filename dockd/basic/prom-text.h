@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* prom-text.h: writes the Prometheus text exposition format (version 0.0.4):
  * a family's # HELP and # TYPE lines, then its samples, label values escaped
- * as the format requires (backslash, double quote, line feed). */
+ * as the format requires (backslash, double quote, line feed), NaN and
+ * infinities as the format spells them. */
 #pragma once
 
 #include <stdio.h>
