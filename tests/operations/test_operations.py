@@ -276,6 +276,34 @@ def metrics_counters_survive_restart():
 
 
 @case
+def metrics_textfile_planted_temp():
+    """The textfile's directory is shared with node_exporter and whatever else
+    feeds it: a file planted at the name dockd writes before its rename (here a
+    hard link to another file) is replaced, never written through, and the
+    textfile dockd renames into place is its own."""
+    ops = Ops("offload.ini")
+    try:
+        ops.rig.start()
+        first = ops.wait_metrics(lambda m: True, 30, what="a first textfile")
+        victim = ops.stmp.join("victim")
+        with open(victim, "w") as f:
+            f.write("not dockd's\n")
+        planted = f"{ops.textfile}.tmp-{ops.rig.dockd.proc.pid}"
+        os.link(victim, planted)
+        t0 = first.get("dockd_metrics_timestamp_seconds")
+        m = ops.wait_metrics(lambda m: m.get("dockd_metrics_timestamp_seconds") > t0 + 1.5, 30,
+                             what="two more writes of the textfile")
+        check(open(victim).read() == "not dockd's\n", "dockd wrote through the planted link")
+        check(os.stat(victim).st_ino != os.stat(ops.textfile).st_ino, "the planted file became the textfile")
+        check(not os.path.exists(planted) or os.stat(planted).st_ino != os.stat(victim).st_ino,
+              "the planted link is still in place")
+        promtool_check(m.text, "the textfile after a planted temporary file")
+        ops.rig.stop()
+    finally:
+        ops.cleanup()
+
+
+@case
 def metrics_http_endpoint():
     """GET /metrics only; anything else a short error; a client that sends
     nothing (or too much) does not stop the others or the dock."""
