@@ -278,6 +278,20 @@ char *metrics_render(Manager *m, Metrics *x) {
 
 /* ---- the textfile and the timer ---- */
 
+/* A new file of dockd's own at the temporary name: the directory is shared
+ * (node_exporter, other textfile writers), so whatever is found there (a link
+ * to another file, someone else's file) goes, and is never written through. */
+static int textfile_create(const char *tmp) {
+        int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+
+        if (fd < 0 && errno == EEXIST) {
+                if (unlink(tmp) < 0)
+                        return -errno;
+                fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+        }
+        return fd < 0 ? -errno : fd;
+}
+
 /* node_exporter reads *.prom: the temporary name must not end so. No fsync:
  * these are figures, not evidence, and a crash leaves the last whole file. */
 static int textfile_write(const char *path, const char *text) {
@@ -287,9 +301,9 @@ static int textfile_write(const char *path, const char *text) {
 
         if (asprintf(&tmp, "%s.tmp-%d", path, (int) getpid()) < 0)
                 return -ENOMEM;
-        fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+        fd = textfile_create(tmp);
         if (fd < 0)
-                return -errno;
+                return fd;
         r = write_all(fd, text, strlen(text));
         if (r >= 0 && fchmod(fd, 0644) < 0)
                 r = -errno;
