@@ -26,7 +26,7 @@ import dockdtest  # noqa: E402
 from dockdtest import (DOCKD, PrivateJournal, Rig, TestFailure, case, check, check_offloaded,  # noqa: E402
                        in_private_mount_ns, run_cases, run_in_vdock, wait_for, write_config)
 from opstest import (DASHBOARD, PROMTOOL, RECONCILE_DONE, RECONCILE_PROBLEM, RULES, RULES_TEST,  # noqa: E402
-                     Metrics, Store, TempDir, dashboard_queries, deleted_segments, http_get,
+                     Metrics, Store, TempDir, dashboard_queries, deleted_segments, http_get, still_open,
                      promql_metric_names, promtool_check, read_textfile, reconcile, rule_exprs, segment_keys)
 from webhook import Webhook  # noqa: E402
 
@@ -317,6 +317,9 @@ def metrics_http_endpoint():
         half.sendall(b"GET /metr")
         status, headers, body = http_get(ops.url)
         check(status == 200 and "dockd_build_info" in body, status)
+        # Served while the silent clients still hold their connections: dockd
+        # did not wait for them to time out first.
+        check(still_open(idle) and still_open(half), "answered only after the silent clients were dropped")
         head = subprocess.run(["curl", "-sS", "-I", ops.url], capture_output=True, text=True)
         check(head.stdout.startswith("HTTP/1.1 200"), head.stdout)
 
@@ -343,18 +346,16 @@ def metrics_http_endpoint():
         check(big == "" or big.startswith("HTTP/1.1 431") or big.startswith("HTTP/1.1 400"), big[:80])
         # Many connections at once: served or refused, never a hang of the loop.
         socks = [socket.create_connection(("127.0.0.1", ops.port.port)) for _ in range(100)]
-        t0 = time.monotonic()
-        status, _, _ = http_get(ops.url, timeout=10)
+        status, _, _ = http_get(ops.url)
         check(status == 200, status)
         check(ops.rig.status() is not None, "D-Bus unanswered while HTTP clients wait")
         for s in socks:
             s.close()
         # The idle clients are dropped after a timeout; dockd is unharmed.
-        idle.settimeout(30)
+        idle.settimeout(None)   # bounded by the test's timeout
         check(idle.recv(1) == b"", "an idle connection was never closed")
         half.close()
         ops.rig.wait_bay(1, "ready", 120)
-        check(time.monotonic() - t0 < 120, "")
         ops.rig.stop()
     finally:
         ops.cleanup()
