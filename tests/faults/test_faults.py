@@ -336,8 +336,7 @@ def damaged_state_files():
     """Damaged state files at start-up: each refused with its file's name, the
     segment pulled, uploaded and confirmed again before anything is deleted."""
     world = run_in_vdock(own("damaged-state.ini"))
-    rig = Rig(world)
-    try:
+    with Rig(world) as rig:
         truth = world.truth()
         planted = []
         for (cam, seg), text in zip(world.segments(truth), DAMAGED_STATES):
@@ -376,8 +375,6 @@ def damaged_state_files():
         for path in others:
             check(f"{path}:" in log, f"{path} not named in the log")
         check(rig.stop() == 0, "dockd exit status")
-    finally:
-        rig.cleanup()
 
 
 if __name__ == "__main__":
