@@ -63,8 +63,9 @@ int s3_complete_result_parse(const char *body, size_t size, char **ret_etag) {
                 return -EBADMSG;
         if (streq(root->name, "Error"))
                 return -EREMOTEIO;
-        if (!streq(root->name, "CompleteMultipartUploadResult") || !(etag = xml_child_text(root, "ETag")))
+        if (!streq(root->name, "CompleteMultipartUploadResult"))
                 return -EPROTO;
-        *ret_etag = strdup(etag);
-        return *ret_etag ? 0 : -ENOMEM;
+        etag = xml_child_text(root, "ETag");
+        *ret_etag = etag ? strdup(etag) : NULL;
+        return !etag || *ret_etag ? 0 : -ENOMEM;
 }

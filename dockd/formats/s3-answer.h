@@ -24,8 +24,8 @@ typedef void (*s3_listed_part_t)(unsigned number, const char *etag, uint64_t siz
 int s3_list_parts_parse(const char *body, size_t size, s3_listed_part_t part, void *userdata,
                         unsigned *ret_next_marker);
 
-/* The ETag of a CompleteMultipartUploadResult (as sent, quotes and all).
- * -EBADMSG: not XML; -EREMOTEIO: an Error document (S3 answers 200 first and
- * reports a failure in the body; s3_error_describe() says which); -EPROTO: no
- * CompleteMultipartUploadResult with an ETag. */
+/* The ETag of a CompleteMultipartUploadResult (as sent, quotes and all; NULL
+ * when it has none). -EBADMSG: not XML; -EREMOTEIO: an Error document (S3
+ * answers 200 first and reports a failure in the body; s3_error_describe()
+ * says which); -EPROTO: no CompleteMultipartUploadResult. */
 int s3_complete_result_parse(const char *body, size_t size, char **ret_etag);

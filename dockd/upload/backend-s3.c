@@ -568,10 +568,10 @@ static void on_complete(HttpRequest *r, int error, void *userdata) {
                 /* S3 answers 200 first and reports a failure in the body. */
                 s3_describe_error(r, code, sizeof code, why, sizeof why);
                 s3_put_finish(p, -EREMOTEIO, "CompleteMultipartUpload %s: an error after 200: %s", p->base.key, why);
-        } else if (k == -EPROTO)
-                s3_put_finish(p, -EPROTO, "CompleteMultipartUpload %s: the answer has no ETag", p->base.key);
-        else if (k < 0)
+        } else if (k == -ENOMEM)
                 s3_put_finish(p, k, "out of memory");
+        else if (k < 0 || !etag)
+                s3_put_finish(p, -EPROTO, "CompleteMultipartUpload %s: the answer has no ETag", p->base.key);
         else if (!s3_etag_equal(etag, p->etag)) {
                 p->upload_id = mfree(p->upload_id);
                 remote_put_state_remove(&p->base);

@@ -112,6 +112,10 @@ char *tus_state_read(RemotePut *p) {
         return url;
 }
 
+static void state_load(BackendPut *p) {
+        p->upload_url = tus_state_read(&p->base);
+}
+
 /* ---- finishing ---- */
 
 static void put_stop(RemotePut *rp) {
@@ -440,6 +444,10 @@ static void next_chunk(BackendPut *p) {
 
 /* ---- creation ---- */
 
+static char *resolve_location(TusBackend *tus, const char *loc) {
+        return tus_location_resolve(tus->endpoint, tus->origin, loc);
+}
+
 static void on_create(HttpRequest *r, int error, void *userdata) {
         _cleanup_(http_request_freep) _unused_ HttpRequest *req = r;   /* ours now */
         BackendPut *p = userdata;
@@ -457,7 +465,7 @@ static void on_create(HttpRequest *r, int error, void *userdata) {
         }
         if (isempty(loc))
                 return finish(p, -EPROTO, "POST %s: the answer has no Location", p->tus->endpoint);
-        p->upload_url = tus_location_resolve(p->tus->endpoint, p->tus->origin, loc);
+        p->upload_url = resolve_location(p->tus, loc);
         if (!p->upload_url)
                 return finish(p, -ENOMEM, "out of memory");
         if (startswith(p->tus->endpoint, "https://") && !startswith(p->upload_url, "https://")) {
@@ -549,7 +557,7 @@ static int tus_put(Backend *b, const BackendObject *o, backend_put_done_t cb, vo
                 return -ENOMEM;
         p->tus = tus;
         if (remote_put_open(&p->base) >= 0) {
-                p->upload_url = tus_state_read(&p->base);
+                state_load(p);
                 if (p->upload_url) {
                         log_debug("%s: resuming tus upload %s.", p->base.key, p->upload_url);
                         do_head(p, TUS_HEAD);
