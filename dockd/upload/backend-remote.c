@@ -254,3 +254,7 @@ void remote_put_state_remove(RemotePut *p) {
         if (p->state_path)
                 (void) unlink_durable(p->state_path);
 }
+
+uint64_t remote_bytes_sent(Backend *b) {
+        return http_client_bytes_sent(((RemoteBackend *) b)->http);
+}

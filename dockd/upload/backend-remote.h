@@ -27,6 +27,9 @@ typedef struct RemoteBackend {
 
 typedef struct RemotePut RemotePut;
 
+/* BackendOps.bytes_sent of a remote backend: its client's count. */
+uint64_t remote_bytes_sent(Backend *b);
+
 typedef struct RemotePutOps {
         /* Stop every request in flight (the put ends). */
         void (*stop)(RemotePut *p);

@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "backend-s3-check.h"
 #include "backend-s3.h"
 #include "failpoint.h"
 #include "log.h"
@@ -763,6 +764,10 @@ static void s3_free(Backend *b) {
         free(s3);
 }
 
+static void s3_confirmation(BackendPut *p, BackendConfirmation *ret) {
+        *ret = (BackendConfirmation) { .etag = p->etag };
+}
+
 static const BackendOps s3_ops = {
         .name = "s3",
         .put = s3_put,
@@ -770,6 +775,11 @@ static const BackendOps s3_ops = {
         .progress = s3_progress,
         .free = s3_free,
         .grant_slot = s3_grant_slot,
+        .confirmation = s3_confirmation,
+        .stat = backend_s3_stat,
+        .list = backend_s3_list,
+        .request_cancel = backend_s3_request_cancel,
+        .bytes_sent = remote_bytes_sent,
 };
 
 int backend_s3_new(sd_event *event, const DockdConfig *config, Backend **ret, char **ret_error) {

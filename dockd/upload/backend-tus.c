@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "backend-tus-check.h"
 #include "backend-tus.h"
 #include "failpoint.h"
 #include "filehash.h"
@@ -587,12 +588,20 @@ static void tus_free(Backend *b) {
         free(tus);
 }
 
+static void tus_confirmation(BackendPut *p, BackendConfirmation *ret) {
+        *ret = (BackendConfirmation) { .location = p->upload_url };
+}
+
 static const BackendOps tus_ops = {
         .name = "tus",
         .put = tus_put,
         .cancel = tus_cancel,
         .progress = tus_progress,
         .free = tus_free,
+        .confirmation = tus_confirmation,
+        .stat = backend_tus_stat,
+        .request_cancel = backend_tus_request_cancel,
+        .bytes_sent = remote_bytes_sent,
 };
 
 int backend_tus_new(sd_event *event, const DockdConfig *config, Backend **ret, char **ret_error) {

@@ -28,6 +28,7 @@ struct HttpClient {
         const char *username;
         const char *password;
         char *const *extra_headers;
+        uint64_t bytes_sent;           /* request bodies, resends included (metrics) */
 };
 
 struct HttpRequest {
@@ -154,6 +155,7 @@ static size_t on_read(char *buf, size_t size, size_t nitems, void *userdata) {
         if (r->body_data) {
                 memcpy(buf, r->body_data + r->body_sent, want);
                 r->body_sent += want;
+                r->client->bytes_sent += want;
                 return want;
         }
         n = ratelimit_take(r->client->ratelimit, want);
@@ -171,6 +173,7 @@ static size_t on_read(char *buf, size_t size, size_t nitems, void *userdata) {
                 return CURL_READFUNC_ABORT;
         }
         r->body_sent += (uint64_t) k;
+        r->client->bytes_sent += (uint64_t) k;
         return (size_t) k;
 }
 
@@ -464,4 +467,8 @@ uint64_t http_request_bytes_sent(HttpRequest *r) {
 
 const char *http_request_method(HttpRequest *r) {
         return r->method;
+}
+
+uint64_t http_client_bytes_sent(HttpClient *c) {
+        return c ? c->bytes_sent : 0;
 }

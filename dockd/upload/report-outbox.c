@@ -29,6 +29,8 @@
 #define WEBHOOK_TIMEOUT (30 * USEC_PER_SEC)
 #define WEBHOOK_CONNECT_TIMEOUT (10 * USEC_PER_SEC)
 
+#define OUTBOX_CODES_MAX 64   /* distinct finding codes counted: dockd's own list is shorter */
+
 typedef struct Entry {
         ReportOutbox *outbox;
         char name[96];
@@ -57,6 +59,10 @@ struct ReportOutbox {
         Credentials *credentials;
         Entry *entries;          /* newest first */
         bool webhook_failing;
+        uint64_t filed[_SEVERITY_MAX];   /* since start, for the metrics */
+        char *codes[OUTBOX_CODES_MAX];
+        uint64_t code_counts[OUTBOX_CODES_MAX];
+        size_t n_codes;
 };
 
 static char *entry_path(ReportOutbox *o, const Entry *e, const char *ext) {
@@ -242,67 +248,111 @@ static void entry_start(ReportOutbox *o, Entry *e) {
         webhook_schedule(o, e);
 }
 
-int report_outbox_file(ReportOutbox *o, const ReportContext *ctx, char ret_id[37]) {
-        Report rep;
-        Entry *e;
+static void count_filed(ReportOutbox *o, Severity severity, const char *const *codes) {
+        if (severity >= 0 && severity < _SEVERITY_MAX)
+                o->filed[severity]++;
+        for (; codes && *codes; codes++) {
+                size_t i;
+                for (i = 0; i < o->n_codes && !streq(o->codes[i], *codes); i++)
+                        ;
+                if (i == o->n_codes) {
+                        char *c;
+                        if (o->n_codes >= OUTBOX_CODES_MAX || !(c = strdup(*codes)))
+                                continue;
+                        o->codes[o->n_codes] = c;
+                        o->code_counts[o->n_codes++] = 0;
+                }
+                o->code_counts[i]++;
+        }
+}
+
+int report_outbox_file_rendered(ReportOutbox *o, const Report *rep, const char *serial, unsigned bay,
+                                const char *const *codes) {
         _cleanup_free_ char *pj = NULL, *pt = NULL;
+        char bay_text[8];
+        Entry *e;
         int level, r;
 
-        r = report_render(ctx, time(NULL), &rep);
-        if (r < 0)
-                return r;
         e = entry_new(o);
-        if (!e) {
-                report_done(&rep);
+        if (!e)
                 return -ENOMEM;
-        }
-        snprintf(e->name, sizeof e->name, "%s", rep.name);
-        snprintf(e->id, sizeof e->id, "%s", rep.id);
-        snprintf(e->serial, sizeof e->serial, "%s", ctx->serial);
-        snprintf(e->severity, sizeof e->severity, "%s", severity_to_string(rep.severity));
-        e->bay = ctx->bay;
-        e->summary = strdup(rep.summary);
-        snprintf(e->time, sizeof e->time, "%s", rep.time);
+        snprintf(e->name, sizeof e->name, "%s", rep->name);
+        snprintf(e->id, sizeof e->id, "%s", rep->id);
+        snprintf(e->serial, sizeof e->serial, "%s", serial);
+        snprintf(e->severity, sizeof e->severity, "%s", severity_to_string(rep->severity));
+        e->bay = bay;
+        e->summary = strdup(rep->summary);
+        snprintf(e->time, sizeof e->time, "%s", rep->time);
         pj = entry_path(o, e, "json");
         pt = entry_path(o, e, "txt");
-        r = pj && pt ? write_file_atomic(pj, rep.json, strlen(rep.json), 0640) : -ENOMEM;
+        r = pj && pt ? write_file_atomic(pj, rep->json, strlen(rep->json), 0640) : -ENOMEM;
         if (r >= 0)
-                r = write_file_atomic(pt, rep.text, strlen(rep.text), 0640);
+                r = write_file_atomic(pt, rep->text, strlen(rep->text), 0640);
         if (r >= 0)
                 r = entry_save_status(o, e);
         if (r < 0) {
                 log_error_errno(r, "Cannot store report %s: %m", e->name);
-                report_done(&rep);
                 entry_free(e);
                 return r;
         }
         e->next = o->entries;
         o->entries = e;
+        count_filed(o, rep->severity, codes);
 
-        level = rep.severity >= SEVERITY_CRITICAL ? LOG_CRIT
-                : rep.severity >= SEVERITY_ERROR ? LOG_ERR : LOG_WARNING;
-        {
-                char bay[8];
-                snprintf(bay, sizeof bay, "%u", ctx->bay);
-                log_full_errno_ctx(level, 0,
-                                   (&(LogContext) {
-                                           .bay = bay, .serial = ctx->serial,
-                                           .message_id = DOCKD_MESSAGE_MALFUNCTION_REPORT,
-                                           .fields = (const LogField[]) {
-                                                   { "DOCKD_REPORT_ID", rep.id },
-                                                   { "DOCKD_SEVERITY", severity_to_string(rep.severity) },
-                                                   { "DOCKD_SUMMARY", rep.summary },
-                                                   {},
-                                           },
-                                   }),
-                                   "Malfunction report %s filed (%s): %s", rep.name, severity_to_string(rep.severity),
-                                   rep.summary);
-        }
-        if (ret_id)
-                memcpy(ret_id, rep.id, 37);
-        report_done(&rep);
+        level = rep->severity >= SEVERITY_CRITICAL ? LOG_CRIT
+                : rep->severity >= SEVERITY_ERROR ? LOG_ERR : LOG_WARNING;
+        snprintf(bay_text, sizeof bay_text, "%u", bay);
+        log_full_errno_ctx(level, 0,
+                           (&(LogContext) {
+                                   .bay = bay ? bay_text : NULL, .serial = serial,
+                                   .message_id = DOCKD_MESSAGE_MALFUNCTION_REPORT,
+                                   .fields = (const LogField[]) {
+                                           { "DOCKD_REPORT_ID", rep->id },
+                                           { "DOCKD_SEVERITY", severity_to_string(rep->severity) },
+                                           { "DOCKD_SUMMARY", rep->summary },
+                                           {},
+                                   },
+                           }),
+                           "%s report %s filed (%s): %s", bay ? "Malfunction" : "Integrity", rep->name,
+                           severity_to_string(rep->severity), rep->summary);
         entry_start(o, e);
         return 0;
+}
+
+int report_outbox_file(ReportOutbox *o, const ReportContext *ctx, char ret_id[37]) {
+        const char *codes[ctx->findings ? ctx->findings->n + 1 : 1];
+        Report rep;
+        int r;
+
+        r = report_render(ctx, time(NULL), &rep);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < ctx->findings->n; i++)
+                codes[i] = ctx->findings->items[i].code;
+        codes[ctx->findings->n] = NULL;
+        r = report_outbox_file_rendered(o, &rep, ctx->serial, ctx->bay, codes);
+        if (r >= 0 && ret_id)
+                memcpy(ret_id, rep.id, 37);
+        report_done(&rep);
+        return r;
+}
+
+void report_outbox_get_stats(ReportOutbox *o, ReportOutboxStats *ret) {
+        ReportOutboxStats s = { .finding_codes = (const char *const *) o->codes, .finding_counts = o->code_counts,
+                                .n_findings = o->n_codes };
+
+        memcpy(s.filed, o->filed, sizeof s.filed);
+        for (Entry *e = o->entries; e; e = e->next) {
+                struct tm tm = {};
+                time_t t;
+                if (e->uploaded && (e->delivered || !o->config->report_webhook))
+                        continue;
+                s.undelivered++;
+                if (strptime(e->time, "%Y-%m-%dT%H:%M:%SZ", &tm) && (t = timegm(&tm)) > 0 &&
+                    (s.oldest_undelivered == 0 || t < s.oldest_undelivered))
+                        s.oldest_undelivered = t;
+        }
+        *ret = s;
 }
 
 /* ---- restart ---- */
@@ -561,6 +611,8 @@ ReportOutbox *report_outbox_free(ReportOutbox *o) {
         }
         o->webhook = http_client_free(o->webhook);
         credentials_free(o->credentials);
+        for (size_t i = 0; i < o->n_codes; i++)
+                free(o->codes[i]);
         free(o->dir);
         free(o);
         return NULL;

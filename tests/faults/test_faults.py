@@ -200,7 +200,10 @@ def broken_camera_faults_its_bay_only():
     then its bay is in fault with a clear message; nothing of it is deleted; the
     other bay and the daemon carry on."""
     world = run_in_vdock(own("always-malformed.ini"))
-    with Rig(world, config=FAST_STALLS) as rig:
+    # dockd's own USB timeouts: this camera answers at once (malformed), it
+    # never stalls, and FAST_STALLS' 2 s made healthy bay 2 time out on a
+    # busy machine.
+    with Rig(world) as rig:
         rig.start()
         rig.wait_bay(2, "ready", 60)
         b1 = rig.wait_bay(1, "fault", 120)
