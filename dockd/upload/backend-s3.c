@@ -29,7 +29,6 @@
 #include "log.h"
 #include "s3-protocol.h"
 #include "s3-put.h"
-#include "xml.h"
 
 static void pump(BackendPut *p);
 static void do_head_existing(BackendPut *p);
@@ -526,11 +525,12 @@ static void do_complete(BackendPut *p);
 static void on_complete(HttpRequest *r, int error, void *userdata) {
         _cleanup_(http_request_freep) _unused_ HttpRequest *req = r;   /* ours now */
         BackendPut *p = userdata;
-        _cleanup_(xml_freep) XmlNode *root = NULL;
+        _cleanup_free_ char *etag = NULL;
         long status = http_request_status(r);
-        const char *body, *etag;
+        const char *body;
         char code[64], why[256];
         size_t n;
+        int k;
 
         p->meta = NULL;
         body = http_request_body(r, &n);
@@ -563,13 +563,15 @@ static void on_complete(HttpRequest *r, int error, void *userdata) {
                         }
                 } else
                         s3_put_finish(p, s3_status_error(status, code), "CompleteMultipartUpload %s: %s", p->base.key, why);
-        } else if (xml_parse(body, n, &root) < 0)
+        } else if ((k = s3_complete_result_parse(body, n, &etag)) == -EBADMSG)
                 s3_put_finish(p, -EPROTO, "CompleteMultipartUpload %s: the answer is not XML", p->base.key);
-        else if (streq(root->name, "Error")) {
+        else if (k == -EREMOTEIO) {
                 /* S3 answers 200 first and reports a failure in the body. */
                 s3_describe_error(r, code, sizeof code, why, sizeof why);
                 s3_put_finish(p, -EREMOTEIO, "CompleteMultipartUpload %s: an error after 200: %s", p->base.key, why);
-        } else if (!streq(root->name, "CompleteMultipartUploadResult") || !(etag = xml_child_text(root, "ETag")))
+        } else if (k == -ENOMEM)
+                s3_put_finish(p, k, "out of memory");
+        else if (k < 0 || !etag)
                 s3_put_finish(p, -EPROTO, "CompleteMultipartUpload %s: the answer has no ETag", p->base.key);
         else if (!s3_etag_equal(etag, p->etag)) {
                 p->upload_id = mfree(p->upload_id);

@@ -18,7 +18,9 @@
 #include "http.h"
 #include "log.h"
 #include "message-ids.h"
+#include "manifest.h"
 #include "object-key.h"
+#include "parse-util.h"
 #include "report-outbox.h"
 
 #define OUTBOX_KEEP 200   /* delivered reports kept locally for dockctl reports */
@@ -69,13 +71,17 @@ static char *entry_path(ReportOutbox *o, const Entry *e, const char *ext) {
 }
 
 static int entry_save_status(ReportOutbox *o, const Entry *e) {
-        _cleanup_free_ char *p = entry_path(o, e, "status"), *text = NULL;
+        _cleanup_free_ char *p = entry_path(o, e, "status"), *text = NULL, *summary = strdup(strempty(e->summary));
         int n;
 
-        if (!p)
+        if (!p || !summary)
                 return -ENOMEM;
+        /* One line, as report_status_parse() wants it back. */
+        for (char *c = summary; *c; c++)
+                if ((unsigned char) *c < 0x20 || *c == 0x7f)
+                        *c = ' ';
         n = asprintf(&text, "id=%s\nserial=%s\nbay=%u\nseverity=%s\ntime=%s\nuploaded=%d\ndelivered=%d\nsummary=%s\n",
-                     e->id, e->serial, e->bay, e->severity, e->time, e->uploaded, e->delivered, strempty(e->summary));
+                     e->id, e->serial, e->bay, e->severity, e->time, e->uploaded, e->delivered, summary);
         if (n < 0)
                 return -ENOMEM;
         return write_file_atomic(p, text, (size_t) n, 0640);
@@ -351,43 +357,161 @@ void report_outbox_get_stats(ReportOutbox *o, ReportOutboxStats *ret) {
 
 /* ---- restart ---- */
 
+void report_status_done(ReportStatus *s) {
+        s->summary = mfree(s->summary);
+}
+
+static bool report_id_is_valid(const char *s) {
+        if (strlen(s) != 36)
+                return false;
+        for (size_t i = 0; i < 36; i++)
+                if (i == 8 || i == 13 || i == 18 || i == 23 ? s[i] != '-' : !strchr("0123456789abcdef", s[i]))
+                        return false;
+        return true;
+}
+
+/* Printable UTF-8, no control characters, shorter than size. */
+static bool status_text_is_valid(const char *s, size_t size) {
+        size_t n = strlen(s);
+
+        if (n >= size || !utf8_is_valid(s, n))
+                return false;
+        for (const unsigned char *c = (const unsigned char *) s; *c; c++)
+                if (*c < 0x20 || *c == 0x7f)
+                        return false;
+        return true;
+}
+
+static int status_assign(ReportStatus *st, const char *key, const char *value) {
+        unsigned v;
+
+        if (streq(key, "id")) {
+                if (!report_id_is_valid(value))
+                        return -EBADMSG;
+                memcpy(st->id, value, sizeof st->id);
+        } else if (streq(key, "serial")) {
+                if (!serial_is_valid(value) || strlen(value) >= sizeof st->serial)
+                        return -EBADMSG;
+                strcpy(st->serial, value);
+        } else if (streq(key, "severity")) {
+                bool known = false;
+                for (Severity x = 0; x < _SEVERITY_MAX; x++)
+                        known = known || streq(value, severity_to_string(x));
+                if (!known)
+                        return -EBADMSG;
+                strcpy(st->severity, value);
+        } else if (streq(key, "time")) {
+                if (isempty(value) || !status_text_is_valid(value, sizeof st->time))
+                        return -EBADMSG;
+                strcpy(st->time, value);
+        } else if (streq(key, "bay")) {
+                if (parse_unsigned_range(value, 0, UINT_MAX, &st->bay) < 0)
+                        return -EBADMSG;
+        } else if (streq(key, "uploaded") || streq(key, "delivered")) {
+                if (parse_unsigned_range(value, 0, 1, &v) < 0)
+                        return -EBADMSG;
+                *(streq(key, "uploaded") ? &st->uploaded : &st->delivered) = v;
+        } else if (streq(key, "summary")) {
+                if (!status_text_is_valid(value, SIZE_MAX))
+                        return -EBADMSG;
+                st->summary = strdup(value);
+                if (!st->summary)
+                        return -ENOMEM;
+        } else
+                return -EBADMSG;
+        return 0;
+}
+
+int report_status_parse(const char *text, size_t size, ReportStatus *ret, unsigned *ret_line) {
+        static const char *const keys[] = { "id", "serial", "bay", "severity", "time", "uploaded", "delivered",
+                                            "summary" };
+        _cleanup_free_ char *copy = NULL;
+        ReportStatus st = {};
+        unsigned seen = 0, line = 0;
+        char *next;
+        int r = 0;
+
+        *ret_line = 0;
+        if (memchr(text, 0, size) || size == 0 || text[size - 1] != '\n')
+                return -EBADMSG;
+        copy = strndup(text, size);
+        if (!copy)
+                return -ENOMEM;
+        for (char *l = copy; *l; l = next) {
+                char *eq;
+                size_t k;
+
+                next = strchr(l, '\n');
+                *next++ = 0;
+                line++;
+                eq = strchr(l, '=');
+                if (!eq) {
+                        r = -EBADMSG;
+                        break;
+                }
+                *eq = 0;
+                for (k = 0; k < ELEMENTSOF(keys) && !streq(l, keys[k]); k++)
+                        ;
+                if (k == ELEMENTSOF(keys) || (seen & (1u << k))) {
+                        r = -EBADMSG;
+                        break;
+                }
+                seen |= 1u << k;
+                r = status_assign(&st, l, eq + 1);
+                if (r < 0)
+                        break;
+        }
+        if (r >= 0 && seen != (1u << ELEMENTSOF(keys)) - 1) {
+                line = 0;
+                r = -EBADMSG;
+        }
+        if (r < 0) {
+                report_status_done(&st);
+                *ret_line = line;
+                return r;
+        }
+        *ret = st;
+        return 0;
+}
+
+/* A status that is not ours is left alone and said so: its report stays on disk,
+ * undelivered, until someone looks. */
 static int entry_load(ReportOutbox *o, const char *name, Entry **ret) {
         _cleanup_free_ char *p = NULL, *text = NULL;
+        ReportStatus st;
+        unsigned line;
+        size_t size;
         Entry *e;
-        char *line, *save = NULL;
         int r;
 
         if (asprintf(&p, "%s/%s.status", o->dir, name) < 0)
                 return -ENOMEM;
-        r = read_full_file(p, 16 * 1024, &text, NULL);
+        r = read_full_file(p, 16 * 1024, &text, &size);
+        if (r < 0)
+                return log_warning_errno(r, "Report status %s unreadable, report not delivered: %m", p);
+        r = report_status_parse(text, size, &st, &line);
+        if (r == -EBADMSG && line > 0)
+                return log_warning_errno(r, "%s:%u: not a report status dockd wrote; the report is not delivered.",
+                                         p, line);
+        if (r == -EBADMSG)
+                return log_warning_errno(r, "%s: not a report status dockd wrote (a key is missing); the report "
+                                         "is not delivered.", p);
         if (r < 0)
                 return r;
         e = entry_new(o);
-        if (!e)
+        if (!e) {
+                report_status_done(&st);
                 return -ENOMEM;
-        snprintf(e->name, sizeof e->name, "%s", name);
-        for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-                char *eq = strchr(line, '=');
-                if (!eq)
-                        continue;
-                *eq++ = 0;
-                if (streq(line, "id"))
-                        snprintf(e->id, sizeof e->id, "%s", eq);
-                else if (streq(line, "serial"))
-                        snprintf(e->serial, sizeof e->serial, "%s", eq);
-                else if (streq(line, "severity"))
-                        snprintf(e->severity, sizeof e->severity, "%s", eq);
-                else if (streq(line, "time"))
-                        snprintf(e->time, sizeof e->time, "%s", eq);
-                else if (streq(line, "bay"))
-                        e->bay = (unsigned) strtoul(eq, NULL, 10);
-                else if (streq(line, "uploaded"))
-                        e->uploaded = streq(eq, "1");
-                else if (streq(line, "delivered"))
-                        e->delivered = streq(eq, "1");
-                else if (streq(line, "summary"))
-                        e->summary = strdup(eq);
         }
+        snprintf(e->name, sizeof e->name, "%s", name);
+        memcpy(e->id, st.id, sizeof e->id);
+        memcpy(e->serial, st.serial, sizeof e->serial);
+        memcpy(e->severity, st.severity, sizeof e->severity);
+        memcpy(e->time, st.time, sizeof e->time);
+        e->bay = st.bay;
+        e->uploaded = st.uploaded;
+        e->delivered = st.delivered;
+        e->summary = TAKE_PTR(st.summary);
         *ret = e;
         return 0;
 }

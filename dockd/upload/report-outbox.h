@@ -44,3 +44,21 @@ void report_outbox_get_stats(ReportOutbox *o, ReportOutboxStats *ret);
 /* The most recent reports, newest first: id, name, time, camera, bay,
  * severity, summary, uploaded, delivered. */
 struct json_object *report_outbox_list_json(ReportOutbox *o, size_t max);
+
+/* What NAME.status says of a report: what was filed, and where it has been
+ * delivered. Read back at start, strictly: dockd writes every key once. */
+typedef struct ReportStatus {
+        char id[37];
+        char serial[40];
+        char severity[16];
+        char time[32];
+        unsigned bay;
+        bool uploaded, delivered;
+        char *summary;
+} ReportStatus;
+
+/* -EBADMSG when text is no status dockd wrote (a key missing, twice or unknown,
+ * a value out of its form: the id goes into the webhook's headers, the rest into
+ * logs and D-Bus answers), with the 1-based line in *ret_line (0: the whole file). */
+int report_status_parse(const char *text, size_t size, ReportStatus *ret, unsigned *ret_line);
+void report_status_done(ReportStatus *s);
