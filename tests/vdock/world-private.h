@@ -47,6 +47,7 @@ typedef struct {
 struct World {
         GRecMutex lock;
         Scenario *scenario;
+        Pki *pki;
         char *world_dir;
         UMockdevTestbed *testbed;
         char *root, *sys_dir;
