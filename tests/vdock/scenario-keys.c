@@ -284,7 +284,7 @@ static gboolean apply_raw(Camera *cam, const char *key, const char *value, GErro
         g_autoptr(GArray) units = wirestr_parse(value, error);
 
         if (!units)
-                return scenario_fail(error, "%s: bad string", key);
+                return FALSE;
         if (g_str_equal(key, "raw_officer")) {
                 g_free(cam->raw_officer);
                 cam->raw_officer = wirestr_to_utf8(units);

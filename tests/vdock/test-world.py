@@ -77,7 +77,8 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         scen = os.path.join(tmp, "s.ini")
         open(scen, "w").write("[dock]\nbays=2\ntime_scale=100\n[camera BWC-W0001]\nbay=1\nsegments=2x256K\n"
-                              "battery_soc=10\nunplug=0 100000 redock 0.5\n")
+                              "battery_soc=10\nunplug=0 100000 redock 0.5\n"
+                              "[camera BWC-W0002]\nsegments=20000x1K\n")
         truth = os.path.join(tmp, "t.json")
         p = subprocess.run([vdock, "--scenario", scen, "--ground-truth", truth, "--world-dir",
                             os.path.join(tmp, "w"), "--", sys.executable, __file__, "--inner", reader], timeout=120)
@@ -88,6 +89,10 @@ def main():
         ch = [e for e in t["charger_history"] if e["attr"] == "charge_behaviour written"]
         assert ch and ch[0]["value"] == "inhibit-charge", t["charger_history"]
         assert [e["value"] for e in t["port_history"]] == ["off", "on"], t["port_history"]
+        # a big camera's truth is a summary: counts, and only segments something happened to
+        big = t["cameras"][1]
+        assert big["truth"] == "summary" and big["recordings"][0]["segments"] == [], big["recordings"][0]
+        assert big["recordings"][0]["segments_by_fate"] == {"on-camera": 20000}, big["recordings"][0]
         cam = t["cameras"][0]
         assert cam["faults"][0]["fired"], cam["faults"]
         gen0 = cam["recordings"][0]["previous_generations"][0]["segments"]
