@@ -500,7 +500,9 @@ def inventory_uses_object_prop_list():
     """A camera with GetObjectPropList is listed with it, not object by object;
     one without it is listed with GetObjectInfo; both are offloaded."""
     world = run_in_vdock(scenario("prop-list.ini"))
-    rig = Rig(world)
+    # Default transaction timeouts: the 2 s of other suites can fire when the
+    # dock's loop waits on an fsync of a busy disk, not because the camera is slow.
+    rig = Rig(world, config={"usb": {"command_timeout": "10s", "stall_timeout": "5s"}})
     try:
         rig.start()
         rig.wait_bay(1, "ready", 120)
