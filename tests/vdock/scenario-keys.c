@@ -254,6 +254,8 @@ static gboolean apply_identity(Camera *cam, const char *key, const char *value, 
         for (const char *p = value; *p; p++)
                 if ((unsigned char) *p < 0x20 || *p == 0x7f)
                         return scenario_fail(error, "%s has a control character", key);
+        if (cam->responder == CAMERA_UMTPRD && strchr(value, '"'))
+                return scenario_fail(error, "%s: umtprd's config cannot quote '\"'", key);
         g_free(*field);
         *field = g_strdup(value);
         return TRUE;
@@ -492,9 +494,19 @@ static gboolean apply_one(Camera *cam, const char *key, const char *value, gbool
         return scenario_fail(error, "unknown key '%s'", key);
 }
 
+/* umtprd answers for itself: only what is outside its process applies. */
+static gboolean umtprd_key(const char *key)
+{
+        return g_str_has_prefix(key, "battery_") || g_str_equal(key, "link") || g_str_equal(key, "model") ||
+               g_str_equal(key, "firmware") || g_str_equal(key, "manufacturer");
+}
+
 gboolean camera_apply_key(Camera *cam, const char *key, const char *value, gboolean runtime, GError **error)
 {
         g_auto(GStrv) items = NULL;
+
+        if (cam->responder == CAMERA_UMTPRD && !umtprd_key(key))
+                return scenario_fail(error, "%s: not with responder = umtprd", key);
 
         /* A raw string is one value, ';' and all. */
         if (g_str_has_prefix(key, "raw_"))

@@ -7,7 +7,8 @@
 #include <string.h>
 
 static const char *const camera_plain_keys[] = {
-        "storage", "officer", "bay", "usb", "segments", "start", "segment_seconds", "categories", NULL,
+        "storage", "officer", "bay", "usb", "segments", "start", "segment_seconds", "categories",
+        "responder", "umtprd_dir", "umtprd_storage", "usb_id", NULL,
 };
 
 static gint64 parse_rfc3339(const char *s)
@@ -63,6 +64,57 @@ static Recording *new_recording(Camera *cam, GKeyFile *kf, const char *group, co
         return camera_add_recording(cam, id, start, (unsigned) seconds, officer, NULL);
 }
 
+static gboolean parse_usb_id(const char *s, uint16_t *vid, uint16_t *pid)
+{
+        char *end = NULL;
+        guint64 v = g_ascii_strtoull(s, &end, 16), p;
+
+        if (end == s || *end != ':' || v > 0xFFFF)
+                return FALSE;
+        s = end + 1;
+        p = g_ascii_strtoull(s, &end, 16);
+        if (end == s || *end || p > 0xFFFF)
+                return FALSE;
+        *vid = (uint16_t) v;
+        *pid = (uint16_t) p;
+        return TRUE;
+}
+
+/* responder = umtprd: a folder served by umtprd through the FunctionFS bridge. */
+static gboolean parse_responder(GKeyFile *kf, const char *group, Camera *cam, GError **error)
+{
+        g_autofree char *responder = g_key_file_get_string(kf, group, "responder", NULL);
+        g_autofree char *dir = g_key_file_get_string(kf, group, "umtprd_dir", NULL);
+        g_autofree char *storage = g_key_file_get_string(kf, group, "umtprd_storage", NULL);
+        g_autofree char *usb_id = g_key_file_get_string(kf, group, "usb_id", NULL);
+
+        if (!responder || g_str_equal(responder, "vdock")) {
+                if (dir || storage || usb_id)
+                        return scenario_fail(error, "[%s] umtprd_dir, umtprd_storage and usb_id need responder = umtprd", group);
+                return TRUE;
+        }
+        if (!g_str_equal(responder, "umtprd"))
+                return scenario_fail(error, "[%s] responder must be vdock or umtprd", group);
+        cam->responder = CAMERA_UMTPRD;
+        if (!dir || !g_file_test(dir, G_FILE_TEST_IS_DIR))
+                return scenario_fail(error, "[%s] umtprd_dir must name a folder", group);
+        if (strchr(dir, '"'))
+                return scenario_fail(error, "[%s] umtprd's config cannot quote '\"'", group);
+        cam->umtprd_dir = g_canonicalize_filename(dir, NULL);
+        if (storage && !g_str_equal(storage, "rw") && !g_str_equal(storage, "ro"))
+                return scenario_fail(error, "[%s] umtprd_storage must be rw or ro", group);
+        cam->umtprd_readonly = storage && g_str_equal(storage, "ro");
+        cam->usb_vid = 0x1D6B; /* umtprd's example configuration: Linux Foundation, PTP gadget */
+        cam->usb_pid = 0x0100;
+        if (usb_id && !parse_usb_id(usb_id, &cam->usb_vid, &cam->usb_pid))
+                return scenario_fail(error, "[%s] usb_id must be VID:PID in hex", group);
+        if (g_key_file_has_key(kf, group, "segments", NULL))
+                return scenario_fail(error, "[%s] segments: umtprd serves umtprd_dir", group);
+        if (g_key_file_get_integer(kf, group, "usb", NULL) == 3)
+                return scenario_fail(error, "[%s] usb = 3: umtprd writes no SuperSpeed descriptors", group);
+        return TRUE;
+}
+
 /* Pass 1: the camera, its identity and its own recording (key "segments"). */
 static gboolean parse_camera(Scenario *s, GKeyFile *kf, const char *group, const char *serial, GError **error)
 {
@@ -87,6 +139,8 @@ static gboolean parse_camera(Scenario *s, GKeyFile *kf, const char *group, const
         cam->link_mbps = s->default_link_mbps;
         cam->battery.time_scale = s->time_scale;
         cam->usb3 = g_key_file_get_integer(kf, group, "usb", NULL) == 3;
+        if (!parse_responder(kf, group, cam, error))
+                return FALSE;
         if (storage && !parse_size(storage, &cam->capacity))
                 return scenario_fail(error, "[%s] bad storage '%s'", group, storage);
         if (g_key_file_has_key(kf, group, "segments", NULL)) {
@@ -101,6 +155,7 @@ static gboolean parse_camera(Scenario *s, GKeyFile *kf, const char *group, const
                 TimedCommand *tc = g_new0(TimedCommand, 1);
                 tc->at = 0;
                 tc->command = g_strdup_printf("dock %s %d", serial, bay);
+                tc->docked = TRUE;
                 g_ptr_array_add(s->timeline, tc);
         }
         return TRUE;
@@ -133,6 +188,8 @@ static gboolean parse_recording_group(Scenario *s, GKeyFile *kf, const char *gro
 
         if (!cam || !parts[1])
                 return scenario_fail(error, "[%s]: expected [recording SERIAL/ID] of a defined camera", group);
+        if (cam->responder == CAMERA_UMTPRD)
+                return scenario_fail(error, "[%s]: umtprd serves umtprd_dir, not recordings", group);
         if (!valid_recording_id(parts[1]))
                 return scenario_fail(error, "[%s]: recording id breaks §12.1", group);
         for (guint i = 0; i < cam->recordings->len; i++)
