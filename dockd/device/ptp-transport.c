@@ -13,6 +13,7 @@
  * Device Reset) brings the camera back to a known state. */
 #include <libusb.h>
 
+#include "failpoint.h"
 #include "log.h"
 #include "ptp-transport.h"
 #include "usb.h"
@@ -54,6 +55,8 @@ struct PtpTransport {
          * response can be reaped before our command's own OUT completion. */
         uint8_t queued_cmd[PTP_COMMAND_MAX_SIZE];
         size_t queued_cmd_size;
+        uint16_t queued_code;       /* its operation */
+        uint16_t out_code;          /* operation of the command in the out transfer, 0: not a command */
         struct libusb_transfer *intr;
         bool intr_busy;
         struct libusb_transfer *ctrl;
@@ -435,11 +438,15 @@ static void on_out(struct libusb_transfer *xfer) {
 
         if (transfer_back(t, xfer, &t->out_busy, &r))
                 return;
+        if (r == 0 && t->out_code == PTP_OC_DELETE_OBJECT)
+                failpoint("delete-sent");   /* the camera may have deleted the object */
+        t->out_code = 0;
         if (t->queued_cmd_size > 0 && r != -ECANCELED) {
                 /* The previous transaction's command is back; send the next one. */
                 size_t n = t->queued_cmd_size;
                 t->queued_cmd_size = 0;
                 memcpy(t->out_buf, t->queued_cmd, n);
+                t->out_code = t->queued_code;
                 r = out_submit(t, n);
                 if (r < 0 && t->active)
                         transaction_finish(t, r, NULL);
@@ -516,10 +523,13 @@ int ptp_transport_submit(PtpTransport *t, const PtpTransaction *tx, ptp_done_t c
         if (t->out_busy) {
                 t->queued_cmd_size = ptp_container_build(t->queued_cmd, PTP_TYPE_COMMAND, tx->code, t->tid,
                                                          tx->params, tx->n_params);
+                t->queued_code = tx->code;
                 r = 0;
-        } else
+        } else {
                 r = out_submit(t, ptp_container_build(t->out_buf, PTP_TYPE_COMMAND, tx->code, t->tid,
                                                       tx->params, tx->n_params));
+                t->out_code = tx->code;
+        }
         if (r < 0)
                 return r;
         t->active = true;

@@ -210,6 +210,11 @@ static void on_offload_quarantined(const char *segment, const char *reason, void
         bay_health_quarantined(userdata, segment, reason);
 }
 
+static void on_offload_finding(const char *code, int severity, const char *segment, const char *summary,
+                               void *userdata) {
+        bay_health_offload_finding(userdata, code, (Severity) severity, segment, summary);
+}
+
 static void on_offload_delete_refused(const char *segment, uint16_t rc, void *userdata) {
         bay_health_delete_refused(userdata, segment, rc);
 }
@@ -219,6 +224,7 @@ static void start_offload(Bay *b) {
                 .officer = on_offload_officer,
                 .quarantined = on_offload_quarantined,
                 .delete_refused = on_offload_delete_refused,
+                .finding = on_offload_finding,
                 .done = on_offload_done,
         };
         int r;

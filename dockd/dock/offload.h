@@ -38,6 +38,9 @@ typedef struct OffloadCallbacks {
         void (*quarantined)(const char *segment, const char *reason, void *userdata);
         /* The camera refused to delete a segment central storage holds. */
         void (*delete_refused)(const char *segment, uint16_t rc, void *userdata);
+        /* Something the docking's report must say: code (docs/health.md),
+         * severity (a Severity of health.h), the segment it is about, one sentence. */
+        void (*finding)(const char *code, int severity, const char *segment, const char *summary, void *userdata);
         /* error: 0 when every segment is in central storage and every deletable
          * one was deleted; < 0 when the camera failed (the bay recovers and
          * starts a new offload). Called last; the owner may free o in it. */

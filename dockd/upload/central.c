@@ -26,6 +26,7 @@ typedef struct SegmentUpload {
         char *serial;
         char *recording;
         uint32_t index;
+        char *variant;
         char name[128];
 } SegmentUpload;
 
@@ -34,6 +35,7 @@ static void segment_upload_free(void *userdata) {
 
         free(su->serial);
         free(su->recording);
+        free(su->variant);
         free(su);
 }
 
@@ -51,7 +53,7 @@ static void on_object_confirmed(UploadJob *j, const UploadObjectSpec *o, void *u
 }
 
 static void segment_confirmed(Central *c, SegmentUpload *su) {
-        SegmentId id = { .serial = su->serial, .recording = su->recording, .index = su->index };
+        SegmentId id = { .serial = su->serial, .recording = su->recording, .index = su->index, .variant = su->variant };
         SegmentState st;
         int r;
 
@@ -118,7 +120,7 @@ int central_enqueue_segment(Central *c, const SegmentId *id, const SegmentState 
         char name[128];
         int r;
 
-        snprintf(name, sizeof name, "%s/%s/%06" PRIu32, id->serial, id->recording, id->index);
+        snprintf(name, sizeof name, "%s/%s/%06" PRIu32 "%s", id->serial, id->recording, id->index, strempty(id->variant));
         if (uploader_has(c->uploader, name))
                 return 0;
 
@@ -131,7 +133,7 @@ int central_enqueue_segment(Central *c, const SegmentId *id, const SegmentState 
                 snprintf(ext, sizeof ext, "%s.upload", exts[i]);
                 states[i] = spool_path(c->spool, id, ext);
                 keys[i] = object_key_segment(c->config->storage_prefix, st->quarantined ? "quarantine" : "evidence",
-                                             id->serial, id->recording, id->index, exts[i]);
+                                             id->serial, id->recording, id->index, id->variant, exts[i]);
                 if (!paths[i] || !states[i] || !keys[i])
                         return -ENOMEM;
                 if (stat(paths[i], &sb) < 0) {
@@ -169,8 +171,9 @@ int central_enqueue_segment(Central *c, const SegmentId *id, const SegmentState 
         su->serial = strdup(id->serial);
         su->recording = strdup(id->recording);
         su->index = id->index;
-        snprintf(su->name, sizeof su->name, "%s/%06" PRIu32, id->recording, id->index);
-        if (!su->serial || !su->recording) {
+        su->variant = id->variant ? strdup(id->variant) : NULL;
+        segment_name(id, su->name, sizeof su->name);
+        if (!su->serial || !su->recording || (id->variant && !su->variant)) {
                 segment_upload_free(su);
                 return -ENOMEM;
         }
