@@ -57,6 +57,7 @@ static const ConfigItem items[] = {
         G("dock", "name", CT_NAME, dock_name, 0, 0),
         G("dock", "state_dir", CT_PATH, state_dir, 0, 0),
         G("dock", "trust_anchors", CT_PATH, trust_anchors, 0, 0),
+        G("dock", "crl", CT_PATH, crl, 0, 0),
         G("dock", "dock_key", CT_PATH, dock_key, 0, 0),
         G("dock", "hub", CT_PORT, hub, 0, 0),
         G("dock", "bays", CT_UINT, n_bays, 1, DOCKD_MAX_BAYS),

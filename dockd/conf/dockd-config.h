@@ -49,6 +49,7 @@ typedef struct DockdConfig {
         char *dock_name;
         char *state_dir;
         char *trust_anchors;
+        char *crl;                   /* revocation lists: a file or a directory; NULL: none */
         char *dock_key;
         char *hub;
         unsigned n_bays;

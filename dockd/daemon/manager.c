@@ -179,6 +179,11 @@ static int manager_setup_storage(Manager *m) {
         r = trust_store_load(c->trust_anchors, &d->trust, &error);
         if (r < 0)
                 return log_error_errno(r, "Cannot load the trust anchors %s: %s", c->trust_anchors, strna(error));
+        if (c->crl) {
+                r = trust_store_set_crl(d->trust, c->crl, &error);
+                if (r < 0)
+                        return log_error_errno(r, "Cannot load the revocation lists %s: %s", c->crl, strna(error));
+        }
 
         m->custody_dir = path_join(c->state_dir, "custody");
         m->dock_key = c->dock_key ? strdup(c->dock_key) : path_join(c->state_dir, "dock-key.pem");

@@ -7,6 +7,7 @@
  * camera that leaves is waited for ([dock] removal_debounce): if the same camera
  * comes back it is the same docking. */
 #include <inttypes.h>
+#include <sys/random.h>
 #include <time.h>
 
 #include "bay-health.h"
@@ -43,7 +44,9 @@ static void docking_forget(Bay *b) {
         free(b->serial);
         free(b->model);
         free(b->firmware);
+        free(b->device_cert);
         b->serial = b->model = b->firmware = NULL;
+        b->device_cert = NULL;
         b->failures = 0;
         b->power_cycled = false;
         b->have_summary = false;
@@ -325,6 +328,9 @@ static void untrusted(Bay *b, const char *reason) {
         camera_abandon(b->camera);
 }
 
+static void prove_key(Bay *b, const uint8_t *cert, size_t size);
+static void on_challenge(Camera *c, int error, uint16_t rc, const uint8_t *data, size_t size, void *userdata);
+
 static void on_certificates(Camera *c, int error, uint16_t rc, const uint8_t *data, size_t size, void *userdata) {
         Bay *b = userdata;
         PtpCertificate certs[PTP_MAX_CERTIFICATES];
@@ -345,9 +351,53 @@ static void on_certificates(Camera *c, int error, uint16_t rc, const uint8_t *da
                 der[i] = certs[i].der;
                 der_size[i] = certs[i].size;
         }
+        r = trust_store_refresh_crl(b->ctx->trust, &reason);
+        if (r < 0)
+                log_bay_warning_errno(b, r, "Cannot reload the revocation lists, the last ones stay in force: %s",
+                                      strna(reason));
+        free(reason);
+        reason = NULL;
         r = verify_device_certificates(b->ctx->trust, der, der_size, n, b->serial, &reason);
         if (r < 0)
                 return untrusted(b, reason ?: "certificate not trusted");
+        prove_key(b, certs[0].der, certs[0].size);
+}
+
+/* The certificate is genuine; now the camera must show it holds its key
+ * (§8.4): a fresh nonce for every session, signed with the device key. */
+static void prove_key(Bay *b, const uint8_t *cert, size_t size) {
+        int r;
+
+        free(b->device_cert);
+        b->device_cert = memdup(cert, size);
+        b->device_cert_size = size;
+        if (!b->device_cert)
+                return camera_failed(b, -ENOMEM, "proving its key");
+        if (getrandom(b->nonce, sizeof b->nonce, 0) != (ssize_t) sizeof b->nonce)
+                return camera_failed(b, errno > 0 ? -errno : -EIO, "proving its key");
+        r = camera_sign_challenge(b->camera, b->nonce, on_challenge, b);
+        if (r == -EOPNOTSUPP)
+                return untrusted(b, "camera cannot answer a challenge (SignChallenge), so it cannot prove it holds its key");
+        if (r < 0)
+                camera_failed(b, r, "proving its key");
+}
+
+static void on_challenge(Camera *c, int error, uint16_t rc, const uint8_t *data, size_t size, void *userdata) {
+        Bay *b = userdata;
+        _cleanup_free_ char *reason = NULL;
+        int r;
+
+        if (c != b->camera)
+                return;
+        if (error < 0 && error != -EREMOTEIO && error != -EMSGSIZE)
+                return camera_failed(b, error, "proving its key");
+        if (error < 0)
+                return untrusted(b, "camera did not answer the key challenge");
+        r = challenge_verify(b->device_cert, b->device_cert_size, b->nonce, b->serial, data, size, &reason);
+        free(b->device_cert);
+        b->device_cert = NULL;
+        if (r < 0)
+                return untrusted(b, reason ?: "challenge signature does not verify with the certificate's key");
 
         r = custody_log_record(b->ctx->custody, CUSTODY_IDENTIFIED, b->name, b->serial, NULL,
                             (const LogField[]) { { "model", b->model }, { "firmware", b->firmware }, {} });
@@ -546,6 +596,7 @@ static Bay *bay_free(Bay *b) {
         free(b->serial);
         free(b->model);
         free(b->firmware);
+        free(b->device_cert);
         free(b->fault_reason);
         free(b);
         return NULL;

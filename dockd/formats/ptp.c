@@ -470,6 +470,7 @@ const char *ptp_operation_to_string(uint16_t code) {
                 { PTP_OC_BWC_RUN_SELF_TEST, "RunSelfTest" },
                 { PTP_OC_BWC_GET_SELF_TEST_RESULT, "GetSelfTestResult" },
                 { PTP_OC_BWC_GET_DEVICE_CERTIFICATES, "GetDeviceCertificates" },
+                { PTP_OC_BWC_SIGN_CHALLENGE, "SignChallenge" },
         };
         return code_lookup(table, ELEMENTSOF(table), code);
 }

@@ -46,6 +46,7 @@ enum {
         PTP_OC_BWC_RUN_SELF_TEST = 0x9A02,
         PTP_OC_BWC_GET_SELF_TEST_RESULT = 0x9A03,
         PTP_OC_BWC_GET_DEVICE_CERTIFICATES = 0x9A04,
+        PTP_OC_BWC_SIGN_CHALLENGE = 0x9A05,
 };
 
 /* Responses (protocol §9). */

@@ -154,20 +154,27 @@ def impostor_with_genuine_certificate():
         rig.cleanup()
 
 
+def settle_refused(world, rig, cameras):
+    """Each (bay, serial) docking ends in fault: untrusted for its challenge
+    answer, nothing taken, the bay flashing red."""
+    for bay, serial in cameras:
+        b = settle(rig, bay, serial)
+        check(b["state"] == "fault", f"bay {bay} ({serial}, challenge "
+              f"{camera(world.truth(), serial)['challenge']}) is {b['state']}")
+    t = world.truth()
+    for bay, serial in cameras:
+        untrusted(rig, serial, ("challenge", "key"))
+        nothing_taken(t, serial)
+        check_red_flashing(t, bay)
+    return t
+
+
 def challenge_refused_case(scen, cameras):
     world = run_in_vdock(scenario(scen))
     rig = Rig(world)
     try:
         rig.start()
-        for bay, serial in cameras:
-            b = settle(rig, bay, serial)
-            check(b["state"] == "fault", f"bay {bay} ({serial}, challenge "
-                  f"{camera(world.truth(), serial)['challenge']}) is {b['state']}")
-        t = world.truth()
-        for bay, serial in cameras:
-            untrusted(rig, serial, ("challenge", "key"))
-            nothing_taken(t, serial)
-            check_red_flashing(t, bay)
+        settle_refused(world, rig, cameras)
         check(not os.path.isdir(os.path.join(rig.central, "evidence")), "evidence from an unproven camera")
         rig.stop()
     finally:
@@ -182,9 +189,30 @@ def challenge_not_implemented():
 
 @case
 def challenge_answered_wrongly():
-    """A replayed, garbage, unprefixed or wrong-key answer is no proof."""
-    challenge_refused_case("challenge-wrong.ini",
-                           [(1, "BWC-W0001"), (2, "BWC-W0002"), (3, "BWC-W0003"), (4, "BWC-W0004")])
+    """A garbage, unprefixed or wrong-key answer is no proof; nor is a replayed
+    one. The replaying camera (vdock `challenge = replay`) signs the first nonce
+    it was ever sent, so its first session's answer is right and cannot be told
+    from a good camera's: it is caught at its next session, whose nonce is new."""
+    world = run_in_vdock(scenario("challenge-wrong.ini"))
+    rig = Rig(world)
+    try:
+        rig.start()
+        settle_refused(world, rig, [(2, "BWC-W0002"), (3, "BWC-W0003"), (4, "BWC-W0004")])
+        settle(rig, 1, "BWC-W0001")
+        world.control("fault BWC-W0001 record 1M")
+        b = redock(world, rig, "BWC-W0001", 1, dockings=2)
+        check(b["state"] == "fault", f"bay 1 (BWC-W0001, challenge replay, second session) is {b['state']}")
+        t = world.truth()
+        u = custody(rig, "untrusted", "BWC-W0001")
+        check(u and any(w in u[-1].get("reason", "") for w in ("challenge", "key")),
+              f"the replaying camera's second session is not untrusted: {u}")
+        new = segments(t, "BWC-W0001")[-1]
+        check(new["files"]["mp4"]["bytes_served"] == 0 and new["fate"] == "on-camera",
+              f"{new['index']:06d}, recorded after the first session, was taken from the replaying camera")
+        check_red_flashing(t, 1)
+        rig.stop()
+    finally:
+        rig.cleanup()
 
 
 # ---- item 3: revocation and the dock's clock ----
