@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <systemd/sd-daemon.h>
 
+#include "clock-util.h"
 #include "config.h"
 #include "fileio.h"
 #include "manager.h"
@@ -363,7 +364,7 @@ void manager_update_status(Manager *m) {
 }
 
 char *manager_status_json(Manager *m) {
-        struct json_object *o = json_object_new_object(), *bays, *storage;
+        struct json_object *o = json_object_new_object(), *bays, *storage, *clock;
         _cleanup_free_ char *line = manager_status_line(m);
         UploaderStats us = {};
         char *s;
@@ -378,6 +379,9 @@ char *manager_status_json(Manager *m) {
                 if (m->bays[i])
                         json_object_array_add(bays, bay_status_json(m->bays[i]));
         json_object_object_add(o, "bays", bays);
+        clock = json_object_new_object();
+        json_object_object_add(clock, "synchronised", json_object_new_boolean(clock_synchronised() > 0));
+        json_object_object_add(o, "dock_clock", clock);
         storage = json_object_new_object();
         json_object_object_add(storage, "backend",
                                json_object_new_string(storage_backend_to_string(m->config->storage_backend)));

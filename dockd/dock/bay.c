@@ -12,6 +12,7 @@
 
 #include "bay-health.h"
 #include "bay.h"
+#include "clock-util.h"
 #include "message-ids.h"
 #include "offload.h"
 #include "ptp.h"
@@ -265,6 +266,21 @@ static void on_time_set(Camera *c, int error, uint16_t rc, void *userdata) {
         bay_health_start_tests(b, start_offload);
 }
 
+/* The camera's clock would be set, but the dock's own is not synchronised: a
+ * wrong dock clock must not become the time stamp of evidence. */
+static void clock_not_set(Bay *b) {
+        static const char reason[] = "the dock's clock is not synchronised (adjtimex: STA_UNSYNC)";
+        int r;
+
+        r = custody_log_record(b->ctx->custody, CUSTODY_CLOCK_NOT_SET, b->name, b->serial, NULL,
+                               (const LogField[]) { { "reason", reason }, {} });
+        if (r < 0)
+                return bay_set_fault(b, DOCKD_MESSAGE_CUSTODY_FAILURE, "custody log cannot be written");
+        log_bay_warning(b, "Camera clock not set: %s.", reason);
+        bay_health_clock_checked(b, false);
+        bay_health_start_tests(b, start_offload);
+}
+
 static void on_time(Camera *c, int error, uint16_t rc, time_t camera_time, void *userdata) {
         Bay *b = userdata;
         time_t now = time(NULL);
@@ -289,6 +305,8 @@ static void on_time(Camera *c, int error, uint16_t rc, time_t camera_time, void 
         }
         if (b->ctx->config->clock_set &&
             (error < 0 || (uint64_t) llabs(b->clock_drift) * USEC_PER_SEC > b->ctx->config->clock_drift_threshold)) {
+                if (clock_synchronised() == 0)
+                        return clock_not_set(b);
                 r = camera_set_time(c, now, on_time_set, b);
                 if (r < 0)
                         camera_failed(b, r, "setting its clock");

@@ -16,6 +16,7 @@ typedef struct CustodyLog CustodyLog;
 #define CUSTODY_IDENTIFIED "identified"
 #define CUSTODY_UNTRUSTED "untrusted"
 #define CUSTODY_CLOCK "clock-drift"
+#define CUSTODY_CLOCK_NOT_SET "clock-not-set"
 #define CUSTODY_PULLED "pulled"
 #define CUSTODY_VERIFIED "verified"
 #define CUSTODY_QUARANTINED "quarantined"
