@@ -180,7 +180,10 @@ static void quarantine_for(Offload *o, const char *reason) {
                 quarantine(o, "verification failed");
 }
 
-static void evaluate_manifest(Offload *o) {
+/* Verdict on the manifest and its place in the chain. Returns 1 when this
+ * dock knows no earlier segment of the recording: central storage must say
+ * whether the one the manifest names is there (check_predecessor()). */
+static int evaluate_manifest(Offload *o) {
         const CameraSegment *s = cur_seg(o);
         SegmentFacts facts = {
                 .serial = o->serial,
@@ -195,23 +198,61 @@ static void evaluate_manifest(Offload *o) {
         int r;
 
         r = verdict_manifest(o->ctx->trust, o->man, o->man_size, o->p7s, o->p7s_size, &facts, &o->manifest, &why);
-        if (r < 0)
-                return quarantine_for(o, why);
+        if (r < 0) {
+                quarantine_for(o, why);
+                return 0;
+        }
 
         /* From here on the manifest is the camera's own word about this segment: the
          * next one chains to it whatever this one's verdict, so that a break is
          * reported where it is and not again for every later segment. */
         o->trusted = true;
         r = spool_chain_head(o->ctx->spool, o->serial, s->recording_id, s->index, o->manifest->prev, &head);
-        if (r < 0 && r != -ENOENT)
-                return quarantine(o, "chain state unreadable: %s", strerror(-r));
+        if (r < 0 && r != -ENOENT) {
+                quarantine(o, "chain state unreadable: %s", strerror(-r));
+                return 0;
+        }
         r = chain_check(r >= 0 ? &head : NULL, s->index, o->manifest->prev, &chain_reason);
         if (r == -ENOENT)
-                offload_log(o, LOG_NOTICE, 0, o->segname,
-                            "Earlier segments of this recording were never seen by this dock; "
-                            "the chain is checked from here on.");
-        else if (r < 0)
-                return quarantine(o, "hash chain: %s", chain_reason);
+                return 1;
+        if (r < 0)
+                quarantine(o, "hash chain: %s", chain_reason);
+        return 0;
+}
+
+static void on_predecessor(int result, void *userdata) {
+        Offload *o = userdata;
+        uint32_t prev = cur_seg(o)->index - 1;
+
+        o->busy = false;
+        if (result > 0)
+                offload_log(o, LOG_INFO, 0, o->segname, "Continues segment %06" PRIu32 ", which central storage holds.",
+                            prev);
+        else if (result == 0)
+                quarantine(o, "hash chain: prev does not match segment %06" PRIu32 " in central storage", prev);
+        else if (result == -ENOENT)
+                quarantine(o, "hash chain: a gap: segment %06" PRIu32 " is in no spool of this dock and not in "
+                           "central storage", prev);
+        else
+                offload_log(o, LOG_WARNING, result, o->segname, "Cannot read central storage (%m); the chain "
+                            "is checked from this segment on.");
+        pull_video(o);
+}
+
+/* No dock's spool here knows the segment before this one (another dock took
+ * it, or it was lost): whatever took it put it in central storage. */
+static void check_predecessor(Offload *o) {
+        int r;
+
+        o->busy = true;
+        r = central_find_manifest(o->ctx->central, o->serial, o->id.recording, cur_seg(o)->index - 1,
+                                  o->manifest->prev, on_predecessor, o);
+        if (r >= 0)
+                return;
+        o->busy = false;
+        offload_log(o, LOG_NOTICE, 0, o->segname, "Earlier segments of this recording were never seen by this "
+                    "dock and central storage cannot be read back; the chain is checked from here on.");
+        pull_video(o);
 }
 
 /* The segment's two small files, manifest then signature: each read whole
@@ -267,6 +308,8 @@ static void read_small(Offload *o) {
                         offload_fail(o, r, small_files[o->small].reading);
                 return;
         }
+        if (evaluate_manifest(o) > 0)
+                return check_predecessor(o);
         pull_video(o);
 }
 
@@ -415,8 +458,6 @@ static void pull_video(Offload *o) {
         SegmentState st = { .stage = SEGMENT_PULLING };
         struct stat sb;
         int r;
-
-        evaluate_manifest(o);
 
         r = spool_state_save(o->ctx->spool, &o->id, &st);
         if (r < 0)

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* central.c: see central.h. */
 #include <inttypes.h>
+#include <openssl/sha.h>
 #include <sys/stat.h>
 
 #include "backend.h"
@@ -9,6 +10,7 @@
 #include "fileio.h"
 #include "hexdecoct.h"
 #include "log.h"
+#include "manifest.h"
 #include "object-key.h"
 
 struct Central {
@@ -186,6 +188,86 @@ int central_enqueue_segment(Central *c, const SegmentId *id, const SegmentState 
         spec.userdata = su;
         spec.destroy = segment_upload_free;
         return uploader_add(c->uploader, &spec, NULL);
+}
+
+/* ---- reading manifests back ---- */
+
+typedef struct ManifestSearch {
+        Central *central;
+        char *serial, *recording;
+        uint32_t index;
+        uint8_t sha256[32];
+        char variant[SEGMENT_VARIANT_MAX];
+        unsigned next;              /* the next key to try */
+        bool other;                 /* a key held another manifest */
+        central_found_t cb;
+        void *userdata;
+} ManifestSearch;
+
+static void search_finish(ManifestSearch *ms, int result) {
+        ms->cb(result, ms->userdata);
+        free(ms->serial);
+        free(ms->recording);
+        free(ms);
+}
+
+static void search_next(ManifestSearch *ms);
+
+static void on_manifest_read(int error, const uint8_t *data, size_t size, void *userdata) {
+        ManifestSearch *ms = userdata;
+        uint8_t sha[32];
+
+        if (error == -ENOENT || error == -EFBIG)
+                return search_next(ms);
+        if (error < 0)
+                return search_finish(ms, error);
+        SHA256(data, size, sha);
+        if (memcmp(sha, ms->sha256, 32) == 0)
+                return search_finish(ms, 1);
+        ms->other = true;
+        search_next(ms);
+}
+
+/* Evidence, then quarantine; the plain key, then the variant the hash names. */
+static void search_next(ManifestSearch *ms) {
+        static const char *const areas[] = { "evidence", "quarantine" };
+        _cleanup_free_ char *key = NULL;
+        unsigned i = ms->next++;
+        int r;
+
+        if (i >= 2 * ELEMENTSOF(areas))
+                return search_finish(ms, ms->other ? 0 : -ENOENT);
+        key = object_key_segment(ms->central->config->storage_prefix, areas[i / 2], ms->serial, ms->recording,
+                                 ms->index, i % 2 ? ms->variant : NULL, "man");
+        if (!key)
+                return search_finish(ms, -ENOMEM);
+        r = backend_get(ms->central->backend, key, MANIFEST_MAX_SIZE, on_manifest_read, ms);
+        if (r < 0)
+                search_finish(ms, r);
+}
+
+int central_find_manifest(Central *c, const char *serial, const char *recording, uint32_t index,
+                          const uint8_t sha256[32], central_found_t cb, void *userdata) {
+        ManifestSearch *ms;
+
+        if (!c->backend->ops->get)
+                return -EOPNOTSUPP;
+        ms = calloc(1, sizeof *ms);
+        if (!ms)
+                return -ENOMEM;
+        *ms = (ManifestSearch) { .central = c, .index = index, .cb = cb, .userdata = userdata };
+        ms->serial = strdup(serial);
+        ms->recording = strdup(recording);
+        if (!ms->serial || !ms->recording) {
+                free(ms->serial);
+                free(ms->recording);
+                free(ms);
+                return -ENOMEM;
+        }
+        memcpy(ms->sha256, sha256, 32);
+        segment_variant(sha256, ms->variant);
+        search_next(ms);
+        return 0;
 }
 
 /* ---- custody log uploads ---- */

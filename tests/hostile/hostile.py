@@ -210,7 +210,9 @@ def second_dock(world, first, name="dock-b", config=None):
     cfg = {"dock": {"name": name}, "file": {"path": first.central}}
     for sec, kv in (config or {}).items():
         cfg.setdefault(sec, {}).update(kv)
-    return Rig(world, config=cfg, name=name)
+    rig = Rig(world, config=cfg, name=name)
+    rig.central = first.central   # what the helpers read (reports, evidence) is there
+    return rig
 
 
 def status_latency(rig):
