@@ -573,7 +573,7 @@ static void pull_complete(Offload *o) {
 
         o->summary.pulled++;
         o->match[o->cur].proven = o->man != NULL;   /* read in this docking: what the state now holds */
-        if (o->manifest && o->cb.officer)
+        if (o->manifest && o->trusted && o->cb.officer)   /* only a signed, verified manifest names one */
                 o->cb.officer(o->manifest->officer_id, o->userdata);
         if (o->reason) {
                 o->summary.quarantined++;

@@ -3,13 +3,15 @@
  *
  * Each report is three files in <state_dir>/reports/: NAME.json and NAME.txt
  * (what was filed, never changed) and NAME.status (what was delivered, replaced
- * atomically). A report is written durably before it is logged or sent, so a
+ * atomically; a JSON object, so that no value, a summary quoting a camera's
+ * words included, can add or change a member). A report is written durably before it is logged or sent, so a
  * crash loses nothing; at start every report not yet uploaded or delivered is
  * sent again. The webhook gets the JSON with an Idempotency-Key header (the
  * report id): a crash between the receiver's 2xx and our status write sends it
  * once more, and the receiver can tell. Delivery retries with exponential backoff
  * and jitter, up to [report] retry_max between attempts, for ever. */
 #include <dirent.h>
+#include <json-c/json.h>
 
 #include "backoff.h"
 #include "credentials.h"
@@ -63,16 +65,27 @@ static char *entry_path(ReportOutbox *o, const Entry *e, const char *ext) {
 }
 
 static int entry_save_status(ReportOutbox *o, const Entry *e) {
-        _cleanup_free_ char *p = entry_path(o, e, "status"), *text = NULL;
-        int n;
+        _cleanup_free_ char *p = entry_path(o, e, "status");
+        struct json_object *j = json_object_new_object();
+        const char *text;
+        int r;
 
-        if (!p)
+        if (!p || !j) {
+                json_object_put(j);
                 return -ENOMEM;
-        n = asprintf(&text, "id=%s\nserial=%s\nbay=%u\nseverity=%s\ntime=%s\nuploaded=%d\ndelivered=%d\nsummary=%s\n",
-                     e->id, e->serial, e->bay, e->severity, e->time, e->uploaded, e->delivered, strempty(e->summary));
-        if (n < 0)
-                return -ENOMEM;
-        return write_file_atomic(p, text, (size_t) n, 0640);
+        }
+        json_object_object_add(j, "id", json_object_new_string(e->id));
+        json_object_object_add(j, "serial", json_object_new_string(e->serial));
+        json_object_object_add(j, "bay", json_object_new_int((int) e->bay));
+        json_object_object_add(j, "severity", json_object_new_string(e->severity));
+        json_object_object_add(j, "time", json_object_new_string(e->time));
+        json_object_object_add(j, "uploaded", json_object_new_boolean(e->uploaded));
+        json_object_object_add(j, "delivered", json_object_new_boolean(e->delivered));
+        json_object_object_add(j, "summary", json_object_new_string(strempty(e->summary)));
+        text = json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN);
+        r = text ? write_file_atomic(p, text, strlen(text), 0640) : -ENOMEM;
+        json_object_put(j);
+        return r;
 }
 
 static void entry_free(Entry *e) {
@@ -301,10 +314,19 @@ int report_outbox_file(ReportOutbox *o, const ReportContext *ctx, char ret_id[37
 
 /* ---- restart ---- */
 
+/* A string member, or "" (a status file is ours, but read strictly anyway). */
+static const char *json_string_member(struct json_object *j, const char *key) {
+        struct json_object *v;
+
+        if (!json_object_object_get_ex(j, key, &v) || !json_object_is_type(v, json_type_string))
+                return "";
+        return json_object_get_string(v);
+}
+
 static int entry_load(ReportOutbox *o, const char *name, Entry **ret) {
         _cleanup_free_ char *p = NULL, *text = NULL;
+        struct json_object *j, *v;
         Entry *e;
-        char *line, *save = NULL;
         int r;
 
         if (asprintf(&p, "%s/%s.status", o->dir, name) < 0)
@@ -316,28 +338,22 @@ static int entry_load(ReportOutbox *o, const char *name, Entry **ret) {
         if (!e)
                 return -ENOMEM;
         snprintf(e->name, sizeof e->name, "%s", name);
-        for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-                char *eq = strchr(line, '=');
-                if (!eq)
-                        continue;
-                *eq++ = 0;
-                if (streq(line, "id"))
-                        snprintf(e->id, sizeof e->id, "%s", eq);
-                else if (streq(line, "serial"))
-                        snprintf(e->serial, sizeof e->serial, "%s", eq);
-                else if (streq(line, "severity"))
-                        snprintf(e->severity, sizeof e->severity, "%s", eq);
-                else if (streq(line, "time"))
-                        snprintf(e->time, sizeof e->time, "%s", eq);
-                else if (streq(line, "bay"))
-                        e->bay = (unsigned) strtoul(eq, NULL, 10);
-                else if (streq(line, "uploaded"))
-                        e->uploaded = streq(eq, "1");
-                else if (streq(line, "delivered"))
-                        e->delivered = streq(eq, "1");
-                else if (streq(line, "summary"))
-                        e->summary = strdup(eq);
+        j = json_tokener_parse(text);
+        if (!json_object_is_type(j, json_type_object)) {
+                json_object_put(j);
+                entry_free(e);
+                return -EBADMSG;
         }
+        snprintf(e->id, sizeof e->id, "%s", json_string_member(j, "id"));
+        snprintf(e->serial, sizeof e->serial, "%s", json_string_member(j, "serial"));
+        snprintf(e->severity, sizeof e->severity, "%s", json_string_member(j, "severity"));
+        snprintf(e->time, sizeof e->time, "%s", json_string_member(j, "time"));
+        if (json_object_object_get_ex(j, "bay", &v))
+                e->bay = (unsigned) json_object_get_int(v);
+        e->uploaded = json_object_object_get_ex(j, "uploaded", &v) && json_object_get_boolean(v);
+        e->delivered = json_object_object_get_ex(j, "delivered", &v) && json_object_get_boolean(v);
+        e->summary = strdup(json_string_member(j, "summary"));
+        json_object_put(j);
         *ret = e;
         return 0;
 }
