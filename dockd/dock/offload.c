@@ -276,8 +276,9 @@ static void on_small(Camera *c, int error, uint16_t rc, const uint8_t *data, siz
         int r;
 
         o->busy = false;
-        if (error == -EMSGSIZE && manifest)
-                quarantine(o, "manifest larger than %d bytes", MANIFEST_MAX_SIZE);
+        if (error == -EMSGSIZE)
+                /* Dropped by the transport, which stays usable: this segment only. */
+                quarantine(o, "%s larger than %zu bytes", manifest ? "manifest" : "signature", small_files[o->small].max);
         else if (error < 0)
                 return offload_fail(o, error, small_files[o->small].reading);
         else {
@@ -467,8 +468,16 @@ static void pull_video(Offload *o) {
                 quarantine(o, "video missing on the camera");
                 return pull_complete(o);
         }
-        /* Pull what the camera has; a different size in the manifest is a finding. */
+        /* Pull what the camera has, but never more than its manifest says: a
+         * camera claiming a larger object could fill the spool (and the extra
+         * bytes are no part of the signed segment). The size mismatch itself
+         * is the verdict's finding. */
         o->size = s->files[CAMERA_FILE_VIDEO].size;
+        if (o->manifest && o->size > o->manifest->size) {
+                quarantine(o, "video object of %" PRIu64 " bytes, its manifest says %" PRIu64 "; only those were read",
+                           o->size, o->manifest->size);
+                o->size = o->manifest->size;
+        }
         part = spool_path(o->ctx->spool, &o->id, "mp4.part");
         done = spool_path(o->ctx->spool, &o->id, "mp4");
         if (!part || !done)
