@@ -78,6 +78,7 @@ static const ConfigItem items[] = {
         G("spool", "min_free", CT_SIZE, spool_min_free, 0, UINT64_MAX),
         G("spool", "sync_interval", CT_SIZE, spool_sync_interval, 1 * MiB, 16 * GiB),
         G("spool", "keep_confirmed", CT_DURATION, spool_keep_confirmed, 0, 10 * YEAR),
+        G("spool", "partial_max_age", CT_DURATION, spool_partial_max_age, SEC, 10 * YEAR),
 
         GE("storage", "backend", storage_backend, backend_values),
         G("storage", "prefix", CT_PREFIX, storage_prefix, 0, 0),
@@ -195,6 +196,7 @@ DockdConfig *config_new(void) {
                 .spool_min_free = 1 * GiB,
                 .spool_sync_interval = 64 * MiB,
                 .spool_keep_confirmed = 0,
+                .spool_partial_max_age = 7 * DAY,
                 .storage_backend = STORAGE_BACKEND_FILE,
                 .storage_prefix = strdup(""),
                 .storage_concurrency = 4,

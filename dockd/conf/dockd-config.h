@@ -72,6 +72,7 @@ typedef struct DockdConfig {
         uint64_t spool_min_free;
         uint64_t spool_sync_interval;
         usec_t spool_keep_confirmed;
+        usec_t spool_partial_max_age;   /* a partial pull of a camera gone this long is removed */
 
         /* [storage] */
         StorageBackendType storage_backend;

@@ -25,6 +25,7 @@ typedef struct CustodyLog CustodyLog;
 #define CUSTODY_DELETED "deleted-from-camera"
 #define CUSTODY_DELETE_REFUSED "delete-refused"
 #define CUSTODY_UNDOCKED "undocked"
+#define CUSTODY_PULL_ABANDONED "pull-abandoned"
 
 /* Open (creating if needed) the log in dir. The dock key at key_path is created
  * (EC P-256, mode 0600, atomically) when absent; its public key is written to
