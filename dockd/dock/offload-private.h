@@ -53,6 +53,8 @@ struct Offload {
         WorkerJob *rehash;          /* a worker is hashing with fd and hash */
         bool zombie;                /* freed while it did: the job's end frees us */
         bool spool_wait;
+        uint64_t camera_bytes;      /* of the spool held for this camera (within_share()) */
+        bool share_logged;
 
         /* deletion */
         size_t del_seg;

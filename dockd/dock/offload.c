@@ -111,6 +111,7 @@ static void on_inventory(Camera *c, int error, uint16_t rc, CameraInventory *inv
         r = offload_finish_interrupted_deletions(o);
         if (r < 0)
                 return offload_fail(o, r, "finishing an interrupted deletion");
+        o->camera_bytes = spool_camera_usage(o->ctx->spool, o->serial);
         o->summary.storage_capacity = inv->storage_capacity;
         o->summary.storage_free = inv->storage_free;
         for (size_t i = 0; i < inv->n_segments; i++)
@@ -348,6 +349,7 @@ static int video_sink(const uint8_t *data, size_t size, void *userdata) {
         o->offset += size;
         o->unsynced += size;
         o->summary.bytes_pulled += size;
+        o->camera_bytes += size;
         spool_account(o->ctx->spool, (int64_t) size);
         if (o->unsynced >= o->ctx->config->spool_sync_interval) {
                 failpoint("pull-before-sync");
@@ -378,6 +380,28 @@ static void on_chunk(Camera *c, int error, uint16_t rc, void *userdata) {
         pull_chunk(o);
 }
 
+/* One camera may hold at most its share of the spool ([spool] quota over the
+ * bays), so that a camera with a lot, while central storage is away, cannot
+ * keep a later one from being pulled. What it holds is counted as it pulls and
+ * looked up again (uploads free it) when the count says it is at its share. */
+static bool within_share(Offload *o, uint64_t need) {
+        uint64_t quota = o->ctx->config->spool_quota, share;
+
+        if (quota == UINT64_MAX)
+                return true;
+        share = quota / MAX(o->ctx->config->n_bays, 1u);
+        if (o->camera_bytes + need <= share)
+                return true;
+        o->camera_bytes = spool_camera_usage(o->ctx->spool, o->serial);
+        if (o->camera_bytes + need <= share)
+                return true;
+        if (!o->share_logged)
+                offload_log(o, LOG_NOTICE, 0, o->segname, "Camera holds its share of the spool (%" PRIu64 " of %"
+                            PRIu64 " MiB); pulls pause until uploads drain it.", o->camera_bytes / MiB, share / MiB);
+        o->share_logged = true;
+        return false;
+}
+
 static void pull_chunk(Offload *o) {
         uint64_t n;
         int r;
@@ -387,7 +411,7 @@ static void pull_chunk(Offload *o) {
         if (o->offset >= o->size)
                 return pull_complete(o);
         n = MIN(o->size - o->offset, o->ctx->config->usb_chunk_size);
-        if (!spool_has_room(o->ctx->spool, n)) {
+        if (!spool_has_room(o->ctx->spool, n) || !within_share(o, n)) {
                 /* Paused until uploads drain the spool (offload_spool_freed). */
                 o->spool_wait = true;
                 return;

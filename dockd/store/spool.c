@@ -138,7 +138,7 @@ int64_t spool_remove_data(Spool *s, const SegmentId *id) {
                 freed += st.st_size;
         }
         spool_account(s, -freed);
-        if (freed > 0 && s->full && s->room)
+        if (freed > 0 && s->room)
                 s->room(s, s->room_userdata);   /* paused pulls look again */
         return freed;
 }
@@ -198,6 +198,36 @@ bool spool_has_room(Spool *s, uint64_t need) {
                         s->room(s, s->room_userdata);
         }
         return room;
+}
+
+static uint64_t dir_usage(const char *path, unsigned depth) {
+        _cleanup_(closedirp) DIR *d = opendir(path);
+        uint64_t sum = 0;
+        struct dirent *e;
+
+        if (!d)
+                return 0;
+        while ((e = readdir(d))) {
+                _cleanup_free_ char *p = NULL;
+                struct stat st;
+
+                if (e->d_name[0] == '.' || endswith(e->d_name, ".state"))
+                        continue;
+                p = path_join(path, e->d_name);
+                if (!p || lstat(p, &st) < 0)
+                        continue;
+                if (S_ISDIR(st.st_mode) && depth > 0)
+                        sum += dir_usage(p, depth - 1);
+                else if (S_ISREG(st.st_mode))
+                        sum += (uint64_t) st.st_size;
+        }
+        return sum;
+}
+
+uint64_t spool_camera_usage(Spool *s, const char *serial) {
+        _cleanup_free_ char *p = path_join(s->dir, serial);
+
+        return p ? dir_usage(p, 1) : 0;
 }
 
 /* ---- state files ---- */

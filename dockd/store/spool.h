@@ -72,7 +72,8 @@ int spool_state_save(Spool *s, const SegmentId *id, const SegmentState *st);
 int spool_write_file(Spool *s, const SegmentId *id, const char *ext, const void *data, size_t size);
 
 /* Remove the segment's data files (not its state); returns bytes freed. Freeing
- * bytes while the spool is full calls the room handler: paused pulls look again. */
+ * bytes calls the room handler: paused pulls (a full spool, or a camera at its
+ * share) look again. */
 int64_t spool_remove_data(Spool *s, const SegmentId *id);
 
 /* Bytes of segment data held (scanned at open, then kept up to date). */
@@ -91,6 +92,8 @@ typedef void (*spool_room_t)(Spool *s, void *userdata);
 void spool_set_limits(Spool *s, uint64_t quota, uint64_t min_free);
 void spool_set_room_handler(Spool *s, spool_room_t cb, void *userdata);
 bool spool_has_room(Spool *s, uint64_t need);
+/* Bytes of segment data held for one camera (a walk of its directory). */
+uint64_t spool_camera_usage(Spool *s, const char *serial);
 bool spool_is_full(Spool *s);
 
 /* The chain head for segment index of a recording: the trusted segment at
