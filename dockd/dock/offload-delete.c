@@ -23,13 +23,16 @@
 
 /* The custody record and the state of a segment whose files are gone from the
  * camera by our DeleteObjects. */
-static int record_deleted(Offload *o, const SegmentId *id) {
+static int record_deleted(Offload *o, const SegmentId *id, bool maybe_recorded) {
         char name[96];
         SegmentState st;
         int r;
 
         segment_name(id, name, sizeof name);
-        r = custody_log_record(o->ctx->custody, CUSTODY_DELETED, o->bay, o->serial, name, NULL);
+        /* After a crash between the custody record and the state: once only. */
+        r = maybe_recorded ? custody_log_find(o->ctx->custody, CUSTODY_DELETED, o->serial, name) : 0;
+        if (r == 0)
+                r = custody_log_record(o->ctx->custody, CUSTODY_DELETED, o->bay, o->serial, name, NULL);
         if (r < 0)
                 return r;
         failpoint("delete-after-custody");
@@ -58,7 +61,7 @@ static void segment_deleted(Offload *o) {
         SegmentId id = seg_id(o, o->del_seg);
         int r;
 
-        r = record_deleted(o, &id);
+        r = record_deleted(o, &id, false);
         if (r < 0)
                 return offload_fail(o, r, "recording a deletion");
         o->del_seg++;
@@ -82,7 +85,7 @@ static int finish_interrupted_deletion(const SegmentId *id, const SegmentState *
         if (st->stage != SEGMENT_DELETING ||
             bsearch(id, o->inv->segments, o->inv->n_segments, sizeof *o->inv->segments, inventory_cmp))
                 return 0;
-        return record_deleted(o, id);
+        return record_deleted(o, id, true);
 }
 
 int offload_finish_interrupted_deletions(Offload *o) {

@@ -48,6 +48,9 @@ int custody_log_append(CustodyLog *l, const char *event, const char *bay, const 
 int custody_log_record(CustodyLog *l, const char *event, const char *bay, const char *camera,
                        const char *segment, const LogField *fields);
 bool custody_log_failing(CustodyLog *l);
+/* Is there a record of event about camera's segment in the log files still on
+ * this dock (current and sealed)? 1 yes, 0 no, < 0 unreadable. */
+int custody_log_find(CustodyLog *l, const char *event, const char *camera, const char *segment);
 
 /* Close the current file as a sealed, immutable file (dir/sealed/NAME) if it has
  * records, and start a new one that continues the chain. Returns the sealed
