@@ -14,6 +14,7 @@
 #include <openssl/evp.h>
 #include <sys/stat.h>
 
+#include "backend-file-check.h"
 #include "backend-file.h"
 #include "failpoint.h"
 #include "fileio.h"
@@ -244,6 +245,14 @@ static void file_free(Backend *b) {
         free(fb);
 }
 
+const char *backend_file_root(Backend *b) {
+        return ((FileBackend *) b)->root;
+}
+
+WorkerPool *backend_file_pool(Backend *b) {
+        return ((FileBackend *) b)->pool;
+}
+
 /* Small objects only (manifests): read at once, on the loop. */
 static int file_get(Backend *b, const char *key, size_t max, backend_get_done_t cb, void *userdata) {
         FileBackend *fb = (FileBackend *) b;
@@ -265,6 +274,8 @@ static const BackendOps file_ops = {
         .cancel = file_cancel,
         .progress = file_progress,
         .free = file_free,
+        .stat = backend_file_stat,
+        .request_cancel = backend_file_request_cancel,
 };
 
 /* Our temporary files from before a crash are garbage: remove them. */
