@@ -23,6 +23,10 @@ static inline void OPENSSL_freep(void *p) {
         OPENSSL_free(*(void **) p);
 }
 
+static inline void x509_info_stack_freep(STACK_OF(X509_INFO) **sk) {
+        sk_X509_INFO_pop_free(*sk, X509_INFO_free);
+}
+
 static inline void sk_X509_pop_freep(STACK_OF(X509) **sk) {
         sk_X509_pop_free(*sk, X509_free);
 }

@@ -57,6 +57,7 @@ static const ConfigItem items[] = {
         G("dock", "name", CT_NAME, dock_name, 0, 0),
         G("dock", "state_dir", CT_PATH, state_dir, 0, 0),
         G("dock", "trust_anchors", CT_PATH, trust_anchors, 0, 0),
+        G("dock", "crl", CT_PATH, crl, 0, 0),
         G("dock", "dock_key", CT_PATH, dock_key, 0, 0),
         G("dock", "hub", CT_PORT, hub, 0, 0),
         G("dock", "bays", CT_UINT, n_bays, 1, DOCKD_MAX_BAYS),
@@ -77,6 +78,7 @@ static const ConfigItem items[] = {
         G("spool", "min_free", CT_SIZE, spool_min_free, 0, UINT64_MAX),
         G("spool", "sync_interval", CT_SIZE, spool_sync_interval, 1 * MiB, 16 * GiB),
         G("spool", "keep_confirmed", CT_DURATION, spool_keep_confirmed, 0, 10 * YEAR),
+        G("spool", "partial_max_age", CT_DURATION, spool_partial_max_age, SEC, 10 * YEAR),
 
         GE("storage", "backend", storage_backend, backend_values),
         G("storage", "prefix", CT_PREFIX, storage_prefix, 0, 0),
@@ -200,6 +202,7 @@ DockdConfig *config_new(void) {
                 .spool_min_free = 1 * GiB,
                 .spool_sync_interval = 64 * MiB,
                 .spool_keep_confirmed = 0,
+                .spool_partial_max_age = 7 * DAY,
                 .storage_backend = STORAGE_BACKEND_FILE,
                 .storage_prefix = strdup(""),
                 .storage_concurrency = 4,

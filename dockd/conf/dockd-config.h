@@ -49,6 +49,7 @@ typedef struct DockdConfig {
         char *dock_name;
         char *state_dir;
         char *trust_anchors;
+        char *crl;                   /* revocation lists: a file or a directory; NULL: none */
         char *dock_key;
         char *hub;
         unsigned n_bays;
@@ -71,6 +72,7 @@ typedef struct DockdConfig {
         uint64_t spool_min_free;
         uint64_t spool_sync_interval;
         usec_t spool_keep_confirmed;
+        usec_t spool_partial_max_age;   /* a partial pull of a camera gone this long is removed */
 
         /* [storage] */
         StorageBackendType storage_backend;

@@ -11,6 +11,40 @@
 
 static bool arg_json = false;
 
+/* Replace, in place, C0 controls, DEL and (UTF-8) C1 controls by '?'. */
+static void neutralise(char *s) {
+        for (unsigned char *p = (unsigned char *) s; *p; p++) {
+                if (*p < 0x20 || *p == 0x7F)
+                        *p = '?';
+                else if (*p == 0xC2 && p[1] >= 0x80 && p[1] <= 0x9F) {
+                        p[0] = '?';
+                        memmove(p + 1, p + 2, strlen((char *) p + 2) + 1);
+                }
+        }
+}
+
+/* Text output quotes cameras (models, self-test details in summaries): no string
+ * of the reply may reach a terminal as a control sequence. JSON output is escaped
+ * by json-c already. */
+static void neutralise_tree(struct json_object *o) {
+        if (json_object_is_type(o, json_type_object)) {
+                json_object_object_foreach(o, key, val) {
+                        (void) key;
+                        neutralise_tree(val);
+                }
+        } else if (json_object_is_type(o, json_type_array)) {
+                for (size_t i = 0; i < json_object_array_length(o); i++)
+                        neutralise_tree(json_object_array_get_idx(o, i));
+        } else if (json_object_is_type(o, json_type_string)) {
+                _cleanup_free_ char *c = strdup(json_object_get_string(o));
+
+                if (c) {
+                        neutralise(c);
+                        json_object_set_string(o, c);
+                }
+        }
+}
+
 static int call_json(sd_bus *bus, const char *method, struct json_object **ret) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         sd_bus_message *reply = NULL;
@@ -28,6 +62,8 @@ static int call_json(sd_bus *bus, const char *method, struct json_object **ret) 
                 *ret = json_tokener_parse(s);
                 if (!*ret)
                         r = -EBADMSG;
+                else if (!arg_json)
+                        neutralise_tree(*ret);
         }
         sd_bus_message_unref(reply);
         if (r < 0)

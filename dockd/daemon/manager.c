@@ -9,9 +9,11 @@
 #include <sys/stat.h>
 #include <systemd/sd-daemon.h>
 
+#include "clock-util.h"
 #include "config.h"
 #include "fileio.h"
 #include "manager.h"
+#include "partial-sweep.h"
 
 static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
         Manager *m = userdata;
@@ -74,6 +76,7 @@ Manager *manager_free(Manager *m) {
         m->dock_green = led_free(m->dock_green);
         m->dock_red = led_free(m->dock_red);
         sd_event_source_disable_unref(m->custody_timer);
+        sd_event_source_disable_unref(m->sweep_timer);
         sd_event_source_disable_unref(m->spool_defer);
         sd_event_source_disable_unref(m->status_timer);
         sd_bus_slot_unref(m->bus_vtable_slot);
@@ -160,6 +163,24 @@ static int on_custody_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         return sd_event_source_set_time(s, usec + m->config->storage_custody_interval);
 }
 
+static bool serial_docked(const char *serial, void *userdata) {
+        return bay_with_serial(userdata, serial) != NULL;
+}
+
+/* Often enough that a partial pull goes soon after partial_max_age. */
+static usec_t sweep_interval(Manager *m) {
+        return CLAMP(m->config->spool_partial_max_age / 4, USEC_PER_SEC, 3600 * USEC_PER_SEC);
+}
+
+static int on_sweep_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        Manager *m = userdata;
+        int r = partial_sweep_run(&m->dock, m->config->spool_partial_max_age, serial_docked, m);
+
+        if (r < 0)
+                log_warning_errno(r, "Cannot sweep the spool for abandoned partial pulls: %m");
+        return sd_event_source_set_time(s, usec + sweep_interval(m));
+}
+
 /* ---- start, run, stop ---- */
 
 static int manager_setup_state_dir(Manager *m) {
@@ -181,6 +202,11 @@ static int manager_setup_storage(Manager *m) {
         r = trust_store_load(c->trust_anchors, &d->trust, &error);
         if (r < 0)
                 return log_error_errno(r, "Cannot load the trust anchors %s: %s", c->trust_anchors, strna(error));
+        if (c->crl) {
+                r = trust_store_set_crl(d->trust, c->crl, &error);
+                if (r < 0)
+                        return log_error_errno(r, "Cannot load the revocation lists %s: %s", c->crl, strna(error));
+        }
 
         m->custody_dir = path_join(c->state_dir, "custody");
         m->dock_key = c->dock_key ? strdup(c->dock_key) : path_join(c->state_dir, "dock-key.pem");
@@ -218,6 +244,11 @@ static int manager_setup_storage(Manager *m) {
                                        on_custody_timer, m);
         if (r < 0)
                 return r;
+        r = sd_event_add_time_relative(m->event, &m->sweep_timer, CLOCK_MONOTONIC, sweep_interval(m), USEC_PER_SEC,
+                                       on_sweep_timer, m);
+        if (r < 0)
+                return r;
+        (void) sd_event_source_set_enabled(m->sweep_timer, SD_EVENT_ON);
         return sd_event_source_set_enabled(m->custody_timer, SD_EVENT_ON);
 }
 
@@ -363,7 +394,7 @@ void manager_update_status(Manager *m) {
 }
 
 char *manager_status_json(Manager *m) {
-        struct json_object *o = json_object_new_object(), *bays, *storage;
+        struct json_object *o = json_object_new_object(), *bays, *storage, *clock;
         _cleanup_free_ char *line = manager_status_line(m);
         UploaderStats us = {};
         char *s;
@@ -378,6 +409,9 @@ char *manager_status_json(Manager *m) {
                 if (m->bays[i])
                         json_object_array_add(bays, bay_status_json(m->bays[i]));
         json_object_object_add(o, "bays", bays);
+        clock = json_object_new_object();
+        json_object_object_add(clock, "synchronised", json_object_new_boolean(clock_synchronised() > 0));
+        json_object_object_add(o, "dock_clock", clock);
         storage = json_object_new_object();
         json_object_object_add(storage, "backend",
                                json_object_new_string(storage_backend_to_string(m->config->storage_backend)));

@@ -33,6 +33,7 @@ typedef struct Manager {
         char *custody_dir;
         char *dock_key;
         sd_event_source *custody_timer;
+        sd_event_source *sweep_timer;   /* abandoned partial pulls */
         sd_event_source *spool_defer;   /* tell bays the spool has room */
         Led *dock_green, *dock_red;
 

@@ -510,6 +510,16 @@ int camera_get_certificates(Camera *c, camera_data_t cb, void *userdata) {
         return simple(c, PTP_OC_BWC_GET_DEVICE_CERTIFICATES, NULL, 0, 4 * (16384 + 4) + 4, REQ_DATA, cb, userdata);
 }
 
+int camera_sign_challenge(Camera *c, const uint8_t nonce[CHALLENGE_NONCE_SIZE], camera_data_t cb, void *userdata) {
+        uint32_t params[5] = {};
+
+        if (!ptp_device_info_has_operation(&c->info, PTP_OC_BWC_SIGN_CHALLENGE))
+                return -EOPNOTSUPP;
+        for (size_t i = 0; i < CHALLENGE_NONCE_SIZE; i++)
+                params[i / 4] |= (uint32_t) nonce[i] << (8 * (i % 4));
+        return simple(c, PTP_OC_BWC_SIGN_CHALLENGE, params, 5, CHALLENGE_DATASET_MAX, REQ_DATA, cb, userdata);
+}
+
 int camera_get_battery(Camera *c, camera_data_t cb, void *userdata) {
         if (!ptp_device_info_has_operation(&c->info, PTP_OC_BWC_GET_BATTERY_TELEMETRY))
                 return -EOPNOTSUPP;

@@ -7,6 +7,7 @@
 #include <libusb.h>
 #include <systemd/sd-event.h>
 
+#include "challenge.h"
 #include "dockd-config.h"
 #include "ptp-transport.h"
 #include "ptp.h"
@@ -96,6 +97,9 @@ typedef void (*camera_data_t)(Camera *c, int error, uint16_t rc, const uint8_t *
 /* GetDeviceCertificates, GetBatteryTelemetry, GetSelfTestResult, and whole small
  * objects (GetObject with at most max bytes). */
 int camera_get_certificates(Camera *c, camera_data_t cb, void *userdata);
+/* SignChallenge (§8.4): the ChallengeSignature dataset over nonce; -EOPNOTSUPP
+ * when the camera does not announce it. */
+int camera_sign_challenge(Camera *c, const uint8_t nonce[CHALLENGE_NONCE_SIZE], camera_data_t cb, void *userdata);
 int camera_get_battery(Camera *c, camera_data_t cb, void *userdata);
 int camera_get_self_test(Camera *c, camera_data_t cb, void *userdata);
 int camera_run_self_test(Camera *c, uint32_t mask, camera_done_t cb, void *userdata);

@@ -13,6 +13,7 @@
  * Device Reset) brings the camera back to a known state. */
 #include <libusb.h>
 
+#include "failpoint.h"
 #include "log.h"
 #include "ptp-transport.h"
 #include "usb.h"
@@ -54,6 +55,9 @@ struct PtpTransport {
          * response can be reaped before our command's own OUT completion. */
         uint8_t queued_cmd[PTP_COMMAND_MAX_SIZE];
         size_t queued_cmd_size;
+        uint16_t queued_code;       /* its operation */
+        bool oversize;              /* this data phase is more than max_data_in: dropped */
+        uint16_t out_code;          /* operation of the command in the out transfer, 0: not a command */
         struct libusb_transfer *intr;
         bool intr_busy;
         struct libusb_transfer *ctrl;
@@ -212,7 +216,11 @@ static void transaction_finish(PtpTransport *t, int error, const PtpContainer *r
         t->active = false;
         set_active(t, false);
         t->in_state = IN_IDLE;
-        if (error < 0) {
+        if (error == -EMSGSIZE && response) {
+                /* Dropped to its end and answered: in step. */
+                if (!t->tx.tid_zero)
+                        t->next_tid = t->next_tid >= 0xFFFFFFFEu ? 1 : t->next_tid + 1;
+        } else if (error < 0) {
                 /* The stream is out of step with the camera: nothing more until
                  * recovery, and queued IN transfers must not be read as the next
                  * transaction's bytes. */
@@ -294,9 +302,11 @@ static int data_deliver(PtpTransport *t, const uint8_t *p, size_t n) {
         if (n == 0)
                 return 0;
         if (t->data_got + n > t->tx.max_data_in)
-                return -EMSGSIZE;
+                t->oversize = true;
         t->data_got += n;
         t->bytes_in += n;
+        if (t->oversize)
+                return 0;   /* read to its end and dropped: see in_header() */
         if (t->tx.sink) {
                 int r = t->tx.sink(p, n, t->tx.sink_userdata);
                 return r < 0 ? -ECANCELED : 0;
@@ -334,7 +344,7 @@ static int in_header(PtpTransport *t, const uint8_t *p, size_t n, size_t *consum
                 if (t->data_out_pending)
                         return log_debug_errno(EPROTO, "PTP: response before our data phase was sent.");
                 *consumed = n;
-                transaction_finish(t, 0, &c);
+                transaction_finish(t, t->oversize ? -EMSGSIZE : 0, &c);
                 return 1;
         }
         if (c.type != PTP_TYPE_DATA || t->in_state != IN_HEADER)
@@ -346,9 +356,15 @@ static int in_header(PtpTransport *t, const uint8_t *p, size_t n, size_t *consum
         if (c.length < PTP_HEADER_SIZE)
                 return log_debug_errno(EPROTO, "PTP: data container length %u.", c.length);
         t->data_len = c.length == PTP_LENGTH_UNKNOWN ? UINT64_MAX : c.length - PTP_HEADER_SIZE;
-        if (t->data_len != UINT64_MAX && t->data_len > t->tx.max_data_in)
-                return log_debug_errno(EMSGSIZE, "PTP: data phase of %" PRIu64 " bytes, at most %zu allowed.",
-                                       t->data_len, t->tx.max_data_in);
+        /* More than the caller takes: the phase is still read to its end (and
+         * dropped), so that the transport stays in step with the camera and one
+         * oversized object costs that transaction only (-EMSGSIZE), not the
+         * camera. The command timeout bounds how long that may take. */
+        if (t->data_len != UINT64_MAX && t->data_len > t->tx.max_data_in) {
+                log_debug("PTP: data phase of %" PRIu64 " bytes, at most %zu taken; dropping it.", t->data_len,
+                          t->tx.max_data_in);
+                t->oversize = true;
+        }
         t->data_got = 0;
         t->in_state = IN_DATA;
         *consumed = PTP_HEADER_SIZE;
@@ -435,11 +451,15 @@ static void on_out(struct libusb_transfer *xfer) {
 
         if (transfer_back(t, xfer, &t->out_busy, &r))
                 return;
+        if (r == 0 && t->out_code == PTP_OC_DELETE_OBJECT)
+                failpoint("delete-sent");   /* the camera may have deleted the object */
+        t->out_code = 0;
         if (t->queued_cmd_size > 0 && r != -ECANCELED) {
                 /* The previous transaction's command is back; send the next one. */
                 size_t n = t->queued_cmd_size;
                 t->queued_cmd_size = 0;
                 memcpy(t->out_buf, t->queued_cmd, n);
+                t->out_code = t->queued_code;
                 r = out_submit(t, n);
                 if (r < 0 && t->active)
                         transaction_finish(t, r, NULL);
@@ -511,15 +531,19 @@ int ptp_transport_submit(PtpTransport *t, const PtpTransaction *tx, ptp_done_t c
         t->in_state = IN_HEADER;
         t->data_len = 0;
         t->data_got = 0;
+        t->oversize = false;
         t->buf_size = 0;
 
         if (t->out_busy) {
                 t->queued_cmd_size = ptp_container_build(t->queued_cmd, PTP_TYPE_COMMAND, tx->code, t->tid,
                                                          tx->params, tx->n_params);
+                t->queued_code = tx->code;
                 r = 0;
-        } else
+        } else {
                 r = out_submit(t, ptp_container_build(t->out_buf, PTP_TYPE_COMMAND, tx->code, t->tid,
                                                       tx->params, tx->n_params));
+                t->out_code = tx->code;
+        }
         if (r < 0)
                 return r;
         t->active = true;

@@ -46,7 +46,8 @@ typedef struct PtpTransaction {
 
 /* error: 0 and response set (check response->code); or -ENODEV (gone), -ETIMEDOUT
  * (stalled), -EPROTO (malformed container or wrong phase; message in log at debug),
- * -EMSGSIZE (more data than allowed), -ECANCELED (sink aborted), -EPIPE (endpoint
+ * -EMSGSIZE (more data than allowed: read to its end and dropped, the transport
+ * stays usable), -ECANCELED (sink aborted), -EPIPE (endpoint
  * stalled). data/size: the buffered data-in payload, valid during the call. */
 typedef void (*ptp_done_t)(PtpTransport *t, int error, const PtpContainer *response,
                            const uint8_t *data, size_t size, void *userdata);

@@ -591,6 +591,15 @@ void bay_health_delete_refused(Bay *b, const char *segment, uint16_t rc) {
                      segment, rc);
 }
 
+void bay_health_offload_finding(Bay *b, const char *code, Severity severity, const char *segment, const char *summary) {
+        struct json_object *m = json_object_new_object();
+
+        json_object_object_add(m, "segment", json_object_new_string(segment));
+        findings_add(&b->findings, code, severity, "preserve", m, "%s", summary);
+        if (severity >= SEVERITY_CRITICAL)
+                b->integrity_fault = true;
+}
+
 /* ---- set up ---- */
 
 int bay_health_init(Bay *b) {

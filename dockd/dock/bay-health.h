@@ -37,3 +37,4 @@ void bay_health_undocked(Bay *b);
 void bay_health_officer(Bay *b, const char *officer_id);
 void bay_health_quarantined(Bay *b, const char *segment, const char *reason);
 void bay_health_delete_refused(Bay *b, const char *segment, uint16_t rc);
+void bay_health_offload_finding(Bay *b, const char *code, Severity severity, const char *segment, const char *summary);

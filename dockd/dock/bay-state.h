@@ -6,6 +6,7 @@
 #pragma once
 
 #include "camera.h"
+#include "challenge.h"
 #include "charger.h"
 #include "dock-context.h"
 #include "health.h"
@@ -48,6 +49,9 @@ struct Bay {
         char *serial;                /* the docked camera's, kept through a re-enumeration */
         char *model;
         char *firmware;
+        uint8_t *device_cert;        /* DER, between certificate check and challenge */
+        size_t device_cert_size;
+        uint8_t nonce[CHALLENGE_NONCE_SIZE];   /* of this session's SignChallenge */
         Offload *offload;
         OffloadSummary summary;
         bool have_summary;

@@ -7,10 +7,12 @@
  * camera that leaves is waited for ([dock] removal_debounce): if the same camera
  * comes back it is the same docking. */
 #include <inttypes.h>
+#include <sys/random.h>
 #include <time.h>
 
 #include "bay-health.h"
 #include "bay.h"
+#include "clock-util.h"
 #include "message-ids.h"
 #include "offload.h"
 #include "ptp.h"
@@ -43,7 +45,9 @@ static void docking_forget(Bay *b) {
         free(b->serial);
         free(b->model);
         free(b->firmware);
+        free(b->device_cert);
         b->serial = b->model = b->firmware = NULL;
+        b->device_cert = NULL;
         b->failures = 0;
         b->power_cycled = false;
         b->have_summary = false;
@@ -210,6 +214,11 @@ static void on_offload_quarantined(const char *segment, const char *reason, void
         bay_health_quarantined(userdata, segment, reason);
 }
 
+static void on_offload_finding(const char *code, int severity, const char *segment, const char *summary,
+                               void *userdata) {
+        bay_health_offload_finding(userdata, code, (Severity) severity, segment, summary);
+}
+
 static void on_offload_delete_refused(const char *segment, uint16_t rc, void *userdata) {
         bay_health_delete_refused(userdata, segment, rc);
 }
@@ -219,6 +228,7 @@ static void start_offload(Bay *b) {
                 .officer = on_offload_officer,
                 .quarantined = on_offload_quarantined,
                 .delete_refused = on_offload_delete_refused,
+                .finding = on_offload_finding,
                 .done = on_offload_done,
         };
         int r;
@@ -256,6 +266,21 @@ static void on_time_set(Camera *c, int error, uint16_t rc, void *userdata) {
         bay_health_start_tests(b, start_offload);
 }
 
+/* The camera's clock would be set, but the dock's own is not synchronised: a
+ * wrong dock clock must not become the time stamp of evidence. */
+static void clock_not_set(Bay *b) {
+        static const char reason[] = "the dock's clock is not synchronised (adjtimex: STA_UNSYNC)";
+        int r;
+
+        r = custody_log_record(b->ctx->custody, CUSTODY_CLOCK_NOT_SET, b->name, b->serial, NULL,
+                               (const LogField[]) { { "reason", reason }, {} });
+        if (r < 0)
+                return bay_set_fault(b, DOCKD_MESSAGE_CUSTODY_FAILURE, "custody log cannot be written");
+        log_bay_warning(b, "Camera clock not set: %s.", reason);
+        bay_health_clock_checked(b, false);
+        bay_health_start_tests(b, start_offload);
+}
+
 static void on_time(Camera *c, int error, uint16_t rc, time_t camera_time, void *userdata) {
         Bay *b = userdata;
         time_t now = time(NULL);
@@ -280,6 +305,8 @@ static void on_time(Camera *c, int error, uint16_t rc, time_t camera_time, void 
         }
         if (b->ctx->config->clock_set &&
             (error < 0 || (uint64_t) llabs(b->clock_drift) * USEC_PER_SEC > b->ctx->config->clock_drift_threshold)) {
+                if (clock_synchronised() == 0)
+                        return clock_not_set(b);
                 r = camera_set_time(c, now, on_time_set, b);
                 if (r < 0)
                         camera_failed(b, r, "setting its clock");
@@ -319,6 +346,9 @@ static void untrusted(Bay *b, const char *reason) {
         camera_abandon(b->camera);
 }
 
+static void prove_key(Bay *b, const uint8_t *cert, size_t size);
+static void on_challenge(Camera *c, int error, uint16_t rc, const uint8_t *data, size_t size, void *userdata);
+
 static void on_certificates(Camera *c, int error, uint16_t rc, const uint8_t *data, size_t size, void *userdata) {
         Bay *b = userdata;
         PtpCertificate certs[PTP_MAX_CERTIFICATES];
@@ -339,9 +369,53 @@ static void on_certificates(Camera *c, int error, uint16_t rc, const uint8_t *da
                 der[i] = certs[i].der;
                 der_size[i] = certs[i].size;
         }
+        r = trust_store_refresh_crl(b->ctx->trust, &reason);
+        if (r < 0)
+                log_bay_warning_errno(b, r, "Cannot reload the revocation lists, the last ones stay in force: %s",
+                                      strna(reason));
+        free(reason);
+        reason = NULL;
         r = verify_device_certificates(b->ctx->trust, der, der_size, n, b->serial, &reason);
         if (r < 0)
                 return untrusted(b, reason ?: "certificate not trusted");
+        prove_key(b, certs[0].der, certs[0].size);
+}
+
+/* The certificate is genuine; now the camera must show it holds its key
+ * (§8.4): a fresh nonce for every session, signed with the device key. */
+static void prove_key(Bay *b, const uint8_t *cert, size_t size) {
+        int r;
+
+        free(b->device_cert);
+        b->device_cert = memdup(cert, size);
+        b->device_cert_size = size;
+        if (!b->device_cert)
+                return camera_failed(b, -ENOMEM, "proving its key");
+        if (getrandom(b->nonce, sizeof b->nonce, 0) != (ssize_t) sizeof b->nonce)
+                return camera_failed(b, errno > 0 ? -errno : -EIO, "proving its key");
+        r = camera_sign_challenge(b->camera, b->nonce, on_challenge, b);
+        if (r == -EOPNOTSUPP)
+                return untrusted(b, "camera cannot answer a challenge (SignChallenge), so it cannot prove it holds its key");
+        if (r < 0)
+                camera_failed(b, r, "proving its key");
+}
+
+static void on_challenge(Camera *c, int error, uint16_t rc, const uint8_t *data, size_t size, void *userdata) {
+        Bay *b = userdata;
+        _cleanup_free_ char *reason = NULL;
+        int r;
+
+        if (c != b->camera)
+                return;
+        if (error < 0 && error != -EREMOTEIO && error != -EMSGSIZE)
+                return camera_failed(b, error, "proving its key");
+        if (error < 0)
+                return untrusted(b, "camera did not answer the key challenge");
+        r = challenge_verify(b->device_cert, b->device_cert_size, b->nonce, b->serial, data, size, &reason);
+        free(b->device_cert);
+        b->device_cert = NULL;
+        if (r < 0)
+                return untrusted(b, reason ?: "challenge signature does not verify with the certificate's key");
 
         r = custody_log_record(b->ctx->custody, CUSTODY_IDENTIFIED, b->name, b->serial, NULL,
                             (const LogField[]) { { "model", b->model }, { "firmware", b->firmware }, {} });
@@ -540,6 +614,7 @@ static Bay *bay_free(Bay *b) {
         free(b->serial);
         free(b->model);
         free(b->firmware);
+        free(b->device_cert);
         free(b->fault_reason);
         free(b);
         return NULL;

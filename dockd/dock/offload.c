@@ -11,7 +11,8 @@
  * recording on the camera verified, does this file delete the segment from the
  * camera, and then writes "deleted" to custody and to the state. Any camera
  * failure ends the offload; the bay recovers the camera and starts a new one,
- * which resumes from the spool. */
+ * which resumes from the spool. Matching names to content and deletion are in
+ * offload-delete.c. */
 #include <fcntl.h>
 #include <inttypes.h>
 #include <openssl/evp.h>
@@ -23,65 +24,16 @@
 #include "fileio.h"
 #include "manifest.h"
 #include "message-ids.h"
+#include "offload-private.h"
 #include "offload.h"
 #include "ptp.h"
 #include "verdict.h"
 
 #define MAX_SIGNATURE_SIZE (64 * 1024)
 
-typedef enum Phase {
-        PHASE_INVENTORY,
-        PHASE_PULL,
-        PHASE_DELETE,
-        PHASE_DONE,
-} Phase;
+/* What this docking knows of each inventory segment's name. */
 
-struct Offload {
-        const DockContext *ctx;
-        Camera *camera;
-        char *bay;                  /* for logs */
-        char *serial;
-        OffloadCallbacks cb;
-        void *userdata;
-        Phase phase;
-        CameraInventory *inv;
-        OffloadSummary summary;
-        bool busy;                  /* a camera operation or worker job is in flight */
-        bool failed;
-
-        /* the segment being pulled */
-        size_t cur;
-        SegmentId id;
-        char segname[96];
-        uint8_t *man;
-        size_t man_size;
-        uint8_t *p7s;
-        size_t p7s_size;
-        size_t small;               /* which of small_files is being read */
-        Manifest *manifest;
-        char *reason;               /* why it is quarantined, NULL if not */
-        bool trusted;               /* manifest valid, signed, about this segment: it heads the chain */
-        int fd;
-        uint64_t offset, size, unsynced, chunk_start;
-        EVP_MD_CTX *hash;
-        uint8_t sha[32];            /* the video's SHA-256, once pulled */
-        WorkerJob *job;             /* a worker is using fd and hash (rehash, fsync, rename) */
-        void (*job_next)(Offload *o); /* what follows the job, on the loop */
-        const char *job_what;       /* for the log, when it fails */
-        bool zombie;                /* freed while it ran: the job's end frees us */
-        bool spool_wait;
-
-        /* deletion */
-        size_t del_seg;
-        int del_kind;
-        bool *refused;              /* per inventory segment: the camera refused a delete */
-        bool rescan;                /* a confirmation came while we were busy */
-};
-
-static void offload_step(Offload *o);
-
-static void offload_log(Offload *o, int level, int error, const char *segment, const char *fmt, ...) _printf_(5, 6);
-static void offload_log(Offload *o, int level, int error, const char *segment, const char *fmt, ...) {
+void offload_log(Offload *o, int level, int error, const char *segment, const char *fmt, ...) {
         char buf[1024];
         va_list ap;
 
@@ -94,9 +46,6 @@ static void offload_log(Offload *o, int level, int error, const char *segment, c
                                   "%s", buf);
 }
 
-static const CameraSegment *cur_seg(Offload *o) {
-        return &o->inv->segments[o->cur];
-}
 
 static void segment_reset(Offload *o) {
         free(o->man);
@@ -129,8 +78,7 @@ static void quarantine(Offload *o, const char *fmt, ...) {
         o->reason = r ?: strdup("verification failed");
 }
 
-/* The camera failed: stop here; the bay recovers the camera and starts anew. */
-static void offload_fail(Offload *o, int error, const char *what) {
+void offload_fail(Offload *o, int error, const char *what) {
         o->busy = false;
         if (o->failed)
                 return;
@@ -151,14 +99,20 @@ static void offload_finish(Offload *o) {
 
 static void on_inventory(Camera *c, int error, uint16_t rc, CameraInventory *inv, void *userdata) {
         Offload *o = userdata;
+        int r;
 
         o->busy = false;
         if (error < 0)
                 return offload_fail(o, error, "listing its recordings");
         o->inv = inv;
         o->refused = calloc(MAX(inv->n_segments, 1), sizeof *o->refused);
-        if (!o->refused)
+        o->match = calloc(MAX(inv->n_segments, 1), sizeof *o->match);
+        if (!o->refused || !o->match)
                 return offload_fail(o, -ENOMEM, "listing its recordings");
+        r = offload_finish_interrupted_deletions(o);
+        if (r < 0)
+                return offload_fail(o, r, "finishing an interrupted deletion");
+        o->camera_bytes = spool_camera_usage(o->ctx->spool, o->serial);
         o->summary.storage_capacity = inv->storage_capacity;
         o->summary.storage_free = inv->storage_free;
         for (size_t i = 0; i < inv->n_segments; i++)
@@ -173,21 +127,16 @@ static void on_inventory(Camera *c, int error, uint16_t rc, CameraInventory *inv
 
 /* ---- helpers on the inventory and the spool ---- */
 
-static SegmentId seg_id(Offload *o, const CameraSegment *s) {
-        return (SegmentId) { .serial = o->serial, .recording = s->recording_id, .index = s->index };
-}
 
 static bool is_last_of_recording(Offload *o, size_t i) {
         return i + 1 >= o->inv->n_segments ||
                !streq(o->inv->segments[i + 1].recording_id, o->inv->segments[i].recording_id);
 }
 
-/* A recording is held on the camera while any of its segments (on the camera,
- * or ever seen by this dock) is quarantined or not yet pulled and verified. */
-static bool recording_deletable(Offload *o, const char *recording) {
+bool offload_recording_deletable(Offload *o, const char *recording) {
         for (size_t i = 0; i < o->inv->n_segments; i++) {
                 const CameraSegment *s = &o->inv->segments[i];
-                SegmentId id = seg_id(o, s);
+                SegmentId id = seg_id(o, i);
                 SegmentState st;
                 bool ok;
 
@@ -233,7 +182,10 @@ static void quarantine_for(Offload *o, const char *reason) {
                 quarantine(o, "verification failed");
 }
 
-static void evaluate_manifest(Offload *o) {
+/* Verdict on the manifest and its place in the chain. Returns 1 when this
+ * dock knows no earlier segment of the recording: central storage must say
+ * whether the one the manifest names is there (check_predecessor()). */
+static int evaluate_manifest(Offload *o) {
         const CameraSegment *s = cur_seg(o);
         SegmentFacts facts = {
                 .serial = o->serial,
@@ -248,23 +200,61 @@ static void evaluate_manifest(Offload *o) {
         int r;
 
         r = verdict_manifest(o->ctx->trust, o->man, o->man_size, o->p7s, o->p7s_size, &facts, &o->manifest, &why);
-        if (r < 0)
-                return quarantine_for(o, why);
+        if (r < 0) {
+                quarantine_for(o, why);
+                return 0;
+        }
 
         /* From here on the manifest is the camera's own word about this segment: the
          * next one chains to it whatever this one's verdict, so that a break is
          * reported where it is and not again for every later segment. */
         o->trusted = true;
-        r = spool_chain_head(o->ctx->spool, o->serial, s->recording_id, s->index, &head);
-        if (r < 0 && r != -ENOENT)
-                return quarantine(o, "chain state unreadable: %s", strerror(-r));
+        r = spool_chain_head(o->ctx->spool, o->serial, s->recording_id, s->index, o->manifest->prev, &head);
+        if (r < 0 && r != -ENOENT) {
+                quarantine(o, "chain state unreadable: %s", strerror(-r));
+                return 0;
+        }
         r = chain_check(r >= 0 ? &head : NULL, s->index, o->manifest->prev, &chain_reason);
         if (r == -ENOENT)
-                offload_log(o, LOG_NOTICE, 0, o->segname,
-                            "Earlier segments of this recording were never seen by this dock; "
-                            "the chain is checked from here on.");
-        else if (r < 0)
-                return quarantine(o, "hash chain: %s", chain_reason);
+                return 1;
+        if (r < 0)
+                quarantine(o, "hash chain: %s", chain_reason);
+        return 0;
+}
+
+static void on_predecessor(int result, void *userdata) {
+        Offload *o = userdata;
+        uint32_t prev = cur_seg(o)->index - 1;
+
+        o->busy = false;
+        if (result > 0)
+                offload_log(o, LOG_INFO, 0, o->segname, "Continues segment %06" PRIu32 ", which central storage holds.",
+                            prev);
+        else if (result == 0)
+                quarantine(o, "hash chain: prev does not match segment %06" PRIu32 " in central storage", prev);
+        else if (result == -ENOENT)
+                quarantine(o, "hash chain: a gap: segment %06" PRIu32 " is in no spool of this dock and not in "
+                           "central storage", prev);
+        else
+                offload_log(o, LOG_WARNING, result, o->segname, "Cannot read central storage (%m); the chain "
+                            "is checked from this segment on.");
+        pull_video(o);
+}
+
+/* No dock's spool here knows the segment before this one (another dock took
+ * it, or it was lost): whatever took it put it in central storage. */
+static void check_predecessor(Offload *o) {
+        int r;
+
+        o->busy = true;
+        r = central_find_manifest(o->ctx->central, o->serial, o->id.recording, cur_seg(o)->index - 1,
+                                  o->manifest->prev, on_predecessor, o);
+        if (r >= 0)
+                return;
+        o->busy = false;
+        offload_log(o, LOG_NOTICE, 0, o->segname, "Earlier segments of this recording were never seen by this "
+                    "dock and central storage cannot be read back; the chain is checked from here on.");
+        pull_video(o);
 }
 
 /* The segment's two small files, manifest then signature: each read whole
@@ -288,8 +278,9 @@ static void on_small(Camera *c, int error, uint16_t rc, const uint8_t *data, siz
         int r;
 
         o->busy = false;
-        if (error == -EMSGSIZE && manifest)
-                quarantine(o, "manifest larger than %d bytes", MANIFEST_MAX_SIZE);
+        if (error == -EMSGSIZE)
+                /* Dropped by the transport, which stays usable: this segment only. */
+                quarantine(o, "%s larger than %zu bytes", manifest ? "manifest" : "signature", small_files[o->small].max);
         else if (error < 0)
                 return offload_fail(o, error, small_files[o->small].reading);
         else {
@@ -320,15 +311,16 @@ static void read_small(Offload *o) {
                         offload_fail(o, r, small_files[o->small].reading);
                 return;
         }
+        if (evaluate_manifest(o) > 0)
+                return check_predecessor(o);
         pull_video(o);
 }
 
 static void pull_segment(Offload *o) {
-        const CameraSegment *s = cur_seg(o);
         int r;
 
-        o->id = seg_id(o, s);
-        snprintf(o->segname, sizeof o->segname, "%s/%06" PRIu32, s->recording_id, s->index);
+        o->id = seg_id(o, o->cur);
+        segment_name(&o->id, o->segname, sizeof o->segname);
         r = spool_prepare(o->ctx->spool, &o->id);
         if (r < 0)
                 return offload_fail(o, r, "preparing the spool");
@@ -358,6 +350,7 @@ static int video_sink(const uint8_t *data, size_t size, void *userdata) {
         o->offset += size;
         o->unsynced += size;
         o->summary.bytes_pulled += size;
+        o->camera_bytes += size;
         spool_account(o->ctx->spool, (int64_t) size);
         return 0;
 }
@@ -428,6 +421,28 @@ static void on_chunk(Camera *c, int error, uint16_t rc, void *userdata) {
         pull_chunk(o);
 }
 
+/* One camera may hold at most its share of the spool ([spool] quota over the
+ * bays), so that a camera with a lot, while central storage is away, cannot
+ * keep a later one from being pulled. What it holds is counted as it pulls and
+ * looked up again (uploads free it) when the count says it is at its share. */
+static bool within_share(Offload *o, uint64_t need) {
+        uint64_t quota = o->ctx->config->spool_quota, share;
+
+        if (quota == UINT64_MAX)
+                return true;
+        share = quota / MAX(o->ctx->config->n_bays, 1u);
+        if (o->camera_bytes + need <= share)
+                return true;
+        o->camera_bytes = spool_camera_usage(o->ctx->spool, o->serial);
+        if (o->camera_bytes + need <= share)
+                return true;
+        if (!o->share_logged)
+                offload_log(o, LOG_NOTICE, 0, o->segname, "Camera holds its share of the spool (%" PRIu64 " of %"
+                            PRIu64 " MiB); pulls pause until uploads drain it.", o->camera_bytes / MiB, share / MiB);
+        o->share_logged = true;
+        return false;
+}
+
 static void pull_chunk(Offload *o) {
         uint64_t n;
         int r;
@@ -443,7 +458,7 @@ static void pull_chunk(Offload *o) {
         /* A chunk ends where the next sync is due: syncs stay sync_interval apart. */
         n = MIN(MIN(o->size - o->offset, o->ctx->config->usb_chunk_size),
                 o->ctx->config->spool_sync_interval - o->unsynced);
-        if (!spool_has_room(o->ctx->spool, n)) {
+        if (!spool_has_room(o->ctx->spool, n) || !within_share(o, n)) {
                 /* Paused until uploads drain the spool (offload_spool_freed). */
                 o->spool_wait = true;
                 return;
@@ -502,8 +517,6 @@ static void pull_video(Offload *o) {
         struct stat sb;
         int r;
 
-        evaluate_manifest(o);
-
         r = spool_state_save(o->ctx->spool, &o->id, &st);
         if (r < 0)
                 return offload_fail(o, r, "saving segment state");
@@ -512,8 +525,16 @@ static void pull_video(Offload *o) {
                 quarantine(o, "video missing on the camera");
                 return pull_complete(o);
         }
-        /* Pull what the camera has; a different size in the manifest is a finding. */
+        /* Pull what the camera has, but never more than its manifest says: a
+         * camera claiming a larger object could fill the spool (and the extra
+         * bytes are no part of the signed segment). The size mismatch itself
+         * is the verdict's finding. */
         o->size = s->files[CAMERA_FILE_VIDEO].size;
+        if (o->manifest && o->size > o->manifest->size) {
+                quarantine(o, "video object of %" PRIu64 " bytes, its manifest says %" PRIu64 "; only those were read",
+                           o->size, o->manifest->size);
+                o->size = o->manifest->size;
+        }
         part = spool_path(o->ctx->spool, &o->id, "mp4.part");
         done = spool_path(o->ctx->spool, &o->id, "mp4");
         if (!part || !done)
@@ -639,7 +660,8 @@ static void pull_recorded(Offload *o) {
         failpoint("pull-after-state");
 
         o->summary.pulled++;
-        if (o->manifest && o->cb.officer)
+        o->match[o->cur].proven = o->man != NULL;   /* read in this docking: what the state now holds */
+        if (o->manifest && o->trusted && o->cb.officer)   /* only a signed, verified manifest names one */
                 o->cb.officer(o->manifest->officer_id, o->userdata);
         if (o->reason) {
                 o->summary.quarantined++;
@@ -672,131 +694,13 @@ static void pull_recorded(Offload *o) {
         offload_step(o);
 }
 
-/* ---- deletion ---- */
 
-static void delete_next(Offload *o);
-
-static void segment_deleted(Offload *o, const CameraSegment *s) {
-        SegmentId id = seg_id(o, s);
-        char name[96];
-        SegmentState st;
-        int r;
-
-        snprintf(name, sizeof name, "%s/%06" PRIu32, s->recording_id, s->index);
-        r = custody_log_record(o->ctx->custody, CUSTODY_DELETED, o->bay, o->serial, name, NULL);
-        if (r < 0)
-                return offload_fail(o, r, "writing custody");
-        failpoint("delete-after-custody");
-        r = spool_state_load(o->ctx->spool, &id, &st);
-        if (r >= 0) {
-                st.stage = SEGMENT_DELETED;
-                r = spool_state_save(o->ctx->spool, &id, &st);
-                segment_state_done(&st);
-        }
-        if (r < 0)
-                return offload_fail(o, r, "saving segment state");
-        o->summary.deleted++;
-        log_full_errno_ctx(LOG_INFO, 0,
-                           (&(LogContext) { .bay = o->bay, .serial = o->serial, .segment = name,
-                                            .message_id = DOCKD_MESSAGE_SEGMENT_OFFLOADED }),
-                           "Segment is safe in central storage and was deleted from the camera.");
-        if (o->ctx->config->spool_keep_confirmed == 0) {
-                int64_t freed = spool_remove_data(o->ctx->spool, &id);
-                if (freed > 0)
-                        spool_has_room(o->ctx->spool, 0);
-        }
-        o->del_seg++;
-        o->del_kind = 0;
-        delete_next(o);
-}
-
-static void on_deleted(Camera *c, int error, uint16_t rc, void *userdata) {
-        Offload *o = userdata;
-        CameraSegment *s = &o->inv->segments[o->del_seg];
-
-        o->busy = false;
-        if (error == -EREMOTEIO && (rc == PTP_RC_ACCESS_DENIED || rc == PTP_RC_OBJECT_WRITE_PROTECTED)) {
-                char name[96];
-                snprintf(name, sizeof name, "%s/%06" PRIu32, s->recording_id, s->index);
-                offload_log(o, LOG_WARNING, 0, name, "Camera refused to delete the %s (0x%04x); it stays on the camera.",
-                            camera_file_kind_extension(o->del_kind), rc);
-                (void) custody_log_record(o->ctx->custody, CUSTODY_DELETE_REFUSED, o->bay, o->serial, name,
-                                       (const LogField[]) { { "file", camera_file_kind_extension(o->del_kind) }, {} });
-                o->summary.delete_refused++;
-                o->refused[o->del_seg] = true;   /* not again in this docking */
-                if (o->cb.delete_refused)
-                        o->cb.delete_refused(name, rc, o->userdata);
-                o->del_seg++;
-                o->del_kind = 0;
-                return delete_next(o);
-        }
-        if (error == -EREMOTEIO && rc == PTP_RC_INVALID_OBJECT_HANDLE)
-                error = 0;   /* already gone */
-        if (error < 0)
-                return offload_fail(o, error, "deleting a segment");
-        failpoint("delete-object");
-        if (s->files[o->del_kind].size != UINT64_MAX)
-                o->summary.bytes_deleted += s->files[o->del_kind].size;
-        s->present[o->del_kind] = false;
-        o->del_kind++;
-        delete_next(o);
-}
-
-/* Delete, in order, every confirmed segment of every fully verified recording:
- * .mp4, then .man, then .p7s (protocol §14). */
-static void delete_next(Offload *o) {
-        int r;
-
-        if (o->failed)
-                return;
-        for (; o->del_seg < o->inv->n_segments; o->del_seg++, o->del_kind = 0) {
-                CameraSegment *s = &o->inv->segments[o->del_seg];
-                SegmentId id = seg_id(o, s);
-                SegmentState st;
-                bool confirmed;
-
-                if (o->del_kind == 0) {
-                        if (o->refused[o->del_seg])
-                                continue;
-                        if (spool_state_load(o->ctx->spool, &id, &st) < 0)
-                                continue;
-                        /* DELETED: done in an earlier pass (or docking). */
-                        confirmed = st.stage == SEGMENT_CONFIRMED && !st.quarantined;
-                        segment_state_done(&st);
-                        if (!confirmed || !recording_deletable(o, s->recording_id))
-                                continue;
-                }
-                for (; o->del_kind < _CAMERA_FILE_KIND_MAX; o->del_kind++)
-                        if (s->present[o->del_kind])
-                                break;
-                if (o->del_kind == _CAMERA_FILE_KIND_MAX) {
-                        segment_deleted(o, s);
-                        return;
-                }
-                failpoint("delete-before");
-                o->busy = true;
-                r = camera_delete_object(o->camera, s->files[o->del_kind].handle, on_deleted, o);
-                if (r < 0)
-                        offload_fail(o, r, "deleting a segment");
-                return;
-        }
-        if (o->rescan) {
-                /* Confirmations arrive in any order: look again from the start. */
-                o->rescan = false;
-                o->del_seg = 0;
-                o->del_kind = 0;
-                delete_next(o);
-                return;
-        }
-        offload_step(o);
-}
 
 /* ---- the driver ---- */
 
 static bool all_confirmed(Offload *o) {
         for (size_t i = 0; i < o->inv->n_segments; i++) {
-                const CameraSegment *s = &o->inv->segments[i];
-                SegmentId id = seg_id(o, s);
+                SegmentId id = seg_id(o, i);
                 SegmentState st;
                 bool ok;
 
@@ -810,16 +714,26 @@ static bool all_confirmed(Offload *o) {
         return true;
 }
 
-static void offload_step(Offload *o) {
+void offload_step(Offload *o) {
 
         if (o->failed || o->busy)
                 return;
         if (o->phase == PHASE_PULL) {
                 for (; o->cur < o->inv->n_segments; o->cur++) {
                         const CameraSegment *s = cur_seg(o);
-                        SegmentId id = seg_id(o, s);
+                        SegmentId id;
                         SegmentState st;
-                        int r = spool_state_load(o->ctx->spool, &id, &st);
+                        int r;
+
+                        if (!o->match[o->cur].checked) {
+                                r = offload_match_segment(o);
+                                if (r < 0)
+                                        return offload_fail(o, r, "matching a segment");
+                                if (r == 0)
+                                        return;   /* on_match_manifest() goes on */
+                        }
+                        id = seg_id(o, o->cur);
+                        r = spool_state_load(o->ctx->spool, &id, &st);
 
                         if (r >= 0 && st.stage >= SEGMENT_PULLED) {
                                 if (st.stage == SEGMENT_PULLED)
@@ -845,7 +759,7 @@ static void offload_step(Offload *o) {
         }
         if (o->phase == PHASE_DELETE) {
                 if (o->del_seg < o->inv->n_segments) {
-                        delete_next(o);
+                        offload_delete_next(o);
                         return;
                 }
                 if (all_confirmed(o)) {
@@ -856,7 +770,7 @@ static void offload_step(Offload *o) {
                                 if (last && streq(last, rec))
                                         continue;
                                 last = rec;
-                                if (!recording_deletable(o, rec))
+                                if (!offload_recording_deletable(o, rec))
                                         o->summary.held_recordings++;
                         }
                         offload_finish(o);
@@ -933,6 +847,7 @@ static void offload_destroy(Offload *o) {
         segment_reset(o);
         camera_inventory_free(o->inv);
         free(o->refused);
+        free(o->match);
         camera_unref(o->camera);
         free(o->bay);
         free(o->serial);

@@ -10,11 +10,11 @@ static const char *separator(const char *prefix) {
 }
 
 char *object_key_segment(const char *prefix, const char *area, const char *serial, const char *recording,
-                         uint32_t index, const char *ext) {
+                         uint32_t index, const char *variant, const char *ext) {
         char *k;
 
-        if (asprintf(&k, "%s%s%s/%s/%s/%06" PRIu32 ".%s", prefix, separator(prefix), area, serial, recording, index,
-                     ext) < 0)
+        if (asprintf(&k, "%s%s%s/%s/%s/%06" PRIu32 "%s.%s", prefix, separator(prefix), area, serial, recording, index,
+                     variant ?: "", ext) < 0)
                 return NULL;
         return k;
 }

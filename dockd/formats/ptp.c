@@ -128,7 +128,15 @@ static size_t utf8_put(char *out, uint32_t c) {
         return 4;
 }
 
-/* n UTF-16LE code units, the last of which must be the only NUL. */
+/* A C0 or C1 control or DEL: what a terminal, a log line or a key=value file
+ * would take for an instruction. */
+static bool is_control(uint32_t c) {
+        return c < 0x20 || c == 0x7F || (c >= 0x80 && c <= 0x9F);
+}
+
+/* n UTF-16LE code units, the last of which must be the only NUL. Control
+ * characters become '?': a camera's text is shown, logged and filed, never
+ * obeyed (§4). */
 static int utf16_to_utf8(const uint8_t *units, size_t n, char **ret) {
         _cleanup_free_ char *s = NULL;
         size_t k = 0;
@@ -159,11 +167,22 @@ static int utf16_to_utf8(const uint8_t *units, size_t n, char **ret) {
                         c = 0x10000 + ((c - 0xD800) << 10) + (lo - 0xDC00);
                         i++;
                 }
-                k += utf8_put(s + k, c);
+                k += utf8_put(s + k, is_control(c) ? '?' : c);
         }
         s[k] = 0;
         *ret = TAKE_PTR(s);
         return 0;
+}
+
+/* Cut s after max characters (not bytes: never inside one). */
+static void utf8_truncate(char *s, size_t max) {
+        size_t chars = 0;
+
+        for (char *p = s; *p; p++)
+                if (((uint8_t) *p & 0xC0) != 0x80 && chars++ == max) {
+                        *p = 0;
+                        return;
+                }
 }
 
 /* max_units: the largest N allowed, including the NUL. */
@@ -470,6 +489,7 @@ const char *ptp_operation_to_string(uint16_t code) {
                 { PTP_OC_BWC_RUN_SELF_TEST, "RunSelfTest" },
                 { PTP_OC_BWC_GET_SELF_TEST_RESULT, "GetSelfTestResult" },
                 { PTP_OC_BWC_GET_DEVICE_CERTIFICATES, "GetDeviceCertificates" },
+                { PTP_OC_BWC_SIGN_CHALLENGE, "SignChallenge" },
         };
         return code_lookup(table, ELEMENTSOF(table), code);
 }
@@ -532,6 +552,10 @@ int ptp_device_info_parse(const uint8_t *data, size_t len, PtpDeviceInfo *ret) {
                 return k;
         if (read_end(&r) < 0)
                 return -EBADMSG;
+        /* Kept, shown and filed: bounded as a manifest bounds them (§12.2). */
+        utf8_truncate(d.manufacturer, PTP_DEVICE_STRING_MAX);
+        utf8_truncate(d.model, PTP_DEVICE_STRING_MAX);
+        utf8_truncate(d.device_version, PTP_DEVICE_STRING_MAX);
 
         *ret = d;
         d = (PtpDeviceInfo) {};

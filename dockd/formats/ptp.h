@@ -11,6 +11,8 @@
 
 #define PTP_HEADER_SIZE 12
 #define PTP_MAX_PARAMS 5
+/* Characters kept of DeviceInfo's Manufacturer, Model and DeviceVersion. */
+#define PTP_DEVICE_STRING_MAX 64
 #define PTP_MAX_EVENT_PARAMS 3
 #define PTP_COMMAND_MAX_SIZE (PTP_HEADER_SIZE + 4 * PTP_MAX_PARAMS)
 #define PTP_DATASET_MAX_SIZE (1024 * 1024)
@@ -46,6 +48,7 @@ enum {
         PTP_OC_BWC_RUN_SELF_TEST = 0x9A02,
         PTP_OC_BWC_GET_SELF_TEST_RESULT = 0x9A03,
         PTP_OC_BWC_GET_DEVICE_CERTIFICATES = 0x9A04,
+        PTP_OC_BWC_SIGN_CHALLENGE = 0x9A05,
 };
 
 /* Responses (protocol §9). */

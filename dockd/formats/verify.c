@@ -15,6 +15,7 @@
 #include <limits.h>
 #include <stdarg.h>
 
+#include "crl.h"
 #include "fileio.h"
 #include "manifest.h"
 #include "openssl-util.h"
@@ -29,11 +30,8 @@
 
 struct TrustStore {
         X509_STORE *store;
+        CrlSet *crls;               /* [dock] crl, or NULL */
 };
-
-static void x509_info_stack_freep(STACK_OF(X509_INFO) **sk) {
-        sk_X509_INFO_pop_free(*sk, X509_INFO_free);
-}
 
 static void openssl_free_charp(unsigned char **p) {
         OPENSSL_free(*p);
@@ -68,6 +66,7 @@ TrustStore *trust_store_free(TrustStore *ts) {
         if (!ts)
                 return NULL;
         X509_STORE_free(ts->store);
+        crl_set_free(ts->crls);
         free(ts);
         return NULL;
 }
@@ -195,7 +194,31 @@ static int check_device_certificate(X509 *x, const char *serial, char **ret_reas
         return 0;
 }
 
-/* Build and check the chain of leaf to an anchor, now. */
+int trust_store_set_crl(TrustStore *ts, const char *path, char **ret_error) {
+        CrlSet *s;
+        int k;
+
+        k = crl_set_new(path, &s, ret_error);
+        if (k < 0)
+                return k;
+        crl_set_free(ts->crls);
+        ts->crls = s;
+        return 0;
+}
+
+int trust_store_refresh_crl(TrustStore *ts, char **ret_error) {
+        return ts->crls ? crl_set_refresh(ts->crls, ret_error) : 0;
+}
+
+/* An issuer without a CRL among [dock] crl is not checked for revocation. */
+static int accept_missing_crl(int ok, X509_STORE_CTX *ctx) {
+        if (!ok && X509_STORE_CTX_get_error(ctx) == X509_V_ERR_UNABLE_TO_GET_CRL)
+                return 1;
+        return ok;
+}
+
+/* Build and check the chain of leaf to an anchor, now; the leaf against the
+ * CRLs, if there are any. */
 static int verify_chain(TrustStore *ts, X509 *leaf, STACK_OF(X509) *untrusted, char **ret_reason) {
         _cleanup_(X509_STORE_CTX_freep) X509_STORE_CTX *ctx = NULL;
         int err, depth;
@@ -205,6 +228,12 @@ static int verify_chain(TrustStore *ts, X509 *leaf, STACK_OF(X509) *untrusted, c
                 return oom();
         if (!X509_STORE_CTX_init(ctx, ts->store, leaf, untrusted))
                 return oom();
+        if (ts->crls) {
+                (void) crl_set_refresh(ts->crls, NULL);   /* the caller reports a bad reload */
+                X509_STORE_CTX_set0_crls(ctx, crl_set_current(ts->crls));
+                X509_STORE_CTX_set_flags(ctx, X509_V_FLAG_CRL_CHECK);
+                X509_STORE_CTX_set_verify_cb(ctx, accept_missing_crl);
+        }
         /* Any purpose, as "openssl cms -verify -purpose any" (§12.3): the device
          * certificate's own constraints are checked by check_device_certificate(). */
         if (!X509_STORE_CTX_set_purpose(ctx, X509_PURPOSE_ANY))
@@ -215,6 +244,8 @@ static int verify_chain(TrustStore *ts, X509 *leaf, STACK_OF(X509) *untrusted, c
         err = X509_STORE_CTX_get_error(ctx);
         depth = X509_STORE_CTX_get_error_depth(ctx);
         switch (err) {
+        case X509_V_ERR_CERT_REVOKED:
+                return fail(-EKEYREJECTED, ret_reason, "certificate revoked");
         case X509_V_ERR_CERT_HAS_EXPIRED:
                 return fail(-EKEYREJECTED, ret_reason, depth > 0 ? "CA certificate expired" : "certificate expired");
         case X509_V_ERR_CERT_NOT_YET_VALID:

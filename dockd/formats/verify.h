@@ -13,6 +13,12 @@ typedef struct TrustStore TrustStore;
 /* Load every certificate of a PEM file as a trust anchor. */
 int trust_store_load(const char *pem_path, TrustStore **ret, char **ret_error);
 TrustStore *trust_store_free(TrustStore *ts);
+/* Check device and signer certificates against the CRLs of path (crl.h) from
+ * now on, reloaded when they change. */
+int trust_store_set_crl(TrustStore *ts, const char *path, char **ret_error);
+/* Reload the CRLs if they changed: 1 reloaded, 0 unchanged (or none), < 0 a
+ * failed reload (the last good lists stay in force). */
+int trust_store_refresh_crl(TrustStore *ts, char **ret_error);
 DEFINE_TRIVIAL_CLEANUP_FUNC(TrustStore *, trust_store_free);
 
 /* The device certificate (first) and intermediates from GetDeviceCertificates:

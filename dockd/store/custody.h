@@ -16,6 +16,7 @@ typedef struct CustodyLog CustodyLog;
 #define CUSTODY_IDENTIFIED "identified"
 #define CUSTODY_UNTRUSTED "untrusted"
 #define CUSTODY_CLOCK "clock-drift"
+#define CUSTODY_CLOCK_NOT_SET "clock-not-set"
 #define CUSTODY_PULLED "pulled"
 #define CUSTODY_VERIFIED "verified"
 #define CUSTODY_QUARANTINED "quarantined"
@@ -24,6 +25,7 @@ typedef struct CustodyLog CustodyLog;
 #define CUSTODY_DELETED "deleted-from-camera"
 #define CUSTODY_DELETE_REFUSED "delete-refused"
 #define CUSTODY_UNDOCKED "undocked"
+#define CUSTODY_PULL_ABANDONED "pull-abandoned"
 
 /* Open (creating if needed) the log in dir. The dock key at key_path is created
  * (EC P-256, mode 0600, atomically) when absent; its public key is written to
@@ -46,6 +48,9 @@ int custody_log_append(CustodyLog *l, const char *event, const char *bay, const 
 int custody_log_record(CustodyLog *l, const char *event, const char *bay, const char *camera,
                        const char *segment, const LogField *fields);
 bool custody_log_failing(CustodyLog *l);
+/* Is there a record of event about camera's segment in the log files still on
+ * this dock (current and sealed)? 1 yes, 0 no, < 0 unreadable. */
+int custody_log_find(CustodyLog *l, const char *event, const char *camera, const char *segment);
 
 /* Close the current file as a sealed, immutable file (dir/sealed/NAME) if it has
  * records, and start a new one that continues the chain. Returns the sealed

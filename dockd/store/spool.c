@@ -28,6 +28,7 @@ static const char *const stage_names[] = {
         [SEGMENT_PULLING] = "pulling",
         [SEGMENT_PULLED] = "pulled",
         [SEGMENT_CONFIRMED] = "confirmed",
+        [SEGMENT_DELETING] = "deleting",
         [SEGMENT_DELETED] = "deleted",
 };
 
@@ -52,12 +53,49 @@ const char *spool_dir(Spool *s) {
         return s->dir;
 }
 
+void segment_variant(const uint8_t manifest_sha256[32], char ret[SEGMENT_VARIANT_MAX]) {
+        ret[0] = '~';
+        hexmem(manifest_sha256, 8, ret + 1);
+}
+
+const char *segment_name(const SegmentId *id, char *buf, size_t size) {
+        snprintf(buf, size, "%s/%06" PRIu32 "%s", id->recording, id->index, strempty(id->variant));
+        return buf;
+}
+
 char *spool_path(Spool *s, const SegmentId *id, const char *ext) {
         char *p;
 
-        if (asprintf(&p, "%s/%s/%s/%06" PRIu32 ".%s", s->dir, id->serial, id->recording, id->index, ext) < 0)
+        if (asprintf(&p, "%s/%s/%s/%06" PRIu32 "%s.%s", s->dir, id->serial, id->recording, id->index,
+                     strempty(id->variant), ext) < 0)
                 return NULL;
         return p;
+}
+
+/* "<index:06>[~<16 hex>].state": the index and the variant ("" for none). */
+static bool parse_state_name(const char *name, uint32_t *ret_index, char ret_variant[SEGMENT_VARIANT_MAX]) {
+        size_t n = strlen(name);
+        uint64_t idx;
+        char num[7];
+
+        if (!endswith(name, ".state") || (n != 12 && n != 12 + SEGMENT_VARIANT_MAX - 1))
+                return false;
+        memcpy(num, name, 6);
+        num[6] = 0;
+        if (parse_uint64(num, &idx) < 0)
+                return false;
+        ret_variant[0] = 0;
+        if (n > 12) {
+                if (name[6] != '~')
+                        return false;
+                for (size_t i = 7; i < 6 + SEGMENT_VARIANT_MAX - 1; i++)
+                        if (!strchr("0123456789abcdef", name[i]))
+                                return false;
+                memcpy(ret_variant, name + 6, SEGMENT_VARIANT_MAX - 1);
+                ret_variant[SEGMENT_VARIANT_MAX - 1] = 0;
+        }
+        *ret_index = (uint32_t) idx;
+        return true;
 }
 
 int spool_prepare(Spool *s, const SegmentId *id) {
@@ -100,7 +138,7 @@ int64_t spool_remove_data(Spool *s, const SegmentId *id) {
                 freed += st.st_size;
         }
         spool_account(s, -freed);
-        if (freed > 0 && s->full && s->room)
+        if (freed > 0 && s->room)
                 s->room(s, s->room_userdata);   /* paused pulls look again */
         return freed;
 }
@@ -160,6 +198,36 @@ bool spool_has_room(Spool *s, uint64_t need) {
                         s->room(s, s->room_userdata);
         }
         return room;
+}
+
+static uint64_t dir_usage(const char *path, unsigned depth) {
+        _cleanup_(closedirp) DIR *d = opendir(path);
+        uint64_t sum = 0;
+        struct dirent *e;
+
+        if (!d)
+                return 0;
+        while ((e = readdir(d))) {
+                _cleanup_free_ char *p = NULL;
+                struct stat st;
+
+                if (e->d_name[0] == '.' || endswith(e->d_name, ".state"))
+                        continue;
+                p = path_join(path, e->d_name);
+                if (!p || lstat(p, &st) < 0)
+                        continue;
+                if (S_ISDIR(st.st_mode) && depth > 0)
+                        sum += dir_usage(p, depth - 1);
+                else if (S_ISREG(st.st_mode))
+                        sum += (uint64_t) st.st_size;
+        }
+        return sum;
+}
+
+uint64_t spool_camera_usage(Spool *s, const char *serial) {
+        _cleanup_free_ char *p = path_join(s->dir, serial);
+
+        return p ? dir_usage(p, 1) : 0;
 }
 
 /* ---- state files ---- */
@@ -299,11 +367,12 @@ int spool_state_load(Spool *s, const SegmentId *id, SegmentState *ret) {
         return 0;
 }
 
-int spool_chain_head(Spool *s, const char *serial, const char *recording, uint32_t index, ChainHead *ret) {
+int spool_chain_head(Spool *s, const char *serial, const char *recording, uint32_t index, const uint8_t prev[32],
+                     ChainHead *ret) {
+        _cleanup_(closedirp) DIR *d = NULL;
         _cleanup_free_ char *dir = NULL;
-        DIR *d;
         struct dirent *e;
-        bool found = false;
+        bool found = false, linked = false;
         ChainHead best = {};
 
         if (asprintf(&dir, "%s/%s/%s", s->dir, serial, recording) < 0)
@@ -311,28 +380,27 @@ int spool_chain_head(Spool *s, const char *serial, const char *recording, uint32
         d = opendir(dir);
         if (!d)
                 return errno == ENOENT ? -ENOENT : -errno;
-        while ((e = readdir(d))) {
-                char num[7];
-                uint64_t idx;
+        while ((e = readdir(d)) && !linked) {
+                char variant[SEGMENT_VARIANT_MAX];
+                uint32_t idx;
                 SegmentState st;
 
-                if (strlen(e->d_name) != 12 || !endswith(e->d_name, ".state"))
+                if (!parse_state_name(e->d_name, &idx, variant) || idx >= index || (found && idx < best.index))
                         continue;
-                memcpy(num, e->d_name, 6);
-                num[6] = 0;
-                if (parse_uint64(num, &idx) < 0 || idx >= index || (found && idx <= best.index))
-                        continue;
-                SegmentId id = { .serial = serial, .recording = recording, .index = (uint32_t) idx };
+                SegmentId id = { .serial = serial, .recording = recording, .index = idx,
+                                 .variant = variant[0] ? variant : NULL };
                 if (spool_state_load(s, &id, &st) < 0)
                         continue;
                 if (st.trusted && st.stage >= SEGMENT_PULLED) {
-                        best.index = (uint32_t) idx;
-                        memcpy(best.manifest_sha256, st.manifest_sha256, 32);
-                        found = true;
+                        linked = prev && idx + 1 == index && memcmp(st.manifest_sha256, prev, 32) == 0;
+                        if (linked || !found || idx > best.index) {
+                                best.index = idx;
+                                memcpy(best.manifest_sha256, st.manifest_sha256, 32);
+                                found = true;
+                        }
                 }
                 segment_state_done(&st);
         }
-        closedir(d);
         if (!found)
                 return -ENOENT;
         *ret = best;
@@ -352,7 +420,7 @@ static int scan_dir(const char *path, DIR **ret) {
 
 /* Walk <spool>/<serial>/<recording>/<index>.<ext>: sum data sizes, remove stray
  * temporary files of interrupted atomic writes, and report each state file. */
-static int spool_walk(Spool *s, spool_segment_cb cb, void *userdata, bool count) {
+static int spool_walk(Spool *s, const char *serial, spool_segment_cb cb, void *userdata, bool count) {
         _cleanup_(closedirp) DIR *top = NULL;
         struct dirent *a;
         int r;
@@ -365,7 +433,7 @@ static int spool_walk(Spool *s, spool_segment_cb cb, void *userdata, bool count)
                 _cleanup_free_ char *sp = NULL;
                 struct dirent *b;
 
-                if (a->d_name[0] == '.' || !serial_is_valid(a->d_name))
+                if (a->d_name[0] == '.' || !serial_is_valid(a->d_name) || (serial && !streq(serial, a->d_name)))
                         continue;
                 sp = path_join(s->dir, a->d_name);
                 if (!sp)
@@ -386,9 +454,9 @@ static int spool_walk(Spool *s, spool_segment_cb cb, void *userdata, bool count)
                                 continue;
                         while ((c = readdir(rd))) {
                                 _cleanup_free_ char *fp = path_join(rp, c->d_name);
+                                char variant[SEGMENT_VARIANT_MAX];
                                 struct stat st;
-                                uint64_t idx;
-                                char num[7];
+                                uint32_t idx;
 
                                 if (!fp)
                                         return -ENOMEM;
@@ -400,13 +468,10 @@ static int spool_walk(Spool *s, spool_segment_cb cb, void *userdata, bool count)
                                 }
                                 if (count && !endswith(c->d_name, ".state"))
                                         s->usage += (uint64_t) st.st_size;
-                                if (!cb || !endswith(c->d_name, ".state") || strlen(c->d_name) != 12)
+                                if (!cb || !parse_state_name(c->d_name, &idx, variant))
                                         continue;
-                                memcpy(num, c->d_name, 6);
-                                num[6] = 0;
-                                if (parse_uint64(num, &idx) < 0)
-                                        continue;
-                                SegmentId id = { .serial = a->d_name, .recording = b->d_name, .index = (uint32_t) idx };
+                                SegmentId id = { .serial = a->d_name, .recording = b->d_name, .index = idx,
+                                                 .variant = variant[0] ? variant : NULL };
                                 SegmentState state;
                                 if (spool_state_load(s, &id, &state) < 0)
                                         continue;   /* the caller's scan reports unreadable states itself */
@@ -421,7 +486,11 @@ static int spool_walk(Spool *s, spool_segment_cb cb, void *userdata, bool count)
 }
 
 int spool_foreach(Spool *s, spool_segment_cb cb, void *userdata) {
-        return spool_walk(s, cb, userdata, false);
+        return spool_walk(s, NULL, cb, userdata, false);
+}
+
+int spool_foreach_camera(Spool *s, const char *serial, spool_segment_cb cb, void *userdata) {
+        return spool_walk(s, serial, cb, userdata, false);
 }
 
 int spool_open(const char *dir, Spool **ret) {
@@ -438,7 +507,7 @@ int spool_open(const char *dir, Spool **ret) {
         r = mkdir_p_durable(dir, 0750);
         if (r < 0)
                 return r;
-        r = spool_walk(s, NULL, NULL, true);
+        r = spool_walk(s, NULL, NULL, NULL, true);
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(s);

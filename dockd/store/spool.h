@@ -3,23 +3,35 @@
  * storage: <spool>/<serial>/<recording>/<index:06>.{mp4,man,p7s,state}, the video
  * growing as <index>.mp4.part while it is pulled. The .state file (atomically
  * replaced) is the segment's durable progress; it outlives the data as a
- * tombstone, so a re-docked camera's leftovers are recognised. */
+ * tombstone, so a re-docked camera's leftovers are recognised. A name the camera
+ * reused for other content (a recording id used again) is another segment:
+ * <index:06>~<first 16 hex digits of its .man's SHA-256>.<ext>. */
 #pragma once
 
 #include "macro.h"
 
 typedef struct Spool Spool;
 
+/* "~" and 16 hex digits, and the NUL. */
+#define SEGMENT_VARIANT_MAX 18
+
 typedef struct SegmentId {
         const char *serial;
         const char *recording;
         uint32_t index;
+        const char *variant;       /* NULL; or "~<16 hex>": other content under a reused name */
 } SegmentId;
+
+/* "~" + the first 16 hex digits of manifest_sha256. */
+void segment_variant(const uint8_t manifest_sha256[32], char ret[SEGMENT_VARIANT_MAX]);
+/* "<recording>/<index:06><variant>" into buf (custody's and the logs' name). */
+const char *segment_name(const SegmentId *id, char *buf, size_t size);
 
 typedef enum SegmentStage {
         SEGMENT_PULLING,     /* manifest and signature kept; video being pulled */
         SEGMENT_PULLED,      /* video complete and durable, verdict given; upload pending */
         SEGMENT_CONFIRMED,   /* central storage holds the three objects */
+        SEGMENT_DELETING,    /* DeleteObject may have been sent for its files */
         SEGMENT_DELETED,     /* deleted from the camera */
         _SEGMENT_STAGE_MAX,
         _SEGMENT_STAGE_INVALID = -EINVAL,
@@ -60,7 +72,8 @@ int spool_state_save(Spool *s, const SegmentId *id, const SegmentState *st);
 int spool_write_file(Spool *s, const SegmentId *id, const char *ext, const void *data, size_t size);
 
 /* Remove the segment's data files (not its state); returns bytes freed. Freeing
- * bytes while the spool is full calls the room handler: paused pulls look again. */
+ * bytes calls the room handler: paused pulls (a full spool, or a camera at its
+ * share) look again. */
 int64_t spool_remove_data(Spool *s, const SegmentId *id);
 
 /* Bytes of segment data held (scanned at open, then kept up to date). */
@@ -79,15 +92,21 @@ typedef void (*spool_room_t)(Spool *s, void *userdata);
 void spool_set_limits(Spool *s, uint64_t quota, uint64_t min_free);
 void spool_set_room_handler(Spool *s, spool_room_t cb, void *userdata);
 bool spool_has_room(Spool *s, uint64_t need);
+/* Bytes of segment data held for one camera (a walk of its directory). */
+uint64_t spool_camera_usage(Spool *s, const char *serial);
 bool spool_is_full(Spool *s);
 
-/* The chain head for segment index of a recording: the trusted segment with the
- * highest index below it. -ENOENT if there is none. */
+/* The chain head for segment index of a recording: the trusted segment at
+ * index - 1 whose manifest hash is prev (a reused recording id has more than one
+ * chain), else the trusted segment with the highest index below it. -ENOENT if
+ * there is none. */
 struct ChainHead;
-int spool_chain_head(Spool *s, const char *serial, const char *recording, uint32_t index, struct ChainHead *ret);
+int spool_chain_head(Spool *s, const char *serial, const char *recording, uint32_t index, const uint8_t prev[32],
+                     struct ChainHead *ret);
 
-/* Every segment with a state file, for restart. */
+/* Every segment with a state file, for restart; serial: only that camera's (or NULL). */
 typedef int (*spool_segment_cb)(const SegmentId *id, const SegmentState *st, void *userdata);
 int spool_foreach(Spool *s, spool_segment_cb cb, void *userdata);
+int spool_foreach_camera(Spool *s, const char *serial, spool_segment_cb cb, void *userdata);
 
 const char *spool_dir(Spool *s);

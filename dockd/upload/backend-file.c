@@ -253,8 +253,23 @@ WorkerPool *backend_file_pool(Backend *b) {
         return ((FileBackend *) b)->pool;
 }
 
+/* Small objects only (manifests): read at once, on the loop. */
+static int file_get(Backend *b, const char *key, size_t max, backend_get_done_t cb, void *userdata) {
+        FileBackend *fb = (FileBackend *) b;
+        _cleanup_free_ char *path = path_join(fb->root, key), *data = NULL;
+        size_t size = 0;
+        int r;
+
+        if (!path)
+                return -ENOMEM;
+        r = read_full_file(path, max, &data, &size);
+        cb(r < 0 ? r : 0, (const uint8_t *) data, size, userdata);
+        return 0;
+}
+
 static const BackendOps file_ops = {
         .name = "file",
+        .get = file_get,
         .put = file_put,
         .cancel = file_cancel,
         .progress = file_progress,

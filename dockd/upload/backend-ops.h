@@ -45,6 +45,10 @@ typedef struct BackendObject {
  * errno: failed for now, the caller retries later. message: a short reason. */
 typedef void (*backend_put_done_t)(BackendPut *put, int error, const char *message, void *userdata);
 
+/* A read back: error 0 and the object's bytes (valid during the call); -ENOENT
+ * no such object; -EFBIG larger than max; other negative errno: cannot tell now. */
+typedef void (*backend_get_done_t)(int error, const uint8_t *data, size_t size, void *userdata);
+
 /* What a confirmed put leaves to find the object by and prove it again later
  * (reconciliation): valid during the put's callback. */
 typedef struct BackendConfirmation {
@@ -114,6 +118,9 @@ typedef struct BackendOps {
         void (*request_cancel)(BackendRequest *r);
         /* Bytes sent to the store so far, resends included (NULL: not counted). */
         uint64_t (*bytes_sent)(Backend *b);
+        /* Read a small object back (at most max bytes). The callback may run
+         * before get returns. */
+        int (*get)(Backend *b, const char *key, size_t max, backend_get_done_t cb, void *userdata);
 } BackendOps;
 
 struct Backend {
@@ -125,6 +132,9 @@ struct Backend {
 static inline int backend_put(Backend *b, const BackendObject *o, backend_put_done_t cb,
                               void *userdata, BackendPut **ret) {
         return b->ops->put(b, o, cb, userdata, ret);
+}
+static inline int backend_get(Backend *b, const char *key, size_t max, backend_get_done_t cb, void *userdata) {
+        return b->ops->get ? b->ops->get(b, key, max, cb, userdata) : -EOPNOTSUPP;
 }
 static inline void backend_put_cancel(Backend *b, BackendPut *p) {
         if (p)

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* central.c: see central.h. */
 #include <inttypes.h>
+#include <openssl/sha.h>
 #include <sys/stat.h>
 
 #include "backend.h"
@@ -9,6 +10,7 @@
 #include "fileio.h"
 #include "hexdecoct.h"
 #include "log.h"
+#include "manifest.h"
 #include "object-key.h"
 
 struct Central {
@@ -27,6 +29,7 @@ typedef struct SegmentUpload {
         char *serial;
         char *recording;
         uint32_t index;
+        char *variant;
         char name[128];
         usec_t pulled;             /* CLOCK_REALTIME: when its video was complete */
         struct SegmentUpload *prev, *next;
@@ -43,6 +46,7 @@ static void segment_upload_free(void *userdata) {
                 su->next->prev = su->prev;
         free(su->serial);
         free(su->recording);
+        free(su->variant);
         free(su);
 }
 
@@ -86,7 +90,7 @@ void central_unconfirmed(Central *c, size_t *ret_n, usec_t *ret_oldest) {
 }
 
 static void segment_confirmed(Central *c, SegmentUpload *su) {
-        SegmentId id = { .serial = su->serial, .recording = su->recording, .index = su->index };
+        SegmentId id = { .serial = su->serial, .recording = su->recording, .index = su->index, .variant = su->variant };
         SegmentState st;
         int r;
 
@@ -154,7 +158,7 @@ int central_enqueue_segment(Central *c, const SegmentId *id, const SegmentState 
         char name[128];
         int r;
 
-        snprintf(name, sizeof name, "%s/%s/%06" PRIu32, id->serial, id->recording, id->index);
+        snprintf(name, sizeof name, "%s/%s/%06" PRIu32 "%s", id->serial, id->recording, id->index, strempty(id->variant));
         if (uploader_has(c->uploader, name))
                 return 0;
 
@@ -167,7 +171,7 @@ int central_enqueue_segment(Central *c, const SegmentId *id, const SegmentState 
                 snprintf(ext, sizeof ext, "%s.upload", exts[i]);
                 states[i] = spool_path(c->spool, id, ext);
                 keys[i] = object_key_segment(c->config->storage_prefix, st->quarantined ? "quarantine" : "evidence",
-                                             id->serial, id->recording, id->index, exts[i]);
+                                             id->serial, id->recording, id->index, id->variant, exts[i]);
                 if (!paths[i] || !states[i] || !keys[i])
                         return -ENOMEM;
                 if (stat(paths[i], &sb) < 0) {
@@ -206,8 +210,9 @@ int central_enqueue_segment(Central *c, const SegmentId *id, const SegmentState 
         su->serial = strdup(id->serial);
         su->recording = strdup(id->recording);
         su->index = id->index;
-        snprintf(su->name, sizeof su->name, "%s/%06" PRIu32, id->recording, id->index);
-        if (!su->serial || !su->recording) {
+        su->variant = id->variant ? strdup(id->variant) : NULL;
+        segment_name(id, su->name, sizeof su->name);
+        if (!su->serial || !su->recording || (id->variant && !su->variant)) {
                 segment_upload_free(su);
                 return -ENOMEM;
         }
@@ -225,6 +230,86 @@ int central_enqueue_segment(Central *c, const SegmentId *id, const SegmentState 
                 c->uploads->prev = su;
         c->uploads = su;
         return uploader_add(c->uploader, &spec, NULL);
+}
+
+/* ---- reading manifests back ---- */
+
+typedef struct ManifestSearch {
+        Central *central;
+        char *serial, *recording;
+        uint32_t index;
+        uint8_t sha256[32];
+        char variant[SEGMENT_VARIANT_MAX];
+        unsigned next;              /* the next key to try */
+        bool other;                 /* a key held another manifest */
+        central_found_t cb;
+        void *userdata;
+} ManifestSearch;
+
+static void search_finish(ManifestSearch *ms, int result) {
+        ms->cb(result, ms->userdata);
+        free(ms->serial);
+        free(ms->recording);
+        free(ms);
+}
+
+static void search_next(ManifestSearch *ms);
+
+static void on_manifest_read(int error, const uint8_t *data, size_t size, void *userdata) {
+        ManifestSearch *ms = userdata;
+        uint8_t sha[32];
+
+        if (error == -ENOENT || error == -EFBIG)
+                return search_next(ms);
+        if (error < 0)
+                return search_finish(ms, error);
+        SHA256(data, size, sha);
+        if (memcmp(sha, ms->sha256, 32) == 0)
+                return search_finish(ms, 1);
+        ms->other = true;
+        search_next(ms);
+}
+
+/* Evidence, then quarantine; the plain key, then the variant the hash names. */
+static void search_next(ManifestSearch *ms) {
+        static const char *const areas[] = { "evidence", "quarantine" };
+        _cleanup_free_ char *key = NULL;
+        unsigned i = ms->next++;
+        int r;
+
+        if (i >= 2 * ELEMENTSOF(areas))
+                return search_finish(ms, ms->other ? 0 : -ENOENT);
+        key = object_key_segment(ms->central->config->storage_prefix, areas[i / 2], ms->serial, ms->recording,
+                                 ms->index, i % 2 ? ms->variant : NULL, "man");
+        if (!key)
+                return search_finish(ms, -ENOMEM);
+        r = backend_get(ms->central->backend, key, MANIFEST_MAX_SIZE, on_manifest_read, ms);
+        if (r < 0)
+                search_finish(ms, r);
+}
+
+int central_find_manifest(Central *c, const char *serial, const char *recording, uint32_t index,
+                          const uint8_t sha256[32], central_found_t cb, void *userdata) {
+        ManifestSearch *ms;
+
+        if (!c->backend->ops->get)
+                return -EOPNOTSUPP;
+        ms = calloc(1, sizeof *ms);
+        if (!ms)
+                return -ENOMEM;
+        *ms = (ManifestSearch) { .central = c, .index = index, .cb = cb, .userdata = userdata };
+        ms->serial = strdup(serial);
+        ms->recording = strdup(recording);
+        if (!ms->serial || !ms->recording) {
+                free(ms->serial);
+                free(ms->recording);
+                free(ms);
+                return -ENOMEM;
+        }
+        memcpy(ms->sha256, sha256, 32);
+        segment_variant(sha256, ms->variant);
+        search_next(ms);
+        return 0;
 }
 
 /* ---- custody log uploads ---- */

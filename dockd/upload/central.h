@@ -39,6 +39,14 @@ void central_unconfirmed(Central *c, size_t *ret_n, usec_t *ret_oldest);
 
 /* Queue a pulled segment's objects for central storage (idempotent). */
 int central_enqueue_segment(Central *c, const SegmentId *id, const SegmentState *st);
+/* Does central storage hold a manifest with SHA-256 sha256 for segment index of
+ * a recording (under evidence/ or quarantine/, the plain key or the variant the
+ * hash names)? result: 1 yes; 0 those keys hold other manifests; -ENOENT
+ * nothing there; other < 0 cannot tell now. -EOPNOTSUPP at once when the
+ * backend cannot read back. cb may run before this returns. */
+typedef void (*central_found_t)(int result, void *userdata);
+int central_find_manifest(Central *c, const char *serial, const char *recording, uint32_t index,
+                          const uint8_t sha256[32], central_found_t cb, void *userdata);
 /* After a restart: every segment pulled but not confirmed goes back in the queue. */
 int central_requeue_spool(Central *c);
 /* Seal the current custody file, queue every sealed file not yet uploaded and

@@ -192,7 +192,7 @@ static void assert_in_central(OffloadTest *t, const char *area, const char *reco
         g_assert_cmpstr(sha, ==, hex_sha256(m->sha256, hex));
 }
 
-static char *segment_name(const char *recording, unsigned index) {
+static char *segname_of(const char *recording, unsigned index) {
         return g_strdup_printf("%s/%06u", recording, index);
 }
 
@@ -214,7 +214,7 @@ static void test_all_confirmed_then_deleted(void) {
 
         rec = recording_in(t, "evidence");
         for (unsigned i = 0; i < 3; i++) {
-                g_autofree char *seg = segment_name(rec, i);
+                g_autofree char *seg = segname_of(rec, i);
 
                 assert_in_central(t, "evidence", rec, i);
                 /* Each step has its record: pulled, verified, three objects
@@ -243,7 +243,7 @@ static void test_tampered_quarantined(void) {
         g_assert_cmpuint(t->summary.deleted, ==, 0);
 
         rec = recording_in(t, "quarantine");
-        seg = segment_name(rec, 1);
+        seg = segname_of(rec, 1);
         g_assert_cmpuint(t->quarantined->len, ==, 1);
         g_assert_true(g_str_has_prefix(t->quarantined->pdata[0], seg));
         g_assert_nonnull(strstr(t->quarantined->pdata[0], "SHA-256"));
@@ -267,7 +267,7 @@ static void test_delete_refused(void) {
         g_assert_cmpuint(t->summary.delete_refused, ==, 1);
         g_assert_cmpuint(t->summary.deleted, ==, 2);
         rec = recording_in(t, "evidence");
-        seg = segment_name(rec, 0);
+        seg = segname_of(rec, 0);
         expect = g_strdup_printf("%s 0x200d", seg);   /* Object_WriteProtected */
         g_assert_cmpuint(t->refused->len, ==, 1);
         g_assert_cmpstr(t->refused->pdata[0], ==, expect);
@@ -290,7 +290,7 @@ static void test_unplug_resumes(void) {
         g_assert_cmpuint(t->summary.pulled, >=, 1);
         rec = recording_in(t, "evidence");
         for (unsigned i = 0; i < 2; i++) {
-                g_autofree char *seg = segment_name(rec, i);
+                g_autofree char *seg = segname_of(rec, i);
 
                 assert_in_central(t, "evidence", rec, i);
                 g_assert_cmpuint(custody_count(t->h, "pulled", seg), ==, 1);

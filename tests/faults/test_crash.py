@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: Apache-2.0
 """kill -9 of dockd at named crash points (during a pull; before and after fsync;
-before and after rename; before and after the delete; inside custody writes),
-then a restart: nothing lost, nothing duplicated, nothing deleted early.
+before and after rename; around every DeleteObject; inside custody writes),
+then a restart: nothing lost, nothing duplicated, nothing deleted early, and
+every segment the camera no longer holds has its deleted-from-camera record.
 
 The crash points are compiled in with -Dfailpoints=true: DOCKD_FAILPOINTS=name:n
 makes the n-th pass through `name` raise SIGKILL."""
@@ -24,8 +25,13 @@ POINTS = [
     "file-before-rename:1", "file-before-rename:5", "file-after-rename:3",
     "custody-append-before-sync:10", "custody-seal-after-link:1", "custody-seal-after-create:1",
     "custody-seal-after-rename:1",
-    "delete-before:1", "delete-object:2", "delete-after-custody:1", "delete-after-custody:3",
+    "delete-after-custody:1", "delete-after-custody:3",
 ]
+# Every DeleteObject of crash.ini's three segments (.mp4, .man, .p7s each, so
+# 3, 6 and 9 are a segment's last): before it is sent (delete-before), after
+# its command went out and before its response was read (delete-sent), after
+# its OK arrived and before anything was recorded (delete-object).
+POINTS += [f"{p}:{n}" for p in ("delete-before", "delete-sent", "delete-object") for n in range(1, 10)]
 
 
 def crash_and_recover(point):

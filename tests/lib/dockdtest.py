@@ -25,6 +25,8 @@ SOURCE_DIR = os.environ.get("DOCKD_SOURCE_DIR") or os.path.abspath(
     os.path.join(os.path.dirname(__file__), "..", ".."))
 BUILD_DIR = os.environ.get("DOCKD_BUILD_DIR") or os.path.join(SOURCE_DIR, "build")
 DOCKD = os.path.join(BUILD_DIR, "dockd", "dockd")
+# LD_PRELOADed into dockd: the kernel's NTP state as the test chooses (fake-ntp.c).
+FAKE_NTP = os.path.join(BUILD_DIR, "tests", "lib", "libfake-ntp.so")
 DOCKCTL = os.path.join(BUILD_DIR, "dockd", "dockctl")
 VDOCK = os.path.join(BUILD_DIR, "tests", "vdock", "vdock")
 
@@ -422,8 +424,11 @@ class Rig:
     A context manager: `with Rig(world) as rig:` cleans up (cleanup()) however
     the block ends; a case calls rig.stop() itself where dockd's exit matters."""
 
-    def __init__(self, world, config=None, env=None, name="offload"):
+    def __init__(self, world, config=None, env=None, name="offload", ntp="synchronised"):
+        """ntp: the dock clock's NTP state dockd is shown (fake-ntp.c):
+        "synchronised", "unsynchronised", or None for the machine's own."""
         self.world = world
+        self.ntp = ntp
         self.tmp = TempDir(prefix=f"dockd-{name}-")
         self.bus = PrivateBus(self.tmp)
         self.central = self.tmp.join("central")
@@ -445,6 +450,9 @@ class Rig:
 
     def start(self, extra_env=None, wait=True, log_level="debug"):
         env = dict(self.env)
+        if self.ntp and os.path.exists(FAKE_NTP):
+            env["LD_PRELOAD"] = " ".join(filter(None, (os.environ.get("LD_PRELOAD"), FAKE_NTP)))
+            env["FAKE_NTP"] = self.ntp
         if extra_env:
             env.update(extra_env)
         self.dockd = Dockd(self.tmp, self.config, env=env, log_level=log_level)

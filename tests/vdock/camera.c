@@ -25,13 +25,15 @@ Camera *camera_new(const char *serial)
         cam->malformed = g_ptr_array_new_with_free_func(g_free);
         cam->delete_log = g_ptr_array_new();
         cam->clock_log = g_ptr_array_new();
+        cam->pending_reuse = g_ptr_array_new();
+        cam->op_counts = g_hash_table_new(g_direct_hash, g_direct_equal);
         cam->battery = (Battery) { .soc = 0.5, .design_mah = 3000, .full_mah = 2850, .cycles = 42,
                                    .temp_dc = 250, .charge_c_rate = 0.5, .time_scale = 1.0 };
         cam->selftest.duration_s = 2.0;
         return cam;
 }
 
-static void segment_free(Segment *seg)
+void segment_free(Segment *seg)
 {
         g_clear_pointer(&seg->manifest, g_bytes_unref);
         g_clear_pointer(&seg->manifest_served, g_bytes_unref);
@@ -39,11 +41,23 @@ static void segment_free(Segment *seg)
         g_free(seg);
 }
 
+static void free_segments(GPtrArray *segments)
+{
+        for (guint i = 0; i < segments->len; i++)
+                segment_free(segments->pdata[i]);
+        g_ptr_array_unref(segments);
+}
+
 static void recording_free(Recording *rec)
 {
-        for (guint i = 0; i < rec->segments->len; i++)
-                segment_free(rec->segments->pdata[i]);
-        g_ptr_array_unref(rec->segments);
+        free_segments(rec->segments);
+        for (guint i = 0; rec->previous && i < rec->previous->len; i++) {
+                RecordingGeneration *g = rec->previous->pdata[i];
+                free_segments(g->segments);
+                g_free(g);
+        }
+        if (rec->previous)
+                g_ptr_array_unref(rec->previous);
         g_free(rec->id);
         g_free(rec->officer);
         g_free(rec->categories);
@@ -80,7 +94,23 @@ void camera_free(Camera *cam)
         g_ptr_array_unref(cam->clock_log);
         for (unsigned i = 1; i <= SELFTEST_COMPONENTS; i++)
                 g_free(cam->selftest.comp[i].detail);
+        for (guint i = 0; i < cam->pending_reuse->len; i++) {
+                PendingReuse *p = cam->pending_reuse->pdata[i];
+                g_free(p->recording);
+                g_free(p->segments);
+                g_free(p);
+        }
+        g_ptr_array_unref(cam->pending_reuse);
+        g_hash_table_unref(cam->op_counts);
+        for (int i = 0; i < RAW_N; i++) {
+                if (cam->raw[i])
+                        g_array_unref(cam->raw[i]);
+                g_free(cam->raw_spec[i]);
+        }
+        g_free(cam->raw_officer);
+        g_free(cam->presented_serial);
         device_identity_free(cam->identity);
+        device_identity_free(cam->old_identity);
         g_free(cam->serial);
         g_free(cam->model);
         g_free(cam->manufacturer);
@@ -106,14 +136,25 @@ Recording *camera_add_recording(Camera *cam, const char *id, gint64 start, unsig
         return rec;
 }
 
+/* Generation 0 is what the camera first recorded; a reused id gives new bytes. */
+uint64_t camera_segment_seed(Camera *cam, Recording *rec, unsigned index, unsigned generation)
+{
+        uint64_t seed = content_seed(cam->serial, rec->id, index);
+
+        return generation ? seed ^ (UINT64_C(0xD1B54A32D192ED03) * generation) : seed;
+}
+
 Segment *recording_add_segment(Recording *rec, uint64_t size)
 {
         Segment *seg = g_new0(Segment, 1);
+        Segment *first = rec->segments->len ? rec->segments->pdata[0] : NULL;
 
         seg->recording = rec;
-        seg->index = rec->segments->len;
+        /* A recording may start on the camera after index 0 (first_segment, record). */
+        seg->index = first ? first->index + rec->segments->len : 0;
+        seg->generation = rec->generation;
         seg->size = size;
-        seg->seed = content_seed(rec->camera->serial, rec->id, seg->index);
+        seg->seed = camera_segment_seed(rec->camera, rec, seg->index, rec->generation);
         seg->start = rec->start + (gint64) seg->index * rec->segment_seconds;
         seg->end = seg->start + rec->segment_seconds;
         seg->corrupt_offset = -1;
@@ -138,6 +179,21 @@ static Object *add_object(Camera *cam, ObjectKind kind, Recording *rec, Segment 
         return obj;
 }
 
+void camera_add_segment_objects(Camera *cam, Segment *seg)
+{
+        if (seg->missing)
+                return;
+        for (int k = 0; k < FILE_N; k++)
+                if (!seg->missing_file[k] && !seg->files[k])
+                        seg->files[k] = add_object(cam, k, seg->recording, seg);
+}
+
+Object *camera_add_folder(Camera *cam, Recording *rec)
+{
+        rec->folder = add_object(cam, OBJ_FOLDER, rec, NULL);
+        return rec->folder;
+}
+
 void camera_finalize(Camera *cam, const VClock *clock)
 {
         if (cam->objects->len)
@@ -145,24 +201,34 @@ void camera_finalize(Camera *cam, const VClock *clock)
         for (guint r = 0; r < cam->recordings->len; r++) {
                 Recording *rec = cam->recordings->pdata[r];
 
-                rec->folder = add_object(cam, OBJ_FOLDER, rec, NULL);
-                for (guint s = 0; s < rec->segments->len; s++) {
-                        Segment *seg = rec->segments->pdata[s];
-
-                        if (seg->missing)
-                                continue;
-                        for (int k = 0; k < FILE_N; k++)
-                                seg->files[k] = add_object(cam, k, rec, seg);
-                }
+                camera_add_folder(cam, rec);
+                for (guint s = 0; s < rec->segments->len; s++)
+                        camera_add_segment_objects(cam, rec->segments->pdata[s]);
         }
         cam->clock_offset_us = (gint64) (cam->clock_drift_s * G_USEC_PER_SEC);
         cam->battery.last_update_us = vclock_mono(clock);
+}
+
+const char *camera_presented_serial(const Camera *cam)
+{
+        return cam->presented_serial ? cam->presented_serial : cam->serial;
+}
+
+Recording *camera_find_recording(Camera *cam, const char *id)
+{
+        for (guint r = 0; r < cam->recordings->len; r++) {
+                Recording *x = cam->recordings->pdata[r];
+                if (!id || g_str_equal(x->id, id))
+                        return x;
+        }
+        return NULL;
 }
 
 Segment *camera_find_segment(Camera *cam, const char *spec)
 {
         const char *slash = strrchr(spec, '/');
         Recording *rec = NULL;
+        Segment *first;
         char *end = NULL;
         guint64 index;
 
@@ -179,9 +245,12 @@ Segment *camera_find_segment(Camera *cam, const char *spec)
                 rec = cam->recordings->pdata[0];
         }
         index = g_ascii_strtoull(spec, &end, 10);
-        if (!rec || end == spec || *end || index >= rec->segments->len)
+        if (!rec || end == spec || *end || rec->segments->len == 0)
                 return NULL;
-        return rec->segments->pdata[index];
+        first = rec->segments->pdata[0];
+        if (index < first->index || index - first->index >= rec->segments->len)
+                return NULL;
+        return rec->segments->pdata[index - first->index];
 }
 
 Object *camera_object(Camera *cam, uint32_t handle)
@@ -205,13 +274,19 @@ uint16_t object_format(const Object *obj)
 
 uint64_t object_size(Camera *cam, Object *obj)
 {
+        Segment *seg = obj->segment;
+
+        if (obj->kind != OBJ_FOLDER && seg->padded_size[obj->kind])
+                return seg->padded_size[obj->kind];
         switch (obj->kind) {
         case FILE_MP4:
-                return obj->segment->size;
+                return seg->size + seg->video_extra;
         case FILE_MAN:
-                return manifest_size(cam, obj->segment);
+                return manifest_size(cam, seg);
         case FILE_P7S:
-                return obj->segment->signature ? g_bytes_get_size(obj->segment->signature) : signature_size(cam);
+                if (!seg->signature && seg->revoked_signer)
+                        segment_signature(cam, seg);
+                return seg->signature ? g_bytes_get_size(seg->signature) : signature_size(cam);
         default:
                 return 0;
         }
@@ -224,7 +299,7 @@ uint64_t camera_free_space(Camera *cam)
         for (guint i = 0; i < cam->objects->len; i++) {
                 Object *obj = cam->objects->pdata[i];
                 if (!obj->deleted && obj->kind == FILE_MP4)
-                        used += obj->segment->size;
+                        used += obj->segment->size + obj->segment->video_extra;
         }
         return used < cam->capacity ? cam->capacity - used : 0;
 }
@@ -264,9 +339,9 @@ static GString *manifest_text(Camera *cam, Segment *seg, const char *officer, co
                                "recording_id=%s\nsegment_index=%u\nfile_name=%06u.mp4\n"
                                "size=%" G_GUINT64_FORMAT "\nsha256=%s\nprev=%s\n"
                                "start_time=%s\nend_time=%s\nofficer_id=%s\ncategories=%s\n",
-                               cam->serial, cam->model, cam->firmware, rec->id, seg->index,
-                               seg->index, seg->size, sha, prev, start, end, officer,
-                               rec->categories);
+                               camera_presented_serial(cam), cam->model, cam->firmware, rec->id, seg->index,
+                               seg->index, seg->size, sha, prev, start, end,
+                               cam->raw_officer ? cam->raw_officer : officer, rec->categories);
         return s;
 }
 
@@ -278,6 +353,10 @@ static GBytes *build_manifest(Camera *cam, Segment *seg, const char *officer)
         if (seg->index == 0) {
                 memset(prev, '0', 64);
                 prev[64] = 0;
+        } else if (seg->broken_prev) {
+                /* Names a predecessor that never existed. */
+                g_autofree char *nowhere = g_strdup_printf("no such manifest %" G_GUINT64_FORMAT, seg->seed);
+                sha256_hex(nowhere, strlen(nowhere), prev);
         } else {
                 GBytes *pm = segment_manifest(cam, seg->recording->segments->pdata[seg->index - 1], FALSE);
                 sha256_hex(g_bytes_get_data(pm, NULL), g_bytes_get_size(pm), prev);
@@ -341,16 +420,64 @@ GBytes *segment_manifest(Camera *cam, Segment *seg, gboolean served)
         return seg->manifest_served;
 }
 
+/* impersonate: the genuine certificate of the claimed serial (the one that
+ * camera presents, when the scenario has it), and our own key. */
+static DeviceIdentity *impostor_identity(Camera *cam, GError **error)
+{
+        DeviceIdentity *genuine = cam->impersonated ? camera_identity(cam->impersonated) : NULL;
+        DeviceIdentity *made = NULL, *id;
+
+        if (!genuine) {
+                made = pki_device_identity(cam->pki, cam->presented_serial, cam->model, CERT_GOOD, error);
+                if (!made)
+                        return NULL;
+        }
+        id = pki_forged_identity(cam->pki, (genuine ? genuine : made)->cert, cam->serial, error);
+        device_identity_free(made);
+        return id;
+}
+
 DeviceIdentity *camera_identity(Camera *cam)
 {
         g_autoptr(GError) error = NULL;
 
         if (!cam->identity && cam->pki) {
-                cam->identity = pki_device_identity(cam->pki, cam->serial, cam->model, cam->cert_fault, &error);
+                if (cam->presented_serial)
+                        cam->identity = impostor_identity(cam, &error);
+                else
+                        cam->identity = pki_device_identity(cam->pki, cam->serial, cam->model, cam->cert_fault, &error);
                 if (!cam->identity)
                         g_warning("%s: %s", cam->serial, error->message);
+                else if (cam->cert_fault == CERT_REVOKED)
+                        pki_revoke(cam->pki, cam->identity->cert);
         }
         return cam->identity;
+}
+
+DeviceIdentity *camera_old_identity(Camera *cam)
+{
+        g_autoptr(GError) error = NULL;
+
+        if (!cam->old_identity && cam->pki) {
+                cam->old_identity = pki_device_identity(cam->pki, cam->serial, cam->model, CERT_GOOD, &error);
+                if (!cam->old_identity)
+                        g_warning("%s: %s", cam->serial, error->message);
+                else
+                        pki_revoke(cam->pki, cam->old_identity->cert);
+        }
+        return cam->old_identity;
+}
+
+void camera_prepare_pki(Camera *cam)
+{
+        if (cam->cert_fault == CERT_REVOKED || cam->presented_serial)
+                camera_identity(cam);
+        for (guint r = 0; r < cam->recordings->len; r++) {
+                Recording *rec = cam->recordings->pdata[r];
+                for (guint i = 0; i < rec->segments->len; i++)
+                        if (((Segment *) rec->segments->pdata[i])->revoked_signer)
+                                camera_old_identity(cam);
+        }
 }
 
 void camera_reset_identity(Camera *cam)
@@ -374,7 +501,7 @@ GBytes *segment_signature(Camera *cam, Segment *seg)
 
         if (seg->signature)
                 return seg->signature;
-        id = camera_identity(cam);
+        id = seg->revoked_signer ? camera_old_identity(cam) : camera_identity(cam);
         if (!id)
                 return NULL;
         man = segment_manifest(cam, seg, FALSE);
@@ -383,6 +510,23 @@ GBytes *segment_signature(Camera *cam, Segment *seg)
         if (!seg->signature)
                 g_warning("%s: %s", cam->serial, error->message);
         return seg->signature;
+}
+
+GBytes *camera_served_file(Camera *cam, Segment *seg, ObjectKind kind)
+{
+        GBytes *b = kind == FILE_MAN ? segment_manifest(cam, seg, TRUE) : segment_signature(cam, seg);
+        gsize n;
+        uint8_t *p;
+
+        if (!b)
+                return NULL;
+        if (!seg->padded_size[kind])
+                return g_bytes_ref(b);
+        /* oversized_file: the real bytes, then zeros. */
+        p = g_malloc0(seg->padded_size[kind]);
+        n = MIN(g_bytes_get_size(b), seg->padded_size[kind]);
+        memcpy(p, g_bytes_get_data(b, NULL), n);
+        return g_bytes_new_take(p, seg->padded_size[kind]);
 }
 
 void camera_read_object(Camera *cam, Object *obj, uint64_t offset, uint8_t *buf, size_t len)
@@ -428,8 +572,8 @@ static gboolean folder_empty(Camera *cam, Recording *rec)
 {
         for (guint s = 0; s < rec->segments->len; s++) {
                 Segment *seg = rec->segments->pdata[s];
-                for (int k = 0; k < FILE_N && !seg->missing; k++)
-                        if (!seg->files[k]->deleted)
+                for (int k = 0; k < FILE_N; k++)
+                        if (seg->files[k] && !seg->files[k]->deleted)
                                 return FALSE;
         }
         return TRUE;
@@ -452,7 +596,7 @@ uint16_t camera_delete(Camera *cam, uint32_t handle, const VClock *clock, GArray
         if (!obj)
                 rc = RC_Invalid_ObjectHandle;
         else if (obj->kind == OBJ_FOLDER)
-                rc = folder_empty(cam, obj->recording) ? RC_OK : RC_Partial_Deletion;
+                rc = folder_empty(cam, obj->recording) && obj == obj->recording->folder ? RC_OK : RC_Partial_Deletion;
         else if (obj->segment->delete_refusal)
                 rc = (uint16_t) obj->segment->delete_refusal;
         if (rc == RC_OK) {
@@ -620,6 +764,14 @@ Trigger *camera_op_trigger(Camera *cam, uint16_t opcode)
                         return t;
         }
         return NULL;
+}
+
+void camera_count_op(Camera *cam, uint16_t opcode)
+{
+        gpointer key = GUINT_TO_POINTER((guint) opcode);
+
+        g_hash_table_insert(cam->op_counts, key,
+                            GUINT_TO_POINTER(GPOINTER_TO_UINT(g_hash_table_lookup(cam->op_counts, key)) + 1));
 }
 
 Malformed *camera_take_malformed(Camera *cam, uint16_t opcode)

@@ -7,6 +7,7 @@
 
 #include "pki.h"
 #include "vclock.h"
+#include "wirestr.h"
 
 typedef struct Camera Camera;
 typedef struct Recording Recording;
@@ -43,6 +44,32 @@ typedef struct {
         gboolean fired;
 } Trigger;
 
+/* The vendor extension's SignChallenge (protocol §8.4), as the camera answers it. */
+typedef enum {
+        CHALLENGE_GOOD,        /* signs the §8.4 bytes with its device key */
+        CHALLENGE_UNSUPPORTED, /* does not announce 0x9A05; Operation_Not_Supported */
+        CHALLENGE_ERROR,       /* announces it, answers General_Error */
+        CHALLENGE_GARBAGE,     /* random bytes where the signature goes */
+        CHALLENGE_REPLAY,      /* signs the first nonce it was ever sent, whatever is asked */
+        CHALLENGE_UNPREFIXED,  /* signs the bare nonce, without the domain prefix and serial */
+        CHALLENGE_WRONG_KEY,   /* signs with a key that is not its certificate's */
+        CHALLENGE_N,
+} ChallengeMode;
+
+/* Strings the camera sends verbatim instead of its sane identity (hostile tests). */
+typedef enum {
+        RAW_MANUFACTURER,  /* DeviceInfo Manufacturer */
+        RAW_MODEL,         /* DeviceInfo Model */
+        RAW_FIRMWARE,      /* DeviceInfo DeviceVersion */
+        RAW_SERIAL,        /* DeviceInfo SerialNumber only */
+        RAW_STORAGE_DESCRIPTION,
+        RAW_VOLUME_LABEL,
+        RAW_DATETIME,      /* GetDevicePropValue(DateTime) */
+        RAW_N,
+} RawField;
+
+typedef enum { TRUTH_AUTO, TRUTH_FULL, TRUTH_SUMMARY } TruthMode;
+
 typedef struct {
         MalformedKind kind;
         uint16_t opcode;
@@ -56,6 +83,8 @@ struct Object {
         Segment *segment; /* NULL for folders */
         char name[72];
         gboolean deleted;
+        gboolean lost;     /* vanished without a DeleteObject (key "lose") */
+        gboolean replaced; /* overwritten by new content under its name (key "reuse_recording_id") */
         gint64 deleted_mono_us, deleted_real_us;
         uint64_t bytes_served;
         unsigned reads;
@@ -64,10 +93,17 @@ struct Object {
 struct Segment {
         Recording *recording;
         unsigned index;
-        uint64_t size;
+        unsigned generation; /* of the recording when it was made (reuse_recording_id) */
+        uint64_t size;       /* of the video, as the manifest says */
         uint64_t seed;
         gint64 start, end; /* unix seconds */
         gboolean missing;  /* chain-gap fault: never on the camera */
+        gboolean elsewhere;  /* first_segment: recorded, taken by a dock elsewhere */
+        gboolean broken_prev;/* record ... broken-chain: prev names a manifest that never existed */
+        gboolean revoked_signer; /* signed under an earlier, revoked certificate of the key */
+        gboolean missing_file[FILE_N]; /* that file never on the camera */
+        uint64_t video_extra;          /* oversized_video: the object is this much longer */
+        uint64_t padded_size[FILE_N];  /* oversized_file: .man/.p7s this long (0: natural) */
         gint64 corrupt_offset; /* -1: none */
         gboolean manifest_altered;
         int delete_refusal; /* 0 or RC_Object_WriteProtected / RC_Access_Denied */
@@ -88,7 +124,21 @@ struct Recording {
         unsigned segment_seconds;
         GPtrArray *segments; /* Segment* */
         Object *folder;
+        unsigned generation; /* times its id was reused */
+        GPtrArray *previous; /* RecordingGeneration*, oldest first */
 };
+
+/* A recording's segments before the camera reused its id. */
+typedef struct {
+        unsigned generation;
+        GPtrArray *segments; /* Segment* (owned) */
+} RecordingGeneration;
+
+/* An armed reuse_recording_id: fires when the camera next leaves a bay. */
+typedef struct {
+        char *recording;  /* NULL: the first */
+        char *segments;   /* sizes of the new recording, "3x1M"; NULL: as before */
+} PendingReuse;
 
 typedef struct {
         double soc;           /* 0..1 */
@@ -149,6 +199,20 @@ struct Camera {
         GPtrArray *delete_log;    /* DeleteRecord* */
         GPtrArray *clock_log;     /* ClockRecord* */
         int docked_bay;           /* 0 when not docked */
+        /* hostile behaviour */
+        char *presented_serial;   /* impersonate: the serial it claims; NULL: its own */
+        Camera *impersonated;     /* that camera, when the scenario has it (set by the world) */
+        DeviceIdentity *old_identity; /* revoked_signer: earlier, revoked certificate of its key */
+        ChallengeMode challenge;
+        gboolean have_first_nonce;
+        uint8_t first_nonce[16];
+        gboolean no_object_prop_list; /* get_object_prop_list = false */
+        GArray *raw[RAW_N];       /* guint16 units; NULL: the sane value */
+        char *raw_spec[RAW_N];    /* as written, for the ground truth */
+        char *raw_officer;        /* officer_id written into manifests verbatim */
+        TruthMode truth_mode;
+        GPtrArray *pending_reuse; /* PendingReuse* */
+        GHashTable *op_counts;    /* operation code → commands executed */
 };
 
 typedef struct {
@@ -173,6 +237,14 @@ Segment *recording_add_segment(Recording *rec, uint64_t size);
 /* Assign handles and build objects; call once after adding recordings. */
 void camera_finalize(Camera *cam, const VClock *clock);
 Segment *camera_find_segment(Camera *cam, const char *spec); /* "[REC/]INDEX" */
+Recording *camera_find_recording(Camera *cam, const char *id); /* NULL id: the first */
+/* The serial the camera claims (DeviceInfo, USB, manifests, certificate). */
+const char *camera_presented_serial(const Camera *cam);
+/* Objects of a segment added after camera_finalize() (record, reuse). */
+void camera_add_segment_objects(Camera *cam, Segment *seg);
+Object *camera_add_folder(Camera *cam, Recording *rec);
+void segment_free(Segment *seg);
+uint64_t camera_segment_seed(Camera *cam, Recording *rec, unsigned index, unsigned generation);
 
 Object *camera_object(Camera *cam, uint32_t handle); /* NULL if absent or deleted */
 uint64_t object_size(Camera *cam, Object *obj);
@@ -183,9 +255,16 @@ void camera_read_object(Camera *cam, Object *obj, uint64_t offset, uint8_t *buf,
 /* Manifest/signature are made lazily (hashing the video on first need). */
 GBytes *segment_manifest(Camera *cam, Segment *seg, gboolean served);
 GBytes *segment_signature(Camera *cam, Segment *seg);
+/* A .man or .p7s exactly as the camera serves it (padding included). */
+GBytes *camera_served_file(Camera *cam, Segment *seg, ObjectKind kind);
 const uint8_t *segment_sha256(Segment *seg);
-/* Identity is created lazily too; NULL on failure. */
+/* Identity is created lazily too; NULL on failure. The certificate is the one
+ * the camera presents; the key the one it holds (they differ for impostors). */
 DeviceIdentity *camera_identity(Camera *cam);
+/* An earlier certificate of the camera's key, revoked (revoked_signer); NULL on failure. */
+DeviceIdentity *camera_old_identity(Camera *cam);
+/* Make now what the CRL must list before the dock starts. */
+void camera_prepare_pki(Camera *cam);
 void camera_reset_identity(Camera *cam);
 
 /* Delete per §5.1: returns a response code, and logs the request. */
@@ -212,3 +291,7 @@ int selftest_component_id(const char *name);
 size_t camera_trigger_limit(Camera *cam, Object *obj, uint64_t off, size_t len, Trigger **ret_trig);
 Trigger *camera_op_trigger(Camera *cam, uint16_t opcode);
 Malformed *camera_take_malformed(Camera *cam, uint16_t opcode);
+
+/* The camera left a bay: armed reuse_recording_id fire now. */
+void camera_undocked(Camera *cam);
+void camera_count_op(Camera *cam, uint16_t opcode);

@@ -88,6 +88,10 @@ char *control_execute(World *w, const char *line)
                 ok = world_port_power(w, bay, on == 1, "control", &error);
         else if (g_str_equal(argv[0], "truth") && argc == 2)
                 ok = truth_write(w, argv[1], &error);
+        else if (g_str_equal(argv[0], "revoke") && argc == 2)
+                ok = world_revoke(w, argv[1], &error);
+        else if (g_str_equal(argv[0], "crl") && argc == 2)
+                ok = world_write_crl(w, argv[1], &error);
         else if (g_str_equal(argv[0], "status") && argc == 1) {
                 g_autofree char *status = world_status(w);
                 return g_strdup_printf("ok %s", status);
@@ -96,7 +100,8 @@ char *control_execute(World *w, const char *line)
                 return cmd_fault(w, argc, argv);
         else if (g_str_equal(argv[0], "help"))
                 return g_strdup("ok dock CAMERA BAY | undock BAY | port-power BAY 0|1 | truth PATH | status | "
-                                "fault CAMERA KEY VALUE | fault bay N charger ok|overtemp|fault");
+                                "fault CAMERA KEY VALUE | fault bay N charger ok|overtemp|fault | "
+                                "revoke CAMERA | crl PATH");
         else
                 return g_strdup_printf("error unknown command or bad arguments: %s", line);
         return ok_or_error(ok, error);

@@ -17,12 +17,14 @@ struct Pki {
         X509 *ca_cert;
         EVP_PKEY *rogue_key; /* for CERT_UNKNOWN_CA, created on demand */
         X509 *rogue_cert;
+        char *crl_path;
+        GPtrArray *revoked;  /* ASN1_INTEGER* */
 };
 
 const char *cert_fault_to_string(CertFault f)
 {
-        static const char *const names[] = { "none", "unknown-ca", "serial-mismatch", "expired" };
-        return f <= CERT_EXPIRED ? names[f] : "?";
+        static const char *const names[] = { "none", "unknown-ca", "serial-mismatch", "expired", "revoked" };
+        return f <= CERT_REVOKED ? names[f] : "?";
 }
 
 static gboolean ssl_error(GError **error, const char *what)
@@ -139,21 +141,27 @@ Pki *pki_open(const char *dir, GError **error)
 
         pki->dir = g_strdup(dir);
         pki->ca_path = g_build_filename(dir, "ca.pem", NULL);
+        pki->crl_path = g_build_filename(dir, "crl.pem", NULL);
+        pki->revoked = g_ptr_array_new_with_free_func((GDestroyNotify) ASN1_INTEGER_free);
         if (g_mkdir_with_parents(dir, 0700) < 0) {
                 g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(errno), "%s: %s", dir, g_strerror(errno));
                 pki_free(pki);
                 return NULL;
         }
-        if (load_pem(pki->ca_path, key_path, &pki->ca_cert, &pki->ca_key))
-                return pki;
-        g_clear_pointer(&pki->ca_cert, X509_free);
-        g_clear_pointer(&pki->ca_key, EVP_PKEY_free);
-        pki->ca_key = new_p256_key();
-        pki->ca_cert = pki->ca_key ? make_ca(pki->ca_key, "vdock test agency CA") : NULL;
-        if (!pki->ca_cert || !write_pem(key_path, NULL, pki->ca_key, error) ||
-            !write_pem(pki->ca_path, pki->ca_cert, NULL, error)) {
-                if (error && !*error)
-                        ssl_error(error, "creating the test CA");
+        if (!load_pem(pki->ca_path, key_path, &pki->ca_cert, &pki->ca_key)) {
+                g_clear_pointer(&pki->ca_cert, X509_free);
+                g_clear_pointer(&pki->ca_key, EVP_PKEY_free);
+                pki->ca_key = new_p256_key();
+                pki->ca_cert = pki->ca_key ? make_ca(pki->ca_key, "vdock test agency CA") : NULL;
+                if (!pki->ca_cert || !write_pem(key_path, NULL, pki->ca_key, error) ||
+                    !write_pem(pki->ca_path, pki->ca_cert, NULL, error)) {
+                        if (error && !*error)
+                                ssl_error(error, "creating the test CA");
+                        pki_free(pki);
+                        return NULL;
+                }
+        }
+        if (!pki_write_crl(pki, pki->crl_path, error)) {
                 pki_free(pki);
                 return NULL;
         }
@@ -168,6 +176,9 @@ void pki_free(Pki *pki)
         EVP_PKEY_free(pki->ca_key);
         X509_free(pki->rogue_cert);
         EVP_PKEY_free(pki->rogue_key);
+        if (pki->revoked)
+                g_ptr_array_unref(pki->revoked);
+        g_free(pki->crl_path);
         g_free(pki->ca_path);
         g_free(pki->dir);
         g_free(pki);
@@ -178,7 +189,16 @@ const char *pki_ca_path(const Pki *pki)
         return pki->ca_path;
 }
 
-static EVP_PKEY *device_key(Pki *pki, const char *serial, GError **error)
+const char *pki_crl_path(const Pki *pki)
+{
+        return pki->crl_path;
+}
+
+X509 *pki_ca_cert(Pki *pki) { return pki->ca_cert; }
+EVP_PKEY *pki_ca_key(Pki *pki) { return pki->ca_key; }
+GPtrArray *pki_revoked(Pki *pki) { return pki->revoked; }
+
+EVP_PKEY *pki_device_key(Pki *pki, const char *serial, GError **error)
 {
         g_autofree char *name = g_strdup_printf("device-%s.key", serial);
         g_autofree char *path = g_build_filename(pki->dir, name, NULL);
@@ -221,7 +241,7 @@ DeviceIdentity *pki_device_identity(Pki *pki, const char *serial, const char *mo
         unsigned char *der = NULL;
         int len;
 
-        id->key = device_key(pki, serial, error);
+        id->key = pki_device_key(pki, serial, error);
         if (fault == CERT_EXPIRED) {
                 nb = now - 3 * 365 * 86400L;
                 na = now - 365 * 86400L;
@@ -252,6 +272,7 @@ void device_identity_free(DeviceIdentity *id)
                 return;
         EVP_PKEY_free(id->key);
         X509_free(id->cert);
+        X509_free(id->signer_stub);
         if (id->cert_der)
                 g_bytes_unref(id->cert_der);
         g_free(id);
@@ -271,7 +292,11 @@ static GBytes *sign_once(const DeviceIdentity *id, const void *content, size_t l
         const int flags = CMS_DETACHED | CMS_BINARY | CMS_PARTIAL;
         CMS_ContentInfo *cms = CMS_sign(NULL, NULL, NULL, NULL, flags);
         BIO *in = BIO_new_mem_buf(content, (int) len);
-        CMS_SignerInfo *si = cms ? CMS_add1_signer(cms, id->cert, id->key, EVP_sha256(), CMS_BINARY) : NULL;
+        /* A forged identity signs under a stub naming the stolen certificate's
+         * issuer and serial, and ships the stolen certificate itself. */
+        CMS_SignerInfo *si = !cms ? NULL : id->signer_stub
+                ? CMS_add1_signer(cms, id->signer_stub, id->key, EVP_sha256(), CMS_BINARY | CMS_NOCERTS)
+                : CMS_add1_signer(cms, id->cert, id->key, EVP_sha256(), CMS_BINARY);
         ASN1_TIME *t = ASN1_TIME_set(NULL, (time_t) signing_time);
         unsigned char *der = NULL;
         GBytes *out = NULL;
@@ -279,6 +304,8 @@ static GBytes *sign_once(const DeviceIdentity *id, const void *content, size_t l
 
         /* §12.3: content-type and message-digest are added by CMS_final;
          * signing-time is ours (the segment's end) so it is reproducible. */
+        if (si && id->signer_stub && !CMS_add1_cert(cms, id->cert))
+                si = NULL;
         if (si && t && CMS_signed_add1_attr_by_NID(si, NID_pkcs9_signingTime, t->type, t, -1) &&
             CMS_final(cms, in, NULL, flags & ~CMS_PARTIAL) && (n = i2d_CMS_ContentInfo(cms, &der)) > 0) {
                 out = g_bytes_new(der, n);
@@ -311,4 +338,49 @@ GBytes *pki_sign_detached(const DeviceIdentity *id, const void *content, size_t 
         }
         g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_FAILED, "CMS signing: no full-length signature");
         return NULL;
+}
+
+DeviceIdentity *pki_forged_identity(Pki *pki, X509 *genuine, const char *key_serial, GError **error)
+{
+        DeviceIdentity *id = g_new0(DeviceIdentity, 1);
+        unsigned char *der = NULL;
+        int len;
+
+        id->key = pki_device_key(pki, key_serial, error);
+        id->cert = X509_dup(genuine);
+        id->signer_stub = X509_new();
+        if (!id->key || !id->cert || !id->signer_stub ||
+            !X509_set_issuer_name(id->signer_stub, X509_get_issuer_name(genuine)) ||
+            !X509_set_subject_name(id->signer_stub, X509_get_subject_name(genuine)) ||
+            !X509_set_serialNumber(id->signer_stub, X509_get_serialNumber(genuine)) ||
+            !X509_set_pubkey(id->signer_stub, id->key) || !X509_sign(id->signer_stub, id->key, EVP_sha256()) ||
+            (len = i2d_X509(id->cert, &der)) <= 0) {
+                if (error && !*error)
+                        ssl_error(error, "forged identity");
+                device_identity_free(id);
+                return NULL;
+        }
+        id->cert_der = g_bytes_new(der, len);
+        OPENSSL_free(der);
+        return id;
+}
+
+GBytes *pki_sign_message(EVP_PKEY *key, const void *msg, size_t len, GError **error)
+{
+        EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+        size_t n = 0;
+        guint8 *sig = NULL;
+        GBytes *out = NULL;
+
+        if (ctx && EVP_DigestSignInit(ctx, NULL, EVP_sha256(), NULL, key) == 1 &&
+            EVP_DigestSign(ctx, NULL, &n, msg, len) == 1) {
+                sig = g_malloc(n);
+                if (EVP_DigestSign(ctx, sig, &n, msg, len) == 1)
+                        out = g_bytes_new_take(g_steal_pointer(&sig), n);
+        }
+        g_free(sig);
+        EVP_MD_CTX_free(ctx);
+        if (!out)
+                ssl_error(error, "signing");
+        return out;
 }

@@ -8,8 +8,8 @@ const uint16_t ptp_operations_supported[] = {
         OC_GetStorageInfo, OC_GetNumObjects, OC_GetObjectHandles, OC_GetObjectInfo,
         OC_GetObject, OC_DeleteObject, OC_GetDevicePropDesc, OC_GetDevicePropValue,
         OC_SetDevicePropValue, OC_GetPartialObject, OC_GetPartialObject64,
-        OC_GetObjectPropsSupported, OC_GetObjectPropValue, OC_GetBatteryTelemetry,
-        OC_RunSelfTest, OC_GetSelfTestResult, OC_GetDeviceCertificates,
+        OC_GetObjectPropsSupported, OC_GetObjectPropValue, OC_GetObjectPropList, OC_GetBatteryTelemetry,
+        OC_RunSelfTest, OC_GetSelfTestResult, OC_GetDeviceCertificates, OC_SignChallenge,
 };
 const size_t ptp_n_operations_supported = G_N_ELEMENTS(ptp_operations_supported);
 

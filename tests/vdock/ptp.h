@@ -32,10 +32,12 @@ enum {
         OC_GetPartialObject64 = 0x95C1,
         OC_GetObjectPropsSupported = 0x9801,
         OC_GetObjectPropValue = 0x9803,
+        OC_GetObjectPropList = 0x9805,
         OC_GetBatteryTelemetry = 0x9A01,
         OC_RunSelfTest = 0x9A02,
         OC_GetSelfTestResult = 0x9A03,
         OC_GetDeviceCertificates = 0x9A04,
+        OC_SignChallenge = 0x9A05,
 };
 
 enum {
@@ -58,6 +60,8 @@ enum {
         RC_Invalid_Parameter = 0x201D,
         RC_Session_Already_Open = 0x201E,
         RC_Transaction_Cancelled = 0x201F,
+        RC_Specification_By_Group_Unsupported = 0xA807,
+        RC_Specification_By_Depth_Unsupported = 0xA808,
         RC_ObjectProp_Not_Supported = 0xA80A,
 };
 
@@ -74,9 +78,14 @@ enum {
         DPC_DateTime = 0x5011,
         OPC_StorageID = 0xDC01,
         OPC_ObjectFormat = 0xDC02,
+        OPC_ProtectionStatus = 0xDC03,
         OPC_ObjectSize = 0xDC04,
         OPC_ObjectFileName = 0xDC07,
         OPC_ParentObject = 0xDC0B,
+        DTC_UINT16 = 0x0004,
+        DTC_UINT32 = 0x0006,
+        DTC_UINT64 = 0x0008,
+        DTC_STR = 0xFFFF,
         OFC_Undefined = 0x3000,
         OFC_Association = 0x3001,
         OFC_Text = 0x3004,

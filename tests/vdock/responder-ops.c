@@ -6,7 +6,32 @@
 
 #include "ptp.h"
 
-#define EXTENSION_DESC "microsoft.com: 1.0; android.com: 1.0; dockd.org/bwc: 1.0"
+#define EXTENSION_DESC "microsoft.com: 1.0; android.com: 1.0; dockd.org/bwc: 1.1"
+
+/* A string field: the raw (hostile) value when the scenario gave one. */
+static void put_field(GByteArray *a, Camera *cam, RawField f, const char *sane)
+{
+        if (cam->raw[f])
+                put_wirestr(a, cam->raw[f]);
+        else
+                put_str(a, sane);
+}
+
+/* What this camera announces: all of ptp_operations_supported but the ones
+ * its scenario takes away. */
+static void put_operations(GByteArray *a, Camera *cam)
+{
+        g_autoptr(GArray) ops = g_array_new(FALSE, FALSE, sizeof(uint16_t));
+
+        for (size_t i = 0; i < ptp_n_operations_supported; i++) {
+                uint16_t op = ptp_operations_supported[i];
+                if ((op == OC_GetObjectPropList && cam->no_object_prop_list) ||
+                    (op == OC_SignChallenge && cam->challenge == CHALLENGE_UNSUPPORTED))
+                        continue;
+                g_array_append_val(ops, op);
+        }
+        put_a16(a, (const uint16_t *) ops->data, ops->len);
+}
 
 static void op_device_info(Responder *r)
 {
@@ -22,15 +47,15 @@ static void op_device_info(Responder *r)
         put_u16(a, 100);
         put_str(a, EXTENSION_DESC);
         put_u16(a, 0);
-        put_a16(a, ptp_operations_supported, ptp_n_operations_supported);
+        put_operations(a, cam);
         put_a16(a, events, G_N_ELEMENTS(events));
         put_a16(a, props, G_N_ELEMENTS(props));
         put_a16(a, NULL, 0);
         put_a16(a, formats, G_N_ELEMENTS(formats));
-        put_str(a, cam->manufacturer);
-        put_str(a, cam->model);
-        put_str(a, cam->firmware);
-        put_str(a, cam->serial);
+        put_field(a, cam, RAW_MANUFACTURER, cam->manufacturer);
+        put_field(a, cam, RAW_MODEL, cam->model);
+        put_field(a, cam, RAW_FIRMWARE, cam->firmware);
+        put_field(a, cam, RAW_SERIAL, camera_presented_serial(cam));
         send_data(r, g_byte_array_free_to_bytes(a));
         respond0(r, RC_OK);
 }
@@ -72,8 +97,8 @@ static void op_storage_info(Responder *r)
         put_u64(a, r->cam->capacity);
         put_u64(a, camera_free_space(r->cam));
         put_u32(a, 0xFFFFFFFF);
-        put_str(a, "Internal storage");
-        put_str(a, r->cam->serial);
+        put_field(a, r->cam, RAW_STORAGE_DESCRIPTION, "Internal storage");
+        put_field(a, r->cam, RAW_VOLUME_LABEL, camera_presented_serial(r->cam));
         send_data(r, g_byte_array_free_to_bytes(a));
         respond0(r, RC_OK);
 }
@@ -273,113 +298,12 @@ static void op_prop_value(Responder *r)
                 put_u8(a, battery_percent(r->cam));
         } else if (r->params[0] == DPC_DateTime) {
                 now = format_ptp_time(camera_clock_us(r->cam, r->clock) / G_USEC_PER_SEC);
-                put_str(a, now);
+                put_field(a, r->cam, RAW_DATETIME, now);
         } else {
                 g_byte_array_unref(a);
                 respond0(r, RC_DeviceProp_Not_Supported);
                 return;
         }
-        send_data(r, g_byte_array_free_to_bytes(a));
-        respond0(r, RC_OK);
-}
-
-static void op_object_props_supported(Responder *r)
-{
-        static const uint16_t props[] = { OPC_StorageID, OPC_ObjectFormat, OPC_ObjectSize,
-                                          OPC_ObjectFileName, OPC_ParentObject };
-        GByteArray *a = g_byte_array_new();
-
-        put_a16(a, props, G_N_ELEMENTS(props));
-        send_data(r, g_byte_array_free_to_bytes(a));
-        respond0(r, RC_OK);
-}
-
-static void op_object_prop_value(Responder *r)
-{
-        Object *obj = camera_object(r->cam, r->params[0]);
-        GByteArray *a;
-
-        if (!obj) {
-                respond0(r, RC_Invalid_ObjectHandle);
-                return;
-        }
-        a = g_byte_array_new();
-        switch (r->params[1]) {
-        case OPC_StorageID: put_u32(a, STORAGE_ID); break;
-        case OPC_ObjectFormat: put_u16(a, object_format(obj)); break;
-        case OPC_ObjectSize: put_u64(a, object_size(r->cam, obj)); break;
-        case OPC_ObjectFileName: put_str(a, obj->name); break;
-        case OPC_ParentObject: put_u32(a, obj->kind == OBJ_FOLDER ? 0 : obj->recording->folder->handle); break;
-        default:
-                g_byte_array_unref(a);
-                respond0(r, RC_ObjectProp_Not_Supported);
-                return;
-        }
-        send_data(r, g_byte_array_free_to_bytes(a));
-        respond0(r, RC_OK);
-}
-
-/* §8.1, 28 bytes. */
-static void op_battery_telemetry(Responder *r)
-{
-        Battery *b = &r->cam->battery;
-        GByteArray *a = g_byte_array_new();
-        uint16_t flags = (b->charging ? 1 : 0) | (b->external_power ? 2 : 0) | (b->gauge_fault ? 4 : 0);
-        int heat = b->charging ? 30 : 0;
-
-        put_u16(a, 1);
-        put_u16(a, flags);
-        put_u16(a, (uint16_t) CLAMP((int) (b->soc * 1000.0 + 0.5), 0, 1000));
-        put_u16(a, (uint16_t) b->cycles);
-        put_u32(a, battery_voltage_mv(b));
-        put_u32(a, (uint32_t) (int32_t) (b->charging ? b->current_ma : (b->external_power ? 0 : -80)));
-        put_u16(a, (uint16_t) (int16_t) (b->temp_dc + heat));
-        put_u16(a, 0);
-        put_u32(a, b->full_mah);
-        put_u32(a, b->design_mah);
-        send_data(r, g_byte_array_free_to_bytes(a));
-        respond0(r, RC_OK);
-}
-
-static void op_selftest_result(Responder *r)
-{
-        SelfTest *st = &r->cam->selftest;
-        GByteArray *a = g_byte_array_new();
-
-        responder_tick(r);
-        put_u16(a, 1);
-        put_u16(a, (uint16_t) st->state);
-        put_u32(a, st->state == 2 ? st->completed_at : 0);
-        put_u32(a, st->state == 0 ? 0 : SELFTEST_COMPONENTS);
-        for (unsigned i = 1; st->state != 0 && i <= SELFTEST_COMPONENTS; i++) {
-                SelfTestComponent *c = &st->comp[i];
-                gboolean ran = st->state == 2 && (st->mask & (1u << i));
-
-                put_u16(a, (uint16_t) i);
-                put_u16(a, ran ? c->result : 3);
-                put_u32(a, ran && c->result == 1 ? c->error_code : 0);
-                put_str(a, ran && c->result != 0 ? (c->detail ? c->detail : "") : "");
-        }
-        send_data(r, g_byte_array_free_to_bytes(a));
-        respond0(r, RC_OK);
-}
-
-static void op_certificates(Responder *r)
-{
-        DeviceIdentity *id = camera_identity(r->cam);
-        GByteArray *a;
-        gsize len;
-        const uint8_t *der;
-
-        if (!id) {
-                respond0(r, RC_General_Error);
-                return;
-        }
-        der = g_bytes_get_data(id->cert_der, &len);
-        a = g_byte_array_new();
-        put_u32(a, 1);
-        put_u32(a, (uint32_t) len);
-        g_byte_array_append(a, der, (guint) len);
         send_data(r, g_byte_array_free_to_bytes(a));
         respond0(r, RC_OK);
 }
@@ -405,10 +329,17 @@ void responder_dispatch(Responder *r)
         case OC_GetPartialObject64: op_partial_object(r, (uint64_t) p[2] << 32 | p[1], p[3], FALSE); break;
         case OC_GetObjectPropsSupported: op_object_props_supported(r); break;
         case OC_GetObjectPropValue: op_object_prop_value(r); break;
+        case OC_GetObjectPropList:
+                if (r->cam->no_object_prop_list)
+                        respond0(r, RC_Operation_Not_Supported);
+                else
+                        op_object_prop_list(r);
+                break;
         case OC_GetBatteryTelemetry: op_battery_telemetry(r); break;
         case OC_RunSelfTest: respond0(r, selftest_run(&r->cam->selftest, p[0], r->clock)); break;
         case OC_GetSelfTestResult: op_selftest_result(r); break;
         case OC_GetDeviceCertificates: op_certificates(r); break;
+        case OC_SignChallenge: op_sign_challenge(r); break;
         default: respond0(r, RC_Operation_Not_Supported); break;
         }
 }

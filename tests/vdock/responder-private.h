@@ -46,4 +46,13 @@ void respond(Responder *r, uint16_t code, const uint32_t *params, unsigned n);
 void respond0(Responder *r, uint16_t code);
 void queue_event(Responder *r, uint16_t code, uint32_t param);
 void responder_dispatch(Responder *r);
+/* responder-mtp.c */
+void op_object_props_supported(Responder *r);
+void op_object_prop_value(Responder *r);
+void op_object_prop_list(Responder *r);
+/* responder-bwc.c */
+void op_battery_telemetry(Responder *r);
+void op_selftest_result(Responder *r);
+void op_certificates(Responder *r);
+void op_sign_challenge(Responder *r);
 void responder_dispatch_data_out(Responder *r, const uint8_t *data, size_t len);

@@ -218,6 +218,7 @@ static void handle_command(Responder *r, const uint8_t *data, size_t len)
         r->malformed = NULL;
         if (!check_transaction(r))
                 return;
+        camera_count_op(r->cam, r->op);
         t = camera_op_trigger(r->cam, r->op);
         if (t && t->kind == TRIG_STALL) {
                 t->fired = TRUE;

@@ -33,8 +33,12 @@ Camera *scenario_camera(Scenario *s, const char *serial);
  * also used by the control socket's `fault` command. runtime is TRUE when the
  * camera's objects already exist. */
 gboolean camera_apply_key(Camera *cam, const char *key, const char *value, gboolean runtime, GError **error);
+const char *raw_field_key(RawField f);
+const char *challenge_mode_to_string(ChallengeMode m);
 gboolean parse_charger_fault(const char *value, ChargerFault *ret);
 gboolean parse_size(const char *s, uint64_t *ret);
 double parse_link(const char *s, gboolean *ret_ok);
 gboolean valid_serial(const char *s);
 gboolean valid_recording_id(const char *s);
+/* "3x1M, 512K": append segments of these video sizes to rec. */
+gboolean recording_add_sizes(Recording *rec, const char *spec, GError **error);

@@ -36,7 +36,7 @@ static void test_session_and_tids(void)
         {
                 g_autofree char *ext = NULL;
                 g_assert_cmpint(parse_str(info->data + 20, info->len - 20, &ext), >, 0);
-                g_assert_cmpstr(ext, ==, "microsoft.com: 1.0; android.com: 1.0; dockd.org/bwc: 1.0");
+                g_assert_cmpstr(ext, ==, "microsoft.com: 1.0; android.com: 1.0; dockd.org/bwc: 1.1");
         }
         g_assert_cmphex(ptp_transact(f.r, OC_OpenSession, 0, p, 1, NULL, NULL), ==, RC_OK);
         g_assert_cmphex(ptp_transact(f.r, OC_OpenSession, 0, p, 1, NULL, ret), ==, RC_Session_Already_Open);

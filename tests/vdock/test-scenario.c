@@ -74,6 +74,19 @@ static void test_rejects(void)
                 "[dock]\nbays=1\n[bay 3]\ncharger=overtemp\n",
                 "[dock]\nbays=1\n[timeline]\nsoon=dock X 1\n",
                 "[dock]\nbays=1\n[mystery]\n",
+                "[dock]\nbays=1\n[camera BWC-1]\nsegments=1M\nchallenge=maybe\n",
+                "[dock]\nbays=1\n[camera BWC-1]\nsegments=1M\nimpersonate=BWC-1\n",
+                "[dock]\nbays=1\n[camera BWC-1]\nsegments=1M\nimpersonate=lower\n",
+                "[dock]\nbays=1\n[camera BWC-1]\nsegments=1M\noversized_file=0 mp4 1M\n",
+                "[dock]\nbays=1\n[camera BWC-1]\nsegments=1M\noversized_video=0\n",
+                "[dock]\nbays=1\n[camera BWC-1]\nsegments=1M\nmissing_file=0 doc\n",
+                "[dock]\nbays=1\n[camera BWC-1]\nsegments=1M\nfirst_segment=3\n",
+                "[dock]\nbays=1\n[camera BWC-1]\nsegments=1M\nlose=0\n",
+                "[dock]\nbays=1\n[camera BWC-1]\nsegments=1M\nreuse_recording_id=now\n",
+                "[dock]\nbays=1\n[camera BWC-1]\nsegments=1M\nreuse_recording_id=nope\n",
+                "[dock]\nbays=1\n[camera BWC-1]\nsegments=1M\nraw_model=bad\\q\n",
+                "[dock]\nbays=1\n[camera BWC-1]\nsegments=1M\nrecord=1M sideways\n",
+                "[dock]\nbays=1\n[camera BWC-1]\nsegments=1M\ntruth=some\n",
                 "not a key file",
         };
 
@@ -86,6 +99,44 @@ static void test_rejects(void)
                 g_assert_nonnull(error);
                 g_assert_true(g_str_has_prefix(error->message, "bad: "));
         }
+}
+
+/* The hostile keys of issue 11, as a scenario writes them. */
+static void test_hostile_keys(void)
+{
+        static const char text[] =
+                "[dock]\nbays=2\n"
+                "[camera BWC-K0001]\nsegments=4x1M\nfirst_segment=1\noversized_video=2 64M\n"
+                "oversized_file=3 man 8K\nmissing_file=3 p7s\nrevoked_signer=all\nmanifest_altered=all\n"
+                "reuse_recording_id=segments 2x2M\nrecord=2x1M broken-chain\nchallenge=replay\n"
+                "get_object_prop_list=no\ncert=revoked\nraw_model=\\e]0;x\\a\nraw_officer=4711\\n\n"
+                "truth=summary\n"
+                "[camera BWC-K0002]\nsegments=1M\nimpersonate=BWC-K0001\n";
+        g_autoptr(GError) error = NULL;
+        Scenario *s = scenario_parse(text, strlen(text), "hostile", &error);
+        Camera *c1, *c2;
+        Recording *rec;
+
+        g_assert_no_error(error);
+        c1 = scenario_camera(s, "BWC-K0001");
+        c2 = scenario_camera(s, "BWC-K0002");
+        rec = c1->recordings->pdata[0];
+        g_assert_cmpuint(rec->segments->len, ==, 6);
+        g_assert_true(((Segment *) rec->segments->pdata[0])->elsewhere);
+        g_assert_cmpuint(((Segment *) rec->segments->pdata[2])->video_extra, ==, 64 << 20);
+        g_assert_cmpuint(((Segment *) rec->segments->pdata[3])->padded_size[FILE_MAN], ==, 8192);
+        g_assert_true(((Segment *) rec->segments->pdata[3])->missing_file[FILE_P7S]);
+        g_assert_true(((Segment *) rec->segments->pdata[4])->broken_prev);
+        g_assert_true(((Segment *) rec->segments->pdata[1])->revoked_signer);
+        g_assert_cmpuint(c1->pending_reuse->len, ==, 1);
+        g_assert_cmpint(c1->challenge, ==, CHALLENGE_REPLAY);
+        g_assert_true(c1->no_object_prop_list);
+        g_assert_cmpint(c1->cert_fault, ==, CERT_REVOKED);
+        g_assert_cmpuint(c1->raw[RAW_MODEL]->len, ==, 6);
+        g_assert_cmpstr(c1->raw_officer, ==, "4711\n");
+        g_assert_cmpint(c1->truth_mode, ==, TRUTH_SUMMARY);
+        g_assert_cmpstr(camera_presented_serial(c2), ==, "BWC-K0001");
+        scenario_free(s);
 }
 
 /* responder = umtprd: its keys, and what umtprd answers for itself refused. */
@@ -148,6 +199,7 @@ int main(int argc, char **argv)
         g_test_add_func("/scenario/demo", test_demo);
         g_test_add_func("/scenario/rejects", test_rejects);
         g_test_add_func("/scenario/sizes", test_sizes);
+        g_test_add_func("/scenario/hostile-keys", test_hostile_keys);
         g_test_add_func("/scenario/umtprd", test_umtprd);
         return g_test_run();
 }

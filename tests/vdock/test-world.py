@@ -62,6 +62,20 @@ def inner(reader):
     assert st["cameras"][0]["bytes_served"] >= 100000, st
     assert control("fault BWC-W0001 corrupt 1 5").startswith("ok")
     assert control("bogus").startswith("error")
+    # revocation: the CRL file named by $VDOCK_CRL is rewritten; crl PATH copies it
+    crl = os.environ["VDOCK_CRL"]
+    listed = lambda path: subprocess.run(["openssl", "crl", "-in", path, "-noout", "-text"],
+                                         capture_output=True, text=True, check=True).stdout
+    assert "No Revoked Certificates" in listed(crl)
+    assert control("revoke BWC-W0001") == "ok"
+    assert "Serial Number:" in listed(crl)
+    copy = os.path.join(os.path.dirname(crl), "copy.crl.pem")
+    serials = lambda path: [l for l in listed(path).splitlines() if "Serial Number" in l]
+    assert control(f"crl {copy}") == "ok" and serials(copy) == serials(crl) != []
+    assert control("revoke BWC-NOPE").startswith("error")
+    # reuse at undock: the ground truth keeps both generations
+    assert control("fault BWC-W0001 reuse_recording_id undock") == "ok"
+    assert control("undock 1") == "ok"
 
 def main():
     if sys.argv[1] == "--inner":
@@ -71,7 +85,8 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         scen = os.path.join(tmp, "s.ini")
         open(scen, "w").write("[dock]\nbays=2\ntime_scale=100\n[camera BWC-W0001]\nbay=1\nsegments=2x256K\n"
-                              "battery_soc=10\nunplug=0 100000 redock 0.5\n")
+                              "battery_soc=10\nunplug=0 100000 redock 0.5\n"
+                              "[camera BWC-W0002]\nsegments=20000x1K\n")
         truth = os.path.join(tmp, "t.json")
         p = subprocess.run([vdock, "--scenario", scen, "--ground-truth", truth, "--world-dir",
                             os.path.join(tmp, "w"), "--", sys.executable, __file__, "--inner", reader], timeout=120)
@@ -82,11 +97,24 @@ def main():
         ch = [e for e in t["charger_history"] if e["attr"] == "charge_behaviour written"]
         assert ch and ch[0]["value"] == "inhibit-charge", t["charger_history"]
         assert [e["value"] for e in t["port_history"]] == ["off", "on", "off", "on"], t["port_history"]
+        # a big camera's truth is a summary: counts, and only segments something happened to
+        big = t["cameras"][1]
+        assert big["truth"] == "summary" and big["recordings"][0]["segments"] == [], big["recordings"][0]
+        assert big["recordings"][0]["segments_by_fate"] == {"on-camera": 20000}, big["recordings"][0]
         cam = t["cameras"][0]
         assert cam["faults"][0]["fired"], cam["faults"]
-        assert cam["recordings"][0]["segments"][0]["files"]["mp4"]["bytes_served"] == 100000
-        assert cam["recordings"][0]["segments"][1]["faults"]["corrupt_offset"] == 5
+        gen0 = cam["recordings"][0]["previous_generations"][0]["segments"]
+        assert gen0[0]["files"]["mp4"]["bytes_served"] == 100000
+        assert gen0[1]["faults"]["corrupt_offset"] == 5
         assert any(e["attr"] == "unplug-fault" for e in t["dock_history"])
+        assert cam["certificate_revoked"] is True, cam
+        rec = cam["recordings"][0]
+        assert rec["generation"] == 1 and rec["previous_generations"][0]["generation"] == 0, rec
+        old = rec["previous_generations"][0]["segments"][0]
+        assert old["fate"] == "replaced", old
+        assert rec["segments"][0]["fate"] == "on-camera" and rec["segments"][0]["generation"] == 1
+        assert rec["segments"][0]["files"]["mp4"]["sha256"] != old["files"]["mp4"]["sha256"]
+        assert cam["operations"].get("0x95C1", 0) >= 1, cam["operations"]
         print("world ok")
 
 main()

@@ -6,8 +6,11 @@
 #include <openssl/evp.h>
 #include <string.h>
 
+#include <openssl/bn.h>
+
 #include "content.h"
 #include "ptp.h"
+#include "scenario.h"
 
 static const char *response_name(uint16_t rc)
 {
@@ -61,12 +64,23 @@ static json_object *served_video_sha(Segment *seg)
         return json_object_new_string(hex);
 }
 
+static const char *object_fate(const Object *obj)
+{
+        if (!obj)
+                return "never-on-camera";
+        if (!obj->deleted)
+                return "on-camera";
+        return obj->replaced ? "replaced" : obj->lost ? "lost" : "deleted";
+}
+
 static void add_fate(json_object *f, Object *obj)
 {
+        gboolean deleted = obj && obj->deleted && !obj->lost && !obj->replaced;
+
         json_object_object_add(f, "handle", obj ? json_object_new_int64(obj->handle) : NULL);
-        json_object_object_add(f, "fate", json_object_new_string(!obj ? "never-on-camera" : obj->deleted ? "deleted" : "on-camera"));
-        json_object_object_add(f, "deleted_real_us", obj && obj->deleted ? json_object_new_int64(obj->deleted_real_us) : NULL);
-        json_object_object_add(f, "deleted_mono_us", obj && obj->deleted ? json_object_new_int64(obj->deleted_mono_us) : NULL);
+        json_object_object_add(f, "fate", json_object_new_string(object_fate(obj)));
+        json_object_object_add(f, "deleted_real_us", deleted ? json_object_new_int64(obj->deleted_real_us) : NULL);
+        json_object_object_add(f, "deleted_mono_us", deleted ? json_object_new_int64(obj->deleted_mono_us) : NULL);
         json_object_object_add(f, "bytes_served", json_object_new_int64(obj ? (int64_t) obj->bytes_served : 0));
         json_object_object_add(f, "reads", json_object_new_int64(obj ? obj->reads : 0));
 }
@@ -76,7 +90,7 @@ static json_object *file_json(Camera *cam, Segment *seg, ObjectKind kind)
         static const char *const ext[FILE_N] = { "mp4", "man", "p7s" };
         json_object *f = json_object_new_object();
         g_autofree char *name = g_strdup_printf("%06u.%s", seg->index, ext[kind]);
-        GBytes *b = NULL;
+        g_autoptr(GBytes) served = NULL;
         gsize len = 0;
         const void *p;
         char hex[65];
@@ -88,9 +102,11 @@ static json_object *file_json(Camera *cam, Segment *seg, ObjectKind kind)
                 json_object_object_add(f, "sha256", json_object_new_string(hex));
                 if (seg->corrupt_offset >= 0)
                         json_object_object_add(f, "served_sha256", served_video_sha(seg));
+                if (seg->video_extra)
+                        json_object_object_add(f, "object_size", json_object_new_int64((int64_t) (seg->size + seg->video_extra)));
         } else {
-                b = kind == FILE_MAN ? segment_manifest(cam, seg, TRUE) : segment_signature(cam, seg);
-                p = b ? g_bytes_get_data(b, &len) : "";
+                served = camera_served_file(cam, seg, kind);
+                p = served ? g_bytes_get_data(served, &len) : "";
                 json_object_object_add(f, "size", json_object_new_int64((int64_t) len));
                 json_object_object_add(f, "sha256", sha_json(p, len));
                 if (kind == FILE_MAN && seg->manifest_altered) {
@@ -103,37 +119,125 @@ static json_object *file_json(Camera *cam, Segment *seg, ObjectKind kind)
         return f;
 }
 
+/* on-camera, deleted (every file by DeleteObject), partially-deleted, lost or
+ * replaced (some file gone without a DeleteObject), never-on-camera. */
 static const char *segment_fate(Segment *seg)
 {
-        int deleted = 0;
+        int total = 0, deleted = 0, lost = 0, replaced = 0;
 
-        if (seg->missing)
+        for (int k = 0; k < FILE_N; k++) {
+                Object *o = seg->files[k];
+                if (!o)
+                        continue;
+                total++;
+                deleted += o->deleted && !o->lost && !o->replaced;
+                lost += o->lost;
+                replaced += o->replaced;
+        }
+        if (total == 0)
                 return "never-on-camera";
-        for (int k = 0; k < FILE_N; k++)
-                deleted += seg->files[k]->deleted;
-        return deleted == 0 ? "on-camera" : deleted == FILE_N ? "deleted" : "partially-deleted";
+        if (replaced)
+                return "replaced";
+        if (lost)
+                return "lost";
+        return deleted == 0 ? "on-camera" : deleted == total ? "deleted" : "partially-deleted";
+}
+
+static json_object *segment_faults_json(Segment *seg)
+{
+        static const char *const ext[FILE_N] = { "mp4", "man", "p7s" };
+        json_object *faults = json_object_new_object(), *missing = json_object_new_array(), *padded = NULL;
+
+        json_object_object_add(faults, "corrupt_offset", seg->corrupt_offset >= 0 ? json_object_new_int64(seg->corrupt_offset) : NULL);
+        json_object_object_add(faults, "manifest_altered", json_object_new_boolean(seg->manifest_altered));
+        json_object_object_add(faults, "chain_gap", json_object_new_boolean(seg->missing && !seg->elsewhere));
+        json_object_object_add(faults, "offloaded_elsewhere", json_object_new_boolean(seg->elsewhere));
+        json_object_object_add(faults, "broken_prev", json_object_new_boolean(seg->broken_prev));
+        json_object_object_add(faults, "revoked_signer", json_object_new_boolean(seg->revoked_signer));
+        json_object_object_add(faults, "delete_refused", seg->delete_refusal ? json_object_new_string(
+                seg->delete_refusal == RC_Access_Denied ? "access-denied" : "write-protected") : NULL);
+        json_object_object_add(faults, "oversized_video", seg->video_extra ? json_object_new_int64((int64_t) seg->video_extra) : NULL);
+        for (int k = 0; k < FILE_N; k++) {
+                if (seg->missing_file[k])
+                        json_object_array_add(missing, json_object_new_string(ext[k]));
+                if (seg->padded_size[k]) {
+                        padded = padded ? padded : json_object_new_object();
+                        json_object_object_add(padded, ext[k], json_object_new_int64((int64_t) seg->padded_size[k]));
+                }
+        }
+        json_object_object_add(faults, "missing_files", missing);
+        json_object_object_add(faults, "oversized_file", padded);
+        return faults;
 }
 
 static json_object *segment_json(Camera *cam, Segment *seg)
 {
-        json_object *s = json_object_new_object(), *faults = json_object_new_object(), *files = json_object_new_object();
+        json_object *s = json_object_new_object(), *files = json_object_new_object();
         static const char *const ext[FILE_N] = { "mp4", "man", "p7s" };
 
         json_object_object_add(s, "recording_id", json_object_new_string(seg->recording->id));
         json_object_object_add(s, "index", json_object_new_int64(seg->index));
+        json_object_object_add(s, "generation", json_object_new_int64(seg->generation));
         json_object_object_add(s, "start_unix", json_object_new_int64(seg->start));
         json_object_object_add(s, "end_unix", json_object_new_int64(seg->end));
         json_object_object_add(s, "fate", json_object_new_string(segment_fate(seg)));
-        json_object_object_add(faults, "corrupt_offset", seg->corrupt_offset >= 0 ? json_object_new_int64(seg->corrupt_offset) : NULL);
-        json_object_object_add(faults, "manifest_altered", json_object_new_boolean(seg->manifest_altered));
-        json_object_object_add(faults, "chain_gap", json_object_new_boolean(seg->missing));
-        json_object_object_add(faults, "delete_refused", seg->delete_refusal ? json_object_new_string(
-                seg->delete_refusal == RC_Access_Denied ? "access-denied" : "write-protected") : NULL);
-        json_object_object_add(s, "faults", faults);
+        json_object_object_add(s, "faults", segment_faults_json(seg));
         for (int k = 0; k < FILE_N; k++)
                 json_object_object_add(files, ext[k], file_json(cam, seg, k));
         json_object_object_add(s, "files", files);
         return s;
+}
+
+/* Summary mode lists only segments something happened to. */
+static gboolean segment_touched(Segment *seg)
+{
+        for (int k = 0; k < FILE_N; k++)
+                if (seg->files[k] && (seg->files[k]->reads || seg->files[k]->deleted))
+                        return TRUE;
+        return seg->missing || seg->corrupt_offset >= 0 || seg->manifest_altered || seg->video_extra ||
+               seg->delete_refusal || seg->revoked_signer || seg->broken_prev;
+}
+
+static json_object *segments_json(Camera *cam, GPtrArray *segments, gboolean summary, json_object *counts)
+{
+        json_object *a = json_object_new_array();
+
+        for (guint i = 0; i < segments->len; i++) {
+                Segment *seg = segments->pdata[i];
+
+                if (counts) {
+                        const char *fate = segment_fate(seg);
+                        json_object *n = json_object_object_get(counts, fate);
+                        json_object_object_add(counts, fate, json_object_new_int64((n ? json_object_get_int64(n) : 0) + 1));
+                }
+                if (!summary || segment_touched(seg))
+                        json_object_array_add(a, segment_json(cam, seg));
+        }
+        return a;
+}
+
+static json_object *recording_json(Camera *cam, Recording *rec, gboolean summary)
+{
+        json_object *o = json_object_new_object(), *prev = json_object_new_array();
+        json_object *counts = summary ? json_object_new_object() : NULL;
+
+        json_object_object_add(o, "id", json_object_new_string(rec->id));
+        json_object_object_add(o, "officer_id", json_object_new_string(rec->officer));
+        json_object_object_add(o, "categories", json_object_new_string(rec->categories));
+        json_object_object_add(o, "generation", json_object_new_int64(rec->generation));
+        json_object_object_add(o, "segments", segments_json(cam, rec->segments, summary, counts));
+        json_object_object_add(o, "segments_total", json_object_new_int64(rec->segments->len));
+        if (counts)
+                json_object_object_add(o, "segments_by_fate", counts);
+        for (guint g = 0; rec->previous && g < rec->previous->len; g++) {
+                RecordingGeneration *gen = rec->previous->pdata[g];
+                json_object *go = json_object_new_object();
+                json_object_object_add(go, "generation", json_object_new_int64(gen->generation));
+                json_object_object_add(go, "segments", segments_json(cam, gen->segments, summary, NULL));
+                json_object_array_add(prev, go);
+        }
+        json_object_object_add(o, "previous_generations", prev);
+        return o;
 }
 
 static json_object *battery_json(Camera *cam)
@@ -232,9 +336,57 @@ static json_object *logs_json(Camera *cam, gboolean deletes)
         return a;
 }
 
+static gboolean truth_summary(Camera *cam)
+{
+        guint n = 0;
+
+        if (cam->truth_mode != TRUTH_AUTO)
+                return cam->truth_mode == TRUTH_SUMMARY;
+        for (guint r = 0; r < cam->recordings->len; r++)
+                n += ((Recording *) cam->recordings->pdata[r])->segments->len;
+        return n > 10000;
+}
+
+static json_object *hostile_json(Camera *cam, json_object *c)
+{
+        json_object *raw = json_object_new_object(), *ops = json_object_new_object();
+        DeviceIdentity *id = cam->identity;
+        GHashTableIter it;
+        gpointer k, v;
+
+        json_object_object_add(c, "presented_serial", json_object_new_string(camera_presented_serial(cam)));
+        json_object_object_add(c, "challenge", json_object_new_string(challenge_mode_to_string(cam->challenge)));
+        json_object_object_add(c, "object_prop_list", json_object_new_boolean(!cam->no_object_prop_list));
+        if (id) {
+                g_autofree char *sn = NULL;
+                BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(id->cert), NULL);
+                char *hex = bn ? BN_bn2hex(bn) : NULL;
+                sn = g_ascii_strdown(hex ? hex : "", -1);
+                OPENSSL_free(hex);
+                BN_free(bn);
+                json_object_object_add(c, "certificate_serial", json_object_new_string(sn));
+                json_object_object_add(c, "certificate_revoked", json_object_new_boolean(pki_is_revoked(cam->pki, id->cert)));
+        }
+        for (int i = 0; i < RAW_N; i++)
+                if (cam->raw_spec[i])
+                        json_object_object_add(raw, raw_field_key(i), json_object_new_string(cam->raw_spec[i]));
+        if (cam->raw_officer)
+                json_object_object_add(raw, "raw_officer", json_object_new_string(cam->raw_officer));
+        json_object_object_add(c, "raw_strings", raw);
+        g_hash_table_iter_init(&it, cam->op_counts);
+        while (g_hash_table_iter_next(&it, &k, &v)) {
+                char code[8];
+                g_snprintf(code, sizeof code, "0x%04X", GPOINTER_TO_UINT(k));
+                json_object_object_add(ops, code, json_object_new_int64(GPOINTER_TO_UINT(v)));
+        }
+        json_object_object_add(c, "operations", ops);
+        return c;
+}
+
 static json_object *camera_json(Camera *cam)
 {
         json_object *c = json_object_new_object(), *recs = json_object_new_array();
+        gboolean summary = truth_summary(cam);
 
         json_object_object_add(c, "serial", json_object_new_string(cam->serial));
         json_object_object_add(c, "model", json_object_new_string(cam->model));
@@ -253,18 +405,10 @@ static json_object *camera_json(Camera *cam)
         json_object_object_add(c, "battery", battery_json(cam));
         json_object_object_add(c, "selftest", selftest_json(cam));
         json_object_object_add(c, "faults", triggers_json(cam));
-        for (guint r = 0; r < cam->recordings->len; r++) {
-                Recording *rec = cam->recordings->pdata[r];
-                json_object *o = json_object_new_object(), *segs = json_object_new_array();
-
-                json_object_object_add(o, "id", json_object_new_string(rec->id));
-                json_object_object_add(o, "officer_id", json_object_new_string(rec->officer));
-                json_object_object_add(o, "categories", json_object_new_string(rec->categories));
-                for (guint s = 0; s < rec->segments->len; s++)
-                        json_object_array_add(segs, segment_json(cam, rec->segments->pdata[s]));
-                json_object_object_add(o, "segments", segs);
-                json_object_array_add(recs, o);
-        }
+        json_object_object_add(c, "truth", json_object_new_string(summary ? "summary" : "full"));
+        hostile_json(cam, c);
+        for (guint r = 0; r < cam->recordings->len; r++)
+                json_object_array_add(recs, recording_json(cam, cam->recordings->pdata[r], summary));
         json_object_object_add(c, "recordings", recs);
         json_object_object_add(c, "deletes", logs_json(cam, TRUE));
         json_object_object_add(c, "clock_sets", logs_json(cam, FALSE));

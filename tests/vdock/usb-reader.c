@@ -1,7 +1,9 @@
-/* usb-reader.c: a plain libusb PTP reader for the vdock benchmark. It opens
+/* usb-reader.c: a plain libusb PTP reader for the vdock benchmarks. It opens
  * the first 1209:0d0c device, opens a session, and reads one object with
- * GetPartialObject64 in 1 MiB bulk transfers, printing the rate.
- * Usage: vdock-usb-reader HANDLE BYTES [--parent-rss] */
+ * GetPartialObject64 in 1 MiB bulk transfers, printing the rate; or, with
+ * --prop-list, asks for the GetObjectPropList of every object (protocol
+ * §5.11) and prints how long the camera took to describe them all.
+ * Usage: vdock-usb-reader HANDLE BYTES [--parent-rss] | vdock-usb-reader --prop-list */
 #include <glib.h>
 #include <libusb.h>
 #include <stdio.h>
@@ -72,6 +74,30 @@ static uint16_t transact(uint16_t op, const uint32_t *params, int n, uint8_t *bu
         return (uint16_t) (head[6] | head[7] << 8);
 }
 
+/* The whole ObjectPropList in one transaction: the floor under any inventory. */
+static int prop_list(uint8_t *buf)
+{
+        uint32_t p[5] = { 0xFFFFFFFF, 0, 0xFFFFFFFF, 0, 0 };
+        uint8_t head[16];
+        uint64_t bytes;
+        gint64 t0 = g_get_monotonic_time();
+        double secs;
+
+        command(0x9805, p, 5);
+        bytes = read_phase(buf, head, sizeof head);
+        if (head[4] != 2) {
+                fprintf(stderr, "GetObjectPropList: no data (0x%02x%02x)\n", head[7], head[6]);
+                return 1;
+        }
+        read_phase(buf, NULL, 0);
+        secs = (g_get_monotonic_time() - t0) / 1e6;
+        /* six properties per object (§5.11) */
+        printf("objects: %u\nbytes: %llu\nseconds: %.3f\n",
+               (unsigned) (head[12] | head[13] << 8 | head[14] << 16 | (uint32_t) head[15] << 24) / 6,
+               (unsigned long long) bytes, secs);
+        return 0;
+}
+
 static long parent_rss_kb(const char *field)
 {
         g_autofree char *path = g_strdup_printf("/proc/%d/status", (int) getppid()), *text = NULL;
@@ -84,7 +110,8 @@ static long parent_rss_kb(const char *field)
 
 int main(int argc, char **argv)
 {
-        uint32_t handle = argc > 1 ? (uint32_t) strtoul(argv[1], NULL, 0) : 2;
+        gboolean list = argc > 1 && g_str_equal(argv[1], "--prop-list");
+        uint32_t handle = argc > 1 && !list ? (uint32_t) strtoul(argv[1], NULL, 0) : 2;
         uint64_t want = argc > 2 ? g_ascii_strtoull(argv[2], NULL, 0) : (1u << 30), got = 0, off = 0;
         uint8_t *buf = g_malloc(CHUNK);
         uint32_t session = 1;
@@ -101,6 +128,8 @@ int main(int argc, char **argv)
         if (transact(0x1002, &session, 1, buf, NULL) != 0x2001)
                 return 1;
         tid = 1;
+        if (list)
+                return prop_list(buf);
         t0 = g_get_monotonic_time();
         while (got < want) {
                 uint64_t n = 0, step = MIN(want - got, (uint64_t) 256 << 20);

@@ -110,6 +110,7 @@ static char **child_env(World *w, const char *pki_ca, const char *control, const
         env = g_environ_setenv(env, "UMOCKDEV_DIR", world_root(w), TRUE);
         env = g_environ_setenv(env, "LD_PRELOAD", preload, TRUE);
         env = g_environ_setenv(env, "VDOCK_CA", pki_ca, TRUE);
+        env = g_environ_setenv(env, "VDOCK_CRL", world_crl_path(w), TRUE);
         env = g_environ_setenv(env, "VDOCK_CONTROL", control, TRUE);
         env = g_environ_setenv(env, "VDOCK_BAYS", nbays, TRUE);
         env = g_environ_setenv(env, "VDOCK_WORLD", world_dir, TRUE);

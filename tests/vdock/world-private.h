@@ -53,6 +53,7 @@ typedef struct {
 struct World {
         GRecMutex lock;
         Scenario *scenario;
+        Pki *pki;
         char *world_dir;
         UMockdevTestbed *testbed;
         char *root, *sys_dir;

@@ -121,7 +121,7 @@ static void unplug_trigger(UsbDev *dev, Trigger *t, gpointer user_data);
 static UsbDescriptors *camera_descriptors(World *w, Bay *bay, const UsbFunctionOps **ops, gpointer *fn)
 {
         Camera *cam = bay->camera;
-        UsbIdentity id = { cam->usb3, cam->manufacturer, cam->model, cam->serial };
+        UsbIdentity id = { cam->usb3, cam->manufacturer, cam->model, camera_presented_serial(cam) };
         Umtprd *u = g_hash_table_lookup(w->umtprds, cam->serial);
         UsbDescriptors *d;
 
@@ -312,6 +312,7 @@ gboolean world_undock(World *w, unsigned index, GError **error)
         world_record(w->dock_history, bay->camera->serial, "undock", where);
         g_rec_mutex_lock(&w->lock);
         bay->camera->docked_bay = 0;
+        camera_undocked(bay->camera); /* armed reuse_recording_id */
         bay->camera = NULL;
         g_rec_mutex_unlock(&w->lock);
         chargers_update(w);
@@ -434,11 +435,17 @@ World *world_new(Scenario *s, const char *world_dir, Pki *pki, GError **error)
                 w->bays[b].port_power = TRUE;
                 w->bays[b].charger_fault = s->charger[b];
         }
+        w->pki = pki;
         for (guint i = 0; i < s->cameras->len; i++) {
                 Camera *cam = s->cameras->pdata[i];
                 cam->pki = pki;
+                if (cam->presented_serial)
+                        cam->impersonated = scenario_camera(s, cam->presented_serial);
                 camera_finalize(cam, vclock_system());
         }
+        /* Revoked certificates are in the CRL before the dock starts. */
+        for (guint i = 0; i < s->cameras->len; i++)
+                camera_prepare_pki(s->cameras->pdata[i]);
         if (!watch_init(w, error) || !start_umtprds(w, error)) {
                 world_free(w);
                 return NULL;
@@ -484,6 +491,36 @@ void world_free(World *w)
         g_free(w);
 }
 
+gboolean world_revoke(World *w, const char *serial, GError **error)
+{
+        Camera *cam = scenario_camera(w->scenario, serial);
+        DeviceIdentity *id;
+
+        if (!cam) {
+                g_set_error(error, WORLD_ERROR, 1, "no camera %s", serial);
+                return FALSE;
+        }
+        g_rec_mutex_lock(&w->lock);
+        id = camera_identity(cam);
+        if (id)
+                pki_revoke(w->pki, id->cert);
+        g_rec_mutex_unlock(&w->lock);
+        if (!id)
+                g_set_error(error, WORLD_ERROR, 1, "%s has no certificate", serial);
+        return id != NULL;
+}
+
+gboolean world_write_crl(World *w, const char *path, GError **error)
+{
+        gboolean ok;
+
+        g_rec_mutex_lock(&w->lock);
+        ok = pki_write_crl(w->pki, path, error);
+        g_rec_mutex_unlock(&w->lock);
+        return ok;
+}
+
+const char *world_crl_path(World *w) { return pki_crl_path(w->pki); }
 const char *world_root(World *w) { return w->root; }
 GRecMutex *world_lock(World *w) { return &w->lock; }
 Scenario *world_scenario(World *w) { return w->scenario; }

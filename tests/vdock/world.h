@@ -26,6 +26,11 @@ gboolean world_dock(World *w, const char *serial, unsigned bay, GError **error);
 gboolean world_undock(World *w, unsigned bay, GError **error);
 gboolean world_port_power(World *w, unsigned bay, gboolean on, const char *source, GError **error);
 gboolean world_bay_fault(World *w, unsigned bay, const char *key, const char *value, GError **error);
+/* The test CA revokes the camera's certificate; its CRL file is rewritten. */
+gboolean world_revoke(World *w, const char *serial, GError **error);
+/* Write the CA's current CRL to path (atomically). */
+gboolean world_write_crl(World *w, const char *path, GError **error);
+const char *world_crl_path(World *w);
 /* JSON one-liner: bays, cameras, objects left. */
 char *world_status(World *w);
 /* Histories for the ground truth. */

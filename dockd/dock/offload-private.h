@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* offload-private.h: the Offload object, shared by offload.c (inventory, pull,
+ * the driver) and offload-delete.c (matching names to content, deletion). */
+#pragma once
+
+#include <openssl/evp.h>
+
+#include "offload-types.h"
+#include "worker.h"
+
+typedef struct SegmentMatch {
+        bool checked;                        /* matched against the spool in this docking */
+        bool proven;                         /* the camera's .man has the SHA-256 the spool holds for it */
+        char variant[SEGMENT_VARIANT_MAX];   /* "", or other content under a reused name */
+} SegmentMatch;
+
+typedef enum Phase {
+        PHASE_INVENTORY,
+        PHASE_PULL,
+        PHASE_DELETE,
+        PHASE_DONE,
+} Phase;
+
+struct Offload {
+        const DockContext *ctx;
+        Camera *camera;
+        char *bay;                  /* for logs */
+        char *serial;
+        OffloadCallbacks cb;
+        void *userdata;
+        Phase phase;
+        CameraInventory *inv;
+        SegmentMatch *match;        /* per inventory segment */
+        OffloadSummary summary;
+        bool busy;                  /* a camera operation or worker job is in flight */
+        bool failed;
+
+        /* the segment being pulled */
+        size_t cur;
+        SegmentId id;
+        char segname[96];
+        uint8_t *man;
+        size_t man_size;
+        uint8_t *p7s;
+        size_t p7s_size;
+        size_t small;               /* which of small_files is being read */
+        Manifest *manifest;
+        char *reason;               /* why it is quarantined, NULL if not */
+        bool trusted;               /* manifest valid, signed, about this segment: it heads the chain */
+        int fd;
+        uint64_t offset, size, unsynced, chunk_start;
+        EVP_MD_CTX *hash;
+        uint8_t sha[32];            /* the video's SHA-256, once pulled */
+        WorkerJob *job;             /* a worker is using fd and hash (rehash, fsync, rename) */
+        void (*job_next)(Offload *o); /* what follows the job, on the loop */
+        const char *job_what;       /* for the log, when it fails */
+        bool zombie;                /* freed while it ran: the job's end frees us */
+        bool spool_wait;
+        uint64_t camera_bytes;      /* of the spool held for this camera (within_share()) */
+        bool share_logged;
+
+        /* deletion */
+        size_t del_seg;
+        int del_kind;
+        bool *refused;              /* per inventory segment: the camera refused a delete */
+        bool rescan;                /* a confirmation came while we were busy */
+};
+
+static inline const CameraSegment *cur_seg(Offload *o) {
+        return &o->inv->segments[o->cur];
+}
+
+/* The spool's name of inventory segment i, with what this docking matched. */
+static inline SegmentId seg_id(Offload *o, size_t i) {
+        const CameraSegment *s = &o->inv->segments[i];
+        const char *v = o->match[i].variant;
+
+        return (SegmentId) { .serial = o->serial, .recording = s->recording_id, .index = s->index,
+                             .variant = v[0] ? v : NULL };
+}
+
+void offload_log(Offload *o, int level, int error, const char *segment, const char *fmt, ...) _printf_(5, 6);
+/* The camera failed: stop here; the bay recovers the camera and starts anew. */
+void offload_fail(Offload *o, int error, const char *what);
+void offload_step(Offload *o);
+/* A recording is held on the camera while any of its segments (on the camera,
+ * or ever seen by this dock) is quarantined or not yet pulled and verified. */
+bool offload_recording_deletable(Offload *o, const char *recording);
+
+/* offload-delete.c */
+/* Before anything is decided about the segment at o->cur: if the spool knows its
+ * name from an earlier docking, read the camera's .man to learn whether it is
+ * that content. 1: decided at once; 0: reading (offload_step() follows); < 0: failed. */
+int offload_match_segment(Offload *o);
+/* Delete, in order, every confirmed segment of every fully verified recording. */
+void offload_delete_next(Offload *o);
+/* Deletions a crash interrupted whose files the camera no longer has: finish their records. */
+int offload_finish_interrupted_deletions(Offload *o);
