@@ -400,17 +400,21 @@ char *manager_status_json(Manager *m) {
         return s;
 }
 
-int manager_run(Manager *m) {
+void manager_notify_ready(Manager *m) {
         _cleanup_free_ char *ready = NULL, *s = manager_status_line(m);
-        int r;
 
-        if (asprintf(&ready, "READY=1\nSTATUS=%s", strna(s)) < 0)
-                return -ENOMEM;
-        (void) sd_notify(false, ready);
+        if (m->stopping)
+                return;
+        if (asprintf(&ready, "READY=1\nSTATUS=%s", strna(s)) >= 0)
+                (void) sd_notify(false, ready);
         free_and_replace(m->last_status, s);
         log_info("dockd %s running: dock %s, %u bays, storage %s.", PACKAGE_VERSION,
                  m->config->dock_name, m->config->n_bays,
                  storage_backend_to_string(m->config->storage_backend));
+}
+
+int manager_run(Manager *m) {
+        int r;
 
         r = sd_event_loop(m->event);
         if (r < 0)
