@@ -414,13 +414,10 @@ def cms_verify(p7s, man, ca):
 # For cases whose camera goes silent on purpose: a stall is noticed after 2 s, not
 # dockd's 5 s. Only those: on a loaded machine a healthy camera emulated by vdock can
 # take longer than 2 s to answer, and every other case would see a spurious stall.
-FAST_STALLS = {"usb": {"command_timeout": "2s", "stall_timeout": "2s"}}
-
-
 class Rig:
     """dockd in vdock's world with a private bus, a file backend in a temporary
     directory, and helpers to wait for what a user would see. USB timeouts are
-    dockd's defaults unless config says otherwise (FAST_STALLS).
+    dockd's defaults unless config says otherwise.
 
     A context manager: `with Rig(world) as rig:` cleans up (cleanup()) however
     the block ends; a case calls rig.stop() itself where dockd's exit matters."""
