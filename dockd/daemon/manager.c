@@ -106,12 +106,22 @@ static void on_hotplug(UsbManager *u, libusb_device *dev, bool arrived, void *us
         Manager *m = userdata;
         char port[64];
         Bay *b;
+        int r;
 
-        if (m->stopping || usb_device_port_path(dev, port, sizeof port) < 0)
+        if (m->stopping)
                 return;
+        r = usb_device_port_path(dev, port, sizeof port);
+        if (r < 0) {
+                /* Said, not dropped silently: a camera that never arrives is a
+                 * bay that never empties of footage. */
+                log_debug_errno(r, "USB device %s with no port path; ignoring it: %m",
+                                arrived ? "arrived" : "left");
+                return;
+        }
+        log_debug("USB device on port %s %s.", port, arrived ? "arrived" : "left");
         b = bay_for_port(m, port);
         if (!b) {
-                log_debug("USB device on port %s %s; not a bay.", port, arrived ? "arrived" : "left");
+                log_debug("Port %s is not a bay.", port);
                 return;
         }
         if (arrived)
