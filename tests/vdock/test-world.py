@@ -59,6 +59,7 @@ def inner(reader):
     wait_for(lambda: devnum() == "6\n", "redock with a new devnum")
     st = json.loads(control("status")[3:])
     assert st["bays"][0]["camera"] == "BWC-W0001", st
+    assert st["cameras"][0]["bytes_served"] >= 100000, st
     assert control("fault BWC-W0001 corrupt 1 5").startswith("ok")
     assert control("bogus").startswith("error")
 

@@ -89,7 +89,7 @@ static char *camera_device_text(World *w, Bay *bay, const UsbDescriptors *d, con
         if (!itf)
                 itf = no_interface;
         return g_strdup_printf(
-                "P: " HUB_PATH "/1-1.%u\nN: bus/usb/001/%03u\n"
+                "P: " HUB_PATH "/1-1.%u\n"
                 "E: SUBSYSTEM=usb\nE: DEVTYPE=usb_device\nE: DRIVER=usb\nE: BUSNUM=001\nE: DEVNUM=%03u\n"
                 "E: DEVNAME=/dev/bus/usb/001/%03u\nE: PRODUCT=%x/%x/%x\nE: TYPE=%u/%u/%u\n"
                 "E: MAJOR=189\nE: MINOR=%u\nE: ID_SERIAL_SHORT=%s\n"
@@ -106,7 +106,7 @@ static char *camera_device_text(World *w, Bay *bay, const UsbDescriptors *d, con
                 "A: bInterfaceClass=%02x\\n\nA: bInterfaceSubClass=%02x\\n\nA: bInterfaceProtocol=%02x\\n\n"
                 "A: bInterfaceNumber=%02x\\n\nA: bAlternateSetting= 0\\n\nA: bNumEndpoints=%02x\\n\n"
                 "A: interface=%s\\n\n",
-                b, devnum, devnum, devnum, vid, pid, bcd, dev[4], dev[5], dev[6], devnum - 1,
+                b, devnum, devnum, vid, pid, bcd, dev[4], dev[5], dev[6], devnum - 1,
                 string_of(d, dev[16]), devnum, d->usb3 ? "5000" : "480", vid, pid, bcd, dev[4], dev[5], dev[6],
                 conf ? conf[4] : 1, d->usb3 ? 1u << dev[7] : dev[7], conf ? conf[7] : 0x80,
                 conf ? conf[8] * (d->usb3 ? 8u : 2u) : 0, dev[3], dev[2], b, string_of(d, dev[14]),
@@ -148,6 +148,7 @@ static void enumerate(World *w, Bay *bay)
         gpointer fn;
         UsbDescriptors *desc = camera_descriptors(w, bay, &ops, &fn);
         g_autofree char *desc_hex = NULL, *text = NULL, *devnode = NULL, *link = NULL, *target = NULL;
+        g_autofree char *node = NULL, *dirname = NULL;
         g_autoptr(GError) error = NULL;
 
         if (!desc)
@@ -162,6 +163,12 @@ static void enumerate(World *w, Bay *bay)
         g_ptr_array_add(w->retired_devs, bay->usbdev);
         if (!umockdev_testbed_attach_ioctl(w->testbed, devnode, usbdev_handler(bay->usbdev), &error))
                 g_error("attach ioctl %s: %s", devnode, error->message);
+        /* The node is ours (no "N:" line, which umockdev would make a plain
+         * file), and exists before the uevent announces it. */
+        node = g_build_filename(w->root, devnode, NULL);
+        if (g_mkdir_with_parents(dirname = g_path_get_dirname(node), 0755) < 0 ||
+            !usbdev_serve_node(bay->usbdev, node, &error))
+                g_error("device node %s: %s", node, error ? error->message : g_strerror(errno));
         text = camera_device_text(w, bay, desc, desc_hex);
         if (!umockdev_testbed_add_from_string(w->testbed, text, &error))
                 g_error("adding camera: %s", error->message);
@@ -504,11 +511,18 @@ char *world_status(World *w)
         for (guint i = 0; i < w->scenario->cameras->len; i++) {
                 Camera *cam = w->scenario->cameras->pdata[i];
                 unsigned left = 0;
+                guint64 served = 0;
 
-                for (guint o = 0; o < cam->objects->len; o++)
-                        left += !((Object *) cam->objects->pdata[o])->deleted;
-                g_string_append_printf(s, "%s{\"serial\":\"%s\",\"bay\":%d,\"objects_left\":%u,\"soc\":%.1f}",
-                                       i ? "," : "", cam->serial, cam->docked_bay, left, cam->battery.soc * 100);
+                for (guint o = 0; o < cam->objects->len; o++) {
+                        Object *obj = cam->objects->pdata[o];
+                        left += !obj->deleted;
+                        served += obj->bytes_served;
+                }
+                /* bytes_served: what the camera sent of its objects so far, for a
+                 * benchmark's timeline of each bay's pull. */
+                g_string_append_printf(s, "%s{\"serial\":\"%s\",\"bay\":%d,\"objects_left\":%u,"
+                                       "\"bytes_served\":%" G_GUINT64_FORMAT ",\"soc\":%.1f}",
+                                       i ? "," : "", cam->serial, cam->docked_bay, left, served, cam->battery.soc * 100);
         }
         g_rec_mutex_unlock(&w->lock);
         g_string_append(s, "]}");
