@@ -155,8 +155,11 @@ int main(int argc, char *argv[]) {
         if (r < 0)
                 return EXIT_FAILURE;
         r = manager_bus_setup(m);
-        if (r < 0)
+        if (r < 0) {
+                /* No bus at all: cameras still need their footage taken off. */
                 log_warning_errno(r, "D-Bus API unavailable, dockctl will not work: %m");
+                manager_notify_ready(m);
+        }
         r = manager_run(m);
         log_info("dockd stopped.");
         return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;

@@ -70,14 +70,42 @@ static const sd_bus_vtable dock_vtable[] = {
         SD_BUS_VTABLE_END,
 };
 
-static int on_name_acquired(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+/* RequestName's answer (D-Bus specification): 1 primary owner, 2 in queue,
+ * 3 exists, 4 already owner. A callback given to sd_bus_request_name_async()
+ * gets it raw: a name that another process owns is no error. */
+static int name_request_result(sd_bus_message *reply) {
         const sd_bus_error *e = sd_bus_message_get_error(reply);
+        uint32_t ret;
+        int r;
 
         if (e)
-                log_warning("Cannot own D-Bus name %s, dockctl will not reach this dockd: %s",
-                            DOCKD_BUS_NAME, e->message);
-        else
-                log_debug("Acquired D-Bus name %s.", DOCKD_BUS_NAME);
+                return -sd_bus_error_get_errno(e) ?: -EIO;
+        r = sd_bus_message_read(reply, "u", &ret);
+        if (r < 0)
+                return r;
+        return ret == 1 || ret == 4 ? 0 : -EEXIST;
+}
+
+static int on_name_acquired(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        Manager *m = userdata;
+        int r = name_request_result(reply);
+
+        if (r < 0) {
+                const sd_bus_error *e = sd_bus_message_get_error(reply);
+
+                /* Another dockd has it, or policy forbids it, or the bus went away:
+                 * running on without the name would be a dock nobody can ask. Exit
+                 * failed, so that the service manager restarts us. */
+                if (e)
+                        log_error("Cannot own D-Bus name %s: %s", DOCKD_BUS_NAME, e->message);
+                else
+                        log_error_errno(r, "Cannot own D-Bus name %s: %m", DOCKD_BUS_NAME);
+                manager_stop(m);
+                (void) sd_event_exit(m->event, r);
+                return 0;
+        }
+        log_debug("Acquired D-Bus name %s.", DOCKD_BUS_NAME);
+        manager_notify_ready(m);
         return 0;
 }
 
@@ -92,6 +120,12 @@ int manager_bus_setup(Manager *m) {
         if (r < 0)
                 return r;
         r = sd_bus_attach_event(m->bus, m->event, SD_EVENT_PRIORITY_NORMAL);
+        if (r < 0)
+                return r;
+        /* No timeout on our calls (the only one is RequestName): the bus always
+         * answers or hangs up, and a busy bus that answers after sd-bus's 25 s
+         * would otherwise leave us running without our name. */
+        r = sd_bus_set_method_call_timeout(m->bus, UINT64_MAX);
         if (r < 0)
                 return r;
         /* Asynchronously: a stuck bus must never hold up cameras. */

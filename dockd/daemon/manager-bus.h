@@ -6,5 +6,7 @@
 #include "manager.h"
 
 /* Connect to the system bus and serve the API from m's loop. The name is
- * requested asynchronously: a stuck bus never holds up cameras. */
+ * requested asynchronously: a stuck bus never holds up cameras. Once the name
+ * is ours, manager_notify_ready(); if the bus refuses it, the daemon stops
+ * with a failure. On an error return nothing was requested. */
 int manager_bus_setup(Manager *m);

@@ -109,12 +109,22 @@ static void on_hotplug(UsbManager *u, libusb_device *dev, bool arrived, void *us
         Manager *m = userdata;
         char port[64];
         Bay *b;
+        int r;
 
-        if (m->stopping || usb_device_port_path(dev, port, sizeof port) < 0)
+        if (m->stopping)
                 return;
+        r = usb_device_port_path(dev, port, sizeof port);
+        if (r < 0) {
+                /* Said, not dropped silently: a camera that never arrives is a
+                 * bay that never empties of footage. */
+                log_debug_errno(r, "USB device %s with no port path; ignoring it: %m",
+                                arrived ? "arrived" : "left");
+                return;
+        }
+        log_debug("USB device on port %s %s.", port, arrived ? "arrived" : "left");
         b = bay_for_port(m, port);
         if (!b) {
-                log_debug("USB device on port %s %s; not a bay.", port, arrived ? "arrived" : "left");
+                log_debug("Port %s is not a bay.", port);
                 return;
         }
         if (arrived)
@@ -439,17 +449,21 @@ char *manager_status_json(Manager *m) {
         return s;
 }
 
-int manager_run(Manager *m) {
+void manager_notify_ready(Manager *m) {
         _cleanup_free_ char *ready = NULL, *s = manager_status_line(m);
-        int r;
 
-        if (asprintf(&ready, "READY=1\nSTATUS=%s", strna(s)) < 0)
-                return -ENOMEM;
-        (void) sd_notify(false, ready);
+        if (m->stopping)
+                return;
+        if (asprintf(&ready, "READY=1\nSTATUS=%s", strna(s)) >= 0)
+                (void) sd_notify(false, ready);
         free_and_replace(m->last_status, s);
         log_info("dockd %s running: dock %s, %u bays, storage %s.", PACKAGE_VERSION,
                  m->config->dock_name, m->config->n_bays,
                  storage_backend_to_string(m->config->storage_backend));
+}
+
+int manager_run(Manager *m) {
+        int r;
 
         r = sd_event_loop(m->event);
         if (r < 0)

@@ -56,6 +56,9 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Manager *, manager_free);
 /* Connect to hardware and storage; with manager_bus_setup() (manager-bus.h)
  * after it, the daemon is ready. */
 int manager_start(Manager *m);
+/* Tell the service manager (READY=1) and the log that the dock serves: once
+ * its D-Bus name is ours, so that whoever waits for READY=1 can use it. */
+void manager_notify_ready(Manager *m);
 /* Run until SIGTERM/SIGINT; returns the exit status. */
 int manager_run(Manager *m);
 /* Begin a clean stop: work in flight is left resumable. */

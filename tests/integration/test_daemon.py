@@ -164,6 +164,34 @@ def dbus_status():
 
 
 @case
+def ready_only_with_bus_name():
+    """READY=1 means dockctl works: dockd sends it once it owns its bus name,
+    and never runs on without the name (the bus refused it, or the request
+    failed). A second dockd on the bus cannot own the name: before, it said
+    READY=1 at once, logged the refusal and ran on unreachable."""
+    tmp, tmp2 = TempDir(), TempDir()
+    bus = PrivateBus(tmp)
+    try:
+        d = Dockd(tmp, minimal_config(tmp), env=bus.env())
+        d.wait_ready()
+        p = dockctl("status", "--json", env=bus.env())
+        check(json.loads(p.stdout)["dock"] == "test-dock", p.stdout)
+        d2 = Dockd(tmp2, minimal_config(tmp2), env=bus.env())
+        wait_for(lambda: d2.notify.seen("READY=1") or d2.proc.poll() is not None,
+                 None, what="READY=1 or the second dockd's exit")
+        check(d2.notify.seen("READY=1") == [], "READY=1 without the bus name:\n" + d2.log())
+        rc = d2.proc.wait()
+        check(rc != 0, f"dockd without its bus name exited {rc}:\n" + d2.log())
+        check("Cannot own D-Bus name" in d2.log(), d2.log())
+        d2.stop()
+        check(d.stop() == 0, "exit status")
+    finally:
+        bus.stop()
+        tmp.cleanup()
+        tmp2.cleanup()
+
+
+@case
 def no_bus_still_runs():
     tmp = TempDir()
     try:
