@@ -844,6 +844,15 @@ int custody_log_open(const char *dir, const char *key_path, const char *dock_nam
         l->sealed_fd = open(l->sealed_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (l->sealed_fd < 0)
                 return -errno;
+        /* A crash between a seal's rename and its fsyncs leaves the sealed file's
+         * name not yet durable; the chain head is about to be taken from it, so
+         * make it durable first (sealed/ before the log directory, as the seal
+         * does), and the log directory's own name with it. */
+        if (fsync(l->sealed_fd) < 0 || fsync(l->dir_fd) < 0)
+                return -errno;
+        r = fsync_directory_of(dir);
+        if (r < 0)
+                return r;
 
         r = dock_key_load_or_generate(key_path, &l->key);
         if (r < 0)
