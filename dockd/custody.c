@@ -946,7 +946,10 @@ int custody_log_seal(CustodyLog *l, char **ret_path) {
         old = TAKE_FD(l->fd);
         l->current_size = 0;
         failpoint("custody-seal-after-rename");
-        if (fsync(l->sealed_fd) < 0 || fsync(l->dir_fd) < 0)
+        if (fsync(l->sealed_fd) < 0)
+                return (l->broken = -errno);
+        failpoint("custody-seal-between-syncs");
+        if (fsync(l->dir_fd) < 0)
                 return (l->broken = -errno);
         (void) fchmod(old, 0440);
         (void) fsync(old);
