@@ -31,7 +31,8 @@ SCENARIO = os.path.join(HERE, "scenarios", "cameras.ini")
 FAILPOINTS = [
     "pull-chunk", "pull-before-sync", "pull-before-rename", "pull-after-rename", "pull-after-custody",
     "pull-after-state", "atomic-before-rename", "atomic-after-rename", "custody-append-before-sync",
-    "custody-seal-after-rename", "custody-seal-after-create", "file-before-rename", "file-after-rename",
+    "custody-seal-after-rename", "custody-seal-between-syncs", "custody-seal-after-create",
+    "file-before-rename", "file-after-rename",
     "delete-before", "delete-object", "delete-after-custody",
 ]
 

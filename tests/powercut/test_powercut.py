@@ -53,6 +53,14 @@ def seal_crash_then_cut_keeps_sealed_records():
 
 
 @case
+def seal_cut_between_directory_syncs():
+    """A cut after the seal's fsync of sealed/ but before that of the log
+    directory: the file is under both names. custody_log_open() refused the
+    log (EBADMSG), so the dock stopped offloading after the power came back."""
+    steps_case([("cut", "custody-seal-between-syncs:1")])
+
+
+@case
 def probe():
     """Development: POWERCUT_STEPS='cut pull-chunk:1; cut-after 2' ."""
     steps = []
