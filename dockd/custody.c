@@ -616,7 +616,8 @@ static int file_first_seq(int fd, off_t size, uint64_t *ret_seq) {
 }
 
 /* The newest sealed file gives the chain head when the current file is empty. */
-static int sealed_newest(CustodyLog *l, bool *ret_found, uint64_t *ret_last, char ret_hash[static 65]) {
+static int sealed_newest(CustodyLog *l, bool *ret_found, uint64_t *ret_last, char ret_hash[static 65],
+                         struct stat *ret_st) {
         _cleanup_(closedirp) DIR *d = NULL;
         _cleanup_free_ char *newest = NULL;
         _cleanup_close_ int fd = -EBADF;
@@ -652,6 +653,8 @@ static int sealed_newest(CustodyLog *l, bool *ret_found, uint64_t *ret_last, cha
                 return r == -ENODATA ? -EBADMSG : r;
         if (seq != best)
                 return -EBADMSG;
+        if (fstat(fd, ret_st) < 0)
+                return -errno;
         *ret_found = true;
         *ret_last = best;
         return 0;
@@ -756,15 +759,37 @@ static int current_open(CustodyLog *l) {
         return fsync(l->dir_fd) < 0 ? -errno : 0;
 }
 
+/* A seal renames current.jsonl into sealed/, then fsyncs sealed/ and the log
+ * directory. Power lost between the two leaves one file under both names (a
+ * rename between directories is made durable one directory at a time): the
+ * seal committed, so finish it. */
+static int seal_finish(CustodyLog *l, const struct stat *sealed) {
+        struct stat st;
+
+        if (fstatat(l->dir_fd, CUSTODY_CURRENT, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                return errno == ENOENT ? 0 : -errno;
+        if (st.st_dev != sealed->st_dev || st.st_ino != sealed->st_ino)
+                return 0;
+        if (unlinkat(l->dir_fd, CUSTODY_CURRENT, 0) < 0)
+                return -errno;
+        return fsync(l->dir_fd) < 0 ? -errno : 0;
+}
+
 static int chain_recover(CustodyLog *l, size_t *ret_torn, char **ret_torn_file) {
         char sealed_hash[65];
         uint64_t sealed_last = 0;
         bool sealed = false;
+        struct stat sealed_st;
         int r;
 
-        r = sealed_newest(l, &sealed, &sealed_last, sealed_hash);
+        r = sealed_newest(l, &sealed, &sealed_last, sealed_hash, &sealed_st);
         if (r < 0)
                 return r;
+        if (sealed) {
+                r = seal_finish(l, &sealed_st);
+                if (r < 0)
+                        return r;
+        }
         r = current_open(l);
         if (r < 0)
                 return r;
