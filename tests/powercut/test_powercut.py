@@ -17,6 +17,7 @@ from dockdtest import case, check, in_private_mount_ns, run_cases, run_in_vdock 
 from harness import PowerCutRun, run_steps  # noqa: E402
 
 SMALL = os.path.join(HERE, "scenarios", "one-camera.ini")
+ONE_SEGMENT = os.path.join(HERE, "scenarios", "one-segment.ini")
 
 
 def report(run):
@@ -58,6 +59,14 @@ def seal_cut_between_directory_syncs():
     directory: the file is under both names. custody_log_open() refused the
     log (EBADMSG), so the dock stopped offloading after the power came back."""
     steps_case([("cut", "custody-seal-between-syncs:1")])
+
+
+@case
+def cut_before_delete_leaves_no_spool_data():
+    """The spool's copy of a confirmed segment is unlinked without a directory
+    fsync; a cut brings it back, and a restart never removed it again: every
+    power cut leaked spool space until pulls paused for a full spool."""
+    steps_case([("cut", "delete-before:1")], ONE_SEGMENT)
 
 
 @case
