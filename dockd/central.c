@@ -281,6 +281,13 @@ static int requeue_one(const SegmentId *id, const SegmentState *st, void *userda
         Manager *m = userdata;
         int r;
 
+        if (st->stage >= SEGMENT_CONFIRMED && m->config->spool_keep_confirmed == 0) {
+                /* Its data went when central storage confirmed it, but an unlink
+                 * is durable only once its directory is synced: after a power
+                 * cut the files can be back, and nothing else would remove them. */
+                (void) spool_remove_data(m->spool, id);
+                return 0;
+        }
         if (st->stage != SEGMENT_PULLED)
                 return 0;
         r = manager_enqueue_segment(m, id, st);
@@ -290,7 +297,8 @@ static int requeue_one(const SegmentId *id, const SegmentState *st, void *userda
         return 0;
 }
 
-/* After a restart: everything pulled but not confirmed goes back in the queue. */
+/* After a restart: everything pulled but not confirmed goes back in the queue;
+ * the data of confirmed segments leaves the spool. */
 int manager_requeue_spool(Manager *m) {
         return spool_foreach(m->spool, requeue_one, m);
 }
