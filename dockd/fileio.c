@@ -181,6 +181,7 @@ int rename_durable(const char *from, const char *to) {
                 return -ENOMEM;
         if (rename(from, to) < 0)
                 return -errno;
+        failpoint_detail("rename-before-sync", to);
         r = fsync_path(b);
         if (r < 0)
                 return r;
@@ -206,6 +207,7 @@ int mkdir_p_durable(const char *path, mode_t mode) {
                 return r;
         if (mkdir(path, mode) < 0 && errno != EEXIST)
                 return -errno;
+        failpoint_detail("mkdir-before-sync", path);
         return fsync_directory_of(path);
 }
 
