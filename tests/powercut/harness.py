@@ -492,6 +492,8 @@ class PowerCutRun:
         return True
 
     def finish(self, timeout=300):
+        if self.tally.lost:
+            timeout = 30   # a lost segment never comes back: do not wait for it
         """Restart, let dockd finish, stop it cleanly, cut once more: nothing of
         it may be lost, and everything is where it belongs."""
         d = self.start()

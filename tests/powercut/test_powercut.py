@@ -31,10 +31,10 @@ def report(run):
     check(not t.problems, f"{len(t.problems)} problems (seed {run.seed}):\n" + "\n".join(t.problems[:20]))
 
 
-def steps_case(steps, scenario=SMALL):
+def steps_case(steps, scenario=SMALL, config=None):
     in_private_mount_ns()
     world = run_in_vdock(scenario)
-    run = PowerCutRun(world, 1)
+    run = PowerCutRun(world, 1, config=config)
     failed = True
     try:
         run_steps(run, steps)
@@ -69,6 +69,20 @@ def cut_before_delete_leaves_no_spool_data():
     steps_case([("cut", "delete-before:1")], ONE_SEGMENT)
 
 
+# One object at a time: the crashed rename is the last one into its directory.
+SERIAL_UPLOADS = {"storage": {"concurrency": "1"}}
+
+
+@case
+def object_found_after_a_crash_is_synced_before_it_counts():
+    """kill -9 after the .p7s was renamed into central storage, before its
+    directory was synced. The restart found it in place and confirmed it by
+    reading it back, the camera deleted the segment, and a cut lost the .p7s
+    for good (the segment can no longer be verified)."""
+    steps_case([("crash", "rename-before-sync@.p7s:1"), ("cut", "delete-after-custody:1")], ONE_SEGMENT,
+               SERIAL_UPLOADS)
+
+
 @case
 def probe():
     """Development: POWERCUT_STEPS='cut pull-chunk:1; cut-after 2' ."""
@@ -76,7 +90,9 @@ def probe():
     for part in os.environ["POWERCUT_STEPS"].split(";"):
         kind, arg = part.split()
         steps.append((kind, float(arg) if kind.endswith("-after") else arg))
-    steps_case(steps, os.environ.get("POWERCUT_SCENARIO", SMALL))
+    config = {"storage": {"concurrency": os.environ["POWERCUT_CONCURRENCY"]}} \
+        if os.environ.get("POWERCUT_CONCURRENCY") else None
+    steps_case(steps, os.environ.get("POWERCUT_SCENARIO", SMALL), config)
 
 
 if __name__ == "__main__":
