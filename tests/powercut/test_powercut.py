@@ -84,6 +84,16 @@ def object_found_after_a_crash_is_synced_before_it_counts():
 
 
 @case
+def directory_found_after_a_crash_is_synced_before_it_is_used():
+    """kill -9 after mkdir of the recording's directory in central storage,
+    before its parent was synced. The restart found the directory, put the
+    three objects in it (each synced into it), the camera deleted the segment,
+    and a cut lost the directory with the whole segment."""
+    steps_case([("crash", "mkdir-before-sync@evidence/BWC-PC201/2026:1"), ("cut", "delete-after-custody:1")],
+               ONE_SEGMENT, SERIAL_UPLOADS)
+
+
+@case
 def probe():
     """Development: POWERCUT_STEPS='cut pull-chunk:1; cut-after 2' ."""
     steps = []
