@@ -199,7 +199,10 @@ int mkdir_p_durable(const char *path, mode_t mode) {
         int r;
 
         if (stat(path, &st) >= 0)
-                return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+                /* A crash between an earlier mkdir and the fsync of its parent
+                 * leaves a directory whose name is not durable: sync it now.
+                 * Its ancestors were synced before it was made. */
+                return !S_ISDIR(st.st_mode) ? -ENOTDIR : fsync_directory_of(path);
         if (errno != ENOENT)
                 return -errno;
         r = mkdir_parents_durable(path, mode);
