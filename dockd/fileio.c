@@ -163,13 +163,13 @@ int write_file_atomic(const char *path, const void *data, size_t size, mode_t mo
                 (void) unlink(tmp);
                 return r;
         }
-        failpoint("atomic-before-rename");
+        failpoint_detail("atomic-before-rename", path);
         if (rename(tmp, path) < 0) {
                 r = -errno;
                 (void) unlink(tmp);
                 return r;
         }
-        failpoint("atomic-after-rename");
+        failpoint_detail("atomic-after-rename", path);
         return fsync_directory_of(path);
 }
 
