@@ -94,6 +94,16 @@ def directory_found_after_a_crash_is_synced_before_it_is_used():
 
 
 @case
+def confirmed_state_found_after_a_crash_is_synced_before_the_delete():
+    """kill -9 after the segment's state "confirmed" was renamed into place,
+    before its directory was synced. The restart read "confirmed" and deleted
+    the segment from the camera; a cut then took the state back to "pulled":
+    spool and camera disagreed (the delete rested on a state never durable)."""
+    steps_case([("crash", "atomic-after-rename@000000.state:3"), ("cut", "delete-after-custody:1")],
+               ONE_SEGMENT, SERIAL_UPLOADS)
+
+
+@case
 def probe():
     """Development: POWERCUT_STEPS='cut pull-chunk:1; cut-after 2' ."""
     steps = []
