@@ -281,6 +281,16 @@ static int requeue_one(const SegmentId *id, const SegmentState *st, void *userda
         Manager *m = userdata;
         int r;
 
+        if (st->stage == SEGMENT_CONFIRMED) {
+                /* "confirmed" lets the camera delete the segment; a crash may have
+                 * left this state renamed into place but not yet durable. */
+                _cleanup_free_ char *p = spool_path(m->spool, id, "state");
+
+                r = p ? fsync_directory_of(p) : -ENOMEM;
+                if (r < 0)
+                        log_warning_errno(r, "%s/%s/%06" PRIu32 ": cannot sync its state: %m", id->serial,
+                                          id->recording, id->index);
+        }
         if (st->stage >= SEGMENT_CONFIRMED && m->config->spool_keep_confirmed == 0) {
                 /* Its data went when central storage confirmed it, but an unlink
                  * is durable only once its directory is synced: after a power
