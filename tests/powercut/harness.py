@@ -210,6 +210,8 @@ class PowerCutRun:
         self.ops_per_second = 200.0
         self.expect = None
         self.sessions = 0
+        self.expect_in_next_log = None   # run_steps ("expect", text): the next session's log says it
+        self.expect_after = 0
 
     # -- dockd sessions --
 
@@ -234,6 +236,10 @@ class PowerCutRun:
         for needle in ("exists with other content", "holds other bytes than were written"):
             if needle in log:
                 self.problem(f"session {self.sessions}: dockd says central storage {needle}")
+        if self.expect_in_next_log and self.sessions > self.expect_after:
+            if self.expect_in_next_log not in log:
+                self.problem(f"session {self.sessions}: its log does not say {self.expect_in_next_log!r}")
+            self.expect_in_next_log = None
         os.rename(d.stderr_path, f"{d.stderr_path}.{self.sessions}")
         return log
 
@@ -589,7 +595,8 @@ def run_plan(run, random_cuts, failpoints=FAILPOINTS, crashes=True):
 
 def run_steps(run, steps):
     """A deterministic sequence: ("cut"|"crash", "failpoint:n"), ("cut-after", seconds),
-    ("stop-after", seconds) (SIGTERM), then the end."""
+    ("stop-after", seconds) (SIGTERM), ("expect", text) (the next session logs
+    text), then the end."""
     for kind, arg in steps:
         if kind in ("cut", "crash"):
             run.failpoint_session(arg, cut=kind == "cut")
@@ -599,6 +606,10 @@ def run_steps(run, steps):
             d = run.start()
             time.sleep(arg)
             run.power_cut(d, f"after {arg}s")
+        elif kind == "expect":
+            run.expect_in_next_log = arg
+            run.expect_after = run.sessions
+            continue
         elif kind == "stop-after":
             d = run.start()
             try:

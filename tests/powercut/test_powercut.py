@@ -18,6 +18,7 @@ from harness import PowerCutRun, run_steps  # noqa: E402
 
 SMALL = os.path.join(HERE, "scenarios", "one-camera.ini")
 ONE_SEGMENT = os.path.join(HERE, "scenarios", "one-segment.ini")
+LONG_SEGMENT = os.path.join(HERE, "scenarios", "one-long-segment.ini")
 
 
 def report(run):
@@ -104,11 +105,20 @@ def confirmed_state_found_after_a_crash_is_synced_before_the_delete():
 
 
 @case
+def pull_resumes_at_the_synced_offset_after_a_cut():
+    """A cut in the middle of a pull, after two sync_interval fdatasyncs of the
+    .part file: its bytes were durable, its name was not (the spool directory
+    was synced only when the pull completed), so the restart pulled the
+    segment again from byte 0, not from the last durable offset (DESIGN.md)."""
+    steps_case([("cut", "pull-before-sync:3"), ("expect", "Resuming at byte")], LONG_SEGMENT)
+
+
+@case
 def probe():
     """Development: POWERCUT_STEPS='cut pull-chunk:1; cut-after 2' ."""
     steps = []
     for part in os.environ["POWERCUT_STEPS"].split(";"):
-        kind, arg = part.split()
+        kind, arg = part.strip().split(None, 1)
         steps.append((kind, float(arg) if kind.endswith("-after") else arg))
     config = {"storage": {"concurrency": os.environ["POWERCUT_CONCURRENCY"]}} \
         if os.environ.get("POWERCUT_CONCURRENCY") else None
