@@ -11,6 +11,7 @@
 
 #include "bay-health.h"
 #include "bay.h"
+#include "failpoint.h"
 #include "manager.h"
 #include "message-ids.h"
 #include "offload.h"
@@ -156,6 +157,7 @@ static int power_cycle(Bay *b) {
         if (r < 0)
                 return r;
         log_bay_warning(b, "Camera not responding; power-cycling port %s.", b->config->port);
+        failpoint("power-cycle-off");
         (void) sd_event_source_set_time_relative(b->power, BAY_POWER_OFF_USEC);
         return sd_event_source_set_enabled(b->power, SD_EVENT_ONESHOT);
 }
