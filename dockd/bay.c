@@ -528,6 +528,18 @@ void bay_shutdown(Bay *b) {
 
 /* ---- object ---- */
 
+/* A dockd stopped in the middle of a power cycle (between power_cycle() and
+ * on_power_on()) left its port switched off: the camera would never return. */
+static void port_power_restore(Bay *b) {
+        _cleanup_free_ char *path = usb_port_disable_path(b->config->port), *v = NULL;
+
+        if (!b->config->enabled || !path || sysfs_read(path, &v) < 0 || !streq(v, "1"))
+                return;
+        if (sysfs_write(path, "0") >= 0)
+                log_bay_notice(b, "Port %s was left switched off (dockd stopped during a power cycle); "
+                               "switched it on.", b->config->port);
+}
+
 int bay_new(Manager *m, unsigned index, Bay **ret) {
         Bay *b;
         int r;
@@ -558,6 +570,7 @@ int bay_new(Manager *m, unsigned index, Bay **ret) {
                 bay_unref(b);
                 return r;
         }
+        port_power_restore(b);
         *ret = b;
         return 0;
 }
