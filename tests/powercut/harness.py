@@ -30,9 +30,9 @@ SCENARIO = os.path.join(HERE, "scenarios", "cameras.ini")
 # Every failpoint on the path of the file backend (the s3/tus ones are not).
 FAILPOINTS = [
     "pull-chunk", "pull-before-sync", "pull-before-rename", "pull-after-rename", "pull-after-custody",
-    "pull-after-state", "atomic-before-rename", "atomic-after-rename", "custody-append-before-sync",
-    "custody-seal-after-rename", "custody-seal-between-syncs", "custody-seal-after-create",
-    "file-before-rename", "file-after-rename",
+    "pull-after-state", "atomic-before-rename", "atomic-after-rename", "rename-before-sync", "mkdir-before-sync",
+    "custody-append-before-sync", "custody-seal-after-rename", "custody-seal-between-syncs",
+    "custody-seal-after-create", "file-before-rename", "file-after-rename",
     "delete-before", "delete-object", "delete-after-custody",
 ]
 
@@ -212,10 +212,13 @@ class PowerCutRun:
         self.sessions = 0
         self.expect_in_next_log = None   # run_steps ("expect", text): the next session's log says it
         self.expect_after = 0
+        self.ever_docked = set()         # cameras seen in a bay; the others wait in the pool
+        self.retired = set()             # cameras done and taken out
 
     # -- dockd sessions --
 
     def start(self, failpoint=None):
+        self.rotate_cameras()
         env = {"DOCKD_FAILPOINTS": failpoint} if failpoint else None
         self.sessions += 1
         self.t0 = time.monotonic()
@@ -274,6 +277,11 @@ class PowerCutRun:
         self.fs.cut()   # also releases requests held by a freeze: the process can die
         d.proc.wait(30)
         self.fs.remount()
+        # The whole dock lost power: the hub comes back with every port powered
+        # and the cameras enumerate afresh (a kill -9 alone leaves them as they are).
+        for bay in range(1, self.world.bays + 1):
+            self.world.control(f"port-power {bay} 0")
+            self.world.control(f"port-power {bay} 1")
         self.tally.cuts += 1
         self._session_log(d)
         self.check_durable(f"cut {self.tally.cuts} ({how})")
@@ -329,7 +337,7 @@ class PowerCutRun:
     def failpoint_session(self, point, cut):
         d = self.start(point)
         try:
-            wait_for(lambda: d.proc.poll() is not None, 8, interval=0.02, what=point)
+            wait_for(lambda: d.proc.poll() is not None, 15, interval=0.02, what=point)
             reached = d.proc.returncode == -signal.SIGKILL
         except TestFailure:
             reached = False
@@ -482,20 +490,48 @@ class PowerCutRun:
                     if sha256_file(os.path.join(dirpath, f)) != want:
                         self.problem(f"{when}: {area}/{'/'.join(rel)} holds other bytes than the camera's")
 
+    # -- cameras come and go --
+
+    def camera_done(self, cam):
+        """Everything of the camera is in central storage, and off the camera
+        unless it has to stay."""
+        for rec in cam["recordings"]:
+            for seg in rec["segments"]:
+                if seg["fate"] == "never-on-camera":
+                    continue
+                key = (cam["serial"], seg["recording_id"], seg["index"])
+                for ext in EXTS:
+                    path = os.path.join(self.central, self.expect.area[key], *key[:2], f"{key[2]:06d}.{ext}")
+                    if not os.path.exists(path):
+                        return False
+                if key not in self.expect.stays and seg["fate"] != "deleted":
+                    return False
+        return True
+
+    def rotate_cameras(self, truth=None):
+        """A camera that is done leaves its bay and one from the pool takes it,
+        as officers do: the dock never runs out of work."""
+        truth = truth or self.world.truth()
+        self.expect = self.expect or Expect(truth)
+        self.ever_docked |= {c["serial"] for c in truth["cameras"] if c["docked_bay"]}
+        pool = [c["serial"] for c in truth["cameras"] if c["serial"] not in self.ever_docked]
+        for cam in truth["cameras"]:
+            if not pool or not cam["docked_bay"] or not self.camera_done(cam):
+                continue
+            nxt = pool.pop(0)
+            self.world.control(f"undock {cam['docked_bay']}")
+            self.world.control(f"dock {nxt} {cam['docked_bay']}")
+            self.retired.add(cam["serial"])
+            self.ever_docked.add(nxt)
+            self.log(f"camera {cam['serial']} done: {nxt} docks in bay {cam['docked_bay']}")
+
     # -- the end --
 
     def settled(self):
+        """Every camera, the pool's too, is done."""
         truth = self.world.truth()
-        self.expect = self.expect or Expect(truth)
-        for key, seg in segments(truth):
-            serial, rec, idx = key
-            area = self.expect.area[key]
-            for ext in EXTS:
-                if not os.path.exists(os.path.join(self.central, area, serial, rec, f"{idx:06d}.{ext}")):
-                    return False
-            if key not in self.expect.stays and seg["fate"] != "deleted":
-                return False
-        return True
+        self.rotate_cameras(truth)
+        return all(self.camera_done(c) for c in truth["cameras"])
 
     def finish(self, timeout=300):
         if self.tally.lost:
@@ -557,7 +593,7 @@ class PowerCutRun:
 
 
 # Where in a dock's work each failpoint is passed: the plan puts it there.
-STAGE = {"pull": 0.0, "atomic": 0.3, "file": 0.8, "delete": 1.4, "custody": None}
+STAGE = {"pull": 0.0, "atomic": 0.3, "file": 0.8, "delete": 1.4, "custody": None, "rename": None, "mkdir": None}
 
 
 def run_plan(run, random_cuts, failpoints=FAILPOINTS, crashes=True):

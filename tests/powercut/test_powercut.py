@@ -1,20 +1,21 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: Apache-2.0
-"""dockd under power cuts (harness.py): one deterministic case per ordering
-bug the runs found.
+"""dockd under power cuts (harness.py): a quick mixed run of random and
+failpoint cuts, and one deterministic case per ordering bug the runs found.
 
 Environment for longer runs (scripts/bench powercut): POWERCUT_RANDOM_CUTS,
 POWERCUT_SEED, POWERCUT_RESULT (a JSON file the tally is written to)."""
 
 import json
 import os
+import random
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "lib"))
 sys.path.insert(0, HERE)
 from dockdtest import case, check, in_private_mount_ns, run_cases, run_in_vdock  # noqa: E402
-from harness import PowerCutRun, run_steps  # noqa: E402
+from harness import SCENARIO, PowerCutRun, run_plan, run_steps  # noqa: E402
 
 SMALL = os.path.join(HERE, "scenarios", "one-camera.ini")
 ONE_SEGMENT = os.path.join(HERE, "scenarios", "one-segment.ini")
@@ -30,6 +31,25 @@ def report(run):
     print(t.details())
     print(t.line())
     check(not t.problems, f"{len(t.problems)} problems (seed {run.seed}):\n" + "\n".join(t.problems[:20]))
+
+
+@case
+def quick():
+    """A cut at each failpoint, a kill -9 at each followed by a later cut,
+    random cuts and random kill -9s; then the end."""
+    in_private_mount_ns()
+    world = run_in_vdock(SCENARIO)
+    seed = int(os.environ.get("POWERCUT_SEED", "0")) or random.randrange(1 << 30)
+    print(f"seed {seed}", flush=True)
+    run = PowerCutRun(world, seed)
+    failed = True
+    try:
+        run_plan(run, int(os.environ.get("POWERCUT_RANDOM_CUTS", "14")))
+        check(run.tally.cuts >= 30, f"only {run.tally.cuts} cuts")
+        report(run)
+        failed = False
+    finally:
+        run.close(failed)
 
 
 def steps_case(steps, scenario=SMALL, config=None):
