@@ -9,11 +9,19 @@ import json
 import os
 import socket
 import subprocess
+import tempfile
 import time
 
 BUILD_DIR = os.environ.get("DOCKD_BUILD_DIR") or os.path.join(
     os.path.dirname(os.path.abspath(__file__)), "..", "..", "build")
 POWERCUTFS = os.path.join(BUILD_DIR, "tests", "powercut", "powercutfs")
+
+# Temporary directories (the backing tree among them) live apart from
+# /tmp/dockd-*: on a shared machine other test runs clean those up, and a
+# backing tree that vanishes in the middle of a run is not a power cut.
+WORK_DIR = os.environ.get("POWERCUT_WORK_DIR", "/var/tmp/powercut")
+os.makedirs(WORK_DIR, exist_ok=True)
+tempfile.tempdir = WORK_DIR
 
 
 class ControlError(Exception):
