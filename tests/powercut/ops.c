@@ -159,46 +159,36 @@ static void created(fuse_req_t req, Fs *fs, Inode *parent, const char *name, con
         reply_entry(req, fs, i, &st);
 }
 
-static void pc_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev) {
+/* mknod, mkdir, symlink: the entry is made in the live tree and is pending. */
+static void make_entry(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev,
+                       const char *link) {
         Fs *fs = request_begin(req, true);
         Inode *p;
+        int r;
 
         if (!fs)
                 return;
         p = inode_of(fs, parent);
-        if (mknodat(p->fd, name, mode, rdev) < 0)
-                fuse_reply_err(req, errno);
-        else
-                created(req, fs, p, name, NULL);
-        request_end(fs);
-}
-
-static void pc_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode) {
-        Fs *fs = request_begin(req, true);
-        Inode *p;
-
-        if (!fs)
-                return;
-        p = inode_of(fs, parent);
-        if (mkdirat(p->fd, name, mode) < 0)
-                fuse_reply_err(req, errno);
-        else
-                created(req, fs, p, name, NULL);
-        request_end(fs);
-}
-
-static void pc_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name) {
-        Fs *fs = request_begin(req, true);
-        Inode *p;
-
-        if (!fs)
-                return;
-        p = inode_of(fs, parent);
-        if (symlinkat(link, p->fd, name) < 0)
+        r = link ? symlinkat(link, p->fd, name)
+            : S_ISDIR(mode) ? mkdirat(p->fd, name, mode & 07777)
+            : mknodat(p->fd, name, mode, rdev);
+        if (r < 0)
                 fuse_reply_err(req, errno);
         else
                 created(req, fs, p, name, link);
         request_end(fs);
+}
+
+static void pc_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev) {
+        make_entry(req, parent, name, mode, rdev, NULL);
+}
+
+static void pc_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode) {
+        make_entry(req, parent, name, mode | S_IFDIR, 0, NULL);
+}
+
+static void pc_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name) {
+        make_entry(req, parent, name, S_IFLNK, 0, link);
 }
 
 static void remove_entry(fuse_req_t req, fuse_ino_t parent, const char *name, int flags) {

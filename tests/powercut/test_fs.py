@@ -9,6 +9,7 @@ import json
 import mmap
 import os
 import random
+import stat
 import subprocess
 import sys
 import time
@@ -312,10 +313,12 @@ def unlinked_open_file_is_gone(fs):
 @with_fs()
 def symlinks(fs):
     os.symlink("target", fs.path("l"))
+    os.mkfifo(fs.path("p"))
     fsync_path(fs.mnt)
     os.symlink("other", fs.path("m"))
     fs.power_cycle()
     check(os.readlink(fs.path("l")) == "target" and not os.path.lexists(fs.path("m")), os.listdir(fs.mnt))
+    check(stat.S_ISFIFO(os.lstat(fs.path("p")).st_mode), "the fifo is not a fifo after the cut")
 
 
 @case
