@@ -31,8 +31,9 @@ SCENARIO = os.path.join(HERE, "scenarios", "cameras.ini")
 FAILPOINTS = [
     "pull-chunk", "pull-before-sync", "pull-before-rename", "pull-after-rename", "pull-after-custody",
     "pull-after-state", "atomic-before-rename", "atomic-after-rename", "rename-before-sync", "mkdir-before-sync",
-    "custody-append-before-sync", "custody-seal-after-rename", "custody-seal-between-syncs",
-    "custody-seal-after-create", "file-before-rename", "file-after-rename",
+    "custody-append-before-sync", "custody-seal-link-before-sync", "custody-seal-after-link",
+    "custody-seal-after-create", "custody-seal-rename-before-sync", "custody-seal-after-rename",
+    "file-before-rename", "file-after-rename",
     "delete-before", "delete-object", "delete-after-custody",
 ]
 
@@ -84,8 +85,9 @@ def custody_files(state):
     cur = os.path.join(d, "current.jsonl")
     if not os.path.exists(cur):
         return sealed
-    # A seal cut between its two directory syncs leaves the newest sealed file
-    # under its old name too (one inode): dockd finishes the seal at open.
+    # A seal cut after its commit point (the link into sealed/), before current.jsonl
+    # was replaced, leaves the newest sealed file under both names (one inode):
+    # dockd finishes the seal at open.
     st = os.stat(cur)
     if any((os.stat(f).st_dev, os.stat(f).st_ino) == (st.st_dev, st.st_ino) for f in sealed):
         return sealed
@@ -113,10 +115,19 @@ def verify_custody(state):
     files = custody_files(state)
     if not files:
         return True, "no custody log yet"
-    key = os.path.join(state, "custody", "dock-key.pub.pem")
-    args = [DOCKD, "--verify-custody"] + files + (["--custody-key", key] if os.path.exists(key) else [])
-    p = subprocess.run(args, capture_output=True, text=True)
-    return p.returncode == 0, (p.stdout + p.stderr).strip()
+    d = os.path.join(state, "custody")
+    key = os.path.join(d, "dock-key.pub.pem")
+    key_args = ["--custody-key", key] if os.path.exists(key) else []
+    # The files as listed here, and the directory as dockd's verifier reads it
+    # (it must agree on which files count, as after a seal cut at its commit point).
+    runs = [files] + ([[d]] if os.path.exists(os.path.join(d, "current.jsonl")) else [])
+    out = []
+    for what in runs:
+        p = subprocess.run([DOCKD, "--verify-custody"] + what + key_args, capture_output=True, text=True)
+        out.append((p.stdout + p.stderr).strip())
+        if p.returncode != 0:
+            return False, "\n".join(out)
+    return True, "\n".join(out)
 
 
 def spool_states(state):

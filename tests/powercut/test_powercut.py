@@ -67,19 +67,23 @@ def steps_case(steps, scenario=SMALL, config=None):
 
 @case
 def seal_crash_then_cut_keeps_sealed_records():
-    """kill -9 between the custody seal's rename and its directory fsyncs; the
-    restart creates current.jsonl and synced only the log directory, so the
-    sealed file's name (in sealed/) was never durable: a power cut then lost
-    every record in it, acknowledged ones included."""
-    steps_case([("crash", "custody-seal-after-rename:1"), ("cut", "custody-append-before-sync:2")])
+    """kill -9 after the custody seal put the current file into sealed/, before
+    sealed/ was synced. The restart finished the seal (an empty current.jsonl,
+    durably) on a sealed name that was still only in the page cache: a power
+    cut then lost every record in it, acknowledged ones included. (Found with
+    the seal's first design, a rename and two directory syncs; kept for its
+    link-then-replace successor, where the same crash loses the same records.)"""
+    steps_case([("crash", "custody-seal-link-before-sync:1"), ("cut", "custody-append-before-sync:2")])
 
 
 @case
-def seal_cut_between_directory_syncs():
-    """A cut after the seal's fsync of sealed/ but before that of the log
-    directory: the file is under both names. custody_log_open() refused the
-    log (EBADMSG), so the dock stopped offloading after the power came back."""
-    steps_case([("cut", "custody-seal-between-syncs:1")])
+def seal_cut_after_its_commit_point():
+    """A cut after the seal's link into sealed/ and the fsync of sealed/, before
+    current.jsonl was replaced: the file is under both names. With the seal's
+    first design (a rename between directories, cut between its two directory
+    syncs) custody_log_open() refused such a log (EBADMSG) and the dock stopped
+    offloading after the power came back; open must finish the seal."""
+    steps_case([("cut", "custody-seal-after-link:1")])
 
 
 @case
