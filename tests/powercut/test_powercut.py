@@ -86,6 +86,23 @@ def seal_cut_after_its_commit_point():
     steps_case([("cut", "custody-seal-after-link:1")])
 
 
+SEAL_POINTS = ["custody-seal-link-before-sync", "custody-seal-after-link", "custody-seal-after-create",
+               "custody-seal-rename-before-sync", "custody-seal-after-rename"]
+
+
+@case
+def seal_survives_a_cut_and_a_crash_at_each_failpoint():
+    """The seal in order (link into sealed/, its fsync: the commit point, an
+    empty current.jsonl.new, the rename over current.jsonl, its directory's
+    fsync): a cut at each of its failpoints, then a kill -9 at each followed
+    by a cut at the second append after the restart, which builds on what the
+    crash left."""
+    steps = [("cut", f"{p}:1") for p in SEAL_POINTS]
+    for p in SEAL_POINTS:
+        steps += [("crash", f"{p}:1"), ("cut", "custody-append-before-sync:2")]
+    steps_case(steps)
+
+
 @case
 def cut_before_delete_leaves_no_spool_data():
     """The spool's copy of a confirmed segment is unlinked without a directory
