@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: Apache-2.0
-"""scripts/bench powercut CUTS: runs of test_powercut.py's quick plan (each a
-fresh vdock world and a fresh powercutfs), about 40 cuts a run, until CUTS
-cuts were made; prints each run's tally and the totals, the last line being
+"""scripts/bench powercut CUTS [MINUTES]: runs of test_powercut.py's quick plan
+(each a fresh vdock world and a fresh powercutfs), about 40 cuts a run, until
+CUTS cuts were made, or, with MINUTES, until no new run may start after that
+many minutes (on a shared machine a run takes 5 to 20); prints each run's tally
+and the totals, the last line being
 `powercut: cuts=N lost=N early_delete=N custody=ok|FAILED(N)`."""
 
 import json
@@ -23,6 +25,7 @@ RANDOM_CUTS = 20         # + one cut at each failpoint + one after the clean sto
 
 def main():
     want = int(sys.argv[1]) if len(sys.argv) > 1 else 500
+    minutes = float(sys.argv[2]) if len(sys.argv) > 2 else None
     total = {"cuts": 0, "crashes": 0, "lost": 0, "early_delete": 0, "custody_failures": 0, "torn_tails": 0,
              "not_reached": 0, "problems": 0}
     runs = 0
@@ -30,6 +33,9 @@ def main():
     t0 = time.monotonic()
     log_dir = tempfile.mkdtemp(prefix="powercut-bench-", dir="/var/tmp")
     while total["cuts"] < want:
+        if minutes is not None and time.monotonic() - t0 > minutes * 60:
+            print(f"powercut_stopped: no run starts after {minutes:g} minutes; {want} cuts wanted", flush=True)
+            break
         runs += 1
         left = want - total["cuts"]
         random_cuts = max(1, min(RANDOM_CUTS, left - len(FAILPOINTS) - 1))
