@@ -85,8 +85,7 @@ def kill_while_the_port_is_off():
     before it was switched on again: the restart must power it on, or the
     camera never comes back."""
     world = run_in_vdock("fault-stall.ini")
-    rig = Rig(world)
-    try:
+    with Rig(world) as rig:
         d = rig.start(extra_env={"DOCKD_FAILPOINTS": "power-cycle-off"}, wait=False)
         wait_for(lambda: d.proc.poll() is not None, 90, what="the crash in the power cycle")
         check("Failpoint power-cycle-off reached" in d.log(), "not killed at the failpoint")
@@ -96,8 +95,6 @@ def kill_while_the_port_is_off():
         rig.wait_bay(1, "ready", 90)
         check_offloaded(rig, world.truth())
         rig.stop()
-    finally:
-        rig.cleanup()
 
 
 for _p in POINTS:
