@@ -23,12 +23,12 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "backend-s3-check.h"
 #include "backend-s3.h"
 #include "failpoint.h"
 #include "log.h"
 #include "s3-protocol.h"
 #include "s3-put.h"
-#include "xml.h"
 
 static void pump(BackendPut *p);
 static void do_head_existing(BackendPut *p);
@@ -525,11 +525,12 @@ static void do_complete(BackendPut *p);
 static void on_complete(HttpRequest *r, int error, void *userdata) {
         _cleanup_(http_request_freep) _unused_ HttpRequest *req = r;   /* ours now */
         BackendPut *p = userdata;
-        _cleanup_(xml_freep) XmlNode *root = NULL;
+        _cleanup_free_ char *etag = NULL;
         long status = http_request_status(r);
-        const char *body, *etag;
+        const char *body;
         char code[64], why[256];
         size_t n;
+        int k;
 
         p->meta = NULL;
         body = http_request_body(r, &n);
@@ -562,13 +563,15 @@ static void on_complete(HttpRequest *r, int error, void *userdata) {
                         }
                 } else
                         s3_put_finish(p, s3_status_error(status, code), "CompleteMultipartUpload %s: %s", p->base.key, why);
-        } else if (xml_parse(body, n, &root) < 0)
+        } else if ((k = s3_complete_result_parse(body, n, &etag)) == -EBADMSG)
                 s3_put_finish(p, -EPROTO, "CompleteMultipartUpload %s: the answer is not XML", p->base.key);
-        else if (streq(root->name, "Error")) {
+        else if (k == -EREMOTEIO) {
                 /* S3 answers 200 first and reports a failure in the body. */
                 s3_describe_error(r, code, sizeof code, why, sizeof why);
                 s3_put_finish(p, -EREMOTEIO, "CompleteMultipartUpload %s: an error after 200: %s", p->base.key, why);
-        } else if (!streq(root->name, "CompleteMultipartUploadResult") || !(etag = xml_child_text(root, "ETag")))
+        } else if (k == -ENOMEM)
+                s3_put_finish(p, k, "out of memory");
+        else if (k < 0 || !etag)
                 s3_put_finish(p, -EPROTO, "CompleteMultipartUpload %s: the answer has no ETag", p->base.key);
         else if (!s3_etag_equal(etag, p->etag)) {
                 p->upload_id = mfree(p->upload_id);
@@ -761,6 +764,10 @@ static void s3_free(Backend *b) {
         free(s3);
 }
 
+static void s3_confirmation(BackendPut *p, BackendConfirmation *ret) {
+        *ret = (BackendConfirmation) { .etag = p->etag };
+}
+
 static const BackendOps s3_ops = {
         .name = "s3",
         .put = s3_put,
@@ -768,6 +775,11 @@ static const BackendOps s3_ops = {
         .progress = s3_progress,
         .free = s3_free,
         .grant_slot = s3_grant_slot,
+        .confirmation = s3_confirmation,
+        .stat = backend_s3_stat,
+        .list = backend_s3_list,
+        .request_cancel = backend_s3_request_cancel,
+        .bytes_sent = remote_bytes_sent,
 };
 
 int backend_s3_new(sd_event *event, const DockdConfig *config, Backend **ret, char **ret_error) {

@@ -269,20 +269,21 @@ class FaultProxy:
     def start(self):
         if self._thread is not None:
             return self
-        for attempt in range(5):
-            if self._fixed_port:
-                r = su.reserve_specific_port(self.port, self.host)
-            else:
-                r = su.reserve_port(self.host)
-                self.port = r.port
-            self._reservations.append(r)
-            try:
-                self._start_loop()
-                break
-            except su.HarnessError:
-                self._release()
-                if self._fixed_port or attempt == 4:
-                    raise
+        # Held with SO_REUSEPORT, as _listen() binds: no other program can
+        # take the port, before the first bind or while refuse() has it
+        # closed.
+        if self._fixed_port:
+            r = su.reserve_specific_port(self.port, self.host,
+                                         hold="reuseport")
+        else:
+            r = su.reserve_port(self.host, hold="reuseport")
+            self.port = r.port
+        self._reservations.append(r)
+        try:
+            self._start_loop()
+        except BaseException:
+            self._release()
+            raise
         if self.control:
             try:
                 self._start_control()
@@ -353,6 +354,7 @@ class FaultProxy:
         lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         try:
             lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
             lsock.bind((self.host, self.port))
             lsock.listen(128)
             lsock.setblocking(False)
@@ -961,14 +963,19 @@ class FaultProxy:
 
             do_GET = do_POST = do_PUT = _do
 
+        # Listening from the pick on: nothing can take the port before the
+        # control server serves it.
         if self.control_port is None:
-            r = su.reserve_port(self.host)
+            r = su.reserve_port(self.host, hold="listen")
             self.control_port = r.port
         else:
-            r = su.reserve_specific_port(self.control_port, self.host)
+            r = su.reserve_specific_port(self.control_port, self.host,
+                                         hold="listen")
         self._reservations.append(r)
         self._ctl = http.server.ThreadingHTTPServer(
-            (self.host, self.control_port), Handler)
+            (self.host, self.control_port), Handler, bind_and_activate=False)
+        self._ctl.socket.close()
+        self._ctl.socket = r.socket
         self._ctl.daemon_threads = True
         self._ctl_thread = threading.Thread(
             target=self._ctl.serve_forever, name="faultproxy-control",

@@ -15,7 +15,8 @@ import tempfile
 import time
 
 __all__ = [
-    "HarnessError", "PortReservation", "reserve_ports", "port_is_free",
+    "HarnessError", "PortReservation", "reserve_port", "reserve_ports",
+    "port_is_free", "timeout_or_forever", "check_alive",
     "wait_for_port", "spawn", "kill_tree", "listening_socket_owners",
     "check_port_owner", "port_listening", "rss_kib", "pss_kib", "log_tail", "clean_env", "pids_alive",
 ]
@@ -75,13 +76,38 @@ class PortReservation:
     """A port picked for a server, with an flock() on
     $TMPDIR/dockd-test-ports/PORT.lock held until release(), so that other
     harness instances (other tests running in parallel) skip it.  The lock
-    goes away with the process that holds it, however it dies."""
+    goes away with the process that holds it, however it dies.
 
-    def __init__(self, port, fd):
+    The lock only keeps our harnesses off the port.  hold= also keeps every
+    other program off it: a socket bound to the port (never listening, so it
+    takes no connections) stays open until release(), and the server binds
+    beside it with the same option:
+      "reuseport": SO_REUSEPORT.  Only sockets of our user that set
+          SO_REUSEPORT too can bind (Swift's servers do); anything else gets
+          EADDRINUSE, whenever the server binds and for as long as it runs,
+          restarts included.
+      "reuseaddr": SO_REUSEADDR, for servers that set only that (memcached).
+          Keeps off programs that do not set it; one that does can still
+          bind, and take the port if it listens before our server does.
+      "listen": for a server in this process: the socket (self.socket)
+          listens already, and the server serves it; connections made before
+          the server runs wait in its backlog.
+    """
+
+    def __init__(self, port, fd, sock=None):
         self.port = port
         self._fd = fd
+        self._sock = sock
+
+    @property
+    def socket(self):
+        """The held socket (hold="listen": the one to serve), or None."""
+        return self._sock
 
     def release(self):
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
@@ -109,9 +135,32 @@ def _try_lock(port):
     return fd
 
 
-def reserve_port(host=HOST, exclude=(), rng=random):
-    """Pick one free port in PORT_RANGE and lock it; returns PortReservation."""
+_HOLD_OPTIONS = {"reuseport": socket.SO_REUSEPORT,
+                 "reuseaddr": socket.SO_REUSEADDR,
+                 "listen": socket.SO_REUSEADDR}
+
+
+def _hold_socket(port, host, hold):
+    """A socket bound to (host, port) with the option hold names, or None if
+    the port is taken."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        s.setsockopt(socket.SOL_SOCKET, _HOLD_OPTIONS[hold], 1)
+        s.bind((host, port))
+        if hold == "listen":
+            s.listen(128)
+    except OSError:
+        s.close()
+        return None
+    return s
+
+
+def reserve_port(host=HOST, exclude=(), rng=random, hold=None):
+    """Pick one free port in PORT_RANGE and lock it; returns PortReservation.
+    hold: None, "reuseport", "reuseaddr" or "listen" (see PortReservation)."""
     lo, hi = PORT_RANGE
+    if hold is not None and hold not in _HOLD_OPTIONS:
+        raise ValueError(f"hold={hold!r}")
     for _ in range(2000):
         port = rng.randrange(lo, hi)
         if port in exclude:
@@ -120,17 +169,20 @@ def reserve_port(host=HOST, exclude=(), rng=random):
         if fd is None:
             continue
         if port_is_free(port, host):
-            return PortReservation(port, fd)
+            sock = _hold_socket(port, host, hold) if hold else None
+            if sock is not None or hold is None:
+                return PortReservation(port, fd, sock)
         os.close(fd)
     raise HarnessError("no free port found in %d-%d" % PORT_RANGE)
 
 
-def reserve_ports(n, host=HOST):
+def reserve_ports(n, host=HOST, hold=None):
     """n distinct free ports, each locked (see PortReservation)."""
     out = []
     try:
         for _ in range(n):
-            out.append(reserve_port(host, exclude={r.port for r in out}))
+            out.append(reserve_port(host, exclude={r.port for r in out},
+                                    hold=hold))
     except BaseException:
         for r in out:
             r.release()
@@ -138,15 +190,18 @@ def reserve_ports(n, host=HOST):
     return out
 
 
-def reserve_specific_port(port, host=HOST):
-    """Lock a port the caller chose; HarnessError if taken."""
+def reserve_specific_port(port, host=HOST, hold=None):
+    """Lock a port the caller chose; HarnessError if taken.  hold: as for
+    reserve_port()."""
     fd = _try_lock(port)
     if fd is None:
         raise HarnessError(f"port {port} is locked by another test server")
-    if not port_is_free(port, host):
+    sock = None
+    if not port_is_free(port, host) or \
+            (hold and (sock := _hold_socket(port, host, hold)) is None):
         os.close(fd)
         raise HarnessError(f"port {port} on {host} is in use")
-    return PortReservation(port, fd)
+    return PortReservation(port, fd, sock)
 
 
 def clean_env(extra=None):
@@ -268,15 +323,32 @@ def log_tail(path, lines=30):
     return "\n".join(data.splitlines()[-lines:])
 
 
-def wait_for_port(port, host=HOST, timeout=30.0, proc=None, what=None):
+def timeout_or_forever(timeout):
+    """timeout, or infinity for None: deadlines computed from it are then
+    never reached (time.monotonic() + inf is inf)."""
+    return float("inf") if timeout is None else float(timeout)
+
+
+def check_alive(procs):
+    """Raise HarnessError if one of procs ({name: Popen}) has exited."""
+    for name, p in procs.items():
+        if p.poll() is not None:
+            raise HarnessError(f"{name} exited with status {p.returncode}")
+
+
+def wait_for_port(port, host=HOST, timeout=30.0, proc=None, what=None,
+                  alive=None):
     """Wait until (host, port) accepts a connection.  If proc exits first,
-    raise HarnessError at once instead of waiting out the timeout."""
+    or one of alive ({name: Popen}, the processes the server needs), raise
+    HarnessError at once instead of waiting out the timeout."""
     deadline = time.monotonic() + timeout
     while True:
         if proc is not None and proc.poll() is not None:
             raise HarnessError(f"{what or proc.args[0]} exited with status "
                                f"{proc.returncode} before listening on "
                                f"{host}:{port}")
+        if alive:
+            check_alive(alive)
         try:
             with socket.create_connection((host, port), timeout=0.5):
                 return

@@ -9,6 +9,7 @@ RCLONE in the environment name the programs (meson passes find_program's).
 """
 
 import contextlib
+import errno
 import hashlib
 import http.client
 import http.server
@@ -219,6 +220,69 @@ def swift_start_stop():
         sw3.stop()
         check(not os.path.exists(tmp), "temporary dir removed")
         assert_stopped(pids, [], tmp)
+
+
+def bind_error(port, *options, listen=True):
+    """None if a socket with options can bind (and listen on) the port,
+    else the errno name."""
+    s = socket.socket()
+    try:
+        for o in options:
+            s.setsockopt(socket.SOL_SOCKET, o, 1)
+        s.bind((su.HOST, port))
+        if listen:
+            s.listen()
+        return None
+    except OSError as e:
+        return errno.errorcode.get(e.errno, str(e.errno))
+    finally:
+        s.close()
+
+
+@case
+def ports_held():
+    """A held reservation keeps every other program off the port, and the
+    server binds beside it with the same option and gets the connections."""
+    ra, rp = socket.SO_REUSEADDR, socket.SO_REUSEPORT
+    for hold, server in (("reuseport", (ra, rp)), ("reuseaddr", (ra,))):
+        r = su.reserve_port(hold=hold)
+        try:
+            eq(bind_error(r.port), "EADDRINUSE", f"{hold}: a plain stranger")
+            if hold == "reuseport":
+                eq(bind_error(r.port, ra), "EADDRINUSE",
+                   "reuseport: a stranger with SO_REUSEADDR")
+            srv = socket.socket()
+            for o in server:
+                srv.setsockopt(socket.SOL_SOCKET, o, 1)
+            srv.bind((su.HOST, r.port))
+            srv.listen()
+            for _ in range(3):  # the held socket takes none of them
+                c = socket.create_connection((su.HOST, r.port), timeout=5)
+                srv.settimeout(5)
+                a, _ = srv.accept()
+                c.close()  # the client closes first: no TIME_WAIT on r.port
+                a.close()
+            srv.close()
+        finally:
+            r.release()
+        eq(bind_error(r.port), None, f"{hold}: free after release()")
+
+
+@case
+def swift_ports_held():
+    """No other program can take a Swift port: not before the servers bind
+    (the harness used to pick ports, then retry with new ones when a stranger
+    got there first) and not while the proxy is down between a kill and a
+    restart."""
+    with SwiftServer(buckets=["held"]) as sw:
+        for name, port in sw.ports.items():
+            eq(bind_error(port, socket.SO_REUSEADDR), "EADDRINUSE",
+               f"a stranger on {name}'s port")
+        sw.kill_proxy()
+        eq(bind_error(sw.ports["proxy"], socket.SO_REUSEADDR), "EADDRINUSE",
+           "a stranger on the port of the killed proxy")
+        sw.start_proxy()
+        sw.client().put_object("held", "k", b"v")
 
 
 @case

@@ -1,7 +1,7 @@
 /* world.c: the dock hub, bays, ports and camera enumeration (world.h).
  * Sysfs names follow the kernel: hub 1-1, ports 1-1:1.0/1-1-port<B>/disable,
- * camera 1-1.<B> with a fresh devnum at every enumeration. Chargers and LEDs
- * are in world-sysfs.c. */
+ * camera 1-1.<B> with a fresh devnum at every enumeration. The ports' disable
+ * attributes are in world-ports.c, chargers and LEDs in world-sysfs.c. */
 #include "world-private.h"
 
 #include <errno.h>
@@ -11,7 +11,6 @@
 #include "responder-usb.h"
 #include "usbdev.h"
 
-#define HUB_PATH "/devices/pci0000:00/0000:00:14.0/usb1/1-1"
 #define WORLD_ERROR g_quark_from_static_string("vdock-world")
 
 void world_record(GPtrArray *history, const char *what, const char *attr, const char *value)
@@ -71,23 +70,6 @@ static void add_hubs(World *w)
 
         if (!umockdev_testbed_add_from_string(w->testbed, text, &error))
                 g_error("adding the hub: %s", error->message);
-}
-
-static char *port_dir(World *w, unsigned bay)
-{
-        return g_strdup_printf("%s" HUB_PATH "/1-1:1.0/1-1-port%u", w->sys_dir, bay);
-}
-
-static void add_ports(World *w)
-{
-        for (unsigned b = 1; b <= w->scenario->bays; b++) {
-                g_autofree char *dir = port_dir(w, b);
-                g_autofree char *path = g_build_filename(dir, "disable", NULL);
-
-                g_mkdir_with_parents(dir, 0755);
-                sysfs_write_file(path, "0\n");
-                watch_attribute(w, path, WATCH_PORT_DISABLE, b);
-        }
 }
 
 static const char *string_of(const UsbDescriptors *d, uint8_t index)
@@ -332,7 +314,7 @@ gboolean world_undock(World *w, unsigned index, GError **error)
 gboolean world_port_power(World *w, unsigned index, gboolean on, const char *source, GError **error)
 {
         Bay *bay = get_bay(w, index, error);
-        g_autofree char *what = NULL, *path = NULL, *dir = NULL;
+        g_autofree char *what = NULL;
 
         if (!bay)
                 return FALSE;
@@ -346,9 +328,6 @@ gboolean world_port_power(World *w, unsigned index, gboolean on, const char *sou
                 deenumerate(w, bay);
         else if (bay->camera)
                 enumerate(w, bay);
-        dir = port_dir(w, index);
-        path = g_build_filename(dir, "disable", NULL);
-        sysfs_write_watched(w, path, on ? "0\n" : "1\n");
         chargers_update(w);
         return TRUE;
 }
@@ -440,6 +419,8 @@ World *world_new(Scenario *s, const char *world_dir, Pki *pki, GError **error)
         w->port_history = g_ptr_array_new_with_free_func((GDestroyNotify) world_event_free);
         w->dock_history = g_ptr_array_new_with_free_func((GDestroyNotify) world_event_free);
         w->watches = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, watch_free);
+        for (unsigned b = 0; b <= MAX_BAYS; b++)
+                w->bays[b].port_fifo = w->bays[b].port_fifo_writer = -1;
         for (unsigned b = 1; b <= s->bays; b++) {
                 w->bays[b].world = w;
                 w->bays[b].index = b;
@@ -456,7 +437,10 @@ World *world_new(Scenario *s, const char *world_dir, Pki *pki, GError **error)
                 return NULL;
         }
         add_hubs(w);
-        add_ports(w);
+        if (!ports_init(w, error)) {
+                world_free(w);
+                return NULL;
+        }
         add_chargers(w);
         add_leds(w);
         return w;
@@ -473,6 +457,7 @@ void world_free(World *w)
         if (w->reconcile_source)
                 g_source_remove(w->reconcile_source);
         watch_fini(w);
+        ports_fini(w);
         g_clear_object(&w->testbed);
         g_ptr_array_unref(w->retired);
         g_ptr_array_unref(w->retired_devs);
