@@ -8,6 +8,7 @@
 #if ENABLE_FAILPOINTS
 typedef struct Failpoint {
         char name[64];
+        char text[128];   /* only passes whose detail contains this count; "" any */
         unsigned remaining;
 } Failpoint;
 
@@ -23,10 +24,15 @@ static void failpoints_parse(void) {
                 size_t len = strcspn(e, ",");
                 Failpoint *p = &points[n_points];
                 const char *colon = memchr(e, ':', len);
-                size_t nlen = colon ? (size_t) (colon - e) : len;
+                size_t spec = colon ? (size_t) (colon - e) : len;
+                const char *at = memchr(e, '@', spec);
+                size_t nlen = at ? (size_t) (at - e) : spec;
+                size_t tlen = at ? spec - nlen - 1 : 0;
 
-                if (nlen > 0 && nlen < sizeof p->name) {
+                if (nlen > 0 && nlen < sizeof p->name && tlen < sizeof p->text) {
                         memcpy(p->name, e, nlen);
+                        if (at)
+                                memcpy(p->text, at + 1, tlen);
                         p->remaining = colon ? (unsigned) strtoul(colon + 1, NULL, 10) : 1;
                         if (p->remaining == 0)
                                 p->remaining = 1;
@@ -38,11 +44,13 @@ static void failpoints_parse(void) {
         }
 }
 
-void failpoint(const char *name) {
+void failpoint_detail(const char *name, const char *detail) {
         if (!parsed)
                 failpoints_parse();
         for (size_t i = 0; i < n_points; i++)
-                if (streq(points[i].name, name) && --points[i].remaining == 0) {
+                if (streq(points[i].name, name) &&
+                    (!points[i].text[0] || (detail && strstr(detail, points[i].text))) &&
+                    --points[i].remaining == 0) {
                         log_notice("Failpoint %s reached, killing myself.", name);
                         raise(SIGKILL);
                 }

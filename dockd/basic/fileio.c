@@ -161,13 +161,13 @@ int write_file_atomic(const char *path, const void *data, size_t size, mode_t mo
                 (void) unlink(tmp);
                 return r;
         }
-        failpoint("atomic-before-rename");
+        failpoint_detail("atomic-before-rename", path);
         if (rename(tmp, path) < 0) {
                 r = -errno;
                 (void) unlink(tmp);
                 return r;
         }
-        failpoint("atomic-after-rename");
+        failpoint_detail("atomic-after-rename", path);
         return fsync_directory_of(path);
 }
 
@@ -179,6 +179,7 @@ int rename_durable(const char *from, const char *to) {
                 return -ENOMEM;
         if (rename(from, to) < 0)
                 return -errno;
+        failpoint_detail("rename-before-sync", to);
         r = fsync_path(b);
         if (r < 0)
                 return r;
@@ -196,7 +197,10 @@ int mkdir_p_durable(const char *path, mode_t mode) {
         int r;
 
         if (stat(path, &st) >= 0)
-                return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+                /* A crash between an earlier mkdir and the fsync of its parent
+                 * leaves a directory whose name is not durable: sync it now.
+                 * Its ancestors were synced before it was made. */
+                return !S_ISDIR(st.st_mode) ? -ENOTDIR : fsync_directory_of(path);
         if (errno != ENOENT)
                 return -errno;
         r = mkdir_parents_durable(path, mode);
@@ -204,6 +208,7 @@ int mkdir_p_durable(const char *path, mode_t mode) {
                 return r;
         if (mkdir(path, mode) < 0 && errno != EEXIST)
                 return -errno;
+        failpoint_detail("mkdir-before-sync", path);
         return fsync_directory_of(path);
 }
 

@@ -23,7 +23,9 @@ int write_file_atomic(const char *path, const void *data, size_t size, mode_t mo
 int fsync_directory_of(const char *path);
 int fsync_path(const char *path);
 
-/* mkdir -p, fsyncing each parent in which a directory was created. */
+/* mkdir -p, fsyncing each parent in which a directory was created, and the
+ * parent of a directory that exists already (a crash may have left its name
+ * not yet durable). */
 int mkdir_parents_durable(const char *path, mode_t mode);
 int mkdir_p_durable(const char *path, mode_t mode);
 

@@ -13,6 +13,7 @@
 #include "bay-health.h"
 #include "bay.h"
 #include "clock-util.h"
+#include "failpoint.h"
 #include "message-ids.h"
 #include "offload.h"
 #include "ptp.h"
@@ -111,6 +112,7 @@ static int power_cycle(Bay *b) {
         if (r < 0)
                 return r;
         log_bay_warning(b, "Camera not responding; power-cycling port %s.", b->config->port);
+        failpoint("power-cycle-off");
         (void) sd_event_source_set_time_relative(b->power, BAY_POWER_OFF_USEC);
         return sd_event_source_set_enabled(b->power, SD_EVENT_ONESHOT);
 }
@@ -569,6 +571,23 @@ void bay_shutdown(Bay *b) {
 
 /* ---- object ---- */
 
+/* A dockd stopped in the middle of a power cycle (between power_cycle() and
+ * on_power_on()) left its port switched off: the camera would never return. */
+/* A dockd stopped inside a power cycle (bay_power_cycle) leaves the port off, and
+ * its camera never comes back. Switch an enabled bay's port on at start, without
+ * reading the attribute first: writing 0 to an enabled port changes nothing, and
+ * a read is not what the kernel's attribute is for (vdock's cannot be read). */
+static void port_power_restore(Bay *b) {
+        _cleanup_free_ char *path = usb_port_disable_path(b->config->port);
+        int r;
+
+        if (!b->config->enabled || !path)
+                return;
+        r = sysfs_write(path, "0");
+        if (r < 0 && r != -ENOENT)
+                (void) log_bay_full_errno(b, LOG_DEBUG, r, "Cannot switch port %s on at start: %m", b->config->port);
+}
+
 int bay_new(const DockContext *ctx, unsigned index, const BayCallbacks *cb, void *userdata, Bay **ret) {
         Bay *b;
         int r;
@@ -601,6 +620,7 @@ int bay_new(const DockContext *ctx, unsigned index, const BayCallbacks *cb, void
                 bay_unref(b);
                 return r;
         }
+        port_power_restore(b);
         *ret = b;
         return 0;
 }

@@ -550,6 +550,13 @@ static void pull_video(Offload *o) {
                 return offload_fail(o, -errno, "opening the spool");
         if (fstat(o->fd, &sb) < 0)
                 return offload_fail(o, -errno, "opening the spool");
+        /* Each sync_interval makes the bytes durable, not the new file's name:
+         * without this, a power cut loses them all and the pull starts over. */
+        if (sb.st_size == 0) {
+                r = fsync_directory_of(part);
+                if (r < 0)
+                        return offload_fail(o, r, "syncing the spool");
+        }
         o->hash = EVP_MD_CTX_new();
         if (!o->hash || !EVP_DigestInit_ex(o->hash, EVP_sha256(), NULL))
                 return offload_fail(o, -ENOMEM, "hashing");

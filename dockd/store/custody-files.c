@@ -234,7 +234,10 @@ int custody_current_replace(CustodyLog *l) {
         if (fsync(fd) < 0)
                 return -errno;
         failpoint("custody-seal-after-create");
-        if (renameat(l->dir_fd, CUSTODY_CURRENT_NEW, l->dir_fd, CUSTODY_CURRENT) < 0 || fsync(l->dir_fd) < 0)
+        if (renameat(l->dir_fd, CUSTODY_CURRENT_NEW, l->dir_fd, CUSTODY_CURRENT) < 0)
+                return -errno;
+        failpoint("custody-seal-rename-before-sync");
+        if (fsync(l->dir_fd) < 0)
                 return -errno;
         l->fd = TAKE_FD(fd);
         l->current_size = 0;

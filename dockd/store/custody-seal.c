@@ -43,6 +43,7 @@ int custody_log_seal(CustodyLog *l, char **ret_path) {
                 return -ENOMEM;
         if (linkat(l->dir_fd, CUSTODY_CURRENT, l->sealed_fd, name, 0) < 0)
                 return -errno;
+        failpoint("custody-seal-link-before-sync");
 
         /* From here on the file is sealed whatever happens; on error, reopen. */
         if (fsync(l->sealed_fd) < 0)

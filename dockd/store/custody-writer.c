@@ -332,6 +332,16 @@ int custody_log_open(const char *dir, const char *key_path, const char *dock_nam
         l->sealed_fd = open(l->sealed_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (l->sealed_fd < 0)
                 return -errno;
+        /* A crash inside a seal can leave names that are not durable yet: the sealed
+         * file's link, current.jsonl's replacement. The chain head is about to be
+         * taken from them and the seal perhaps finished (which replaces
+         * current.jsonl durably): sync sealed/ first, as the seal does, then the log
+         * directory and its own name. */
+        if (fsync(l->sealed_fd) < 0 || fsync(l->dir_fd) < 0)
+                return -errno;
+        r = fsync_directory_of(dir);
+        if (r < 0)
+                return r;
 
         r = dock_key_load_or_generate(key_path, &l->key);
         if (r < 0)

@@ -134,7 +134,16 @@ static int put_work(void *userdata, volatile bool *cancelled) {
         int r;
 
         if (stat(p->dst, &st) >= 0) {
-                /* Already there: idempotent if the bytes are ours. */
+                /* Already there: idempotent if the bytes are ours. A crash after
+                 * the rename may have left its name (or bytes) not yet durable:
+                 * it only counts once they are. */
+                r = fsync_path(p->dst);
+                if (r >= 0)
+                        r = fsync_directory_of(p->dst);
+                if (r < 0) {
+                        snprintf(p->message, sizeof p->message, "cannot sync %s: %s", p->dst, strerror(-r));
+                        return r;
+                }
                 r = confirm(p, cancelled);
                 if (r == -EIO)
                         snprintf(p->message, sizeof p->message,

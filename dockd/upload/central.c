@@ -393,6 +393,23 @@ static int requeue_one(const SegmentId *id, const SegmentState *st, void *userda
         Central *c = userdata;
         int r;
 
+        if (st->stage == SEGMENT_CONFIRMED) {
+                /* "confirmed" lets the camera delete the segment; a crash may have
+                 * left this state renamed into place but not yet durable. */
+                _cleanup_free_ char *p = spool_path(c->spool, id, "state");
+
+                r = p ? fsync_directory_of(p) : -ENOMEM;
+                if (r < 0)
+                        log_warning_errno(r, "%s/%s/%06" PRIu32 ": cannot sync its state: %m", id->serial,
+                                          id->recording, id->index);
+        }
+        if (st->stage >= SEGMENT_CONFIRMED && c->config->spool_keep_confirmed == 0) {
+                /* Its data went when central storage confirmed it, but an unlink
+                 * is durable only once its directory is synced: after a power
+                 * cut the files can be back, and nothing else would remove them. */
+                (void) spool_remove_data(c->spool, id);
+                return 0;
+        }
         if (st->stage != SEGMENT_PULLED)
                 return 0;
         r = central_enqueue_segment(c, id, st);

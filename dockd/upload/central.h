@@ -47,7 +47,9 @@ int central_enqueue_segment(Central *c, const SegmentId *id, const SegmentState 
 typedef void (*central_found_t)(int result, void *userdata);
 int central_find_manifest(Central *c, const char *serial, const char *recording, uint32_t index,
                           const uint8_t sha256[32], central_found_t cb, void *userdata);
-/* After a restart: every segment pulled but not confirmed goes back in the queue. */
+/* After a restart: every segment pulled but not confirmed goes back in the queue;
+ * a confirmed one's state is synced again and its data leaves the spool (a power
+ * cut can bring back an unlink that its directory's fsync had not made durable). */
 int central_requeue_spool(Central *c);
 /* Seal the current custody file, queue every sealed file not yet uploaded and
  * the dock's public key (which a verifier needs). */

@@ -85,6 +85,24 @@ def crash_and_recover(point):
         rig.stop()
 
 
+@case
+def kill_while_the_port_is_off():
+    """kill -9 inside a port power cycle, after the port was switched off and
+    before it was switched on again: the restart must power it on, or the
+    camera never comes back."""
+    world = run_in_vdock("fault-stall.ini")
+    with Rig(world) as rig:
+        d = rig.start(extra_env={"DOCKD_FAILPOINTS": "power-cycle-off"}, wait=False)
+        wait_for(lambda: d.proc.poll() is not None, 90, what="the crash in the power cycle")
+        check("Failpoint power-cycle-off reached" in d.log(), "not killed at the failpoint")
+        check(not world.status()["bays"][0]["port_power"], "the port is not off")
+        d.notify.close()
+        rig.start()
+        rig.wait_bay(1, "ready", 90)
+        check_offloaded(rig, world.truth())
+        rig.stop()
+
+
 for _p in POINTS:
     def _make(p):
         def f():

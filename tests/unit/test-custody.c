@@ -703,7 +703,8 @@ static int seal_run(const char *dir, const char *key) {
 static void test_crash_failpoints(Fixture *f, gconstpointer data) {
         static const char *const points[] = {
                 "atomic-after-rename", "custody-append-before-sync",
-                "custody-seal-after-link", "custody-seal-after-create", "custody-seal-after-rename",
+                "custody-seal-link-before-sync", "custody-seal-after-link", "custody-seal-after-create",
+                "custody-seal-rename-before-sync", "custody-seal-after-rename",
         };
         g_autofree char *self = g_file_read_link("/proc/self/exe", NULL);
 
