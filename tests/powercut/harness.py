@@ -414,7 +414,9 @@ class PowerCutRun:
                     self.problem(f"{when}: EARLY DELETE {name}: deleted from the camera, "
                                  "no durable custody record of its confirmation")
                 st = states.get(key, {}).get("stage")
-                if st not in ("confirmed", "deleted"):
+                # 'deleting' is written before the first DeleteObject (deletion by
+                # content, issue 11); a cut before 'deleted' leaves it so.
+                if st not in ("confirmed", "deleting", "deleted"):
                     self.problem(f"{when}: {name} deleted from the camera, spool state {st!r}")
             st = states.get(key)
             if st:
@@ -428,7 +430,7 @@ class PowerCutRun:
         stage = st.get("stage")
         if stage == "deleted" and not all(seg["files"][e]["fate"] == "deleted" for e in EXTS):
             self.problem(f"{when}: {name}: spool state 'deleted', the camera still has it ({seg['fate']})")
-        if stage in ("confirmed", "deleted"):
+        if stage in ("confirmed", "deleting", "deleted"):
             for ext in EXTS:
                 p = os.path.join(self.central, area, serial, rec, f"{idx:06d}.{ext}")
                 if not os.path.exists(p):
