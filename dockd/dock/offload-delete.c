@@ -272,7 +272,9 @@ int offload_match_segment(Offload *o) {
         int r;
 
         r = spool_state_load(o->ctx->spool, &id, &st);
-        if (r == -ENOENT) {
+        if (r == -ENOENT || r == -EBADMSG) {
+                /* No state, or one dockd did not write (logged by the spool): the
+                 * segment is pulled again like one never seen; a name proves nothing. */
                 m->checked = true;
                 return 1;
         }
