@@ -22,7 +22,7 @@ import select
 import urllib.parse
 import xml.etree.ElementTree as ET
 
-__all__ = ["S3Client", "S3Error", "Response", "multipart_etag"]
+__all__ = ["S3Client", "S3Error", "Response", "multipart_etag", "resign"]
 
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 UNSIGNED = "UNSIGNED-PAYLOAD"
@@ -70,6 +70,52 @@ def multipart_etag(parts):
     """S3 multipart ETag of a list of part payloads (bytes): md5 of md5s + -N."""
     digests = b"".join(hashlib.md5(p).digest() for p in parts)
     return f"{hashlib.md5(digests).hexdigest()}-{len(parts)}"
+
+
+def _signing_key(secret_key, date, region, service):
+    k = ("AWS4" + secret_key).encode()
+    for part in (date, region, service, "aws4_request"):
+        k = hmac.new(k, part.encode(), hashlib.sha256).digest()
+    return k
+
+
+def resign(method, target, headers, secret_key, drop=()):
+    """Sign a request someone else signed (SigV4, header auth) again, without
+    the headers named in drop: how a proxy makes a store ignore a header (a
+    signed header that is removed would fail the signature).
+
+    target: the request target as sent (path and query, already encoded);
+    headers: list of (name, value) as sent.  Returns the new list, in the same
+    order, without the dropped headers and with a new Authorization.  The
+    payload hash, date, access key and scope are the original request's."""
+    drop = {d.lower() for d in drop}
+    auth = next(v for k, v in headers if k.lower() == "authorization")
+    fields = dict(f.strip().split("=", 1) for f in auth.split(" ", 1)[1].split(","))
+    access_key, date, region, service, _ = fields["Credential"].split("/")
+    signed = [h for h in fields["SignedHeaders"].split(";") if h not in drop]
+    values = {}
+    for k, v in headers:
+        k = k.lower()
+        if k in signed:
+            v = " ".join(v.strip().split())
+            values[k] = f"{values[k]},{v}" if k in values else v
+    path, _, query = target.partition("?")
+    pairs = sorted(tuple(q.split("=", 1)) if "=" in q else (q, "")
+                   for q in query.split("&") if q)
+    creq = "\n".join([method, path, "&".join(f"{k}={v}" for k, v in pairs),
+                      "".join(f"{h}:{values.get(h, '')}\n" for h in signed),
+                      ";".join(signed),
+                      next(v for k, v in headers if k.lower() == "x-amz-content-sha256")])
+    amz_date = next(v for k, v in headers if k.lower() == "x-amz-date")
+    scope = f"{date}/{region}/{service}/aws4_request"
+    sts = "\n".join(["AWS4-HMAC-SHA256", amz_date, scope,
+                     hashlib.sha256(creq.encode()).hexdigest()])
+    sig = hmac.new(_signing_key(secret_key, date, region, service), sts.encode(),
+                   hashlib.sha256).hexdigest()
+    new_auth = (f"AWS4-HMAC-SHA256 Credential={access_key}/{scope}, "
+                f"SignedHeaders={';'.join(signed)}, Signature={sig}")
+    return [(k, new_auth if k.lower() == "authorization" else v)
+            for k, v in headers if k.lower() not in drop]
 
 
 class S3Client:
@@ -158,9 +204,7 @@ class S3Client:
         scope = f"{date}/{self.region}/{self.service}/aws4_request"
         sts = "\n".join(["AWS4-HMAC-SHA256", amz_date, scope,
                          hashlib.sha256(creq.encode()).hexdigest()])
-        k = ("AWS4" + self.secret_key).encode()
-        for part in (date, self.region, self.service, "aws4_request"):
-            k = hmac.new(k, part.encode(), hashlib.sha256).digest()
+        k = _signing_key(self.secret_key, date, self.region, self.service)
         sig = hmac.new(k, sts.encode(), hashlib.sha256).hexdigest()
         headers["Authorization"] = (
             f"AWS4-HMAC-SHA256 Credential={self.access_key}/{scope}, "

@@ -51,11 +51,15 @@ class TusServer:
     path: URL path of the upload collection.
     node: the node binary (default: $NODE or "node" on PATH).
     log: log each request (method, URL, status, time) to log_path.
+    name_by_key: uploads are named by their Upload-Metadata "key" ('/' as
+        '~'); creating one whose key exists answers with the existing upload,
+        untouched (tus-server.mjs --name-by-key).
     """
 
     def __init__(self, dir=None, *, port=None, max_size=None, path="/files",
                  node=None, startup_timeout=20.0, log=True,
-                 relative_location=False, die_with_parent=True):
+                 relative_location=False, die_with_parent=True,
+                 name_by_key=False):
         self._own_dir = dir is None
         self.dir = os.path.abspath(dir) if dir else None
         self.host = su.HOST
@@ -67,6 +71,7 @@ class TusServer:
         self.startup_timeout = startup_timeout
         self.log = log
         self.relative_location = relative_location
+        self.name_by_key = name_by_key
         self.die_with_parent = die_with_parent
         self.proc = None
         self.startup_s = None
@@ -154,6 +159,8 @@ class TusServer:
             argv += ["--max-size", str(int(self.max_size))]
         if self.relative_location:
             argv.append("--relative-location")
+        if self.name_by_key:
+            argv.append("--name-by-key")
         if self.log:
             argv.append("--log")
         self.proc = su.spawn(argv, self.log_path, cwd=HERE,
