@@ -253,6 +253,7 @@ class _Conn:
         self.idle.set()
         self.tasks = []
         self.dead = False
+        self.streaming = False   # a rule's streamed answer owns the client side
 
     def writer(self, direction):
         return self.uw if direction == "up" else self.cw
@@ -1042,6 +1043,7 @@ class FaultProxy:
         the rule's rate until the client goes away; the connection is then
         closed.  rec gets answer_bytes and client_gone_after."""
         prm = rule["params"]
+        c.streaming = True
         rec["injected"] = True
         rec["status"] = prm["status"]
         rec["answer_bytes"] = 0
@@ -1146,7 +1148,10 @@ class FaultProxy:
                 await self._go_raw(c, "down", e.args[0])
                 return
             if head is None:
-                self._eof(c, "down")
+                # An idle target hangs up (Swift after 60 s): not the
+                # client's business while a streamed answer goes on.
+                if not c.streaming:
+                    self._eof(c, "down")
                 return
             try:
                 (_version, status, *_), headers = _parse_head(head)

@@ -6,12 +6,7 @@
 //   node tus-server.mjs --host 127.0.0.1 --port P --dir D [--max-size N]
 //        [--path /files] [--relative-location] [--name-by-key] [--log]
 //
-// --name-by-key: a deployment that names uploads by their object key (the
-// Upload-Metadata "key", '/' written as '~'), as a server hook mapping keys
-// to storage paths would. Creating an upload whose key exists answers with
-// the existing upload's Location and leaves it as it is (neither truncated
-// nor its metadata replaced): a client must find out for itself that it is
-// not a fresh upload.
+// --name-by-key: uploads named by their object key (tus-keyed.mjs).
 //
 // Once listening it prints one JSON line on stdout:
 //   {"ready":true,"url":"http://127.0.0.1:P/files/","port":P,"pid":N,...}
@@ -23,7 +18,7 @@ import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import { Server } from '@tus/server';
 import { FileStore } from '@tus/file-store';
-import { randomUUID } from 'node:crypto';
+import { keyedOptions } from './tus-keyed.mjs';
 
 function usage(msg) {
   if (msg) process.stderr.write(`tus-server: ${msg}\n`);
@@ -62,29 +57,13 @@ if (args['max-size'] !== undefined) {
 const dir = path.resolve(args.dir);
 fs.mkdirSync(dir, { recursive: true });
 
-// Keeps an upload that exists: see --name-by-key.
-class KeyedFileStore extends FileStore {
-  async create(file) {
-    try {
-      const existing = await this.getUpload(file.id);
-      file.offset = existing.offset;
-      return file;
-    } catch {
-      return super.create(file);
-    }
-  }
-}
-
 const nameByKey = args['name-by-key'];
 const tus = new Server({
   path: args.path,
-  datastore: nameByKey ? new KeyedFileStore({ directory: dir }) : new FileStore({ directory: dir }),
+  datastore: new FileStore({ directory: dir }),
   maxSize,
   relativeLocation: args['relative-location'],
-  ...(nameByKey ? {
-    namingFunction: (req, metadata) =>
-      metadata?.key ? metadata.key.replaceAll('/', '~') : randomUUID().replaceAll('-', ''),
-  } : {}),
+  ...(nameByKey ? keyedOptions(dir) : {}),
 });
 
 const server = http.createServer((req, res) => {

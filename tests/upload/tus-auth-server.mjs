@@ -2,7 +2,7 @@
 // tus-server.mjs (tests/servers) with an Authorization check, for dockd's
 // wrong-credentials tests: every request must carry
 // "Authorization: Bearer $DOCKD_TUS_TOKEN" or gets 401. Same arguments and
-// ready line as tests/servers/tus-server.mjs.
+// ready line as tests/servers/tus-server.mjs (--name-by-key included).
 import { createRequire } from 'node:module';
 import http from 'node:http';
 import path from 'node:path';
@@ -13,6 +13,7 @@ import { parseArgs } from 'node:util';
 const require = createRequire(new URL('../servers/package.json', import.meta.url));
 const { Server } = require('@tus/server');
 const { FileStore } = require('@tus/file-store');
+const { keyedOptions } = await import('../servers/tus-keyed.mjs');
 
 const args = parseArgs({
   options: {
@@ -22,6 +23,7 @@ const args = parseArgs({
     'max-size': { type: 'string' },
     path: { type: 'string', default: '/files' },
     'relative-location': { type: 'boolean', default: false },
+    'name-by-key': { type: 'boolean', default: false },
     log: { type: 'boolean', default: false },
   },
   strict: true,
@@ -46,6 +48,7 @@ const tus = new Server({
   datastore: new FileStore({ directory: dir }),
   maxSize: args['max-size'] !== undefined ? Number(args['max-size']) : undefined,
   relativeLocation: args['relative-location'],
+  ...(args['name-by-key'] ? keyedOptions(dir) : {}),
 });
 
 const server = http.createServer((req, res) => {

@@ -171,9 +171,9 @@ class TusStore:
     """A tus server (bearer token required) behind a fault proxy."""
     name = "tus"
 
-    def __init__(self, tmp, relative_location=False):
+    def __init__(self, tmp, relative_location=False, **server):
         self.tmp = tmp
-        self.srv = AuthTusServer(os.path.join(tmp, "tus-uploads"), relative_location=relative_location)
+        self.srv = AuthTusServer(os.path.join(tmp, "tus-uploads"), relative_location=relative_location, **server)
         self.srv.start()
         self.fp = FaultProxy(("127.0.0.1", self.srv.port))
         self.fp.start()
