@@ -18,7 +18,8 @@ under the conflict key `<key>.conflict-<sha256 of its bytes, hex>`
 - S3: `If-None-Match: *` on PutObject and CompleteMultipartUpload; whether
   the store honours it is found out at start-up (not per object): Swift 2.30
   answers a conditional PUT with 501 and ignores the header on Complete, and
-  the fault proxy can make a store that ignores it on PUT too. Where it is not
+  the fault proxy can make a store that ignores it on PUT too, or one that
+  honours it (412 PreconditionFailed, emulated). Where it is not
   honoured, a HEAD (or GET) of the key precedes every PutObject and Complete,
   and the README states that such a store needs versioning or Object Lock
   for the remaining race.
@@ -126,21 +127,31 @@ def s3_complete_existing():
     write_once_case("s3", "store-big.ini", "S3 CompleteMultipartUpload onto existing keys")
 
 
+def evidence_request(r):
+    """(key, "write" | "look" | None) of a request the fault proxies saw:
+    PutObject or CompleteMultipartUpload of an evidence key, or a HEAD/GET of
+    one."""
+    path, _, query = r["target"].partition("?")
+    key = path[len(f"/{BUCKET}/"):] if path.startswith(f"/{BUCKET}/evidence/") else None
+    if key is None:
+        return None, None
+    if (r["method"] == "PUT" and "partNumber=" not in query) or (r["method"] == "POST" and "uploadId=" in query):
+        return key, "write"
+    if r["method"] in ("HEAD", "GET") and "uploadId=" not in query:
+        return key, "look"
+    return key, None
+
+
 def evidence_writes_checked_first(s):
     """Problems: PutObject/Complete of an evidence key not preceded by a HEAD
     or GET of that key since the previous write of it."""
     problems = []
     looked = set()
     for r in uploadtest.requests_seen():
-        path, _, query = r["target"].partition("?")
-        key = path.split("/" + BUCKET + "/", 1)[-1]
-        if not key.startswith("evidence/"):
-            continue
-        if r["method"] in ("HEAD", "GET") and "uploadId" not in query:
+        key, kind = evidence_request(r)
+        if kind == "look":
             looked.add(key)
-        write = (r["method"] == "PUT" and "partNumber=" not in query) or \
-                (r["method"] == "POST" and "uploadId=" in query)
-        if write:
+        elif kind == "write":
             if key not in looked:
                 problems.append(f"{r['method']} {r['target']} without a HEAD of the key before it "
                                 f"(the store ignores If-None-Match)")
@@ -165,6 +176,26 @@ def s3_store_ignores_if_none_match():
             problems.append(f"If-None-Match discussed {len(said)} times: found out per object, not at start-up")
         return problems
     write_once_case("s3", "store-small.ini", "a store that ignores If-None-Match", before_start=before,
+                    extra_checks=extra)
+
+
+def evidence_writes(s):
+    """PutObject and CompleteMultipartUpload requests of evidence keys."""
+    return [r for r in uploadtest.requests_seen() if evidence_request(r)[1] == "write"]
+
+
+@case("s3-store-honours-if-none-match")
+def s3_store_honours_if_none_match():
+    """A store that honours If-None-Match (the fault proxy emulates one in
+    front of Swift): every evidence write carries it, and the 412 is the
+    conflict."""
+    def before(s, cam, seg):
+        s.central.fp.honour_if_none_match(s.central.sw.access_key, s.central.sw.secret_key)
+
+    def extra(s, cam, seg, state):
+        return [f"{r['method']} {r['target']} without If-None-Match: *" for r in evidence_writes(s)
+                if r["headers"].get("if-none-match", "").strip() != "*"]
+    write_once_case("s3", "store-small.ini", "a store that honours If-None-Match", before_start=before,
                     extra_checks=extra)
 
 

@@ -57,6 +57,13 @@ remove_rule(id), clear_rules(); passthrough() clears them too.
   refuse_past_retention(status=400)
       S3 Object Lock: a request whose x-amz-object-lock-retain-until-date is
       not in the future gets 400 InvalidArgument, as AWS and MinIO answer.
+  honour_if_none_match(access_key, secret_key, region="us-east-1")
+      A store that honours "If-None-Match: *" on PutObject and
+      CompleteMultipartUpload (Swift answers 501 to the one and ignores it
+      on the other): the proxy asks the target (HEAD, path-style) whether
+      the key exists, answers 412 PreconditionFailed if it does, and else
+      forwards the request without the header, signed again.  Not atomic:
+      a test store, not a lock.
 Streamed answers (trickle, endless_body) note in the request's log record
 answer_bytes (written so far) and client_gone_after (seconds from the first
 byte of the answer until the client closed or reset the connection; None
@@ -120,7 +127,7 @@ import urllib.request
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import serverutil as su  # noqa: E402
-from s3client import resign  # noqa: E402
+from s3client import S3Client, resign  # noqa: E402
 
 __all__ = ["FaultProxy", "FaultProxyClient", "FaultProxyProcess"]
 
@@ -134,8 +141,13 @@ REASONS = {500: "Internal Server Error", 502: "Bad Gateway",
            429: "Too Many Requests", 408: "Request Timeout",
            200: "OK", 201: "Created", 204: "No Content", 400: "Bad Request",
            404: "Not Found", 412: "Precondition Failed"}
-RULE_ACTIONS = ("answer", "trickle", "endless", "strip")
+RULE_ACTIONS = ("answer", "trickle", "endless", "strip", "conditional")
 RETAIN_HEADER = "x-amz-object-lock-retain-until-date"
+PRECONDITION_FAILED = ('<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>'
+                       'PreconditionFailed</Code><Message>At least one of the '
+                       'pre-conditions you specified did not hold</Message>'
+                       '<Condition>If-None-Match</Condition><RequestId>'
+                       'faultproxy</RequestId></Error>')
 S3_CODES = {500: "InternalError", 503: "SlowDown", 502: "BadGateway",
             504: "GatewayTimeout", 429: "SlowDown", 408: "RequestTimeout"}
 
@@ -617,6 +629,11 @@ class FaultProxy:
         return self.add_rule("strip", names=[n.lower() for n in names],
                              secret_key=secret_key, **match)
 
+    def honour_if_none_match(self, access_key, secret_key, region="us-east-1"):
+        return self.add_rule("conditional", access_key=access_key,
+                             secret_key=secret_key, region=region,
+                             header="if-none-match", header_value=r"^\s*\*\s*$")
+
     def refuse_past_retention(self, status=400):
         body = ('<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>'
                 'InvalidArgument</Code><Message>The retain until date must be '
@@ -979,6 +996,16 @@ class FaultProxy:
             elif rule is not None and rule["action"] in ("trickle", "endless"):
                 await self._stream_answer(c, rec, headers, kind, length, rule)
                 return
+            elif rule is not None and rule["action"] == "conditional":
+                if await self._key_exists(target, rule["params"]):
+                    fail = {"status": 412, "body": PRECONDITION_FAILED,
+                            "headers": {"Content-Type": "application/xml"},
+                            "close": False, "retry_after": None}
+                else:
+                    start, lines = _head_lines(head)
+                    head = _make_head(start, resign(method, target, lines,
+                                                    rule["params"]["secret_key"],
+                                                    ("if-none-match",)))
             elif rule is not None and rule["action"] == "strip":
                 start, lines = _head_lines(head)
                 drop = set(rule["params"]["names"])
@@ -1037,6 +1064,20 @@ class FaultProxy:
             pass
         c.close()
         return False
+
+    async def _key_exists(self, target, prm):
+        """HEAD of target's object (path-style /bucket/key) on the target."""
+        path = urllib.parse.unquote(target.split("?", 1)[0]).lstrip("/")
+        bucket, _, key = path.partition("/")
+        s3 = S3Client("http://%s:%d" % self.target, prm["access_key"],
+                      prm["secret_key"], prm.get("region") or "us-east-1")
+
+        def head():
+            try:
+                return s3.request("HEAD", bucket, key, check=False).status
+            finally:
+                s3.close()
+        return await asyncio.get_running_loop().run_in_executor(None, head) == 200
 
     async def _stream_answer(self, c, rec, headers, kind, length, rule):
         """trickle / endless: drain the request, then write the answer at
@@ -1348,6 +1389,7 @@ class FaultProxyClient:
     endless_body = FaultProxy.endless_body
     strip_headers = FaultProxy.strip_headers
     refuse_past_retention = FaultProxy.refuse_past_retention
+    honour_if_none_match = FaultProxy.honour_if_none_match
 
     def blackhole(self, on=True):
         return self._get("blackhole", on=bool(on))["faults"]

@@ -1317,7 +1317,8 @@ def faultproxy_streams():
 def faultproxy_swift_rules():
     """In front of Swift: a store that ignores If-None-Match (Swift itself
     refuses conditional PUTs with 501): the proxy strips the header and signs
-    the request again; and an Object Lock store's 400 for a past date."""
+    the request again; one that honours it (emulated); and an Object Lock
+    store's 400 for a past date."""
     with SwiftServer(buckets=["rules"]) as sw, \
             FaultProxy(("127.0.0.1", sw.ports["proxy"])) as fp:
         direct = sw.client()
@@ -1344,6 +1345,27 @@ def faultproxy_swift_rules():
                        body=("<CompleteMultipartUpload><Part><PartNumber>1</PartNumber>"
                              f"<ETag>\"{etag}\"</ETag></Part></CompleteMultipartUpload>").encode())
         eq(r.status, 200, "Complete re-signed")
+        fp.clear_rules()
+        # A store that honours it (emulated).
+        fp.honour_if_none_match(sw.access_key, sw.secret_key)
+        s3.put_object("rules", "c", b"first", headers={"If-None-Match": "*"})
+        for headers in ({"If-None-Match": "*"}, {"If-None-Match": " * "}):
+            try:
+                s3.put_object("rules", "c", b"second", headers=headers)
+                raise AssertionError("an existing key overwritten despite If-None-Match")
+            except S3Error as e:
+                eq((e.status, e.code), (412, "PreconditionFailed"), "conditional PUT")
+        eq(direct.get_object("rules", "c"), b"first", "the first is kept")
+        uid = s3.create_multipart_upload("rules", "c")
+        etag = s3.upload_part("rules", "c", uid, 1, b"part")
+        xml = ("<CompleteMultipartUpload><Part><PartNumber>1</PartNumber>"
+               f"<ETag>\"{etag}\"</ETag></Part></CompleteMultipartUpload>").encode()
+        r = s3.request("POST", "rules", "c", query=[("uploadId", uid)],
+                       headers={"If-None-Match": "*"}, body=xml, check=False)
+        eq(r.status, 412, "conditional Complete onto an existing key")
+        eq(direct.get_object("rules", "c"), b"first", "still the first")
+        s3.put_object("rules", "c", b"unconditional")
+        eq(direct.get_object("rules", "c"), b"unconditional", "no header, no condition")
         fp.clear_rules()
         fp.refuse_past_retention()
         hdr = "x-amz-object-lock-retain-until-date"
