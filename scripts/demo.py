@@ -15,8 +15,10 @@ import glob
 import json
 import os
 import shutil
+import signal
 import sys
 import time
+import unicodedata
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "lib"))
@@ -36,6 +38,35 @@ def human(n):
         n /= 1024
 
 
+def columns():
+    try:
+        return os.get_terminal_size(sys.stdout.fileno()).columns
+    except OSError:
+        return 80
+
+
+def cells(ch):
+    """Terminal columns taken by ch."""
+    if unicodedata.combining(ch):
+        return 0
+    return 2 if unicodedata.east_asian_width(ch) in "WF" else 1
+
+
+def fit(line, width):
+    """line cut to at most width (>= 4) columns, so that the terminal never wraps
+    it; control characters are shown as '?'."""
+    line = "".join("?" if unicodedata.category(ch)[0] == "C" else ch for ch in line)
+    if sum(map(cells, line)) <= width:
+        return line
+    out, used = [], 0
+    for ch in line:
+        if used + cells(ch) > width - 3:
+            break
+        out.append(ch)
+        used += cells(ch)
+    return "".join(out) + "..."
+
+
 def bar(frac, width=24):
     frac = max(0.0, min(1.0, frac))
     full = int(frac * width)
@@ -43,11 +74,25 @@ def bar(frac, width=24):
 
 
 class Display:
-    def __init__(self):
+    """The live view: one line per bay and one for central storage, redrawn in
+    place on a terminal (each line fitted to its width, so that moving the cursor
+    up by the number of lines lands on the first; after a resize, which may have
+    rewrapped what is on the screen, the screen is cleared and drawn again), and
+    plain lines, printed as bays change, otherwise."""
+
+    def __init__(self, title):
+        self.title = title
         self.lines = 0
+        self.resized = False
         self.last_plain = {}
         self.prev_bytes = {}
         self.rates = {}
+        print(title + "\n")
+        if TTY:
+            signal.signal(signal.SIGWINCH, self.on_resize)
+
+    def on_resize(self, signum, frame):
+        self.resized = True
 
     def bay_line(self, b, now):
         n = b["bay"]
@@ -89,11 +134,7 @@ class Display:
                      f"{human(st.get('bytes_confirmed', 0))} confirmed"
                      + (", FAILING" if st.get("failing") else ""))
         if TTY:
-            if self.lines:
-                sys.stdout.write(f"\x1b[{self.lines}F")
-            for l in lines:
-                sys.stdout.write("\x1b[2K" + l[:160] + "\n")
-            self.lines = len(lines)
+            self.redraw(lines)
         else:
             for b, l in zip(status["bays"], lines):
                 key = (b["state"], b.get("camera"), (b.get("progress") or {}).get("segments_done"),
@@ -102,6 +143,24 @@ class Display:
                     self.last_plain[b["bay"]] = key
                     print(l)
         sys.stdout.flush()
+
+    def redraw(self, lines):
+        # One column spare: a line filling the last column leaves some terminals
+        # waiting to wrap, and the newline after it would then skip a row.
+        width = max(columns() - 1, 10)
+        out = []
+        if self.resized:
+            self.resized = False
+            out.append("\x1b[H\x1b[2J" + self.title + "\n\n")
+        elif self.lines:
+            out.append(f"\x1b[{self.lines}F")
+        out += ["\x1b[2K" + fit(line, width) + "\n" for line in lines]
+        self.lines = len(lines)
+        sys.stdout.write("".join(out))
+
+    def close(self):
+        if TTY:
+            signal.signal(signal.SIGWINCH, signal.SIG_DFL)
 
 
 def main():
@@ -117,10 +176,9 @@ def main():
         "file": {"path": central},
         "storage": {"custody_interval": "2s"},
     })
-    print(f"dockd demo: {world.bays} bays, central storage (file backend) in {central}\n")
+    disp = Display(f"dockd demo: {world.bays} bays, central storage (file backend) in {central}")
     d = Dockd(tmp, conf, env=bus.env(), log_level="info")
     os.environ.update(bus.env())
-    disp = Display()
     start = time.monotonic()
     status = None
     try:
@@ -146,6 +204,7 @@ def main():
         with open(os.path.join(OUT, "ground-truth.json"), "w") as f:
             json.dump(truth, f, indent=1)
     finally:
+        disp.close()
         d.stop()
         with open(os.path.join(OUT, "dockd.log"), "w") as f:
             f.write(d.log())
@@ -248,7 +307,7 @@ def summary(status, truth, elapsed, central, state):
     print(f"  openssl cms -verify -binary -inform DER -in {base}.p7s -content {base}.man \\\n"
           f"      -CAfile {os.path.join(OUT, 'ca.pem')} -purpose any -out /dev/null")
     print(f"  sha256sum {base}.mp4; grep sha256= {base}.man")
-    print(f"  {dockdtest.DOCKD} --verify-custody {custody_dir}/sealed/*.jsonl {custody_dir}/current.jsonl \\\n"
+    print(f"  {dockdtest.DOCKD} --verify-custody {custody_dir} \\\n"
           f"      --custody-key {custody_dir}/dock-key.pub.pem")
     print(f"\n{'The dock behaved correctly.' if ok else 'The dock did NOT behave as expected.'}")
     return 0 if ok else 1

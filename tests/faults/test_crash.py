@@ -22,7 +22,8 @@ POINTS = [
     "pull-after-custody:2", "pull-after-state:1", "pull-after-state:3",
     "atomic-before-rename:2", "atomic-after-rename:4",
     "file-before-rename:1", "file-before-rename:5", "file-after-rename:3",
-    "custody-append-before-sync:10", "custody-seal-after-rename:1",
+    "custody-append-before-sync:10", "custody-seal-after-link:1", "custody-seal-after-create:1",
+    "custody-seal-after-rename:1",
     "delete-before:1", "delete-object:2", "delete-after-custody:1", "delete-after-custody:3",
 ]
 

@@ -7,8 +7,8 @@ import os
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from dockdtest import (PrivateJournal, Rig, case, check, check_offloaded, in_private_mount_ns,
-                       run_cases, run_in_vdock, wait_for)
+from dockdtest import (FAST_STALLS, PrivateJournal, Rig, case, check, check_offloaded,
+                       in_private_mount_ns, run_cases, run_in_vdock, wait_for)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SERIAL = "BWC-F0001"
@@ -136,7 +136,7 @@ def serial_mismatch():
 
 def recovers_case(scenario, *, expect_log=None, timeout=90):
     world = run_in_vdock(scenario)
-    rig = Rig(world)
+    rig = Rig(world, config=FAST_STALLS)
     try:
         rig.start()
         rig.wait_bay(1, "ready", timeout)
@@ -193,7 +193,7 @@ def stall_op_until_power_cycle():
 @case
 def stalled_bay_does_not_stall_others():
     world = run_in_vdock(own("two-bays-one-stalls.ini"))
-    rig = Rig(world)
+    rig = Rig(world, config=FAST_STALLS)
     try:
         rig.start()
         rig.wait_bay(2, "ready", 60)
@@ -213,7 +213,7 @@ def broken_camera_faults_its_bay_only():
     then its bay is in fault with a clear message; nothing of it is deleted; the
     other bay and the daemon carry on."""
     world = run_in_vdock(own("always-malformed.ini"))
-    rig = Rig(world)
+    rig = Rig(world, config=FAST_STALLS)
     try:
         rig.start()
         rig.wait_bay(2, "ready", 60)
@@ -326,7 +326,8 @@ def self_test_during_inventory():
     rig = Rig(world)
     try:
         rig.start()
-        b = rig.wait_bay(1, "ready", 120)
+        # a bound on a hang, not on speed: 400 segments take minutes when the disk is busy
+        b = rig.wait_bay(1, "ready", 600)
         check(not b.get("findings"), f"findings: {b.get('findings')}")
         check_offloaded(rig, world.truth())
         check(rig.stop() == 0, "dockd exit status")

@@ -3,27 +3,41 @@
 """The README's main-job command, as scripts/demo runs it (vdock's demo
 scenario, dockd, the summary and its own checks), on the test build: it must
 end "The dock behaved correctly." with status 0, and the commands it prints to
-check a segment by hand must work as printed."""
+check a segment by hand must work as printed (case plain, output to a pipe).
+
+Case live-view: the same in a terminal, an 80-column tmux pane, resized to 60
+columns half-way: on every screen the live view shows each bay's line once,
+fitted to the width (a line wider than the terminal would wrap, and the redraw
+would then leave stale copies behind)."""
 
 import os
 import re
+import shlex
 import subprocess
 import sys
 import tempfile
+import time
 
 SRC = os.environ["DOCKD_SOURCE_DIR"]
 BUILD = os.environ["DOCKD_BUILD_DIR"]
 
 
-def main():
+BAYS = 4
+
+
+def demo_command(out):
+    return [os.path.join(BUILD, "tests", "vdock", "vdock"),
+            "--scenario", os.path.join(SRC, "tests", "vdock", "scenarios", "demo.ini"),
+            "--pki-dir", os.path.join(out, "pki"),
+            "--ground-truth", os.path.join(out, "ground-truth-final.json"),
+            "--time-scale", "600", "--",
+            sys.executable, os.path.join(SRC, "scripts", "demo.py")]
+
+
+def plain():
     with tempfile.TemporaryDirectory(prefix="dockd-test-demo-") as out:
         env = dict(os.environ, DEMO_DIR=out, PYTHONDONTWRITEBYTECODE="1")
-        p = subprocess.run([os.path.join(BUILD, "tests", "vdock", "vdock"),
-                            "--scenario", os.path.join(SRC, "tests", "vdock", "scenarios", "demo.ini"),
-                            "--pki-dir", os.path.join(out, "pki"),
-                            "--ground-truth", os.path.join(out, "ground-truth-final.json"),
-                            "--time-scale", "600", "--",
-                            sys.executable, os.path.join(SRC, "scripts", "demo.py")],
+        p = subprocess.run(demo_command(out),
                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=300)
         print(p.stdout[-6000:])
         if p.returncode != 0 or "The dock behaved correctly." not in p.stdout:
@@ -45,5 +59,63 @@ def main():
             sys.exit(f"sha256sum says {actual}, the manifest says {claimed}")
 
 
+def check_screen(screen, width):
+    """The live view on one screen (wrapped lines joined): each bay once, in order,
+    then the storage line, none wider than the terminal. None if it is not shown."""
+    rows = screen.split("\n")
+    live = [r for r in rows if re.match(r"bay \d+  ", r) or r.startswith("central storage:")]
+    if not live:
+        return None
+    bays = [int(r.split()[1]) for r in live if r.startswith("bay ")]
+    if bays != list(range(1, BAYS + 1)) or live[-1] != next(r for r in live if r.startswith("central")) \
+            or sum(r.startswith("central storage:") for r in live) != 1:
+        sys.exit(f"the live view at {width} columns is garbled:\n{screen}")
+    wide = [r for r in live if len(r) > width]
+    if wide:
+        sys.exit(f"lines wider than {width} columns wrapped: {wide}\n{screen}")
+    return live
+
+
+def live_view():
+    with tempfile.TemporaryDirectory(prefix="dockd-test-demo-tty-") as out:
+        sock = os.path.join(out, "tmux.sock")
+        tmux = ["tmux", "-S", sock, "-f", "/dev/null"]
+        rc_file = os.path.join(out, "rc")
+        cmd = " ".join(map(shlex.quote, demo_command(out)))
+        env = dict(os.environ, DEMO_DIR=out, PYTHONDONTWRITEBYTECODE="1")
+        subprocess.run(tmux + ["new-session", "-d", "-x", "80", "-y", "40",
+                               f"{cmd}; echo $? > {rc_file}; exec sleep 600"], env=env, check=True)
+        try:
+            subprocess.run(tmux + ["set-option", "-g", "window-size", "manual"], check=True)
+            width, seen, resized, faulted = 80, {80: 0, 60: 0}, False, False
+            deadline = time.monotonic() + 280
+            while not os.path.exists(rc_file):
+                if time.monotonic() > deadline:
+                    sys.exit("the demo did not finish in the terminal")
+                screen = subprocess.run(tmux + ["capture-pane", "-p", "-J"], capture_output=True,
+                                        text=True, check=True).stdout
+                live = check_screen(screen, width) if "Summary (" not in screen else None
+                if live:
+                    seen[width] += 1
+                    faulted = faulted or any(re.match(r"bay \d+  fault ", r) for r in live)
+                # 80 columns until a bay shows its (long) fault line, then 60
+                if seen[80] >= 5 and faulted and not resized:
+                    subprocess.run(tmux + ["resize-window", "-x", "60", "-y", "40"], check=True)
+                    width, resized = 60, True
+                    time.sleep(0.5)    # the demo redraws on its next update after SIGWINCH
+                time.sleep(0.2)
+            final = subprocess.run(tmux + ["capture-pane", "-p", "-J", "-S", "-"], capture_output=True,
+                                   text=True, check=True).stdout
+        finally:
+            subprocess.run(tmux + ["kill-server"], capture_output=True)
+        rc = open(rc_file).read().strip()
+        print(final)
+        print(f"live view checked on {seen[80]} screens at 80 columns, {seen[60]} at 60")
+        if rc != "0" or "The dock behaved correctly." not in final:
+            sys.exit(f"the demo exited {rc} in the terminal")
+        if seen[80] < 5 or seen[60] < 3:
+            sys.exit("the live view was not seen often enough at both widths")
+
+
 if __name__ == "__main__":
-    main()
+    {"plain": plain, "live-view": live_view}[sys.argv[1] if len(sys.argv) > 1 else "plain"]()

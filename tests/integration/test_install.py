@@ -119,7 +119,7 @@ def catalog_loads():
         listed = subprocess.run(["journalctl", f"--root={root}", "--list-catalog"],
                                 capture_output=True, text=True, check=True).stdout
         ids = re.findall(r'#define DOCKD_MESSAGE_\w+ "([0-9a-f]{32})"',
-                         open(os.path.join(SOURCE_DIR, "dockd", "message-ids.h")).read())
+                         open(os.path.join(SOURCE_DIR, "dockd", "basic", "message-ids.h")).read())
         check(ids, "no message ids found")
         for i in ids:
             check(i in listed, f"MESSAGE_ID {i} is not in the catalog")

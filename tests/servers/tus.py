@@ -247,7 +247,8 @@ class TusServer:
 
     def upload_info(self, id_or_url):
         """The store's metadata (id, size, offset, metadata, creation_date)
-        plus stored_bytes (the data file's length), or None if unknown.
+        plus stored_bytes (the data file's length), or None if unknown or
+        still being created.
         Note: offset in the .json is not updated by PATCH; stored_bytes is
         what a HEAD reports as Upload-Offset."""
         uid = self.upload_id(id_or_url)
@@ -255,6 +256,11 @@ class TusServer:
             with open(os.path.join(self.dir, uid + ".json")) as f:
                 info = json.load(f)
         except FileNotFoundError:
+            return None
+        except json.JSONDecodeError:
+            # @tus/server's file store writes the .json in place (truncate, then
+            # write): read while an upload is being created, it is empty or cut.
+            # Such an upload holds nothing yet.
             return None
         try:
             info["stored_bytes"] = os.path.getsize(os.path.join(self.dir,

@@ -4,7 +4,7 @@
 #include <glib.h>
 #include <glib/gstdio.h>
 
-#include "conf.h"
+#include "dockd-config.h"
 #include "parse-util.h"
 
 typedef struct Fixture {

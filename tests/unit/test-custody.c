@@ -143,7 +143,7 @@ static char *sha256_hex(const char *data, size_t size) {
 }
 
 /* The rule of docs/custody-log.md, implemented from the document and not from
- * custody.c: signed bytes = line up to ,"sig":" then "}"; sig = base64 DER ECDSA. */
+ * custody-writer.c: signed bytes = line up to ,"sig":" then "}"; sig = base64 DER ECDSA. */
 static void check_signature_independently(const char *line, const char *pubkey_path) {
         const char *sep = strstr(line, ",\"sig\":\"");
         g_autofree char *msg = NULL, *sig64 = NULL, *pem = NULL;
@@ -637,23 +637,49 @@ static void test_crash_in_seal(Fixture *f, gconstpointer data) {
 
         append_segment(l, 0);
         custody_log_free(l);
-        /* 1. before the rename: nothing happened (seq 0,1 + log-started 2) */
+        /* 1. before the link: nothing happened (seq 0,1 + log-started 2) */
         check_opens_and_verifies(f, 3);
 
-        /* 2. renamed, new current file not created yet */
+        /* 2. linked: current.jsonl is also the newest sealed file, not yet read-only */
         l = log_open(f);                                     /* seq 4 */
         g_assert_cmpint(custody_log_seal(l, &s1), ==, 0);
         custody_log_free(l);
         g_assert_cmpint(g_unlink(cur), ==, 0);
-        g_assert_cmpint(chmod(s1, 0640), ==, 0);             /* and not yet read-only */
+        g_assert_cmpint(chmod(s1, 0640), ==, 0);
+        g_assert_cmpint(link(s1, cur), ==, 0);
         check_opens_and_verifies(f, 6);
 
-        /* 3. renamed, new current file created empty */
+        /* 3. linked, and the next current file made but not renamed into place */
         l = log_open(f);
         g_clear_pointer(&s1, g_free);
         g_assert_cmpint(custody_log_seal(l, &s1), ==, 0);
         custody_log_free(l);
-        check_opens_and_verifies(f, 9);
+        g_assert_cmpint(g_unlink(cur), ==, 0);
+        g_assert_cmpint(chmod(s1, 0640), ==, 0);
+        g_assert_cmpint(link(s1, cur), ==, 0);
+        {
+                g_autofree char *next = g_strconcat(cur, ".new", NULL);
+                write_text(next, "", 0);
+                check_opens_and_verifies(f, 9);
+                g_assert_false(g_file_test(next, G_FILE_TEST_EXISTS));
+        }
+
+        /* 4. no current file at all (what an earlier dockd left between its rename and
+         *    create, or an operator moving it aside): the chain goes on from the newest
+         *    sealed file */
+        l = log_open(f);
+        g_clear_pointer(&s1, g_free);
+        g_assert_cmpint(custody_log_seal(l, &s1), ==, 0);
+        custody_log_free(l);
+        g_assert_cmpint(g_unlink(cur), ==, 0);
+        check_opens_and_verifies(f, 12);
+
+        /* 5. sealed completely */
+        l = log_open(f);
+        g_clear_pointer(&s1, g_free);
+        g_assert_cmpint(custody_log_seal(l, &s1), ==, 0);
+        custody_log_free(l);
+        check_opens_and_verifies(f, 15);
 }
 
 /* What the daemon does around a seal; run in a child process (--seal-run) so that
@@ -677,7 +703,7 @@ static int seal_run(const char *dir, const char *key) {
 static void test_crash_failpoints(Fixture *f, gconstpointer data) {
         static const char *const points[] = {
                 "atomic-after-rename", "custody-append-before-sync",
-                "custody-seal-after-rename", "custody-seal-after-create",
+                "custody-seal-after-link", "custody-seal-after-create", "custody-seal-after-rename",
         };
         g_autofree char *self = g_file_read_link("/proc/self/exe", NULL);
 
@@ -863,6 +889,96 @@ static void test_verify_remove_reorder(Fixture *f, gconstpointer data) {
         }
         /* a sealed file left out */
         g_assert_cmpint(verify(files + 1, 1, pub, NULL), ==, -EBADMSG);
+}
+
+static int verify_dir(Fixture *f, char **ret_out) {
+        g_autofree char *pub = pub_path(f);
+        char *buf = NULL;
+        size_t size = 0;
+        FILE *out = open_memstream(&buf, &size);
+        int r;
+
+        g_assert_nonnull(out);
+        r = custody_verify_dir(f->dir, pub, out);
+        g_assert_cmpint(fclose(out), ==, 0);
+        g_assert_true(size > 0 && buf[size - 1] == '\n');
+        *ret_out = buf;
+        return r;
+}
+
+/* The directory as a reader finds it at every step of a seal, and while a record is
+ * being appended. */
+static void test_verify_dir_live(Fixture *f, gconstpointer data) {
+        static const char half[] = "{\"seq\":6,\"time\":\"20";
+        g_autofree char *cur = current_path(f), *s1 = NULL, *out = NULL, *want = NULL;
+        g_auto(GStrv) files = NULL;
+        FILE *tail;
+        size_t n;
+
+        small_log(f, &files, &n);
+        g_assert_cmpint(verify_dir(f, &out), ==, 0);
+        g_assert_true(g_str_has_prefix(out, "valid: 5 records, seq 0..4, 20"));
+        g_clear_pointer(&out, g_free);
+
+        /* linked, not yet replaced: the new sealed file is the current one */
+        {
+                CustodyLog *l = log_open(f);                 /* log-started, seq 5 */
+                g_assert_cmpint(custody_log_seal(l, &s1), ==, 0);
+                custody_log_free(l);
+        }
+        g_assert_cmpint(g_unlink(cur), ==, 0);
+        g_assert_cmpint(link(s1, cur), ==, 0);
+        g_assert_cmpint(verify_dir(f, &out), ==, 0);
+        g_assert_true(g_str_has_prefix(out, "valid: 6 records, seq 0..5, 20"));
+        g_clear_pointer(&out, g_free);
+
+        /* replaced: an empty current file after the sealed ones */
+        g_assert_cmpint(g_unlink(cur), ==, 0);
+        write_text(cur, "", 0);
+        g_assert_cmpint(verify_dir(f, &out), ==, 0);
+        g_assert_true(g_str_has_prefix(out, "valid: 6 records, seq 0..5, 20"));
+        g_clear_pointer(&out, g_free);
+
+        /* half a record being appended: not checked, and said so */
+        tail = fopen(cur, "ae");
+        g_assert_nonnull(tail);
+        fputs(half, tail);
+        g_assert_cmpint(fclose(tail), ==, 0);
+        g_assert_cmpint(verify_dir(f, &out), ==, 0);
+        g_assert_true(g_str_has_prefix(out, "valid: 6 records, seq 0..5, 20"));
+        want = g_strdup_printf("the %zu bytes of a record being written", strlen(half));
+        g_assert_nonnull(strstr(out, want));
+        g_clear_pointer(&out, g_free);
+        /* the file form still calls that a truncated file */
+        g_strfreev(files);
+        files = all_files(f, &n);
+        g_assert_cmpint(verify(files, n, NULL, &out), ==, -EBADMSG);
+        g_assert_nonnull(strstr(out, "truncated"));
+        g_clear_pointer(&out, g_free);
+
+        /* a missing current file is an error, not an empty log */
+        g_assert_cmpint(g_unlink(cur), ==, 0);
+        g_assert_cmpint(verify_dir(f, &out), ==, -ENOENT);
+        g_assert_nonnull(strstr(out, "current.jsonl"));
+}
+
+/* With a seal size, every append that reaches it seals the file. */
+static void test_seal_size(Fixture *f, gconstpointer data) {
+        g_autofree char *out = NULL, *sealed = g_build_filename(f->dir, "sealed", NULL);
+        CustodyLog *l = log_open(f);
+        g_autoptr(GDir) d = NULL;
+        unsigned count = 0;
+
+        custody_log_set_seal_size(l, 1);
+        for (unsigned i = 0; i < 5; i++)
+                g_assert_cmpint(custody_log_append(l, CUSTODY_UNDOCKED, "1", NULL, NULL, NULL), ==, 0);
+        custody_log_free(l);
+        d = g_dir_open(sealed, 0, NULL);
+        for (const char *name; (name = g_dir_read_name(d));)
+                count += g_str_has_suffix(name, ".jsonl");
+        g_assert_cmpuint(count, ==, 5);                      /* log-started joins the first */
+        g_assert_cmpint(verify_dir(f, &out), ==, 0);
+        g_assert_true(g_str_has_prefix(out, "valid: 6 records, seq 0..5, 20"));
 }
 
 static void test_verify_truncate(Fixture *f, gconstpointer data) {
@@ -1077,6 +1193,8 @@ int main(int argc, char *argv[]) {
                    test_verify_every_byte, fixture_teardown);
         ADD("/custody/verify-remove-reorder", test_verify_remove_reorder);
         ADD("/custody/verify-truncate", test_verify_truncate);
+        ADD("/custody/verify-dir-live", test_verify_dir_live);
+        ADD("/custody/seal-size", test_seal_size);
         ADD("/custody/verify-splice", test_verify_splice);
         ADD("/custody/verify-messages", test_verify_messages);
         ADD("/custody/key-change", test_key_change);

@@ -19,7 +19,7 @@
 #include <time.h>
 
 #include "backend.h"
-#include "conf.h"
+#include "dockd-config.h"
 #include "fileio.h"
 #include "log.h"
 #include "uploader.h"

@@ -6,7 +6,7 @@
 #include <assert.h>
 
 #include "backend.h"
-#include "conf.h"
+#include "dockd-config.h"
 #include "uploader.h"
 
 #define MAX_PUTS 64

@@ -103,18 +103,26 @@ dockdtest._cases["tus-tls"] = lambda: tls_case("tus")
 
 def bandwidth_case(backend):
     """[storage] bandwidth_limit=4M over 24 MiB with 4 slots: the whole upload
-    keeps to the cap (the shared bucket), not 4 times it."""
-    def body(tmp, store):
-        files = [data_file(tmp, f"s{i}.mp4", 6 * MiB) for i in range(4)]
-        conf = store_conf(tmp, store, storage={"bandwidth_limit": "4M", "concurrency": "4"})
+    keeps to the cap (the shared bucket), not 4 times it; and it is not held far
+    below what this store takes without a cap, measured in the same run (a fixed
+    floor would measure the machine, not the bucket)."""
+    def rate(tmp, store, files, prefix, storage):
+        conf = store_conf(tmp, store, name=f"{prefix}.conf", storage=storage)
         t0 = time.monotonic()
-        rc, out, err = run_upload(conf, files, prefix="cap")
+        rc, out, err = run_upload(conf, files, prefix=prefix)
         took = time.monotonic() - t0
         check(rc == 0, f"rc {rc}: {err[-1500:]}")
-        rate = 24 * MiB / took
-        print(f"{backend}: 24 MiB in {took:.1f}s = {rate / MiB:.2f} MiB/s under a 4 MiB/s cap")
-        check(rate <= 4.4 * MiB, f"{rate / MiB:.2f} MiB/s: over the cap")
-        check(rate >= 2.5 * MiB, f"{rate / MiB:.2f} MiB/s: far under the cap")
+        return 24 * MiB / took
+
+    def body(tmp, store):
+        files = [data_file(tmp, f"s{i}.mp4", 6 * MiB) for i in range(4)]
+        free = rate(tmp, store, files, "free", {"concurrency": "4"})
+        capped = rate(tmp, store, files, "cap", {"bandwidth_limit": "4M", "concurrency": "4"})
+        print(f"{backend}: 24 MiB at {capped / MiB:.2f} MiB/s under a 4 MiB/s cap, "
+              f"{free / MiB:.2f} MiB/s without")
+        check(capped <= 4.4 * MiB, f"{capped / MiB:.2f} MiB/s: over the cap")
+        check(capped >= 0.5 * min(4 * MiB, free),
+              f"{capped / MiB:.2f} MiB/s: far under the cap and the {free / MiB:.2f} MiB/s the store takes")
     with_store(backend, body)
 
 

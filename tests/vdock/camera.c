@@ -86,6 +86,7 @@ void camera_free(Camera *cam)
         g_free(cam->manufacturer);
         g_free(cam->firmware);
         g_free(cam->officer);
+        g_free(cam->umtprd_dir);
         g_free(cam);
 }
 

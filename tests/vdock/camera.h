@@ -121,8 +121,15 @@ typedef struct {
         gboolean complete_event_pending;
 } SelfTest;
 
+/* Who answers on USB: vdock's responder, or umtprd through the FunctionFS bridge (umtprd.h). */
+typedef enum { CAMERA_VDOCK, CAMERA_UMTPRD } CameraResponder;
+
 struct Camera {
         char *serial, *model, *manufacturer, *firmware;
+        CameraResponder responder;
+        char *umtprd_dir;         /* CAMERA_UMTPRD: the folder it serves */
+        gboolean umtprd_readonly; /* its storage is "ro" */
+        uint16_t usb_vid, usb_pid; /* CAMERA_UMTPRD: the gadget's IDs */
         char *officer; /* default for recordings */
         uint64_t capacity;
         gboolean usb3;

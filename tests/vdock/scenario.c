@@ -312,6 +312,8 @@ static gboolean apply_identity(Camera *cam, const char *key, const char *value, 
         for (const char *p = value; *p; p++)
                 if ((unsigned char) *p < 0x20 || *p == 0x7f)
                         return fail(error, "%s has a control character", key);
+        if (cam->responder == CAMERA_UMTPRD && strchr(value, '"'))
+                return fail(error, "%s: umtprd's config cannot quote '\"'", key);
         g_free(*field);
         *field = g_strdup(value);
         return TRUE;
@@ -331,11 +333,21 @@ static gboolean apply_cert(Camera *cam, const char *value, GError **error)
         return fail(error, "cert must be good, unknown-ca, serial-mismatch or expired");
 }
 
+/* umtprd answers for itself: only what is outside its process applies. */
+static gboolean umtprd_key(const char *key)
+{
+        return g_str_has_prefix(key, "battery_") || g_str_equal(key, "link") || g_str_equal(key, "model") ||
+               g_str_equal(key, "firmware") || g_str_equal(key, "manufacturer");
+}
+
 static gboolean apply_one(Camera *cam, const char *key, const char *value, gboolean runtime, GError **error)
 {
         g_auto(GStrv) argv = NULL;
         int argc = 0;
         gboolean ok;
+
+        if (cam->responder == CAMERA_UMTPRD && !umtprd_key(key))
+                return fail(error, "%s: not with responder = umtprd", key);
 
         if (g_str_equal(key, "unplug") || g_str_equal(key, "stall") || g_str_equal(key, "urb_error") ||
             g_str_equal(key, "corrupt") || g_str_equal(key, "manifest_altered") ||
@@ -393,7 +405,8 @@ gboolean camera_apply_key(Camera *cam, const char *key, const char *value, gbool
 /* ---- the file ---- */
 
 static const char *const camera_plain_keys[] = {
-        "storage", "officer", "bay", "usb", "segments", "start", "segment_seconds", "categories", NULL,
+        "storage", "officer", "bay", "usb", "segments", "start", "segment_seconds", "categories",
+        "responder", "umtprd_dir", "umtprd_storage", "usb_id", NULL,
 };
 
 static gint64 parse_rfc3339(const char *s)
@@ -472,6 +485,57 @@ static Recording *new_recording(Camera *cam, GKeyFile *kf, const char *group, co
         return camera_add_recording(cam, id, start, (unsigned) seconds, officer, NULL);
 }
 
+static gboolean parse_usb_id(const char *s, uint16_t *vid, uint16_t *pid)
+{
+        char *end = NULL;
+        guint64 v = g_ascii_strtoull(s, &end, 16), p;
+
+        if (end == s || *end != ':' || v > 0xFFFF)
+                return FALSE;
+        s = end + 1;
+        p = g_ascii_strtoull(s, &end, 16);
+        if (end == s || *end || p > 0xFFFF)
+                return FALSE;
+        *vid = (uint16_t) v;
+        *pid = (uint16_t) p;
+        return TRUE;
+}
+
+/* responder = umtprd: a folder served by umtprd through the FunctionFS bridge. */
+static gboolean parse_responder(GKeyFile *kf, const char *group, Camera *cam, GError **error)
+{
+        g_autofree char *responder = g_key_file_get_string(kf, group, "responder", NULL);
+        g_autofree char *dir = g_key_file_get_string(kf, group, "umtprd_dir", NULL);
+        g_autofree char *storage = g_key_file_get_string(kf, group, "umtprd_storage", NULL);
+        g_autofree char *usb_id = g_key_file_get_string(kf, group, "usb_id", NULL);
+
+        if (!responder || g_str_equal(responder, "vdock")) {
+                if (dir || storage || usb_id)
+                        return fail(error, "[%s] umtprd_dir, umtprd_storage and usb_id need responder = umtprd", group);
+                return TRUE;
+        }
+        if (!g_str_equal(responder, "umtprd"))
+                return fail(error, "[%s] responder must be vdock or umtprd", group);
+        cam->responder = CAMERA_UMTPRD;
+        if (!dir || !g_file_test(dir, G_FILE_TEST_IS_DIR))
+                return fail(error, "[%s] umtprd_dir must name a folder", group);
+        if (strchr(dir, '"'))
+                return fail(error, "[%s] umtprd's config cannot quote '\"'", group);
+        cam->umtprd_dir = g_canonicalize_filename(dir, NULL);
+        if (storage && !g_str_equal(storage, "rw") && !g_str_equal(storage, "ro"))
+                return fail(error, "[%s] umtprd_storage must be rw or ro", group);
+        cam->umtprd_readonly = storage && g_str_equal(storage, "ro");
+        cam->usb_vid = 0x1D6B; /* umtprd's example configuration: Linux Foundation, PTP gadget */
+        cam->usb_pid = 0x0100;
+        if (usb_id && !parse_usb_id(usb_id, &cam->usb_vid, &cam->usb_pid))
+                return fail(error, "[%s] usb_id must be VID:PID in hex", group);
+        if (g_key_file_has_key(kf, group, "segments", NULL))
+                return fail(error, "[%s] segments: umtprd serves umtprd_dir", group);
+        if (g_key_file_get_integer(kf, group, "usb", NULL) == 3)
+                return fail(error, "[%s] usb = 3: umtprd writes no SuperSpeed descriptors", group);
+        return TRUE;
+}
+
 /* Pass 1: the camera, its identity and its own recording (key "segments"). */
 static gboolean parse_camera(Scenario *s, GKeyFile *kf, const char *group, const char *serial, GError **error)
 {
@@ -496,6 +560,8 @@ static gboolean parse_camera(Scenario *s, GKeyFile *kf, const char *group, const
         cam->link_mbps = s->default_link_mbps;
         cam->battery.time_scale = s->time_scale;
         cam->usb3 = g_key_file_get_integer(kf, group, "usb", NULL) == 3;
+        if (!parse_responder(kf, group, cam, error))
+                return FALSE;
         if (storage && !parse_size(storage, &cam->capacity))
                 return fail(error, "[%s] bad storage '%s'", group, storage);
         if (g_key_file_has_key(kf, group, "segments", NULL)) {
@@ -510,6 +576,7 @@ static gboolean parse_camera(Scenario *s, GKeyFile *kf, const char *group, const
                 TimedCommand *tc = g_new0(TimedCommand, 1);
                 tc->at = 0;
                 tc->command = g_strdup_printf("dock %s %d", serial, bay);
+                tc->docked = TRUE;
                 g_ptr_array_add(s->timeline, tc);
         }
         return TRUE;
@@ -542,6 +609,8 @@ static gboolean parse_recording_group(Scenario *s, GKeyFile *kf, const char *gro
 
         if (!cam || !parts[1])
                 return fail(error, "[%s]: expected [recording SERIAL/ID] of a defined camera", group);
+        if (cam->responder == CAMERA_UMTPRD)
+                return fail(error, "[%s]: umtprd serves umtprd_dir, not recordings", group);
         if (!valid_recording_id(parts[1]))
                 return fail(error, "[%s]: recording id breaks §12.1", group);
         for (guint i = 0; i < cam->recordings->len; i++)

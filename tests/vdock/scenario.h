@@ -12,6 +12,7 @@ typedef enum { CHARGER_OK, CHARGER_OVERTEMP, CHARGER_FAULT } ChargerFault;
 typedef struct {
         double at;      /* seconds after start */
         char *command;  /* control-socket syntax */
+        gboolean docked; /* `bay =` of a camera: done before COMMAND starts */
 } TimedCommand;
 
 typedef struct {

@@ -1,5 +1,6 @@
 /* test-scenario.c: every shipped scenario parses; bad input is rejected
  * with a message naming the place. */
+#include <glib/gstdio.h>
 #include <string.h>
 
 #include "scenario.h"
@@ -87,6 +88,48 @@ static void test_rejects(void)
         }
 }
 
+/* responder = umtprd: its keys, and what umtprd answers for itself refused. */
+static void test_umtprd(void)
+{
+        g_autofree char *dir = g_dir_make_tmp("vdock-scenario-XXXXXX", NULL);
+        g_autofree char *good = g_strdup_printf("[dock]\nbays=1\n[camera AND-1]\nresponder=umtprd\numtprd_dir=%s\n"
+                                                "umtprd_storage=ro\nusb_id=18d1:4EE1\nbattery_soc=40\n", dir);
+        g_autofree char *prefix = g_strdup_printf("[dock]\nbays=1\n[camera AND-1]\nresponder=umtprd\numtprd_dir=%s\n", dir);
+        const char *const bad[] = {
+                "segments=1M\n", "usb=3\n", "corrupt=0 1\n", "stall=op 0x1009\n", "umtprd_storage=maybe\n",
+                "usb_id=18d1\n", "usb_id=18d1:10000\n", "model=say \"cheese\"\n", "[recording AND-1/r]\n",
+        };
+        g_autoptr(GError) error = NULL;
+        Scenario *s = scenario_parse(good, strlen(good), "good", &error);
+        Camera *cam;
+
+        g_assert_no_error(error);
+        cam = scenario_camera(s, "AND-1");
+        g_assert_cmpint(cam->responder, ==, CAMERA_UMTPRD);
+        g_assert_cmpstr(cam->umtprd_dir, ==, dir);
+        g_assert_true(cam->umtprd_readonly);
+        g_assert_cmpuint(cam->usb_vid, ==, 0x18d1);
+        g_assert_cmpuint(cam->usb_pid, ==, 0x4ee1);
+        g_assert_false(camera_apply_key(cam, "unplug", "0 100", TRUE, NULL)); /* control socket too */
+        scenario_free(s);
+        for (unsigned i = 0; i < G_N_ELEMENTS(bad); i++) {
+                g_autofree char *text = g_strconcat(prefix, bad[i], NULL);
+                g_autoptr(GError) e = NULL;
+
+                if ((s = scenario_parse(text, strlen(text), "bad", &e)))
+                        g_error("accepted: %s", text);
+        }
+        for (unsigned i = 0; i < 2; i++) {
+                const char *text = i ? "[dock]\nbays=1\n[camera AND-1]\numtprd_dir=/tmp\n"
+                                     : "[dock]\nbays=1\n[camera AND-1]\nresponder=umtprd\numtprd_dir=/no/such/dir\n";
+                g_autoptr(GError) e = NULL;
+
+                if ((s = scenario_parse(text, strlen(text), "bad", &e)))
+                        g_error("accepted: %s", text);
+        }
+        g_rmdir(dir);
+}
+
 static void test_sizes(void)
 {
         uint64_t v;
@@ -105,5 +148,6 @@ int main(int argc, char **argv)
         g_test_add_func("/scenario/demo", test_demo);
         g_test_add_func("/scenario/rejects", test_rejects);
         g_test_add_func("/scenario/sizes", test_sizes);
+        g_test_add_func("/scenario/umtprd", test_umtprd);
         return g_test_run();
 }

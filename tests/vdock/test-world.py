@@ -23,7 +23,7 @@ def read(p):
     return open(p).read()
 
 def inner(reader):
-    wait_for(lambda: os.path.exists("/sys/bus/usb/devices/1-1.1"), "camera in bay 1")
+    assert os.path.exists("/sys/bus/usb/devices/1-1.1"), "the camera of bay 1 is not there at start"
     assert read("/sys/bus/usb/devices/1-1.1/idVendor") == "1209\n"
     led = "/sys/class/leds/dock:green:bay-1/"
     with open(led + "trigger", "w") as f: f.write("timer")

@@ -240,6 +240,9 @@ static json_object *camera_json(Camera *cam)
         json_object_object_add(c, "model", json_object_new_string(cam->model));
         json_object_object_add(c, "manufacturer", json_object_new_string(cam->manufacturer));
         json_object_object_add(c, "firmware", json_object_new_string(cam->firmware));
+        json_object_object_add(c, "responder", json_object_new_string(cam->responder == CAMERA_UMTPRD ? "umtprd" : "vdock"));
+        if (cam->umtprd_dir)
+                json_object_object_add(c, "umtprd_dir", json_object_new_string(cam->umtprd_dir));
         json_object_object_add(c, "storage_bytes", json_object_new_int64((int64_t) cam->capacity));
         json_object_object_add(c, "usb3", json_object_new_boolean(cam->usb3));
         json_object_object_add(c, "link_mb_s", json_object_new_double(cam->link_mbps));

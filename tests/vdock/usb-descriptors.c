@@ -1,12 +1,13 @@
 /* usb-descriptors.c: descriptors and standard requests (usb-descriptors.h).
- * USB 2.0 §9.6; Microsoft OS 1.0 descriptors (string 0xEE, extended compat
- * ID), which libmtp uses to recognise an MTP device. */
+ * USB 2.0 §9.4 and §9.6; Microsoft OS 1.0 descriptors (string 0xEE,
+ * extended compat ID), which libmtp uses to recognise an MTP device. */
 #include "usb-descriptors.h"
 
 #include <errno.h>
 #include <string.h>
 
 enum { STR_MANUFACTURER = 1, STR_PRODUCT = 2, STR_SERIAL = 3, STR_INTERFACE = 4, MS_VENDOR_CODE = 0xFE };
+enum { DEVICE_SIZE = 18 };
 
 static void append(GByteArray *a, const uint8_t *b, size_t n)
 {
@@ -23,11 +24,11 @@ static void add_endpoint(GByteArray *a, gboolean usb3, uint8_t addr, uint8_t att
                 append(a, companion, 6);
 }
 
-GBytes *usb_descriptors(const UsbIdentity *id)
+static GBytes *camera_descriptor_bytes(const UsbIdentity *id)
 {
         GByteArray *a = g_byte_array_new();
         const uint16_t bulk = id->usb3 ? 1024 : 512;
-        const uint8_t dev[18] = {
+        const uint8_t dev[DEVICE_SIZE] = {
                 18, 1, 0x00, id->usb3 ? 0x03 : 0x02, 0, 0, 0, id->usb3 ? 9 : 64,
                 VDOCK_VID & 0xff, VDOCK_VID >> 8, VDOCK_PID & 0xff, VDOCK_PID >> 8,
                 VDOCK_BCD & 0xff, VDOCK_BCD >> 8, STR_MANUFACTURER, STR_PRODUCT, STR_SERIAL, 1,
@@ -37,7 +38,7 @@ GBytes *usb_descriptors(const UsbIdentity *id)
         guint conf_start;
         uint16_t total;
 
-        append(a, dev, 18);
+        append(a, dev, DEVICE_SIZE);
         conf_start = a->len;
         append(a, conf, 9);
         append(a, iface, 9);
@@ -48,6 +49,84 @@ GBytes *usb_descriptors(const UsbIdentity *id)
         a->data[conf_start + 2] = total & 0xff;
         a->data[conf_start + 3] = total >> 8;
         return g_byte_array_free_to_bytes(a);
+}
+
+UsbDescriptors *usb_descriptors_new(GBytes *descriptors, gboolean usb3)
+{
+        UsbDescriptors *d = g_new0(UsbDescriptors, 1);
+
+        d->descriptors = g_bytes_ref(descriptors);
+        d->usb3 = usb3;
+        return d;
+}
+
+UsbDescriptors *usb_camera_descriptors(const UsbIdentity *id)
+{
+        g_autoptr(GBytes) bytes = camera_descriptor_bytes(id);
+        UsbDescriptors *d = usb_descriptors_new(bytes, id->usb3);
+
+        d->strings[STR_MANUFACTURER] = g_strdup(id->manufacturer ? id->manufacturer : "");
+        d->strings[STR_PRODUCT] = g_strdup(id->product ? id->product : "");
+        d->strings[STR_SERIAL] = g_strdup(id->serial ? id->serial : "");
+        d->strings[STR_INTERFACE] = g_strdup("MTP");
+        d->ms_os = TRUE;
+        return d;
+}
+
+void usb_descriptors_free(UsbDescriptors *d)
+{
+        if (!d)
+                return;
+        g_bytes_unref(d->descriptors);
+        for (unsigned i = 0; i < USB_MAX_STRINGS; i++)
+                g_free(d->strings[i]);
+        g_free(d);
+}
+
+/* The configuration: after the device descriptor, wTotalLength bytes (cut to what is there). */
+static const uint8_t *configuration(const UsbDescriptors *d, size_t *ret_len)
+{
+        gsize n;
+        const uint8_t *p = g_bytes_get_data(d->descriptors, &n);
+
+        if (n < DEVICE_SIZE + 9) {
+                *ret_len = 0;
+                return NULL;
+        }
+        *ret_len = MIN((size_t) (p[DEVICE_SIZE + 2] | p[DEVICE_SIZE + 3] << 8), n - DEVICE_SIZE);
+        return p + DEVICE_SIZE;
+}
+
+static const uint8_t *next_descriptor(const uint8_t *conf, size_t len, size_t *pos)
+{
+        const uint8_t *p;
+
+        if (*pos + 2 > len || conf[*pos] < 2 || *pos + conf[*pos] > len)
+                return NULL;
+        p = conf + *pos;
+        *pos += p[0];
+        return p;
+}
+
+const uint8_t *usb_find_descriptor(const UsbDescriptors *d, uint8_t type)
+{
+        size_t len, pos = 0;
+        const uint8_t *conf = configuration(d, &len), *p;
+
+        while (conf && (p = next_descriptor(conf, len, &pos)))
+                if (p[1] == type)
+                        return p;
+        return NULL;
+}
+
+void usb_foreach_endpoint(const UsbDescriptors *d, UsbEndpointFn fn, gpointer user_data)
+{
+        size_t len, pos = 0;
+        const uint8_t *conf = configuration(d, &len), *p;
+
+        while (conf && (p = next_descriptor(conf, len, &pos)))
+                if (p[1] == 5 && p[0] >= 7)
+                        fn(p, user_data);
 }
 
 GBytes *usb_hub_descriptors(gboolean root)
@@ -62,12 +141,18 @@ GBytes *usb_hub_descriptors(gboolean root)
         return g_bytes_new(d, sizeof d);
 }
 
+static int reply(uint8_t *data, uint16_t length, const void *src, size_t n)
+{
+        n = MIN(n, (size_t) length);
+        memcpy(data, src, n);
+        return (int) n;
+}
+
 static int string_descriptor(const char *s, uint8_t *data, uint16_t length)
 {
         uint8_t buf[255];
         glong n = 0;
-        g_autofree gunichar2 *u = g_utf8_to_utf16(s ? s : "", -1, NULL, &n, NULL);
-        size_t len;
+        g_autofree gunichar2 *u = g_utf8_to_utf16(s, -1, NULL, &n, NULL);
 
         n = MIN(n, 126);
         buf[0] = (uint8_t) (2 + 2 * n);
@@ -76,52 +161,35 @@ static int string_descriptor(const char *s, uint8_t *data, uint16_t length)
                 buf[2 + 2 * i] = u[i] & 0xff;
                 buf[3 + 2 * i] = u[i] >> 8;
         }
-        len = MIN((size_t) buf[0], (size_t) length);
-        memcpy(data, buf, len);
-        return (int) len;
+        return reply(data, length, buf, buf[0]);
 }
 
-static int get_descriptor(const UsbIdentity *id, uint16_t value, uint8_t *data, uint16_t length)
+static int get_descriptor(const UsbDescriptors *d, uint16_t value, uint8_t *data, uint16_t length)
 {
         uint8_t type = value >> 8, index = value & 0xff;
-        g_autoptr(GBytes) all = NULL;
         gsize size;
-        const uint8_t *p;
+        const uint8_t *p = g_bytes_get_data(d->descriptors, &size);
 
-        if (type == 1 || type == 2) {
-                all = usb_descriptors(id);
-                p = g_bytes_get_data(all, &size);
-                if (type == 2) {
-                        p += 18;
-                        size -= 18;
-                } else {
-                        size = 18;
-                }
-                size = MIN(size, length);
-                memcpy(data, p, size);
-                return (int) size;
+        if (type == 1)
+                return reply(data, length, p, MIN(size, DEVICE_SIZE));
+        if (type == 2 && index == 0) {
+                const uint8_t *conf = configuration(d, &size);
+                return conf ? reply(data, length, conf, size) : -EPIPE;
         }
         if (type != 3)
                 return -EPIPE;
-        switch (index) {
-        case 0: {
+        if (index == 0) {
                 const uint8_t langs[4] = { 4, 3, 0x09, 0x04 };
-                memcpy(data, langs, MIN(4, length));
-                return MIN(4, length);
+                return reply(data, length, langs, sizeof langs);
         }
-        case STR_MANUFACTURER: return string_descriptor(id->manufacturer, data, length);
-        case STR_PRODUCT: return string_descriptor(id->product, data, length);
-        case STR_SERIAL: return string_descriptor(id->serial, data, length);
-        case STR_INTERFACE: return string_descriptor("MTP", data, length);
-        case 0xEE: {
+        if (index == 0xEE && d->ms_os) {
                 /* "MSFT100", then bMS_VendorCode and a pad byte */
-                uint8_t os[18] = { 18, 3, 'M', 0, 'S', 0, 'F', 0, 'T', 0, '1', 0, '0', 0, '0', 0, MS_VENDOR_CODE, 0 };
-                memcpy(data, os, MIN(18, length));
-                return MIN(18, length);
+                const uint8_t os[18] = { 18, 3, 'M', 0, 'S', 0, 'F', 0, 'T', 0, '1', 0, '0', 0, '0', 0, MS_VENDOR_CODE, 0 };
+                return reply(data, length, os, sizeof os);
         }
-        default:
-                return -EPIPE;
-        }
+        if (index < USB_MAX_STRINGS && d->strings[index])
+                return string_descriptor(d->strings[index], data, length);
+        return -EPIPE;
 }
 
 static int extended_compat_id(uint8_t *data, uint16_t length)
@@ -131,29 +199,30 @@ static int extended_compat_id(uint8_t *data, uint16_t length)
         d[16] = 0;        /* bFirstInterfaceNumber */
         d[17] = 1;        /* reserved, 1 */
         memcpy(d + 18, "MTP", 3);
-        memcpy(data, d, MIN(40, length));
-        return MIN(40, length);
+        return reply(data, length, d, sizeof d);
 }
 
-int usb_standard_request(const UsbIdentity *id, uint8_t type, uint8_t request, uint16_t value,
+int usb_standard_request(const UsbDescriptors *d, uint8_t type, uint8_t request, uint16_t value,
                          uint16_t index, uint8_t *data, uint16_t length)
 {
         if (type == 0x80 && request == 6)
-                return get_descriptor(id, value, data, length);
+                return get_descriptor(d, value, data, length);
         if ((type & 0x80) && request == 0 && (type & 0x60) == 0) { /* GET_STATUS */
-                uint8_t st[2] = { 0, 0 };
-                memcpy(data, st, MIN(2, length));
-                return MIN(2, length);
+                const uint8_t st[2] = { 0, 0 };
+                return reply(data, length, st, sizeof st);
         }
         if (type == 0x80 && request == 8) { /* GET_CONFIGURATION */
-                if (length)
-                        data[0] = 1;
-                return MIN(1, length);
+                const uint8_t config = 1;
+                return reply(data, length, &config, 1);
+        }
+        if (type == 0x81 && request == 10) { /* GET_INTERFACE */
+                const uint8_t alt = 0;
+                return reply(data, length, &alt, 1);
         }
         if ((type == 0x00 && (request == 9 || request == 1 || request == 3)) ||
             (type == 0x01 && (request == 11 || request == 1)) || (type == 0x02 && (request == 1 || request == 3)))
                 return 0; /* SET_CONFIGURATION, SET_INTERFACE, CLEAR/SET_FEATURE */
-        if ((type == 0xC0 || type == 0xC1) && request == MS_VENDOR_CODE && index == 4)
+        if (d->ms_os && (type == 0xC0 || type == 0xC1) && request == MS_VENDOR_CODE && index == 4)
                 return extended_compat_id(data, length);
         return -EPIPE;
 }

@@ -93,11 +93,7 @@ int main(int argc, char **argv)
 
         if (libusb_init(NULL) != 0)
                 return 1;
-        for (int i = 0; i < 100 && !dev; i++) { /* the camera docks when vdock's timeline starts */
-                dev = libusb_open_device_with_vid_pid(NULL, 0x1209, 0x0d0c);
-                if (!dev)
-                        g_usleep(100000);
-        }
+        dev = libusb_open_device_with_vid_pid(NULL, 0x1209, 0x0d0c);
         if (!dev || libusb_claim_interface(dev, 0) != 0) {
                 fprintf(stderr, "no camera\n");
                 return 1;

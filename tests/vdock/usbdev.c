@@ -1,6 +1,7 @@
-/* usbdev.c: usbfs ioctls over a Responder (usbdev.h). URBs are kept in
- * submission order; bulk IN and interrupt URBs stay pending until the
- * responder has bytes (a NAK), and complete no earlier than the link cap
+/* usbdev.c: usbfs ioctls over a UsbFunction (usbdev.h). URBs are kept in
+ * submission order; on each endpoint a URB waits behind the one before it.
+ * IN and OUT URBs stay pending while the device NAKs, control URBs while a
+ * function has not answered, and none completes earlier than the link cap
  * allows. Reaping is polled (REAPURBNDELAY), as libusb does. */
 #include "usbdev.h"
 
@@ -14,6 +15,8 @@ typedef struct {
         UMockdevIoctlData *data; /* the client's struct usbdevfs_urb, resolved */
         UMockdevIoctlData *buffer;
         gboolean done;
+        gboolean started;   /* control: handed to the device */
+        gboolean zlp_taken; /* OUT: the zero-length packet that ends it */
         int status;
         int actual;
         gint64 ready_at;
@@ -21,17 +24,24 @@ typedef struct {
 
 struct UsbDev {
         GRecMutex *lock;
-        Responder *r;
-        UsbIdentity id;
+        const UsbFunctionOps *ops;
+        gpointer fn;
+        const UsbDescriptors *desc;
         UMockdevIoctlBase *handler;
         double rate; /* bytes/s; 0 unlimited */
         gint64 link_free_at;
         GQueue urbs; /* Urb*, submission order */
         gboolean gone;
-        gboolean stalled_urb; /* a TRIG_STALL froze the head IN URB */
+        gboolean stalled_urb; /* a TRIG_STALL froze the head bulk IN URB */
+        uint16_t mps[32];     /* wMaxPacketSize by ep_index(); 0: no such endpoint */
         UsbDevUnplugFn unplug;
         gpointer user_data;
 };
+
+static unsigned ep_index(uint8_t ep)
+{
+        return (ep & 0x0f) | (ep & 0x80 ? 16 : 0);
+}
 
 static struct usbdevfs_urb *urb_of(Urb *u)
 {
@@ -64,7 +74,7 @@ static void finish(UsbDev *dev, Urb *u, int status, int actual)
 
 static void handle_trigger(UsbDev *dev, Urb *u, int n)
 {
-        Trigger *t = responder_take_trigger(dev->r);
+        Trigger *t = dev->ops->take_trigger ? dev->ops->take_trigger(dev->fn) : NULL;
 
         if (!t) {
                 finish(dev, u, 0, n);
@@ -73,8 +83,8 @@ static void handle_trigger(UsbDev *dev, Urb *u, int n)
         switch (t->kind) {
         case TRIG_URB_ERROR:
                 finish(dev, u, t->urb_status, n);
-                if (t->urb_status == -EPIPE)
-                        responder_stall(dev->r);
+                if (t->urb_status == -EPIPE && dev->ops->stall)
+                        dev->ops->stall(dev->fn);
                 break;
         case TRIG_STALL:
                 u->actual = n; /* stays pending: the camera went silent */
@@ -87,43 +97,6 @@ static void handle_trigger(UsbDev *dev, Urb *u, int n)
         }
 }
 
-/* Give pending IN URBs whatever the responder has, in order. */
-static void pump(UsbDev *dev)
-{
-        gboolean cut = FALSE;
-
-        responder_tick(dev->r);
-        for (GList *l = dev->urbs.head; l && !dev->gone; l = l->next) {
-                Urb *u = l->data;
-                struct usbdevfs_urb *urb = urb_of(u);
-                ssize_t n;
-
-                if (u->done || !(urb->endpoint & 0x80))
-                        continue;
-                if (urb->type == USBDEVFS_URB_TYPE_INTERRUPT) {
-                        n = responder_interrupt_in(dev->r, urb->buffer, (size_t) urb->buffer_length);
-                        if (n >= 0)
-                                finish(dev, u, 0, (int) n);
-                        continue;
-                }
-                if (dev->stalled_urb)
-                        return;
-                if (cut && (urb->flags & USBDEVFS_URB_BULK_CONTINUATION)) {
-                        /* like the kernel: the rest of a transfer cut short fails */
-                        finish(dev, u, -EREMOTEIO, 0);
-                        continue;
-                }
-                n = responder_bulk_in(dev->r, urb->buffer, (size_t) urb->buffer_length);
-                cut = n >= 0 && n < urb->buffer_length;
-                if (n == -EAGAIN)
-                        return; /* NAK: later IN URBs wait behind this one */
-                if (n < 0)
-                        finish(dev, u, (int) n, 0);
-                else
-                        handle_trigger(dev, u, (int) n);
-        }
-}
-
 static int control_urb(UsbDev *dev, uint8_t *buf, int len)
 {
         uint8_t type = buf[0], request = buf[1];
@@ -131,11 +104,144 @@ static int control_urb(UsbDev *dev, uint8_t *buf, int len)
 
         if (len < 8 || length > len - 8)
                 return -EINVAL;
-        if ((type & 0x60) == 0x20) /* class: §10 */
-                return responder_class_request(dev->r, type, request, value, index, buf + 8, length);
-        if (type == 0x02 && request == 1 && value == 0)
-                responder_clear_halt(dev->r, (uint8_t) index);
-        return usb_standard_request(&dev->id, type, request, value, index, buf + 8, length);
+        if ((type & 0x60) == 0x00 || ((type & 0x60) == 0x40 && dev->desc->ms_os)) {
+                if (type == 0x02 && request == 1 && value == 0)
+                        dev->ops->clear_halt(dev->fn, (uint8_t) index);
+                else if (type == 0x01 && request == 11 && dev->ops->reconfigure)
+                        dev->ops->reconfigure(dev->fn);
+                return usb_standard_request(dev->desc, type, request, value, index, buf + 8, length);
+        }
+        return dev->ops->control(dev->fn, buf, buf + 8, length);
+}
+
+/* Each advance_*() returns FALSE while the URB waits for the device. */
+static gboolean advance_control(UsbDev *dev, Urb *u)
+{
+        struct usbdevfs_urb *urb = urb_of(u);
+        uint8_t *buf = urb->buffer;
+        int n;
+
+        if (!u->started) {
+                u->started = TRUE;
+                n = control_urb(dev, buf, urb->buffer_length);
+        } else {
+                n = dev->ops->control_poll(dev->fn, buf + 8, (uint16_t) (buf[6] | buf[7] << 8));
+        }
+        if (n == -EINPROGRESS)
+                return FALSE;
+        finish(dev, u, n < 0 ? n : 0, n < 0 ? 0 : n);
+        return TRUE;
+}
+
+static gboolean advance_out(UsbDev *dev, Urb *u)
+{
+        struct usbdevfs_urb *urb = urb_of(u);
+        size_t len = (size_t) urb->buffer_length;
+        uint16_t mps = dev->mps[ep_index(urb->endpoint)];
+        gboolean short_end = len % mps != 0;
+        /* A host controller adds the zero-length packet only when the transfer
+         * fills its last packet (usbfs, USBDEVFS_URB_ZERO_PACKET). */
+        gboolean zlp = len == 0 || (!short_end && (urb->flags & USBDEVFS_URB_ZERO_PACKET));
+        ssize_t n;
+
+        while ((size_t) u->actual < len) {
+                n = dev->ops->out(dev->fn, urb->endpoint, (uint8_t *) urb->buffer + u->actual,
+                                  len - (size_t) u->actual, short_end);
+                if (n == -EAGAIN || n == 0)
+                        return FALSE;
+                if (n < 0) {
+                        finish(dev, u, (int) n, u->actual);
+                        return TRUE;
+                }
+                u->actual += (int) n;
+        }
+        if (zlp && !u->zlp_taken) {
+                n = dev->ops->out(dev->fn, urb->endpoint, NULL, 0, TRUE);
+                if (n == -EAGAIN)
+                        return FALSE;
+                if (n < 0) {
+                        finish(dev, u, (int) n, u->actual);
+                        return TRUE;
+                }
+                u->zlp_taken = TRUE;
+        }
+        finish(dev, u, 0, u->actual);
+        return TRUE;
+}
+
+/* cut: a bulk IN transfer ended short, so its continuation URBs fail. */
+static gboolean advance_in(UsbDev *dev, Urb *u, gboolean *cut)
+{
+        struct usbdevfs_urb *urb = urb_of(u);
+        gboolean bulk = urb->type == USBDEVFS_URB_TYPE_BULK, ended = FALSE;
+        ssize_t n;
+
+        if (bulk && dev->stalled_urb)
+                return FALSE;
+        if (bulk && *cut && (urb->flags & USBDEVFS_URB_BULK_CONTINUATION)) {
+                /* like the kernel: the rest of a transfer cut short fails */
+                finish(dev, u, -EREMOTEIO, 0);
+                return TRUE;
+        }
+        n = dev->ops->in(dev->fn, urb->endpoint, (uint8_t *) urb->buffer + u->actual,
+                         (size_t) (urb->buffer_length - u->actual), &ended);
+        if (n == -EAGAIN)
+                return FALSE;
+        if (n < 0) {
+                finish(dev, u, (int) n, u->actual);
+                return TRUE;
+        }
+        u->actual += (int) n;
+        if (!ended && u->actual < urb->buffer_length)
+                return FALSE; /* the device has more packets of this transfer to send */
+        if (!bulk) {
+                finish(dev, u, 0, u->actual);
+                return TRUE;
+        }
+        *cut = u->actual < urb->buffer_length;
+        handle_trigger(dev, u, u->actual);
+        return TRUE;
+}
+
+static gboolean advance(UsbDev *dev, Urb *u, gboolean *cut)
+{
+        struct usbdevfs_urb *urb = urb_of(u);
+
+        if (urb->type == USBDEVFS_URB_TYPE_CONTROL)
+                return advance_control(dev, u);
+        if (urb->endpoint & 0x80)
+                return advance_in(dev, u, cut);
+        return advance_out(dev, u);
+}
+
+/* One pass over the pending URBs, in order; TRUE if one completed. */
+static gboolean pump_pass(UsbDev *dev)
+{
+        guint32 waiting = 0; /* endpoints whose earlier URB still waits */
+        gboolean cut = FALSE, completed = FALSE;
+
+        for (GList *l = dev->urbs.head; l && !dev->gone; l = l->next) {
+                Urb *u = l->data;
+                guint32 bit = 1u << ep_index(urb_of(u)->endpoint);
+
+                if (u->done || (waiting & bit))
+                        continue;
+                if (advance(dev, u, &cut))
+                        completed = completed || u->done;
+                else
+                        waiting |= bit;
+        }
+        return completed;
+}
+
+/* Until nothing moves: an OUT command lets the device answer an IN URB
+ * submitted before it. */
+static void pump(UsbDev *dev)
+{
+        if (dev->ops->tick)
+                dev->ops->tick(dev->fn);
+        for (int i = 0; i < 4 && pump_pass(dev); i++)
+                ;
 }
 
 static void complete(UMockdevIoctlClient *client, long res, int err)
@@ -143,12 +249,20 @@ static void complete(UMockdevIoctlClient *client, long res, int err)
         umockdev_ioctl_client_complete(client, res, err);
 }
 
+static gboolean valid_urb(UsbDev *dev, struct usbdevfs_urb *urb)
+{
+        if (urb->buffer_length < 0 || urb->buffer_length > (64 << 20))
+                return FALSE;
+        if (urb->type == USBDEVFS_URB_TYPE_CONTROL)
+                return urb->endpoint == 0 && urb->buffer_length >= 8;
+        return urb->type == USBDEVFS_URB_TYPE_BULK || urb->type == USBDEVFS_URB_TYPE_INTERRUPT;
+}
+
 static void submit_urb(UsbDev *dev, UMockdevIoctlClient *client)
 {
         UMockdevIoctlData *arg = umockdev_ioctl_client_get_arg(client);
         Urb *u = g_new0(Urb, 1);
         struct usbdevfs_urb *urb;
-        int n;
 
         u->client = g_object_ref(client);
         u->data = umockdev_ioctl_data_resolve(arg, 0, sizeof(struct usbdevfs_urb), NULL);
@@ -159,9 +273,7 @@ static void submit_urb(UsbDev *dev, UMockdevIoctlClient *client)
                 return;
         }
         urb = urb_of(u);
-        if (urb->buffer_length < 0 || urb->buffer_length > (64 << 20) ||
-            (urb->type != USBDEVFS_URB_TYPE_BULK && urb->type != USBDEVFS_URB_TYPE_CONTROL &&
-             urb->type != USBDEVFS_URB_TYPE_INTERRUPT)) {
+        if (!valid_urb(dev, urb)) {
                 urb_free(u);
                 complete(client, -1, EINVAL);
                 return;
@@ -172,21 +284,8 @@ static void submit_urb(UsbDev *dev, UMockdevIoctlClient *client)
         }
         urb->actual_length = 0;
         g_queue_push_tail(&dev->urbs, u);
-        if (urb->type == USBDEVFS_URB_TYPE_CONTROL) {
-                n = control_urb(dev, urb->buffer, urb->buffer_length);
-                finish(dev, u, n < 0 ? n : 0, n < 0 ? 0 : n);
-        } else if (!(urb->endpoint & 0x80)) {
-                n = urb->endpoint != 0x01 ? -EINVAL
-                                          : responder_bulk_out(dev->r, urb->buffer, (size_t) urb->buffer_length);
-                /* A host controller adds the zero-length packet only when the transfer
-                 * fills its last packet (usbfs, USBDEVFS_URB_ZERO_PACKET). */
-                if (n == 0 && (urb->flags & USBDEVFS_URB_ZERO_PACKET) && urb->buffer_length > 0 &&
-                    urb->buffer_length % (dev->id.usb3 ? 1024 : 512) == 0)
-                        n = responder_bulk_out(dev->r, NULL, 0); /* the ZLP that ends the phase */
-                finish(dev, u, n, n < 0 ? 0 : urb->buffer_length);
-        } else if (urb->endpoint != 0x82 && urb->endpoint != 0x83) {
+        if (urb->type != USBDEVFS_URB_TYPE_CONTROL && !dev->mps[ep_index(urb->endpoint)])
                 finish(dev, u, -EINVAL, 0);
-        }
         pump(dev);
         complete(client, 0, 0);
 }
@@ -219,6 +318,17 @@ static void reap_urb(UsbDev *dev, UMockdevIoctlClient *client)
         complete(client, -1, dev->gone ? ENODEV : EAGAIN);
 }
 
+/* The host gives up on a URB that has not completed. */
+static void abandon(UsbDev *dev, Urb *u)
+{
+        struct usbdevfs_urb *urb = urb_of(u);
+
+        if (urb->type == USBDEVFS_URB_TYPE_BULK && (urb->endpoint & 0x80))
+                dev->stalled_urb = FALSE;
+        if (!dev->gone && (urb->type != USBDEVFS_URB_TYPE_CONTROL || u->started))
+                dev->ops->cancel(dev->fn, urb->endpoint);
+}
+
 static void discard_urb(UsbDev *dev, UMockdevIoctlClient *client)
 {
         UMockdevIoctlData *arg = umockdev_ioctl_client_get_arg(client);
@@ -233,8 +343,8 @@ static void discard_urb(UsbDev *dev, UMockdevIoctlClient *client)
                         complete(client, -1, EINVAL); /* already completed */
                         return;
                 }
-                if (!u->done && urb_of(u)->endpoint == 0x82)
-                        dev->stalled_urb = FALSE;
+                if (!u->done)
+                        abandon(dev, u);
                 u->done = TRUE;
                 u->status = -ENOENT;
                 u->ready_at = 0;
@@ -260,30 +370,34 @@ static void simple_ioctl(UsbDev *dev, UMockdevIoctlClient *client, gulong reques
                 complete(client, d ? 0 : -1, d ? 0 : EFAULT);
                 return;
         case USBDEVFS_CLEAR_HALT:
-                g_clear_object(&d);
                 d = umockdev_ioctl_data_resolve(arg, 0, sizeof(unsigned int), NULL);
                 if (d) {
-                        responder_clear_halt(dev->r, (uint8_t) *(unsigned int *) d->data);
-                        dev->stalled_urb = dev->stalled_urb && responder_hung(dev->r);
+                        gboolean hung = dev->ops->clear_halt(dev->fn, (uint8_t) *(unsigned int *) d->data);
+                        dev->stalled_urb = dev->stalled_urb && hung;
                 }
                 complete(client, d ? 0 : -1, d ? 0 : EFAULT);
                 return;
         case USBDEVFS_RESET:
-                responder_power_cycle(dev->r);
+                dev->ops->reset(dev->fn);
                 dev->stalled_urb = FALSE;
                 complete(client, 0, 0);
                 return;
         case USBDEVFS_GET_SPEED:
-                complete(client, dev->id.usb3 ? 5 : 3, 0);
+                complete(client, dev->desc->usb3 ? 5 : 3, 0);
                 return;
         case USBDEVFS_GETDRIVER:
         case USBDEVFS_IOCTL:
                 complete(client, -1, ENODATA);
                 return;
-        case USBDEVFS_CLAIMINTERFACE:
-        case USBDEVFS_RELEASEINTERFACE:
         case USBDEVFS_SETINTERFACE:
         case USBDEVFS_SETCONFIGURATION:
+                /* The kernel sends SET_INTERFACE or SET_CONFIGURATION (usb_reset_configuration). */
+                if (dev->ops->reconfigure)
+                        dev->ops->reconfigure(dev->fn);
+                complete(client, 0, 0);
+                return;
+        case USBDEVFS_CLAIMINTERFACE:
+        case USBDEVFS_RELEASEINTERFACE:
         case USBDEVFS_RESETEP:
         case USBDEVFS_DISCONNECT_CLAIM:
                 complete(client, 0, 0);
@@ -323,6 +437,8 @@ static void on_client_vanished(UMockdevIoctlBase *handler, UMockdevIoctlClient *
                 Urb *u = l->data;
 
                 if (u->client == client) {
+                        if (!u->done)
+                                abandon(dev, u);
                         g_queue_delete_link(&dev->urbs, l);
                         urb_free(u);
                 }
@@ -331,17 +447,27 @@ static void on_client_vanished(UMockdevIoctlBase *handler, UMockdevIoctlClient *
         g_rec_mutex_unlock(dev->lock);
 }
 
-UsbDev *usbdev_new(GRecMutex *lock, Responder *r, const UsbIdentity *id, double link_bytes_per_s,
-                   UsbDevUnplugFn unplug, gpointer user_data)
+static void note_endpoint(const uint8_t *ep, gpointer user_data)
+{
+        UsbDev *dev = user_data;
+
+        dev->mps[ep_index(ep[2])] = (ep[4] | ep[5] << 8) & 0x7ff;
+}
+
+UsbDev *usbdev_new(GRecMutex *lock, const UsbFunctionOps *ops, gpointer fn, const UsbDescriptors *desc,
+                   double link_bytes_per_s, UsbDevUnplugFn unplug, gpointer user_data)
 {
         UsbDev *dev = g_new0(UsbDev, 1);
 
         dev->lock = lock;
-        dev->r = r;
-        dev->id = *id;
+        dev->ops = ops;
+        dev->fn = fn;
+        dev->desc = desc;
         dev->rate = link_bytes_per_s;
         dev->unplug = unplug;
         dev->user_data = user_data;
+        dev->mps[0] = dev->mps[16] = desc->usb3 ? 512 : 64;
+        usb_foreach_endpoint(desc, note_endpoint, dev);
         g_queue_init(&dev->urbs);
         dev->handler = umockdev_ioctl_base_new();
         g_signal_connect(dev->handler, "handle-ioctl", G_CALLBACK(on_ioctl), dev);

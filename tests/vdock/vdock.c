@@ -61,11 +61,34 @@ static gboolean run_timed(gpointer data)
         return G_SOURCE_REMOVE;
 }
 
+/* Cameras docked from the start (`bay =`) are on the bus, their uevents sent,
+ * before COMMAND runs: a program that enumerates once at start-up finds them. */
+static gboolean dock_initial(World *w, Scenario *s)
+{
+        for (guint i = 0; i < s->timeline->len; i++) {
+                TimedCommand *tc = s->timeline->pdata[i];
+                g_autofree char *reply = NULL;
+
+                if (!tc->docked)
+                        continue;
+                reply = control_execute(w, tc->command);
+                if (!g_str_has_prefix(reply, "ok")) {
+                        g_printerr("vdock: '%s': %s\n", tc->command, reply);
+                        return FALSE;
+                }
+        }
+        return TRUE;
+}
+
 static void schedule_timeline(World *w, Scenario *s)
 {
         for (guint i = 0; i < s->timeline->len; i++) {
                 TimedCommand *tc = s->timeline->pdata[i];
-                Timed *t = g_new0(Timed, 1);
+                Timed *t;
+
+                if (tc->docked)
+                        continue;
+                t = g_new0(Timed, 1);
 
                 t->world = w;
                 t->command = g_strdup(tc->command);
@@ -206,6 +229,8 @@ int main(int argc, char **argv)
                 g_printerr("vdock: control socket: %s\n", error->message);
                 return 2;
         }
+        if (!dock_initial(run.world, scenario))
+                return 2;
         env = child_env(run.world, pki_ca_path(pki), control_path, world_dir, scenario->bays);
         if (!g_spawn_async(NULL, command, env, G_SPAWN_SEARCH_PATH | G_SPAWN_DO_NOT_REAP_CHILD |
                            G_SPAWN_CHILD_INHERITS_STDIN, NULL, NULL, &run.child, &error)) {

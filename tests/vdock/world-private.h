@@ -4,6 +4,7 @@
 #include <umockdev.h>
 
 #include "responder.h"
+#include "umtprd.h"
 #include "usbdev.h"
 #include "world.h"
 
@@ -24,8 +25,9 @@ typedef struct {
         gboolean port_power;
         unsigned devnum;
         char *syspath, *devnode;
-        Responder *responder;
+        Responder *responder;   /* NULL for an umtprd camera */
         UsbDev *usbdev;
+        unsigned ffs_binds;     /* umtprd camera: ffs_binds() when enumerated */
         ChargerFault charger_fault;
         gboolean inhibit;
         char *charger_dir;
@@ -53,7 +55,9 @@ struct World {
         Bay bays[MAX_BAYS + 1];
         Led status_green, status_red;
         unsigned next_devnum;
-        GPtrArray *retired, *retired_devs; /* responders/usbdevs outlive their enumeration */
+        GPtrArray *retired, *retired_devs, *retired_descs; /* responders/usbdevs/descriptors outlive their enumeration */
+        GHashTable *umtprds;    /* serial → Umtprd*: cameras answered by umtprd */
+        guint reconcile_source; /* main loop: put umtprd gadgets on or off the bus */
         GPtrArray *led_history, *charger_history, *port_history, *dock_history;
         int inotify_fd;
         guint inotify_source, charger_timer;

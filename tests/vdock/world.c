@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "responder-usb.h"
 #include "usbdev.h"
 
 #define HUB_PATH "/devices/pci0000:00/0000:00:14.0/usb1/1-1"
@@ -89,76 +90,127 @@ static void add_ports(World *w)
         }
 }
 
-static char *camera_device_text(World *w, Bay *bay, const char *desc_hex)
+static const char *string_of(const UsbDescriptors *d, uint8_t index)
 {
-        Camera *cam = bay->camera;
-        unsigned d = bay->devnum;
-        const char *speed = cam->usb3 ? "5000" : "480";
+        return index < USB_MAX_STRINGS && d->strings[index] ? d->strings[index] : "";
+}
 
+/* The device as the kernel shows it in sysfs, read from its descriptors. */
+static char *camera_device_text(World *w, Bay *bay, const UsbDescriptors *d, const char *desc_hex)
+{
+        static const uint8_t no_interface[9] = { 9, 4 };
+        const uint8_t *dev = g_bytes_get_data(d->descriptors, NULL);
+        const uint8_t *conf = usb_find_descriptor(d, 2), *itf = usb_find_descriptor(d, 4);
+        unsigned devnum = bay->devnum, b = bay->index;
+        unsigned vid = dev[8] | dev[9] << 8, pid = dev[10] | dev[11] << 8, bcd = dev[12] | dev[13] << 8;
+
+        if (!itf)
+                itf = no_interface;
         return g_strdup_printf(
                 "P: " HUB_PATH "/1-1.%u\nN: bus/usb/001/%03u\n"
                 "E: SUBSYSTEM=usb\nE: DEVTYPE=usb_device\nE: DRIVER=usb\nE: BUSNUM=001\nE: DEVNUM=%03u\n"
-                "E: DEVNAME=/dev/bus/usb/001/%03u\nE: PRODUCT=1209/d0c/100\nE: TYPE=0/0/0\n"
+                "E: DEVNAME=/dev/bus/usb/001/%03u\nE: PRODUCT=%x/%x/%x\nE: TYPE=%u/%u/%u\n"
                 "E: MAJOR=189\nE: MINOR=%u\nE: ID_SERIAL_SHORT=%s\n"
-                "A: busnum=1\\n\nA: devnum=%u\\n\nA: speed=%s\\n\nA: idVendor=1209\\n\nA: idProduct=0d0c\\n\n"
-                "A: bcdDevice=0100\\n\nA: bDeviceClass=00\\n\nA: bDeviceSubClass=00\\n\nA: bDeviceProtocol=00\\n\n"
-                "A: bNumConfigurations=1\\n\nA: bConfigurationValue=1\\n\nA: bNumInterfaces= 1\\n\n"
-                "A: bMaxPacketSize0=%s\\n\nA: bmAttributes=c0\\n\nA: bMaxPower=100mA\\n\n"
-                "A: version=%s\\n\nA: devpath=1.%u\\n\nA: maxchild=0\\n\nA: removable=removable\\n\n"
+                "A: busnum=1\\n\nA: devnum=%u\\n\nA: speed=%s\\n\nA: idVendor=%04x\\n\nA: idProduct=%04x\\n\n"
+                "A: bcdDevice=%04x\\n\nA: bDeviceClass=%02x\\n\nA: bDeviceSubClass=%02x\\n\nA: bDeviceProtocol=%02x\\n\n"
+                "A: bNumConfigurations=1\\n\nA: bConfigurationValue=1\\n\nA: bNumInterfaces=%2u\\n\n"
+                "A: bMaxPacketSize0=%u\\n\nA: bmAttributes=%02x\\n\nA: bMaxPower=%umA\\n\n"
+                "A: version=%2x.%02x\\n\nA: devpath=1.%u\\n\nA: maxchild=0\\n\nA: removable=removable\\n\n"
                 "A: authorized=1\\n\nA: manufacturer=%s\\n\nA: product=%s\\n\nA: serial=%s\\n\n"
                 "H: descriptors=%s\n\n"
                 "P: " HUB_PATH "/1-1.%u/1-1.%u:1.0\nE: SUBSYSTEM=usb\nE: DEVTYPE=usb_interface\n"
-                "E: INTERFACE=6/1/1\nE: PRODUCT=1209/d0c/100\nE: TYPE=0/0/0\n"
-                "E: MODALIAS=usb:v1209p0D0Cd0100dc00dsc00dp00ic06isc01ip01in00\n"
-                "A: bInterfaceClass=06\\n\nA: bInterfaceSubClass=01\\n\nA: bInterfaceProtocol=01\\n\n"
-                "A: bInterfaceNumber=00\\n\nA: bAlternateSetting= 0\\n\nA: bNumEndpoints=03\\n\n"
-                "A: interface=MTP\\n\n",
-                bay->index, d, d, d, d - 1, cam->serial, d, speed, cam->usb3 ? "9" : "64",
-                cam->usb3 ? " 3.00" : " 2.00", bay->index, cam->manufacturer, cam->model, cam->serial,
-                desc_hex, bay->index, bay->index);
+                "E: INTERFACE=%u/%u/%u\nE: PRODUCT=%x/%x/%x\nE: TYPE=%u/%u/%u\n"
+                "E: MODALIAS=usb:v%04Xp%04Xd%04Xdc%02Xdsc%02Xdp%02Xic%02Xisc%02Xip%02Xin%02X\n"
+                "A: bInterfaceClass=%02x\\n\nA: bInterfaceSubClass=%02x\\n\nA: bInterfaceProtocol=%02x\\n\n"
+                "A: bInterfaceNumber=%02x\\n\nA: bAlternateSetting= 0\\n\nA: bNumEndpoints=%02x\\n\n"
+                "A: interface=%s\\n\n",
+                b, devnum, devnum, devnum, vid, pid, bcd, dev[4], dev[5], dev[6], devnum - 1,
+                string_of(d, dev[16]), devnum, d->usb3 ? "5000" : "480", vid, pid, bcd, dev[4], dev[5], dev[6],
+                conf ? conf[4] : 1, d->usb3 ? 1u << dev[7] : dev[7], conf ? conf[7] : 0x80,
+                conf ? conf[8] * (d->usb3 ? 8u : 2u) : 0, dev[3], dev[2], b, string_of(d, dev[14]),
+                string_of(d, dev[15]), string_of(d, dev[16]), desc_hex, b, b, itf[5], itf[6], itf[7], vid, pid,
+                bcd, dev[4], dev[5], dev[6], vid, pid, bcd, dev[4], dev[5], dev[6], itf[5], itf[6], itf[7], itf[2],
+                itf[5], itf[6], itf[7], itf[2], itf[4], string_of(d, itf[8]));
 }
 
 static void unplug_trigger(UsbDev *dev, Trigger *t, gpointer user_data);
 
-static void enumerate(World *w, Bay *bay)
+/* What the camera presents on the bus, or NULL (an umtprd not bound yet). */
+static UsbDescriptors *camera_descriptors(World *w, Bay *bay, const UsbFunctionOps **ops, gpointer *fn)
 {
         Camera *cam = bay->camera;
         UsbIdentity id = { cam->usb3, cam->manufacturer, cam->model, cam->serial };
-        g_autoptr(GBytes) desc = usb_descriptors(&id);
-        g_autofree char *desc_hex = hex(desc), *text = NULL, *devnode = NULL, *link = NULL;
+        Umtprd *u = g_hash_table_lookup(w->umtprds, cam->serial);
+        UsbDescriptors *d;
+
+        if (u) {
+                g_rec_mutex_lock(&w->lock);
+                d = umtprd_descriptors(u);
+                bay->ffs_binds = ffs_binds(umtprd_ffs(u));
+                g_rec_mutex_unlock(&w->lock);
+                *ops = &ffs_usb_ops;
+                *fn = umtprd_ffs(u);
+                return d;
+        }
+        bay->responder = responder_new(cam, vclock_system(), cam->usb3 ? 1024 : 512);
+        g_ptr_array_add(w->retired, bay->responder);
+        *ops = &responder_usb_ops;
+        *fn = bay->responder;
+        return usb_camera_descriptors(&id);
+}
+
+static void enumerate(World *w, Bay *bay)
+{
+        Camera *cam = bay->camera;
+        const UsbFunctionOps *ops;
+        gpointer fn;
+        UsbDescriptors *desc = camera_descriptors(w, bay, &ops, &fn);
+        g_autofree char *desc_hex = NULL, *text = NULL, *devnode = NULL, *link = NULL, *target = NULL;
         g_autoptr(GError) error = NULL;
 
+        if (!desc)
+                return; /* umtprd has not bound its gadget yet */
+        g_ptr_array_add(w->retired_descs, desc);
+        desc_hex = hex(desc->descriptors);
         bay->devnum = w->next_devnum++;
         if (w->next_devnum > 127)
                 w->next_devnum = 3;
         devnode = g_strdup_printf("/dev/bus/usb/001/%03u", bay->devnum);
-        bay->responder = responder_new(cam, vclock_system(), cam->usb3 ? 1024 : 512);
-        bay->usbdev = usbdev_new(&w->lock, bay->responder, &id, cam->link_mbps * 1e6, unplug_trigger, bay);
-        g_ptr_array_add(w->retired, bay->responder);
+        bay->usbdev = usbdev_new(&w->lock, ops, fn, desc, cam->link_mbps * 1e6, unplug_trigger, bay);
         g_ptr_array_add(w->retired_devs, bay->usbdev);
         if (!umockdev_testbed_attach_ioctl(w->testbed, devnode, usbdev_handler(bay->usbdev), &error))
                 g_error("attach ioctl %s: %s", devnode, error->message);
-        text = camera_device_text(w, bay, desc_hex);
+        text = camera_device_text(w, bay, desc, desc_hex);
         if (!umockdev_testbed_add_from_string(w->testbed, text, &error))
                 g_error("adding camera: %s", error->message);
         bay->syspath = g_strdup_printf("/sys" HUB_PATH "/1-1.%u", bay->index);
         bay->devnode = g_steal_pointer(&devnode);
         link = g_strdup_printf("%s" HUB_PATH "/1-1.%u/port", w->sys_dir, bay->index);
-        g_autofree char *target = g_strdup_printf("../1-1:1.0/1-1-port%u", bay->index);
+        target = g_strdup_printf("../1-1:1.0/1-1-port%u", bay->index);
         if (symlink(target, link) < 0 && errno != EEXIST)
                 g_warning("%s: %s", link, g_strerror(errno));
+        if (!bay->responder) { /* the host configures the gadget */
+                g_rec_mutex_lock(&w->lock);
+                ffs_connect(fn);
+                g_rec_mutex_unlock(&w->lock);
+        }
         world_record(w->dock_history, cam->serial, "enumerated", bay->devnode);
 }
 
 static void deenumerate(World *w, Bay *bay)
 {
         g_autofree char *iface = NULL;
+        Umtprd *u;
 
         if (!bay->usbdev)
                 return;
+        u = g_hash_table_lookup(w->umtprds, bay->camera->serial);
         g_rec_mutex_lock(&w->lock);
         usbdev_disconnect(bay->usbdev);
-        responder_power_cycle(bay->responder);
+        if (u)
+                ffs_disconnect(umtprd_ffs(u));
+        else
+                responder_power_cycle(bay->responder);
         g_rec_mutex_unlock(&w->lock);
         iface = g_strdup_printf("%s/1-1.%u:1.0", bay->syspath, bay->index);
         /* umockdev_testbed_remove_device() sends no uevent; a kernel does, and
@@ -173,6 +225,47 @@ static void deenumerate(World *w, Bay *bay)
         bay->responder = NULL;
         g_clear_pointer(&bay->syspath, g_free);
         g_clear_pointer(&bay->devnode, g_free);
+}
+
+/* An umtprd camera is on the bus while docked, powered and bound; a new
+ * binding (umtprd started over) is a new device. */
+static void reconcile_bay(World *w, Bay *bay)
+{
+        Umtprd *u = bay->camera ? g_hash_table_lookup(w->umtprds, bay->camera->serial) : NULL;
+        gboolean bound;
+        unsigned binds;
+
+        if (!u)
+                return;
+        g_rec_mutex_lock(&w->lock);
+        bound = ffs_is_bound(umtprd_ffs(u));
+        binds = ffs_binds(umtprd_ffs(u));
+        g_rec_mutex_unlock(&w->lock);
+        if (bay->usbdev && (!bound || !bay->port_power || binds != bay->ffs_binds))
+                deenumerate(w, bay);
+        if (!bay->usbdev && bound && bay->port_power)
+                enumerate(w, bay);
+}
+
+static gboolean reconcile_cb(gpointer data)
+{
+        World *w = data;
+
+        g_rec_mutex_lock(&w->lock);
+        w->reconcile_source = 0;
+        g_rec_mutex_unlock(&w->lock);
+        for (unsigned b = 1; b <= w->scenario->bays; b++)
+                reconcile_bay(w, &w->bays[b]);
+        return G_SOURCE_REMOVE;
+}
+
+/* Any thread, world lock held: an umtprd bound or unbound its gadget. */
+static void umtprd_changed(gpointer user_data)
+{
+        World *w = user_data;
+
+        if (!w->reconcile_source)
+                w->reconcile_source = g_idle_add(reconcile_cb, w);
 }
 
 static Bay *get_bay(World *w, unsigned index, GError **error)
@@ -311,6 +404,22 @@ static void unplug_trigger(UsbDev *dev, Trigger *t, gpointer user_data)
         g_idle_add(unplug_cb, r);
 }
 
+static gboolean start_umtprds(World *w, GError **error)
+{
+        for (guint i = 0; i < w->scenario->cameras->len; i++) {
+                Camera *cam = w->scenario->cameras->pdata[i];
+                Umtprd *u;
+
+                if (cam->responder != CAMERA_UMTPRD)
+                        continue;
+                u = umtprd_start(cam, w->world_dir, &w->lock, umtprd_changed, w, error);
+                if (!u)
+                        return FALSE;
+                g_hash_table_insert(w->umtprds, cam->serial, u);
+        }
+        return TRUE;
+}
+
 World *world_new(Scenario *s, const char *world_dir, Pki *pki, GError **error)
 {
         World *w = g_new0(World, 1);
@@ -324,6 +433,8 @@ World *world_new(Scenario *s, const char *world_dir, Pki *pki, GError **error)
         w->sys_dir = umockdev_testbed_get_sys_dir(w->testbed);
         w->retired = g_ptr_array_new_with_free_func((GDestroyNotify) responder_free);
         w->retired_devs = g_ptr_array_new();
+        w->retired_descs = g_ptr_array_new_with_free_func((GDestroyNotify) usb_descriptors_free);
+        w->umtprds = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify) umtprd_stop);
         w->led_history = g_ptr_array_new_with_free_func((GDestroyNotify) world_event_free);
         w->charger_history = g_ptr_array_new_with_free_func((GDestroyNotify) world_event_free);
         w->port_history = g_ptr_array_new_with_free_func((GDestroyNotify) world_event_free);
@@ -340,7 +451,7 @@ World *world_new(Scenario *s, const char *world_dir, Pki *pki, GError **error)
                 cam->pki = pki;
                 camera_finalize(cam, vclock_system());
         }
-        if (!watch_init(w, error)) {
+        if (!watch_init(w, error) || !start_umtprds(w, error)) {
                 world_free(w);
                 return NULL;
         }
@@ -358,10 +469,14 @@ void world_free(World *w)
         for (unsigned b = 1; b <= MAX_BAYS; b++)
                 if (w->bays[b].usbdev)
                         deenumerate(w, &w->bays[b]);
+        g_hash_table_unref(w->umtprds);
+        if (w->reconcile_source)
+                g_source_remove(w->reconcile_source);
         watch_fini(w);
         g_clear_object(&w->testbed);
         g_ptr_array_unref(w->retired);
         g_ptr_array_unref(w->retired_devs);
+        g_ptr_array_unref(w->retired_descs);
         g_ptr_array_unref(w->led_history);
         g_ptr_array_unref(w->charger_history);
         g_ptr_array_unref(w->port_history);

@@ -1,0 +1,159 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* dockd-config.h: dockd's configuration: every section and key known and typed.
+ * Loaded from dockd.conf plus dockd.conf.d/NAME.conf (lexical order, later wins). */
+#pragma once
+
+#include "log.h"
+#include "macro.h"
+
+#define DOCKD_MAX_BAYS 15
+#define DOCKD_MAX_CATEGORIES 64
+
+typedef enum StorageBackendType {
+        STORAGE_BACKEND_FILE,
+        STORAGE_BACKEND_S3,
+        STORAGE_BACKEND_TUS,
+        _STORAGE_BACKEND_MAX,
+        _STORAGE_BACKEND_INVALID = -EINVAL,
+} StorageBackendType;
+
+typedef enum S3UrlStyle {
+        S3_URL_STYLE_PATH,
+        S3_URL_STYLE_VIRTUAL,
+        _S3_URL_STYLE_MAX,
+} S3UrlStyle;
+
+typedef enum ObjectLockMode {
+        OBJECT_LOCK_GOVERNANCE,
+        OBJECT_LOCK_COMPLIANCE,
+        _OBJECT_LOCK_MAX,
+} ObjectLockMode;
+
+typedef struct BayConfig {
+        char *port;          /* USB port path, e.g. "1-1.3" */
+        char *charger;       /* power_supply name */
+        char *led_green;     /* LED class names */
+        char *led_red;
+        bool enabled;
+} BayConfig;
+
+typedef struct CategoryConfig {
+        char *name;
+        usec_t retention;    /* 0: [retention] default */
+        bool evidentiary;    /* uploaded first, kept for years */
+        bool legal_hold;     /* objects get a legal hold when the store supports it */
+} CategoryConfig;
+
+typedef struct DockdConfig {
+        /* [dock] */
+        char *dock_name;
+        char *state_dir;
+        char *trust_anchors;
+        char *dock_key;
+        char *hub;
+        unsigned n_bays;
+        usec_t clock_drift_threshold;
+        bool clock_set;
+        usec_t removal_debounce;
+        char *status_led_green;
+        char *status_led_red;
+
+        /* [usb] */
+        uint64_t usb_transfer_size;
+        unsigned usb_transfers_in_flight;
+        uint64_t usb_chunk_size;
+        usec_t usb_command_timeout;
+        usec_t usb_stall_timeout;
+
+        /* [spool] */
+        char *spool_dir;
+        uint64_t spool_quota;
+        uint64_t spool_min_free;
+        uint64_t spool_sync_interval;
+        usec_t spool_keep_confirmed;
+
+        /* [storage] */
+        StorageBackendType storage_backend;
+        char *storage_prefix;
+        unsigned storage_concurrency;
+        uint64_t storage_bandwidth_limit;   /* bytes per second, 0: none */
+        usec_t storage_retry_initial;
+        usec_t storage_retry_max;
+        usec_t storage_custody_interval;
+        uint64_t storage_custody_seal_size;
+
+        /* [file] */
+        char *file_path;
+
+        /* [s3] */
+        char *s3_endpoint;
+        char *s3_region;
+        char *s3_bucket;
+        S3UrlStyle s3_url_style;
+        char *s3_credentials;
+        char *s3_ca_file;
+        uint64_t s3_part_size;
+        uint64_t s3_single_put_threshold;
+        bool s3_object_lock;
+        ObjectLockMode s3_object_lock_mode;
+        usec_t s3_timeout;
+
+        /* [tus] */
+        char *tus_endpoint;
+        char *tus_credentials;
+        char *tus_ca_file;
+        uint64_t tus_chunk_size;
+        usec_t tus_timeout;
+
+        /* [retention] */
+        usec_t retention_default;
+
+        /* [health] */
+        unsigned health_min_battery;        /* percent of design capacity */
+        unsigned health_max_charge_temp;    /* °C */
+        usec_t health_charge_timeout;
+        unsigned health_storage_nearly_full; /* percent used */
+        usec_t health_max_undocked;
+        bool health_self_test;
+
+        /* [report] */
+        char *report_webhook;
+        char *report_webhook_ca_file;
+        char *report_webhook_credentials;
+        usec_t report_retry_max;
+
+        /* [log] */
+        int log_level;
+        LogTarget log_target;
+
+        /* [bay.N] */
+        BayConfig bays[DOCKD_MAX_BAYS];
+        /* [category.NAME] */
+        CategoryConfig categories[DOCKD_MAX_CATEGORIES];
+        size_t n_categories;
+
+        /* Where each key was last set, for errors found after parsing. */
+        struct ConfigLocation *locations;
+        size_t n_locations;
+} DockdConfig;
+
+DockdConfig *config_new(void);
+DockdConfig *config_free(DockdConfig *c);
+DEFINE_TRIVIAL_CLEANUP_FUNC(DockdConfig *, config_free);
+
+/* Load path and then path.d/NAME.conf. If path is NULL, the default file (which may
+ * be missing) and its drop-in directory. On error, *ret_error is
+ * "FILE:LINE: what is wrong" and the return value is negative. */
+int config_load(DockdConfig *c, const char *path, char **ret_error);
+/* Load exactly one file, no drop-ins (tests). */
+int config_load_file(DockdConfig *c, const char *path, char **ret_error);
+/* Cross-key checks after all files are loaded. */
+int config_validate(DockdConfig *c, char **ret_error);
+
+/* Print the effective configuration, secrets masked. */
+void config_dump(const DockdConfig *c, FILE *f);
+
+const CategoryConfig *config_find_category(const DockdConfig *c, const char *name);
+/* The longest retention any of the categories asks for, at least [retention] default. */
+usec_t config_retention(const DockdConfig *c, const char *const *categories, size_t n);
+const char *storage_backend_to_string(StorageBackendType t);

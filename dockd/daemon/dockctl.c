@@ -1,0 +1,193 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* dockctl.c: the command-line client of dockd's D-Bus API, for IT staff. */
+#include <getopt.h>
+#include <json-c/json.h>
+#include <systemd/sd-bus.h>
+
+#include "bus-names.h"
+#include "config.h"
+#include "macro.h"
+
+static bool arg_json = false;
+
+static int call_json(sd_bus *bus, const char *method, struct json_object **ret) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        sd_bus_message *reply = NULL;
+        const char *s;
+        int r;
+
+        r = sd_bus_call_method(bus, DOCKD_BUS_NAME, DOCKD_BUS_PATH, DOCKD_BUS_INTERFACE, method,
+                               &error, &reply, "");
+        if (r < 0) {
+                fprintf(stderr, "dockctl: %s failed: %s\n", method, error.message ?: strerror(-r));
+                return r;
+        }
+        r = sd_bus_message_read(reply, "s", &s);
+        if (r >= 0) {
+                *ret = json_tokener_parse(s);
+                if (!*ret)
+                        r = -EBADMSG;
+        }
+        sd_bus_message_unref(reply);
+        if (r < 0)
+                fprintf(stderr, "dockctl: bad reply from dockd: %s\n", strerror(-r));
+        return r;
+}
+
+/* --json: print and release; returns true when it did. */
+static bool print_json(struct json_object *o) {
+        if (!arg_json)
+                return false;
+        printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY));
+        json_object_put(o);
+        return true;
+}
+
+static void print_object(struct json_object *o, int indent) {
+        json_object_object_foreach(o, key, val) {
+                if (json_object_is_type(val, json_type_object)) {
+                        printf("%*s%s:\n", indent, "", key);
+                        print_object(val, indent + 2);
+                } else if (json_object_is_type(val, json_type_array)) {
+                        printf("%*s%s:\n", indent, "", key);
+                        for (size_t i = 0; i < json_object_array_length(val); i++) {
+                                struct json_object *e = json_object_array_get_idx(val, i);
+                                if (json_object_is_type(e, json_type_object)) {
+                                        printf("%*s-\n", indent + 2, "");
+                                        print_object(e, indent + 4);
+                                } else
+                                        printf("%*s- %s\n", indent + 2, "", json_object_get_string(e));
+                        }
+                } else
+                        printf("%*s%s: %s\n", indent, "", key, json_object_get_string(val));
+        }
+}
+
+static int verb_status(sd_bus *bus) {
+        struct json_object *o = NULL;
+        int r = call_json(bus, "GetStatus", &o);
+
+        if (r < 0)
+                return r;
+        if (print_json(o))
+                return 0;
+        print_object(o, 0);
+        json_object_put(o);
+        return 0;
+}
+
+static const char *str(struct json_object *o, const char *key) {
+        struct json_object *v;
+        return json_object_object_get_ex(o, key, &v) && v ? json_object_get_string(v) : "-";
+}
+
+static int verb_bays(sd_bus *bus) {
+        struct json_object *arr = NULL;
+        int r = call_json(bus, "ListBays", &arr);
+
+        if (r < 0)
+                return r;
+        if (print_json(arr))
+                return 0;
+        printf("%-4s %-8s %-12s %-12s %s\n", "BAY", "PORT", "STATE", "CAMERA", "DETAIL");
+        for (size_t i = 0; i < json_object_array_length(arr); i++) {
+                struct json_object *b = json_object_array_get_idx(arr, i), *p, *f;
+                char detail[256] = "";
+
+                if (json_object_object_get_ex(b, "fault", &f))
+                        snprintf(detail, sizeof detail, "%s", json_object_get_string(f));
+                else if (json_object_object_get_ex(b, "progress", &p))
+                        snprintf(detail, sizeof detail, "segment %d/%d, %s bytes pulled",
+                                 json_object_get_int(json_object_object_get(p, "segments_done")),
+                                 json_object_get_int(json_object_object_get(p, "segments_total")),
+                                 str(p, "bytes_pulled"));
+                printf("%-4s %-8s %-12s %-12s %s\n", str(b, "bay"), str(b, "port"), str(b, "state"),
+                       str(b, "camera"), detail);
+        }
+        json_object_put(arr);
+        return 0;
+}
+
+static int verb_reports(sd_bus *bus) {
+        struct json_object *arr = NULL;
+        int r = call_json(bus, "ListReports", &arr);
+
+        if (r < 0)
+                return r;
+        if (print_json(arr))
+                return 0;
+        if (json_object_array_length(arr) == 0)
+                printf("No malfunction reports.\n");
+        for (size_t i = 0; i < json_object_array_length(arr); i++) {
+                struct json_object *rep = json_object_array_get_idx(arr, i);
+                printf("%s  bay %s  %-12s %-8s %s\n", str(rep, "time"), str(rep, "bay"), str(rep, "camera"),
+                       str(rep, "severity"), str(rep, "summary"));
+                printf("    report %s, %s%s\n", str(rep, "id"),
+                       json_object_get_boolean(json_object_object_get(rep, "uploaded")) ? "in central storage"
+                                                                                        : "not yet uploaded",
+                       json_object_object_get(rep, "delivered") == NULL ? ""
+                       : json_object_get_boolean(json_object_object_get(rep, "delivered")) ? ", delivered to the webhook"
+                                                                                            : ", webhook delivery pending");
+        }
+        json_object_put(arr);
+        return 0;
+}
+
+static void help(void) {
+        printf("Usage: dockctl [--json] COMMAND\n\n"
+               "Ask the running dockd about the dock.\n\n"
+               "Commands:\n"
+               "  status     The dock: storage, backlog, bays\n"
+               "  bays       One line per bay: state, camera, progress or fault\n"
+               "  reports    Recent malfunction reports\n\n"
+               "Options:\n"
+               "  --json     Print JSON\n"
+               "  --version  Show the version\n");
+}
+
+int main(int argc, char *argv[]) {
+        enum { ARG_JSON = 0x100, ARG_VERSION };
+        static const struct option options[] = {
+                { "json", no_argument, NULL, ARG_JSON },
+                { "help", no_argument, NULL, 'h' },
+                { "version", no_argument, NULL, ARG_VERSION },
+                {}
+        };
+        sd_bus *bus = NULL;
+        const char *verb;
+        int c, r;
+
+        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
+                switch (c) {
+                case ARG_JSON:
+                        arg_json = true;
+                        break;
+                case 'h':
+                        help();
+                        return 0;
+                case ARG_VERSION:
+                        printf("dockctl %s\n", PACKAGE_VERSION);
+                        return 0;
+                default:
+                        return 2;
+                }
+        verb = optind < argc ? argv[optind] : "status";
+
+        r = sd_bus_open_system(&bus);
+        if (r < 0) {
+                fprintf(stderr, "dockctl: cannot connect to the system bus: %s\n", strerror(-r));
+                return 1;
+        }
+        if (streq(verb, "status"))
+                r = verb_status(bus);
+        else if (streq(verb, "bays"))
+                r = verb_bays(bus);
+        else if (streq(verb, "reports"))
+                r = verb_reports(bus);
+        else {
+                fprintf(stderr, "dockctl: unknown command '%s'\n", verb);
+                r = -EINVAL;
+        }
+        sd_bus_flush_close_unref(bus);
+        return r < 0 ? 1 : 0;
+}

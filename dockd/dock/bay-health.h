@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* bay-health.h: the health side of a docking (bay.h): the camera's battery and
+ * self-test, the bay's charger, the findings they produce, and the docking's
+ * malfunction report. Called by bay.c at the points of its state machine. */
+#pragma once
+
+#include "bay-state.h"
+#include "health.h"
+
+int bay_health_init(Bay *b);
+void bay_health_free(Bay *b);
+
+/* Is b->serial the camera this bay held when dockd last stopped (a restart,
+ * not a new docking)? Then bay_health_docked() resumes that docking. */
+bool bay_health_docking_resumable(Bay *b, const char *serial);
+/* A new (or resumed) docking of b->serial: camera history, missed uploads,
+ * charge watch, and the docking's record in <state_dir>/bays/. */
+void bay_health_docked(Bay *b);
+/* The clock was checked (and set when corrected). */
+void bay_health_clock_checked(Bay *b, bool corrected);
+/* State testing: battery telemetry, start the self-test, then call next. */
+void bay_health_start_tests(Bay *b, void (*next)(Bay *b));
+/* The offload finished: storage check, self-test result, battery, charge; then
+ * ready or fault, and the report if anything was found. */
+void bay_health_offload_done(Bay *b);
+/* The camera has something wrong that ends the docking in fault now (untrusted
+ * camera, camera not responding, integrity alert): a finding, fault, and the
+ * report filed at once. */
+void bay_health_file_fault(Bay *b, const char *code, Severity severity, const char *policy,
+                           struct json_object *measured, const char *fmt, ...) _printf_(6, 7);
+/* A camera event (SelfTestComplete). */
+void bay_health_event(Bay *b, const PtpContainer *e);
+/* The docking ended: file what was found and not yet reported; charger back to auto. */
+void bay_health_undocked(Bay *b);
+
+/* From the offload: what the bay turns into findings of the docking. */
+void bay_health_officer(Bay *b, const char *officer_id);
+void bay_health_quarantined(Bay *b, const char *segment, const char *reason);
+void bay_health_delete_refused(Bay *b, const char *segment, uint16_t rc);

@@ -1,0 +1,623 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* bay.c: the bay state machine. A camera arriving on the bay's port is opened,
+ * identified and authenticated (certificate chained to the trust anchors, naming
+ * the camera's serial), its clock checked and set, and then offloaded. A camera
+ * failing mid-way is recovered (Cancel, Device Reset, new session) and the step
+ * redone from durable state; one that keeps failing puts the bay in fault. A
+ * camera that leaves is waited for ([dock] removal_debounce): if the same camera
+ * comes back it is the same docking. */
+#include <inttypes.h>
+#include <time.h>
+
+#include "bay-health.h"
+#include "bay.h"
+#include "message-ids.h"
+#include "offload.h"
+#include "ptp.h"
+#include "sysfs.h"
+#include "verify.h"
+
+/* Recoveries (Cancel, Device Reset) before the port is power-cycled, once;
+ * after that a failure is a fault. */
+#define BAY_MAX_RESETS 2
+#define BAY_POWER_OFF_USEC (1 * USEC_PER_SEC)
+
+/* ---- life cycle of a docking ---- */
+
+static void camera_release(Bay *b) {
+        b->offload = offload_free(b->offload);
+        if (b->camera) {
+                camera_abandon(b->camera);
+                b->camera = camera_unref(b->camera);
+        }
+}
+
+/* The docking of b->serial is over (custody "undocked"); the camera object, if
+ * any, is left alone. */
+static void docking_forget(Bay *b) {
+        bay_health_undocked(b);
+        if (b->serial) {
+                log_bay_info(b, "Camera left the bay.");
+                (void) custody_log_record(b->ctx->custody, CUSTODY_UNDOCKED, b->name, b->serial, NULL, NULL);
+        }
+        free(b->serial);
+        free(b->model);
+        free(b->firmware);
+        b->serial = b->model = b->firmware = NULL;
+        b->failures = 0;
+        b->power_cycled = false;
+        b->have_summary = false;
+        b->clock_known = false;
+        (void) sd_event_source_set_enabled(b->debounce, SD_EVENT_OFF);
+        (void) sd_event_source_set_enabled(b->retry, SD_EVENT_OFF);
+}
+
+/* The camera is gone for good: the docking ends. */
+static void docking_end(Bay *b) {
+        camera_release(b);
+        docking_forget(b);
+        bay_set_state(b, BAY_EMPTY);
+}
+
+static int on_debounce(sd_event_source *s, uint64_t usec, void *userdata) {
+        docking_end(userdata);
+        return 0;
+}
+
+static void bay_step(Bay *b, BayState from);
+
+static int on_retry(sd_event_source *s, uint64_t usec, void *userdata) {
+        Bay *b = userdata;
+
+        if (b->camera && !b->camera->gone)
+                bay_step(b, b->state);
+        return 0;
+}
+
+static void on_recovered(Camera *c, int error, uint16_t rc, void *userdata);
+static void camera_release(Bay *b);
+
+static int on_power_on(sd_event_source *s, uint64_t usec, void *userdata) {
+        Bay *b = userdata;
+        _cleanup_free_ char *path = usb_port_disable_path(b->config->port);
+        int r = path ? sysfs_write(path, "0") : -ENOMEM;
+
+        if (r < 0) {
+                bay_set_fault(b, DOCKD_MESSAGE_BAY_FAULT, "cannot power the port on again (%s)", strerror(-r));
+                return 0;
+        }
+        log_bay_info(b, "Port %s powered on again.", b->config->port);
+        /* If the camera does not come back, the docking ends as if it had left. */
+        (void) sd_event_source_set_time_relative(b->debounce, b->ctx->config->removal_debounce + 5 * USEC_PER_SEC);
+        (void) sd_event_source_set_enabled(b->debounce, SD_EVENT_ONESHOT);
+        return 0;
+}
+
+/* The camera does not answer even after resets: cut its port's power for a
+ * moment. It comes back as a new USB device; the debounce keeps the docking. */
+static int power_cycle(Bay *b) {
+        _cleanup_free_ char *path = usb_port_disable_path(b->config->port);
+        int r;
+
+        if (!path)
+                return -EINVAL;
+        b->power_cycled = true;
+        camera_release(b);
+        r = sysfs_write(path, "1");
+        if (r < 0)
+                return r;
+        log_bay_warning(b, "Camera not responding; power-cycling port %s.", b->config->port);
+        (void) sd_event_source_set_time_relative(b->power, BAY_POWER_OFF_USEC);
+        return sd_event_source_set_enabled(b->power, SD_EVENT_ONESHOT);
+}
+
+/* A camera operation failed. Unplugged: wait for hotplug. Otherwise recover the
+ * camera (protocol §10: Cancel, Device Reset) and redo the step; then power-cycle
+ * the port once; then give up: fault. */
+static void camera_failed(Bay *b, int error, const char *what) {
+        int r;
+
+        if (!b->camera || b->camera->gone || error == -ENODEV)
+                return;
+        b->offload = offload_free(b->offload);
+        if (++b->failures > BAY_MAX_RESETS) {
+                if (!b->power_cycled) {
+                        log_bay_warning_errno(b, error, "Camera failed while %s: %m.", what);
+                        r = power_cycle(b);
+                        if (r >= 0)
+                                return;
+                        log_bay_warning_errno(b, r, "Cannot power-cycle port %s: %m", b->config->port);
+                }
+                {
+                        struct json_object *m = json_object_new_object();
+                        json_object_object_add(m, "while", json_object_new_string(what));
+                        json_object_object_add(m, "error", json_object_new_string(strerror(-error)));
+                        json_object_object_add(m, "resets", json_object_new_int(BAY_MAX_RESETS));
+                        json_object_object_add(m, "power_cycled", json_object_new_boolean(b->power_cycled));
+                        log_full_errno_ctx(LOG_ERR, error,
+                                           (&(LogContext) {
+                                                   .bay = b->name, .serial = b->serial,
+                                                   .message_id = DOCKD_MESSAGE_BAY_FAULT,
+                                                   .fields = (const LogField[]) { { "DOCKD_REASON", what }, {} },
+                                           }),
+                                           "Bay fault: camera keeps failing while %s (%m); nothing was deleted "
+                                           "that central storage has not confirmed.", what);
+                        bay_health_file_fault(b, "camera-not-responding", SEVERITY_ERROR, "report-malfunction", m,
+                                         "The camera kept failing while %s (%s), also after resets and a power "
+                                         "cycle.", what, strerror(-error));
+                }
+                if (b->camera)
+                        camera_abandon(b->camera);
+                return;
+        }
+        log_bay_warning_errno(b, error, "Camera failed while %s: %m. Recovering it (attempt %u of %u).", what,
+                              b->failures, BAY_MAX_RESETS);
+        r = camera_recover(b->camera, on_recovered, b);
+        if (r < 0)
+                camera_failed(b, r, "recovering");
+}
+
+static void on_recovered(Camera *c, int error, uint16_t rc, void *userdata) {
+        Bay *b = userdata;
+
+        if (c != b->camera)
+                return;
+        if (error < 0)
+                return camera_failed(b, error, "being reset");
+        log_bay_info(b, "Camera recovered; resuming.");
+        (void) sd_event_source_set_time_relative(b->retry, 100 * USEC_PER_MSEC);
+        (void) sd_event_source_set_enabled(b->retry, SD_EVENT_ONESHOT);
+}
+
+/* ---- offload ---- */
+
+static void on_offload_done(Offload *o, int error, const OffloadSummary *s, void *userdata) {
+        Bay *b = userdata;
+
+        if (o != b->offload)
+                return;
+        if (error < 0) {
+                /* b->offload is freed by camera_failed(); we are called from inside it
+                 * as its last action, so that is safe. */
+                camera_failed(b, error, "offloading");
+                return;
+        }
+        b->summary = *s;
+        b->have_summary = true;
+        b->failures = 0;
+        b->power_cycled = false;
+        log_bay_info(b, "Offloaded: %u segment(s) pulled, %u deleted from the camera%s.", s->pulled, s->deleted,
+                     s->delete_refused ? " (some deletions refused)" : "");
+        if (s->quarantined > 0 || s->held_recordings > 0) {
+                /* An integrity alert is reported now, not after the charge. */
+                char reason[160];
+                snprintf(reason, sizeof reason,
+                         "integrity alert: %u segment(s) quarantined, %u recording(s) kept on the camera for review",
+                         s->quarantined, s->held_recordings);
+                b->integrity_fault = true;
+                free(b->fault_reason);
+                b->fault_reason = strdup(reason);
+                bay_set_state(b, BAY_FAULT);
+        }
+        bay_health_offload_done(b);
+}
+
+static void on_offload_officer(const char *officer_id, void *userdata) {
+        bay_health_officer(userdata, officer_id);
+}
+
+static void on_offload_quarantined(const char *segment, const char *reason, void *userdata) {
+        bay_health_quarantined(userdata, segment, reason);
+}
+
+static void on_offload_delete_refused(const char *segment, uint16_t rc, void *userdata) {
+        bay_health_delete_refused(userdata, segment, rc);
+}
+
+static void start_offload(Bay *b) {
+        static const OffloadCallbacks callbacks = {
+                .officer = on_offload_officer,
+                .quarantined = on_offload_quarantined,
+                .delete_refused = on_offload_delete_refused,
+                .done = on_offload_done,
+        };
+        int r;
+
+        b->offload = offload_free(b->offload);
+        b->offload_done = false;
+        bay_set_state(b, BAY_OFFLOADING);
+        r = offload_start(b->ctx, b->camera, b->name, b->serial, &callbacks, b, &b->offload);
+        if (r < 0)
+                camera_failed(b, r, "listing its recordings");
+}
+
+/* ---- clock ---- */
+
+static void on_time_set(Camera *c, int error, uint16_t rc, void *userdata) {
+        Bay *b = userdata;
+        char drift[32];
+
+        if (c != b->camera)
+                return;
+        if (error < 0 && error != -EREMOTEIO)
+                return camera_failed(b, error, "setting its clock");
+        bay_health_clock_checked(b, error >= 0);
+        if (error < 0)
+                log_bay_warning(b, "Camera refused to set its clock (0x%04x).", rc);
+        else {
+                snprintf(drift, sizeof drift, "%+" PRId64 " s", b->clock_drift);
+                log_full_errno_ctx(LOG_NOTICE, 0,
+                                   (&(LogContext) {
+                                           .bay = b->name, .serial = b->serial, .message_id = DOCKD_MESSAGE_CLOCK_ADJUSTED,
+                                           .fields = (const LogField[]) { { "DOCKD_DRIFT", drift }, {} },
+                                   }),
+                                   "Camera clock was off by %s; set from the dock's clock.", drift);
+        }
+        bay_health_start_tests(b, start_offload);
+}
+
+static void on_time(Camera *c, int error, uint16_t rc, time_t camera_time, void *userdata) {
+        Bay *b = userdata;
+        time_t now = time(NULL);
+        char drift[32];
+        int r;
+
+        if (c != b->camera)
+                return;
+        if (error < 0 && error != -EREMOTEIO && error != -EBADMSG)
+                return camera_failed(b, error, "reading its clock");
+        if (error < 0) {
+                log_bay_warning(b, "Camera clock unreadable; setting it.");
+                b->clock_drift = 0;
+        } else {
+                b->clock_drift = (int64_t) camera_time - (int64_t) now;
+                b->clock_known = true;
+                snprintf(drift, sizeof drift, "%" PRId64, b->clock_drift);
+                r = custody_log_record(b->ctx->custody, CUSTODY_CLOCK, b->name, b->serial, NULL,
+                                    (const LogField[]) { { "drift_seconds", drift }, {} });
+                if (r < 0)
+                        return bay_set_fault(b, DOCKD_MESSAGE_CUSTODY_FAILURE, "custody log cannot be written");
+        }
+        if (b->ctx->config->clock_set &&
+            (error < 0 || (uint64_t) llabs(b->clock_drift) * USEC_PER_SEC > b->ctx->config->clock_drift_threshold)) {
+                r = camera_set_time(c, now, on_time_set, b);
+                if (r < 0)
+                        camera_failed(b, r, "setting its clock");
+                return;
+        }
+        bay_health_clock_checked(b, false);
+        bay_health_start_tests(b, start_offload);
+}
+
+static void sync_clock(Bay *b) {
+        int r;
+
+        bay_set_state(b, BAY_SYNCING);
+        r = camera_get_time(b->camera, on_time, b);
+        if (r < 0)
+                camera_failed(b, r, "reading its clock");
+}
+
+/* ---- identification ---- */
+
+static void untrusted(Bay *b, const char *reason) {
+        struct json_object *m = json_object_new_object();
+
+        (void) custody_log_record(b->ctx->custody, CUSTODY_UNTRUSTED, b->name, b->serial, NULL,
+                               (const LogField[]) { { "reason", reason }, {} });
+        log_full_errno_ctx(LOG_ERR, 0,
+                           (&(LogContext) {
+                                   .bay = b->name, .serial = b->serial, .message_id = DOCKD_MESSAGE_CAMERA_UNTRUSTED,
+                                   .fields = (const LogField[]) { { "DOCKD_REASON", reason }, {} },
+                           }),
+                           "Camera could not be authenticated: %s. Nothing is taken from it or deleted.", reason);
+        json_object_object_add(m, "reason", json_object_new_string(reason));
+        bay_health_file_fault(b, "untrusted-camera", SEVERITY_CRITICAL, "approved-equipment", m,
+                         "The camera could not be authenticated (%s); nothing was taken from it.", reason);
+        free(b->fault_reason);
+        b->fault_reason = strdup(reason);
+        camera_abandon(b->camera);
+}
+
+static void on_certificates(Camera *c, int error, uint16_t rc, const uint8_t *data, size_t size, void *userdata) {
+        Bay *b = userdata;
+        PtpCertificate certs[PTP_MAX_CERTIFICATES];
+        const uint8_t *der[PTP_MAX_CERTIFICATES];
+        size_t der_size[PTP_MAX_CERTIFICATES], n = 0;
+        _cleanup_free_ char *reason = NULL;
+        int r;
+
+        if (c != b->camera)
+                return;
+        if (error < 0 && error != -EREMOTEIO)
+                return camera_failed(b, error, "reading its certificate");
+        if (error < 0)
+                return untrusted(b, "camera did not provide its certificate");
+        if (ptp_certificates_parse(data, size, certs, &n) < 0)
+                return untrusted(b, "camera sent a malformed certificate list");
+        for (size_t i = 0; i < n; i++) {
+                der[i] = certs[i].der;
+                der_size[i] = certs[i].size;
+        }
+        r = verify_device_certificates(b->ctx->trust, der, der_size, n, b->serial, &reason);
+        if (r < 0)
+                return untrusted(b, reason ?: "certificate not trusted");
+
+        r = custody_log_record(b->ctx->custody, CUSTODY_IDENTIFIED, b->name, b->serial, NULL,
+                            (const LogField[]) { { "model", b->model }, { "firmware", b->firmware }, {} });
+        if (r < 0)
+                return bay_set_fault(b, DOCKD_MESSAGE_CUSTODY_FAILURE, "custody log cannot be written");
+        log_bay_info(b, "Camera %s %s (firmware %s) authenticated.", strna(b->model), b->serial, strna(b->firmware));
+        sync_clock(b);
+}
+
+static void on_identified(Camera *c, int error, uint16_t rc, void *userdata) {
+        Bay *b = userdata;
+        const char *serial;
+        bool same;
+        int r;
+
+        if (c != b->camera)
+                return;
+        if (error == -EMEDIUMTYPE) {
+                log_full_errno_ctx(LOG_WARNING, 0,
+                                   (&(LogContext) {
+                                           .bay = b->name, .message_id = DOCKD_MESSAGE_CAMERA_UNTRUSTED,
+                                           .fields = (const LogField[]) { { "DOCKD_REASON", "not a body-worn camera of this protocol" }, {} },
+                                   }),
+                                   "Device on port %s is not a body-worn camera (no %s extension); ignoring it.",
+                                   c->port, PTP_EXTENSION_BWC);
+                bay_set_state(b, BAY_FAULT);
+                free(b->fault_reason);
+                b->fault_reason = strdup("not a body-worn camera");
+                camera_abandon(c);
+                return;
+        }
+        if (error < 0)
+                return camera_failed(b, error, "identifying itself");
+
+        serial = camera_serial(c);
+        same = b->serial && streq(b->serial, serial);
+        if (b->serial && !same)
+                /* Another camera arrived while we waited for the first to return. */
+                docking_forget(b);
+        if (same) {
+                log_bay_info(b, "Camera came back; continuing where it left off.");
+                (void) sd_event_source_set_enabled(b->debounce, SD_EVENT_OFF);
+        } else {
+                bool resumed = bay_health_docking_resumable(b, serial);
+
+                b->failures = 0;
+                b->power_cycled = false;
+                b->serial = strdup(serial);
+                b->model = strdup(strna(c->info.model));
+                b->firmware = strdup(strna(c->info.device_version));
+                b->docked_at = (usec_t) time(NULL) * USEC_PER_SEC;
+                r = custody_log_record(b->ctx->custody, CUSTODY_DOCKED, b->name, b->serial, NULL,
+                                    (const LogField[]) { { "port", c->port }, { "resumed", resumed ? "yes" : "no" }, {} });
+                if (r < 0)
+                        return bay_set_fault(b, DOCKD_MESSAGE_CUSTODY_FAILURE, "custody log cannot be written");
+                log_bay_info(b, "Camera %s docked on port %s.", b->serial, c->port);
+                bay_health_docked(b);
+        }
+        r = camera_get_certificates(c, on_certificates, b);
+        if (r == -EOPNOTSUPP)
+                return untrusted(b, "camera cannot present a certificate");
+        if (r < 0)
+                camera_failed(b, r, "reading its certificate");
+}
+
+static void identify(Bay *b) {
+        int r;
+
+        bay_set_state(b, BAY_IDENTIFYING);
+        r = camera_identify(b->camera, on_identified, b);
+        if (r < 0)
+                camera_failed(b, r, "identifying itself");
+}
+
+/* Redo the step that failed, after a recovery. */
+static void bay_step(Bay *b, BayState from) {
+        switch (from) {
+        case BAY_IDENTIFYING:
+                identify(b);
+                break;
+        case BAY_SYNCING:
+                sync_clock(b);
+                break;
+        default:
+                start_offload(b);
+                break;
+        }
+}
+
+static void on_camera_event(Camera *c, const PtpContainer *e, void *userdata) {
+        Bay *b = userdata;
+
+        if (c == b->camera)
+                bay_health_event(b, e);
+}
+
+/* ---- hotplug ---- */
+
+void bay_device_arrived(Bay *b, libusb_device *dev, const char *port) {
+        _cleanup_(camera_unrefp) Camera *c = NULL;
+        int r;
+
+        if (!b->config->enabled) {
+                log_bay_info(b, "Device on port %s ignored: the bay is disabled.", port);
+                return;
+        }
+        if (b->camera && !b->camera->gone && b->camera->device == dev)
+                return;
+        /* Whatever was there is gone (we may not have heard yet). */
+        camera_release(b);
+        r = camera_open(b->ctx->usb, dev, port, b->ctx->config, &c);
+        if (r == -ENODEV) {
+                log_bay_debug(b, "Device on port %s has no still-image interface; ignoring it.", port);
+                return;
+        }
+        if (r < 0) {
+                log_bay_error_errno(b, r, "Cannot open the device on port %s: %m", port);
+                bay_set_fault(b, DOCKD_MESSAGE_BAY_FAULT, "cannot open the device on port %s", port);
+                return;
+        }
+        b->camera = TAKE_PTR(c);
+        camera_set_event_handler(b->camera, on_camera_event, b);
+        identify(b);
+}
+
+void bay_device_left(Bay *b, libusb_device *dev) {
+        if (!b->camera || b->camera->device != dev)
+                return;
+        camera_release(b);
+        if (!b->serial) {
+                docking_end(b);
+                return;
+        }
+        log_bay_info(b, "Camera disconnected; waiting %.1fs for it to come back.",
+                     (double) b->ctx->config->removal_debounce / USEC_PER_SEC);
+        (void) sd_event_source_set_time_relative(b->debounce, b->ctx->config->removal_debounce);
+        (void) sd_event_source_set_enabled(b->debounce, SD_EVENT_ONESHOT);
+}
+
+void bay_segment_confirmed(Bay *b, const SegmentId *id) {
+        offload_segment_confirmed(b->offload, id);
+}
+
+void bay_spool_freed(Bay *b) {
+        offload_spool_freed(b->offload);
+}
+
+void bay_shutdown(Bay *b) {
+        camera_release(b);
+}
+
+/* ---- object ---- */
+
+int bay_new(const DockContext *ctx, unsigned index, const BayCallbacks *cb, void *userdata, Bay **ret) {
+        Bay *b;
+        int r;
+
+        b = calloc(1, sizeof *b);
+        if (!b)
+                return -ENOMEM;
+        b->n_ref = 1;
+        b->ctx = ctx;
+        b->cb = *cb;
+        b->userdata = userdata;
+        b->index = index;
+        snprintf(b->name, sizeof b->name, "%u", index);
+        b->config = &ctx->config->bays[index - 1];
+        b->state = BAY_EMPTY;
+        r = sd_event_add_time(ctx->event, &b->debounce, CLOCK_MONOTONIC, 0, 0, on_debounce, b);
+        if (r >= 0)
+                r = sd_event_add_time(ctx->event, &b->retry, CLOCK_MONOTONIC, 0, 0, on_retry, b);
+        if (r >= 0)
+                r = sd_event_add_time(ctx->event, &b->power, CLOCK_MONOTONIC, 0, 0, on_power_on, b);
+        if (r < 0) {
+                bay_unref(b);
+                return r;
+        }
+        (void) sd_event_source_set_enabled(b->debounce, SD_EVENT_OFF);
+        (void) sd_event_source_set_enabled(b->retry, SD_EVENT_OFF);
+        (void) sd_event_source_set_enabled(b->power, SD_EVENT_OFF);
+        r = bay_health_init(b);
+        if (r < 0) {
+                bay_unref(b);
+                return r;
+        }
+        *ret = b;
+        return 0;
+}
+
+static Bay *bay_free(Bay *b) {
+        bay_shutdown(b);
+        bay_health_free(b);
+        sd_event_source_disable_unref(b->debounce);
+        sd_event_source_disable_unref(b->retry);
+        sd_event_source_disable_unref(b->power);
+        free(b->serial);
+        free(b->model);
+        free(b->firmware);
+        free(b->fault_reason);
+        free(b);
+        return NULL;
+}
+
+DEFINE_REF_UNREF_FUNC(Bay, bay);
+
+struct json_object *bay_status_json(Bay *b) {
+        struct json_object *o = json_object_new_object();
+
+        if (!o)
+                return NULL;
+        json_object_object_add(o, "bay", json_object_new_int((int) b->index));
+        json_object_object_add(o, "port", json_object_new_string(strna(b->config->port)));
+        json_object_object_add(o, "state", json_object_new_string(bay_state_to_string(b->state)));
+        if (b->fault_reason)
+                json_object_object_add(o, "fault", json_object_new_string(b->fault_reason));
+        if (b->serial) {
+                json_object_object_add(o, "camera", json_object_new_string(b->serial));
+                json_object_object_add(o, "model", json_object_new_string(strna(b->model)));
+                json_object_object_add(o, "firmware", json_object_new_string(strna(b->firmware)));
+                json_object_object_add(o, "docked_at", json_object_new_int64((int64_t) (b->docked_at / USEC_PER_SEC)));
+                json_object_object_add(o, "connected", json_object_new_boolean(b->camera && !b->camera->gone));
+        }
+        if (b->clock_known)
+                json_object_object_add(o, "clock_drift_seconds", json_object_new_int64(b->clock_drift));
+        if (b->offload) {
+                OffloadProgress p;
+                const OffloadSummary *s = offload_summary(b->offload);
+                struct json_object *po = json_object_new_object();
+
+                offload_get_progress(b->offload, &p);
+                if (p.segment)
+                        json_object_object_add(po, "segment", json_object_new_string(p.segment));
+                json_object_object_add(po, "offset", json_object_new_int64((int64_t) p.offset));
+                json_object_object_add(po, "size", json_object_new_int64((int64_t) p.size));
+                json_object_object_add(po, "segments_done", json_object_new_int((int) p.done));
+                json_object_object_add(po, "segments_total", json_object_new_int((int) p.total));
+                json_object_object_add(po, "bytes_pulled", json_object_new_int64((int64_t) s->bytes_pulled));
+                json_object_object_add(po, "waiting_for_storage", json_object_new_boolean(p.waiting_for_storage));
+                json_object_object_add(po, "spool_full", json_object_new_boolean(p.spool_full));
+                json_object_object_add(o, "progress", po);
+        }
+        if (b->serial) {
+                struct json_object *fa = json_object_new_array();
+                for (size_t i = 0; i < b->findings.n; i++) {
+                        struct json_object *fo = json_object_new_object();
+                        json_object_object_add(fo, "code", json_object_new_string(b->findings.items[i].code));
+                        json_object_object_add(fo, "severity",
+                                               json_object_new_string(severity_to_string(b->findings.items[i].severity)));
+                        json_object_object_add(fo, "summary", json_object_new_string(b->findings.items[i].summary));
+                        json_object_array_add(fa, fo);
+                }
+                json_object_object_add(o, "findings", fa);
+                if (b->report_id[0])
+                        json_object_object_add(o, "report", json_object_new_string(b->report_id));
+                if (b->officer_id)
+                        json_object_object_add(o, "officer_id", json_object_new_string(b->officer_id));
+                if (b->have_battery && b->battery.design_mah)
+                        json_object_object_add(o, "battery_health_percent",
+                                               json_object_new_double((double) b->battery.full_charge_mah * 100 /
+                                                                      b->battery.design_mah));
+                json_object_object_add(o, "charged", json_object_new_boolean(b->charge_full));
+        }
+        if (b->have_summary) {
+                struct json_object *so = json_object_new_object();
+                const OffloadSummary *s = &b->summary;
+
+                json_object_object_add(so, "segments", json_object_new_int((int) s->segments));
+                json_object_object_add(so, "pulled", json_object_new_int((int) s->pulled));
+                json_object_object_add(so, "verified", json_object_new_int((int) s->verified));
+                json_object_object_add(so, "quarantined", json_object_new_int((int) s->quarantined));
+                json_object_object_add(so, "deleted", json_object_new_int((int) s->deleted));
+                json_object_object_add(so, "delete_refused", json_object_new_int((int) s->delete_refused));
+                json_object_object_add(so, "held_recordings", json_object_new_int((int) s->held_recordings));
+                json_object_object_add(so, "bytes_pulled", json_object_new_int64((int64_t) s->bytes_pulled));
+                json_object_object_add(so, "hash_seconds", json_object_new_double((double) s->hash_usec / USEC_PER_SEC));
+                json_object_object_add(o, "summary", so);
+        }
+        return o;
+}

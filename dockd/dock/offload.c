@@ -1,0 +1,895 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* offload.c: one docking of one camera, segment by segment (see offload.h).
+ *
+ * Order of durable steps per segment (docs/design.md, "The order of durable
+ * steps"): .man and .p7s written to the spool (atomic) → state "pulling" →
+ * video pulled into <index>.mp4.part, hashed as bytes arrive, fsynced every
+ * [spool] sync_interval → fsync, rename to <index>.mp4, fsync dir → verdict →
+ * custody "pulled" + "verified"/"quarantined" → state "pulled" → upload queued.
+ * Central storage's confirmation (upload/central.c) writes custody "confirmed"
+ * and makes the state "confirmed"; only then, and only if every segment of the
+ * recording on the camera verified, does this file delete the segment from the
+ * camera, and then writes "deleted" to custody and to the state. Any camera
+ * failure ends the offload; the bay recovers the camera and starts a new one,
+ * which resumes from the spool. */
+#include <fcntl.h>
+#include <inttypes.h>
+#include <openssl/evp.h>
+#include <openssl/sha.h>
+#include <sys/stat.h>
+
+#include "chain.h"
+#include "failpoint.h"
+#include "fileio.h"
+#include "manifest.h"
+#include "message-ids.h"
+#include "offload.h"
+#include "ptp.h"
+#include "verdict.h"
+
+#define MAX_SIGNATURE_SIZE (64 * 1024)
+
+typedef enum Phase {
+        PHASE_INVENTORY,
+        PHASE_PULL,
+        PHASE_DELETE,
+        PHASE_DONE,
+} Phase;
+
+struct Offload {
+        const DockContext *ctx;
+        Camera *camera;
+        char *bay;                  /* for logs */
+        char *serial;
+        OffloadCallbacks cb;
+        void *userdata;
+        Phase phase;
+        CameraInventory *inv;
+        OffloadSummary summary;
+        bool busy;                  /* a camera operation or worker job is in flight */
+        bool failed;
+
+        /* the segment being pulled */
+        size_t cur;
+        SegmentId id;
+        char segname[96];
+        uint8_t *man;
+        size_t man_size;
+        uint8_t *p7s;
+        size_t p7s_size;
+        size_t small;               /* which of small_files is being read */
+        Manifest *manifest;
+        char *reason;               /* why it is quarantined, NULL if not */
+        bool trusted;               /* manifest valid, signed, about this segment: it heads the chain */
+        int fd;
+        uint64_t offset, size, unsynced, chunk_start;
+        EVP_MD_CTX *hash;
+        WorkerJob *rehash;          /* a worker is hashing with fd and hash */
+        bool zombie;                /* freed while it did: the job's end frees us */
+        bool spool_wait;
+
+        /* deletion */
+        size_t del_seg;
+        int del_kind;
+        bool *refused;              /* per inventory segment: the camera refused a delete */
+        bool rescan;                /* a confirmation came while we were busy */
+};
+
+static void offload_step(Offload *o);
+
+static void offload_log(Offload *o, int level, int error, const char *segment, const char *fmt, ...) _printf_(5, 6);
+static void offload_log(Offload *o, int level, int error, const char *segment, const char *fmt, ...) {
+        char buf[1024];
+        va_list ap;
+
+        errno = abs(error);   /* for %m */
+        va_start(ap, fmt);
+        vsnprintf(buf, sizeof buf, fmt, ap);
+        va_end(ap);
+        (void) log_full_errno_ctx(level, error,
+                                  (&(LogContext) { .bay = o->bay, .serial = o->serial, .segment = segment }),
+                                  "%s", buf);
+}
+
+static const CameraSegment *cur_seg(Offload *o) {
+        return &o->inv->segments[o->cur];
+}
+
+static void segment_reset(Offload *o) {
+        free(o->man);
+        free(o->p7s);
+        o->man = o->p7s = NULL;
+        o->man_size = o->p7s_size = 0;
+        o->manifest = manifest_free(o->manifest);
+        free(o->reason);
+        o->reason = NULL;
+        o->trusted = false;
+        o->fd = safe_close(o->fd);
+        EVP_MD_CTX_free(o->hash);
+        o->hash = NULL;
+        o->offset = o->size = o->unsynced = 0;
+        o->spool_wait = false;
+}
+
+static void quarantine(Offload *o, const char *fmt, ...) _printf_(2, 3);
+static void quarantine(Offload *o, const char *fmt, ...) {
+        va_list ap;
+        char *r;
+
+        if (o->reason)
+                return;   /* the first reason is the one that matters */
+        va_start(ap, fmt);
+        if (vasprintf(&r, fmt, ap) < 0)
+                r = NULL;
+        va_end(ap);
+        o->reason = r ?: strdup("verification failed");
+}
+
+/* The camera failed: stop here; the bay recovers the camera and starts anew. */
+static void offload_fail(Offload *o, int error, const char *what) {
+        o->busy = false;
+        if (o->failed)
+                return;
+        o->failed = true;
+        segment_reset(o);
+        if (error != -ENODEV)
+                offload_log(o, LOG_WARNING, error, o->phase == PHASE_PULL ? o->segname : NULL,
+                            "Camera failed while %s: %m.", what);
+        o->cb.done(o, error, &o->summary, o->userdata);
+}
+
+static void offload_finish(Offload *o) {
+        o->phase = PHASE_DONE;
+        o->cb.done(o, 0, &o->summary, o->userdata);
+}
+
+/* ---- inventory ---- */
+
+static void on_inventory(Camera *c, int error, uint16_t rc, CameraInventory *inv, void *userdata) {
+        Offload *o = userdata;
+
+        o->busy = false;
+        if (error < 0)
+                return offload_fail(o, error, "listing its recordings");
+        o->inv = inv;
+        o->refused = calloc(MAX(inv->n_segments, 1), sizeof *o->refused);
+        if (!o->refused)
+                return offload_fail(o, -ENOMEM, "listing its recordings");
+        o->summary.storage_capacity = inv->storage_capacity;
+        o->summary.storage_free = inv->storage_free;
+        for (size_t i = 0; i < inv->n_segments; i++)
+                o->summary.segments++;
+        offload_log(o, LOG_INFO, 0, NULL, "Camera holds %zu segment(s) in %" PRIu64 " MiB used of %" PRIu64 " MiB%s.",
+                    inv->n_segments, (inv->storage_capacity - inv->storage_free) / MiB, inv->storage_capacity / MiB,
+                    inv->n_ignored ? "; other objects ignored" : "");
+        o->phase = PHASE_PULL;
+        o->cur = 0;
+        offload_step(o);
+}
+
+/* ---- helpers on the inventory and the spool ---- */
+
+static SegmentId seg_id(Offload *o, const CameraSegment *s) {
+        return (SegmentId) { .serial = o->serial, .recording = s->recording_id, .index = s->index };
+}
+
+static bool is_last_of_recording(Offload *o, size_t i) {
+        return i + 1 >= o->inv->n_segments ||
+               !streq(o->inv->segments[i + 1].recording_id, o->inv->segments[i].recording_id);
+}
+
+/* A recording is held on the camera while any of its segments (on the camera,
+ * or ever seen by this dock) is quarantined or not yet pulled and verified. */
+static bool recording_deletable(Offload *o, const char *recording) {
+        for (size_t i = 0; i < o->inv->n_segments; i++) {
+                const CameraSegment *s = &o->inv->segments[i];
+                SegmentId id = seg_id(o, s);
+                SegmentState st;
+                bool ok;
+
+                if (!streq(s->recording_id, recording))
+                        continue;
+                if (spool_state_load(o->ctx->spool, &id, &st) < 0)
+                        return false;
+                ok = !st.quarantined && st.stage >= SEGMENT_PULLED;
+                segment_state_done(&st);
+                if (!ok)
+                        return false;
+        }
+        return true;
+}
+
+/* ---- pull: manifest and signature ---- */
+
+static void pull_video(Offload *o);
+
+static int keep_small(Offload *o, const char *ext, const uint8_t *data, size_t size) {
+        _cleanup_free_ char *path = spool_path(o->ctx->spool, &o->id, ext), *old = NULL;
+        size_t old_size;
+        int r;
+
+        if (!path)
+                return -ENOMEM;
+        /* A second look at a segment (after an unplug): the camera must still say
+         * the same; if it does not, keep the first version and say why. */
+        r = read_full_file(path, MAX_SIGNATURE_SIZE, &old, &old_size);
+        if (r >= 0) {
+                if (old_size != size || memcmp(old, data, size) != 0)
+                        quarantine(o, "%s changed on the camera since it was first pulled", ext);
+                return 0;
+        }
+        return spool_write_file(o->ctx->spool, &o->id, ext, data, size);
+}
+
+/* A verdict against the segment (verdict.h): quarantine it for that reason. */
+static void quarantine_for(Offload *o, const char *reason) {
+        if (reason)
+                quarantine(o, "%s", reason);
+        else
+                quarantine(o, "verification failed");
+}
+
+static void evaluate_manifest(Offload *o) {
+        const CameraSegment *s = cur_seg(o);
+        SegmentFacts facts = {
+                .serial = o->serial,
+                .recording = s->recording_id,
+                .index = s->index,
+                .video_present = s->present[CAMERA_FILE_VIDEO],
+                .video_size = s->files[CAMERA_FILE_VIDEO].size,
+        };
+        _cleanup_free_ char *why = NULL;
+        ChainHead head;
+        const char *chain_reason = NULL;
+        int r;
+
+        r = verdict_manifest(o->ctx->trust, o->man, o->man_size, o->p7s, o->p7s_size, &facts, &o->manifest, &why);
+        if (r < 0)
+                return quarantine_for(o, why);
+
+        /* From here on the manifest is the camera's own word about this segment: the
+         * next one chains to it whatever this one's verdict, so that a break is
+         * reported where it is and not again for every later segment. */
+        o->trusted = true;
+        r = spool_chain_head(o->ctx->spool, o->serial, s->recording_id, s->index, &head);
+        if (r < 0 && r != -ENOENT)
+                return quarantine(o, "chain state unreadable: %s", strerror(-r));
+        r = chain_check(r >= 0 ? &head : NULL, s->index, o->manifest->prev, &chain_reason);
+        if (r == -ENOENT)
+                offload_log(o, LOG_NOTICE, 0, o->segname,
+                            "Earlier segments of this recording were never seen by this dock; "
+                            "the chain is checked from here on.");
+        else if (r < 0)
+                return quarantine(o, "hash chain: %s", chain_reason);
+}
+
+/* The segment's two small files, manifest then signature: each read whole
+ * from the camera and kept in the spool before the video is pulled. */
+static const struct {
+        CameraFileKind kind;
+        const char *ext;
+        size_t max;
+        const char *reading, *keeping;   /* what failed */
+} small_files[] = {
+        { CAMERA_FILE_MANIFEST, "man", MANIFEST_MAX_SIZE, "reading a manifest", "keeping a manifest in the spool" },
+        { CAMERA_FILE_SIGNATURE, "p7s", MAX_SIGNATURE_SIZE, "reading a signature", "keeping a signature in the spool" },
+};
+
+static void read_small(Offload *o);
+
+static void on_small(Camera *c, int error, uint16_t rc, const uint8_t *data, size_t size, void *userdata) {
+        Offload *o = userdata;
+        bool manifest = small_files[o->small].kind == CAMERA_FILE_MANIFEST;
+        uint8_t **keep = manifest ? &o->man : &o->p7s;
+        int r;
+
+        o->busy = false;
+        if (error == -EMSGSIZE && manifest)
+                quarantine(o, "manifest larger than %d bytes", MANIFEST_MAX_SIZE);
+        else if (error < 0)
+                return offload_fail(o, error, small_files[o->small].reading);
+        else {
+                *keep = memdup(data, size);
+                if (!*keep && size > 0)
+                        return offload_fail(o, -ENOMEM, small_files[o->small].reading);
+                *(manifest ? &o->man_size : &o->p7s_size) = size;
+                r = keep_small(o, small_files[o->small].ext, data, size);
+                if (r < 0)
+                        return offload_fail(o, r, small_files[o->small].keeping);
+        }
+        o->small++;
+        read_small(o);
+}
+
+static void read_small(Offload *o) {
+        const CameraSegment *s = cur_seg(o);
+        int r;
+
+        for (; o->small < ELEMENTSOF(small_files); o->small++) {
+                CameraFileKind kind = small_files[o->small].kind;
+
+                if (!s->present[kind])
+                        continue;
+                o->busy = true;
+                r = camera_read_object(o->camera, s->files[kind].handle, small_files[o->small].max, on_small, o);
+                if (r < 0)
+                        offload_fail(o, r, small_files[o->small].reading);
+                return;
+        }
+        pull_video(o);
+}
+
+static void pull_segment(Offload *o) {
+        const CameraSegment *s = cur_seg(o);
+        int r;
+
+        o->id = seg_id(o, s);
+        snprintf(o->segname, sizeof o->segname, "%s/%06" PRIu32, s->recording_id, s->index);
+        r = spool_prepare(o->ctx->spool, &o->id);
+        if (r < 0)
+                return offload_fail(o, r, "preparing the spool");
+        o->small = 0;
+        read_small(o);
+}
+
+/* ---- pull: the video ---- */
+
+static void pull_chunk(Offload *o);
+static void pull_complete(Offload *o);
+
+static int video_sink(const uint8_t *data, size_t size, void *userdata) {
+        Offload *o = userdata;
+        struct timespec t0, t1;
+        int r;
+
+        if (o->offset + size > o->size)
+                return -EMSGSIZE;
+        r = pwrite_all(o->fd, data, size, (off_t) o->offset);
+        if (r < 0)
+                return r;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        EVP_DigestUpdate(o->hash, data, size);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        o->summary.hash_usec += (usec_t) ((t1.tv_sec - t0.tv_sec) * 1000000 + (t1.tv_nsec - t0.tv_nsec) / 1000);
+        o->offset += size;
+        o->unsynced += size;
+        o->summary.bytes_pulled += size;
+        spool_account(o->ctx->spool, (int64_t) size);
+        if (o->unsynced >= o->ctx->config->spool_sync_interval) {
+                failpoint("pull-before-sync");
+                if (fdatasync(o->fd) < 0)
+                        return -errno;
+                o->unsynced = 0;
+        }
+        return 0;
+}
+
+static void on_chunk(Camera *c, int error, uint16_t rc, void *userdata) {
+        Offload *o = userdata;
+
+        o->busy = false;
+        if (error == -EREMOTEIO && (rc == PTP_RC_INVALID_PARAMETER || rc == PTP_RC_INVALID_OBJECT_HANDLE)) {
+                /* The camera will not give the bytes it listed. Keep what we have. */
+                quarantine(o, "camera refused to send bytes %" PRIu64 "-%" PRIu64 " of the video (0x%04x)",
+                           o->offset, o->size, rc);
+                return pull_complete(o);
+        }
+        if (error < 0)
+                return offload_fail(o, error, "pulling a video");
+        failpoint("pull-chunk");
+        if (o->offset == o->chunk_start && o->offset < o->size) {
+                quarantine(o, "camera sent no bytes at offset %" PRIu64 " of %" PRIu64, o->offset, o->size);
+                return pull_complete(o);
+        }
+        pull_chunk(o);
+}
+
+static void pull_chunk(Offload *o) {
+        uint64_t n;
+        int r;
+
+        if (o->failed)
+                return;
+        if (o->offset >= o->size)
+                return pull_complete(o);
+        n = MIN(o->size - o->offset, o->ctx->config->usb_chunk_size);
+        if (!spool_has_room(o->ctx->spool, n)) {
+                /* Paused until uploads drain the spool (offload_spool_freed). */
+                o->spool_wait = true;
+                return;
+        }
+        o->spool_wait = false;
+        o->chunk_start = o->offset;
+        o->busy = true;
+        r = camera_read_partial(o->camera, cur_seg(o)->files[CAMERA_FILE_VIDEO].handle, o->offset, (uint32_t) n,
+                                video_sink, o, on_chunk, o);
+        if (r < 0)
+                offload_fail(o, r, "pulling a video");
+}
+
+typedef struct Rehash {
+        int fd;
+        uint64_t size;
+        EVP_MD_CTX *ctx;
+} Rehash;
+
+/* In a worker: hash the bytes an earlier attempt left in the .part file. */
+static int rehash_work(void *userdata, volatile bool *cancelled) {
+        Rehash *rh = userdata;
+        _cleanup_free_ uint8_t *buf = malloc(1 * MiB);
+        uint64_t off = 0;
+
+        if (!buf)
+                return -ENOMEM;
+        while (off < rh->size) {
+                ssize_t n = pread_all(rh->fd, buf, (size_t) MIN(rh->size - off, 1 * MiB), (off_t) off);
+                if (n <= 0)
+                        return n < 0 ? (int) n : -EIO;
+                EVP_DigestUpdate(rh->ctx, buf, (size_t) n);
+                off += (uint64_t) n;
+                if (*cancelled)
+                        return -ECANCELED;
+        }
+        return 0;
+}
+
+static void offload_destroy(Offload *o);
+
+static void on_rehashed(int result, void *userdata) {
+        Offload *o = userdata;
+
+        o->rehash = NULL;
+        o->busy = false;
+        if (o->zombie) {
+                offload_destroy(o);
+                return;
+        }
+        if (result == -ECANCELED)
+                return;
+        if (result < 0)
+                return offload_fail(o, result, "re-reading the spool");
+        offload_log(o, LOG_INFO, 0, o->segname, "Resuming at byte %" PRIu64 " of %" PRIu64 ".", o->offset, o->size);
+        pull_chunk(o);
+}
+
+static int rehash_in_worker(void *userdata, volatile bool *cancelled) {
+        Offload *o = userdata;
+        Rehash rh = { .fd = o->fd, .size = o->offset, .ctx = o->hash };
+
+        return rehash_work(&rh, cancelled);
+}
+
+static void pull_video(Offload *o) {
+        const CameraSegment *s = cur_seg(o);
+        _cleanup_free_ char *part = NULL, *done = NULL;
+        SegmentState st = { .stage = SEGMENT_PULLING };
+        struct stat sb;
+        int r;
+
+        evaluate_manifest(o);
+
+        r = spool_state_save(o->ctx->spool, &o->id, &st);
+        if (r < 0)
+                return offload_fail(o, r, "saving segment state");
+
+        if (!s->present[CAMERA_FILE_VIDEO]) {
+                quarantine(o, "video missing on the camera");
+                return pull_complete(o);
+        }
+        /* Pull what the camera has; a different size in the manifest is a finding. */
+        o->size = s->files[CAMERA_FILE_VIDEO].size;
+        part = spool_path(o->ctx->spool, &o->id, "mp4.part");
+        done = spool_path(o->ctx->spool, &o->id, "mp4");
+        if (!part || !done)
+                return offload_fail(o, -ENOMEM, "pulling a video");
+        if (stat(done, &sb) >= 0) {
+                /* Renamed before a crash, state not yet written: redo the rename's
+                 * successor steps by treating it as the part file. */
+                if (rename(done, part) < 0)
+                        return offload_fail(o, -errno, "recovering a pulled video");
+        }
+        o->fd = open(part, O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
+        if (o->fd < 0)
+                return offload_fail(o, -errno, "opening the spool");
+        if (fstat(o->fd, &sb) < 0)
+                return offload_fail(o, -errno, "opening the spool");
+        o->hash = EVP_MD_CTX_new();
+        if (!o->hash || !EVP_DigestInit_ex(o->hash, EVP_sha256(), NULL))
+                return offload_fail(o, -ENOMEM, "hashing");
+        o->offset = (uint64_t) sb.st_size;
+        if (o->offset > o->size) {
+                /* More than the camera holds: not ours to trust. Start over. */
+                if (ftruncate(o->fd, 0) < 0)
+                        return offload_fail(o, -errno, "truncating the spool");
+                spool_account(o->ctx->spool, -(int64_t) o->offset);
+                o->offset = 0;
+        }
+        o->summary.bytes_resumed += o->offset;
+        if (o->offset == 0)
+                return pull_chunk(o);
+
+        o->busy = true;
+        r = worker_pool_submit(o->ctx->workers, rehash_in_worker, on_rehashed, o, &o->rehash);
+        if (r < 0)
+                offload_fail(o, r, "re-reading the spool");
+}
+
+static int save_verdict(Offload *o, const uint8_t sha[32]) {
+        SegmentState st = {
+                .stage = SEGMENT_PULLED,
+                .quarantined = o->reason != NULL,
+                .reason = o->reason,
+                .size = o->offset,
+                .trusted = o->trusted,
+        };
+        _cleanup_(segment_policy_done) SegmentPolicy policy = {};
+        int r;
+
+        memcpy(st.sha256, sha, 32);
+        if (o->man)
+                SHA256(o->man, o->man_size, st.manifest_sha256);
+        r = verdict_policy(o->ctx->config, o->manifest, st.quarantined, time(NULL), &policy);
+        if (r < 0)
+                return r;
+        st.categories = policy.categories;
+        st.evidentiary = policy.evidentiary;
+        st.legal_hold = policy.legal_hold;
+        st.start_time = policy.start_time;
+        st.retain_until = policy.retain_until;
+        /* One atomic write: the verdict, and (trusted) the recording's new chain head. */
+        return spool_state_save(o->ctx->spool, &o->id, &st);
+}
+
+static void pull_complete(Offload *o) {
+        _cleanup_free_ char *part = spool_path(o->ctx->spool, &o->id, "mp4.part");
+        _cleanup_free_ char *done = spool_path(o->ctx->spool, &o->id, "mp4"), *why = NULL;
+        uint8_t sha[32] = {};
+        char hex[65], sz[32];
+        int r;
+
+        if (!part || !done)
+                return offload_fail(o, -ENOMEM, "finishing a pull");
+        if (o->fd >= 0) {
+                if (fsync(o->fd) < 0)
+                        return offload_fail(o, -errno, "syncing the spool");
+                EVP_DigestFinal_ex(o->hash, sha, NULL);
+                failpoint("pull-before-rename");
+                r = rename_durable(part, done);
+                if (r < 0)
+                        return offload_fail(o, r, "finishing a pull");
+                failpoint("pull-after-rename");
+                if (verdict_video(o->offset, o->size, sha, o->manifest, &why) < 0)
+                        quarantine_for(o, why);
+        }
+        /* Custody first: a segment never reaches "pulled" (and so never central
+         * storage, nor deletion) without its records. A crash between the two
+         * re-verifies it after the restart, and records it again. */
+        snprintf(sz, sizeof sz, "%" PRIu64, o->offset);
+        r = custody_log_record(o->ctx->custody, CUSTODY_PULLED, o->bay, o->serial, o->segname,
+                            (const LogField[]) { { "sha256", hex_sha256(sha, hex) }, { "size", sz }, {} });
+        if (r >= 0)
+                r = custody_log_record(o->ctx->custody, o->reason ? CUSTODY_QUARANTINED : CUSTODY_VERIFIED, o->bay,
+                                    o->serial, o->segname,
+                                    o->reason ? (const LogField[]) { { "reason", o->reason }, {} } : NULL);
+        if (r < 0)
+                return offload_fail(o, r, "writing custody");
+        failpoint("pull-after-custody");
+
+        r = save_verdict(o, sha);
+        if (r < 0)
+                return offload_fail(o, r, "saving the verdict");
+        failpoint("pull-after-state");
+
+        o->summary.pulled++;
+        if (o->manifest && o->cb.officer)
+                o->cb.officer(o->manifest->officer_id, o->userdata);
+        if (o->reason) {
+                o->summary.quarantined++;
+                if (o->cb.quarantined)
+                        o->cb.quarantined(o->segname, o->reason, o->userdata);
+                log_full_errno_ctx(LOG_CRIT, 0,
+                                   (&(LogContext) {
+                                           .bay = o->bay, .serial = o->serial, .segment = o->segname,
+                                           .message_id = DOCKD_MESSAGE_INTEGRITY_ALERT,
+                                           .fields = (const LogField[]) { { "DOCKD_REASON", o->reason }, {} },
+                                   }),
+                                   "Integrity alert: segment quarantined: %s. Nothing of recording %s is deleted "
+                                   "from the camera.", o->reason, o->id.recording);
+        } else {
+                o->summary.verified++;
+                offload_log(o, LOG_INFO, 0, o->segname, "Pulled and verified (%" PRIu64 " bytes).", o->offset);
+        }
+
+        SegmentState st;
+        r = spool_state_load(o->ctx->spool, &o->id, &st);
+        if (r >= 0) {
+                r = central_enqueue_segment(o->ctx->central, &o->id, &st);
+                segment_state_done(&st);
+        }
+        if (r < 0)
+                return offload_fail(o, r, "queueing the upload");
+
+        segment_reset(o);
+        o->cur++;
+        offload_step(o);
+}
+
+/* ---- deletion ---- */
+
+static void delete_next(Offload *o);
+
+static void segment_deleted(Offload *o, const CameraSegment *s) {
+        SegmentId id = seg_id(o, s);
+        char name[96];
+        SegmentState st;
+        int r;
+
+        snprintf(name, sizeof name, "%s/%06" PRIu32, s->recording_id, s->index);
+        r = custody_log_record(o->ctx->custody, CUSTODY_DELETED, o->bay, o->serial, name, NULL);
+        if (r < 0)
+                return offload_fail(o, r, "writing custody");
+        failpoint("delete-after-custody");
+        r = spool_state_load(o->ctx->spool, &id, &st);
+        if (r >= 0) {
+                st.stage = SEGMENT_DELETED;
+                r = spool_state_save(o->ctx->spool, &id, &st);
+                segment_state_done(&st);
+        }
+        if (r < 0)
+                return offload_fail(o, r, "saving segment state");
+        o->summary.deleted++;
+        log_full_errno_ctx(LOG_INFO, 0,
+                           (&(LogContext) { .bay = o->bay, .serial = o->serial, .segment = name,
+                                            .message_id = DOCKD_MESSAGE_SEGMENT_OFFLOADED }),
+                           "Segment is safe in central storage and was deleted from the camera.");
+        if (o->ctx->config->spool_keep_confirmed == 0) {
+                int64_t freed = spool_remove_data(o->ctx->spool, &id);
+                if (freed > 0)
+                        spool_has_room(o->ctx->spool, 0);
+        }
+        o->del_seg++;
+        o->del_kind = 0;
+        delete_next(o);
+}
+
+static void on_deleted(Camera *c, int error, uint16_t rc, void *userdata) {
+        Offload *o = userdata;
+        CameraSegment *s = &o->inv->segments[o->del_seg];
+
+        o->busy = false;
+        if (error == -EREMOTEIO && (rc == PTP_RC_ACCESS_DENIED || rc == PTP_RC_OBJECT_WRITE_PROTECTED)) {
+                char name[96];
+                snprintf(name, sizeof name, "%s/%06" PRIu32, s->recording_id, s->index);
+                offload_log(o, LOG_WARNING, 0, name, "Camera refused to delete the %s (0x%04x); it stays on the camera.",
+                            camera_file_kind_extension(o->del_kind), rc);
+                (void) custody_log_record(o->ctx->custody, CUSTODY_DELETE_REFUSED, o->bay, o->serial, name,
+                                       (const LogField[]) { { "file", camera_file_kind_extension(o->del_kind) }, {} });
+                o->summary.delete_refused++;
+                o->refused[o->del_seg] = true;   /* not again in this docking */
+                if (o->cb.delete_refused)
+                        o->cb.delete_refused(name, rc, o->userdata);
+                o->del_seg++;
+                o->del_kind = 0;
+                return delete_next(o);
+        }
+        if (error == -EREMOTEIO && rc == PTP_RC_INVALID_OBJECT_HANDLE)
+                error = 0;   /* already gone */
+        if (error < 0)
+                return offload_fail(o, error, "deleting a segment");
+        failpoint("delete-object");
+        if (s->files[o->del_kind].size != UINT64_MAX)
+                o->summary.bytes_deleted += s->files[o->del_kind].size;
+        s->present[o->del_kind] = false;
+        o->del_kind++;
+        delete_next(o);
+}
+
+/* Delete, in order, every confirmed segment of every fully verified recording:
+ * .mp4, then .man, then .p7s (protocol §14). */
+static void delete_next(Offload *o) {
+        int r;
+
+        if (o->failed)
+                return;
+        for (; o->del_seg < o->inv->n_segments; o->del_seg++, o->del_kind = 0) {
+                CameraSegment *s = &o->inv->segments[o->del_seg];
+                SegmentId id = seg_id(o, s);
+                SegmentState st;
+                bool confirmed;
+
+                if (o->del_kind == 0) {
+                        if (o->refused[o->del_seg])
+                                continue;
+                        if (spool_state_load(o->ctx->spool, &id, &st) < 0)
+                                continue;
+                        /* DELETED: done in an earlier pass (or docking). */
+                        confirmed = st.stage == SEGMENT_CONFIRMED && !st.quarantined;
+                        segment_state_done(&st);
+                        if (!confirmed || !recording_deletable(o, s->recording_id))
+                                continue;
+                }
+                for (; o->del_kind < _CAMERA_FILE_KIND_MAX; o->del_kind++)
+                        if (s->present[o->del_kind])
+                                break;
+                if (o->del_kind == _CAMERA_FILE_KIND_MAX) {
+                        segment_deleted(o, s);
+                        return;
+                }
+                failpoint("delete-before");
+                o->busy = true;
+                r = camera_delete_object(o->camera, s->files[o->del_kind].handle, on_deleted, o);
+                if (r < 0)
+                        offload_fail(o, r, "deleting a segment");
+                return;
+        }
+        if (o->rescan) {
+                /* Confirmations arrive in any order: look again from the start. */
+                o->rescan = false;
+                o->del_seg = 0;
+                o->del_kind = 0;
+                delete_next(o);
+                return;
+        }
+        offload_step(o);
+}
+
+/* ---- the driver ---- */
+
+static bool all_confirmed(Offload *o) {
+        for (size_t i = 0; i < o->inv->n_segments; i++) {
+                const CameraSegment *s = &o->inv->segments[i];
+                SegmentId id = seg_id(o, s);
+                SegmentState st;
+                bool ok;
+
+                if (spool_state_load(o->ctx->spool, &id, &st) < 0)
+                        continue;   /* not taken (still being written) */
+                ok = st.stage >= SEGMENT_CONFIRMED;
+                segment_state_done(&st);
+                if (!ok)
+                        return false;
+        }
+        return true;
+}
+
+static void offload_step(Offload *o) {
+
+        if (o->failed || o->busy)
+                return;
+        if (o->phase == PHASE_PULL) {
+                for (; o->cur < o->inv->n_segments; o->cur++) {
+                        const CameraSegment *s = cur_seg(o);
+                        SegmentId id = seg_id(o, s);
+                        SegmentState st;
+                        int r = spool_state_load(o->ctx->spool, &id, &st);
+
+                        if (r >= 0 && st.stage >= SEGMENT_PULLED) {
+                                if (st.stage == SEGMENT_PULLED)
+                                        (void) central_enqueue_segment(o->ctx->central, &id, &st);
+                                segment_state_done(&st);
+                                continue;
+                        }
+                        if (r >= 0)
+                                segment_state_done(&st);
+                        if (r == -ENOENT && !s->present[CAMERA_FILE_SIGNATURE] && is_last_of_recording(o, o->cur)) {
+                                /* The camera is still writing it (protocol §11). */
+                                o->summary.not_yet_complete++;
+                                continue;
+                        }
+                        pull_segment(o);
+                        return;
+                }
+                o->phase = PHASE_DELETE;
+                o->del_seg = 0;
+                o->del_kind = 0;
+                offload_log(o, LOG_INFO, 0, NULL, "All segments pulled (%u verified, %u quarantined); "
+                            "deleting what central storage confirmed.", o->summary.verified, o->summary.quarantined);
+        }
+        if (o->phase == PHASE_DELETE) {
+                if (o->del_seg < o->inv->n_segments) {
+                        delete_next(o);
+                        return;
+                }
+                if (all_confirmed(o)) {
+                        /* Count held recordings for the summary. */
+                        const char *last = NULL;
+                        for (size_t i = 0; i < o->inv->n_segments; i++) {
+                                const char *rec = o->inv->segments[i].recording_id;
+                                if (last && streq(last, rec))
+                                        continue;
+                                last = rec;
+                                if (!recording_deletable(o, rec))
+                                        o->summary.held_recordings++;
+                        }
+                        offload_finish(o);
+                }
+                /* else: wait for offload_segment_confirmed() */
+        }
+}
+
+void offload_segment_confirmed(Offload *o, const SegmentId *id) {
+        if (!o || o->phase != PHASE_DELETE || o->failed)
+                return;
+        /* Rescan from the start: confirmations arrive in any order. */
+        if (!o->busy) {
+                o->del_seg = 0;
+                o->del_kind = 0;
+                offload_step(o);
+        } else
+                o->rescan = true;
+}
+
+void offload_spool_freed(Offload *o) {
+        if (o && o->spool_wait && !o->busy && !o->failed)
+                pull_chunk(o);
+}
+
+void offload_get_progress(Offload *o, OffloadProgress *ret) {
+        *ret = (OffloadProgress) {
+                .segment = o->phase == PHASE_PULL && o->fd >= 0 ? o->segname : NULL,
+                .offset = o->offset,
+                .size = o->size,
+                .done = (unsigned) o->cur,
+                .total = o->inv ? (unsigned) o->inv->n_segments : 0,
+                .waiting_for_storage = o->phase == PHASE_DELETE,
+                .spool_full = o->spool_wait,
+        };
+}
+
+const OffloadSummary *offload_summary(Offload *o) {
+        return &o->summary;
+}
+
+int offload_start(const DockContext *ctx, Camera *camera, const char *bay, const char *serial,
+                  const OffloadCallbacks *cb, void *userdata, Offload **ret) {
+        Offload *o;
+        int r;
+
+        o = calloc(1, sizeof *o);
+        if (!o)
+                return -ENOMEM;
+        o->ctx = ctx;
+        o->fd = -EBADF;
+        o->camera = camera_ref(camera);
+        o->bay = strdup(bay);
+        o->serial = strdup(serial);
+        if (!o->bay || !o->serial) {
+                offload_destroy(o);
+                return -ENOMEM;
+        }
+        o->cb = *cb;
+        o->userdata = userdata;
+        o->fd = -EBADF;
+        o->phase = PHASE_INVENTORY;
+        o->busy = true;
+        r = camera_inventory(camera, on_inventory, o);
+        if (r < 0) {
+                offload_destroy(o);
+                return r;
+        }
+        *ret = o;
+        return 0;
+}
+
+static void offload_destroy(Offload *o) {
+        segment_reset(o);
+        camera_inventory_free(o->inv);
+        free(o->refused);
+        camera_unref(o->camera);
+        free(o->bay);
+        free(o->serial);
+        free(o);
+}
+
+Offload *offload_free(Offload *o) {
+        if (!o)
+                return NULL;
+        if (o->rehash) {
+                /* A worker still uses our fd and hash context. */
+                o->zombie = true;
+                worker_job_cancel(o->ctx->workers, o->rehash);
+                return NULL;
+        }
+        offload_destroy(o);
+        return NULL;
+}

@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* docking-record.c: see docking-record.h. */
+#include <json-c/json.h>
+
+#include "docking-record.h"
+#include "fileio.h"
+
+#define DOCKING_RECORD_MAX (64 * 1024)
+
+static char *record_path(const char *state_dir, unsigned bay) {
+        char *p;
+        return asprintf(&p, "%s/bays/bay-%u.json", state_dir, bay) < 0 ? NULL : p;
+}
+
+void docking_record_done(DockingRecord *r) {
+        free(r->serial);
+        strv_free(r->reported);
+        *r = (DockingRecord) { .docked_at = -1 };
+}
+
+int docking_record_save(const char *state_dir, unsigned bay, const DockingRecord *r) {
+        _cleanup_free_ char *p = record_path(state_dir, bay);
+        struct json_object *o = json_object_new_object(), *codes = json_object_new_array();
+        const char *s;
+        int k = -ENOMEM;
+
+        if (!p || !o || !codes)
+                goto done;
+        json_object_object_add(o, "serial", json_object_new_string(r->serial));
+        json_object_object_add(o, "docked_at", json_object_new_int64((int64_t) r->docked_at));
+        json_object_object_add(o, "report_id", json_object_new_string(r->report_id));
+        for (char **c = r->reported; c && *c; c++)
+                json_object_array_add(codes, json_object_new_string(*c));
+        json_object_object_add(o, "reported", codes);
+        codes = NULL;
+        k = mkdir_parents_durable(p, 0750);
+        s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+        if (k >= 0)
+                k = write_file_atomic(p, s, strlen(s), 0640);
+done:
+        json_object_put(o);
+        json_object_put(codes);
+        return k;
+}
+
+int docking_record_load(const char *state_dir, unsigned bay, DockingRecord *ret) {
+        _cleanup_free_ char *p = record_path(state_dir, bay), *text = NULL;
+        struct json_object *o, *v, *arr;
+        DockingRecord r = { .docked_at = -1 };
+        int k;
+
+        if (!p)
+                return -ENOMEM;
+        k = read_full_file(p, DOCKING_RECORD_MAX, &text, NULL);
+        if (k < 0)
+                return k;
+        o = json_tokener_parse(text);
+        if (!o)
+                return -EBADMSG;
+        if (json_object_object_get_ex(o, "serial", &v) && json_object_get_string(v))
+                r.serial = strdup(json_object_get_string(v));
+        if (json_object_object_get_ex(o, "docked_at", &v))
+                r.docked_at = (time_t) json_object_get_int64(v);
+        if (json_object_object_get_ex(o, "report_id", &v))
+                snprintf(r.report_id, sizeof r.report_id, "%s", json_object_get_string(v));
+        if (json_object_object_get_ex(o, "reported", &arr) && json_object_is_type(arr, json_type_array)) {
+                size_t n = json_object_array_length(arr);
+                r.reported = calloc(n + 1, sizeof *r.reported);
+                for (size_t i = 0; r.reported && i < n; i++)
+                        r.reported[i] = strdup(strempty(json_object_get_string(json_object_array_get_idx(arr, i))));
+        }
+        json_object_put(o);
+        *ret = r;
+        return 0;
+}
+
+int docking_record_remove(const char *state_dir, unsigned bay) {
+        _cleanup_free_ char *p = record_path(state_dir, bay);
+
+        if (!p)
+                return -ENOMEM;
+        if (unlink(p) < 0 && errno != ENOENT)
+                return -errno;
+        return 0;
+}

@@ -1,0 +1,417 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* spool.c: see spool.h. The state file is small "key=value" text written by us,
+ * read back strictly anyway: a damaged state file is reported, never guessed at. */
+#include <dirent.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+
+#include "chain.h"
+#include "fileio.h"
+#include "log.h"
+#include "manifest.h"
+#include "message-ids.h"
+#include "parse-util.h"
+#include "spool.h"
+
+struct Spool {
+        char *dir;
+        uint64_t usage;
+        uint64_t quota, min_free;
+        bool full;                  /* pulls paused */
+        spool_room_t room;
+        void *room_userdata;
+};
+
+static const char *const stage_names[] = {
+        [SEGMENT_PULLING] = "pulling",
+        [SEGMENT_PULLED] = "pulled",
+        [SEGMENT_CONFIRMED] = "confirmed",
+        [SEGMENT_DELETED] = "deleted",
+};
+
+const char *segment_stage_to_string(SegmentStage s) {
+        return s >= 0 && s < _SEGMENT_STAGE_MAX ? stage_names[s] : NULL;
+}
+
+static SegmentStage segment_stage_from_string(const char *s) {
+        for (SegmentStage i = 0; i < _SEGMENT_STAGE_MAX; i++)
+                if (streq(s, stage_names[i]))
+                        return i;
+        return _SEGMENT_STAGE_INVALID;
+}
+
+void segment_state_done(SegmentState *s) {
+        free(s->reason);
+        free(s->categories);
+        *s = (SegmentState) {};
+}
+
+const char *spool_dir(Spool *s) {
+        return s->dir;
+}
+
+char *spool_path(Spool *s, const SegmentId *id, const char *ext) {
+        char *p;
+
+        if (asprintf(&p, "%s/%s/%s/%06" PRIu32 ".%s", s->dir, id->serial, id->recording, id->index, ext) < 0)
+                return NULL;
+        return p;
+}
+
+int spool_prepare(Spool *s, const SegmentId *id) {
+        _cleanup_free_ char *p = spool_path(s, id, "state");
+
+        if (!p)
+                return -ENOMEM;
+        return mkdir_parents_durable(p, 0750);
+}
+
+int spool_write_file(Spool *s, const SegmentId *id, const char *ext, const void *data, size_t size) {
+        _cleanup_free_ char *p = spool_path(s, id, ext);
+        struct stat st;
+        int r;
+
+        if (!p)
+                return -ENOMEM;
+        if (stat(p, &st) >= 0)
+                spool_account(s, -(int64_t) st.st_size);
+        r = write_file_atomic(p, data, size, 0640);
+        if (r >= 0)
+                spool_account(s, (int64_t) size);
+        return r;
+}
+
+int64_t spool_remove_data(Spool *s, const SegmentId *id) {
+        static const char *const exts[] = { "mp4", "mp4.part", "man", "p7s" };
+        int64_t freed = 0;
+
+        for (size_t i = 0; i < ELEMENTSOF(exts); i++) {
+                _cleanup_free_ char *p = spool_path(s, id, exts[i]);
+                struct stat st;
+
+                if (!p)
+                        return -ENOMEM;
+                if (stat(p, &st) < 0)
+                        continue;
+                if (unlink(p) < 0 && errno != ENOENT)
+                        return -errno;
+                freed += st.st_size;
+        }
+        spool_account(s, -freed);
+        if (freed > 0 && s->full && s->room)
+                s->room(s, s->room_userdata);   /* paused pulls look again */
+        return freed;
+}
+
+uint64_t spool_usage(Spool *s) {
+        return s->usage;
+}
+
+void spool_account(Spool *s, int64_t delta) {
+        if (delta < 0 && (uint64_t) -delta > s->usage)
+                s->usage = 0;
+        else
+                s->usage += (uint64_t) delta;
+}
+
+int spool_fs_free(Spool *s, uint64_t *ret) {
+        struct statvfs sv;
+
+        if (statvfs(s->dir, &sv) < 0)
+                return -errno;
+        *ret = (uint64_t) sv.f_bavail * sv.f_frsize;
+        return 0;
+}
+
+/* ---- room ---- */
+
+void spool_set_limits(Spool *s, uint64_t quota, uint64_t min_free) {
+        s->quota = quota;
+        s->min_free = min_free;
+}
+
+void spool_set_room_handler(Spool *s, spool_room_t cb, void *userdata) {
+        s->room = cb;
+        s->room_userdata = userdata;
+}
+
+bool spool_is_full(Spool *s) {
+        return s->full;
+}
+
+bool spool_has_room(Spool *s, uint64_t need) {
+        uint64_t fs_free = UINT64_MAX;
+        bool room;
+
+        (void) spool_fs_free(s, &fs_free);
+        room = s->usage + need <= s->quota && fs_free >= s->min_free + need;
+        if (!room && !s->full) {
+                s->full = true;
+                log_full_errno_ctx(LOG_WARNING, 0, (&(LogContext) { .message_id = DOCKD_MESSAGE_SPOOL_FULL }),
+                                   "Spool full (%" PRIu64 " MiB used of %" PRIu64 " MiB, %" PRIu64
+                                   " MiB free on disk): pulls paused until uploads drain it.",
+                                   s->usage / MiB, s->quota / MiB, fs_free / MiB);
+        } else if (room && s->full) {
+                s->full = false;
+                log_notice("Spool has room again; pulls resume.");
+                if (s->room)
+                        s->room(s, s->room_userdata);
+        }
+        return room;
+}
+
+/* ---- state files ---- */
+
+int spool_state_save(Spool *s, const SegmentId *id, const SegmentState *st) {
+        _cleanup_free_ char *p = spool_path(s, id, "state"), *text = NULL;
+        char sha[65], man[65];
+        int n;
+
+        if (!p)
+                return -ENOMEM;
+        n = asprintf(&text,
+                     "stage=%s\n"
+                     "quarantined=%d\n"
+                     "reason=%s\n"
+                     "size=%" PRIu64 "\n"
+                     "sha256=%s\n"
+                     "manifest_sha256=%s\n"
+                     "categories=%s\n"
+                     "retain_until=%" PRIu64 "\n"
+                     "legal_hold=%d\n"
+                     "evidentiary=%d\n"
+                     "trusted=%d\n"
+                     "start_time=%" PRIu64 "\n",
+                     segment_stage_to_string(st->stage), st->quarantined, st->reason ?: "", st->size,
+                     hex_sha256(st->sha256, sha), hex_sha256(st->manifest_sha256, man),
+                     st->categories ?: "", st->retain_until, st->legal_hold, st->evidentiary, st->trusted,
+                     st->start_time);
+        if (n < 0)
+                return -ENOMEM;
+        return write_file_atomic(p, text, (size_t) n, 0640);
+}
+
+static int state_assign(SegmentState *st, const char *key, const char *value) {
+        uint64_t v;
+        int r;
+
+        if (streq(key, "stage")) {
+                st->stage = segment_stage_from_string(value);
+                return st->stage < 0 ? -EBADMSG : 0;
+        }
+        if (streq(key, "reason"))
+                return (st->reason = isempty(value) ? NULL : strdup(value), !isempty(value) && !st->reason) ? -ENOMEM : 0;
+        if (streq(key, "categories"))
+                return (st->categories = strdup(value)) ? 0 : -ENOMEM;
+        if (streq(key, "sha256"))
+                return unhex_sha256(value, st->sha256) < 0 ? -EBADMSG : 0;
+        if (streq(key, "manifest_sha256"))
+                return unhex_sha256(value, st->manifest_sha256) < 0 ? -EBADMSG : 0;
+        r = parse_uint64(value, &v);
+        if (r < 0)
+                return -EBADMSG;
+        if (streq(key, "quarantined") || streq(key, "legal_hold") || streq(key, "evidentiary") ||
+            streq(key, "trusted")) {
+                if (v > 1)
+                        return -EBADMSG;
+                *(streq(key, "quarantined") ? &st->quarantined
+                  : streq(key, "legal_hold") ? &st->legal_hold
+                  : streq(key, "trusted") ? &st->trusted : &st->evidentiary) = v;
+        } else if (streq(key, "size"))
+                st->size = v;
+        else if (streq(key, "retain_until"))
+                st->retain_until = v;
+        else if (streq(key, "start_time"))
+                st->start_time = v;
+        else
+                return -EBADMSG;
+        return 0;
+}
+
+int spool_state_load(Spool *s, const SegmentId *id, SegmentState *ret) {
+        _cleanup_free_ char *p = spool_path(s, id, "state"), *text = NULL;
+        SegmentState st = { .stage = _SEGMENT_STAGE_INVALID };
+        char *line, *save = NULL;
+        int r;
+
+        if (!p)
+                return -ENOMEM;
+        r = read_full_file(p, 16 * 1024, &text, NULL);
+        if (r < 0)
+                return r;
+        for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+                char *eq = strchr(line, '=');
+                if (!eq) {
+                        segment_state_done(&st);
+                        return -EBADMSG;
+                }
+                *eq = 0;
+                r = state_assign(&st, line, eq + 1);
+                if (r < 0) {
+                        segment_state_done(&st);
+                        return r;
+                }
+        }
+        if (st.stage < 0) {
+                segment_state_done(&st);
+                return -EBADMSG;
+        }
+        *ret = st;
+        return 0;
+}
+
+int spool_chain_head(Spool *s, const char *serial, const char *recording, uint32_t index, ChainHead *ret) {
+        _cleanup_free_ char *dir = NULL;
+        DIR *d;
+        struct dirent *e;
+        bool found = false;
+        ChainHead best = {};
+
+        if (asprintf(&dir, "%s/%s/%s", s->dir, serial, recording) < 0)
+                return -ENOMEM;
+        d = opendir(dir);
+        if (!d)
+                return errno == ENOENT ? -ENOENT : -errno;
+        while ((e = readdir(d))) {
+                char num[7];
+                uint64_t idx;
+                SegmentState st;
+
+                if (strlen(e->d_name) != 12 || !endswith(e->d_name, ".state"))
+                        continue;
+                memcpy(num, e->d_name, 6);
+                num[6] = 0;
+                if (parse_uint64(num, &idx) < 0 || idx >= index || (found && idx <= best.index))
+                        continue;
+                SegmentId id = { .serial = serial, .recording = recording, .index = (uint32_t) idx };
+                if (spool_state_load(s, &id, &st) < 0)
+                        continue;
+                if (st.trusted && st.stage >= SEGMENT_PULLED) {
+                        best.index = (uint32_t) idx;
+                        memcpy(best.manifest_sha256, st.manifest_sha256, 32);
+                        found = true;
+                }
+                segment_state_done(&st);
+        }
+        closedir(d);
+        if (!found)
+                return -ENOENT;
+        *ret = best;
+        return 0;
+}
+
+/* ---- scanning ---- */
+
+static int scan_dir(const char *path, DIR **ret) {
+        DIR *d = opendir(path);
+
+        if (!d)
+                return -errno;
+        *ret = d;
+        return 0;
+}
+
+/* Walk <spool>/<serial>/<recording>/<index>.<ext>: sum data sizes, remove stray
+ * temporary files of interrupted atomic writes, and report each state file. */
+static int spool_walk(Spool *s, spool_segment_cb cb, void *userdata, bool count) {
+        _cleanup_(closedirp) DIR *top = NULL;
+        struct dirent *a;
+        int r;
+
+        r = scan_dir(s->dir, &top);
+        if (r < 0)
+                return r;
+        while ((a = readdir(top))) {
+                _cleanup_(closedirp) DIR *sd = NULL;
+                _cleanup_free_ char *sp = NULL;
+                struct dirent *b;
+
+                if (a->d_name[0] == '.' || !serial_is_valid(a->d_name))
+                        continue;
+                sp = path_join(s->dir, a->d_name);
+                if (!sp)
+                        return -ENOMEM;
+                if (scan_dir(sp, &sd) < 0)
+                        continue;
+                while ((b = readdir(sd))) {
+                        _cleanup_(closedirp) DIR *rd = NULL;
+                        _cleanup_free_ char *rp = NULL;
+                        struct dirent *c;
+
+                        if (b->d_name[0] == '.' || !recording_id_is_valid(b->d_name))
+                                continue;
+                        rp = path_join(sp, b->d_name);
+                        if (!rp)
+                                return -ENOMEM;
+                        if (scan_dir(rp, &rd) < 0)
+                                continue;
+                        while ((c = readdir(rd))) {
+                                _cleanup_free_ char *fp = path_join(rp, c->d_name);
+                                struct stat st;
+                                uint64_t idx;
+                                char num[7];
+
+                                if (!fp)
+                                        return -ENOMEM;
+                                if (c->d_name[0] == '.' || stat(fp, &st) < 0 || !S_ISREG(st.st_mode))
+                                        continue;
+                                if (strstr(c->d_name, ".tmp.")) {
+                                        (void) unlink(fp);
+                                        continue;
+                                }
+                                if (count && !endswith(c->d_name, ".state"))
+                                        s->usage += (uint64_t) st.st_size;
+                                if (!cb || !endswith(c->d_name, ".state") || strlen(c->d_name) != 12)
+                                        continue;
+                                memcpy(num, c->d_name, 6);
+                                num[6] = 0;
+                                if (parse_uint64(num, &idx) < 0)
+                                        continue;
+                                SegmentId id = { .serial = a->d_name, .recording = b->d_name, .index = (uint32_t) idx };
+                                SegmentState state;
+                                if (spool_state_load(s, &id, &state) < 0)
+                                        continue;   /* the caller's scan reports unreadable states itself */
+                                r = cb(&id, &state, userdata);
+                                segment_state_done(&state);
+                                if (r < 0)
+                                        return r;
+                        }
+                }
+        }
+        return 0;
+}
+
+int spool_foreach(Spool *s, spool_segment_cb cb, void *userdata) {
+        return spool_walk(s, cb, userdata, false);
+}
+
+int spool_open(const char *dir, Spool **ret) {
+        _cleanup_(spool_freep) Spool *s = NULL;
+        int r;
+
+        s = calloc(1, sizeof *s);
+        if (!s)
+                return -ENOMEM;
+        s->dir = strdup(dir);
+        if (!s->dir)
+                return -ENOMEM;
+        s->quota = UINT64_MAX;
+        r = mkdir_p_durable(dir, 0750);
+        if (r < 0)
+                return r;
+        r = spool_walk(s, NULL, NULL, true);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(s);
+        return 0;
+}
+
+Spool *spool_free(Spool *s) {
+        if (!s)
+                return NULL;
+        free(s->dir);
+        free(s);
+        return NULL;
+}

@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* backend-ops.h: central storage, one interface (file, s3, tus; backend.h
+ * makes the configured one). A put stores one object and confirms that the
+ * server holds exactly its bytes; only then does its callback report success.
+ * All backends run on the daemon's sd-event loop. */
+#pragma once
+
+#include <systemd/sd-event.h>
+
+#include "dockd-config.h"
+#include "macro.h"
+
+typedef struct Backend Backend;
+typedef struct BackendPut BackendPut;
+
+/* Slots: the uploader lets at most [storage] concurrency data requests run at
+ * once, across all puts. A put holds one slot from its start to its callback.
+ * A backend that can send several requests of one object at once (S3 parts)
+ * says how many more it could use now with want_slots (the put's userdata is
+ * passed back), receives each through BackendOps.grant_slot, and gives one back
+ * with release_slot when a request ends. The uploader hands out free slots by
+ * priority and in turn across cameras, so one large object cannot crowd out
+ * the others. */
+typedef void (*backend_want_slots_t)(BackendPut *p, unsigned n, void *userdata);
+typedef void (*backend_release_slot_t)(BackendPut *p, void *userdata);
+
+typedef struct BackendObject {
+        const char *key;           /* full object key, prefix included */
+        const char *path;          /* local file holding the bytes */
+        uint64_t size;
+        uint8_t sha256[32];        /* what the server must be shown to hold */
+        const char *content_type;
+        usec_t retain_until;       /* CLOCK_REALTIME; 0: no retention */
+        bool legal_hold;
+        /* A file the backend may use to persist resume state (written atomically);
+         * removed by the backend when the put completes. NULL: no resume. */
+        const char *state_path;
+        /* Optional (NULL: the put runs on its one slot); see "Slots" above. */
+        backend_want_slots_t want_slots;
+        backend_release_slot_t release_slot;
+} BackendObject;
+
+/* error: 0 confirmed; -EIO the server holds other bytes (after retries);
+ * -EACCES refused (credentials, policy); -ENOENT local file gone; other negative
+ * errno: failed for now, the caller retries later. message: a short reason. */
+typedef void (*backend_put_done_t)(BackendPut *put, int error, const char *message, void *userdata);
+
+typedef struct BackendOps {
+        const char *name;
+        int (*put)(Backend *b, const BackendObject *o, backend_put_done_t cb, void *userdata,
+                   BackendPut **ret);
+        /* Stop a put; resume state stays; the callback is not called. */
+        void (*cancel)(BackendPut *p);
+        /* Bytes of this put the server acknowledged so far (progress display). */
+        uint64_t (*progress)(BackendPut *p);
+        void (*free)(Backend *b);
+        /* One more slot for p (optional: only for backends that call want_slots). */
+        void (*grant_slot)(BackendPut *p);
+} BackendOps;
+
+struct Backend {
+        const BackendOps *ops;
+        sd_event *event;
+        const DockdConfig *config;
+};
+
+static inline int backend_put(Backend *b, const BackendObject *o, backend_put_done_t cb,
+                              void *userdata, BackendPut **ret) {
+        return b->ops->put(b, o, cb, userdata, ret);
+}
+static inline void backend_put_cancel(Backend *b, BackendPut *p) {
+        if (p)
+                b->ops->cancel(p);
+}

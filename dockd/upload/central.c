@@ -1,0 +1,322 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* central.c: see central.h. */
+#include <inttypes.h>
+#include <sys/stat.h>
+
+#include "backend.h"
+#include "central.h"
+#include "filehash.h"
+#include "fileio.h"
+#include "hexdecoct.h"
+#include "log.h"
+#include "object-key.h"
+
+struct Central {
+        const DockdConfig *config;
+        Spool *spool;
+        CustodyLog *custody;
+        Backend *backend;
+        Uploader *uploader;
+        central_confirmed_t confirmed;
+        void *confirmed_userdata;
+};
+
+typedef struct SegmentUpload {
+        Central *central;
+        char *serial;
+        char *recording;
+        uint32_t index;
+        char name[128];
+} SegmentUpload;
+
+static void segment_upload_free(void *userdata) {
+        SegmentUpload *su = userdata;
+
+        free(su->serial);
+        free(su->recording);
+        free(su);
+}
+
+static void on_object_confirmed(UploadJob *j, const UploadObjectSpec *o, void *userdata) {
+        SegmentUpload *su = userdata;
+        char hex[65];
+
+        (void) custody_log_record(su->central->custody, CUSTODY_UPLOADED, NULL, su->serial, su->name,
+                               (const LogField[]) {
+                                       { "key", o->key },
+                                       { "sha256", hexmem(o->sha256, 32, hex) },
+                                       { "backend", su->central->backend->ops->name },
+                                       {},
+                               });
+}
+
+static void segment_confirmed(Central *c, SegmentUpload *su) {
+        SegmentId id = { .serial = su->serial, .recording = su->recording, .index = su->index };
+        SegmentState st;
+        int r;
+
+        r = spool_state_load(c->spool, &id, &st);
+        if (r < 0) {
+                log_error_errno(r, "%s: segment state unreadable after upload: %m", su->name);
+                return;
+        }
+        if (st.stage < SEGMENT_CONFIRMED) {
+                r = custody_log_record(c->custody, CUSTODY_CONFIRMED, NULL, su->serial, su->name,
+                                       (const LogField[]) { { "area", st.quarantined ? "quarantine" : "evidence" }, {} });
+                if (r >= 0) {
+                        st.stage = SEGMENT_CONFIRMED;
+                        r = spool_state_save(c->spool, &id, &st);
+                }
+                if (r < 0) {
+                        log_error_errno(r, "%s: cannot record the confirmation: %m", su->name);
+                        segment_state_done(&st);
+                        return;
+                }
+        }
+        segment_state_done(&st);
+        log_full_errno_ctx(LOG_INFO, 0, (&(LogContext) { .serial = su->serial, .segment = su->name }),
+                           "Central storage confirmed the segment.");
+        /* Safe in central storage: the local copy is no longer needed (a full
+         * spool then lets paused pulls look again). */
+        if (c->config->spool_keep_confirmed == 0)
+                (void) spool_remove_data(c->spool, &id);
+        if (c->confirmed)
+                c->confirmed(&id, c->confirmed_userdata);
+}
+
+static void on_segment_uploaded(UploadJob *j, int error, const char *message, void *userdata) {
+        SegmentUpload *su = userdata;
+
+        if (error >= 0)
+                segment_confirmed(su->central, su);
+        else
+                log_full_errno_ctx(LOG_ERR, error, (&(LogContext) { .serial = su->serial, .segment = su->name }),
+                                   "Segment cannot be uploaded: %s. It stays on the camera.", strna(message));
+}
+
+/* Three strings per object kind; a cleanup attribute on an array would only free
+ * its first element. */
+typedef struct ObjectStrings {
+        char *path[3], *key[3], *state[3];
+} ObjectStrings;
+
+static void object_strings_done(ObjectStrings *o) {
+        for (size_t i = 0; i < 3; i++) {
+                free(o->path[i]);
+                free(o->key[i]);
+                free(o->state[i]);
+        }
+}
+
+int central_enqueue_segment(Central *c, const SegmentId *id, const SegmentState *st) {
+        static const char *const exts[] = { "mp4", "man", "p7s" };
+        static const char *const types[] = { "video/mp4", "text/plain; charset=utf-8", "application/pkcs7-signature" };
+        _cleanup_(object_strings_done) ObjectStrings os = {};
+        char **paths = os.path, **keys = os.key, **states = os.state;
+        UploadJobSpec spec = {};
+        SegmentUpload *su;
+        char name[128];
+        int r;
+
+        snprintf(name, sizeof name, "%s/%s/%06" PRIu32, id->serial, id->recording, id->index);
+        if (uploader_has(c->uploader, name))
+                return 0;
+
+        for (size_t i = 0; i < ELEMENTSOF(exts); i++) {
+                UploadObjectSpec *o = &spec.objects[spec.n_objects];
+                struct stat sb;
+                char ext[16];
+
+                paths[i] = spool_path(c->spool, id, exts[i]);
+                snprintf(ext, sizeof ext, "%s.upload", exts[i]);
+                states[i] = spool_path(c->spool, id, ext);
+                keys[i] = object_key_segment(c->config->storage_prefix, st->quarantined ? "quarantine" : "evidence",
+                                             id->serial, id->recording, id->index, exts[i]);
+                if (!paths[i] || !states[i] || !keys[i])
+                        return -ENOMEM;
+                if (stat(paths[i], &sb) < 0) {
+                        if (errno == ENOENT && st->quarantined)
+                                continue;   /* the camera never had it; the quarantine says so */
+                        return -errno;
+                }
+                *o = (UploadObjectSpec) {
+                        .key = keys[i],
+                        .path = paths[i],
+                        .content_type = types[i],
+                        .state_path = states[i],
+                        .retain_until = st->retain_until * USEC_PER_SEC,
+                        .legal_hold = st->legal_hold,
+                };
+                if (i == 0) {
+                        o->size = st->size;
+                        memcpy(o->sha256, st->sha256, 32);
+                        if ((uint64_t) sb.st_size != st->size)
+                                return -EBADMSG;   /* the spool copy is not what we hashed */
+                } else {
+                        r = sha256_small_file(paths[i], 1 * MiB, &o->size, o->sha256);
+                        if (r < 0)
+                                return r;
+                }
+                spec.n_objects++;
+        }
+        if (spec.n_objects == 0)
+                return -ENOENT;
+
+        su = calloc(1, sizeof *su);
+        if (!su)
+                return -ENOMEM;
+        su->central = c;
+        su->serial = strdup(id->serial);
+        su->recording = strdup(id->recording);
+        su->index = id->index;
+        snprintf(su->name, sizeof su->name, "%s/%06" PRIu32, id->recording, id->index);
+        if (!su->serial || !su->recording) {
+                segment_upload_free(su);
+                return -ENOMEM;
+        }
+        spec.name = name;
+        spec.group = id->serial;
+        spec.priority = st->quarantined ? UPLOAD_PRIORITY_INTEGRITY
+                        : st->evidentiary ? UPLOAD_PRIORITY_EVIDENTIARY : UPLOAD_PRIORITY_NORMAL;
+        spec.object_done = on_object_confirmed;
+        spec.done = on_segment_uploaded;
+        spec.userdata = su;
+        spec.destroy = segment_upload_free;
+        return uploader_add(c->uploader, &spec, NULL);
+}
+
+/* ---- custody log uploads ---- */
+
+typedef struct CustodyUpload {
+        Central *central;
+        char *path;
+} CustodyUpload;
+
+static void custody_upload_free(void *userdata) {
+        CustodyUpload *cu = userdata;
+
+        free(cu->path);
+        free(cu);
+}
+
+static void on_custody_uploaded(UploadJob *j, int error, const char *message, void *userdata) {
+        CustodyUpload *cu = userdata;
+
+        if (error >= 0 && cu->path)
+                (void) custody_log_mark_uploaded(cu->central->custody, cu->path);
+        else if (error < 0)
+                log_warning("Custody log %s cannot be uploaded: %s.", strna(cu->path), strna(message));
+}
+
+static int enqueue_custody_file(Central *c, const char *path, bool sealed) {
+        _cleanup_free_ char *key = NULL, *name = NULL;
+        const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+        UploadJobSpec spec = { .group = "custody", .priority = UPLOAD_PRIORITY_INTEGRITY };
+        CustodyUpload *cu;
+        int r;
+
+        key = object_key_dock_file(c->config->storage_prefix, "custody", c->config->dock_name, base);
+        if (!key || asprintf(&name, "custody/%s", base) < 0)
+                return -ENOMEM;
+        if (uploader_has(c->uploader, name))
+                return 0;
+        spec.name = name;
+        spec.objects[0] = (UploadObjectSpec) { .key = key, .path = path, .content_type = "application/x-ndjson" };
+        r = sha256_small_file(path, 1 * MiB, &spec.objects[0].size, spec.objects[0].sha256);
+        if (r < 0)
+                return r;
+        spec.n_objects = 1;
+        cu = calloc(1, sizeof *cu);
+        if (!cu)
+                return -ENOMEM;
+        cu->central = c;
+        cu->path = sealed ? strdup(path) : NULL;
+        spec.done = on_custody_uploaded;
+        spec.userdata = cu;
+        spec.destroy = custody_upload_free;
+        return uploader_add(c->uploader, &spec, NULL);
+}
+
+/* Seal the current custody file and queue every sealed file not yet uploaded,
+ * and the dock's public key (which a verifier needs). */
+int central_upload_custody(Central *c) {
+        _cleanup_free_ char *sealed = NULL;
+        char **paths = NULL;
+        int r;
+
+        r = custody_log_seal(c->custody, &sealed);
+        if (r < 0)
+                return log_warning_errno(r, "Cannot seal the custody log: %m");
+        r = custody_log_list_sealed(c->custody, &paths);
+        if (r < 0)
+                return log_warning_errno(r, "Cannot list sealed custody files: %m");
+        for (char **p = paths; p && *p; p++) {
+                r = enqueue_custody_file(c, *p, true);
+                if (r < 0)
+                        log_warning_errno(r, "Cannot queue custody file %s: %m", *p);
+        }
+        strv_free(paths);
+        r = enqueue_custody_file(c, custody_log_public_key_path(c->custody), false);
+        if (r < 0)
+                log_warning_errno(r, "Cannot queue the dock's public key: %m");
+        return 0;
+}
+
+static int requeue_one(const SegmentId *id, const SegmentState *st, void *userdata) {
+        Central *c = userdata;
+        int r;
+
+        if (st->stage != SEGMENT_PULLED)
+                return 0;
+        r = central_enqueue_segment(c, id, st);
+        if (r < 0)
+                log_error_errno(r, "%s/%s/%06" PRIu32 ": cannot queue for upload: %m", id->serial, id->recording,
+                                id->index);
+        return 0;
+}
+
+int central_requeue_spool(Central *c) {
+        return spool_foreach(c->spool, requeue_one, c);
+}
+
+/* ---- object ---- */
+
+int central_new(sd_event *event, const DockdConfig *config, Spool *spool, CustodyLog *custody, Central **ret) {
+        _cleanup_(central_freep) Central *c = NULL;
+        _cleanup_free_ char *error = NULL;
+        int r;
+
+        c = calloc(1, sizeof *c);
+        if (!c)
+                return log_oom();
+        c->config = config;
+        c->spool = spool;
+        c->custody = custody;
+        r = backend_new(event, config, &c->backend, &error);
+        if (r < 0)
+                return log_error_errno(r, "Cannot set up central storage: %s", strna(error));
+        r = uploader_new(event, config, c->backend, &c->uploader);
+        if (r < 0)
+                return log_error_errno(r, "Cannot set up uploads: %m");
+        *ret = TAKE_PTR(c);
+        return 0;
+}
+
+Central *central_free(Central *c) {
+        if (!c)
+                return NULL;
+        /* The uploader first: it cancels the puts that run on the backend. */
+        c->uploader = uploader_free(c->uploader);
+        c->backend = backend_free(c->backend);
+        free(c);
+        return NULL;
+}
+
+void central_set_confirmed_handler(Central *c, central_confirmed_t cb, void *userdata) {
+        c->confirmed = cb;
+        c->confirmed_userdata = userdata;
+}
+
+Uploader *central_uploader(Central *c) {
+        return c->uploader;
+}

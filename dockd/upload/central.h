@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* central.h: the hand-off from the dock to central storage. It owns the backend
+ * ([storage] backend=) and the uploader in front of it, queues a pulled
+ * segment's three objects (evidence/ or quarantine/, docs/design.md "Object
+ * layout") and the custody log's sealed files, and as central storage confirms
+ * each object writes custody "uploaded", then "confirmed" and the segment's
+ * state, drops the spool copy, and tells its owner, which may then let the
+ * camera delete the segment. */
+#pragma once
+
+#include <systemd/sd-event.h>
+
+#include "custody.h"
+#include "spool.h"
+#include "uploader.h"
+
+typedef struct Central Central;
+
+/* A segment is confirmed: its state says so durably, with its custody records. */
+typedef void (*central_confirmed_t)(const SegmentId *id, void *userdata);
+
+/* Logs what fails ("Cannot set up central storage: …"). spool and custody are
+ * borrowed and must outlive it. */
+int central_new(sd_event *event, const DockdConfig *config, Spool *spool, CustodyLog *custody, Central **ret);
+/* Uploads in flight stay resumable. */
+Central *central_free(Central *c);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Central *, central_free);
+
+void central_set_confirmed_handler(Central *c, central_confirmed_t cb, void *userdata);
+/* The uploader, for other documents bound for central storage (reports) and
+ * for its figures. */
+Uploader *central_uploader(Central *c);
+
+/* Queue a pulled segment's objects for central storage (idempotent). */
+int central_enqueue_segment(Central *c, const SegmentId *id, const SegmentState *st);
+/* After a restart: every segment pulled but not confirmed goes back in the queue. */
+int central_requeue_spool(Central *c);
+/* Seal the current custody file, queue every sealed file not yet uploaded and
+ * the dock's public key (which a verifier needs). */
+int central_upload_custody(Central *c);

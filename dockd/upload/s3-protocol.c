@@ -1,0 +1,180 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* s3-protocol.c: see s3-protocol.h. */
+#include <ctype.h>
+#include <time.h>
+
+#include "hexdecoct.h"
+#include "s3-protocol.h"
+#include "xml.h"
+
+/* path style: https://host[:port][/path]/bucket; virtual host: https://bucket.host[:port][/path] */
+char *s3_bucket_url(const DockdConfig *c) {
+        const char *e = c->s3_endpoint, *rest = strstr(e, "://");
+        size_t n = strlen(e);
+        char *u;
+
+        while (n > 0 && e[n - 1] == '/')
+                n--;
+        if (c->s3_url_style == S3_URL_STYLE_VIRTUAL && rest) {
+                if (asprintf(&u, "%.*s%s.%.*s", (int) (rest + 3 - e), e, c->s3_bucket,
+                             (int) (n - (size_t) (rest + 3 - e)), rest + 3) < 0)
+                        return NULL;
+        } else if (asprintf(&u, "%.*s/%s", (int) n, e, c->s3_bucket) < 0)
+                return NULL;
+        return u;
+}
+
+/* RFC 3986 unreserved characters stay, everything else is %XX: SigV4's rule
+ * for query values, and for object keys ('/' kept). libcurl signs the URL as
+ * given, so it must be in canonical form already. Our keys are made of
+ * [A-Za-z0-9._-/] (config-value.c, object-key.c) and pass unchanged. */
+char *s3_uri_escape(const char *s, bool keep_slash) {
+        char *out = malloc(strlen(s) * 3 + 1), *o = out;
+
+        if (!out)
+                return NULL;
+        for (const unsigned char *c = (const unsigned char *) s; *c; c++)
+                if ((*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') ||
+                    (*c && strchr("-._~", *c)) || (keep_slash && *c == '/'))
+                        *o++ = (char) *c;
+                else
+                        o += sprintf(o, "%%%02X", *c);
+        *o = 0;
+        return out;
+}
+
+bool s3_etag_equal(const char *header, const char *want) {
+        size_t n;
+
+        if (!header)
+                return false;
+        if (*header == '"')
+                header++;
+        n = strcspn(header, "\"");
+        return strlen(want) == n && strncasecmp(header, want, n) == 0;
+}
+
+/* Error code and a one-line description of an S3 error answer. */
+void s3_describe_error(HttpRequest *r, char *code, size_t code_size, char *buf, size_t size) {
+        _cleanup_(xml_freep) XmlNode *root = NULL;
+        const char *body, *c = NULL, *m = NULL;
+        size_t n;
+
+        body = http_request_body(r, &n);
+        if (n > 0 && xml_parse(body, n, &root) >= 0 && streq(root->name, "Error")) {
+                c = xml_child_text(root, "Code");
+                m = xml_child_text(root, "Message");
+        }
+        snprintf(code, code_size, "%s", strempty(c));
+        snprintf(buf, size, "HTTP %ld%s%s%s%.160s%s", http_request_status(r), c ? " " : "", strempty(c),
+                 m ? " (" : "", strempty(m), m ? ")" : "");
+        for (char *s = buf; *s; s++)
+                if ((unsigned char) *s < 0x20)
+                        *s = ' ';
+}
+
+/* What a refusal means for the uploader. */
+int s3_status_error(long status, const char *code) {
+        if (status == 401 || status == 403)
+                return -EACCES;
+        if (status == 404 && streq(code, "NoSuchBucket"))
+                return -ENXIO;
+        if (status == 503 || status == 429)
+                return -EBUSY;
+        if (status >= 500)
+                return -EREMOTEIO;
+        return -EPROTO;
+}
+
+int s3_add_payload_hash(HttpRequest *r, const uint8_t sha256[32]) {
+        char hex[65];
+
+        return http_request_add_header(r, "x-amz-content-sha256: %s",
+                                       sha256 ? hexmem(sha256, 32, hex) : S3_EMPTY_SHA256);
+}
+
+int s3_add_object_headers(HttpRequest *r, const DockdConfig *c, const char *content_type, const uint8_t sha256[32],
+                          usec_t retain_until, bool legal_hold) {
+        char hex[65];
+        int k;
+
+        k = http_request_add_header(r, "Content-Type: %s", content_type ?: "application/octet-stream");
+        if (k >= 0)
+                k = http_request_add_header(r, "x-amz-meta-sha256: %s", hexmem(sha256, 32, hex));
+        if (k >= 0 && c->s3_object_lock && retain_until > 0) {
+                time_t t = (time_t) (retain_until / USEC_PER_SEC);
+                struct tm tm;
+                char date[32];
+
+                if (!gmtime_r(&t, &tm) || strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+                        return -EINVAL;
+                k = http_request_add_header(r, "x-amz-object-lock-mode: %s",
+                                            c->s3_object_lock_mode == OBJECT_LOCK_GOVERNANCE ? "GOVERNANCE" : "COMPLIANCE");
+                if (k >= 0)
+                        k = http_request_add_header(r, "x-amz-object-lock-retain-until-date: %s", date);
+        }
+        if (k >= 0 && c->s3_object_lock && legal_hold)
+                k = http_request_add_header(r, "x-amz-object-lock-legal-hold: ON");
+        return k;
+}
+
+int s3_upload_id_parse(const char *body, size_t size, char **ret) {
+        _cleanup_(xml_freep) XmlNode *root = NULL;
+        const char *id;
+
+        if (xml_parse(body, size, &root) < 0 || !streq(root->name, "InitiateMultipartUploadResult") ||
+            isempty(id = xml_child_text(root, "UploadId")))
+                return -EPROTO;
+        *ret = strdup(id);
+        return *ret ? 0 : -ENOMEM;
+}
+
+int s3_list_parts_parse(const char *body, size_t size, s3_listed_part_t part, void *userdata,
+                        unsigned *ret_next_marker) {
+        _cleanup_(xml_freep) XmlNode *root = NULL;
+        const char *truncated, *marker;
+
+        if (xml_parse(body, size, &root) < 0 || !streq(root->name, "ListPartsResult"))
+                return -EPROTO;
+        for (XmlNode *x = xml_child(root, "Part"); x; x = xml_next(x)) {
+                const char *num = xml_child_text(x, "PartNumber"), *etag = xml_child_text(x, "ETag"),
+                           *sz = xml_child_text(x, "Size");
+
+                if (etag)
+                        part(num ? (unsigned) MIN(strtoul(num, NULL, 10), (unsigned long) UINT_MAX) : 0, etag,
+                             sz ? strtoull(sz, NULL, 10) : 0, userdata);
+        }
+        truncated = xml_child_text(root, "IsTruncated");
+        marker = xml_child_text(root, "NextPartNumberMarker");
+        *ret_next_marker = truncated && streq(truncated, "true") && marker
+                                   ? (unsigned) MIN(strtoul(marker, NULL, 10), (unsigned long) UINT_MAX) : 0;
+        return 0;
+}
+
+int s3_complete_document(size_t n_parts, s3_part_digests_t part, void *userdata, bool with_checksums, char **ret,
+                         size_t *ret_size) {
+        _cleanup_free_ char *xml = NULL;
+        size_t size = 0;
+        FILE *f = open_memstream(&xml, &size);
+
+        if (!f)
+                return -ENOMEM;
+        fputs("<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">", f);
+        for (size_t i = 0; i < n_parts; i++) {
+                const uint8_t *md5, *sha256;
+                char hex[33], b64[45];
+                unsigned number;
+
+                part(i, &number, &md5, &sha256, userdata);
+                fprintf(f, "<Part><PartNumber>%u</PartNumber><ETag>\"%s\"</ETag>", number, hexmem(md5, 16, hex));
+                if (with_checksums)
+                        fprintf(f, "<ChecksumSHA256>%s</ChecksumSHA256>", base64mem(sha256, 32, b64));
+                fputs("</Part>", f);
+        }
+        fputs("</CompleteMultipartUpload>", f);
+        if (fclose(f) != 0)
+                return -ENOMEM;
+        *ret = TAKE_PTR(xml);
+        *ret_size = size;
+        return 0;
+}

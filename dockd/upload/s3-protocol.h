@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* s3-protocol.h: the parts of S3's REST API that the s3 backend speaks and
+ * that need no upload's state: URLs in the canonical form SigV4 signs, the
+ * headers that describe an object (with Object Lock), what an error answer
+ * means, and the XML of InitiateMultipartUploadResult, ListPartsResult and of
+ * the CompleteMultipartUpload document. */
+#pragma once
+
+#include "dockd-config.h"
+#include "http.h"
+
+/* The SHA-256 of no bytes, the payload hash of a request without a body. */
+#define S3_EMPTY_SHA256 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+
+/* The bucket's URL, without a trailing '/': https://host[:port][/path]/bucket
+ * (path style) or https://bucket.host[:port][/path] (virtual host). */
+char *s3_bucket_url(const DockdConfig *c);
+/* Percent-encode all but RFC 3986's unreserved characters (and '/' when
+ * keep_slash: object keys). */
+char *s3_uri_escape(const char *s, bool keep_slash);
+/* An ETag header (quoted or not) is want, case aside. */
+bool s3_etag_equal(const char *header, const char *want);
+
+/* The error code of an answer and one line that says what it was. */
+void s3_describe_error(HttpRequest *r, char *code, size_t code_size, char *buf, size_t size);
+/* What a refusal means for the uploader: -EACCES, -ENXIO (no bucket), -EBUSY
+ * (slow down), -EREMOTEIO (server error), -EPROTO (anything else). */
+int s3_status_error(long status, const char *code);
+
+/* x-amz-content-sha256: the SHA-256 of the body (NULL: no body). */
+int s3_add_payload_hash(HttpRequest *r, const uint8_t sha256[32]);
+/* The headers that describe an object, on CreateMultipartUpload and PutObject
+ * only: its type, its SHA-256 as metadata, and Object Lock retention and legal
+ * hold when [s3] object_lock=yes. */
+int s3_add_object_headers(HttpRequest *r, const DockdConfig *c, const char *content_type, const uint8_t sha256[32],
+                          usec_t retain_until, bool legal_hold);
+
+/* The UploadId of an InitiateMultipartUploadResult; -EPROTO without one. */
+int s3_upload_id_parse(const char *body, size_t size, char **ret);
+
+/* A part a ListPartsResult names: its number, ETag (unquoted) and size. */
+typedef void (*s3_listed_part_t)(unsigned number, const char *etag, uint64_t size, void *userdata);
+/* Calls part for each part; *ret_next_marker is the marker of the next page,
+ * 0 when this was the last. -EPROTO when it is no ListPartsResult. */
+int s3_list_parts_parse(const char *body, size_t size, s3_listed_part_t part, void *userdata,
+                        unsigned *ret_next_marker);
+
+/* The parts of a CompleteMultipartUpload document: the i-th part's number, MD5
+ * (its ETag) and SHA-256 (its checksum, left out without with_checksums). */
+typedef void (*s3_part_digests_t)(size_t i, unsigned *ret_number, const uint8_t **ret_md5,
+                                  const uint8_t **ret_sha256, void *userdata);
+int s3_complete_document(size_t n_parts, s3_part_digests_t part, void *userdata, bool with_checksums, char **ret,
+                         size_t *ret_size);

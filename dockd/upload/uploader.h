@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* uploader.h: the queue in front of central storage. A job is a few objects put
+ * in order (a segment's .mp4, .man, .p7s); jobs of higher priority go first,
+ * cameras take turns within a priority, at most [storage] concurrency jobs run at
+ * once, and failures are retried with exponential backoff and jitter until they
+ * succeed: nothing is dropped because the network is down. */
+#pragma once
+
+#include "backend-ops.h"
+
+typedef struct Uploader Uploader;
+typedef struct UploadJob UploadJob;
+
+#define UPLOAD_MAX_OBJECTS 4
+
+enum {
+        UPLOAD_PRIORITY_NORMAL = 0,
+        UPLOAD_PRIORITY_EVIDENTIARY = 10,
+        UPLOAD_PRIORITY_INTEGRITY = 20,    /* quarantined segments and reports */
+};
+
+typedef struct UploadObjectSpec {
+        const char *key;
+        const char *path;
+        const char *content_type;
+        const char *state_path;
+        uint64_t size;
+        uint8_t sha256[32];
+        usec_t retain_until;
+        bool legal_hold;
+} UploadObjectSpec;
+
+/* Each object that central storage confirmed. */
+typedef void (*upload_object_done_t)(UploadJob *j, const UploadObjectSpec *o, void *userdata);
+/* error 0: all objects confirmed. Negative: given up (the local file is gone). */
+typedef void (*upload_job_done_t)(UploadJob *j, int error, const char *message, void *userdata);
+
+typedef struct UploadJobSpec {
+        const char *name;          /* for logs: "BWC-0001/rec/000003" */
+        const char *group;         /* fairness: the camera serial */
+        int priority;
+        UploadObjectSpec objects[UPLOAD_MAX_OBJECTS];
+        size_t n_objects;
+        upload_object_done_t object_done;
+        upload_job_done_t done;
+        void *userdata;
+        /* The job owns userdata: destroy releases it once the job is over, however
+         * it ends (after done, when the uploader is freed with the job unfinished,
+         * or when uploader_add fails). NULL: the caller keeps track of it. */
+        void (*destroy)(void *userdata);
+} UploadJobSpec;
+
+int uploader_new(sd_event *event, const DockdConfig *config, Backend *backend, Uploader **ret);
+Uploader *uploader_free(Uploader *u);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Uploader *, uploader_free);
+
+int uploader_add(Uploader *u, const UploadJobSpec *spec, UploadJob **ret);
+/* Is a job of this name queued or running? */
+bool uploader_has(Uploader *u, const char *name);
+
+typedef struct UploaderStats {
+        size_t queued;             /* jobs waiting, running included */
+        size_t running;
+        uint64_t bytes_pending;    /* not yet confirmed */
+        uint64_t bytes_confirmed;  /* since start */
+        bool failing;              /* the last attempt failed */
+        char *last_error;          /* borrowed */
+} UploaderStats;
+
+void uploader_get_stats(Uploader *u, UploaderStats *ret);
