@@ -41,7 +41,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 SCRIPT = os.path.join(HERE, "tus-server.mjs")
 
 
-class TusServer:
+class TusServer(su.Lifecycle):
     """tus server on 127.0.0.1.
 
     dir: upload store (created if missing; kept if given, else a temporary
@@ -111,13 +111,6 @@ class TusServer:
                 "pss_kib": su.pss_kib([self.pid] if self.pid else [])}
 
     # -- lifecycle ------------------------------------------------------
-
-    def __enter__(self):
-        self.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stop()
 
     def start(self):
         with self._lock:
