@@ -2,6 +2,7 @@
 /* central.c: see central.h. */
 #include <inttypes.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "backend.h"
 #include "central.h"
@@ -208,6 +209,16 @@ static void on_custody_uploaded(UploadJob *j, int error, const char *message, vo
                 log_warning("Custody log %s cannot be uploaded: %s.", strna(cu->path), strna(message));
 }
 
+/* The custody log proves how every piece of evidence was handled: it is kept
+ * (Object Lock) as long as the longest-kept evidence, from now. */
+static usec_t custody_retain_until(const DockdConfig *c) {
+        usec_t retention = c->retention_default;
+
+        for (size_t i = 0; i < c->n_categories; i++)
+                retention = MAX(retention, c->categories[i].retention);
+        return (usec_t) time(NULL) * USEC_PER_SEC + retention;
+}
+
 static int enqueue_custody_file(Central *c, const char *path, bool sealed) {
         _cleanup_free_ char *key = NULL, *name = NULL;
         const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
@@ -221,8 +232,13 @@ static int enqueue_custody_file(Central *c, const char *path, bool sealed) {
         if (uploader_has(c->uploader, name))
                 return 0;
         spec.name = name;
-        spec.objects[0] = (UploadObjectSpec) { .key = key, .path = path, .content_type = "application/x-ndjson" };
-        r = sha256_small_file(path, 1 * MiB, &spec.objects[0].size, spec.objects[0].sha256);
+        spec.objects[0] = (UploadObjectSpec) {
+                .key = key,
+                .path = path,
+                .content_type = "application/x-ndjson",
+                .retain_until = custody_retain_until(c->config),
+        };
+        r = sha256_file(path, &spec.objects[0].size, spec.objects[0].sha256);
         if (r < 0)
                 return r;
         spec.n_objects = 1;

@@ -199,8 +199,15 @@ def daemon_lock_case(scen, timeout, expect_until):
         s.cleanup()
 
 
+T0 = int(time.time())   # before dockd pulls anything
+
+
 def until_from_start(seg, categories):
-    return seg["start_unix"] + max(DEFAULT, ARREST if "arrest" in categories else 0)
+    """Retention runs from the later of the recording's start and the pull
+    (issue 12, item 2): the scenarios' fixed November 2026 dates may be past
+    or to come."""
+    r = max(DEFAULT, ARREST if "arrest" in categories else 0)
+    return (max(seg["start_unix"], T0) + r, max(seg["start_unix"], int(time.time())) + r)
 
 
 @dockdtest.case
