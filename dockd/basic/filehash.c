@@ -41,19 +41,6 @@ static int filehash_work(void *userdata, volatile bool *cancelled) {
         return 0;
 }
 
-int sha256_small_file(const char *path, size_t max, uint64_t *ret_size, uint8_t ret[32]) {
-        _cleanup_free_ char *data = NULL;
-        size_t size;
-        int r = read_full_file(path, max, &data, &size);
-
-        if (r < 0)
-                return r;
-        if (!EVP_Digest(data, size, ret, NULL, EVP_sha256(), NULL))
-                return -EIO;
-        *ret_size = size;
-        return 0;
-}
-
 int sha256_file(const char *path, uint64_t *ret_size, uint8_t ret[32]) {
         _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
         _cleanup_free_ uint8_t *buf = malloc(MiB);

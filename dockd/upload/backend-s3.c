@@ -239,17 +239,14 @@ static void on_head_existing(HttpRequest *r, int error, void *userdata) {
                 s3_put_finish(p, error, "HEAD %s: %s", p->base.key, strna(http_request_error(r)));
         else if (status == 403)
                 s3_put_finish(p, -EACCES, "HEAD %s: HTTP 403: access denied", p->base.key);
-        else if (status == 200 && len && strtoull(len, NULL, 10) == p->base.size) {
+        else if (status == 200) {
                 /* Ours from before a restart, or not: found out once our ETag is known. */
-                snprintf(p->server_etag, sizeof p->server_etag, "%.47s", strempty(etag) + (etag && *etag == '"'));
-                p->server_etag[strcspn(p->server_etag, "\"")] = 0;
+                snprintf(p->server_etag, sizeof p->server_etag, "%.47s", strempty(etag));
                 snprintf(p->server_sha256, sizeof p->server_sha256, "%s", strempty(meta));
+                snprintf(p->server_size, sizeof p->server_size, "%s", strempty(len));
                 p->phase = S3_WAIT_EXISTING;
                 pump(p);
-        } else if (status == 200)
-                s3_put_finish(p, -EEXIST, "%s already holds other bytes (%s, not %" PRIu64 "); evidence is never "
-                              "overwritten", p->base.key, strna(len), p->base.size);
-        else if (status == 404)
+        } else if (status == 404)
                 do_create(p);
         else {
                 char code[64], why[256];
@@ -260,18 +257,26 @@ static void on_head_existing(HttpRequest *r, int error, void *userdata) {
 
 /* ---- a look at the key before each write (and after a 412) ---- */
 
-/* Does the store's object (HEAD answer r) hold our bytes? */
-static bool holds_ours(BackendPut *p, HttpRequest *r) {
-        const char *etag = http_request_header(r, "ETag"), *len = http_request_header(r, "Content-Length");
-        const char *meta = http_request_header(r, "x-amz-meta-sha256");
-        char hex[65];
+static const char *empty_to_null(const char *s) {
+        return isempty(s) ? NULL : s;
+}
 
-        if (!len || strtoull(len, NULL, 10) != p->base.size)
-                return false;
-        if (meta)
-                return streq(meta, hexmem(p->base.sha256, 32, hex)) && (!etag || s3_etag_equal(etag, p->etag) ||
-                                                                        !p->single);
-        return s3_etag_equal(etag, p->etag);
+/* What the store's object under our key holds, from a HEAD (len, etag, meta:
+ * its Content-Length, ETag, x-amz-meta-sha256; NULL when absent): 1 our bytes;
+ * 0 other bytes (someone else's object: a conflict); -EIO it claims to be ours
+ * (our SHA-256 in its metadata) but its size or ETag disagree: a store that
+ * lies or corrupts, which is no confirmation and no reason for a conflict key
+ * either (not confirmed, retried, alerted). */
+static int judge_existing(BackendPut *p, const char *len, const char *etag, const char *meta) {
+        char hex[65];
+        bool meta_ours = meta && streq(meta, hexmem(p->base.sha256, 32, hex));
+        bool size_ours = len && strtoull(len, NULL, 10) == p->base.size;
+
+        if (meta && !meta_ours)
+                return 0;
+        if (size_ours && etag && s3_etag_equal(etag, p->etag))
+                return 1;
+        return meta_ours ? -EIO : 0;
 }
 
 static void send_complete(BackendPut *p);
@@ -281,6 +286,7 @@ static void on_look(HttpRequest *r, int error, void *userdata) {
         BackendPut *p = userdata;
         long status = http_request_status(r);
         char code[64], why[256];
+        int k = 0;
 
         p->meta = NULL;
         if (error < 0)
@@ -295,7 +301,14 @@ static void on_look(HttpRequest *r, int error, void *userdata) {
                         return s3_put_finish(p, -EREMOTEIO, "%s: the store refused the write as if the key existed "
                                              "(412), but a HEAD finds nothing", p->base.key);
                 }
-        if (status == 200 && holds_ours(p, r)) {
+        if (status == 200 && (k = judge_existing(p, http_request_header(r, "Content-Length"),
+                                                 http_request_header(r, "ETag"),
+                                                 http_request_header(r, "x-amz-meta-sha256"))) < 0)
+                return s3_put_finish(p, k, "HEAD %s: the store holds %s bytes with ETag %s under our SHA-256, but our "
+                                     "bytes are %" PRIu64 " with ETag %s", p->base.key,
+                                     strna(http_request_header(r, "Content-Length")),
+                                     strna(http_request_header(r, "ETag")), p->base.size, p->etag);
+        if (status == 200 && k == 1) {
                 log_info("%s: already in %s with our bytes; confirming it as is.", p->base.key,
                          p->s3->bucket_display);
                 if (!p->single) {
@@ -791,18 +804,24 @@ static void pump(BackendPut *p) {
                         do_look(p, S3_LOOK_BEFORE_PUT);
                 break;
         case S3_WAIT_EXISTING: {
-                char hex[65];
+                int k;
 
                 if (!p->hash_done)
                         break;
-                if (strcaseeq(p->server_etag, p->etag) ||
-                    streq(p->server_sha256, hexmem(p->base.sha256, 32, hex))) {
+                k = judge_existing(p, empty_to_null(p->server_size), empty_to_null(p->server_etag),
+                                   empty_to_null(p->server_sha256));
+                if (k == 1) {
                         log_info("%s: already in %s with our bytes (ETag %s); confirming it as is.", p->base.key,
                                  p->s3->bucket_display, p->etag);
                         return do_lock(p);
                 }
-                return s3_put_finish(p, -EEXIST, "%s already holds other bytes (ETag %s, ours %s); evidence is "
-                                     "never overwritten", p->base.key, p->server_etag, p->etag);
+                if (k < 0)
+                        return s3_put_finish(p, k, "HEAD %s: the store holds %s bytes with ETag %s under our "
+                                             "SHA-256, but our bytes are %" PRIu64 " with ETag %s", p->base.key,
+                                             p->server_size, p->server_etag, p->base.size, p->etag);
+                return s3_put_finish(p, -EEXIST, "%s already holds other bytes (%s bytes, ETag %s; ours %" PRIu64
+                                     ", %s); evidence is never overwritten", p->base.key, p->server_size,
+                                     p->server_etag, p->base.size, p->etag);
         }
         case S3_PARTS:
                 if (p->fail_error < 0)

@@ -166,6 +166,12 @@ static int status_error(long status) {
                 return -EBUSY;
         if (status >= 500)
                 return -EREMOTEIO;
+        /* Refused as such (400, 405, 413 beyond Tus-Max-Size, …): the same request
+         * will be refused again. 404/410 (gone), 408, 409 (offset), 412 (version)
+         * and 460 (checksum) can pass. */
+        if (status >= 400 && status != 404 && status != 408 && status != 409 && status != 410 && status != 412 &&
+            status != 460)
+                return -EPERM;
         return -EPROTO;
 }
 

@@ -154,7 +154,7 @@ int central_enqueue_segment(Central *c, const SegmentId *id, const SegmentState 
                         if ((uint64_t) sb.st_size != st->size)
                                 return -EBADMSG;   /* the spool copy is not what we hashed */
                 } else {
-                        r = sha256_small_file(paths[i], 1 * MiB, &o->size, o->sha256);
+                        r = sha256_file(paths[i], &o->size, o->sha256);
                         if (r < 0)
                                 return r;
                 }

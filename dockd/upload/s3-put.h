@@ -91,6 +91,7 @@ struct BackendPut {
         char etag[48];              /* what the object's ETag must be, once hashed */
         char server_etag[48];       /* what HEAD found before uploading */
         char server_sha256[65];     /* and its x-amz-meta-sha256, if any */
+        char server_size[24];       /* and its Content-Length */
 
         /* One pass over the file, a part at a time, in order. */
         FileHash hash;
