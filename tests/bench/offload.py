@@ -66,8 +66,7 @@ def main():
 
     for c in truth["cameras"]:
         world.control(f"dock {c['serial']} {c['docked_bay']}")
-    rig = Rig(world, config={"spool": {"quota": "32G", "min_free": "512M"}}, name="bench")
-    try:
+    with Rig(world, config={"spool": {"quota": "32G", "min_free": "512M"}}, name="bench") as rig:
         rig.tmp.path = OUT  # keep everything on the benchmark's file system
         d = rig.start()
         t0 = time.monotonic()
@@ -87,8 +86,6 @@ def main():
         dockd_bytes = sum(b["summary"]["bytes_pulled"] for b in bays)
         hash_s = sum(b["summary"]["hash_seconds"] for b in bays)
         rig.stop()
-    finally:
-        rig.cleanup()
 
     # openssl over the same bytes (from the file backend's copies).
     files = glob.glob(os.path.join(rig.central, "evidence", "*", "*", "*.mp4"))

@@ -10,10 +10,12 @@ import hashlib
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import tempfile
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import vdockcontrol  # noqa: E402
 
 
 def run(cmd):
@@ -26,20 +28,10 @@ def run(cmd):
 
 
 def control(line):
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.connect(os.environ["VDOCK_CONTROL"])
-    s.sendall((line + "\n").encode())
-    reply = b""
-    while not reply.endswith(b"\n"):
-        chunk = s.recv(65536)
-        if not chunk:
-            break
-        reply += chunk
-    s.close()
-    reply = reply.decode().strip()
-    if not reply.startswith("ok"):
-        sys.exit(f"control {line!r}: {reply}")
-    return reply
+    try:
+        return vdockcontrol.command(line)
+    except vdockcontrol.ControlError as e:
+        sys.exit(str(e))
 
 
 def expected_files(truth):

@@ -30,11 +30,10 @@ POINTS = [
 
 def crash_and_recover(point):
     world = run_in_vdock(os.path.join(HERE, "scenarios", "crash.ini"))
-    rig = Rig(world, config={
+    with Rig(world, config={
         "usb": {"chunk_size": "1M", "transfer_size": "256K"},
         "spool": {"sync_interval": "1M"},
-    })
-    try:
+    }) as rig:
         d = rig.start(extra_env={"DOCKD_FAILPOINTS": point}, wait=False)
         try:
             wait_for(lambda: d.proc.poll() is not None, 60, what=f"the crash at {point}")
@@ -78,8 +77,6 @@ def crash_and_recover(point):
         left = [f for _, _, fs in os.walk(spool) for f in fs if not f.endswith(".state")]
         check(not left, f"spool leftovers: {left}")
         rig.stop()
-    finally:
-        rig.cleanup()
 
 
 for _p in POINTS:

@@ -38,8 +38,7 @@ def nothing_taken(rig, truth):
 
 def quarantine_case(scenario, expect_indexes, reason_part):
     world = run_in_vdock(scenario)
-    rig = Rig(world)
-    try:
+    with Rig(world) as rig:
         rig.start()
         b = rig.wait_bay(1, "fault", 60)
         check("integrity" in b.get("fault", ""), b)
@@ -56,8 +55,6 @@ def quarantine_case(scenario, expect_indexes, reason_part):
         ok, out = rig.verify_custody()
         check(ok, out)
         rig.stop()
-    finally:
-        rig.cleanup()
 
 
 @case
@@ -67,29 +64,28 @@ def corrupt_segment():
     in_private_mount_ns()
     world = run_in_vdock("fault-corrupt.ini")
     journal = PrivateJournal()
-    rig = Rig(world, env={"DOCKD_LOG_TARGET": "journal"})
-    try:
-        rig.start()
-        rig.wait_bay(1, "fault", 60)
-        t = world.truth()
-        rec = recording(t)
-        check_offloaded(rig, t, quarantined={(SERIAL, rec, 1)})
+    with Rig(world, env={"DOCKD_LOG_TARGET": "journal"}) as rig:
         try:
-            alerts = wait_for(lambda: journal.entries(MESSAGE_ID="0e83f0e743c94d5bb2707a636bddc224"), 10,
-                              what="integrity alert in the journal")
-        except Exception:
-            print(f"journal has {len(journal.entries())} dockd entries")
-            raise
-        a = alerts[0]
-        check(a.get("PRIORITY") == "2", f"priority {a.get('PRIORITY')}")
-        check(a.get("DOCKD_BAY") == "1" and a.get("DOCKD_CAMERA_SERIAL") == SERIAL, a)
-        check(a.get("DOCKD_SEGMENT") == f"{rec}/000001", a)
-        check("does not match the manifest" in a.get("DOCKD_REASON", ""), a)
-        check(not custody(rig, "deleted-from-camera"), "held recording partly deleted")
-        rig.stop()
-    finally:
-        journal.stop()
-        rig.cleanup()
+            rig.start()
+            rig.wait_bay(1, "fault", 60)
+            t = world.truth()
+            rec = recording(t)
+            check_offloaded(rig, t, quarantined={(SERIAL, rec, 1)})
+            try:
+                alerts = wait_for(lambda: journal.entries(MESSAGE_ID="0e83f0e743c94d5bb2707a636bddc224"), 10,
+                                  what="integrity alert in the journal")
+            except Exception:
+                print(f"journal has {len(journal.entries())} dockd entries")
+                raise
+            a = alerts[0]
+            check(a.get("PRIORITY") == "2", f"priority {a.get('PRIORITY')}")
+            check(a.get("DOCKD_BAY") == "1" and a.get("DOCKD_CAMERA_SERIAL") == SERIAL, a)
+            check(a.get("DOCKD_SEGMENT") == f"{rec}/000001", a)
+            check("does not match the manifest" in a.get("DOCKD_REASON", ""), a)
+            check(not custody(rig, "deleted-from-camera"), "held recording partly deleted")
+            rig.stop()
+        finally:
+            journal.stop()
 
 
 @case
@@ -105,8 +101,7 @@ def chain_gap():
 
 def untrusted_case(scenario, reason_part):
     world = run_in_vdock(scenario)
-    rig = Rig(world)
-    try:
+    with Rig(world) as rig:
         rig.start()
         b = rig.wait_bay(1, "fault", 30)
         check(reason_part in b.get("fault", ""), b)
@@ -115,8 +110,6 @@ def untrusted_case(scenario, reason_part):
         u = custody(rig, "untrusted")
         check(u and reason_part in u[0]["reason"], u)
         rig.stop()
-    finally:
-        rig.cleanup()
 
 
 @case
@@ -136,8 +129,7 @@ def serial_mismatch():
 
 def recovers_case(scenario, *, expect_log=None, timeout=90):
     world = run_in_vdock(scenario)
-    rig = Rig(world, config=FAST_STALLS)
-    try:
+    with Rig(world, config=FAST_STALLS) as rig:
         rig.start()
         rig.wait_bay(1, "ready", timeout)
         check_offloaded(rig, world.truth())
@@ -146,8 +138,6 @@ def recovers_case(scenario, *, expect_log=None, timeout=90):
         ok, out = rig.verify_custody()
         check(ok, out)
         rig.stop()
-    finally:
-        rig.cleanup()
 
 
 @case
@@ -193,8 +183,7 @@ def stall_op_until_power_cycle():
 @case
 def stalled_bay_does_not_stall_others():
     world = run_in_vdock(own("two-bays-one-stalls.ini"))
-    rig = Rig(world, config=FAST_STALLS)
-    try:
+    with Rig(world, config=FAST_STALLS) as rig:
         rig.start()
         rig.wait_bay(2, "ready", 60)
         b1 = rig.bay(1)
@@ -203,8 +192,6 @@ def stalled_bay_does_not_stall_others():
         check_offloaded(rig, world.truth())
         check("power-cycling port 1-1.1" in rig.dockd.log(), "no power cycle")
         rig.stop()
-    finally:
-        rig.cleanup()
 
 
 @case
@@ -213,8 +200,7 @@ def broken_camera_faults_its_bay_only():
     then its bay is in fault with a clear message; nothing of it is deleted; the
     other bay and the daemon carry on."""
     world = run_in_vdock(own("always-malformed.ini"))
-    rig = Rig(world, config=FAST_STALLS)
-    try:
+    with Rig(world, config=FAST_STALLS) as rig:
         rig.start()
         rig.wait_bay(2, "ready", 60)
         b1 = rig.wait_bay(1, "fault", 120)
@@ -230,14 +216,11 @@ def broken_camera_faults_its_bay_only():
         check_offloaded(rig, {"cameras": [c for c in t["cameras"] if c["serial"] == "BWC-M0002"]})
         check(rig.dockd.proc.poll() is None, "dockd died")
         rig.stop()
-    finally:
-        rig.cleanup()
 
 
 def refused_case(scenario, refused_indexes, code):
     world = run_in_vdock(scenario)
-    rig = Rig(world)
-    try:
+    with Rig(world) as rig:
         rig.start()
         b = rig.wait_bay(1, "ready", 60)
         check(b["summary"]["delete_refused"] == len(refused_indexes), b["summary"])
@@ -252,8 +235,6 @@ def refused_case(scenario, refused_indexes, code):
         check(len(refusals) == len(refused_indexes), refusals)
         check(code in rig.dockd.log(), f"log lacks {code}")
         rig.stop()
-    finally:
-        rig.cleanup()
 
 
 @case
@@ -276,8 +257,7 @@ def unplug_resumes_at_durable_offset():
     """Unplugged 40 MB into a 64 MiB segment: the pull resumes where the bytes
     reached the spool; at most one transfer chunk is pulled twice."""
     world = run_in_vdock(own("unplug-resume.ini"))
-    rig = Rig(world)
-    try:
+    with Rig(world) as rig:
         rig.start()
         rig.wait_bay(1, "ready", 120)
         t = world.truth()
@@ -290,8 +270,6 @@ def unplug_resumes_at_durable_offset():
         check(0 <= twice <= chunk, f"{twice} bytes pulled twice")
         check("Resuming at byte" in rig.dockd.log(), "no resume")
         rig.stop()
-    finally:
-        rig.cleanup()
 
 
 @case
@@ -299,8 +277,7 @@ def unplug_and_stay_away():
     """The camera leaves mid-segment and does not come back: the docking ends,
     nothing of the unfinished segment is deleted; docked again later, it finishes."""
     world = run_in_vdock("fault-unplug-stay.ini")
-    rig = Rig(world, config={"dock": {"removal_debounce": "1s"}})
-    try:
+    with Rig(world, config={"dock": {"removal_debounce": "1s"}}) as rig:
         rig.start()
         rig.wait_log("Camera disconnected", 60)
         rig.wait_bay(1, "empty", 20)
@@ -313,8 +290,6 @@ def unplug_and_stay_away():
         rig.wait_bay(1, "ready", 60)
         check_offloaded(rig, world.truth())
         rig.stop()
-    finally:
-        rig.cleanup()
 
 
 @case
@@ -323,23 +298,19 @@ def self_test_during_inventory():
     with 1200 objects is in progress: its query and the inventory's requests
     queue behind each other on the camera, and everything is offloaded."""
     world = run_in_vdock(own("busy-inventory.ini"))
-    rig = Rig(world)
-    try:
+    with Rig(world) as rig:
         rig.start()
         # a bound on a hang, not on speed: 400 segments take minutes when the disk is busy
         b = rig.wait_bay(1, "ready", 600)
         check(not b.get("findings"), f"findings: {b.get('findings')}")
         check_offloaded(rig, world.truth())
         check(rig.stop() == 0, "dockd exit status")
-    finally:
-        rig.cleanup()
 
 
 @case
 def clock_drift():
     world = run_in_vdock("fault-clock-drift.ini")
-    rig = Rig(world)
-    try:
+    with Rig(world) as rig:
         rig.start()
         rig.wait_bay(1, "ready", 60)
         rec = custody(rig, "clock-drift")
@@ -348,8 +319,6 @@ def clock_drift():
         check(sets and sets[0]["accepted"], sets)
         check("Camera clock was off by" in rig.dockd.log(), "no clock message")
         rig.stop()
-    finally:
-        rig.cleanup()
 
 
 if __name__ == "__main__":

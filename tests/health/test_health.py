@@ -94,39 +94,38 @@ def healthy_camera_is_ready_with_no_report():
     in_private_mount_ns()
     world = run_in_vdock(scenario("healthy.ini"), time_scale=300)
     journal = PrivateJournal()
-    rig = Rig(world, env={"DOCKD_LOG_TARGET": "journal"})
-    try:
-        rig.start()
-        seen = set()
-        def settled():
-            b = rig.bay(1)
-            if b:
-                seen.add(b["state"])
-            return b if b and b["state"] in ("ready", "fault") else None
-        b = wait_for(settled, 120, interval=0.1, what="bay 1 settled")
-        check(b["state"] == "ready", b)
-        check(b["findings"] == [] and "report" not in b, b)
-        check(b["charged"], b)
-        check("charging" in seen, f"never charging: {seen}")
-        time.sleep(3)
-        check(reports(rig) == [], "a healthy camera produced a report")
-        check(not os.listdir(os.path.join(rig.state, "reports")), "a report in the outbox")
-        t = world.truth()
-        check_bay_leds(t, 1, ("on",), ("off",))
-        # On the way: green blinking 500/500 while working, amber while charging.
-        hist = [(e["led"], e["value"]) for e in t["led_history"] if e["attr"] == "state"]
-        check(("dock:green:bay-1", "blink 500/500") in hist, "green never blinked 500/500 while working")
-        check(("dock:red:bay-1", "on 500/500") in hist or any(l == "dock:red:bay-1" and v.startswith("on") for l, v in hist),
-              "never amber while charging")
-        check(not journal.entries(MESSAGE_ID=MALFUNCTION_REPORT), "a malfunction report in the journal")
-        r = wait_for(lambda: journal.entries(MESSAGE_ID=CAMERA_READY), 10, what="camera ready in the journal")
-        check(r[0].get("DOCKD_CAMERA_SERIAL") == "BWC-H0001", r[0])
-        # The dock LED: green, nothing queued.
-        check(led_states(t).get("dock:green:status", ("off",))[0] in ("on", "blink"), led_states(t))
-        rig.stop()
-    finally:
-        journal.stop()
-        rig.cleanup()
+    with Rig(world, env={"DOCKD_LOG_TARGET": "journal"}) as rig:
+        try:
+            rig.start()
+            seen = set()
+            def settled():
+                b = rig.bay(1)
+                if b:
+                    seen.add(b["state"])
+                return b if b and b["state"] in ("ready", "fault") else None
+            b = wait_for(settled, 120, interval=0.1, what="bay 1 settled")
+            check(b["state"] == "ready", b)
+            check(b["findings"] == [] and "report" not in b, b)
+            check(b["charged"], b)
+            check("charging" in seen, f"never charging: {seen}")
+            time.sleep(3)
+            check(reports(rig) == [], "a healthy camera produced a report")
+            check(not os.listdir(os.path.join(rig.state, "reports")), "a report in the outbox")
+            t = world.truth()
+            check_bay_leds(t, 1, ("on",), ("off",))
+            # On the way: green blinking 500/500 while working, amber while charging.
+            hist = [(e["led"], e["value"]) for e in t["led_history"] if e["attr"] == "state"]
+            check(("dock:green:bay-1", "blink 500/500") in hist, "green never blinked 500/500 while working")
+            check(("dock:red:bay-1", "on 500/500") in hist or any(l == "dock:red:bay-1" and v.startswith("on") for l, v in hist),
+                  "never amber while charging")
+            check(not journal.entries(MESSAGE_ID=MALFUNCTION_REPORT), "a malfunction report in the journal")
+            r = wait_for(lambda: journal.entries(MESSAGE_ID=CAMERA_READY), 10, what="camera ready in the journal")
+            check(r[0].get("DOCKD_CAMERA_SERIAL") == "BWC-H0001", r[0])
+            # The dock LED: green, nothing queued.
+            check(led_states(t).get("dock:green:status", ("off",))[0] in ("on", "blink"), led_states(t))
+            rig.stop()
+        finally:
+            journal.stop()
 
 
 def fault_case(scen, serial, codes, severity="error", final="fault", red=("on",), config=None, setup=None):
@@ -155,7 +154,7 @@ def fault_case(scen, serial, codes, severity="error", final="fault", red=("on",)
 @case
 def failing_battery():
     rig, f, t = fault_case("battery-failing.ini", "BWC-H0002", ["battery-health"])
-    try:
+    with rig:
         m = f["battery-health"]["measured"]
         check(m["health_percent"] == 55.0 and m["design_mah"] == 3000 and m["full_charge_mah"] == 1650, m)
         check(m["minimum_percent"] == 80 and m["cycle_count"] == 811, m)
@@ -163,14 +162,12 @@ def failing_battery():
         rep = reports(rig)[0]
         check(rep["battery_history"] and rep["battery_history"][-1]["health_percent"] == 55.0, rep["battery_history"])
         rig.stop()
-    finally:
-        rig.cleanup()
 
 
 @case
 def failed_self_test():
     rig, f, t = fault_case("selftest-microphone.ini", "BWC-H0003", ["self-test"])
-    try:
+    with rig:
         m = f["self-test"]["measured"]
         check(m["component"] == "microphone" and m["error_code"] == 0x21, m)
         check(m["detail"] == "capsule bias out of range", m)
@@ -178,30 +175,24 @@ def failed_self_test():
         rep = reports(rig)[0]
         check(rep["camera"]["officer_id"] == "2207", rep["camera"])
         rig.stop()
-    finally:
-        rig.cleanup()
 
 
 @case
 def storage_errors():
     rig, f, t = fault_case("selftest-storage.ini", "BWC-H0004", ["storage-errors"])
-    try:
+    with rig:
         check(f["storage-errors"]["measured"]["component"] == "storage", f)
         rig.stop()
-    finally:
-        rig.cleanup()
 
 
 @case
 def clock_drift_is_reported_and_camera_ready():
     rig, f, t = fault_case("clock-drift.ini", "BWC-H0005", ["clock-drift"], severity="warning", final="ready")
-    try:
+    with rig:
         m = f["clock-drift"]["measured"]
         check(abs(m["drift_seconds"] - 95) <= 2 and m["corrected"] is True and m["threshold_seconds"] == 1, m)
         check(f["clock-drift"]["policy"]["section"] == "C.4", f)
         rig.stop()
-    finally:
-        rig.cleanup()
 
 
 @case
@@ -209,12 +200,10 @@ def storage_nearly_full():
     rig, f, t = fault_case("storage-full.ini", "BWC-H0006",
                            ["delete-refused", "delete-refused", "delete-refused", "storage-nearly-full"],
                            severity="warning", final="ready")
-    try:
+    with rig:
         m = f["storage-nearly-full"]["measured"]
         check(m["used_percent"] >= 90 and m["capacity_bytes"] == 16 << 20, m)
         rig.stop()
-    finally:
-        rig.cleanup()
 
 
 @case
@@ -225,13 +214,11 @@ def missed_uploads():
             json.dump({"serial": "BWC-H0001", "last_docked": int(time.time()) - 10 * 86400, "battery": []}, f)
     rig, f, t = fault_case("healthy.ini", "BWC-H0001", ["missed-uploads"], severity="warning", final="ready",
                            setup=seed)
-    try:
+    with rig:
         m = f["missed-uploads"]["measured"]
         check(239 <= m["undocked_hours"] <= 241 and m["maximum_hours"] == 72, m)
         check(f["missed-uploads"]["policy"]["section"] == "D.5.a", f)
         rig.stop()
-    finally:
-        rig.cleanup()
 
 
 @case
@@ -245,43 +232,40 @@ def battery_declining_trend():
             json.dump({"serial": "BWC-H0010", "last_docked": now - 3600, "battery": samples}, f)
     rig, f, t = fault_case("declining.ini", "BWC-H0010", ["battery-declining"], severity="warning", final="ready",
                            setup=seed)
-    try:
+    with rig:
         m = f["battery-declining"]["measured"]
         check(m["from_percent"] == 95.0 and m["to_percent"] == 85.0 and m["dockings"] == 4, m)
         hist = reports(rig)[0]["battery_history"]
         check([h["health_percent"] for h in hist] == [95.0, 92.0, 89.0, 85.0], hist)
         rig.stop()
-    finally:
-        rig.cleanup()
 
 
 def charger_case(scen, serial, code):
     in_private_mount_ns()
     world = run_in_vdock(scenario(scen))
     journal = PrivateJournal()
-    rig = Rig(world, env={"DOCKD_LOG_TARGET": "journal"})
-    try:
-        rig.start()
-        b = rig.wait_bay(1, "fault", 90)
-        check(b["camera"] == serial, b)
-        check(code in [f["code"] for f in b["findings"]], b["findings"])
-        reps = wait_reports(rig, 1)
-        found = {f["code"]: f for r in reps for f in r["findings"]}
-        check(code in found, found)
-        t = world.truth()
-        written = [e["value"].strip() for e in t["charger_history"] if e["attr"] == "charge_behaviour written"]
-        check(written and written[-1] == "inhibit-charge", f"charge_behaviour writes: {written}")
-        e = wait_for(lambda: journal.entries(MESSAGE_ID=CHARGER_FAULT), 10, what="charger fault in the journal")
-        check(e[0].get("DOCKD_BAY") == "1", e[0])
-        r = journal.entries(MESSAGE_ID=MALFUNCTION_REPORT)
-        check(r and r[0].get("DOCKD_REPORT_ID") == reps[0]["id"], r)
-        check_bay_leds(t, 1, ("off",), ("on",))
-        rig.stop()
-        # The camera leaves: the charger may charge again for the next one.
-        t = world.truth()
-    finally:
-        journal.stop()
-        rig.cleanup()
+    with Rig(world, env={"DOCKD_LOG_TARGET": "journal"}) as rig:
+        try:
+            rig.start()
+            b = rig.wait_bay(1, "fault", 90)
+            check(b["camera"] == serial, b)
+            check(code in [f["code"] for f in b["findings"]], b["findings"])
+            reps = wait_reports(rig, 1)
+            found = {f["code"]: f for r in reps for f in r["findings"]}
+            check(code in found, found)
+            t = world.truth()
+            written = [e["value"].strip() for e in t["charger_history"] if e["attr"] == "charge_behaviour written"]
+            check(written and written[-1] == "inhibit-charge", f"charge_behaviour writes: {written}")
+            e = wait_for(lambda: journal.entries(MESSAGE_ID=CHARGER_FAULT), 10, what="charger fault in the journal")
+            check(e[0].get("DOCKD_BAY") == "1", e[0])
+            r = journal.entries(MESSAGE_ID=MALFUNCTION_REPORT)
+            check(r and r[0].get("DOCKD_REPORT_ID") == reps[0]["id"], r)
+            check_bay_leds(t, 1, ("off",), ("on",))
+            rig.stop()
+            # The camera leaves: the charger may charge again for the next one.
+            t = world.truth()
+        finally:
+            journal.stop()
     return found
 
 
@@ -299,16 +283,14 @@ def charger_fault():
 @case
 def battery_gauge_fault():
     rig, f, t = fault_case("gauge-fault.ini", "BWC-H0009", ["battery-fault"])
-    try:
+    with rig:
         rig.stop()
-    finally:
-        rig.cleanup()
 
 
 @case
 def integrity_alert_is_a_critical_report():
     rig, b, t = one_camera("tampered.ini", "BWC-H0011", "fault")
-    try:
+    with rig:
         reps = wait_reports(rig, 1)
         check(len(reps) == 1, reps)
         found = check_report(reps[0], "BWC-H0011", ["integrity"], "critical")
@@ -317,15 +299,12 @@ def integrity_alert_is_a_critical_report():
         check(found["integrity"]["policy"]["section"] == "F.2.d", found)
         check_bay_leds(rig.world.truth(), 1, ("off",), ("blink", 250, 250))
         rig.stop()
-    finally:
-        rig.cleanup()
 
 
 @case
 def recording_gap_is_a_critical_report():
     world = run_in_vdock("fault-chain-gap.ini")
-    rig = Rig(world)
-    try:
+    with Rig(world) as rig:
         rig.start()
         rig.wait_bay(1, "fault", 60)
         reps = wait_reports(rig, 1)
@@ -333,15 +312,12 @@ def recording_gap_is_a_critical_report():
         m = found["recording-gap"]["measured"]
         check(m["segment"].endswith("/000002") and "missing from the chain" in m["reason"], m)
         rig.stop()
-    finally:
-        rig.cleanup()
 
 
 @case
 def untrusted_camera_is_a_critical_report():
     world = run_in_vdock("fault-unknown-ca.ini")
-    rig = Rig(world)
-    try:
+    with Rig(world) as rig:
         rig.start()
         rig.wait_bay(1, "fault", 30)
         reps = wait_reports(rig, 1)
@@ -349,84 +325,78 @@ def untrusted_camera_is_a_critical_report():
         check(reps[0]["severity"] == "critical" and "untrusted-camera" in found, reps[0])
         check_bay_leds(world.truth(), 1, ("off",), ("blink", 250, 250))
         rig.stop()
-    finally:
-        rig.cleanup()
 
 
 @case
 def webhook_down_then_back():
     world = run_in_vdock(scenario("two-reports.ini"))
     hook = Webhook()
-    rig = Rig(world, config={"report": {"webhook": hook.url}, "storage": {"retry_initial": "200ms"}})
-    try:
-        rig.start()
-        rig.wait_bay(1, "fault", 60)
-        rig.wait_bay(2, "fault", 60)
-        wait_reports(rig, 2)
-        time.sleep(1)
-        check(hook.received == [], "delivered while down")
-        hook.start()
-        wait_for(lambda: len(hook.received) >= 2, 30, what="both reports delivered")
-        time.sleep(3)
-        ids = hook.ids()
-        check(sorted(ids) == sorted(r["id"] for r in reports(rig)), f"delivered {ids}")
-        check(len(set(ids)) == len(ids), f"a report delivered twice: {ids}")
-        for _, headers, body in hook.received:
-            check(headers.get("Idempotency-Key") == body["id"], headers)
-            check(body["schema"] == "dockd.malfunction-report", body)
-        rig.stop()
-    finally:
-        hook.stop()
-        rig.cleanup()
+    with Rig(world, config={"report": {"webhook": hook.url}, "storage": {"retry_initial": "200ms"}}) as rig:
+        try:
+            rig.start()
+            rig.wait_bay(1, "fault", 60)
+            rig.wait_bay(2, "fault", 60)
+            wait_reports(rig, 2)
+            time.sleep(1)
+            check(hook.received == [], "delivered while down")
+            hook.start()
+            wait_for(lambda: len(hook.received) >= 2, 30, what="both reports delivered")
+            time.sleep(3)
+            ids = hook.ids()
+            check(sorted(ids) == sorted(r["id"] for r in reports(rig)), f"delivered {ids}")
+            check(len(set(ids)) == len(ids), f"a report delivered twice: {ids}")
+            for _, headers, body in hook.received:
+                check(headers.get("Idempotency-Key") == body["id"], headers)
+                check(body["schema"] == "dockd.malfunction-report", body)
+            rig.stop()
+        finally:
+            hook.stop()
 
 
 @case
 def webhook_delivery_survives_restart():
     world = run_in_vdock(scenario("two-reports.ini"))
     hook = Webhook()
-    rig = Rig(world, config={"report": {"webhook": hook.url}, "storage": {"retry_initial": "200ms"}})
-    try:
-        rig.start()
-        rig.wait_bay(1, "fault", 60)
-        rig.wait_bay(2, "fault", 60)
-        wait_reports(rig, 2)
-        check(rig.dockd.stop() == 0, "exit status")
-        # Down while dockd was away and when it comes back; then up.
-        rig.start()
-        time.sleep(2)
-        check(hook.received == [], "delivered while down")
-        hook.start()
-        wait_for(lambda: len(hook.received) >= 2, 30, what="both reports delivered after the restart")
-        time.sleep(3)
-        ids = hook.ids()
-        check(len(ids) == 2 and len(set(ids)) == 2, f"delivered {ids}")
-        # A third start: nothing is sent again.
-        rig.dockd.stop()
-        rig.start()
-        time.sleep(3)
-        check(len(hook.received) == 2, f"sent again after a restart: {hook.ids()}")
-        out = rig.status()
-        p = __import__("dockdtest").dockctl("reports", "--json", env=rig.env)
-        listed = json.loads(p.stdout)
-        check(len(listed) == 2 and all(r["delivered"] and r["uploaded"] for r in listed), listed)
-        rig.stop()
-    finally:
-        hook.stop()
-        rig.cleanup()
+    with Rig(world, config={"report": {"webhook": hook.url}, "storage": {"retry_initial": "200ms"}}) as rig:
+        try:
+            rig.start()
+            rig.wait_bay(1, "fault", 60)
+            rig.wait_bay(2, "fault", 60)
+            wait_reports(rig, 2)
+            check(rig.dockd.stop() == 0, "exit status")
+            # Down while dockd was away and when it comes back; then up.
+            rig.start()
+            time.sleep(2)
+            check(hook.received == [], "delivered while down")
+            hook.start()
+            wait_for(lambda: len(hook.received) >= 2, 30, what="both reports delivered after the restart")
+            time.sleep(3)
+            ids = hook.ids()
+            check(len(ids) == 2 and len(set(ids)) == 2, f"delivered {ids}")
+            # A third start: nothing is sent again.
+            rig.dockd.stop()
+            rig.start()
+            time.sleep(3)
+            check(len(hook.received) == 2, f"sent again after a restart: {hook.ids()}")
+            out = rig.status()
+            p = __import__("dockdtest").dockctl("reports", "--json", env=rig.env)
+            listed = json.loads(p.stdout)
+            check(len(listed) == 2 and all(r["delivered"] and r["uploaded"] for r in listed), listed)
+            rig.stop()
+        finally:
+            hook.stop()
 
 
 @case
 def dockctl_bays_and_reports():
     rig, f, t = fault_case("battery-failing.ini", "BWC-H0002", ["battery-health"])
-    try:
+    with rig:
         import dockdtest
         p = dockdtest.dockctl("bays", env=rig.env)
         check("BWC-H0002" in p.stdout and "fault" in p.stdout, p.stdout)
         p = dockdtest.dockctl("reports", env=rig.env)
         check("BWC-H0002" in p.stdout and "error" in p.stdout and "in central storage" in p.stdout, p.stdout)
         rig.stop()
-    finally:
-        rig.cleanup()
 
 
 if __name__ == "__main__":

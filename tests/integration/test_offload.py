@@ -29,8 +29,7 @@ def events(rig, event, camera=None):
 @case
 def single_camera():
     world = run_in_vdock(scenario("basic.ini"))
-    rig = Rig(world)
-    try:
+    with Rig(world) as rig:
         rig.start()
         b = rig.wait_bay(1, "ready", 60)
         check(b["camera"] == "BWC-B0001", b)
@@ -51,15 +50,12 @@ def single_camera():
         leftovers = [f for _, _, fs in os.walk(spool) for f in fs if not f.endswith(".state")]
         check(not leftovers, f"spool leftovers: {leftovers}")
         check(rig.stop() == 0, "dockd exit status")
-    finally:
-        rig.cleanup()
 
 
 @case
 def four_bays_at_once():
     world = run_in_vdock(scenario("four-bays.ini"))
-    rig = Rig(world)
-    try:
+    with Rig(world) as rig:
         rig.start()
         for n in range(1, 5):
             rig.wait_bay(n, "ready", 120)
@@ -69,15 +65,12 @@ def four_bays_at_once():
         holds = [line for line in log.splitlines() if "Camera holds" in line or "Recovering it" in line]
         check(len([h for h in holds if "Camera holds" in h]) == 4, f"not every camera inventoried once: {holds}")
         rig.stop()
-    finally:
-        rig.cleanup()
 
 
 @case
 def custody_verifies():
     world = run_in_vdock(scenario("basic.ini"))
-    rig = Rig(world)
-    try:
+    with Rig(world) as rig:
         rig.start()
         rig.wait_bay(1, "ready", 60)
         rig.stop()
@@ -98,8 +91,6 @@ def custody_verifies():
         wait_for(lambda: os.path.isdir(cdir) and any(f.endswith(".jsonl") for f in os.listdir(cdir)), 5,
                  what="custody in central storage")
         check(os.path.exists(os.path.join(cdir, "dock-key.pub.pem")), "no public key in central storage")
-    finally:
-        rig.cleanup()
 
 
 @case
@@ -108,22 +99,22 @@ def custody_read_while_sealing():
     every record (several hundred seals): every read finds current.jsonl, and every
     verification passes."""
     world = run_in_vdock(scenario("many-segments.ini"))
-    rig = Rig(world, config={"storage": {"custody_seal_size": "1"}})
-    sealed = os.path.join(rig.state, "custody", "sealed")
-    stop = threading.Event()
-    reads, failures = [0], []
+    with Rig(world, config={"storage": {"custody_seal_size": "1"}}) as rig:
+        sealed = os.path.join(rig.state, "custody", "sealed")
+        stop = threading.Event()
+        reads, failures = [0], []
 
-    def reader():
-        while not stop.is_set():
-            try:
-                ok, out = rig.verify_custody()
-                if not ok:
-                    failures.append(out.strip())
-                rig.custody_records()
-            except (OSError, ValueError) as e:
-                failures.append(repr(e))
-            reads[0] += 1
-    try:
+        def reader():
+            while not stop.is_set():
+                try:
+                    ok, out = rig.verify_custody()
+                    if not ok:
+                        failures.append(out.strip())
+                    rig.custody_records()
+                except (OSError, ValueError) as e:
+                    failures.append(repr(e))
+                reads[0] += 1
+
         rig.start()
         t = threading.Thread(target=reader, daemon=True)
         t.start()
@@ -142,17 +133,13 @@ def custody_read_while_sealing():
         check(rig.stop() == 0, "dockd exit status")
         ok, out = rig.verify_custody()
         check(ok and f"seq 0..{len(rig.custody_records()) - 1}," in out, out)
-    finally:
-        stop.set()
-        rig.cleanup()
 
 
 @case
 def restart_is_idempotent():
     """A second dockd run over an offloaded camera finds nothing to do and changes nothing."""
     world = run_in_vdock(scenario("basic.ini"))
-    rig = Rig(world)
-    try:
+    with Rig(world) as rig:
         rig.start()
         rig.wait_bay(1, "ready", 60)
         check(rig.dockd.stop() == 0, "exit status")
@@ -165,16 +152,13 @@ def restart_is_idempotent():
                  if "/.incoming" not in dp and not p.endswith(".jsonl")}
         check(before == after, "central storage changed on a second run")
         rig.stop()
-    finally:
-        rig.cleanup()
 
 
 @case
 def undock_and_redock():
     """Undocked before it finished and docked again later: a new docking, nothing lost."""
     world = run_in_vdock(scenario("redock.ini"))
-    rig = Rig(world, config={"dock": {"removal_debounce": "500ms"}})
-    try:
+    with Rig(world, config={"dock": {"removal_debounce": "500ms"}}) as rig:
         rig.start()
         rig.wait_bay(1, "ready", 60)
         world.control("undock 1")
@@ -185,15 +169,12 @@ def undock_and_redock():
         check(b["summary"]["segments"] == 0, b)
         check_offloaded(rig, world.truth())
         rig.stop()
-    finally:
-        rig.cleanup()
 
 
 @case
 def over_4gib():
     world = run_in_vdock(scenario("large.ini"))
-    rig = Rig(world, config={"spool": {"quota": "10G", "min_free": "256M"}})
-    try:
+    with Rig(world, config={"spool": {"quota": "10G", "min_free": "256M"}}) as rig:
         free = shutil.disk_usage(rig.tmp.path).free
         if free < 12 * 1024 ** 3:
             print(f"only {free >> 30} GiB free; this case needs 12")
@@ -202,8 +183,6 @@ def over_4gib():
         rig.wait_bay(1, "ready", 600)
         check_offloaded(rig, world.truth())
         rig.stop()
-    finally:
-        rig.cleanup()
 
 
 if __name__ == "__main__":

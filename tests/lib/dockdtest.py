@@ -19,6 +19,8 @@ import threading
 import time
 import traceback
 
+import vdockcontrol
+
 SOURCE_DIR = os.environ.get("DOCKD_SOURCE_DIR") or os.path.abspath(
     os.path.join(os.path.dirname(__file__), "..", ".."))
 BUILD_DIR = os.environ.get("DOCKD_BUILD_DIR") or os.path.join(SOURCE_DIR, "build")
@@ -362,21 +364,10 @@ class World:
         self._n = 0
 
     def control(self, line):
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        s.settimeout(120)
-        s.connect(self.control_path)
-        s.sendall((line + "\n").encode())
-        buf = b""
-        while not buf.endswith(b"\n"):
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            buf += chunk
-        s.close()
-        reply = buf.decode().strip()
-        if not reply.startswith("ok"):
-            raise TestFailure(f"vdock control {line!r}: {reply}")
-        return reply[2:].strip()
+        try:
+            return vdockcontrol.command(line, self.control_path)
+        except vdockcontrol.ControlError as e:
+            raise TestFailure(str(e)) from None
 
     def truth(self):
         self._n += 1
@@ -426,7 +417,10 @@ FAST_STALLS = {"usb": {"command_timeout": "2s", "stall_timeout": "2s"}}
 class Rig:
     """dockd in vdock's world with a private bus, a file backend in a temporary
     directory, and helpers to wait for what a user would see. USB timeouts are
-    dockd's defaults unless config says otherwise (FAST_STALLS)."""
+    dockd's defaults unless config says otherwise (FAST_STALLS).
+
+    A context manager: `with Rig(world) as rig:` cleans up (cleanup()) however
+    the block ends; a case calls rig.stop() itself where dockd's exit matters."""
 
     def __init__(self, world, config=None, env=None, name="offload"):
         self.world = world
@@ -554,7 +548,15 @@ class Rig:
         self.bus.stop()
         return rc
 
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.cleanup()
+
     def cleanup(self):
+        """Kill dockd if it still runs, stop the bus, remove the temporary
+        directory."""
         try:
             if self.dockd and self.dockd.proc.poll() is None:
                 self.dockd.kill9()

@@ -1,5 +1,5 @@
 // A tus deployment that names uploads by their object key, for
-// tus-server.mjs and tests/upload/tus-auth-server.mjs (--name-by-key): the
+// tus-server.mjs (--name-by-key): the
 // upload id is the Upload-Metadata "key" with '/' written as '~' (ids cannot
 // hold '/'), as a server hook mapping keys to storage paths would name them.
 // Creating an upload whose key exists answers with the existing upload's

@@ -5,8 +5,17 @@
 //
 //   node tus-server.mjs --host 127.0.0.1 --port P --dir D [--max-size N]
 //        [--path /files] [--relative-location] [--name-by-key] [--log]
+//        [--require-bearer] [--survive-uncaught]
 //
 // --name-by-key: uploads named by their object key (tus-keyed.mjs).
+// --require-bearer: every request but OPTIONS must carry
+//   "Authorization: Bearer $DOCKD_TUS_TOKEN" or gets 401 (dockd's
+//   wrong-credentials tests). The token comes from the environment, not argv.
+// --survive-uncaught: log an uncaught exception and serve on instead of
+//   dying. @tus/server 2.4 on Node 20 can throw "ReadableStream is already
+//   closed" out of a finished GET's stream when a DELETE of the same upload
+//   follows at once (dockd terminates an upload whose read-back did not
+//   match).
 //
 // Once listening it prints one JSON line on stdout:
 //   {"ready":true,"url":"http://127.0.0.1:P/files/","port":P,"pid":N,...}
@@ -23,7 +32,8 @@ import { keyedOptions } from './tus-keyed.mjs';
 function usage(msg) {
   if (msg) process.stderr.write(`tus-server: ${msg}\n`);
   process.stderr.write('usage: node tus-server.mjs --host H --port P --dir D ' +
-    '[--max-size N] [--path /files] [--relative-location] [--name-by-key] [--log]\n');
+    '[--max-size N] [--path /files] [--relative-location] [--name-by-key] [--log] ' +
+    '[--require-bearer] [--survive-uncaught]\n');
   process.exit(64);
 }
 
@@ -39,6 +49,8 @@ try {
       'relative-location': { type: 'boolean', default: false },
       'name-by-key': { type: 'boolean', default: false },
       log: { type: 'boolean', default: false },
+      'require-bearer': { type: 'boolean', default: false },
+      'survive-uncaught': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -53,6 +65,13 @@ let maxSize;
 if (args['max-size'] !== undefined) {
   if (!/^\d+$/.test(args['max-size'])) usage('--max-size must be a byte count');
   maxSize = Number(args['max-size']);
+}
+const token = process.env.DOCKD_TUS_TOKEN;
+if (args['require-bearer'] && !token) usage('--require-bearer needs DOCKD_TUS_TOKEN');
+if (args['survive-uncaught']) {
+  process.on('uncaughtException', (err) => {
+    process.stderr.write(`tus-server: uncaught (ignored): ${err?.stack || err}\n`);
+  });
 }
 const dir = path.resolve(args.dir);
 fs.mkdirSync(dir, { recursive: true });
@@ -74,6 +93,12 @@ const server = http.createServer((req, res) => {
       process.stderr.write(`${req.method} ${req.url} ${res.statusCode} ` +
         `${ms.toFixed(1)}ms\n`);
     });
+  }
+  if (args['require-bearer'] && req.method !== 'OPTIONS' &&
+      req.headers.authorization !== `Bearer ${token}`) {
+    res.writeHead(401, { 'Content-Type': 'text/plain', 'Tus-Resumable': '1.0.0' });
+    res.end('Unauthorized: wrong or missing bearer token\n');
+    return;
   }
   tus.handle(req, res).catch((err) => {
     process.stderr.write(`tus-server: handler error: ${err?.stack || err}\n`);
@@ -103,6 +128,7 @@ server.listen({ host: args.host, port: Number(args.port) }, () => {
     dir,
     max_size: maxSize ?? null,
     name_by_key: nameByKey,
+    auth: args['require-bearer'] ? 'bearer' : null,
     tus_server: '@tus/server',
   }) + '\n');
 });

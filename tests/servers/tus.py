@@ -54,11 +54,16 @@ class TusServer(su.Lifecycle):
     name_by_key: uploads are named by their Upload-Metadata "key" ('/' as
         '~'); creating one whose key exists answers with the existing upload,
         untouched (tus-server.mjs --name-by-key).
+    bearer_token: if set, every request but OPTIONS must carry
+        "Authorization: Bearer TOKEN" or gets 401.
+    survive_uncaught: the server logs an uncaught exception and serves on
+        (tus-server.mjs --survive-uncaught says why).
     """
 
     def __init__(self, dir=None, *, port=None, max_size=None, path="/files",
                  node=None, startup_timeout=20.0, log=True,
-                 relative_location=False, die_with_parent=True,
+                 relative_location=False, bearer_token=None,
+                 survive_uncaught=False, die_with_parent=True,
                  name_by_key=False):
         self._own_dir = dir is None
         self.dir = os.path.abspath(dir) if dir else None
@@ -72,6 +77,8 @@ class TusServer(su.Lifecycle):
         self.log = log
         self.relative_location = relative_location
         self.name_by_key = name_by_key
+        self.bearer_token = bearer_token
+        self.survive_uncaught = survive_uncaught
         self.die_with_parent = die_with_parent
         self.proc = None
         self.startup_s = None
@@ -156,7 +163,14 @@ class TusServer(su.Lifecycle):
             argv.append("--name-by-key")
         if self.log:
             argv.append("--log")
-        self.proc = su.spawn(argv, self.log_path, cwd=HERE,
+        if self.survive_uncaught:
+            argv.append("--survive-uncaught")
+        env = None
+        if self.bearer_token:
+            # In the environment, not argv: ps shows argv to every user.
+            argv.append("--require-bearer")
+            env = su.clean_env({"DOCKD_TUS_TOKEN": self.bearer_token})
+        self.proc = su.spawn(argv, self.log_path, cwd=HERE, env=env,
                              stdout=subprocess.PIPE,
                              die_with_parent=self.die_with_parent)
         deadline = time.monotonic() + self.startup_timeout

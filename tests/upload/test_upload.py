@@ -36,7 +36,8 @@ def custody(rig, event):
 
 
 class Setup:
-    """vdock's world, a store of the given backend, and dockd pointed at it."""
+    """vdock's world, a store of the given backend, and dockd pointed at it.
+    A context manager, like Rig: `with Setup(...) as s:` cleans up."""
 
     def __init__(self, backend, scen, config=None, store_config=None, name="upload", liar=None):
         self.world = run_in_vdock(scenario(scen))
@@ -60,6 +61,12 @@ class Setup:
         except BaseException:
             self.cleanup()
             raise
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.cleanup()
 
     def cleanup(self):
         try:
@@ -134,9 +141,8 @@ def upload_case(fn):
 def full_upload(backend):
     """Everything arrives byte for byte, with its retention, and only then leaves
     the camera."""
-    s = Setup(backend, "upload.ini", config={"category.arrest": {"legal_hold": "yes"}},
-              store_config={"object_lock": "yes"} if backend == "s3" else None)
-    try:
+    with Setup(backend, "upload.ini", config={"category.arrest": {"legal_hold": "yes"}},
+              store_config={"object_lock": "yes"} if backend == "s3" else None) as s:
         s.rig.start()
         s.offloaded(120)
         check_all_safe(s)
@@ -185,8 +191,6 @@ def full_upload(backend):
                 if key.startswith("evidence/") and "/20261122T010000Z-0002/" not in key:
                     check(meta.get("legal-hold") == "1" and int(meta["retain-until"][:4]) >= year + 3, meta)
         check(s.rig.stop() == 0, "dockd exit status")
-    finally:
-        s.cleanup()
 
 
 def storage_status(s):
@@ -225,8 +229,7 @@ def check_recovered(s):
 @upload_case
 def server_killed(backend):
     """The server dies in the middle of a part and comes back: the upload resumes."""
-    s = Setup(backend, "big.ini")
-    try:
+    with Setup(backend, "big.ini") as s:
         s.store.fp.slow(4 << 20, "up")
         s.rig.start()
         wait_data_bytes(s, 12 << 20)
@@ -241,15 +244,12 @@ def server_killed(backend):
         check_all_safe(s)
         check_recovered(s)
         check(s.rig.stop() == 0, "dockd exit status")
-    finally:
-        s.cleanup()
 
 
 @upload_case
 def connection_reset(backend):
     """Connections reset mid-body, three times: resumed, nothing lost."""
-    s = Setup(backend, "big.ini")
-    try:
+    with Setup(backend, "big.ini") as s:
         s.store.fp.reset_after(3 << 20, "up", times=3)
         s.rig.start()
         s.offloaded(120)
@@ -257,15 +257,12 @@ def connection_reset(backend):
         check_all_safe(s)
         check_recovered(s)
         check(s.rig.stop() == 0, "dockd exit status")
-    finally:
-        s.cleanup()
 
 
 @upload_case
 def server_errors(backend):
     """503 and 500 answers: retried with backoff until the server takes them."""
-    s = Setup(backend, "big.ini")
-    try:
+    with Setup(backend, "big.ini") as s:
         s.store.fp.fail_requests(3, status=503)
         s.rig.start()
         s.store.fp.wait_until(lambda st: st["injected"] >= 3, timeout=30)
@@ -279,8 +276,6 @@ def server_errors(backend):
         check_all_safe(s)
         check_recovered(s)
         check(s.rig.stop() == 0, "dockd exit status")
-    finally:
-        s.cleanup()
 
 
 @upload_case
@@ -288,8 +283,7 @@ def slow_server(backend):
     """A server that takes 3 MB/s, both ways: slow is not broken; no request
     times out while bytes move ([s3]/[tus] timeout=5s)."""
     key = "s3" if backend == "s3" else "tus"
-    s = Setup(backend, "big.ini", store_config={"timeout": "5s"})
-    try:
+    with Setup(backend, "big.ini", store_config={"timeout": "5s"}) as s:
         s.store.fp.slow(3_000_000, "both")
         t0 = time.monotonic()
         s.rig.start()
@@ -301,16 +295,13 @@ def slow_server(backend):
         check(not storage_alerts(log), f"a slow server was reported failing: {storage_alerts(log)}")
         print(f"{key}: 41 MiB through a 3 MB/s link in {took:.1f}s")
         check(s.rig.stop() == 0, "dockd exit status")
-    finally:
-        s.cleanup()
 
 
 @upload_case
 def wrong_credentials(backend):
     """Refused credentials: a clear error and alert, status says so, nothing is
     deleted; once the file is fixed, the next retry uses it."""
-    s = Setup(backend, "upload.ini")
-    try:
+    with Setup(backend, "upload.ini") as s:
         wrong = "not-the-secret-0815"
         s.store.set_credentials(wrong)
         s.rig.start()
@@ -330,16 +321,13 @@ def wrong_credentials(backend):
         check_all_safe(s)
         check_recovered(s)
         check(s.rig.stop() == 0, "dockd exit status")
-    finally:
-        s.cleanup()
 
 
 @upload_case
 def upload_forgotten(backend):
     """The server no longer knows the upload (aborted, expired, lost): that
     object starts over cleanly under a new one."""
-    s = Setup(backend, "big.ini")
-    try:
+    with Setup(backend, "big.ini") as s:
         s.store.fp.slow(4 << 20, "up")
         s.rig.start()
         wait_data_bytes(s, 14 << 20)
@@ -353,8 +341,6 @@ def upload_forgotten(backend):
         if backend == "s3":
             check(not s.store.uploads_in_progress(), "uploads left behind")
         check(s.rig.stop() == 0, "dockd exit status")
-    finally:
-        s.cleanup()
 
 
 def part_log(s):
@@ -391,8 +377,7 @@ def check_tus_resent(s, held_at_kill, n_before):
 
 
 def kill9_case(backend, failpoint):
-    s = Setup(backend, "big.ini")
-    try:
+    with Setup(backend, "big.ini") as s:
         s.store.fp.slow(8 << 20, "up")
         d = s.rig.start(extra_env={"DOCKD_FAILPOINTS": failpoint})
         d.proc.wait(120)
@@ -425,8 +410,6 @@ def kill9_case(backend, failpoint):
             check("resuming tus upload" in log or failpoint.startswith("tus-after-create"), "did not resume")
         check(s.rig.stop() == 0, "dockd exit status")
         return s
-    finally:
-        s.cleanup()
 
 
 @upload_case
@@ -455,8 +438,7 @@ def kill9_random(backend):
     """kill -9 at a moment nobody chose (a byte count in the big segment):
     the restart sends at most one part (one chunk) again."""
     import random
-    s = Setup(backend, "big.ini")
-    try:
+    with Setup(backend, "big.ini") as s:
         s.store.fp.slow(8 << 20, "up")
         at = random.randint(6 << 20, 34 << 20)
         print(f"killing dockd after {at} bytes")
@@ -478,16 +460,13 @@ def kill9_random(backend):
         else:
             check_tus_resent(s, held, n_before)
         check(s.rig.stop() == 0, "dockd exit status")
-    finally:
-        s.cleanup()
 
 
 @upload_case
 def spool_full(backend):
     """Offline: the spool fills to its quota, pulls pause, nothing is deleted;
     when the network is back, uploads drain it and pulls resume."""
-    s = Setup(backend, "many.ini", config={"spool": {"quota": "16M", "min_free": "0"}})
-    try:
+    with Setup(backend, "many.ini", config={"spool": {"quota": "16M", "min_free": "0"}}) as s:
         s.store.fp.refuse()
         s.rig.start()
         s.rig.wait_log("Spool full", 60)
@@ -507,8 +486,6 @@ def spool_full(backend):
         check_all_safe(s)
         check_recovered(s)
         check(s.rig.stop() == 0, "dockd exit status")
-    finally:
-        s.cleanup()
 
 
 @upload_case
@@ -516,8 +493,7 @@ def integrity_mismatch(backend):
     """The store answers for other bytes than were sent (S3: ETags; tus: the
     read-back): no confirmation, an alert, retries, nothing leaves the camera.
     Once the store tells the truth, everything is confirmed."""
-    s = Setup(backend, "upload.ini", liar="etag" if backend == "s3" else "readback")
-    try:
+    with Setup(backend, "upload.ini", liar="etag" if backend == "s3" else "readback") as s:
         s.rig.start()
         s.rig.wait_log("does not hold exactly the bytes", 60)
         wait_for(lambda: s.rig.dockd.log().count("does not hold exactly the bytes") >= 4, 60,
@@ -535,8 +511,6 @@ def integrity_mismatch(backend):
         check_all_safe(s)
         check_recovered(s)
         check(s.rig.stop() == 0, "dockd exit status")
-    finally:
-        s.cleanup()
 
 
 def vm_hwm_kib(pid):
@@ -551,8 +525,7 @@ def vm_hwm_kib(pid):
 def eight_bays(backend):
     """Eight cameras offloading at once (a shift change): all of it arrives,
     and dockd's peak resident memory stays at or under 64 MiB."""
-    s = Setup(backend, "eight-bays.ini", config={"storage": {"concurrency": "6"}})
-    try:
+    with Setup(backend, "eight-bays.ini", config={"storage": {"concurrency": "6"}}) as s:
         s.rig.start()
         for n in range(1, 9):
             s.offloaded(300, bay=n)
@@ -564,8 +537,6 @@ def eight_bays(backend):
         else:
             check(hwm <= 64 * 1024, f"peak RSS {hwm} KiB > 64 MiB")
         check(s.rig.stop() == 0, "dockd exit status")
-    finally:
-        s.cleanup()
 
 
 @upload_case
@@ -575,26 +546,23 @@ def alert_in_journal(backend):
     in_private_mount_ns()
     world = run_in_vdock(scenario("upload.ini"))
     journal = PrivateJournal()
-    s = None
     try:
-        s = Setup(backend, "upload.ini")
-        wrong = "wrong-secret-4242"
-        s.store.set_credentials(wrong)
-        s.rig.env["DOCKD_LOG_TARGET"] = "journal"
-        s.rig.start()
-        alerts = wait_for(lambda: journal.entries(MESSAGE_ID="8003c809aa304eb092dd775c5283fbef"), 60,
-                          what="storage alert in the journal")
-        a = alerts[0]
-        check(a.get("PRIORITY") == "4", f"priority {a.get('PRIORITY')}")
-        reason = a.get("DOCKD_REASON", "")
-        check("refused the credentials" in reason and s.store.cred in reason, a)
-        check(len(s.on_camera()) == 5, "deleted while failing")
-        everything = str(journal.entries())
-        check(wrong not in everything and "testsecret" not in everything, "a secret in the journal")
-        s.rig.stop()
+        with Setup(backend, "upload.ini") as s:
+            wrong = "wrong-secret-4242"
+            s.store.set_credentials(wrong)
+            s.rig.env["DOCKD_LOG_TARGET"] = "journal"
+            s.rig.start()
+            alerts = wait_for(lambda: journal.entries(MESSAGE_ID="8003c809aa304eb092dd775c5283fbef"), 60,
+                              what="storage alert in the journal")
+            a = alerts[0]
+            check(a.get("PRIORITY") == "4", f"priority {a.get('PRIORITY')}")
+            reason = a.get("DOCKD_REASON", "")
+            check("refused the credentials" in reason and s.store.cred in reason, a)
+            check(len(s.on_camera()) == 5, "deleted while failing")
+            everything = str(journal.entries())
+            check(wrong not in everything and "testsecret" not in everything, "a secret in the journal")
+            s.rig.stop()
     finally:
-        if s:
-            s.cleanup()
         journal.stop()
 
 

@@ -178,31 +178,14 @@ class CephStore(S3Store):
         self.sw.start_gateway()
 
 
-class AuthTusServer(tusmod.TusServer):
-    """tests/servers' tus server, with tus-auth-server.mjs (a bearer token)."""
-
-    def __init__(self, *a, token=TUS_TOKEN, **kw):
-        super().__init__(*a, **kw)
-        self.token = token
-
-    def _spawn(self):
-        saved, tusmod.SCRIPT = tusmod.SCRIPT, os.path.join(HERE, "tus-auth-server.mjs")
-        saved_env = su.clean_env
-        su.clean_env = lambda extra=None: _server_env(dict(extra or {}, DOCKD_TUS_TOKEN=self.token))
-        try:
-            return super()._spawn()
-        finally:
-            tusmod.SCRIPT = saved
-            su.clean_env = saved_env
-
-
 class TusStore:
     """A tus server (bearer token required) behind a fault proxy."""
     name = "tus"
 
     def __init__(self, tmp, relative_location=False, **server):
         self.tmp = tmp
-        self.srv = AuthTusServer(os.path.join(tmp, "tus-uploads"), relative_location=relative_location, **server)
+        self.srv = tusmod.TusServer(os.path.join(tmp, "tus-uploads"), relative_location=relative_location,
+                                    bearer_token=TUS_TOKEN, survive_uncaught=True, **server)
         self.srv.start()
         self.fp = FaultProxy(("127.0.0.1", self.srv.port))
         self.fp.start()

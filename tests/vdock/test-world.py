@@ -1,15 +1,11 @@
 #!/usr/bin/env python3
 """End-to-end world test: run under vdock, write LEDs and charge_behaviour
 like dockd would, cut port power, fire an unplug fault, check the truth."""
-import json, os, socket, subprocess, sys, tempfile, time
+import json, os, subprocess, sys, tempfile, time
 
-def control(line):
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.connect(os.environ["VDOCK_CONTROL"])
-    s.sendall((line + "\n").encode())
-    r = s.makefile().readline().strip()
-    s.close()
-    return r
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from vdockcontrol import request as control  # noqa: E402
+
 
 def wait_for(pred, what, t=10):
     end = time.time() + t
