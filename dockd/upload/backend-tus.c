@@ -541,18 +541,18 @@ static void on_create(HttpRequest *r, int error, void *userdata) {
         p->upload_url = resolve_location(p->tus, loc);
         if (!p->upload_url)
                 return finish(p, -ENOMEM, "out of memory");
-        if (!same_origin(p->tus, p->upload_url)) {
-                /* The credentials and the evidence go to the configured server only. */
-                finish(p, -EPROTO, "POST %s: the tus server's upload URL %s is on another origin; refusing to "
-                       "send credentials or evidence there", p->tus->endpoint, p->upload_url);
-                p->upload_url = mfree(p->upload_url);
-                return;
-        }
         if (startswith(p->tus->endpoint, "https://") && !startswith(p->upload_url, "https://")) {
                 /* Evidence never leaves TLS: a server behind a TLS proxy must be told so
                  * (X-Forwarded-Proto) or answer with relative Locations. */
                 finish(p, -EPROTO, "POST %s: the tus server's upload URL %s is not https; refusing to send "
                        "evidence without TLS", p->tus->endpoint, p->upload_url);
+                p->upload_url = mfree(p->upload_url);
+                return;
+        }
+        if (!same_origin(p->tus, p->upload_url)) {
+                /* The credentials and the evidence go to the configured server only. */
+                finish(p, -EPROTO, "POST %s: the tus server's upload URL %s is on another origin; refusing to "
+                       "send credentials or evidence there", p->tus->endpoint, p->upload_url);
                 p->upload_url = mfree(p->upload_url);
                 return;
         }
