@@ -349,13 +349,17 @@ def retention_case(backend, scen, days, what):
         t0 = time.time()
         s.rig.start()
 
+        # The segments' objects: custody files are kept as long as the longest
+        # category (README), not by this recording's policy.
         def dated():
             if backend == "s3":
                 return [(r["method"], r["target"], r["headers"]["x-amz-object-lock-retain-until-date"])
-                        for r in lock_requests() if "x-amz-object-lock-retain-until-date" in r["headers"]]
+                        for r in lock_requests() if "x-amz-object-lock-retain-until-date" in r["headers"]
+                        and "/evidence/" in r["target"]]
             return [(r["method"], r["target"], tus_metadata(r["headers"]).get("retain-until"))
                     for r in uploadtest.requests_seen() if r["method"] == "POST"
-                    and "retain-until" in tus_metadata(r["headers"])]
+                    and "retain-until" in tus_metadata(r["headers"])
+                    and tus_metadata(r["headers"]).get("key", "").startswith("evidence/")]
         first = wait_for(dated, 90, what="an upload that carries a retain-until date")
         want = t0 + days * DAY
         early = [(m, t, v) for m, t, v in first if parse_date(v) < want - 120]
