@@ -20,7 +20,19 @@ struct Central {
         Uploader *uploader;
         central_confirmed_t confirmed;
         void *confirmed_userdata;
+        usec_t custody_refused;    /* CLOCK_MONOTONIC: the store last refused a custody file for good */
 };
+
+/* After a refusal for good (-EPERM), custody files wait this long before they
+ * are queued again: each interval's seal would otherwise be a retry storm. */
+#define CUSTODY_PERMANENT_RETRY (10 * 60 * USEC_PER_SEC)
+
+static usec_t monotonic_now(void) {
+        struct timespec ts;
+
+        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (usec_t) ts.tv_sec * USEC_PER_SEC + (usec_t) ts.tv_nsec / 1000;
+}
 
 typedef struct SegmentUpload {
         Central *central;
@@ -205,7 +217,9 @@ static void on_custody_uploaded(UploadJob *j, int error, const char *message, vo
 
         if (error >= 0 && cu->path)
                 (void) custody_log_mark_uploaded(cu->central->custody, cu->path);
-        else if (error < 0)
+        if (error == -EPERM)
+                cu->central->custody_refused = monotonic_now();
+        if (error < 0)
                 log_warning("Custody log %s cannot be uploaded: %s.", strna(cu->path), strna(message));
 }
 
@@ -263,6 +277,8 @@ int central_upload_custody(Central *c) {
         r = custody_log_seal(c->custody, &sealed);
         if (r < 0)
                 return log_warning_errno(r, "Cannot seal the custody log: %m");
+        if (c->custody_refused > 0 && monotonic_now() - c->custody_refused < CUSTODY_PERMANENT_RETRY)
+                return 0;   /* sealed; queued again once the refusal is older */
         r = custody_log_list_sealed(c->custody, &paths);
         if (r < 0)
                 return log_warning_errno(r, "Cannot list sealed custody files: %m");
