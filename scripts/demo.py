@@ -175,6 +175,8 @@ def main():
                  "trust_anchors": os.path.join(OUT, "ca.pem")},
         "file": {"path": central},
         "storage": {"custody_interval": "2s"},
+        # Prometheus' textfile collector format, rewritten every 2 s (README: Metrics).
+        "metrics": {"textfile": os.path.join(OUT, "dockd.prom"), "interval": "2s"},
     })
     disp = Display(f"dockd demo: {world.bays} bays, central storage (file backend) in {central}")
     d = Dockd(tmp, conf, env=bus.env(), log_level="info")
@@ -203,6 +205,10 @@ def main():
         truth = world.truth()
         with open(os.path.join(OUT, "ground-truth.json"), "w") as f:
             json.dump(truth, f, indent=1)
+        # Prove central storage holds everything deleted from the cameras.
+        p = dockdtest.dockctl("reconcile", "--json", check_rc=False)
+        reconciled = json.loads(p.stdout) if p.stdout.strip() else {"error": p.stderr.strip() or "no answer"}
+        time.sleep(2.5)   # the metrics file catches up with the reconciliation
     finally:
         disp.close()
         d.stop()
@@ -210,10 +216,23 @@ def main():
             f.write(d.log())
         bus.stop()
         tmp.cleanup()
-    return summary(status, truth, elapsed, central, state)
+    return summary(status, truth, elapsed, central, state, reconciled)
 
 
-def summary(status, truth, elapsed, central, state):
+def reconciliation_lines(res):
+    """The summary's lines about the reconciliation, and whether it found everything."""
+    if res.get("error"):
+        return [f"  reconciliation:      could not finish: {res['error']}"], False
+    missing = sum(res["problems"].values())
+    lines = [f"  reconciled:          {res['objects']} objects ({res['segments']} segments deleted from cameras) "
+             f"in {res['duration_seconds']:.1f} s against the custody log: "
+             + ("none missing, none altered" if missing == 0 else f"{missing} MISSING OR ALTERED")]
+    for f in res["findings"]:
+        lines.append(f"    {f['kind']}: {f['key']}")
+    return lines, missing == 0
+
+
+def summary(status, truth, elapsed, central, state, reconciled):
     class R:   # the bits of Rig that check_offloaded needs
         pass
     rig = R()
@@ -265,8 +284,14 @@ def summary(status, truth, elapsed, central, state):
     print(f"  quarantine:          {os.path.join(central, 'quarantine')}")
     print(f"  custody logs:        {custody_dir} (and {os.path.join(central, 'custody')})")
     print(f"  dockd's log:         {os.path.join(OUT, 'dockd.log')}")
+    print(f"  metrics:             {os.path.join(OUT, 'dockd.prom')} (Prometheus text format)")
+    lines, reconciled_ok = reconciliation_lines(reconciled)
+    for line in lines:
+        print(line)
 
-    ok = True
+    ok = reconciled_ok
+    if not reconciled_ok:
+        print("\nPROBLEM: the reconciliation did not find every object deleted from the cameras")
     try:
         check_offloaded(rig, truth, quarantined=quarantined)
     except TestFailure as e:

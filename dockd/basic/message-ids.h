@@ -27,3 +27,10 @@
 #define DOCKD_MESSAGE_CUSTODY_FAILURE "1630483ddefd4a66ba4dda5460b14d65"
 /* A camera's clock was corrected. */
 #define DOCKD_MESSAGE_CLOCK_ADJUSTED "7eec65190a7744b6b0404866b30ad712"
+/* Reconciliation: an object this dock deleted from a camera is missing or
+ * different in central storage (one entry per object). */
+#define DOCKD_MESSAGE_RECONCILE_PROBLEM "e09237141a4643e294700949ea7c3c87"
+/* Reconciliation finished (counts). */
+#define DOCKD_MESSAGE_RECONCILE_DONE "ec8f18e8158a41bd84afb9f627a46d69"
+/* Reconciliation could not finish (central storage did not answer). */
+#define DOCKD_MESSAGE_RECONCILE_FAILED "d281b69c133e4d9b9dee5a750b44a41f"

@@ -3,6 +3,7 @@
 #include <ctype.h>
 #include <inttypes.h>
 
+#include "socket-util.h"
 #include "config-value.h"
 #include "parse-util.h"
 
@@ -97,7 +98,9 @@ int config_value_parse(const ConfigValueType *type, const char *value, void *dst
 
         switch (type->type) {
         case CT_STRING: case CT_NAME: case CT_PATH: case CT_URL: case CT_SECRET_URL:
-        case CT_PREFIX: case CT_BUCKET: case CT_PORT: {
+        case CT_PREFIX: case CT_BUCKET: case CT_PORT: case CT_LISTEN: {
+                struct sockaddr_storage ss;
+                socklen_t len;
                 char *copy;
 
                 if (!printable(value))
@@ -116,6 +119,8 @@ int config_value_parse(const ConfigValueType *type, const char *value, void *dst
                         why = "must be a valid S3 bucket name (3-63 of a-z 0-9 . -)";
                 else if (type->type == CT_PORT && !usb_port_path_is_valid(value))
                         why = "must be a USB port path such as 1-1.4";
+                else if (type->type == CT_LISTEN && parse_listen_address(value, &ss, &len) < 0)
+                        why = "must be an IP address and a port, such as 127.0.0.1:9437 or [::1]:9437";
                 if (why)
                         break;
                 copy = strdup(value);
@@ -233,7 +238,7 @@ void config_value_print(const ConfigValueType *type, const void *p, FILE *f) {
 
         switch (type->type) {
         case CT_STRING: case CT_NAME: case CT_PATH: case CT_URL: case CT_PREFIX:
-        case CT_BUCKET: case CT_PORT:
+        case CT_BUCKET: case CT_PORT: case CT_LISTEN:
                 fprintf(f, "%s", *(char *const *) p ?: "");
                 break;
         case CT_SECRET_URL: {

@@ -17,6 +17,7 @@ typedef enum ConfigType {
         CT_PREFIX,      /* object key prefix: names separated by '/' */
         CT_BUCKET,      /* S3 bucket name */
         CT_PORT,        /* USB port path */
+        CT_LISTEN,      /* IP address and port: 127.0.0.1:9437, [::1]:9437 */
         CT_SIZE,
         CT_DURATION,
         CT_BOOL,
@@ -37,7 +38,7 @@ typedef struct ConfigValueType {
 
 /* Text types are kept as allocated strings (char *). */
 static inline bool config_type_is_string(ConfigType t) {
-        return t <= CT_PORT;
+        return t <= CT_LISTEN;
 }
 
 /* Parse value into dst (of the type's C type; a string replaces the old one).

@@ -121,6 +121,12 @@ static const ConfigItem items[] = {
         G("report", "webhook_credentials", CT_STRING, report_webhook_credentials, 0, 0),
         G("report", "retry_max", CT_DURATION, report_retry_max, SEC, DAY),
 
+        G("metrics", "textfile", CT_PATH, metrics_textfile, 0, 0),
+        G("metrics", "interval", CT_DURATION, metrics_interval, SEC, 3600 * SEC),
+        G("metrics", "listen", CT_LISTEN, metrics_listen, 0, 0),
+
+        G("reconcile", "interval", CT_DURATION, reconcile_interval, 0, 365 * DAY),
+
         G("log", "level", CT_LOG_LEVEL, log_level, 0, 0),
         G("log", "target", CT_LOG_TARGET, log_target, 0, 0),
 
@@ -217,6 +223,8 @@ DockdConfig *config_new(void) {
                 .health_max_undocked = 3 * DAY,
                 .health_self_test = true,
                 .report_retry_max = 3600 * SEC,
+                .metrics_interval = 15 * SEC,
+                .reconcile_interval = DAY,
                 .log_level = LOG_INFO,
                 .log_target = LOG_TARGET_AUTO,
         };

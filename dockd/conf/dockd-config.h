@@ -122,6 +122,14 @@ typedef struct DockdConfig {
         char *report_webhook_credentials;
         usec_t report_retry_max;
 
+        /* [metrics] */
+        char *metrics_textfile;    /* NULL: no textfile */
+        usec_t metrics_interval;
+        char *metrics_listen;      /* NULL: no HTTP; "IP:PORT" (socket-util.h) */
+
+        /* [reconcile] */
+        usec_t reconcile_interval; /* 0: only on request */
+
         /* [log] */
         int log_level;
         LogTarget log_target;

@@ -6,6 +6,7 @@
 
 #include "bus-names.h"
 #include "config.h"
+#include "dockctl-ops.h"
 #include "macro.h"
 
 static bool arg_json = false;
@@ -157,6 +158,9 @@ int main(int argc, char *argv[]) {
         const char *verb;
         int c, r;
 
+        r = dockctl_ops_run(argc, argv);   /* reconcile, reports --summary (dockctl-ops.c) */
+        if (r != -ENOENT)
+                return r;
         while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
                 switch (c) {
                 case ARG_JSON:

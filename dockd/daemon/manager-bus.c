@@ -4,6 +4,7 @@
 #include "bus-names.h"
 #include "config.h"
 #include "manager-bus.h"
+#include "operations-bus.h"
 
 static int reply_json(sd_bus_message *msg, struct json_object *o) {
         int r;
@@ -63,6 +64,9 @@ static const sd_bus_vtable dock_vtable[] = {
         SD_BUS_METHOD("GetStatus", "", "s", method_get_status, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("ListBays", "", "s", method_list_bays, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("ListReports", "", "s", method_list_reports, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD("Reconcile", "", "s", method_reconcile, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD("GetReconcileResult", "", "s", method_get_reconcile_result, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD("SummarizeReports", "tt", "s", method_summarize_reports, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END,
 };
 

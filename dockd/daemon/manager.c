@@ -62,6 +62,7 @@ Manager *manager_free(Manager *m) {
          * before libusb goes away. */
         if (m->dock.usb)
                 usb_manager_drain(m->dock.usb, 2 * USEC_PER_SEC);
+        manager_free_operations(m);
         /* The uploader first (inside central): it cancels the puts in flight. */
         m->dock.central = central_free(m->dock.central);
         m->dock.reports = report_outbox_free(m->dock.reports);
@@ -155,6 +156,7 @@ static int on_custody_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         Manager *m = userdata;
 
         (void) central_upload_custody(m->dock.central);
+        manager_operations_checkpoint(m);
         return sd_event_source_set_time(s, usec + m->config->storage_custody_interval);
 }
 
@@ -294,6 +296,9 @@ int manager_start(Manager *m) {
         if (r < 0)
                 return r;
         r = manager_setup_storage(m);
+        if (r < 0)
+                return r;
+        r = manager_setup_operations(m);
         if (r < 0)
                 return r;
         r = manager_setup_bays(m);

@@ -12,8 +12,13 @@
 #include <systemd/sd-event.h>
 
 #include "bay.h"
+#include "custody-tally.h"
 #include "dock-context.h"
 #include "led.h"
+#include "reconcile.h"
+
+/* metrics.h includes this header: named here, not included. */
+typedef struct Metrics Metrics;
 
 typedef struct Manager {
         DockdConfig *config;
@@ -30,6 +35,13 @@ typedef struct Manager {
         sd_event_source *custody_timer;
         sd_event_source *spool_defer;   /* tell bays the spool has room */
         Led *dock_green, *dock_red;
+
+        /* IT operations (operations.c, metrics.c): the custody log counted,
+         * reconciliation and its schedule, the metrics. */
+        CustodyTally *tally;
+        Reconciler *reconciler;
+        sd_event_source *reconcile_timer;
+        Metrics *metrics;
 
         usec_t started_at;          /* CLOCK_MONOTONIC */
         bool stopping;
@@ -52,3 +64,10 @@ void manager_stop(Manager *m);
 void manager_update_status(Manager *m);
 /* A JSON object describing the dock (dockctl status). Caller frees. */
 char *manager_status_json(Manager *m);
+
+/* operations.c: the tally, the reconciler and its schedule, the metrics; set
+ * up after the storage, freed before it. */
+int manager_setup_operations(Manager *m);
+void manager_free_operations(Manager *m);
+/* Once per custody interval: the tally's checkpoint. */
+void manager_operations_checkpoint(Manager *m);

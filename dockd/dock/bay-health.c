@@ -514,7 +514,8 @@ void bay_health_docked(Bay *b) {
 
         r = camera_history_load(ctx->config->state_dir, b->serial, &b->history);
         if (r < 0) {
-                log_bay_warning_errno(b, r, "Camera history unreadable, starting a new one: %m");
+                if (r != -EBADMSG)   /* that one is reported with the file's name */
+                        log_bay_warning_errno(b, r, "Camera history unreadable, starting a new one: %m");
                 b->history = (CameraHistory) {};
         }
         if (!b->prev_codes)

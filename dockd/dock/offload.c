@@ -64,8 +64,11 @@ struct Offload {
         int fd;
         uint64_t offset, size, unsynced, chunk_start;
         EVP_MD_CTX *hash;
-        WorkerJob *rehash;          /* a worker is hashing with fd and hash */
-        bool zombie;                /* freed while it did: the job's end frees us */
+        uint8_t sha[32];            /* the video's SHA-256, once pulled */
+        WorkerJob *job;             /* a worker is using fd and hash (rehash, fsync, rename) */
+        void (*job_next)(Offload *o); /* what follows the job, on the loop */
+        const char *job_what;       /* for the log, when it fails */
+        bool zombie;                /* freed while it ran: the job's end frees us */
         bool spool_wait;
 
         /* deletion */
@@ -108,6 +111,7 @@ static void segment_reset(Offload *o) {
         EVP_MD_CTX_free(o->hash);
         o->hash = NULL;
         o->offset = o->size = o->unsynced = 0;
+        memset(o->sha, 0, sizeof o->sha);
         o->spool_wait = false;
 }
 
@@ -355,13 +359,53 @@ static int video_sink(const uint8_t *data, size_t size, void *userdata) {
         o->unsynced += size;
         o->summary.bytes_pulled += size;
         spool_account(o->ctx->spool, (int64_t) size);
-        if (o->unsynced >= o->ctx->config->spool_sync_interval) {
-                failpoint("pull-before-sync");
-                if (fdatasync(o->fd) < 0)
-                        return -errno;
-                o->unsynced = 0;
-        }
         return 0;
+}
+
+static void offload_destroy(Offload *o);
+
+/* ---- blocking disk work, in a worker ----
+ * An fsync of a whole segment, or of a directory, can take a second on a busy
+ * disk; on the event loop it would stall every bay's USB and every upload. The
+ * offload is busy meanwhile (no camera operation, no other step), and its job's
+ * end continues on the loop with job_next. */
+
+static void on_job_done(int result, void *userdata) {
+        Offload *o = userdata;
+
+        o->job = NULL;
+        o->busy = false;
+        if (o->zombie) {
+                offload_destroy(o);
+                return;
+        }
+        if (result == -ECANCELED)
+                return;
+        if (result < 0)
+                return offload_fail(o, result, o->job_what);
+        o->job_next(o);
+}
+
+static void run_in_worker(Offload *o, worker_fn_t fn, void (*next)(Offload *o), const char *what) {
+        int r;
+
+        o->busy = true;
+        o->job_next = next;
+        o->job_what = what;
+        r = worker_pool_submit(o->ctx->workers, fn, on_job_done, o, &o->job);
+        if (r < 0)
+                offload_fail(o, r, what);
+}
+
+static int sync_work(void *userdata, volatile bool *cancelled) {
+        Offload *o = userdata;
+
+        return fdatasync(o->fd) < 0 ? -errno : 0;
+}
+
+static void synced(Offload *o) {
+        o->unsynced = 0;
+        pull_chunk(o);
 }
 
 static void on_chunk(Camera *c, int error, uint16_t rc, void *userdata) {
@@ -390,9 +434,15 @@ static void pull_chunk(Offload *o) {
 
         if (o->failed)
                 return;
+        if (o->unsynced >= o->ctx->config->spool_sync_interval) {
+                failpoint("pull-before-sync");
+                return run_in_worker(o, sync_work, synced, "syncing the spool");
+        }
         if (o->offset >= o->size)
                 return pull_complete(o);
-        n = MIN(o->size - o->offset, o->ctx->config->usb_chunk_size);
+        /* A chunk ends where the next sync is due: syncs stay sync_interval apart. */
+        n = MIN(MIN(o->size - o->offset, o->ctx->config->usb_chunk_size),
+                o->ctx->config->spool_sync_interval - o->unsynced);
         if (!spool_has_room(o->ctx->spool, n)) {
                 /* Paused until uploads drain the spool (offload_spool_freed). */
                 o->spool_wait = true;
@@ -433,21 +483,7 @@ static int rehash_work(void *userdata, volatile bool *cancelled) {
         return 0;
 }
 
-static void offload_destroy(Offload *o);
-
-static void on_rehashed(int result, void *userdata) {
-        Offload *o = userdata;
-
-        o->rehash = NULL;
-        o->busy = false;
-        if (o->zombie) {
-                offload_destroy(o);
-                return;
-        }
-        if (result == -ECANCELED)
-                return;
-        if (result < 0)
-                return offload_fail(o, result, "re-reading the spool");
+static void rehashed(Offload *o) {
         offload_log(o, LOG_INFO, 0, o->segname, "Resuming at byte %" PRIu64 " of %" PRIu64 ".", o->offset, o->size);
         pull_chunk(o);
 }
@@ -508,10 +544,7 @@ static void pull_video(Offload *o) {
         if (o->offset == 0)
                 return pull_chunk(o);
 
-        o->busy = true;
-        r = worker_pool_submit(o->ctx->workers, rehash_in_worker, on_rehashed, o, &o->rehash);
-        if (r < 0)
-                offload_fail(o, r, "re-reading the spool");
+        run_in_worker(o, rehash_in_worker, rehashed, "re-reading the spool");
 }
 
 static int save_verdict(Offload *o, const uint8_t sha[32]) {
@@ -540,27 +573,52 @@ static int save_verdict(Offload *o, const uint8_t sha[32]) {
         return spool_state_save(o->ctx->spool, &o->id, &st);
 }
 
-static void pull_complete(Offload *o) {
+static void pull_recorded(Offload *o);
+
+static int fsync_work(void *userdata, volatile bool *cancelled) {
+        Offload *o = userdata;
+
+        return fsync(o->fd) < 0 ? -errno : 0;
+}
+
+static int rename_work(void *userdata, volatile bool *cancelled) {
+        Offload *o = userdata;
         _cleanup_free_ char *part = spool_path(o->ctx->spool, &o->id, "mp4.part");
-        _cleanup_free_ char *done = spool_path(o->ctx->spool, &o->id, "mp4"), *why = NULL;
-        uint8_t sha[32] = {};
+        _cleanup_free_ char *done = spool_path(o->ctx->spool, &o->id, "mp4");
+
+        if (!part || !done)
+                return -ENOMEM;
+        return rename_durable(part, done);
+}
+
+static void pull_renamed(Offload *o) {
+        _cleanup_free_ char *why = NULL;
+
+        failpoint("pull-after-rename");
+        if (verdict_video(o->offset, o->size, o->sha, o->manifest, &why) < 0)
+                quarantine_for(o, why);
+        pull_recorded(o);
+}
+
+static void pull_synced(Offload *o) {
+        EVP_DigestFinal_ex(o->hash, o->sha, NULL);
+        failpoint("pull-before-rename");
+        run_in_worker(o, rename_work, pull_renamed, "finishing a pull");
+}
+
+/* The video is all here (or missing): make it durable under its final name,
+ * in a worker, then judge and record it. */
+static void pull_complete(Offload *o) {
+        if (o->fd >= 0)
+                return run_in_worker(o, fsync_work, pull_synced, "syncing the spool");
+        pull_recorded(o);
+}
+
+static void pull_recorded(Offload *o) {
+        const uint8_t *sha = o->sha;
         char hex[65], sz[32];
         int r;
 
-        if (!part || !done)
-                return offload_fail(o, -ENOMEM, "finishing a pull");
-        if (o->fd >= 0) {
-                if (fsync(o->fd) < 0)
-                        return offload_fail(o, -errno, "syncing the spool");
-                EVP_DigestFinal_ex(o->hash, sha, NULL);
-                failpoint("pull-before-rename");
-                r = rename_durable(part, done);
-                if (r < 0)
-                        return offload_fail(o, r, "finishing a pull");
-                failpoint("pull-after-rename");
-                if (verdict_video(o->offset, o->size, sha, o->manifest, &why) < 0)
-                        quarantine_for(o, why);
-        }
         /* Custody first: a segment never reaches "pulled" (and so never central
          * storage, nor deletion) without its records. A crash between the two
          * re-verifies it after the restart, and records it again. */
@@ -884,10 +942,10 @@ static void offload_destroy(Offload *o) {
 Offload *offload_free(Offload *o) {
         if (!o)
                 return NULL;
-        if (o->rehash) {
+        if (o->job) {
                 /* A worker still uses our fd and hash context. */
                 o->zombie = true;
-                worker_job_cancel(o->ctx->workers, o->rehash);
+                worker_job_cancel(o->ctx->workers, o->job);
                 return NULL;
         }
         offload_destroy(o);

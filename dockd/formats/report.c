@@ -5,7 +5,7 @@
 
 #include "report.h"
 
-static void uuid4(char buf[37]) {
+void report_new_id(char buf[37]) {
         uint8_t b[16] = {};
 
         if (getrandom(b, sizeof b, 0) != sizeof b) {
@@ -73,7 +73,7 @@ int report_render(const ReportContext *ctx, time_t now, Report *ret) {
 
         if (!ctx->findings || ctx->findings->n == 0)
                 return -ENODATA;
-        uuid4(r.id);
+        report_new_id(r.id);
         gmtime_r(&now, &tm);
         strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
         /* The id's first eight digits too: two reports for one camera within a

@@ -37,4 +37,6 @@ typedef struct Report {
 } Report;
 
 int report_render(const ReportContext *ctx, time_t now, Report *ret);
+/* A new random (version 4) UUID, the id of a report. */
+void report_new_id(char buf[37]);
 void report_done(Report *r);

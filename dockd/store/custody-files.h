@@ -37,6 +37,9 @@ struct CustodyLog {
         uint64_t seal_size;          /* seal once the current file holds this much; 0: never by size */
         int broken;                  /* negative errno: state on disk unknown, reopen */
         bool failing;                /* custody_log_record() could not write a record */
+        usec_t last_seal;            /* CLOCK_REALTIME; 0: none since open */
+        custody_observer_t observer;
+        void *observer_userdata;
 };
 
 /* Open path and take its lock: -EBUSY if another process holds it. */

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "custody-files.h"
 #include "failpoint.h"
@@ -55,6 +56,11 @@ int custody_log_seal(CustodyLog *l, char **ret_path) {
         /* Read-only only now: while it was also current.jsonl, open() must append to it. */
         (void) fchmod(old, 0440);
         (void) fsync(old);
+        {
+                struct timespec ts;
+                (void) clock_gettime(CLOCK_REALTIME, &ts);
+                l->last_seal = (usec_t) ts.tv_sec * USEC_PER_SEC + (usec_t) ts.tv_nsec / 1000;
+        }
         *ret_path = TAKE_PTR(path);
         return 0;
 }

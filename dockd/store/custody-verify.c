@@ -284,6 +284,7 @@ static int verifier_find_key(Verifier *v, char *const *paths, size_t n, char *bu
                 bool newline;
                 ssize_t k;
 
+                v->path = paths[i];
                 if (!f)
                         return -errno;
                 while ((k = read_line_bounded(f, buf, CUSTODY_LINE_MAX, &newline)) > 0) {
@@ -348,7 +349,7 @@ static int verifier_setup_key(Verifier *v, char *const *paths, size_t n, const c
                 return -EBADMSG;
         }
         if (r < 0)
-                fprintf(out, "cannot read the log: %s\n", strerror(-r));
+                fprintf(out, "%s: %s\n", v->path, strerror(-r));
         return r;
 }
 

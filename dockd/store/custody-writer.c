@@ -223,7 +223,18 @@ static int custody_log_append_internal(CustodyLog *l, const char *event, const c
         l->current_size += (off_t) size;
         l->next_seq++;
         memcpy(l->prev, hash, sizeof l->prev);
+        if (l->observer)
+                l->observer(l->next_seq - 1, event, camera, segment, fields, l->observer_userdata);
         return 0;
+}
+
+void custody_log_set_observer(CustodyLog *l, custody_observer_t cb, void *userdata) {
+        l->observer = cb;
+        l->observer_userdata = userdata;
+}
+
+usec_t custody_log_last_seal(CustodyLog *l) {
+        return l ? l->last_seal : 0;
 }
 
 int custody_log_append(CustodyLog *l, const char *event, const char *bay, const char *camera,

@@ -62,6 +62,13 @@ int custody_log_mark_uploaded(CustodyLog *l, const char *sealed_path);
 
 const char *custody_log_public_key_path(CustodyLog *l);
 uint64_t custody_log_next_seq(CustodyLog *l);
+/* When this process last sealed a file (CLOCK_REALTIME), 0 if it has not. */
+usec_t custody_log_last_seal(CustodyLog *l);
+
+/* Called after each record is durable (the custody tally counts them). */
+typedef void (*custody_observer_t)(uint64_t seq, const char *event, const char *camera, const char *segment,
+                                   const LogField *fields, void *userdata);
+void custody_log_set_observer(CustodyLog *l, custody_observer_t cb, void *userdata);
 
 /* Verify files in order (sealed files, then current): each line parses, seq
  * increases by one, prev matches, signature verifies with the public key (PEM

@@ -230,34 +230,71 @@ static int state_assign(SegmentState *st, const char *key, const char *value) {
         return 0;
 }
 
+/* Every key a state file has, each exactly once, as spool_state_save() writes it:
+ * a file cut short (say after "stage=confirmed") is damaged, not a state. */
+static const char *const state_keys[] = { "stage", "quarantined", "reason", "size", "sha256", "manifest_sha256",
+                                          "categories", "retain_until", "legal_hold", "evidentiary", "trusted",
+                                          "start_time" };
+
+/* text (NUL-terminated, changed) into *st; -EBADMSG with the bad line in *ret_line (0: a key missing). */
+static int state_parse(char *text, SegmentState *st, unsigned *ret_line) {
+        unsigned seen = 0, n = 0;
+        char *next;
+        int r;
+
+        for (char *line = text; *line; line = next) {
+                char *eq;
+                size_t k = 0;
+
+                next = strchrnul(line, '\n');
+                if (*next)
+                        *next++ = 0;
+                *ret_line = ++n;
+                eq = strchr(line, '=');
+                if (!eq)
+                        return -EBADMSG;
+                *eq = 0;
+                while (k < ELEMENTSOF(state_keys) && !streq(line, state_keys[k]))
+                        k++;
+                if (k == ELEMENTSOF(state_keys) || (seen & (1u << k)))
+                        return -EBADMSG;
+                seen |= 1u << k;
+                r = state_assign(st, line, eq + 1);
+                if (r < 0)
+                        return r;
+        }
+        *ret_line = 0;
+        return seen == (1u << ELEMENTSOF(state_keys)) - 1 ? 0 : -EBADMSG;
+}
+
 int spool_state_load(Spool *s, const SegmentId *id, SegmentState *ret) {
         _cleanup_free_ char *p = spool_path(s, id, "state"), *text = NULL;
         SegmentState st = { .stage = _SEGMENT_STAGE_INVALID };
-        char *line, *save = NULL;
+        unsigned line = 0;
+        size_t size;
         int r;
 
         if (!p)
                 return -ENOMEM;
-        r = read_full_file(p, 16 * 1024, &text, NULL);
+        r = read_full_file(p, 16 * 1024, &text, &size);
+        if (r == -EFBIG)
+                r = -EBADMSG;
+        if (r >= 0 && memchr(text, 0, size))
+                r = -EBADMSG;
+        if (r >= 0)
+                r = state_parse(text, &st, &line);
+        if (r < 0)
+                segment_state_done(&st);
+        /* Never guessed at: the segment is pulled and verified again, and nothing is
+         * deleted from the camera on its account until a good state replaces it. */
+        if (r == -EBADMSG && line > 0)
+                log_warning("%s:%u: not a segment state dockd wrote; ignored, nothing is deleted from the camera "
+                            "on its account.", p, line);
+        else if (r == -EBADMSG)
+                log_warning("%s: not a segment state dockd wrote (a key is missing, or it is too large); ignored, "
+                            "nothing is deleted from the camera on its account.", p);
         if (r < 0)
                 return r;
-        for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-                char *eq = strchr(line, '=');
-                if (!eq) {
-                        segment_state_done(&st);
-                        return -EBADMSG;
-                }
-                *eq = 0;
-                r = state_assign(&st, line, eq + 1);
-                if (r < 0) {
-                        segment_state_done(&st);
-                        return r;
-                }
-        }
-        if (st.stage < 0) {
-                segment_state_done(&st);
-                return -EBADMSG;
-        }
         *ret = st;
         return 0;
 }

@@ -16,6 +16,7 @@
 #include <openssl/evp.h>
 #include <sys/stat.h>
 
+#include "backend-file-check.h"
 #include "backend-file.h"
 #include "failpoint.h"
 #include "fileio.h"
@@ -260,12 +261,22 @@ static void file_free(Backend *b) {
         free(fb);
 }
 
+const char *backend_file_root(Backend *b) {
+        return ((FileBackend *) b)->root;
+}
+
+WorkerPool *backend_file_pool(Backend *b) {
+        return ((FileBackend *) b)->pool;
+}
+
 static const BackendOps file_ops = {
         .name = "file",
         .put = file_put,
         .cancel = file_cancel,
         .progress = file_progress,
         .free = file_free,
+        .stat = backend_file_stat,
+        .request_cancel = backend_file_request_cancel,
 };
 
 /* Our temporary files from before a crash are garbage: remove them. */

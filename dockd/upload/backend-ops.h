@@ -49,6 +49,52 @@ typedef struct BackendObject {
  * message: a short reason. */
 typedef void (*backend_put_done_t)(BackendPut *put, int error, const char *message, void *userdata);
 
+/* What a confirmed put leaves to find the object by and prove it again later
+ * (reconciliation): valid during the put's callback. */
+typedef struct BackendConfirmation {
+        const char *etag;          /* s3: the object's ETag (unquoted); NULL elsewhere */
+        const char *location;      /* tus: the upload URL; NULL elsewhere */
+} BackendConfirmation;
+
+/* ---- reading back (reconciliation) ---- */
+
+typedef struct BackendRequest BackendRequest;   /* a stat or list in flight */
+
+typedef struct BackendStatSpec {
+        const char *key;           /* full object key */
+        const char *location;      /* tus: the upload URL from its confirmation; NULL: unknown */
+        bool read_back;            /* hash the stored bytes (SHA-256) */
+        bool object_lock;          /* s3: report retention and legal hold */
+} BackendStatSpec;
+
+typedef struct BackendStat {
+        uint64_t size;
+        const char *etag;          /* s3, as reported (quoted or not); NULL elsewhere */
+        bool have_sha256;          /* read back: sha256 is the stored bytes' */
+        uint8_t sha256[32];
+        bool lock_reported;        /* s3: the answer carried Object Lock headers */
+        const char *lock_mode;     /* "GOVERNANCE", "COMPLIANCE" or NULL */
+        uint64_t retain_until;     /* seconds since the epoch; 0: none */
+        bool legal_hold;
+} BackendStat;
+
+/* error: 0 found (st valid during the call); -ENOENT not in the store; other
+ * negative errno: could not be asked (message says why). Never called from
+ * inside the call that started the request. */
+typedef void (*backend_stat_done_t)(BackendRequest *r, int error, const BackendStat *st, const char *message,
+                                    void *userdata);
+
+typedef struct BackendListEntry {
+        const char *key;
+        uint64_t size;
+        const char *etag;
+} BackendListEntry;
+
+/* One page of keys in lexical order, all under the prefix; next: where the
+ * next page starts (NULL: this was the last). */
+typedef void (*backend_list_done_t)(BackendRequest *r, int error, const BackendListEntry *entries, size_t n,
+                                    const char *next, const char *message, void *userdata);
+
 typedef struct BackendOps {
         const char *name;
         int (*put)(Backend *b, const BackendObject *o, backend_put_done_t cb, void *userdata,
@@ -60,6 +106,18 @@ typedef struct BackendOps {
         void (*free)(Backend *b);
         /* One more slot for p (optional: only for backends that call want_slots). */
         void (*grant_slot)(BackendPut *p);
+        /* During a successful put's callback: how to find the object again. */
+        void (*confirmation)(BackendPut *p, BackendConfirmation *ret);
+        /* Reconciliation: what the store holds under a key (every backend). */
+        int (*stat)(Backend *b, const BackendStatSpec *spec, backend_stat_done_t cb, void *userdata,
+                    BackendRequest **ret);
+        /* A page of the keys under a prefix; NULL where the store cannot list (tus). */
+        int (*list)(Backend *b, const char *prefix, const char *continuation, backend_list_done_t cb, void *userdata,
+                    BackendRequest **ret);
+        /* Stop a stat or list; its callback is not called. */
+        void (*request_cancel)(BackendRequest *r);
+        /* Bytes sent to the store so far, resends included (NULL: not counted). */
+        uint64_t (*bytes_sent)(Backend *b);
 } BackendOps;
 
 struct Backend {
@@ -75,4 +133,16 @@ static inline int backend_put(Backend *b, const BackendObject *o, backend_put_do
 static inline void backend_put_cancel(Backend *b, BackendPut *p) {
         if (p)
                 b->ops->cancel(p);
+}
+static inline int backend_stat(Backend *b, const BackendStatSpec *spec, backend_stat_done_t cb, void *userdata,
+                               BackendRequest **ret) {
+        return b->ops->stat(b, spec, cb, userdata, ret);
+}
+static inline int backend_list(Backend *b, const char *prefix, const char *continuation, backend_list_done_t cb,
+                               void *userdata, BackendRequest **ret) {
+        return b->ops->list ? b->ops->list(b, prefix, continuation, cb, userdata, ret) : -EOPNOTSUPP;
+}
+static inline void backend_request_cancel(Backend *b, BackendRequest *r) {
+        if (r)
+                b->ops->request_cancel(r);
 }

@@ -204,6 +204,18 @@ int remote_put_state_save(RemotePut *p, const char *magic, const char *extra) {
         return write_file_atomic(p->state_path, data, (size_t) n, 0600);
 }
 
+/* Every line after the magic one is "name=value"; nothing else is ours. */
+static bool state_lines_are_valid(const char *lines) {
+        for (const char *l = lines; *l; ) {
+                const char *end = strchrnul(l, '\n');
+
+                if (!memchr(l, '=', (size_t) (end - l)))
+                        return false;
+                l = *end ? end + 1 : end;
+        }
+        return true;
+}
+
 int remote_put_state_load(RemotePut *p, const char *magic, size_t max, remote_state_line_t line, void *userdata) {
         _cleanup_free_ char *data = NULL;
         char *next;
@@ -213,11 +225,18 @@ int remote_put_state_load(RemotePut *p, const char *magic, size_t max, remote_st
         if (!p->state_path)
                 return -ENOENT;
         k = read_full_file(p->state_path, max, &data, &n);
+        if (k == -EFBIG)
+                k = -EBADMSG;
+        if (k >= 0) {
+                next = (char *) startswith(data, magic);
+                if (memchr(data, 0, n) || !next || *next != '\n' || !state_lines_are_valid(next + 1))
+                        k = -EBADMSG;
+        }
+        if (k == -EBADMSG)
+                log_warning("%s: not a resume state of the %s backend; ignored, %s is sent from the start.",
+                            p->state_path, p->remote->section, p->key);
         if (k < 0)
                 return k;
-        next = (char *) startswith(data, magic);
-        if (!next || *next != '\n')
-                return -EBADMSG;
         for (char *l = next + 1; l && *l; l = next) {
                 char *eq;
 
@@ -225,8 +244,6 @@ int remote_put_state_load(RemotePut *p, const char *magic, size_t max, remote_st
                 if (next)
                         *next++ = 0;
                 eq = strchr(l, '=');
-                if (!eq)
-                        continue;
                 *eq = 0;
                 line(p, l, eq + 1, userdata);
         }
@@ -236,4 +253,8 @@ int remote_put_state_load(RemotePut *p, const char *magic, size_t max, remote_st
 void remote_put_state_remove(RemotePut *p) {
         if (p->state_path)
                 (void) unlink_durable(p->state_path);
+}
+
+uint64_t remote_bytes_sent(Backend *b) {
+        return http_client_bytes_sent(((RemoteBackend *) b)->http);
 }

@@ -27,6 +27,9 @@ typedef struct RemoteBackend {
 
 typedef struct RemotePut RemotePut;
 
+/* BackendOps.bytes_sent of a remote backend: its client's count. */
+uint64_t remote_bytes_sent(Backend *b);
+
 typedef struct RemotePutOps {
         /* Stop every request in flight (the put ends). */
         void (*stop)(RemotePut *p);
@@ -91,6 +94,7 @@ void remote_put_free(RemotePut *p);
 int remote_put_state_save(RemotePut *p, const char *magic, const char *extra);
 typedef void (*remote_state_line_t)(RemotePut *p, const char *name, const char *value, void *userdata);
 /* Each "name=value" line of the state an earlier run left (key and size
- * included). -ENOENT: none; -EBADMSG: not one of ours (another magic). */
+ * included). -ENOENT: none; -EBADMSG: not one of ours (another magic, a line
+ * without '=', too large), logged with the file's name, and no line given. */
 int remote_put_state_load(RemotePut *p, const char *magic, size_t max, remote_state_line_t line, void *userdata);
 void remote_put_state_remove(RemotePut *p);

@@ -30,13 +30,14 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "backend-s3-check.h"
 #include "backend-s3.h"
 #include "failpoint.h"
 #include "log.h"
+#include "s3-lock.h"
 #include "s3-probe.h"
 #include "s3-protocol.h"
 #include "s3-put.h"
-#include "xml.h"
 
 static void pump(BackendPut *p);
 static void do_head_existing(BackendPut *p);
@@ -44,7 +45,6 @@ static void do_create(BackendPut *p);
 static void do_list(BackendPut *p);
 static void do_verify(BackendPut *p);
 static void do_look(BackendPut *p, S3Look look);
-static void do_lock(BackendPut *p);
 
 /* A HEAD of the object key, answered to cb. */
 static void send_head(BackendPut *p, http_done_t cb) {
@@ -214,7 +214,7 @@ static void on_verify(HttpRequest *r, int error, void *userdata) {
         else if (meta && !streq(meta, hexmem(p->base.sha256, 32, hex)))
                 s3_put_finish(p, -EIO, "HEAD %s: the store records SHA-256 %s, not %s", p->base.key, meta, hex);
         else
-                do_lock(p);
+                s3_put_lock(p);
 }
 
 static void do_verify(BackendPut *p) {
@@ -316,7 +316,7 @@ static void on_look(HttpRequest *r, int error, void *userdata) {
                         p->upload_id = mfree(p->upload_id);
                         remote_put_state_remove(&p->base);
                 }
-                return do_lock(p);
+                return s3_put_lock(p);
         }
         if (status == 200)
                 return s3_put_finish(p, -EEXIST, "%s already holds other bytes (%s bytes, ETag %s); evidence is "
@@ -331,71 +331,6 @@ static void do_look(BackendPut *p, S3Look look) {
         p->phase = S3_LOOK;
         p->look = look;
         send_head(p, on_look);
-}
-
-/* ---- retention and legal hold, once a multipart upload is complete ---- */
-
-static bool lock_needed(BackendPut *p) {
-        const DockdConfig *c = p->s3->remote.backend.config;
-
-        return !p->single && c->s3_object_lock && p->s3->lock_api &&
-               ((p->base.retain_until > 0 && !p->lock_sent) || p->base.legal_hold);
-}
-
-static void on_lock(HttpRequest *r, int error, void *userdata) {
-        _cleanup_(http_request_freep) _unused_ HttpRequest *req = r;   /* ours now */
-        BackendPut *p = userdata;
-        long status = http_request_status(r);
-        const char *what = p->lock_sent || p->base.retain_until == 0 ? "PutObjectLegalHold" : "PutObjectRetention";
-        char code[64], why[256];
-
-        p->meta = NULL;
-        if (error < 0)
-                return s3_put_finish(p, error, "%s %s: %s", what, p->base.key, strna(http_request_error(r)));
-        if (status != 200 && status != 204) {
-                s3_describe_error(r, code, sizeof code, why, sizeof why);
-                return s3_put_finish(p, s3_status_error(status, code), "%s %s: %s", what, p->base.key, why);
-        }
-        if (p->base.retain_until > 0 && !p->lock_sent) {
-                p->lock_sent = true;
-                if (p->base.legal_hold)
-                        return do_lock(p);
-        }
-        s3_put_finish(p, 0, NULL);
-}
-
-/* The object is confirmed; a multipart one gets its retention and legal hold
- * (again) where the store has the API for it. */
-static void do_lock(BackendPut *p) {
-        _cleanup_(http_request_freep) HttpRequest *r = NULL;
-        _cleanup_free_ char *doc = NULL;
-        bool hold = p->lock_sent || p->base.retain_until == 0;
-        uint8_t sha[32], md5[16];
-        char b64md5[25];
-        int k;
-
-        if (!lock_needed(p))
-                return s3_put_finish(p, 0, NULL);
-        p->phase = S3_RETENTION;
-        k = s3_lock_document(p->s3->remote.backend.config, p->base.retain_until, hold, &doc);
-        if (k >= 0 && (!EVP_Digest(doc, strlen(doc), sha, NULL, EVP_sha256(), NULL) ||
-                       !EVP_Digest(doc, strlen(doc), md5, NULL, EVP_md5(), NULL)))
-                k = -EIO;
-        if (k >= 0)
-                k = s3_put_request(p, "PUT", s3_put_url(p, hold ? "?legal-hold=" : "?retention="), &r);
-        if (k >= 0)
-                k = s3_add_payload_hash(r, sha);
-        if (k >= 0)
-                k = http_request_add_header(r, "Content-MD5: %s", base64mem(md5, 16, b64md5));
-        if (k >= 0)
-                k = http_request_add_header(r, "Content-Type: application/xml");
-        if (k >= 0)
-                k = http_request_set_body(r, doc, strlen(doc));
-        if (k >= 0)
-                k = http_request_start(r, on_lock, p);
-        if (k < 0)
-                return s3_put_finish(p, k, "%s: cannot set its retention: %s", p->base.key, strerror(-k));
-        p->meta = TAKE_PTR(r);
 }
 
 static void do_head_existing(BackendPut *p) {
@@ -678,11 +613,12 @@ static void do_complete(BackendPut *p);
 static void on_complete(HttpRequest *r, int error, void *userdata) {
         _cleanup_(http_request_freep) _unused_ HttpRequest *req = r;   /* ours now */
         BackendPut *p = userdata;
-        _cleanup_(xml_freep) XmlNode *root = NULL;
+        _cleanup_free_ char *etag = NULL;
         long status = http_request_status(r);
-        const char *body, *etag;
+        const char *body;
         char code[64], why[256];
         size_t n;
+        int k;
 
         p->meta = NULL;
         body = http_request_body(r, &n);
@@ -717,16 +653,18 @@ static void on_complete(HttpRequest *r, int error, void *userdata) {
                         }
                 } else
                         s3_put_finish(p, s3_status_error(status, code), "CompleteMultipartUpload %s: %s", p->base.key, why);
-        } else if (xml_parse(body, n, &root) < 0)
+        } else if ((k = s3_complete_result_parse(body, n, &etag)) == -EBADMSG)
                 s3_put_finish(p, -EPROTO, "CompleteMultipartUpload %s: the answer is not XML", p->base.key);
-        else if (streq(root->name, "Error")) {
+        else if (k == -EREMOTEIO) {
                 /* S3 answers 200 first and reports a failure in the body. */
                 s3_describe_error(r, code, sizeof code, why, sizeof why);
                 s3_put_finish(p, -EREMOTEIO, "CompleteMultipartUpload %s: an error after 200: %s", p->base.key, why);
-        } else if (!streq(root->name, "CompleteMultipartUploadResult"))
+        } else if (k == -ENOMEM)
+                s3_put_finish(p, k, "out of memory");
+        else if (k < 0)
                 s3_put_finish(p, -EPROTO, "CompleteMultipartUpload %s: the answer is no CompleteMultipartUploadResult",
                               p->base.key);
-        else if (!isempty(etag = xml_child_text(root, "ETag")) && !s3_etag_equal(etag, p->etag)) {
+        else if (!isempty(etag) && !s3_etag_equal(etag, p->etag)) {
                 /* (Without an ETag, as Ceph RGW may answer, the HEAD below is the check.) */
                 p->upload_id = mfree(p->upload_id);
                 remote_put_state_remove(&p->base);
@@ -813,7 +751,7 @@ static void pump(BackendPut *p) {
                 if (k == 1) {
                         log_info("%s: already in %s with our bytes (ETag %s); confirming it as is.", p->base.key,
                                  p->s3->bucket_display, p->etag);
-                        return do_lock(p);
+                        return s3_put_lock(p);
                 }
                 if (k < 0)
                         return s3_put_finish(p, k, "HEAD %s: the store holds %s bytes with ETag %s under our "
@@ -941,6 +879,10 @@ static void s3_free(Backend *b) {
         free(s3);
 }
 
+static void s3_confirmation(BackendPut *p, BackendConfirmation *ret) {
+        *ret = (BackendConfirmation) { .etag = p->etag };
+}
+
 static const BackendOps s3_ops = {
         .name = "s3",
         .put = s3_put,
@@ -948,6 +890,11 @@ static const BackendOps s3_ops = {
         .progress = s3_progress,
         .free = s3_free,
         .grant_slot = s3_grant_slot,
+        .confirmation = s3_confirmation,
+        .stat = backend_s3_stat,
+        .list = backend_s3_list,
+        .request_cancel = backend_s3_request_cancel,
+        .bytes_sent = remote_bytes_sent,
 };
 
 int backend_s3_new(sd_event *event, const DockdConfig *config, Backend **ret, char **ret_error) {

@@ -31,7 +31,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "backend-remote.h"
+#include "backend-tus-check.h"
 #include "backend-tus.h"
 #include "failpoint.h"
 #include "filehash.h"
@@ -39,6 +39,7 @@
 #include "http.h"
 #include "log.h"
 #include "parse-util.h"
+#include "tus-answer.h"
 
 #define TUS_VERSION "1.0.0"
 #define TUS_STATE_MAGIC "dockd-tus-upload 1"
@@ -112,14 +113,20 @@ static void state_line(RemotePut *rp, const char *name, const char *value, void 
         }
 }
 
-static void state_load(BackendPut *p) {
+char *tus_state_read(RemotePut *p) {
         TusState st = { .size = UINT64_MAX };
+        char *url = NULL;
 
-        if (remote_put_state_load(&p->base, TUS_STATE_MAGIC, 64 * KiB, state_line, &st) >= 0 &&
-            streq_ptr(st.key, p->base.key) && st.size == p->base.size && !isempty(st.url))
-                p->upload_url = TAKE_PTR(st.url);
+        if (remote_put_state_load(p, TUS_STATE_MAGIC, 64 * KiB, state_line, &st) >= 0 &&
+            streq_ptr(st.key, p->key) && st.size == p->size && !isempty(st.url))
+                url = TAKE_PTR(st.url);
         free(st.key);
         free(st.url);
+        return url;
+}
+
+static void state_load(BackendPut *p) {
+        p->upload_url = tus_state_read(&p->base);
 }
 
 /* ---- finishing ---- */
@@ -265,7 +272,7 @@ static void on_options(HttpRequest *r, int error, void *userdata) {
         if (error < 0)
                 return finish(p, error, "OPTIONS %s: %s", p->tus->endpoint, strna(http_request_error(r)));
         /* Without a read-back, only a server that checked every chunk's SHA-256 proves the bytes. */
-        if (ext && strstr(ext, "checksum") && alg && strcasestr(alg, "sha256"))
+        if (tus_announces_sha256(ext, alg))
                 return finish(p, 0, NULL);
         finish(p, -EIO, "%s: the tus server neither returns uploads (GET) nor checks SHA-256 checksums; "
                "it cannot confirm that it holds these bytes", p->base.key);
@@ -499,19 +506,7 @@ static void next_chunk(BackendPut *p) {
 /* ---- creation ---- */
 
 static char *resolve_location(TusBackend *tus, const char *loc) {
-        char *u = NULL;
-
-        if (startswith(loc, "http://") || startswith(loc, "https://"))
-                return strdup(loc);
-        if (loc[0] == '/') {
-                if (asprintf(&u, "%s%s", tus->origin, loc) < 0)
-                        return NULL;
-                return u;
-        }
-        /* Relative to the creation URL's directory. */
-        if (asprintf(&u, "%.*s%s", (int) (strrchr(tus->endpoint, '/') + 1 - tus->endpoint), tus->endpoint, loc) < 0)
-                return NULL;
-        return u;
+        return tus_location_resolve(tus->endpoint, tus->origin, loc);
 }
 
 /* url is on [tus] endpoint's origin: scheme://host[:port] followed by '/' or
@@ -664,12 +659,20 @@ static void tus_free(Backend *b) {
         free(tus);
 }
 
+static void tus_confirmation(BackendPut *p, BackendConfirmation *ret) {
+        *ret = (BackendConfirmation) { .location = p->upload_url };
+}
+
 static const BackendOps tus_ops = {
         .name = "tus",
         .put = tus_put,
         .cancel = tus_cancel,
         .progress = tus_progress,
         .free = tus_free,
+        .confirmation = tus_confirmation,
+        .stat = backend_tus_stat,
+        .request_cancel = backend_tus_request_cancel,
+        .bytes_sent = remote_bytes_sent,
 };
 
 int backend_tus_new(sd_event *event, const DockdConfig *config, Backend **ret, char **ret_error) {

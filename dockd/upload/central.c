@@ -21,6 +21,7 @@ struct Central {
         central_confirmed_t confirmed;
         void *confirmed_userdata;
         usec_t custody_refused;    /* CLOCK_MONOTONIC: the store last refused a custody file for good */
+        struct SegmentUpload *uploads;   /* segments queued, not yet confirmed */
 };
 
 /* After a refusal for good (-EPERM), custody files wait this long before they
@@ -40,27 +41,61 @@ typedef struct SegmentUpload {
         char *recording;
         uint32_t index;
         char name[128];
+        usec_t pulled;             /* CLOCK_REALTIME: when its video was complete */
+        struct SegmentUpload *prev, *next;
 } SegmentUpload;
 
 static void segment_upload_free(void *userdata) {
         SegmentUpload *su = userdata;
 
+        if (su->prev)
+                su->prev->next = su->next;
+        else if (su->central->uploads == su)
+                su->central->uploads = su->next;
+        if (su->next)
+                su->next->prev = su->prev;
         free(su->serial);
         free(su->recording);
         free(su);
 }
 
-static void on_object_confirmed(UploadJob *j, const UploadObjectSpec *o, void *userdata) {
+/* The record says what reconciliation will prove later: the object's key, size
+ * and SHA-256, how the backend can find it (the ETag it confirmed, the tus
+ * upload URL) and the retention and legal hold it was given. */
+static void on_object_confirmed(UploadJob *j, const UploadObjectSpec *o, const BackendConfirmation *conf,
+                                void *userdata) {
         SegmentUpload *su = userdata;
-        char hex[65];
+        char hex[65], size[24], retain[24];
+        LogField fields[9] = {
+                { "key", o->key },
+                { "sha256", hexmem(o->sha256, 32, hex) },
+                { "backend", su->central->backend->ops->name },
+                { "size", size },
+        };
+        size_t n = 4;
 
-        (void) custody_log_record(su->central->custody, CUSTODY_UPLOADED, NULL, su->serial, su->name,
-                               (const LogField[]) {
-                                       { "key", o->key },
-                                       { "sha256", hexmem(o->sha256, 32, hex) },
-                                       { "backend", su->central->backend->ops->name },
-                                       {},
-                               });
+        snprintf(size, sizeof size, "%" PRIu64, o->size);
+        snprintf(retain, sizeof retain, "%" PRIu64, o->retain_until / USEC_PER_SEC);
+        if (conf->etag)
+                fields[n++] = (LogField) { "etag", conf->etag };
+        if (conf->location)
+                fields[n++] = (LogField) { "location", conf->location };
+        if (o->retain_until)
+                fields[n++] = (LogField) { "retain_until", retain };
+        if (o->legal_hold)
+                fields[n++] = (LogField) { "legal_hold", "true" };
+        (void) custody_log_record(su->central->custody, CUSTODY_UPLOADED, NULL, su->serial, su->name, fields);
+}
+
+void central_unconfirmed(Central *c, size_t *ret_n, usec_t *ret_oldest) {
+        size_t n = 0;
+        usec_t oldest = 0;
+
+        for (SegmentUpload *su = c->uploads; su; su = su->next, n++)
+                if (oldest == 0 || su->pulled < oldest)
+                        oldest = su->pulled;
+        *ret_n = n;
+        *ret_oldest = oldest;
 }
 
 static void segment_confirmed(Central *c, SegmentUpload *su) {
@@ -128,6 +163,7 @@ int central_enqueue_segment(Central *c, const SegmentId *id, const SegmentState 
         char **paths = os.path, **keys = os.key, **states = os.state;
         UploadJobSpec spec = {};
         SegmentUpload *su;
+        usec_t pulled = 0;
         char name[128];
         int r;
 
@@ -161,6 +197,7 @@ int central_enqueue_segment(Central *c, const SegmentId *id, const SegmentState 
                         .legal_hold = st->legal_hold,
                 };
                 if (i == 0) {
+                        pulled = (usec_t) sb.st_mtim.tv_sec * USEC_PER_SEC + (usec_t) sb.st_mtim.tv_nsec / 1000;
                         o->size = st->size;
                         memcpy(o->sha256, st->sha256, 32);
                         if ((uint64_t) sb.st_size != st->size)
@@ -195,6 +232,11 @@ int central_enqueue_segment(Central *c, const SegmentId *id, const SegmentState 
         spec.done = on_segment_uploaded;
         spec.userdata = su;
         spec.destroy = segment_upload_free;
+        su->pulled = pulled;
+        su->next = c->uploads;
+        if (c->uploads)
+                c->uploads->prev = su;
+        c->uploads = su;
         return uploader_add(c->uploader, &spec, NULL);
 }
 
@@ -351,4 +393,8 @@ void central_set_confirmed_handler(Central *c, central_confirmed_t cb, void *use
 
 Uploader *central_uploader(Central *c) {
         return c->uploader;
+}
+
+Backend *central_backend(Central *c) {
+        return c->backend;
 }

@@ -30,6 +30,12 @@ void central_set_confirmed_handler(Central *c, central_confirmed_t cb, void *use
 /* The uploader, for other documents bound for central storage (reports) and
  * for its figures. */
 Uploader *central_uploader(Central *c);
+/* The backend itself, for reading back what it holds (reconciliation). */
+Backend *central_backend(Central *c);
+
+/* Segments queued that central storage has not confirmed yet, and when the
+ * oldest of them was pulled (CLOCK_REALTIME; 0 when there is none). */
+void central_unconfirmed(Central *c, size_t *ret_n, usec_t *ret_oldest);
 
 /* Queue a pulled segment's objects for central storage (idempotent). */
 int central_enqueue_segment(Central *c, const SegmentId *id, const SegmentState *st);

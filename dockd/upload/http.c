@@ -8,6 +8,7 @@
 
 #include "config.h"
 #include "fileio.h"
+#include "http-headers.h"
 #include "http.h"
 #include "log.h"
 
@@ -20,7 +21,6 @@
  * the object's. */
 #define ANSWER_DEADLINE_FACTOR 10
 #define ANSWER_DEADLINE_MIN (10 * USEC_PER_SEC)
-#define HTTP_MAX_HEADERS 128
 #define HTTP_UPLOAD_BUFFER (512 * KiB)
 #define HTTP_RECEIVE_BUFFER (256 * KiB)
 
@@ -36,6 +36,7 @@ struct HttpClient {
         const char *username;
         const char *password;
         char *const *extra_headers;
+        uint64_t bytes_sent;           /* request bodies, resends included (metrics) */
 };
 
 struct HttpRequest {
@@ -57,8 +58,7 @@ struct HttpRequest {
         bool paused;
 
         /* answer */
-        char **resp_headers;
-        size_t n_resp_headers;
+        HttpHeaders resp_headers;
         char *resp_body;
         size_t resp_size;
         size_t resp_max;
@@ -123,12 +123,6 @@ void http_client_set_credentials(HttpClient *c, const char *username, const char
         c->extra_headers = extra_headers;
 }
 
-static void resp_headers_clear(HttpRequest *r) {
-        for (size_t i = 0; i < r->n_resp_headers; i++)
-                free(r->resp_headers[i]);
-        r->n_resp_headers = 0;
-}
-
 HttpRequest *http_request_free(HttpRequest *r) {
         if (!r)
                 return NULL;
@@ -138,8 +132,7 @@ HttpRequest *http_request_free(HttpRequest *r) {
         if (r->curl)
                 curl_easy_cleanup(r->curl);
         curl_slist_free_all(r->headers);
-        resp_headers_clear(r);
-        free(r->resp_headers);
+        http_headers_done(&r->resp_headers);
         free(r->resp_body);
         EVP_MD_CTX_free(r->resp_md);
         free(r->body_data);
@@ -172,6 +165,7 @@ static size_t on_read(char *buf, size_t size, size_t nitems, void *userdata) {
         if (r->body_data) {
                 memcpy(buf, r->body_data + r->body_sent, want);
                 r->body_sent += want;
+                r->client->bytes_sent += want;
                 return want;
         }
         n = ratelimit_take(r->client->ratelimit, want);
@@ -189,6 +183,7 @@ static size_t on_read(char *buf, size_t size, size_t nitems, void *userdata) {
                 return CURL_READFUNC_ABORT;
         }
         r->body_sent += (uint64_t) k;
+        r->client->bytes_sent += (uint64_t) k;
         return (size_t) k;
 }
 
@@ -203,29 +198,10 @@ static int on_seek(void *userdata, curl_off_t offset, int origin) {
 
 static size_t on_header(char *buf, size_t size, size_t nitems, void *userdata) {
         HttpRequest *r = userdata;
-        size_t n = size * nitems, len = n;
-        char **h;
+        size_t n = size * nitems;
 
-        if (n >= 5 && memcmp(buf, "HTTP/", 5) == 0) {
-                /* A new answer (after "100 Continue"): forget the previous one's headers. */
-                resp_headers_clear(r);
-                return n;
-        }
-        while (len > 0 && (buf[len - 1] == '\r' || buf[len - 1] == '\n'))
-                len--;
-        if (len == 0 || !memchr(buf, ':', len))
-                return n;
-        if (r->n_resp_headers >= HTTP_MAX_HEADERS || len > 8 * KiB)
-                return n;   /* nothing we look at is that far down or that long */
-        h = realloc(r->resp_headers, (r->n_resp_headers + 1) * sizeof *h);
-        if (!h)
-                return 0;
-        r->resp_headers = h;
-        h[r->n_resp_headers] = strndup(buf, len);
-        if (!h[r->n_resp_headers])
-                return 0;
-        r->n_resp_headers++;
-        return n;
+        /* A new answer (after "100 Continue") forgets the previous one's headers. */
+        return http_headers_add_line(&r->resp_headers, buf, n) < 0 ? 0 : n;
 }
 
 static size_t on_write(char *buf, size_t size, size_t nitems, void *userdata) {
@@ -499,18 +475,7 @@ long http_request_status(HttpRequest *r) {
 }
 
 const char *http_request_header(HttpRequest *r, const char *name) {
-        size_t n = strlen(name);
-
-        for (size_t i = 0; i < r->n_resp_headers; i++) {
-                const char *h = r->resp_headers[i];
-                if (strncasecmp(h, name, n) == 0 && h[n] == ':') {
-                        const char *v = h + n + 1;
-                        while (*v == ' ' || *v == '\t')
-                                v++;
-                        return v;
-                }
-        }
-        return NULL;
+        return http_headers_get(&r->resp_headers, name);
 }
 
 const char *http_request_body(HttpRequest *r, size_t *ret_size) {
@@ -543,4 +508,8 @@ uint64_t http_request_bytes_sent(HttpRequest *r) {
 
 const char *http_request_method(HttpRequest *r) {
         return r->method;
+}
+
+uint64_t http_client_bytes_sent(HttpClient *c) {
+        return c ? c->bytes_sent : 0;
 }

@@ -39,6 +39,9 @@ void http_client_set_credentials(HttpClient *c, const char *username, const char
  * unreadable), with http_request_error() saying why. */
 typedef void (*http_done_t)(HttpRequest *r, int error, void *userdata);
 
+/* Request body bytes handed to connections so far, resends included. */
+uint64_t http_client_bytes_sent(HttpClient *c);
+
 int http_request_new(HttpClient *c, const char *method, const char *url, HttpRequest **ret);
 /* Stops it if it runs; the callback is not called. */
 HttpRequest *http_request_free(HttpRequest *r);

@@ -18,7 +18,9 @@
 #include "http.h"
 #include "log.h"
 #include "message-ids.h"
+#include "manifest.h"
 #include "object-key.h"
+#include "parse-util.h"
 #include "report-outbox.h"
 
 #define OUTBOX_KEEP 200   /* delivered reports kept locally for dockctl reports */
@@ -29,6 +31,8 @@
 /* A report is kilobytes; one with a long history may pass a megabyte. Beyond
  * this something is wrong, and it is said (it still goes to central storage). */
 #define WEBHOOK_BODY_MAX (64 * MiB)
+
+#define OUTBOX_CODES_MAX 64   /* distinct finding codes counted: dockd's own list is shorter */
 
 typedef struct Entry {
         ReportOutbox *outbox;
@@ -58,6 +62,10 @@ struct ReportOutbox {
         Credentials *credentials;
         Entry *entries;          /* newest first */
         bool webhook_failing;
+        uint64_t filed[_SEVERITY_MAX];   /* since start, for the metrics */
+        char *codes[OUTBOX_CODES_MAX];
+        uint64_t code_counts[OUTBOX_CODES_MAX];
+        size_t n_codes;
 };
 
 static char *entry_path(ReportOutbox *o, const Entry *e, const char *ext) {
@@ -66,13 +74,17 @@ static char *entry_path(ReportOutbox *o, const Entry *e, const char *ext) {
 }
 
 static int entry_save_status(ReportOutbox *o, const Entry *e) {
-        _cleanup_free_ char *p = entry_path(o, e, "status"), *text = NULL;
+        _cleanup_free_ char *p = entry_path(o, e, "status"), *text = NULL, *summary = strdup(strempty(e->summary));
         int n;
 
-        if (!p)
+        if (!p || !summary)
                 return -ENOMEM;
+        /* One line, as report_status_parse() wants it back. */
+        for (char *c = summary; *c; c++)
+                if ((unsigned char) *c < 0x20 || *c == 0x7f)
+                        *c = ' ';
         n = asprintf(&text, "id=%s\nserial=%s\nbay=%u\nseverity=%s\ntime=%s\nuploaded=%d\ndelivered=%d\nsummary=%s\n",
-                     e->id, e->serial, e->bay, e->severity, e->time, e->uploaded, e->delivered, strempty(e->summary));
+                     e->id, e->serial, e->bay, e->severity, e->time, e->uploaded, e->delivered, summary);
         if (n < 0)
                 return -ENOMEM;
         return write_file_atomic(p, text, (size_t) n, 0640);
@@ -239,108 +251,270 @@ static void entry_start(ReportOutbox *o, Entry *e) {
         webhook_schedule(o, e);
 }
 
-int report_outbox_file(ReportOutbox *o, const ReportContext *ctx, char ret_id[37]) {
-        Report rep;
-        Entry *e;
+static void count_filed(ReportOutbox *o, Severity severity, const char *const *codes) {
+        if (severity >= 0 && severity < _SEVERITY_MAX)
+                o->filed[severity]++;
+        for (; codes && *codes; codes++) {
+                size_t i;
+                for (i = 0; i < o->n_codes && !streq(o->codes[i], *codes); i++)
+                        ;
+                if (i == o->n_codes) {
+                        char *c;
+                        if (o->n_codes >= OUTBOX_CODES_MAX || !(c = strdup(*codes)))
+                                continue;
+                        o->codes[o->n_codes] = c;
+                        o->code_counts[o->n_codes++] = 0;
+                }
+                o->code_counts[i]++;
+        }
+}
+
+int report_outbox_file_rendered(ReportOutbox *o, const Report *rep, const char *serial, unsigned bay,
+                                const char *const *codes) {
         _cleanup_free_ char *pj = NULL, *pt = NULL;
+        char bay_text[8];
+        Entry *e;
         int level, r;
 
-        r = report_render(ctx, time(NULL), &rep);
-        if (r < 0)
-                return r;
         e = entry_new(o);
-        if (!e) {
-                report_done(&rep);
+        if (!e)
                 return -ENOMEM;
-        }
-        snprintf(e->name, sizeof e->name, "%s", rep.name);
-        snprintf(e->id, sizeof e->id, "%s", rep.id);
-        snprintf(e->serial, sizeof e->serial, "%s", ctx->serial);
-        snprintf(e->severity, sizeof e->severity, "%s", severity_to_string(rep.severity));
-        e->bay = ctx->bay;
-        e->summary = strdup(rep.summary);
-        snprintf(e->time, sizeof e->time, "%s", rep.time);
+        snprintf(e->name, sizeof e->name, "%s", rep->name);
+        snprintf(e->id, sizeof e->id, "%s", rep->id);
+        snprintf(e->serial, sizeof e->serial, "%s", serial);
+        snprintf(e->severity, sizeof e->severity, "%s", severity_to_string(rep->severity));
+        e->bay = bay;
+        e->summary = strdup(rep->summary);
+        snprintf(e->time, sizeof e->time, "%s", rep->time);
         pj = entry_path(o, e, "json");
         pt = entry_path(o, e, "txt");
-        r = pj && pt ? write_file_atomic(pj, rep.json, strlen(rep.json), 0640) : -ENOMEM;
+        r = pj && pt ? write_file_atomic(pj, rep->json, strlen(rep->json), 0640) : -ENOMEM;
         if (r >= 0)
-                r = write_file_atomic(pt, rep.text, strlen(rep.text), 0640);
+                r = write_file_atomic(pt, rep->text, strlen(rep->text), 0640);
         if (r >= 0)
                 r = entry_save_status(o, e);
         if (r < 0) {
                 log_error_errno(r, "Cannot store report %s: %m", e->name);
-                report_done(&rep);
                 entry_free(e);
                 return r;
         }
         e->next = o->entries;
         o->entries = e;
+        count_filed(o, rep->severity, codes);
 
-        level = rep.severity >= SEVERITY_CRITICAL ? LOG_CRIT
-                : rep.severity >= SEVERITY_ERROR ? LOG_ERR : LOG_WARNING;
-        {
-                char bay[8];
-                snprintf(bay, sizeof bay, "%u", ctx->bay);
-                log_full_errno_ctx(level, 0,
-                                   (&(LogContext) {
-                                           .bay = bay, .serial = ctx->serial,
-                                           .message_id = DOCKD_MESSAGE_MALFUNCTION_REPORT,
-                                           .fields = (const LogField[]) {
-                                                   { "DOCKD_REPORT_ID", rep.id },
-                                                   { "DOCKD_SEVERITY", severity_to_string(rep.severity) },
-                                                   { "DOCKD_SUMMARY", rep.summary },
-                                                   {},
-                                           },
-                                   }),
-                                   "Malfunction report %s filed (%s): %s", rep.name, severity_to_string(rep.severity),
-                                   rep.summary);
-        }
-        if (ret_id)
-                memcpy(ret_id, rep.id, 37);
-        report_done(&rep);
+        level = rep->severity >= SEVERITY_CRITICAL ? LOG_CRIT
+                : rep->severity >= SEVERITY_ERROR ? LOG_ERR : LOG_WARNING;
+        snprintf(bay_text, sizeof bay_text, "%u", bay);
+        log_full_errno_ctx(level, 0,
+                           (&(LogContext) {
+                                   .bay = bay ? bay_text : NULL, .serial = serial,
+                                   .message_id = DOCKD_MESSAGE_MALFUNCTION_REPORT,
+                                   .fields = (const LogField[]) {
+                                           { "DOCKD_REPORT_ID", rep->id },
+                                           { "DOCKD_SEVERITY", severity_to_string(rep->severity) },
+                                           { "DOCKD_SUMMARY", rep->summary },
+                                           {},
+                                   },
+                           }),
+                           "%s report %s filed (%s): %s", bay ? "Malfunction" : "Integrity", rep->name,
+                           severity_to_string(rep->severity), rep->summary);
         entry_start(o, e);
         return 0;
 }
 
+int report_outbox_file(ReportOutbox *o, const ReportContext *ctx, char ret_id[37]) {
+        const char *codes[ctx->findings ? ctx->findings->n + 1 : 1];
+        Report rep;
+        int r;
+
+        r = report_render(ctx, time(NULL), &rep);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < ctx->findings->n; i++)
+                codes[i] = ctx->findings->items[i].code;
+        codes[ctx->findings->n] = NULL;
+        r = report_outbox_file_rendered(o, &rep, ctx->serial, ctx->bay, codes);
+        if (r >= 0 && ret_id)
+                memcpy(ret_id, rep.id, 37);
+        report_done(&rep);
+        return r;
+}
+
+void report_outbox_get_stats(ReportOutbox *o, ReportOutboxStats *ret) {
+        ReportOutboxStats s = { .finding_codes = (const char *const *) o->codes, .finding_counts = o->code_counts,
+                                .n_findings = o->n_codes };
+
+        memcpy(s.filed, o->filed, sizeof s.filed);
+        for (Entry *e = o->entries; e; e = e->next) {
+                struct tm tm = {};
+                time_t t;
+                if (e->uploaded && (e->delivered || !o->config->report_webhook))
+                        continue;
+                s.undelivered++;
+                if (strptime(e->time, "%Y-%m-%dT%H:%M:%SZ", &tm) && (t = timegm(&tm)) > 0 &&
+                    (s.oldest_undelivered == 0 || t < s.oldest_undelivered))
+                        s.oldest_undelivered = t;
+        }
+        *ret = s;
+}
+
 /* ---- restart ---- */
 
+void report_status_done(ReportStatus *s) {
+        s->summary = mfree(s->summary);
+}
+
+static bool report_id_is_valid(const char *s) {
+        if (strlen(s) != 36)
+                return false;
+        for (size_t i = 0; i < 36; i++)
+                if (i == 8 || i == 13 || i == 18 || i == 23 ? s[i] != '-' : !strchr("0123456789abcdef", s[i]))
+                        return false;
+        return true;
+}
+
+/* Printable UTF-8, no control characters, shorter than size. */
+static bool status_text_is_valid(const char *s, size_t size) {
+        size_t n = strlen(s);
+
+        if (n >= size || !utf8_is_valid(s, n))
+                return false;
+        for (const unsigned char *c = (const unsigned char *) s; *c; c++)
+                if (*c < 0x20 || *c == 0x7f)
+                        return false;
+        return true;
+}
+
+static int status_assign(ReportStatus *st, const char *key, const char *value) {
+        unsigned v;
+
+        if (streq(key, "id")) {
+                if (!report_id_is_valid(value))
+                        return -EBADMSG;
+                memcpy(st->id, value, sizeof st->id);
+        } else if (streq(key, "serial")) {
+                if (!serial_is_valid(value) || strlen(value) >= sizeof st->serial)
+                        return -EBADMSG;
+                strcpy(st->serial, value);
+        } else if (streq(key, "severity")) {
+                bool known = false;
+                for (Severity x = 0; x < _SEVERITY_MAX; x++)
+                        known = known || streq(value, severity_to_string(x));
+                if (!known)
+                        return -EBADMSG;
+                strcpy(st->severity, value);
+        } else if (streq(key, "time")) {
+                if (isempty(value) || !status_text_is_valid(value, sizeof st->time))
+                        return -EBADMSG;
+                strcpy(st->time, value);
+        } else if (streq(key, "bay")) {
+                if (parse_unsigned_range(value, 0, UINT_MAX, &st->bay) < 0)
+                        return -EBADMSG;
+        } else if (streq(key, "uploaded") || streq(key, "delivered")) {
+                if (parse_unsigned_range(value, 0, 1, &v) < 0)
+                        return -EBADMSG;
+                *(streq(key, "uploaded") ? &st->uploaded : &st->delivered) = v;
+        } else if (streq(key, "summary")) {
+                if (!status_text_is_valid(value, SIZE_MAX))
+                        return -EBADMSG;
+                st->summary = strdup(value);
+                if (!st->summary)
+                        return -ENOMEM;
+        } else
+                return -EBADMSG;
+        return 0;
+}
+
+int report_status_parse(const char *text, size_t size, ReportStatus *ret, unsigned *ret_line) {
+        static const char *const keys[] = { "id", "serial", "bay", "severity", "time", "uploaded", "delivered",
+                                            "summary" };
+        _cleanup_free_ char *copy = NULL;
+        ReportStatus st = {};
+        unsigned seen = 0, line = 0;
+        char *next;
+        int r = 0;
+
+        *ret_line = 0;
+        if (memchr(text, 0, size) || size == 0 || text[size - 1] != '\n')
+                return -EBADMSG;
+        copy = strndup(text, size);
+        if (!copy)
+                return -ENOMEM;
+        for (char *l = copy; *l; l = next) {
+                char *eq;
+                size_t k;
+
+                next = strchr(l, '\n');
+                *next++ = 0;
+                line++;
+                eq = strchr(l, '=');
+                if (!eq) {
+                        r = -EBADMSG;
+                        break;
+                }
+                *eq = 0;
+                for (k = 0; k < ELEMENTSOF(keys) && !streq(l, keys[k]); k++)
+                        ;
+                if (k == ELEMENTSOF(keys) || (seen & (1u << k))) {
+                        r = -EBADMSG;
+                        break;
+                }
+                seen |= 1u << k;
+                r = status_assign(&st, l, eq + 1);
+                if (r < 0)
+                        break;
+        }
+        if (r >= 0 && seen != (1u << ELEMENTSOF(keys)) - 1) {
+                line = 0;
+                r = -EBADMSG;
+        }
+        if (r < 0) {
+                report_status_done(&st);
+                *ret_line = line;
+                return r;
+        }
+        *ret = st;
+        return 0;
+}
+
+/* A status that is not ours is left alone and said so: its report stays on disk,
+ * undelivered, until someone looks. */
 static int entry_load(ReportOutbox *o, const char *name, Entry **ret) {
         _cleanup_free_ char *p = NULL, *text = NULL;
+        ReportStatus st;
+        unsigned line;
+        size_t size;
         Entry *e;
-        char *line, *save = NULL;
         int r;
 
         if (asprintf(&p, "%s/%s.status", o->dir, name) < 0)
                 return -ENOMEM;
-        r = read_full_file(p, 16 * 1024, &text, NULL);
+        r = read_full_file(p, 16 * 1024, &text, &size);
+        if (r < 0)
+                return log_warning_errno(r, "Report status %s unreadable, report not delivered: %m", p);
+        r = report_status_parse(text, size, &st, &line);
+        if (r == -EBADMSG && line > 0)
+                return log_warning_errno(r, "%s:%u: not a report status dockd wrote; the report is not delivered.",
+                                         p, line);
+        if (r == -EBADMSG)
+                return log_warning_errno(r, "%s: not a report status dockd wrote (a key is missing); the report "
+                                         "is not delivered.", p);
         if (r < 0)
                 return r;
         e = entry_new(o);
-        if (!e)
+        if (!e) {
+                report_status_done(&st);
                 return -ENOMEM;
-        snprintf(e->name, sizeof e->name, "%s", name);
-        for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-                char *eq = strchr(line, '=');
-                if (!eq)
-                        continue;
-                *eq++ = 0;
-                if (streq(line, "id"))
-                        snprintf(e->id, sizeof e->id, "%s", eq);
-                else if (streq(line, "serial"))
-                        snprintf(e->serial, sizeof e->serial, "%s", eq);
-                else if (streq(line, "severity"))
-                        snprintf(e->severity, sizeof e->severity, "%s", eq);
-                else if (streq(line, "time"))
-                        snprintf(e->time, sizeof e->time, "%s", eq);
-                else if (streq(line, "bay"))
-                        e->bay = (unsigned) strtoul(eq, NULL, 10);
-                else if (streq(line, "uploaded"))
-                        e->uploaded = streq(eq, "1");
-                else if (streq(line, "delivered"))
-                        e->delivered = streq(eq, "1");
-                else if (streq(line, "summary"))
-                        e->summary = strdup(eq);
         }
+        snprintf(e->name, sizeof e->name, "%s", name);
+        memcpy(e->id, st.id, sizeof e->id);
+        memcpy(e->serial, st.serial, sizeof e->serial);
+        memcpy(e->severity, st.severity, sizeof e->severity);
+        memcpy(e->time, st.time, sizeof e->time);
+        e->bay = st.bay;
+        e->uploaded = st.uploaded;
+        e->delivered = st.delivered;
+        e->summary = TAKE_PTR(st.summary);
         *ret = e;
         return 0;
 }
@@ -440,6 +614,8 @@ ReportOutbox *report_outbox_free(ReportOutbox *o) {
         }
         o->webhook = http_client_free(o->webhook);
         credentials_free(o->credentials);
+        for (size_t i = 0; i < o->n_codes; i++)
+                free(o->codes[i]);
         free(o->dir);
         free(o);
         return NULL;

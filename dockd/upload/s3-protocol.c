@@ -5,7 +5,6 @@
 
 #include "hexdecoct.h"
 #include "s3-protocol.h"
-#include "xml.h"
 
 /* path style: https://host[:port][/path]/bucket; virtual host: https://bucket.host[:port][/path] */
 char *s3_bucket_url(const DockdConfig *c) {
@@ -54,23 +53,11 @@ bool s3_etag_equal(const char *header, const char *want) {
         return strlen(want) == n && strncasecmp(header, want, n) == 0;
 }
 
-/* Error code and a one-line description of an S3 error answer. */
 void s3_describe_error(HttpRequest *r, char *code, size_t code_size, char *buf, size_t size) {
-        _cleanup_(xml_freep) XmlNode *root = NULL;
-        const char *body, *c = NULL, *m = NULL;
         size_t n;
+        const char *body = http_request_body(r, &n);
 
-        body = http_request_body(r, &n);
-        if (n > 0 && xml_parse(body, n, &root) >= 0 && streq(root->name, "Error")) {
-                c = xml_child_text(root, "Code");
-                m = xml_child_text(root, "Message");
-        }
-        snprintf(code, code_size, "%s", strempty(c));
-        snprintf(buf, size, "HTTP %ld%s%s%s%.160s%s", http_request_status(r), c ? " " : "", strempty(c),
-                 m ? " (" : "", strempty(m), m ? ")" : "");
-        for (char *s = buf; *s; s++)
-                if ((unsigned char) *s < 0x20)
-                        *s = ' ';
+        s3_error_describe(http_request_status(r), body, n, code, code_size, buf, size);
 }
 
 /* What a refusal means for the uploader. */
@@ -147,39 +134,6 @@ int s3_add_object_headers(HttpRequest *r, const DockdConfig *c, const char *cont
         if (k >= 0 && c->s3_object_lock && legal_hold)
                 k = http_request_add_header(r, "x-amz-object-lock-legal-hold: ON");
         return k;
-}
-
-int s3_upload_id_parse(const char *body, size_t size, char **ret) {
-        _cleanup_(xml_freep) XmlNode *root = NULL;
-        const char *id;
-
-        if (xml_parse(body, size, &root) < 0 || !streq(root->name, "InitiateMultipartUploadResult") ||
-            isempty(id = xml_child_text(root, "UploadId")))
-                return -EPROTO;
-        *ret = strdup(id);
-        return *ret ? 0 : -ENOMEM;
-}
-
-int s3_list_parts_parse(const char *body, size_t size, s3_listed_part_t part, void *userdata,
-                        unsigned *ret_next_marker) {
-        _cleanup_(xml_freep) XmlNode *root = NULL;
-        const char *truncated, *marker;
-
-        if (xml_parse(body, size, &root) < 0 || !streq(root->name, "ListPartsResult"))
-                return -EPROTO;
-        for (XmlNode *x = xml_child(root, "Part"); x; x = xml_next(x)) {
-                const char *num = xml_child_text(x, "PartNumber"), *etag = xml_child_text(x, "ETag"),
-                           *sz = xml_child_text(x, "Size");
-
-                if (etag)
-                        part(num ? (unsigned) MIN(strtoul(num, NULL, 10), (unsigned long) UINT_MAX) : 0, etag,
-                             sz ? strtoull(sz, NULL, 10) : 0, userdata);
-        }
-        truncated = xml_child_text(root, "IsTruncated");
-        marker = xml_child_text(root, "NextPartNumberMarker");
-        *ret_next_marker = truncated && streq(truncated, "true") && marker
-                                   ? (unsigned) MIN(strtoul(marker, NULL, 10), (unsigned long) UINT_MAX) : 0;
-        return 0;
 }
 
 int s3_complete_document(size_t n_parts, s3_part_digests_t part, void *userdata, bool with_checksums, char **ret,

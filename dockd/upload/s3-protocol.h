@@ -2,12 +2,13 @@
 /* s3-protocol.h: the parts of S3's REST API that the s3 backend speaks and
  * that need no upload's state: URLs in the canonical form SigV4 signs, the
  * headers that describe an object (with Object Lock), what an error answer
- * means, and the XML of InitiateMultipartUploadResult, ListPartsResult and of
- * the CompleteMultipartUpload document. */
+ * means, and the CompleteMultipartUpload document. What the store answers is
+ * read by s3-answer.h (formats/, fuzzed). */
 #pragma once
 
 #include "dockd-config.h"
 #include "http.h"
+#include "s3-answer.h"
 
 /* The SHA-256 of no bytes, the payload hash of a request without a body. */
 #define S3_EMPTY_SHA256 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
@@ -21,7 +22,8 @@ char *s3_uri_escape(const char *s, bool keep_slash);
 /* An ETag header (quoted or not) is want, case aside. */
 bool s3_etag_equal(const char *header, const char *want);
 
-/* The error code of an answer and one line that says what it was. */
+/* The error code of an answer and one line that says what it was
+ * (s3_error_describe() over its status and body). */
 void s3_describe_error(HttpRequest *r, char *code, size_t code_size, char *buf, size_t size);
 /* What a refusal means for the uploader: -EACCES, -ENXIO (no bucket), -EBUSY
  * (slow down), -EREMOTEIO (server error), -EPERM (a 4xx the same request
@@ -40,16 +42,6 @@ int s3_add_object_headers(HttpRequest *r, const DockdConfig *c, const char *cont
 /* The body of PutObjectRetention (legal_hold false: [s3] object_lock_mode until
  * retain_until) or of PutObjectLegalHold (legal_hold true: ON). */
 int s3_lock_document(const DockdConfig *c, usec_t retain_until, bool legal_hold, char **ret);
-
-/* The UploadId of an InitiateMultipartUploadResult; -EPROTO without one. */
-int s3_upload_id_parse(const char *body, size_t size, char **ret);
-
-/* A part a ListPartsResult names: its number, ETag (unquoted) and size. */
-typedef void (*s3_listed_part_t)(unsigned number, const char *etag, uint64_t size, void *userdata);
-/* Calls part for each part; *ret_next_marker is the marker of the next page,
- * 0 when this was the last. -EPROTO when it is no ListPartsResult. */
-int s3_list_parts_parse(const char *body, size_t size, s3_listed_part_t part, void *userdata,
-                        unsigned *ret_next_marker);
 
 /* The parts of a CompleteMultipartUpload document: the i-th part's number, MD5
  * (its ETag) and SHA-256 (its checksum, left out without with_checksums). */

@@ -102,10 +102,12 @@ void s3_put_state_load(BackendPut *p) {
         k = remote_put_state_load(&p->base, S3_STATE_MAGIC, S3_STATE_MAX, state_line, &st);
         key = st.key;
         upload_id = st.upload_id;
-        if (k == -EBADMSG)
-                return (void) log_debug("%s: resume state %s not recognised; ignored.", p->base.key, p->base.state_path);
-        if (k < 0 || isempty(upload_id))
+        if (k < 0 || isempty(upload_id)) {
+                /* Parts of no upload are nobody's. */
+                for (unsigned i = 0; i < p->n_parts; i++)
+                        p->parts[i].listed = false;
                 return;
+        }
         if (!streq_ptr(key, p->base.key) || st.size != p->base.size || st.part_size != p->part_size || p->single) {
                 log_info("%s: the unfinished upload of an earlier run no longer fits (size or part size "
                          "changed); aborting it and starting over.", p->base.key);

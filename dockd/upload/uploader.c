@@ -46,6 +46,7 @@ struct Uploader {
         sd_event_source *timer;
         sd_event_source *defer;
         uint64_t bytes_confirmed;
+        uint64_t failures[_UPLOAD_FAILURE_MAX];
         bool failing;
         char *last_error;
         usec_t failing_since;
@@ -87,6 +88,40 @@ static void job_unlink(Uploader *u, UploadJob *j) {
                         *p = j->next_job;
                         return;
                 }
+}
+
+static const char *const failure_names[_UPLOAD_FAILURE_MAX] = {
+        [UPLOAD_FAILURE_CONNECT] = "connect", [UPLOAD_FAILURE_TIMEOUT] = "timeout", [UPLOAD_FAILURE_TLS] = "tls",
+        [UPLOAD_FAILURE_AUTH] = "auth", [UPLOAD_FAILURE_SERVER] = "server", [UPLOAD_FAILURE_MISMATCH] = "mismatch",
+        [UPLOAD_FAILURE_PROTOCOL] = "protocol", [UPLOAD_FAILURE_LOCAL] = "local", [UPLOAD_FAILURE_OTHER] = "other",
+};
+
+const char *upload_failure_to_string(UploadFailure f) {
+        return f < _UPLOAD_FAILURE_MAX ? failure_names[f] : NULL;
+}
+
+/* From the backends' errors (backend-ops.h) and http.c's mapping of libcurl's. */
+UploadFailure upload_failure_classify(int error, const char *message) {
+        switch (error) {
+        case -ECONNREFUSED: case -ECONNRESET: case -EHOSTUNREACH: case -ENETUNREACH: case -ECONNABORTED:
+                return UPLOAD_FAILURE_CONNECT;
+        case -ETIMEDOUT:
+                return UPLOAD_FAILURE_TIMEOUT;
+        case -EACCES:
+                return UPLOAD_FAILURE_AUTH;
+        case -EBUSY: case -EREMOTEIO:
+                return UPLOAD_FAILURE_SERVER;
+        case -EIO: case -EEXIST:
+                return UPLOAD_FAILURE_MISMATCH;
+        case -EPERM:   /* a 4xx no retry changes (backend-ops.h) */
+                return UPLOAD_FAILURE_PROTOCOL;
+        case -EPROTO:
+                return message && startswith(message, "TLS: ") ? UPLOAD_FAILURE_TLS : UPLOAD_FAILURE_PROTOCOL;
+        case -ENOENT: case -ENODATA: case -ENOSPC:
+                return UPLOAD_FAILURE_LOCAL;
+        default:
+                return UPLOAD_FAILURE_OTHER;
+        }
 }
 
 static void schedule(Uploader *u) {
@@ -196,8 +231,13 @@ static void on_put_done(BackendPut *put, int error, const char *message, void *u
         if (error >= 0) {
                 storage_state(u, 0, NULL);
                 u->bytes_confirmed += j->objects[j->next].size;
-                if (j->object_done)
-                        j->object_done(j, &j->objects[j->next], j->userdata);
+                if (j->object_done) {
+                        BackendConfirmation conf = {};
+
+                        if (put && u->backend->ops->confirmation)
+                                u->backend->ops->confirmation(put, &conf);
+                        j->object_done(j, &j->objects[j->next], &conf, j->userdata);
+                }
                 j->next++;
                 j->attempts = 0;
                 if (j->next < j->n_objects) {
@@ -216,6 +256,7 @@ static void on_put_done(BackendPut *put, int error, const char *message, void *u
                 return;
         }
 
+        u->failures[upload_failure_classify(error, message)]++;
         job_stop_running(u, j);
         if (error == -ENOENT) {
                 /* The spool copy is gone: retrying cannot help. */
@@ -457,6 +498,9 @@ bool uploader_has(Uploader *u, const char *name) {
 void uploader_get_stats(Uploader *u, UploaderStats *ret) {
         UploaderStats s = { .running = u->n_running, .bytes_confirmed = u->bytes_confirmed,
                             .failing = u->failing, .last_error = u->last_error };
+
+        s.bytes_sent = u->backend->ops->bytes_sent ? u->backend->ops->bytes_sent(u->backend) : u->bytes_confirmed;
+        memcpy(s.failures, u->failures, sizeof s.failures);
 
         for (UploadJob *j = u->jobs; j; j = j->next_job) {
                 s.queued++;

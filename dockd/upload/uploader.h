@@ -31,9 +31,10 @@ typedef struct UploadObjectSpec {
         bool legal_hold;
 } UploadObjectSpec;
 
-/* Each object that central storage confirmed (o->key is the conflict key when
- * the object went there). */
-typedef void (*upload_object_done_t)(UploadJob *j, const UploadObjectSpec *o, void *userdata);
+/* Each object that central storage confirmed, and how to find it again there
+ * (o->key is the conflict key when the object went there). */
+typedef void (*upload_object_done_t)(UploadJob *j, const UploadObjectSpec *o, const BackendConfirmation *conf,
+                                     void *userdata);
 /* error 0: all objects confirmed. -EEXIST: every object is in central storage,
  * but at least one under its conflict key (upload_conflict_key()): its own key
  * holds other bytes, which are kept; an integrity alert was raised, and the
@@ -69,11 +70,30 @@ int uploader_add(Uploader *u, const UploadJobSpec *spec, UploadJob **ret);
 /* Is a job of this name queued or running? */
 bool uploader_has(Uploader *u, const char *name);
 
+/* Why a storage request failed, for the metrics (a fixed list: a bounded label). */
+typedef enum UploadFailure {
+        UPLOAD_FAILURE_CONNECT,    /* refused, reset, unreachable */
+        UPLOAD_FAILURE_TIMEOUT,
+        UPLOAD_FAILURE_TLS,
+        UPLOAD_FAILURE_AUTH,       /* 401, 403 */
+        UPLOAD_FAILURE_SERVER,     /* 5xx, slow down */
+        UPLOAD_FAILURE_MISMATCH,   /* the store holds other bytes */
+        UPLOAD_FAILURE_PROTOCOL,   /* an answer that makes no sense, other 4xx */
+        UPLOAD_FAILURE_LOCAL,      /* the spool copy */
+        UPLOAD_FAILURE_OTHER,
+        _UPLOAD_FAILURE_MAX,
+} UploadFailure;
+
+const char *upload_failure_to_string(UploadFailure f);
+UploadFailure upload_failure_classify(int error, const char *message);
+
 typedef struct UploaderStats {
         size_t queued;             /* jobs waiting, running included */
         size_t running;
         uint64_t bytes_pending;    /* not yet confirmed */
         uint64_t bytes_confirmed;  /* since start */
+        uint64_t bytes_sent;       /* to the store since start, resends included */
+        uint64_t failures[_UPLOAD_FAILURE_MAX];   /* since start */
         bool failing;              /* the last attempt failed */
         char *last_error;          /* borrowed */
 } UploaderStats;

@@ -1,7 +1,13 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: Apache-2.0
 """Inside vdock (scripts/bench.d/offload): the libmtp peer first, then dockd on
-all bays at once, over the same objects. Prints NAME: VALUE lines."""
+all bays at once, over the same objects. Prints NAME: VALUE lines.
+
+With --link NAME (one camera on a capped link): dockd's pull rate from that
+camera over the link's rate, offload_vs_link_NAME. The rate is the camera's:
+video bytes it sent over the time from its first to its last (vdock's status,
+sampled every 20 ms), the gaps between segments (signature, manifest, fsync,
+rename, custody) included."""
 
 import glob
 import json
@@ -59,7 +65,47 @@ def libmtp_peer(world, truth):
     return total, elapsed
 
 
+def link_ratio(name):
+    world = World()
+    truth = world.truth()
+    cam = truth["cameras"][0]
+    video = sum(seg["files"]["mp4"]["size"] for rec in cam["recordings"] for seg in rec["segments"])
+    small = sum(f["size"] for rec in cam["recordings"] for seg in rec["segments"]
+                for k, f in seg["files"].items() if k != "mp4")
+    rig = Rig(world, config={"spool": {"quota": "32G", "min_free": "512M"},
+                             "usb": {"command_timeout": "10s", "stall_timeout": "5s"}}, name="bench")
+    samples = []
+    try:
+        rig.tmp.path = OUT
+        d = rig.start(log_level="info")
+        world.control(f"dock {cam['serial']} 1")
+        total = video + small
+        while True:
+            st = world.status()["cameras"][0]["bytes_served"]
+            samples.append((time.monotonic(), st))
+            if st >= total:
+                break
+            if d.proc.poll() is not None:
+                sys.exit(f"dockd exited: {d.log()[-2000:]}")
+            if samples[-1][0] - samples[0][0] > 600:
+                sys.exit(f"camera sent {st} of {total} bytes in 600 s")
+            time.sleep(0.02)
+        rig.stop()
+    finally:
+        rig.cleanup()
+    # From the first byte the camera sent (a manifest) to its last.
+    first = next(t for t, b in samples if b > 0)
+    last = samples[-1][0]
+    rate = total / (last - first)
+    link = cam["link_mb_s"] * 1e6
+    print(f"dockd_{name}_MB_s: {rate / 1e6:.1f}")
+    print(f"{name}_link_MB_s: {link / 1e6:.1f}")
+    print(f"offload_vs_link_{name}: {rate / link:.2f}")
+
+
 def main():
+    if len(sys.argv) == 3 and sys.argv[1] == "--link":
+        return link_ratio(sys.argv[2])
     world = World()
     truth = world.truth()
     mtp_bytes, mtp_s = libmtp_peer(world, truth)

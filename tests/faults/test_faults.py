@@ -200,7 +200,10 @@ def broken_camera_faults_its_bay_only():
     then its bay is in fault with a clear message; nothing of it is deleted; the
     other bay and the daemon carry on."""
     world = run_in_vdock(own("always-malformed.ini"))
-    with Rig(world, config=FAST_STALLS) as rig:
+    # dockd's own USB timeouts: this camera answers at once (malformed), it
+    # never stalls, and FAST_STALLS' 2 s made healthy bay 2 time out on a
+    # busy machine.
+    with Rig(world) as rig:
         rig.start()
         rig.wait_bay(2, "ready", 60)
         b1 = rig.wait_bay(1, "fault", 120)
@@ -319,6 +322,62 @@ def clock_drift():
         check(sets and sets[0]["accepted"], sets)
         check("Camera clock was off by" in rig.dockd.log(), "no clock message")
         rig.stop()
+
+
+# State files as dockd never writes them: cut after the first line, a key twice,
+# bytes that are no text. A cut-short "stage=confirmed" used to read as confirmed,
+# and the segment was deleted from the camera without ever being uploaded.
+DAMAGED_STATES = [
+    b"stage=confirmed\n",
+    b"stage=pulling\nquarantined=0\nstage=confirmed\n",
+    b"\x00\xffstage=confirmed\n\x89PNG\r\n",
+]
+
+
+@case
+def damaged_state_files():
+    """Damaged state files at start-up: each refused with its file's name, the
+    segment pulled, uploaded and confirmed again before anything is deleted."""
+    world = run_in_vdock(own("damaged-state.ini"))
+    with Rig(world) as rig:
+        truth = world.truth()
+        planted = []
+        for (cam, seg), text in zip(world.segments(truth), DAMAGED_STATES):
+            d = os.path.join(rig.state, "spool", cam["serial"], seg["recording_id"])
+            os.makedirs(d, exist_ok=True)
+            path = os.path.join(d, f"{seg['index']:06d}.state")
+            with open(path, "wb") as f:
+                f.write(text)
+            planted.append(path)
+        serial = truth["cameras"][0]["serial"]
+        others = {
+            os.path.join(rig.state, "bays", "bay-1.json"): b'{"serial": "BWC-F0009", "reported": [1',
+            os.path.join(rig.state, "cameras", serial + ".json"): b'{"last_docked": "yesterday"}',
+            os.path.join(rig.state, "reports", "20261201T000000Z-" + serial + ".status"):
+                b"id=x\r\nEvil: header\nserial=" + serial.encode() + b"\n",
+        }
+        for path, text in others.items():
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(path, "wb") as f:
+                f.write(text)
+        rig.start()
+        rig.wait_bay(1, "ready", 90)
+        t = world.truth()
+        recs = rig.custody_records()
+        for cam, seg in world.segments(t):
+            name = f"{seg['recording_id']}/{seg['index']:06d}"
+            events = [r["event"] for r in recs if r.get("segment") == name]
+            check("confirmed" in events or seg["fate"] == "on-camera",
+                  f"{name} deleted from the camera ({seg['fate']}) but never confirmed: {events}")
+            check("confirmed" in events and events.index("confirmed") < events.index("deleted-from-camera"),
+                  f"{name}: not confirmed, then deleted: {events}")
+        check_offloaded(rig, t)
+        log = rig.dockd.log()
+        for path in planted:
+            check(f"{path}:" in log and "not a segment state dockd wrote" in log, f"{path} not named in the log")
+        for path in others:
+            check(f"{path}:" in log, f"{path} not named in the log")
+        check(rig.stop() == 0, "dockd exit status")
 
 
 if __name__ == "__main__":

@@ -3,16 +3,21 @@
 """The README's main-job command, as scripts/demo runs it (vdock's demo
 scenario, dockd, the summary and its own checks), on the test build: it must
 end "The dock behaved correctly." with status 0, and the commands it prints to
-check a segment by hand must work as printed (case plain, output to a pipe).
+check a segment by hand must work as printed (case plain, output to a pipe). It
+leaves dockd's metrics in its output directory (promtool accepts them) and ends
+with a reconciliation whose count matches the segments deleted from the
+cameras, none missing.
 
 Case live-view: the same in a terminal, an 80-column tmux pane, resized to 60
 columns half-way: on every screen the live view shows each bay's line once,
 fitted to the width (a line wider than the terminal would wrap, and the redraw
 would then leave stale copies behind)."""
 
+import json
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -57,6 +62,28 @@ def plain():
         actual, claimed = sha_lines[0], sha_lines[-1].split("=", 1)[1]
         if actual != claimed:
             sys.exit(f"sha256sum says {actual}, the manifest says {claimed}")
+        check_metrics_and_reconciliation(out, p.stdout)
+
+
+def check_metrics_and_reconciliation(out, stdout):
+    prom = os.path.join(out, "dockd.prom")
+    if not os.path.exists(prom):
+        sys.exit("the demo left no metrics file (dockd.prom) in its output directory")
+    text = open(prom).read()
+    r = subprocess.run([shutil.which("promtool") or "promtool", "check", "metrics"], input=text,
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        sys.exit(f"promtool check metrics on the demo's dockd.prom: {r.stdout}{r.stderr}")
+    m = re.search(r"reconciled:\s+(\d+) objects \((\d+) segments deleted from cameras\).*none missing", stdout)
+    if not m:
+        sys.exit("the summary does not say how many objects were reconciled and that none were missing")
+    objects, segments = int(m.group(1)), int(m.group(2))
+    with open(os.path.join(out, "ground-truth.json")) as f:
+        truth = json.load(f)
+    deleted = sum(1 for c in truth["cameras"] for rec in c["recordings"] for s in rec["segments"]
+                  if s["fate"] == "deleted")
+    if segments != deleted or objects != 3 * deleted:
+        sys.exit(f"reconciled {objects} objects of {segments} segments; the cameras had {deleted} deleted")
 
 
 def check_screen(screen, width):

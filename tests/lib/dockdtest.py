@@ -443,11 +443,11 @@ class Rig:
         self.config = write_config(self.tmp.join("dockd.conf"), sections)
         self.dockd = None
 
-    def start(self, extra_env=None, wait=True):
+    def start(self, extra_env=None, wait=True, log_level="debug"):
         env = dict(self.env)
         if extra_env:
             env.update(extra_env)
-        self.dockd = Dockd(self.tmp, self.config, env=env)
+        self.dockd = Dockd(self.tmp, self.config, env=env, log_level=log_level)
         if wait:
             self.dockd.wait_ready()
         return self.dockd

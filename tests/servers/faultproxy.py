@@ -14,9 +14,14 @@ Faults (any combination; passthrough() clears them all):
       carries the n-th byte is reset (RST to both the client and the
       target), after exactly n bytes went through.  Re-arms `times` times
       (None: forever), then passes through again.
-  slow(rate, direction="both")
+  slow(rate, direction="both", burst=0.02)
       Cap the throughput at rate bytes/second per direction, shared by all
-      connections.  slow(None) lifts it.
+      connections: a link of that rate.  Never more than rate x t bytes
+      go in any t seconds after the call (plus 20 ms worth).  The link
+      banks the time it could not send while bytes were waiting, up to
+      burst seconds: a proxy thread that the machine kept from running
+      catches up, as a network card would have gone on sending.  An idle
+      link banks 20 ms at most.  slow(None) lifts it.
   fail_requests(n, status=503, ...)
       Answer the next n HTTP requests with a canned response (S3-style XML
       error body) instead of forwarding them.  The request body is drained
@@ -75,12 +80,16 @@ dropped_up (client bytes not forwarded: drained bodies, bytes after a
 reset cut), requests (HTTP requests seen), requests_forwarded, responses
 (final responses from the target, counted as their head passes), injected,
 resets, upstream_connect_errors, status (dict of forwarded response status
-counts), ruled (requests a rule took).  Counters move before the bytes they
-count are written, so a test that has read an answer sees it counted.
-requests_log(): one dict per request: conn, method, target, body_bytes,
-injected, status, complete, rule (the id of the rule that took it, or None),
-time (time.monotonic() when its head arrived), and with log_headers=True
-headers (dict, lower-case names, as the client sent them).
+counts), ruled (requests a rule took).  timeline(direction): the bytes
+forwarded in each 10 ms since the proxy started (or reset_stats()),
+{"start": CLOCK_MONOTONIC seconds, "bin": 0.01, "bytes": [...]};
+bytes_between(t0, t1, direction) sums it (CLOCK_MONOTONIC, as
+time.monotonic(); bins cut by t0/t1 count in part).  Counters move before
+the bytes they count are written, so a test that has read an answer sees it
+counted.  requests_log(): one dict per request: conn, method, target,
+body_bytes, injected, status, complete, rule (the id of the rule that took
+it, or None), time (time.monotonic() when its head arrived), and with
+log_headers=True headers (dict, lower-case names, as the client sent them).
 
 Python, in-process:
     from faultproxy import FaultProxy
@@ -97,7 +106,7 @@ Another process (CLI, control channel):
     curl -s 'http://127.0.0.1:C/fail?count=2&status=500'
     curl -s  http://127.0.0.1:C/stats
   Paths: /pass  /reset?after=N&direction=up|down&times=1  /slow?rate=N&
-  direction=both  /fail?count=N&status=503&close=0&retry_after=S
+  direction=both&burst=0.02  /timeline?direction=up  /fail?count=N&status=503&close=0&retry_after=S
   /blackhole?on=1  /refuse?on=1  /reset-all  /stats  /requests
   /reset-stats  /faults  /rule (POST, a JSON object: add_rule's arguments)
   /remove-rule?id=N  /clear-rules.  Every answer is JSON.  From Python:
@@ -132,6 +141,8 @@ from s3client import S3Client, resign  # noqa: E402
 __all__ = ["FaultProxy", "FaultProxyClient", "FaultProxyProcess"]
 
 CHUNK = 65536
+TIMELINE_BIN = 0.01
+IDLE_CREDIT = 0.02   # seconds of sending an idle capped link may bank
 HEAD_LIMIT = 256 * 1024
 LOG_MAX = 100000
 DIRECTIONS = ("up", "down")
@@ -299,8 +310,37 @@ class _Conn:
 class _Bucket:
     def __init__(self):
         self.rate = None
+        self.burst = IDLE_CREDIT
         self.tokens = 0.0
         self.last = 0.0
+        self.waiting = 0        # senders with bytes held back
+        self.backlog = False    # there were some at the last look
+
+
+class _Timeline:
+    """Bytes per TIMELINE_BIN seconds since start."""
+
+    def __init__(self):
+        self.start = time.monotonic()
+        self.bins = [[] for _ in DIRECTIONS]
+
+    def add(self, direction, n):
+        b = self.bins[DIRECTIONS.index(direction)]
+        i = int((time.monotonic() - self.start) / TIMELINE_BIN)
+        if i >= len(b):
+            b.extend([0] * (i + 1 - len(b)))
+        b[i] += n
+
+    def bytes_between(self, t0, t1, direction):
+        b = self.bins[DIRECTIONS.index(direction)]
+        total = 0.0
+        for i, n in enumerate(b):
+            lo = self.start + i * TIMELINE_BIN
+            hi = lo + TIMELINE_BIN
+            overlap = min(hi, t1) - max(lo, t0)
+            if overlap > 0:
+                total += n * overlap / TIMELINE_BIN
+        return total
 
 
 class FaultProxy:
@@ -345,6 +385,7 @@ class FaultProxy:
         self._gate = None
         self._log = collections.deque(maxlen=LOG_MAX)
         self._zero_stats()
+        self._timeline = _Timeline()
 
     # -- lifecycle ------------------------------------------------------
 
@@ -371,20 +412,21 @@ class FaultProxy:
     def start(self):
         if self._thread is not None:
             return self
-        for attempt in range(5):
-            if self._fixed_port:
-                r = su.reserve_specific_port(self.port, self.host)
-            else:
-                r = su.reserve_port(self.host)
-                self.port = r.port
-            self._reservations.append(r)
-            try:
-                self._start_loop()
-                break
-            except su.HarnessError:
-                self._release()
-                if self._fixed_port or attempt == 4:
-                    raise
+        # Held with SO_REUSEPORT, as _listen() binds: no other program can
+        # take the port, before the first bind or while refuse() has it
+        # closed.
+        if self._fixed_port:
+            r = su.reserve_specific_port(self.port, self.host,
+                                         hold="reuseport")
+        else:
+            r = su.reserve_port(self.host, hold="reuseport")
+            self.port = r.port
+        self._reservations.append(r)
+        try:
+            self._start_loop()
+        except BaseException:
+            self._release()
+            raise
         if self.control:
             try:
                 self._start_control()
@@ -455,6 +497,7 @@ class FaultProxy:
         lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         try:
             lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
             lsock.bind((self.host, self.port))
             lsock.listen(128)
             lsock.setblocking(False)
@@ -546,15 +589,19 @@ class FaultProxy:
                 [nbytes, nbytes, None if times is None else int(times)]
         return self.faults()
 
-    def slow(self, rate, direction="both"):
-        """Cap throughput to rate bytes/s (None or 0: no cap)."""
+    def slow(self, rate, direction="both", burst=IDLE_CREDIT):
+        """Cap throughput to rate bytes/s (None or 0: no cap); a late proxy
+        catches up on at most burst seconds of sending."""
         dirs = DIRECTIONS if direction == "both" else (direction,)
         if any(d not in DIRECTIONS for d in dirs):
             raise ValueError("direction: up, down or both")
+        if not 0 < float(burst) <= 10:
+            raise ValueError("burst: seconds, 0 < burst <= 10")
         with self._mu:
             for d in dirs:
                 b = self._buckets[d]
                 b.rate = float(rate) if rate else None
+                b.burst = max(float(burst), IDLE_CREDIT)
                 b.tokens = 0.0
                 b.last = time.monotonic()
         return self.faults()
@@ -706,6 +753,7 @@ class FaultProxy:
                                "times": r[2]})
                           for d, r in self._reset.items()},
                 "slow": {d: b.rate for d, b in self._buckets.items()},
+                "burst": {d: b.burst for d, b in self._buckets.items()},
                 "fail": None if self._fail is None else {
                     k: (v if k != "body" or v is None or isinstance(v, str)
                         else v.decode("latin-1"))
@@ -742,7 +790,22 @@ class FaultProxy:
         with self._mu:
             self._zero_stats()
             self._log.clear()
+            self._timeline = _Timeline()
         return self.stats()
+
+    def timeline(self, direction="up"):
+        """Bytes forwarded per 10 ms: {"start", "bin", "bytes"}."""
+        if direction not in DIRECTIONS:
+            raise ValueError("direction: up or down")
+        with self._mu:
+            t = self._timeline
+            return {"start": t.start, "bin": TIMELINE_BIN,
+                    "bytes": list(t.bins[DIRECTIONS.index(direction)])}
+
+    def bytes_between(self, t0, t1, direction="up"):
+        """Bytes forwarded between CLOCK_MONOTONIC times t0 and t1."""
+        with self._mu:
+            return self._timeline.bytes_between(t0, t1, direction)
 
     def requests_log(self):
         with self._mu:
@@ -809,22 +872,33 @@ class FaultProxy:
     async def _take(self, direction, want):
         """Throttle: how many of want bytes may go now (waits if needed)."""
         b = self._buckets[direction]
-        while True:
+        with self._mu:
+            b.waiting += 1
+        try:
+            while True:
+                with self._mu:
+                    rate = b.rate
+                    if not rate:
+                        return want
+                    step = max(1.0, rate * IDLE_CREDIT)
+                    # Time the link had bytes waiting is time it was sending
+                    # them, however late this thread runs; idle time is not.
+                    cap = max(step, rate * b.burst) if b.backlog else step
+                    now = time.monotonic()
+                    b.tokens = min(cap, b.tokens + (now - b.last) * rate)
+                    b.last = now
+                    b.backlog = True
+                    need = min(want, step)
+                    if b.tokens >= need:
+                        n = int(min(want, b.tokens))
+                        b.tokens -= n
+                        return max(1, n)
+                    wait = (need - b.tokens) / rate
+                await asyncio.sleep(min(wait, 0.05))
+        finally:
             with self._mu:
-                rate = b.rate
-                if not rate:
-                    return want
-                cap = max(1.0, rate / 50.0)  # 20 ms worth of burst
-                now = time.monotonic()
-                b.tokens = min(cap, b.tokens + (now - b.last) * rate)
-                b.last = now
-                need = min(want, cap)
-                if b.tokens >= need:
-                    n = int(min(want, b.tokens))
-                    b.tokens -= n
-                    return max(1, n)
-                wait = (need - b.tokens) / rate
-            await asyncio.sleep(min(wait, 0.05))
+                b.waiting -= 1
+                b.backlog = b.waiting > 0
 
     async def _send(self, c, direction, data):
         """Forward data in direction, applying blackhole, slow and reset."""
@@ -855,7 +929,9 @@ class FaultProxy:
             if len(piece):
                 # Count first: the peer may act on the bytes (and read the
                 # stats) before this thread runs again.
-                self._count("bytes_" + direction, len(piece))
+                with self._mu:
+                    self._stats["bytes_" + direction] += len(piece)
+                    self._timeline.add(direction, len(piece))
                 w.write(piece)
             if cut:
                 with self._mu:
@@ -1271,14 +1347,19 @@ class FaultProxy:
 
             do_GET = do_POST = do_PUT = _do
 
+        # Listening from the pick on: nothing can take the port before the
+        # control server serves it.
         if self.control_port is None:
-            r = su.reserve_port(self.host)
+            r = su.reserve_port(self.host, hold="listen")
             self.control_port = r.port
         else:
-            r = su.reserve_specific_port(self.control_port, self.host)
+            r = su.reserve_specific_port(self.control_port, self.host,
+                                         hold="listen")
         self._reservations.append(r)
         self._ctl = http.server.ThreadingHTTPServer(
-            (self.host, self.control_port), Handler)
+            (self.host, self.control_port), Handler, bind_and_activate=False)
+        self._ctl.socket.close()
+        self._ctl.socket = r.socket
         self._ctl.daemon_threads = True
         self._ctl_thread = threading.Thread(
             target=self._ctl.serve_forever, name="faultproxy-control",
@@ -1300,7 +1381,8 @@ class FaultProxy:
                 int(q["after"]), q.get("direction", "up"),
                 None if times in ("none", "forever", "") else int(times))
         elif op == "slow":
-            faults = self.slow(opt_int("rate"), q.get("direction", "both"))
+            faults = self.slow(opt_int("rate"), q.get("direction", "both"),
+                               float(q.get("burst", IDLE_CREDIT)))
         elif op == "fail":
             faults = self.fail_requests(
                 int(q.get("count", "1")), int(q.get("status", "503")),
@@ -1323,6 +1405,8 @@ class FaultProxy:
             faults = self.faults()
         elif op == "stats":
             return self.stats()
+        elif op == "timeline":
+            return self.timeline(q.get("direction", "up"))
         elif op == "requests":
             return self.requests_log()
         elif op == "reset-stats":
@@ -1358,8 +1442,12 @@ class FaultProxyClient:
         return self._get("reset", after=int(nbytes), direction=direction,
                          times=times)["faults"]
 
-    def slow(self, rate, direction="both"):
-        return self._get("slow", rate=rate or 0, direction=direction)["faults"]
+    def slow(self, rate, direction="both", burst=IDLE_CREDIT):
+        return self._get("slow", rate=rate or 0, direction=direction,
+                         burst=burst)["faults"]
+
+    def timeline(self, direction="up"):
+        return self._get("timeline", direction=direction)
 
     def fail_requests(self, count=1, status=503, body=None, close=False,
                       retry_after=None):

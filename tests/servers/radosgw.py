@@ -87,10 +87,12 @@ class RadosGateway(su.S3Daemons):
         to ceph.conf.
     die_with_parent: the daemons get SIGKILL if the thread that started them
         dies (PR_SET_PDEATHSIG).  Start and restart from the same thread.
+    startup_timeout: seconds, or None (the default): wait as long as every
+        daemon lives (a start fails at once when one exits).
     """
 
     def __init__(self, dir=None, *, buckets=(), plain_buckets=(),
-                 memstore_bytes=4 << 30, startup_timeout=120.0, debug_rgw=1,
+                 memstore_bytes=4 << 30, startup_timeout=None, debug_rgw=1,
                  conf_overrides=None, die_with_parent=True):
         super().__init__(dir, startup_timeout, die_with_parent, ACCESS_KEY,
                          SECRET_KEY, REGION)
@@ -162,12 +164,6 @@ class RadosGateway(su.S3Daemons):
 
     # -- internals -------------------------------------------------------
 
-    def _port_taken(self, error):
-        # The OSD binds the first free ports of its range and fails if one
-        # was taken: its log says so.
-        return super()._port_taken(error) or "Address already in use" in \
-            su.log_tail(self.log_path("osd.0"), 50)
-
     def _step(self, name):
         self.timings[name] = round(time.monotonic() - self._t0, 3)
 
@@ -186,7 +182,7 @@ class RadosGateway(su.S3Daemons):
         self._spawn("mon")
         su.wait_for_port(self.ports["mon"], self.host,
                          deadline - time.monotonic(), self.procs["mon"],
-                         "ceph-mon")
+                         "ceph-mon", alive=self.procs)
         self._step("mon")
         self._spawn("osd")
         # radosgw creates its pools through the monitor and waits until the
@@ -194,7 +190,7 @@ class RadosGateway(su.S3Daemons):
         self._spawn("rgw")
         su.wait_for_port(self.ports["rgw"], self.host,
                          deadline - time.monotonic(), self.procs["rgw"],
-                         "radosgw")
+                         "radosgw", alive=self.procs)
         self._step("rgw")
         self._create_user()
         self._step("user")
@@ -359,13 +355,15 @@ class RadosGateway(su.S3Daemons):
     def _wait_gateway(self, deadline):
         p = self.procs["rgw"]
         su.wait_for_port(self.ports["rgw"], self.host,
-                         deadline - time.monotonic(), p, "radosgw")
+                         deadline - time.monotonic(), p, "radosgw",
+                         alive=self.procs)
         su.check_port_owner(self.ports["rgw"], p.pid)
         last = None
         while True:
             if p.poll() is not None:
                 raise HarnessError(f"radosgw exited with status {p.returncode}:\n"
                                    + su.log_tail(self.log_path("client.rgw")))
+            su.check_alive(self.procs)
             s3 = self.client(timeout=10)
             try:
                 s3.list_buckets()
@@ -415,8 +413,9 @@ def main(argv=None):
                     help="create this bucket with Object Lock (repeatable)")
     st.add_argument("--plain-bucket", action="append", default=[],
                     help="create this bucket without Object Lock (repeatable)")
-    st.add_argument("--timeout", type=float, default=120.0,
-                    help="startup timeout, seconds")
+    st.add_argument("--timeout", type=float, default=None,
+                    help="startup timeout, seconds (default: none; a start "
+                         "fails when a daemon exits)")
     args = ap.parse_args(argv)
     if args.cmd == "start":
         return _cmd_start(args)

@@ -19,8 +19,8 @@ import threading
 import time
 
 __all__ = [
-    "HarnessError", "PortReservation", "reserve_ports", "reserve_port_range",
-    "port_is_free",
+    "HarnessError", "PortReservation", "reserve_port", "reserve_ports",
+    "reserve_port_range", "port_is_free", "timeout_or_forever", "check_alive",
     "wait_for_port", "spawn", "kill_tree", "listening_socket_owners",
     "check_port_owner", "port_listening", "rss_kib", "pss_kib", "log_tail", "clean_env", "pids_alive",
     "serve_foreground", "Lifecycle", "Daemons", "S3Daemons",
@@ -81,13 +81,38 @@ class PortReservation:
     """A port picked for a server, with an flock() on
     $TMPDIR/dockd-test-ports/PORT.lock held until release(), so that other
     harness instances (other tests running in parallel) skip it.  The lock
-    goes away with the process that holds it, however it dies."""
+    goes away with the process that holds it, however it dies.
 
-    def __init__(self, port, fd):
+    The lock only keeps our harnesses off the port.  hold= also keeps every
+    other program off it: a socket bound to the port (never listening, so it
+    takes no connections) stays open until release(), and the server binds
+    beside it with the same option:
+      "reuseport": SO_REUSEPORT.  Only sockets of our user that set
+          SO_REUSEPORT too can bind (Swift's servers do); anything else gets
+          EADDRINUSE, whenever the server binds and for as long as it runs,
+          restarts included.
+      "reuseaddr": SO_REUSEADDR, for servers that set only that (memcached).
+          Keeps off programs that do not set it; one that does can still
+          bind, and take the port if it listens before our server does.
+      "listen": for a server in this process: the socket (self.socket)
+          listens already, and the server serves it; connections made before
+          the server runs wait in its backlog.
+    """
+
+    def __init__(self, port, fd, sock=None):
         self.port = port
         self._fd = fd
+        self._sock = sock
+
+    @property
+    def socket(self):
+        """The held socket (hold="listen": the one to serve), or None."""
+        return self._sock
 
     def release(self):
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
@@ -115,9 +140,32 @@ def _try_lock(port):
     return fd
 
 
-def reserve_port(host=HOST, exclude=(), rng=random):
-    """Pick one free port in PORT_RANGE and lock it; returns PortReservation."""
+_HOLD_OPTIONS = {"reuseport": socket.SO_REUSEPORT,
+                 "reuseaddr": socket.SO_REUSEADDR,
+                 "listen": socket.SO_REUSEADDR}
+
+
+def _hold_socket(port, host, hold):
+    """A socket bound to (host, port) with the option hold names, or None if
+    the port is taken."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        s.setsockopt(socket.SOL_SOCKET, _HOLD_OPTIONS[hold], 1)
+        s.bind((host, port))
+        if hold == "listen":
+            s.listen(128)
+    except OSError:
+        s.close()
+        return None
+    return s
+
+
+def reserve_port(host=HOST, exclude=(), rng=random, hold=None):
+    """Pick one free port in PORT_RANGE and lock it; returns PortReservation.
+    hold: None, "reuseport", "reuseaddr" or "listen" (see PortReservation)."""
     lo, hi = PORT_RANGE
+    if hold is not None and hold not in _HOLD_OPTIONS:
+        raise ValueError(f"hold={hold!r}")
     for _ in range(2000):
         port = rng.randrange(lo, hi)
         if port in exclude:
@@ -126,17 +174,20 @@ def reserve_port(host=HOST, exclude=(), rng=random):
         if fd is None:
             continue
         if port_is_free(port, host):
-            return PortReservation(port, fd)
+            sock = _hold_socket(port, host, hold) if hold else None
+            if sock is not None or hold is None:
+                return PortReservation(port, fd, sock)
         os.close(fd)
     raise HarnessError("no free port found in %d-%d" % PORT_RANGE)
 
 
-def reserve_ports(n, host=HOST):
+def reserve_ports(n, host=HOST, hold=None):
     """n distinct free ports, each locked (see PortReservation)."""
     out = []
     try:
         for _ in range(n):
-            out.append(reserve_port(host, exclude={r.port for r in out}))
+            out.append(reserve_port(host, exclude={r.port for r in out},
+                                    hold=hold))
     except BaseException:
         for r in out:
             r.release()
@@ -166,15 +217,18 @@ def reserve_port_range(n, host=HOST, rng=random):
     raise HarnessError(f"no {n} consecutive free ports in %d-%d" % PORT_RANGE)
 
 
-def reserve_specific_port(port, host=HOST):
-    """Lock a port the caller chose; HarnessError if taken."""
+def reserve_specific_port(port, host=HOST, hold=None):
+    """Lock a port the caller chose; HarnessError if taken.  hold: as for
+    reserve_port()."""
     fd = _try_lock(port)
     if fd is None:
         raise HarnessError(f"port {port} is locked by another test server")
-    if not port_is_free(port, host):
+    sock = None
+    if not port_is_free(port, host) or \
+            (hold and (sock := _hold_socket(port, host, hold)) is None):
         os.close(fd)
         raise HarnessError(f"port {port} on {host} is in use")
-    return PortReservation(port, fd)
+    return PortReservation(port, fd, sock)
 
 
 def clean_env(extra=None):
@@ -296,15 +350,32 @@ def log_tail(path, lines=30):
     return "\n".join(data.splitlines()[-lines:])
 
 
-def wait_for_port(port, host=HOST, timeout=30.0, proc=None, what=None):
+def timeout_or_forever(timeout):
+    """timeout, or infinity for None: deadlines computed from it are then
+    never reached (time.monotonic() + inf is inf)."""
+    return float("inf") if timeout is None else float(timeout)
+
+
+def check_alive(procs):
+    """Raise HarnessError if one of procs ({name: Popen}) has exited."""
+    for name, p in procs.items():
+        if p.poll() is not None:
+            raise HarnessError(f"{name} exited with status {p.returncode}")
+
+
+def wait_for_port(port, host=HOST, timeout=30.0, proc=None, what=None,
+                  alive=None):
     """Wait until (host, port) accepts a connection.  If proc exits first,
-    raise HarnessError at once instead of waiting out the timeout."""
+    or one of alive ({name: Popen}, the processes the server needs), raise
+    HarnessError at once instead of waiting out the timeout."""
     deadline = time.monotonic() + timeout
     while True:
         if proc is not None and proc.poll() is not None:
             raise HarnessError(f"{what or proc.args[0]} exited with status "
                                f"{proc.returncode} before listening on "
                                f"{host}:{port}")
+        if alive:
+            check_alive(alive)
         try:
             with socket.create_connection((host, port), timeout=0.5):
                 return
@@ -446,7 +517,7 @@ class Daemons(Lifecycle):
     def __init__(self, dir, startup_timeout, die_with_parent):
         self._own_dir = dir is None
         self.dir = os.path.abspath(dir) if dir else None
-        self.startup_timeout = startup_timeout
+        self.startup_timeout = timeout_or_forever(startup_timeout)
         self.die_with_parent = die_with_parent
         self.host = HOST
         self.ports = {}
@@ -468,20 +539,20 @@ class Daemons(Lifecycle):
         """Proportional set size of all the processes, KiB."""
         return pss_kib(self.pids.values())
 
-    # Subclasses: TMP_PREFIX, _prepare() (before the first attempt),
+    # Subclasses: TMP_PREFIX, _prepare() (before _start_once()),
     # _start_once(), _after_start(), _stop_processes().
     TMP_PREFIX = "dockd-server-"
 
     def start(self):
-        """Start every process and wait until they serve; on new ports if
-        one was taken by a stranger meanwhile (_port_taken); everything is
-        stopped if the start fails.  Sets startup_s."""
+        """Start every process and wait until they serve (their ports are
+        held from before they bind); everything is stopped if the start
+        fails.  Sets startup_s."""
         self._t0 = time.monotonic()
         if self.dir is None:
             self.dir = tempfile.mkdtemp(prefix=self.TMP_PREFIX)
         try:
             self._prepare()
-            self._start_retrying()
+            self._start_once()
             self._after_start()
         except BaseException:
             self.stop()
@@ -503,25 +574,6 @@ class Daemons(Lifecycle):
 
     def _after_start(self):
         pass
-
-    def _port_taken(self, error):
-        return "shared" in str(error) or "Address already in use" in str(error)
-
-    def _start_retrying(self):
-        last = None
-        for _attempt in range(3):
-            try:
-                self._start_once()
-                return
-            except HarnessError as e:
-                # A port taken between the check and the bind (by something
-                # that is not one of our harnesses): again, on new ports.
-                last = e
-                self._stop_processes()
-                self._release_ports()
-                if not self._port_taken(e):
-                    raise
-        raise last
 
     def _release_ports(self):
         for r in self._reservations:

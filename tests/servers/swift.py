@@ -136,10 +136,14 @@ class SwiftServer(su.S3Daemons):
     die_with_parent: the servers get SIGKILL if the thread that started them
         dies (PR_SET_PDEATHSIG), so a crashed test leaves nothing behind.
         Start and restart from the same (main) thread.
+    startup_timeout: seconds, or None (the default): wait as long as every
+        process lives.  A start fails at once when one of them exits; how
+        long a live one takes says only how busy the machine is, and the
+        test's own timeout bounds a hang.
     """
 
     def __init__(self, dir=None, *, buckets=(), min_part_size=5 * 1024 * 1024,
-                 startup_timeout=60.0, log_level="INFO", conf_overrides=None,
+                 startup_timeout=None, log_level="INFO", conf_overrides=None,
                  die_with_parent=True):
         super().__init__(dir, startup_timeout, die_with_parent, ACCESS_KEY,
                          SECRET_KEY, REGION)
@@ -170,8 +174,14 @@ class SwiftServer(su.S3Daemons):
             os.makedirs(os.path.join(self.dir, sub), exist_ok=True)
 
     def _start_once(self):
+        # Swift's servers bind with SO_REUSEPORT, memcached with SO_REUSEADDR:
+        # each port is held with the same option until stop(), so that no
+        # other program can take it before they bind (or between a kill and
+        # a restart).
+        self._reservations = [su.reserve_port(self.host, hold="reuseaddr")]
+        self._reservations += su.reserve_ports(len(SERVERS), self.host,
+                                               hold="reuseport")
         names = ("memcached",) + SERVERS
-        self._reservations = su.reserve_ports(len(names), self.host)
         self.ports = {n: r.port for n, r in zip(names, self._reservations)}
         self._write_configs()
         ring = self._build_rings_async()
@@ -366,7 +376,7 @@ class SwiftServer(su.S3Daemons):
             for name in ("memcached",) + SERVERS:
                 su.wait_for_port(self.ports[name], self.host,
                                  max(0.1, deadline - time.monotonic()),
-                                 self.procs[name], name)
+                                 self.procs[name], name, alive=self.procs)
             for name in SERVERS:
                 self._wait_healthcheck(name, deadline)
             self._wait_s3(deadline, full=True)
@@ -384,10 +394,7 @@ class SwiftServer(su.S3Daemons):
         url = f"http://{self.host}:{self.ports[name]}/healthcheck"
         opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
         while True:
-            p = self.procs[name]
-            if p.poll() is not None:
-                raise su.HarnessError(f"{name} exited with status "
-                                      f"{p.returncode}")
+            su.check_alive(self.procs)
             try:
                 with opener.open(url, timeout=2) as r:
                     if r.status == 200 and r.read().strip() == b"OK":
@@ -405,9 +412,7 @@ class SwiftServer(su.S3Daemons):
         bucket = "harness-ready-" + secrets.token_hex(4)
         last = None
         while True:
-            if self.procs["proxy"].poll() is not None:
-                raise su.HarnessError("proxy exited with status "
-                                      f"{self.procs['proxy'].returncode}")
+            su.check_alive(self.procs)
             s3 = self.client(timeout=10)
             try:
                 if full:
@@ -451,8 +456,9 @@ def main(argv=None):
     st.add_argument("--bucket", action="append", default=[],
                     help="create this bucket (repeatable)")
     st.add_argument("--min-part-size", type=int, default=5 * 1024 * 1024)
-    st.add_argument("--timeout", type=float, default=60.0,
-                    help="startup timeout, seconds")
+    st.add_argument("--timeout", type=float, default=None,
+                    help="startup timeout, seconds (default: none; a start "
+                         "fails when a server exits)")
     st.add_argument("--rclone-config", help="also write an rclone config")
     st.add_argument("--rclone-chunk-size", default="8Mi")
     st.add_argument("--rclone-concurrency", type=int, default=4)

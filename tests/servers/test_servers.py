@@ -8,7 +8,9 @@ Exit status: 0 pass, 77 skip (a tool is missing), 1 fail.  CURL, NODE and
 RCLONE in the environment name the programs (meson passes find_program's).
 """
 
+import asyncio
 import contextlib
+import errno
 import hashlib
 import http.client
 import http.server
@@ -30,7 +32,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 import serverutil as su  # noqa: E402
-from faultproxy import FaultProxy, FaultProxyProcess  # noqa: E402
+from faultproxy import FaultProxy, FaultProxyClient, FaultProxyProcess  # noqa: E402
 from s3client import S3Client, S3Error, multipart_etag  # noqa: E402
 from swift import SwiftServer, rclone_env  # noqa: E402
 from tus import TusServer  # noqa: E402
@@ -219,6 +221,69 @@ def swift_start_stop():
         sw3.stop()
         check(not os.path.exists(tmp), "temporary dir removed")
         assert_stopped(pids, [], tmp)
+
+
+def bind_error(port, *options, listen=True):
+    """None if a socket with options can bind (and listen on) the port,
+    else the errno name."""
+    s = socket.socket()
+    try:
+        for o in options:
+            s.setsockopt(socket.SOL_SOCKET, o, 1)
+        s.bind((su.HOST, port))
+        if listen:
+            s.listen()
+        return None
+    except OSError as e:
+        return errno.errorcode.get(e.errno, str(e.errno))
+    finally:
+        s.close()
+
+
+@case
+def ports_held():
+    """A held reservation keeps every other program off the port, and the
+    server binds beside it with the same option and gets the connections."""
+    ra, rp = socket.SO_REUSEADDR, socket.SO_REUSEPORT
+    for hold, server in (("reuseport", (ra, rp)), ("reuseaddr", (ra,))):
+        r = su.reserve_port(hold=hold)
+        try:
+            eq(bind_error(r.port), "EADDRINUSE", f"{hold}: a plain stranger")
+            if hold == "reuseport":
+                eq(bind_error(r.port, ra), "EADDRINUSE",
+                   "reuseport: a stranger with SO_REUSEADDR")
+            srv = socket.socket()
+            for o in server:
+                srv.setsockopt(socket.SOL_SOCKET, o, 1)
+            srv.bind((su.HOST, r.port))
+            srv.listen()
+            for _ in range(3):  # the held socket takes none of them
+                c = socket.create_connection((su.HOST, r.port), timeout=5)
+                srv.settimeout(5)
+                a, _ = srv.accept()
+                c.close()  # the client closes first: no TIME_WAIT on r.port
+                a.close()
+            srv.close()
+        finally:
+            r.release()
+        eq(bind_error(r.port), None, f"{hold}: free after release()")
+
+
+@case
+def swift_ports_held():
+    """No other program can take a Swift port: not before the servers bind
+    (the harness used to pick ports, then retry with new ones when a stranger
+    got there first) and not while the proxy is down between a kill and a
+    restart."""
+    with SwiftServer(buckets=["held"]) as sw:
+        for name, port in sw.ports.items():
+            eq(bind_error(port, socket.SO_REUSEADDR), "EADDRINUSE",
+               f"a stranger on {name}'s port")
+        sw.kill_proxy()
+        eq(bind_error(sw.ports["proxy"], socket.SO_REUSEADDR), "EADDRINUSE",
+           "a stranger on the port of the killed proxy")
+        sw.start_proxy()
+        sw.client().put_object("held", "k", b"v")
 
 
 @case
@@ -892,6 +957,61 @@ def faultproxy_slow():
 
 
 @case
+def faultproxy_link():
+    """slow() as a network link (the shift-change benchmark's uplink): never
+    more than rate x t bytes in t seconds, measured on the proxy's own
+    timeline; the timeline adds up to what was forwarded; a proxy that ran
+    late with bytes waiting catches up on the time it lost (up to burst), an
+    idle one does not."""
+    rate, burst = 1_000_000, 0.5
+    with proxied(control=True) as (fp, t):
+        fp.slow(rate, "up", burst=burst)
+        eq(fp.faults()["burst"], {"up": burst, "down": 0.02})
+        body = pattern(1_500_000, 7)
+        t0 = time.monotonic()
+        _, _, b, s = raw_exchange(fp.port, put_req("/link", body), timeout=60)
+        s.close()
+        t1 = time.monotonic()
+        eq(json.loads(b)["len"], len(body))
+        st = fp.stats()
+        tl = fp.timeline("up")
+        eq(tl["bin"], 0.01)
+        eq(sum(tl["bytes"]), st["bytes_up"], "timeline sums to bytes_up")
+        check(st["bytes_up"] > len(body), "head and body counted")
+        check(abs(fp.bytes_between(tl["start"], t1 + 1) - st["bytes_up"]) < 1,
+              "bytes_between over everything")
+        check(fp.bytes_between(t0 - 10, t0 - 5) == 0, "nothing before")
+        # Never faster than the link: any window of k bins holds at most
+        # rate x (k + 1) bins' time, plus the credit an idle link banks
+        # (20 ms) and one bin of rounding.
+        bins = tl["bytes"]
+        for k in (1, 10, 50, 100):
+            for i in range(0, max(1, len(bins) - k)):
+                n = sum(bins[i:i + k])
+                check(n <= rate * (k + 1) * 0.01 + rate * 0.02 + 65536,
+                      f"{n} bytes in {k} bins from bin {i}")
+        eq(fp.bytes_between(t0, t1, "down") <= st["bytes_down"], True)
+        # Over the control channel too.
+        ctl = FaultProxyClient(fp.control_url)
+        eq(sum(ctl.timeline("up")["bytes"]), st["bytes_up"])
+        eq(ctl.slow(rate, "up", burst=0.25)["burst"]["up"], 0.25)
+
+        # The bucket itself, without the network: 0.3 s since the last look.
+        b = fp._buckets["up"]
+        with fp._mu:
+            b.tokens, b.last, b.backlog = 0.0, time.monotonic() - 0.3, True
+        n = asyncio.run(fp._take("up", 10 * rate))
+        check(n >= 0.25 * rate, f"late with a backlog: caught up {n} bytes")
+        check(n <= burst * rate + 1, f"but at most burst's worth: {n}")
+        with fp._mu:
+            b.tokens, b.last, b.backlog = 0.0, time.monotonic() - 0.3, False
+        n = asyncio.run(fp._take("up", 10 * rate))
+        check(n <= 0.02 * rate + 1, f"idle: banked {n} bytes, 20 ms at most")
+        fp.reset_stats()
+        eq(sum(fp.timeline("up")["bytes"]), 0, "reset_stats clears it")
+
+
+@case
 def faultproxy_fail():
     with proxied() as (fp, t):
         # 500 for a PUT with a body: body drained, keep-alive, target never
@@ -1054,6 +1174,7 @@ def faultproxy_control():
             fp.passthrough()
             eq(fp.faults(), {"reset": {"up": None, "down": None},
                              "slow": {"up": None, "down": None},
+                             "burst": {"up": 0.02, "down": 0.02},
                              "fail": None, "blackhole": False,
                              "refuse": False, "rules": []})
             st, _, _, s = raw_exchange(fp.port, b"GET / HTTP/1.1\r\nHost: t"

@@ -61,7 +61,7 @@ class TusServer(su.Lifecycle):
     """
 
     def __init__(self, dir=None, *, port=None, max_size=None, path="/files",
-                 node=None, startup_timeout=20.0, log=True,
+                 node=None, startup_timeout=None, log=True,
                  relative_location=False, bearer_token=None,
                  survive_uncaught=False, die_with_parent=True,
                  name_by_key=False):
@@ -73,7 +73,7 @@ class TusServer(su.Lifecycle):
         self.max_size = max_size
         self.path = "/" + path.strip("/")
         self.node = node or os.environ.get("NODE") or shutil.which("node")
-        self.startup_timeout = startup_timeout
+        self.startup_timeout = su.timeout_or_forever(startup_timeout)
         self.log = log
         self.relative_location = relative_location
         self.name_by_key = name_by_key
@@ -134,21 +134,18 @@ class TusServer(su.Lifecycle):
                 self.dir = os.path.join(self._workdir, "uploads")
             os.makedirs(self.dir, exist_ok=True)
             t0 = time.monotonic()
-            for _attempt in range(5):
-                if self._reservation is None:
-                    self._reservation = (
-                        su.reserve_specific_port(self.port, self.host)
-                        if self._fixed_port else su.reserve_port(self.host))
-                    self.port = self._reservation.port
-                if self._spawn():
-                    break
-                # EADDRINUSE: lost a race for the port; take another.
-                if self._fixed_port:
-                    raise HarnessError(f"port {self.port} is in use")
-                self._reservation.release()
-                self._reservation = None
-            else:
-                raise HarnessError("could not find a port for tus-server")
+            if self._reservation is None:
+                # Held until stop() with SO_REUSEADDR, which node binds
+                # with: only a program that sets it too, and listens first,
+                # could still take the port (node then exits 2).
+                self._reservation = (
+                    su.reserve_specific_port(self.port, self.host,
+                                             hold="reuseaddr")
+                    if self._fixed_port else
+                    su.reserve_port(self.host, hold="reuseaddr"))
+                self.port = self._reservation.port
+            if not self._spawn():
+                raise HarnessError(f"port {self.port} is in use")
             self.startup_s = round(time.monotonic() - t0, 3)
             return self
 

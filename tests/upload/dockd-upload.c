@@ -32,7 +32,7 @@ static usec_t failing_since;
 static int exit_status;
 static sd_event *event;
 
-static void on_object(UploadJob *j, const UploadObjectSpec *o, void *userdata) {
+static void on_object(UploadJob *j, const UploadObjectSpec *o, const BackendConfirmation *conf, void *userdata) {
         printf("confirmed %s\n", o->key);
         fflush(stdout);
 }

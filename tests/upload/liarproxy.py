@@ -26,7 +26,9 @@ class LiarProxy:
         self.mode = mode
         self.honest = False
         self.lies = 0
-        self.reservation = su.reserve_port()
+        # Listening from here on: nothing can take the port before the proxy
+        # serves it.
+        self.reservation = su.reserve_port(hold="listen")
         self.port = self.reservation.port
         proxy = self
 
@@ -63,7 +65,9 @@ class LiarProxy:
 
             do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = do_PATCH = do_OPTIONS = _forward
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), Handler, bind_and_activate=False)
+        self.server.socket.close()
+        self.server.socket = self.reservation.socket
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 

@@ -35,11 +35,14 @@ class TlsProxy:
         self.target = ("127.0.0.1", int(target_port))
         self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         self.ctx.load_cert_chain(cert, key)
-        self.reservation = su.reserve_port()
+        # Listening from here on: nothing can take the port before the proxy
+        # serves it, and connections made before it runs wait in the backlog.
+        self.reservation = su.reserve_port(hold="listen")
         self.port = self.reservation.port
         self.handshake_failures = 0
         self._loop = asyncio.new_event_loop()
         self._ready = threading.Event()
+        self._server = None
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     @property
@@ -48,16 +51,19 @@ class TlsProxy:
 
     def start(self):
         self._thread.start()
-        self._ready.wait(10)
+        self._ready.wait()  # set however start_server() ends: no guessed bound
+        if self._server is None:
+            raise RuntimeError("the TLS proxy did not start")
         return self
 
     def _run(self):
         asyncio.set_event_loop(self._loop)
 
         async def main():
-            self._server = await asyncio.start_server(self._handle, "127.0.0.1", self.port, ssl=self.ctx,
-                                                      reuse_address=True)
-            self._ready.set()
+            try:
+                self._server = await asyncio.start_server(self._handle, sock=self.reservation.socket, ssl=self.ctx)
+            finally:
+                self._ready.set()
         self._loop.run_until_complete(main())
         self._loop.run_forever()
 

@@ -43,6 +43,8 @@ struct Ffs {
         gboolean enable_after_disable;
         unsigned binds;
         Control ctrl;
+        void (*kick)(gpointer data);  /* the host's side: something new (usbdev.h set_kick) */
+        gpointer kick_data;
 };
 
 static inline uint32_t le32(const uint8_t *p)

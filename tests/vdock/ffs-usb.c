@@ -237,6 +237,14 @@ static void usb_reconfigure(gpointer fn)
         ffs_event_add(f, FUNCTIONFS_ENABLE);
 }
 
+static void usb_set_kick(gpointer fn, void (*kick)(gpointer data), gpointer data)
+{
+        Ffs *f = fn;
+
+        f->kick = kick;
+        f->kick_data = data;
+}
+
 const UsbFunctionOps ffs_usb_ops = {
         .out = usb_out,
         .in = usb_in,
@@ -246,4 +254,5 @@ const UsbFunctionOps ffs_usb_ops = {
         .clear_halt = usb_clear_halt,
         .reset = usb_reset,
         .reconfigure = usb_reconfigure,
+        .set_kick = usb_set_kick,
 };

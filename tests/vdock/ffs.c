@@ -287,9 +287,11 @@ void ffs_release(Ffs *f, unsigned file)
 
 ssize_t ffs_io(Ffs *f, FfsIo *io)
 {
-        if (io->file == 0)
-                return io->read ? ep0_read(f, io) : ep0_write(f, io);
-        return ep_io(f, io);
+        ssize_t r = io->file == 0 ? (io->read ? ep0_read(f, io) : ep0_write(f, io)) : ep_io(f, io);
+
+        if (f->kick) /* the host may see bytes, room or an answer now */
+                f->kick(f->kick_data);
+        return r;
 }
 
 static gboolean take_io(GQueue *q, gpointer token, FfsIo **ret)

@@ -35,24 +35,26 @@ static void test_hash_matches_bytes(void)
         g_assert_cmpmem(a, 32, b, 32);
 }
 
+/* How fast the generator is, against SHA-256 over the same bytes (what dockd does to
+ * every byte it pulls) in the same run: printed, never asserted, since a timed
+ * assertion measures the machine's load (`meson test --verbose` shows it). */
 static void test_speed(void)
 {
-        enum { CHUNK = 1 << 20, TOTAL = 1 << 30 };
+        enum { CHUNK = 1 << 20, TOTAL = 1 << 28 };
         g_autofree uint8_t *buf = g_malloc(CHUNK);
-        gint64 t0 = g_get_monotonic_time();
-        double secs;
+        unsigned char md[32];
+        unsigned int n = 32;
+        gint64 t0, t1, t2;
 
+        t0 = g_get_monotonic_time();
         for (uint64_t off = 0; off < TOTAL; off += CHUNK)
                 content_fill(42, off, buf, CHUNK);
-        secs = (g_get_monotonic_time() - t0) / 1e6;
-        g_test_message("generator: %.0f MB/s", TOTAL / secs / 1e6);
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer)
-        return; /* sanitizers slow the generator down; the plain build checks speed */
-#endif
-#endif
-        if (!g_getenv("VDOCK_SKIP_SPEED"))
-                g_assert_cmpfloat(TOTAL / secs, >=, 1e9);
+        t1 = g_get_monotonic_time();
+        for (uint64_t off = 0; off < TOTAL; off += CHUNK)
+                EVP_Digest(buf, CHUNK, md, &n, EVP_sha256(), NULL);
+        t2 = g_get_monotonic_time();
+        g_test_message("generator: %.0f MB/s, %.1fx as fast as SHA-256 over the same bytes",
+                       TOTAL / ((t1 - t0) / 1e6) / 1e6, (double) (t2 - t1) / (double) MAX(t1 - t0, 1));
 }
 
 int main(int argc, char **argv)

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """End-to-end world test: run under vdock, write LEDs and charge_behaviour
 like dockd would, cut port power, fire an unplug fault, check the truth."""
-import json, os, subprocess, sys, tempfile, time
+import json, os, signal, subprocess, sys, tempfile, time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from vdockcontrol import request as control  # noqa: E402
@@ -17,6 +17,12 @@ def wait_for(pred, what, t=10):
 
 def read(p):
     return open(p).read()
+
+def devnum():
+    try:
+        return read("/sys/bus/usb/devices/1-1.1/devnum")
+    except OSError:
+        return None
 
 def inner(reader):
     assert os.path.exists("/sys/bus/usb/devices/1-1.1"), "the camera of bay 1 is not there at start"
@@ -37,17 +43,23 @@ def inner(reader):
     assert control("port-power 1 1") == "ok"
     wait_for(lambda: os.path.exists("/sys/bus/usb/devices/1-1.1"), "port on")
     assert read("/sys/bus/usb/devices/1-1.1/devnum") == "4\n"
+    # A power cycle written while vdock gets no CPU: the kernel acts on every
+    # write to disable in the write itself, so the camera leaves and comes
+    # back; vdock must not sample the attribute and see only the last value.
+    os.kill(os.getppid(), signal.SIGSTOP)
+    try:
+        for v in ("1\n", "0\n"):
+            with open(port, "w") as f: f.write(v)
+    finally:
+        os.kill(os.getppid(), signal.SIGCONT)
+    wait_for(lambda: devnum() == "5\n", "the camera re-enumerated after a quick off and on")
     # unplug fault at byte 100000 of segment 0, redock after 0.5 s
     p = subprocess.run([reader, "2", "262144"], capture_output=True, text=True)
     assert p.returncode != 0, "reader should have lost the camera"
-    def redocked():
-        try:
-            return read("/sys/bus/usb/devices/1-1.1/devnum") == "5\n"
-        except OSError:
-            return False
-    wait_for(redocked, "redock with a new devnum")
+    wait_for(lambda: devnum() == "6\n", "redock with a new devnum")
     st = json.loads(control("status")[3:])
     assert st["bays"][0]["camera"] == "BWC-W0001", st
+    assert st["cameras"][0]["bytes_served"] >= 100000, st
     assert control("fault BWC-W0001 corrupt 1 5").startswith("ok")
     assert control("bogus").startswith("error")
 
@@ -69,7 +81,7 @@ def main():
         assert leds and leds[0]["value"] == "timer", t["led_history"]
         ch = [e for e in t["charger_history"] if e["attr"] == "charge_behaviour written"]
         assert ch and ch[0]["value"] == "inhibit-charge", t["charger_history"]
-        assert [e["value"] for e in t["port_history"]] == ["off", "on"], t["port_history"]
+        assert [e["value"] for e in t["port_history"]] == ["off", "on", "off", "on"], t["port_history"]
         cam = t["cameras"][0]
         assert cam["faults"][0]["fired"], cam["faults"]
         assert cam["recordings"][0]["segments"][0]["files"]["mp4"]["bytes_served"] == 100000

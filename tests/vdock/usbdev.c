@@ -2,13 +2,29 @@
  * submission order; on each endpoint a URB waits behind the one before it.
  * IN and OUT URBs stay pending while the device NAKs, control URBs while a
  * function has not answered, and none completes earlier than the link cap
- * allows. Reaping is polled (REAPURBNDELAY), as libusb does. */
+ * allows.
+ *
+ * The device node is a FIFO whose POLLOUT says what usbfs's does: a URB is
+ * there to reap (usbdev_poll(): EPOLLOUT while async_completed is not empty).
+ * vdock keeps the FIFO full (no POLLOUT) until a completed URB's link time has
+ * come, then empties it. So a host waits in poll() or epoll like on real
+ * hardware, and sees a completion when it happens, not at its next look.
+ * Pending URBs move when the host submits or reaps, when the function says
+ * it has news (an external gadget's write), and on the function's tick. */
 #include "usbdev.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <glib-unix.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
 #include <linux/usbdevice_fs.h>
 #include <string.h>
+#include <unistd.h>
+
+#define NODE_PAGE 4096
+#define TICK_USEC (20 * 1000) /* the function's own clock (a self-test ending) */
 
 typedef struct {
         UMockdevIoctlClient *client; /* the process that submitted it */
@@ -36,7 +52,17 @@ struct UsbDev {
         uint16_t mps[32];     /* wMaxPacketSize by ep_index(); 0: no such endpoint */
         UsbDevUnplugFn unplug;
         gpointer user_data;
+        /* The device node as a FIFO (usbdev_serve_node()), and when it is next due. */
+        int node_fd;          /* our end; -1: none */
+        unsigned node_pages;  /* pages in it: 0 means the host sees POLLOUT */
+        GMainContext *ctx;    /* umockdev's worker thread, where ioctls run */
+        int timer_fd;
+        GSource *timer;
+        gint64 due;           /* the armed time, 0: none */
+        gint kicked;          /* an on_kick() is queued */
 };
+
+static void update_node(UsbDev *dev);
 
 static unsigned ep_index(uint8_t ep)
 {
@@ -413,6 +439,8 @@ static gboolean on_ioctl(UMockdevIoctlBase *handler, UMockdevIoctlClient *client
         gulong request = umockdev_ioctl_client_get_request(client);
 
         g_rec_mutex_lock(dev->lock);
+        if (!dev->ctx)
+                dev->ctx = g_main_context_ref_thread_default();
         if (request == USBDEVFS_REAPURB || request == USBDEVFS_REAPURBNDELAY)
                 reap_urb(dev, client);
         else if (dev->gone)
@@ -423,6 +451,7 @@ static gboolean on_ioctl(UMockdevIoctlBase *handler, UMockdevIoctlClient *client
                 discard_urb(dev, client);
         else
                 simple_ioctl(dev, client, request);
+        update_node(dev);
         g_rec_mutex_unlock(dev->lock);
         return TRUE;
 }
@@ -444,7 +473,143 @@ static void on_client_vanished(UMockdevIoctlBase *handler, UMockdevIoctlClient *
                 }
                 l = next;
         }
+        update_node(dev);
         g_rec_mutex_unlock(dev->lock);
+}
+
+/* ---- the device node: POLLOUT while a URB is there to reap ---- */
+
+/* The FIFO full (pages > 0: no POLLOUT) or empty. */
+static void node_set(UsbDev *dev, gboolean reapable)
+{
+        static const uint8_t page[NODE_PAGE];
+        uint8_t buf[NODE_PAGE];
+
+        if (dev->node_fd < 0)
+                return;
+        if (reapable) {
+                while (dev->node_pages > 0 && read(dev->node_fd, buf, sizeof buf) == (ssize_t) sizeof buf)
+                        dev->node_pages--;
+                dev->node_pages = 0;
+                return;
+        }
+        if (dev->node_pages > 0)
+                return;
+        /* Full: the pipe takes no more (one page when F_SETPIPE_SZ took). */
+        while (write(dev->node_fd, page, sizeof page) == (ssize_t) sizeof page)
+                dev->node_pages++;
+}
+
+static gboolean on_due(gint fd, GIOCondition cond, gpointer user_data)
+{
+        UsbDev *dev = user_data;
+        uint64_t expirations;
+
+        (void) !read(fd, &expirations, sizeof expirations);
+        g_rec_mutex_lock(dev->lock);
+        dev->due = 0;
+        if (!dev->gone)
+                pump(dev);
+        update_node(dev);
+        g_rec_mutex_unlock(dev->lock);
+        return G_SOURCE_CONTINUE;
+}
+
+static void arm(UsbDev *dev, gint64 at)
+{
+        struct itimerspec its = {};
+
+        if (dev->timer_fd < 0 || at == dev->due)
+                return;
+        if (!dev->timer && dev->ctx) {
+                dev->timer = g_unix_fd_source_new(dev->timer_fd, G_IO_IN);
+                g_source_set_callback(dev->timer, (GSourceFunc) (void (*)(void)) on_due, dev, NULL);
+                g_source_attach(dev->timer, dev->ctx);
+        }
+        dev->due = at;
+        if (at) {
+                its.it_value.tv_sec = at / G_USEC_PER_SEC;
+                its.it_value.tv_nsec = (at % G_USEC_PER_SEC) * 1000;
+        }
+        (void) timerfd_settime(dev->timer_fd, TFD_TIMER_ABSTIME, &its, NULL);
+}
+
+/* After anything that may change what the host can reap (world lock held):
+ * POLLOUT now, or a wakeup when the next URB's link time comes. */
+static void update_node(UsbDev *dev)
+{
+        gint64 now = g_get_monotonic_time(), next = 0;
+        gboolean reapable = FALSE, pending = FALSE;
+
+        for (GList *l = dev->urbs.head; l; l = l->next) {
+                Urb *u = l->data;
+
+                if (!u->done)
+                        pending = TRUE;
+                else if (u->ready_at <= now)
+                        reapable = TRUE;
+                else if (!next || u->ready_at < next)
+                        next = u->ready_at;
+        }
+        if (dev->gone) /* every URB ends (ESHUTDOWN), then the node is quiet: reaping says ENODEV */
+                reapable = !g_queue_is_empty(&dev->urbs);
+        else if (pending && dev->ops->tick && (!next || next > now + TICK_USEC))
+                next = now + TICK_USEC;
+        node_set(dev, reapable);
+        arm(dev, reapable ? 0 : next);
+}
+
+/* From any thread: the function has something new for the host. Handled in
+ * the worker thread, later (never inside the caller, which may hold state
+ * pump() walks), once however often it was called meanwhile. */
+static gboolean on_kick(gpointer user_data)
+{
+        UsbDev *dev = user_data;
+
+        g_atomic_int_set(&dev->kicked, 0);
+        g_rec_mutex_lock(dev->lock);
+        if (!dev->gone)
+                pump(dev);
+        update_node(dev);
+        g_rec_mutex_unlock(dev->lock);
+        return G_SOURCE_REMOVE;
+}
+
+static void kick(gpointer user_data)
+{
+        UsbDev *dev = user_data;
+        GSource *s;
+
+        if (!dev->ctx || !g_atomic_int_compare_and_exchange(&dev->kicked, 0, 1))
+                return;
+        s = g_idle_source_new();
+        g_source_set_callback(s, on_kick, dev, NULL);
+        g_source_attach(s, dev->ctx);
+        g_source_unref(s);
+}
+
+gboolean usbdev_serve_node(UsbDev *dev, const char *path, GError **error)
+{
+        int fd;
+
+        (void) unlink(path);
+        if (mkfifo(path, 0666) < 0 || (fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC)) < 0) {
+                g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errno), "device node %s: %s", path,
+                            g_strerror(errno));
+                return FALSE;
+        }
+        (void) fcntl(fd, F_SETPIPE_SZ, NODE_PAGE); /* one page: a write fills it, a read empties it */
+        dev->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+        if (dev->timer_fd < 0) {
+                close(fd);
+                g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errno), "timerfd: %s", g_strerror(errno));
+                return FALSE;
+        }
+        g_rec_mutex_lock(dev->lock);
+        dev->node_fd = fd;
+        node_set(dev, FALSE);
+        g_rec_mutex_unlock(dev->lock);
+        return TRUE;
 }
 
 static void note_endpoint(const uint8_t *ep, gpointer user_data)
@@ -466,6 +631,9 @@ UsbDev *usbdev_new(GRecMutex *lock, const UsbFunctionOps *ops, gpointer fn, cons
         dev->rate = link_bytes_per_s;
         dev->unplug = unplug;
         dev->user_data = user_data;
+        dev->node_fd = dev->timer_fd = -1;
+        if (ops->set_kick)
+                ops->set_kick(fn, kick, dev);
         dev->mps[0] = dev->mps[16] = desc->usb3 ? 512 : 64;
         usb_foreach_endpoint(desc, note_endpoint, dev);
         g_queue_init(&dev->urbs);
@@ -483,6 +651,8 @@ UMockdevIoctlBase *usbdev_handler(UsbDev *dev)
 void usbdev_disconnect(UsbDev *dev)
 {
         dev->gone = TRUE;
+        if (dev->ops->set_kick)
+                dev->ops->set_kick(dev->fn, NULL, NULL);
         for (GList *l = dev->urbs.head; l; l = l->next) {
                 Urb *u = l->data;
                 if (!u->done) {
@@ -491,6 +661,7 @@ void usbdev_disconnect(UsbDev *dev)
                         u->ready_at = 0;
                 }
         }
+        update_node(dev);
 }
 
 gboolean usbdev_gone(UsbDev *dev)

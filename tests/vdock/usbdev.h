@@ -39,6 +39,10 @@ typedef struct {
         void (*tick)(gpointer fn);
         Trigger *(*take_trigger)(gpointer fn);
         void (*stall)(gpointer fn);
+        /* Optional, for a function that changes on its own (another thread):
+         * call kick(data), from any thread, when the host may have something
+         * new to see. kick NULL: stop. */
+        void (*set_kick)(gpointer fn, void (*kick)(gpointer data), gpointer data);
 } UsbFunctionOps;
 
 /* Called (in the ioctl worker thread, world lock held) when a byte trigger
@@ -49,6 +53,9 @@ typedef void (*UsbDevUnplugFn)(UsbDev *dev, Trigger *t, gpointer user_data);
 UsbDev *usbdev_new(GRecMutex *lock, const UsbFunctionOps *ops, gpointer fn, const UsbDescriptors *desc,
                    double link_bytes_per_s, UsbDevUnplugFn unplug, gpointer user_data);
 UMockdevIoctlBase *usbdev_handler(UsbDev *dev);
+/* Make path (the device node in the testbed, before its uevent) a FIFO that
+ * polls like usbfs: POLLOUT while a URB is there to reap. */
+gboolean usbdev_serve_node(UsbDev *dev, const char *path, GError **error);
 /* The device left the bus: URBs in flight end with -ESHUTDOWN, then ENODEV.
  * Call with the world lock held. */
 void usbdev_disconnect(UsbDev *dev);

@@ -8,6 +8,8 @@
 #include "usbdev.h"
 #include "world.h"
 
+#define HUB_PATH "/devices/pci0000:00/0000:00:14.0/usb1/1-1"
+
 typedef struct World World;
 
 typedef struct {
@@ -33,9 +35,11 @@ typedef struct {
         char *charger_dir;
         char *last_status;
         Led green, red;
+        int port_fifo, port_fifo_writer; /* its port's disable attribute (world-ports.c) */
+        guint port_source;
 } Bay;
 
-typedef enum { WATCH_PORT_DISABLE, WATCH_CHARGE_BEHAVIOUR, WATCH_LED } WatchKind;
+typedef enum { WATCH_CHARGE_BEHAVIOUR, WATCH_LED } WatchKind;
 
 typedef struct {
         char *path;
@@ -76,3 +80,6 @@ void add_leds(World *w);
 void leds_free(Bay *bay);
 void world_leds_free(World *w);
 void chargers_update(World *w);
+/* Creates the ports' disable attributes (FIFOs) and acts on what is written to them. */
+gboolean ports_init(World *w, GError **error);
+void ports_fini(World *w);

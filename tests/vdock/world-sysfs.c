@@ -1,7 +1,7 @@
 /* world-sysfs.c: bay chargers (power_supply class) and LEDs (LED class),
- * and the inotify watches that see what the dock writes to them and to
- * the port "disable" attributes. A write is read back in the kernel's
- * format (e.g. trigger "none [timer] heartbeat default-on") and recorded. */
+ * and the inotify watches that see what the dock writes to them. A write is
+ * read back in the kernel's format (e.g. trigger "none [timer] heartbeat
+ * default-on") and recorded. */
 #include "world-private.h"
 
 #include <errno.h>
@@ -170,19 +170,6 @@ static void charge_behaviour_written(World *w, Watch *watch, const char *text)
         chargers_update(w);
 }
 
-static void port_disable_written(World *w, Watch *watch, const char *text)
-{
-        g_autoptr(GError) error = NULL;
-
-        if (text[0] != '0' && text[0] != '1') {
-                sysfs_write_watched(w, watch->path, w->bays[watch->bay].port_power ? "0\n" : "1\n");
-                return;
-        }
-        if (!world_port_power(w, watch->bay, text[0] == '0', "sysfs", &error))
-                g_warning("port power: %s", error->message);
-        sysfs_write_watched(w, watch->path, w->bays[watch->bay].port_power ? "0\n" : "1\n");
-}
-
 static gboolean on_inotify(gint fd, GIOCondition cond, gpointer data)
 {
         World *w = data;
@@ -204,10 +191,8 @@ static gboolean on_inotify(gint fd, GIOCondition cond, gpointer data)
                 watch->canonical = g_strdup(text);
                 if (watch->kind == WATCH_LED)
                         led_written(w, watch, g_strchomp(text));
-                else if (watch->kind == WATCH_CHARGE_BEHAVIOUR)
-                        charge_behaviour_written(w, watch, g_strchomp(text));
                 else
-                        port_disable_written(w, watch, g_strchomp(text));
+                        charge_behaviour_written(w, watch, g_strchomp(text));
         }
         return G_SOURCE_CONTINUE;
 }

@@ -1,7 +1,7 @@
 /* world.c: the dock hub, bays, ports and camera enumeration (world.h).
  * Sysfs names follow the kernel: hub 1-1, ports 1-1:1.0/1-1-port<B>/disable,
- * camera 1-1.<B> with a fresh devnum at every enumeration. Chargers and LEDs
- * are in world-sysfs.c. */
+ * camera 1-1.<B> with a fresh devnum at every enumeration. The ports' disable
+ * attributes are in world-ports.c, chargers and LEDs in world-sysfs.c. */
 #include "world-private.h"
 
 #include <errno.h>
@@ -11,7 +11,6 @@
 #include "responder-usb.h"
 #include "usbdev.h"
 
-#define HUB_PATH "/devices/pci0000:00/0000:00:14.0/usb1/1-1"
 #define WORLD_ERROR g_quark_from_static_string("vdock-world")
 
 void world_record(GPtrArray *history, const char *what, const char *attr, const char *value)
@@ -73,23 +72,6 @@ static void add_hubs(World *w)
                 g_error("adding the hub: %s", error->message);
 }
 
-static char *port_dir(World *w, unsigned bay)
-{
-        return g_strdup_printf("%s" HUB_PATH "/1-1:1.0/1-1-port%u", w->sys_dir, bay);
-}
-
-static void add_ports(World *w)
-{
-        for (unsigned b = 1; b <= w->scenario->bays; b++) {
-                g_autofree char *dir = port_dir(w, b);
-                g_autofree char *path = g_build_filename(dir, "disable", NULL);
-
-                g_mkdir_with_parents(dir, 0755);
-                sysfs_write_file(path, "0\n");
-                watch_attribute(w, path, WATCH_PORT_DISABLE, b);
-        }
-}
-
 static const char *string_of(const UsbDescriptors *d, uint8_t index)
 {
         return index < USB_MAX_STRINGS && d->strings[index] ? d->strings[index] : "";
@@ -107,7 +89,7 @@ static char *camera_device_text(World *w, Bay *bay, const UsbDescriptors *d, con
         if (!itf)
                 itf = no_interface;
         return g_strdup_printf(
-                "P: " HUB_PATH "/1-1.%u\nN: bus/usb/001/%03u\n"
+                "P: " HUB_PATH "/1-1.%u\n"
                 "E: SUBSYSTEM=usb\nE: DEVTYPE=usb_device\nE: DRIVER=usb\nE: BUSNUM=001\nE: DEVNUM=%03u\n"
                 "E: DEVNAME=/dev/bus/usb/001/%03u\nE: PRODUCT=%x/%x/%x\nE: TYPE=%u/%u/%u\n"
                 "E: MAJOR=189\nE: MINOR=%u\nE: ID_SERIAL_SHORT=%s\n"
@@ -124,7 +106,7 @@ static char *camera_device_text(World *w, Bay *bay, const UsbDescriptors *d, con
                 "A: bInterfaceClass=%02x\\n\nA: bInterfaceSubClass=%02x\\n\nA: bInterfaceProtocol=%02x\\n\n"
                 "A: bInterfaceNumber=%02x\\n\nA: bAlternateSetting= 0\\n\nA: bNumEndpoints=%02x\\n\n"
                 "A: interface=%s\\n\n",
-                b, devnum, devnum, devnum, vid, pid, bcd, dev[4], dev[5], dev[6], devnum - 1,
+                b, devnum, devnum, vid, pid, bcd, dev[4], dev[5], dev[6], devnum - 1,
                 string_of(d, dev[16]), devnum, d->usb3 ? "5000" : "480", vid, pid, bcd, dev[4], dev[5], dev[6],
                 conf ? conf[4] : 1, d->usb3 ? 1u << dev[7] : dev[7], conf ? conf[7] : 0x80,
                 conf ? conf[8] * (d->usb3 ? 8u : 2u) : 0, dev[3], dev[2], b, string_of(d, dev[14]),
@@ -166,6 +148,7 @@ static void enumerate(World *w, Bay *bay)
         gpointer fn;
         UsbDescriptors *desc = camera_descriptors(w, bay, &ops, &fn);
         g_autofree char *desc_hex = NULL, *text = NULL, *devnode = NULL, *link = NULL, *target = NULL;
+        g_autofree char *node = NULL, *dirname = NULL;
         g_autoptr(GError) error = NULL;
 
         if (!desc)
@@ -180,6 +163,12 @@ static void enumerate(World *w, Bay *bay)
         g_ptr_array_add(w->retired_devs, bay->usbdev);
         if (!umockdev_testbed_attach_ioctl(w->testbed, devnode, usbdev_handler(bay->usbdev), &error))
                 g_error("attach ioctl %s: %s", devnode, error->message);
+        /* The node is ours (no "N:" line, which umockdev would make a plain
+         * file), and exists before the uevent announces it. */
+        node = g_build_filename(w->root, devnode, NULL);
+        if (g_mkdir_with_parents(dirname = g_path_get_dirname(node), 0755) < 0 ||
+            !usbdev_serve_node(bay->usbdev, node, &error))
+                g_error("device node %s: %s", node, error ? error->message : g_strerror(errno));
         text = camera_device_text(w, bay, desc, desc_hex);
         if (!umockdev_testbed_add_from_string(w->testbed, text, &error))
                 g_error("adding camera: %s", error->message);
@@ -332,7 +321,7 @@ gboolean world_undock(World *w, unsigned index, GError **error)
 gboolean world_port_power(World *w, unsigned index, gboolean on, const char *source, GError **error)
 {
         Bay *bay = get_bay(w, index, error);
-        g_autofree char *what = NULL, *path = NULL, *dir = NULL;
+        g_autofree char *what = NULL;
 
         if (!bay)
                 return FALSE;
@@ -346,9 +335,6 @@ gboolean world_port_power(World *w, unsigned index, gboolean on, const char *sou
                 deenumerate(w, bay);
         else if (bay->camera)
                 enumerate(w, bay);
-        dir = port_dir(w, index);
-        path = g_build_filename(dir, "disable", NULL);
-        sysfs_write_watched(w, path, on ? "0\n" : "1\n");
         chargers_update(w);
         return TRUE;
 }
@@ -440,6 +426,8 @@ World *world_new(Scenario *s, const char *world_dir, Pki *pki, GError **error)
         w->port_history = g_ptr_array_new_with_free_func((GDestroyNotify) world_event_free);
         w->dock_history = g_ptr_array_new_with_free_func((GDestroyNotify) world_event_free);
         w->watches = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, watch_free);
+        for (unsigned b = 0; b <= MAX_BAYS; b++)
+                w->bays[b].port_fifo = w->bays[b].port_fifo_writer = -1;
         for (unsigned b = 1; b <= s->bays; b++) {
                 w->bays[b].world = w;
                 w->bays[b].index = b;
@@ -456,7 +444,10 @@ World *world_new(Scenario *s, const char *world_dir, Pki *pki, GError **error)
                 return NULL;
         }
         add_hubs(w);
-        add_ports(w);
+        if (!ports_init(w, error)) {
+                world_free(w);
+                return NULL;
+        }
         add_chargers(w);
         add_leds(w);
         return w;
@@ -473,6 +464,7 @@ void world_free(World *w)
         if (w->reconcile_source)
                 g_source_remove(w->reconcile_source);
         watch_fini(w);
+        ports_fini(w);
         g_clear_object(&w->testbed);
         g_ptr_array_unref(w->retired);
         g_ptr_array_unref(w->retired_devs);
@@ -519,11 +511,18 @@ char *world_status(World *w)
         for (guint i = 0; i < w->scenario->cameras->len; i++) {
                 Camera *cam = w->scenario->cameras->pdata[i];
                 unsigned left = 0;
+                guint64 served = 0;
 
-                for (guint o = 0; o < cam->objects->len; o++)
-                        left += !((Object *) cam->objects->pdata[o])->deleted;
-                g_string_append_printf(s, "%s{\"serial\":\"%s\",\"bay\":%d,\"objects_left\":%u,\"soc\":%.1f}",
-                                       i ? "," : "", cam->serial, cam->docked_bay, left, cam->battery.soc * 100);
+                for (guint o = 0; o < cam->objects->len; o++) {
+                        Object *obj = cam->objects->pdata[o];
+                        left += !obj->deleted;
+                        served += obj->bytes_served;
+                }
+                /* bytes_served: what the camera sent of its objects so far, for a
+                 * benchmark's timeline of each bay's pull. */
+                g_string_append_printf(s, "%s{\"serial\":\"%s\",\"bay\":%d,\"objects_left\":%u,"
+                                       "\"bytes_served\":%" G_GUINT64_FORMAT ",\"soc\":%.1f}",
+                                       i ? "," : "", cam->serial, cam->docked_bay, left, served, cam->battery.soc * 100);
         }
         g_rec_mutex_unlock(&w->lock);
         g_string_append(s, "]}");

@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* http-headers.h: the header lines of an HTTP answer as libcurl hands them
+ * over, one line at a time (upload/http.c), kept for the backends to look up.
+ * Pure code over the server's bytes, so that it can be fuzzed. */
+#pragma once
+
+#include "macro.h"
+
+#define HTTP_HEADERS_MAX 128               /* nothing we look at is further down */
+#define HTTP_HEADER_LINE_MAX (8 * KiB)     /* nor longer */
+
+typedef struct HttpHeaders {
+        char **lines;       /* "Name: value", without the line end */
+        size_t n;
+} HttpHeaders;
+
+/* One line as received, line end included. A status line ("HTTP/…", a new
+ * answer after "100 Continue") forgets the lines before it; a line without ':',
+ * past HTTP_HEADERS_MAX or longer than HTTP_HEADER_LINE_MAX is ignored.
+ * -ENOMEM only. */
+int http_headers_add_line(HttpHeaders *h, const char *buf, size_t size);
+/* The value of the first header named name (case-insensitive), without the
+ * blanks before it; NULL if absent. Valid until the next add or clear. */
+const char *http_headers_get(const HttpHeaders *h, const char *name);
+void http_headers_clear(HttpHeaders *h);
+void http_headers_done(HttpHeaders *h);

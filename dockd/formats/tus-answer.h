@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* tus-answer.h: what a tus server's answer headers mean (tus 1.0: Location,
+ * Tus-Extension, Tus-Checksum-Algorithm), read from their values alone so that
+ * it can be fuzzed. Upload-Offset and Upload-Length are parse_uint64()'s. */
+#pragma once
+
+#include "macro.h"
+
+/* The upload URL a creation answer's Location names: absolute, absolute-path
+ * (on origin, "scheme://host[:port]"), or relative to the directory of endpoint
+ * (the creation URL, which holds a '/' after its "scheme://"). NULL when out of
+ * memory. */
+char *tus_location_resolve(const char *endpoint, const char *origin, const char *location);
+
+/* The server says it checks each PATCH's SHA-256 (checksum extension with
+ * sha256); either may be NULL (header absent). */
+bool tus_announces_sha256(const char *extensions, const char *algorithms);
