@@ -37,7 +37,11 @@ from test_install import expected_files, install  # noqa: E402
 
 BUS_NAME = "org.dockd.Dock1"
 STATUS_GROUP = "dockd-status"
-READ_METHODS = {"GetStatus", "ListBays", "ListReports"}
+# What a member of dockd-status may call: nothing that changes evidence,
+# configuration or a device. Reconcile (main's ops-metrics, for `dockctl
+# reconcile`) only reads central storage back and records its verdict, one run
+# at a time; GetReconcileResult and SummarizeReports read.
+READ_METHODS = {"GetStatus", "ListBays", "ListReports", "Reconcile", "GetReconcileResult", "SummarizeReports"}
 READER, OUTSIDER = ("dockd-reader", 64150), ("dockd-outsider", 64151)
 
 # The default context of Debian's /usr/share/dbus-1/system.conf.
