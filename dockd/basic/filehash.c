@@ -41,17 +41,34 @@ static int filehash_work(void *userdata, volatile bool *cancelled) {
         return 0;
 }
 
-int sha256_small_file(const char *path, size_t max, uint64_t *ret_size, uint8_t ret[32]) {
-        _cleanup_free_ char *data = NULL;
-        size_t size;
-        int r = read_full_file(path, max, &data, &size);
+int sha256_file(const char *path, uint64_t *ret_size, uint8_t ret[32]) {
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        _cleanup_free_ uint8_t *buf = malloc(MiB);
+        EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+        uint64_t total = 0;
+        int r = 0;
 
-        if (r < 0)
-                return r;
-        if (!EVP_Digest(data, size, ret, NULL, EVP_sha256(), NULL))
-                return -EIO;
-        *ret_size = size;
-        return 0;
+        if (fd < 0)
+                r = -errno;
+        else if (!buf || !ctx || !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL))
+                r = -ENOMEM;
+        while (r >= 0) {
+                ssize_t n = pread_all(fd, buf, MiB, (off_t) total);
+                if (n < 0)
+                        r = (int) n;
+                else if (n == 0)
+                        break;
+                else if (!EVP_DigestUpdate(ctx, buf, (size_t) n))
+                        r = -EIO;
+                else
+                        total += (uint64_t) n;
+        }
+        if (r >= 0 && !EVP_DigestFinal_ex(ctx, ret, NULL))
+                r = -EIO;
+        EVP_MD_CTX_free(ctx);
+        if (r >= 0)
+                *ret_size = total;
+        return r;
 }
 
 static void filehash_done(int result, void *userdata) {

@@ -23,9 +23,10 @@ typedef struct FileHash {
         uint8_t md5_digest[16];
 } FileHash;
 
-/* A small file (a manifest, a signature, a report) read and hashed at once, on
- * the loop: -EFBIG beyond max bytes. */
-int sha256_small_file(const char *path, size_t max, uint64_t *ret_size, uint8_t ret[32]);
+/* A file of any size (a manifest, a signature, a custody file, a report)
+ * hashed on the loop as it is read, a buffer at a time: no limit at which such
+ * a file would stay local, no copy in memory. */
+int sha256_file(const char *path, uint64_t *ret_size, uint8_t ret[32]);
 
 /* done(result, userdata) runs on the loop: 0, -ENODATA if the file is shorter
  * than the range, or another negative errno. h must stay alive until then. */

@@ -2,6 +2,7 @@
 /* fileio.c: see fileio.h. Everything here either completes durably or returns
  * a negative errno and leaves the previous durable state in place. */
 #include <fcntl.h>
+#include <stdio.h>
 #include <libgen.h>
 #include <sys/stat.h>
 
@@ -180,6 +181,26 @@ int rename_durable(const char *from, const char *to) {
         if (rename(from, to) < 0)
                 return -errno;
         failpoint_detail("rename-before-sync", to);
+        r = fsync_path(b);
+        if (r < 0)
+                return r;
+        return streq(a, b) ? 0 : fsync_path(a);
+}
+
+int rename_noreplace_durable(const char *from, const char *to) {
+        _cleanup_free_ char *a = path_dirname(from), *b = path_dirname(to);
+        int r;
+
+        if (!a || !b)
+                return -ENOMEM;
+        if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) < 0) {
+                if (errno != EINVAL && errno != ENOSYS && errno != EOPNOTSUPP)
+                        return -errno;
+                /* No RENAME_NOREPLACE here (some network file systems): link() never replaces. */
+                if (link(from, to) < 0)
+                        return -errno;
+                (void) unlink(from);
+        }
         r = fsync_path(b);
         if (r < 0)
                 return r;

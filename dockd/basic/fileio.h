@@ -31,6 +31,10 @@ int mkdir_p_durable(const char *path, mode_t mode);
 
 /* Rename and fsync the directories involved. */
 int rename_durable(const char *from, const char *to);
+/* Rename only if `to` does not exist, in one step (renameat2 RENAME_NOREPLACE;
+ * where the file system lacks it, link() then unlink(), which cannot replace
+ * either), and fsync the directories. -EEXIST: `to` exists and is untouched. */
+int rename_noreplace_durable(const char *from, const char *to);
 int unlink_durable(const char *path);
 
 static inline void closedirp(DIR **d) {

@@ -76,7 +76,9 @@ int report_render(const ReportContext *ctx, time_t now, Report *ret) {
         report_new_id(r.id);
         gmtime_r(&now, &tm);
         strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
-        snprintf(r.name, sizeof r.name, "%s-%s", stamp, ctx->serial);
+        /* The id's first eight digits too: two reports for one camera within a
+         * second (a quick re-dock) must not share a file or an object key. */
+        snprintf(r.name, sizeof r.name, "%s-%s-%.8s", stamp, ctx->serial, r.id);
         rfc3339(now, when);
         memcpy(r.time, when, sizeof r.time);
         rfc3339(ctx->docked_at, docked);

@@ -28,7 +28,7 @@ typedef struct ReportContext {
 
 typedef struct Report {
         char id[37];            /* UUID */
-        char name[96];          /* "<UTC-time>-<serial>", the file and object name */
+        char name[96];          /* "<UTC-time>-<serial>-<id's first 8 hex digits>", the file and object name */
         char time[32];          /* RFC 3339 UTC */
         Severity severity;
         char *summary;          /* one line: the most severe finding */

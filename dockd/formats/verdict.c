@@ -97,7 +97,10 @@ int verdict_policy(const DockdConfig *c, const Manifest *m, bool quarantined, ti
                         retention = MAX(retention, c->categories[i].retention);
                 p.start_time = p.start_time ?: (uint64_t) now;
         }
-        p.retain_until = (p.start_time ?: (uint64_t) now) + retention / USEC_PER_SEC;
+        /* From the pull at the earliest: a camera's clock (or an old recording)
+         * must not shorten what the dock keeps, nor set a date a store with
+         * Object Lock refuses as past. */
+        p.retain_until = MAX(p.start_time, (uint64_t) now) + retention / USEC_PER_SEC;
         *ret = p;
         return 0;
 }

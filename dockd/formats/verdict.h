@@ -38,10 +38,11 @@ typedef struct SegmentPolicy {
         bool evidentiary;
         bool legal_hold;
         uint64_t start_time;       /* seconds since the epoch, 0: unknown */
-        uint64_t retain_until;     /* seconds since the epoch */
+        uint64_t retain_until;     /* max(start_time, now) + retention, seconds since the epoch */
 } SegmentPolicy;
 
 /* m may be NULL (no valid manifest). A quarantined segment is kept as long as
- * any evidence is. now: the dock's clock, for segments that say no time. */
+ * any evidence is. now: the dock's clock at the pull; retention runs from the
+ * later of it and the recording's start. */
 int verdict_policy(const DockdConfig *c, const Manifest *m, bool quarantined, time_t now, SegmentPolicy *ret);
 void segment_policy_done(SegmentPolicy *p);

@@ -4,7 +4,9 @@
  * fsyncs the directory; then it drops the file from the page cache and reads it
  * back to hash it, because a NAS can acknowledge writes it did not keep. An
  * existing object with the same bytes is confirmed as is (idempotent); one with
- * other bytes is never overwritten: evidence is write-once. Temporary files live in
+ * other bytes is never overwritten: evidence is write-once. The rename into
+ * place never replaces (RENAME_NOREPLACE, or link()), so a key another dock
+ * writes between our look and our rename is kept too. Temporary files live in
  * <root>/.incoming/<dock>/ (same file system, so the rename is atomic), which is
  * emptied at start: a crash never leaves a stray file beside the evidence. The
  * blocking work runs in the worker pool. */
@@ -126,6 +128,30 @@ static int copy_data(int in, int out, BackendPut *p, volatile bool *cancelled) {
         return 0;
 }
 
+/* The key exists already (found before the copy, or by the rename that would
+ * not replace it): idempotent if its bytes are ours; other bytes are never
+ * touched (-EEXIST: the uploader stores ours under the conflict key). */
+static int existing(BackendPut *p, volatile bool *cancelled) {
+        int r;
+
+        /* A crash after the rename may have left its name (or bytes) not yet
+         * durable: it only counts once they are. */
+        r = fsync_path(p->dst);
+        if (r >= 0)
+                r = fsync_directory_of(p->dst);
+        if (r < 0) {
+                snprintf(p->message, sizeof p->message, "cannot sync %s: %s", p->dst, strerror(-r));
+                return r;
+        }
+        r = confirm(p, cancelled);
+        if (r == -EIO) {
+                snprintf(p->message, sizeof p->message,
+                         "%s exists with other content; evidence is never overwritten", p->dst);
+                return -EEXIST;
+        }
+        return r;
+}
+
 static int put_work(void *userdata, volatile bool *cancelled) {
         BackendPut *p = userdata;
         const char *tmp = p->tmp;
@@ -133,23 +159,8 @@ static int put_work(void *userdata, volatile bool *cancelled) {
         struct stat st;
         int r;
 
-        if (stat(p->dst, &st) >= 0) {
-                /* Already there: idempotent if the bytes are ours. A crash after
-                 * the rename may have left its name (or bytes) not yet durable:
-                 * it only counts once they are. */
-                r = fsync_path(p->dst);
-                if (r >= 0)
-                        r = fsync_directory_of(p->dst);
-                if (r < 0) {
-                        snprintf(p->message, sizeof p->message, "cannot sync %s: %s", p->dst, strerror(-r));
-                        return r;
-                }
-                r = confirm(p, cancelled);
-                if (r == -EIO)
-                        snprintf(p->message, sizeof p->message,
-                                 "%s exists with other content; evidence is never overwritten", p->dst);
-                return r;
-        }
+        if (stat(p->dst, &st) >= 0)
+                return existing(p, cancelled);   /* saves a copy; the rename below is what decides */
         in = open(p->src, O_RDONLY | O_CLOEXEC | O_NOCTTY);
         if (in < 0) {
                 snprintf(p->message, sizeof p->message, "cannot open %s: %m", p->src);
@@ -174,7 +185,13 @@ static int put_work(void *userdata, volatile bool *cancelled) {
                 return r;
         }
         failpoint("file-before-rename");
-        r = rename_durable(tmp, p->dst);
+        /* Another dock may have written the key since the stat() above: the
+         * rename never replaces it. */
+        r = rename_noreplace_durable(tmp, p->dst);
+        if (r == -EEXIST) {
+                (void) unlink(tmp);
+                return existing(p, cancelled);
+        }
         if (r < 0) {
                 snprintf(p->message, sizeof p->message, "renaming to %s: %s", p->dst, strerror(-r));
                 (void) unlink(tmp);

@@ -40,9 +40,13 @@ typedef struct BackendObject {
         backend_release_slot_t release_slot;
 } BackendObject;
 
-/* error: 0 confirmed; -EIO the server holds other bytes (after retries);
- * -EACCES refused (credentials, policy); -ENOENT local file gone; other negative
- * errno: failed for now, the caller retries later. message: a short reason. */
+/* error: 0 confirmed; -EEXIST the key already holds other bytes, which were
+ * left untouched (evidence is write-once: the caller stores its bytes under
+ * another key); -EIO the server holds other bytes than were sent (after
+ * retries); -EACCES refused (credentials, policy); -EPERM refused for good (a
+ * 4xx no retry changes, e.g. Object Lock on a bucket without it); -ENOENT local
+ * file gone; other negative errno: failed for now, the caller retries later.
+ * message: a short reason. */
 typedef void (*backend_put_done_t)(BackendPut *put, int error, const char *message, void *userdata);
 
 /* A read back: error 0 and the object's bytes (valid during the call); -ENOENT

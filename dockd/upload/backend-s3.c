@@ -14,9 +14,16 @@
  * CompleteMultipartUpload answers and with a HEAD (size too). The parts' hashes
  * come from one pass over the spool file that also computes the whole object's
  * SHA-256 and checks it against the manifest's before anything is completed.
- * Object Lock retention and legal hold go on CreateMultipartUpload/PutObject
- * only: PutObjectRetention/PutObjectLegalHold are never sent (Swift's s3api
- * takes them for an overwrite of the object). */
+ * Object Lock retention and legal hold go on CreateMultipartUpload/PutObject,
+ * and after a multipart upload again with PutObjectRetention/PutObjectLegalHold
+ * (Ceph RGW ignores them on CreateMultipartUpload) where the probe found the
+ * store knows them: Swift's s3api takes them for an overwrite of the object.
+ *
+ * Write-once: a key that holds other bytes is never written (-EEXIST; the
+ * uploader stores ours under the conflict key). A HEAD of the key precedes
+ * every PutObject and CompleteMultipartUpload, and where the store honours it
+ * (s3-probe.h) the write carries If-None-Match: * as well, which closes the
+ * race between the two; its 412 is looked at like an existing key. */
 #include <fcntl.h>
 #include <stdarg.h>
 #include <inttypes.h>
@@ -27,6 +34,8 @@
 #include "backend-s3.h"
 #include "failpoint.h"
 #include "log.h"
+#include "s3-lock.h"
+#include "s3-probe.h"
 #include "s3-protocol.h"
 #include "s3-put.h"
 
@@ -35,6 +44,22 @@ static void do_head_existing(BackendPut *p);
 static void do_create(BackendPut *p);
 static void do_list(BackendPut *p);
 static void do_verify(BackendPut *p);
+static void do_look(BackendPut *p, S3Look look);
+
+/* A HEAD of the object key, answered to cb. */
+static void send_head(BackendPut *p, http_done_t cb) {
+        _cleanup_(http_request_freep) HttpRequest *r = NULL;
+        int k;
+
+        k = s3_put_request(p, "HEAD", s3_put_url(p, NULL), &r);
+        if (k >= 0)
+                k = s3_add_payload_hash(r, NULL);
+        if (k >= 0)
+                k = http_request_start(r, cb, p);
+        if (k < 0)
+                return s3_put_finish(p, k, "HEAD %s: cannot start the request: %s", p->base.key, strerror(-k));
+        p->meta = TAKE_PTR(r);
+}
 
 /* ---- slots ---- */
 
@@ -129,7 +154,9 @@ static void on_single_put(HttpRequest *r, int error, void *userdata) {
                                p->base.key, strna(etag), p->etag);
                 else
                         do_verify(p);
-        } else {
+        } else if (status == 412)
+                do_look(p, S3_LOOK_AFTER_412);   /* the key exists: ours from before, or not */
+        else {
                 s3_describe_error(r, code, sizeof code, why, sizeof why);
                 s3_put_finish(p, streq(code, "BadDigest") ? -EIO : s3_status_error(status, code), "PUT %s: %s", p->base.key, why);
         }
@@ -151,6 +178,8 @@ static void do_single_put(BackendPut *p) {
                 k = http_request_add_header(r, "Content-MD5: %s", base64mem(p->parts[0].md5, 16, b64md5));
         if (k >= 0)
                 k = http_request_add_header(r, "x-amz-checksum-sha256: %s", base64mem(p->parts[0].sha256, 32, b64sha));
+        if (k >= 0 && p->s3->if_none_match)
+                k = http_request_add_header(r, "If-None-Match: *");
         if (k >= 0) {
                 http_request_set_body_file(r, p->base.fd, 0, p->base.size);
                 k = http_request_start(r, on_single_put, p);
@@ -185,27 +214,17 @@ static void on_verify(HttpRequest *r, int error, void *userdata) {
         else if (meta && !streq(meta, hexmem(p->base.sha256, 32, hex)))
                 s3_put_finish(p, -EIO, "HEAD %s: the store records SHA-256 %s, not %s", p->base.key, meta, hex);
         else
-                s3_put_finish(p, 0, NULL);
+                s3_put_lock(p);
 }
 
 static void do_verify(BackendPut *p) {
-        _cleanup_(http_request_freep) HttpRequest *r = NULL;
-        int k;
-
         p->phase = S3_VERIFY;
         /* From here on, the upload id is spent: never resume from it again. */
         if (!p->single) {
                 p->upload_id = mfree(p->upload_id);
                 remote_put_state_remove(&p->base);
         }
-        k = s3_put_request(p, "HEAD", s3_put_url(p, NULL), &r);
-        if (k >= 0)
-                k = s3_add_payload_hash(r, NULL);
-        if (k >= 0)
-                k = http_request_start(r, on_verify, p);
-        if (k < 0)
-                return s3_put_finish(p, k, "HEAD %s: cannot start the request: %s", p->base.key, strerror(-k));
-        p->meta = TAKE_PTR(r);
+        send_head(p, on_verify);
 }
 
 static void on_head_existing(HttpRequest *r, int error, void *userdata) {
@@ -213,41 +232,110 @@ static void on_head_existing(HttpRequest *r, int error, void *userdata) {
         BackendPut *p = userdata;
         long status = http_request_status(r);
         const char *etag = http_request_header(r, "ETag"), *len = http_request_header(r, "Content-Length");
-        char suffix[16];
+        const char *meta = http_request_header(r, "x-amz-meta-sha256");
 
         p->meta = NULL;
-        snprintf(suffix, sizeof suffix, "-%u\"", p->n_parts);
         if (error < 0)
                 s3_put_finish(p, error, "HEAD %s: %s", p->base.key, strna(http_request_error(r)));
         else if (status == 403)
                 s3_put_finish(p, -EACCES, "HEAD %s: HTTP 403: access denied", p->base.key);
-        else if (status == 200 && len && strtoull(len, NULL, 10) == p->base.size && etag && endswith(etag, suffix)) {
-                /* Probably ours from before a restart: confirmed once our ETag is known. */
-                snprintf(p->server_etag, sizeof p->server_etag, "%.47s", etag + (*etag == '"'));
-                p->server_etag[strcspn(p->server_etag, "\"")] = 0;
+        else if (status == 200) {
+                /* Ours from before a restart, or not: found out once our ETag is known. */
+                snprintf(p->server_etag, sizeof p->server_etag, "%.47s", strempty(etag));
+                snprintf(p->server_sha256, sizeof p->server_sha256, "%s", strempty(meta));
+                snprintf(p->server_size, sizeof p->server_size, "%s", strempty(len));
                 p->phase = S3_WAIT_EXISTING;
                 pump(p);
-        } else {
-                if (status == 200)
-                        log_info("%s: already in %s with other content; uploading it again.", p->base.key,
-                                 p->s3->bucket_display);
+        } else if (status == 404)
                 do_create(p);
+        else {
+                char code[64], why[256];
+                s3_describe_error(r, code, sizeof code, why, sizeof why);
+                s3_put_finish(p, s3_status_error(status, code), "HEAD %s: %s", p->base.key, why);
         }
 }
 
-static void do_head_existing(BackendPut *p) {
-        _cleanup_(http_request_freep) HttpRequest *r = NULL;
-        int k;
+/* ---- a look at the key before each write (and after a 412) ---- */
 
+static const char *empty_to_null(const char *s) {
+        return isempty(s) ? NULL : s;
+}
+
+/* What the store's object under our key holds, from a HEAD (len, etag, meta:
+ * its Content-Length, ETag, x-amz-meta-sha256; NULL when absent): 1 our bytes;
+ * 0 other bytes (someone else's object: a conflict); -EIO it claims to be ours
+ * (our SHA-256 in its metadata) but its size or ETag disagree: a store that
+ * lies or corrupts, which is no confirmation and no reason for a conflict key
+ * either (not confirmed, retried, alerted). */
+static int judge_existing(BackendPut *p, const char *len, const char *etag, const char *meta) {
+        char hex[65];
+        bool meta_ours = meta && streq(meta, hexmem(p->base.sha256, 32, hex));
+        bool size_ours = len && strtoull(len, NULL, 10) == p->base.size;
+
+        if (meta && !meta_ours)
+                return 0;
+        if (size_ours && etag && s3_etag_equal(etag, p->etag))
+                return 1;
+        return meta_ours ? -EIO : 0;
+}
+
+static void send_complete(BackendPut *p);
+
+static void on_look(HttpRequest *r, int error, void *userdata) {
+        _cleanup_(http_request_freep) _unused_ HttpRequest *req = r;   /* ours now */
+        BackendPut *p = userdata;
+        long status = http_request_status(r);
+        char code[64], why[256];
+        int k = 0;
+
+        p->meta = NULL;
+        if (error < 0)
+                return s3_put_finish(p, error, "HEAD %s: %s", p->base.key, strna(http_request_error(r)));
+        if (status == 404)
+                switch (p->look) {
+                case S3_LOOK_BEFORE_PUT:
+                        return do_single_put(p);
+                case S3_LOOK_BEFORE_COMPLETE:
+                        return send_complete(p);
+                case S3_LOOK_AFTER_412:
+                        return s3_put_finish(p, -EREMOTEIO, "%s: the store refused the write as if the key existed "
+                                             "(412), but a HEAD finds nothing", p->base.key);
+                }
+        if (status == 200 && (k = judge_existing(p, http_request_header(r, "Content-Length"),
+                                                 http_request_header(r, "ETag"),
+                                                 http_request_header(r, "x-amz-meta-sha256"))) < 0)
+                return s3_put_finish(p, k, "HEAD %s: the store holds %s bytes with ETag %s under our SHA-256, but our "
+                                     "bytes are %" PRIu64 " with ETag %s", p->base.key,
+                                     strna(http_request_header(r, "Content-Length")),
+                                     strna(http_request_header(r, "ETag")), p->base.size, p->etag);
+        if (status == 200 && k == 1) {
+                log_info("%s: already in %s with our bytes; confirming it as is.", p->base.key,
+                         p->s3->bucket_display);
+                if (!p->single) {
+                        /* Our upload id, if any, is not needed: the lifecycle rules clean it up. */
+                        p->upload_id = mfree(p->upload_id);
+                        remote_put_state_remove(&p->base);
+                }
+                return s3_put_lock(p);
+        }
+        if (status == 200)
+                return s3_put_finish(p, -EEXIST, "%s already holds other bytes (%s bytes, ETag %s); evidence is "
+                                     "never overwritten", p->base.key,
+                                     strna(http_request_header(r, "Content-Length")),
+                                     strna(http_request_header(r, "ETag")));
+        s3_describe_error(r, code, sizeof code, why, sizeof why);
+        s3_put_finish(p, status == 403 ? -EACCES : s3_status_error(status, code), "HEAD %s: %s", p->base.key, why);
+}
+
+static void do_look(BackendPut *p, S3Look look) {
+        p->phase = S3_LOOK;
+        p->look = look;
+        send_head(p, on_look);
+}
+
+static void do_head_existing(BackendPut *p) {
         p->phase = S3_HEAD_EXISTING;
-        k = s3_put_request(p, "HEAD", s3_put_url(p, NULL), &r);
-        if (k >= 0)
-                k = s3_add_payload_hash(r, NULL);
-        if (k >= 0)
-                k = http_request_start(r, on_head_existing, p);
-        if (k < 0)
-                return s3_put_finish(p, k, "HEAD %s: cannot start the request: %s", p->base.key, strerror(-k));
-        p->meta = TAKE_PTR(r);
+        send_head(p, on_head_existing);
 }
 
 /* ---- abort ---- */
@@ -551,6 +639,8 @@ static void on_complete(HttpRequest *r, int error, void *userdata) {
                         p->upload_id = mfree(p->upload_id);
                         remote_put_state_remove(&p->base);
                         do_head_existing(p);
+                } else if (status == 412) {
+                        do_look(p, S3_LOOK_AFTER_412);
                 } else if (status == 400 && (streq(code, "InvalidPart") || streq(code, "InvalidPartOrder"))) {
                         if (++p->restarts > S3_MAX_RESTARTS)
                                 s3_put_finish(p, -EIO, "CompleteMultipartUpload %s: %s", p->base.key, why);
@@ -571,9 +661,11 @@ static void on_complete(HttpRequest *r, int error, void *userdata) {
                 s3_put_finish(p, -EREMOTEIO, "CompleteMultipartUpload %s: an error after 200: %s", p->base.key, why);
         } else if (k == -ENOMEM)
                 s3_put_finish(p, k, "out of memory");
-        else if (k < 0 || !etag)
-                s3_put_finish(p, -EPROTO, "CompleteMultipartUpload %s: the answer has no ETag", p->base.key);
-        else if (!s3_etag_equal(etag, p->etag)) {
+        else if (k < 0)
+                s3_put_finish(p, -EPROTO, "CompleteMultipartUpload %s: the answer is no CompleteMultipartUploadResult",
+                              p->base.key);
+        else if (!isempty(etag) && !s3_etag_equal(etag, p->etag)) {
+                /* (Without an ETag, as Ceph RGW may answer, the HEAD below is the check.) */
                 p->upload_id = mfree(p->upload_id);
                 remote_put_state_remove(&p->base);
                 s3_put_finish(p, -EIO, "CompleteMultipartUpload %s: the store assembled ETag %s, but our parts make %s",
@@ -593,7 +685,12 @@ static void part_digests(size_t i, unsigned *ret_number, const uint8_t **ret_md5
         *ret_sha256 = p->parts[i].sha256;
 }
 
+/* A look at the key first: Complete must not replace what another dock wrote. */
 static void do_complete(BackendPut *p) {
+        do_look(p, S3_LOOK_BEFORE_COMPLETE);
+}
+
+static void send_complete(BackendPut *p) {
         _cleanup_(http_request_freep) HttpRequest *r = NULL;
         _cleanup_free_ char *xml = NULL, *id = s3_uri_escape(p->upload_id, false);
         uint8_t sha[32];
@@ -609,6 +706,8 @@ static void do_complete(BackendPut *p) {
         k = s3_put_request(p, "POST", s3_put_url(p, "?uploadId=%s", id), &r);
         if (k >= 0)
                 k = http_request_add_header(r, "Content-Type: application/xml");
+        if (k >= 0 && p->s3->if_none_match)
+                k = http_request_add_header(r, "If-None-Match: *");
         if (k >= 0)
                 k = s3_add_payload_hash(r, sha);
         if (k >= 0)
@@ -625,7 +724,7 @@ static void do_complete(BackendPut *p) {
 /* ---- the driver ---- */
 
 static void pump(BackendPut *p) {
-        if (p->base.finished || p->base.cancelled)
+        if (p->base.finished || p->base.cancelled || p->is_waiting)
                 return;
         if (p->hash_error < 0) {
                 if (p->hash_error == -EBADMSG)
@@ -640,20 +739,28 @@ static void pump(BackendPut *p) {
         switch (p->phase) {
         case S3_WAIT_SINGLE:
                 if (p->hash_done)
-                        do_single_put(p);
+                        do_look(p, S3_LOOK_BEFORE_PUT);
                 break;
-        case S3_WAIT_EXISTING:
+        case S3_WAIT_EXISTING: {
+                int k;
+
                 if (!p->hash_done)
                         break;
-                if (strcaseeq(p->server_etag, p->etag)) {
+                k = judge_existing(p, empty_to_null(p->server_size), empty_to_null(p->server_etag),
+                                   empty_to_null(p->server_sha256));
+                if (k == 1) {
                         log_info("%s: already in %s with our bytes (ETag %s); confirming it as is.", p->base.key,
                                  p->s3->bucket_display, p->etag);
-                        return s3_put_finish(p, 0, NULL);
+                        return s3_put_lock(p);
                 }
-                log_info("%s: already in %s with other content (ETag %s, ours %s); uploading it again.", p->base.key,
-                         p->s3->bucket_display, p->server_etag, p->etag);
-                do_create(p);
-                break;
+                if (k < 0)
+                        return s3_put_finish(p, k, "HEAD %s: the store holds %s bytes with ETag %s under our "
+                                             "SHA-256, but our bytes are %" PRIu64 " with ETag %s", p->base.key,
+                                             p->server_size, p->server_etag, p->base.size, p->etag);
+                return s3_put_finish(p, -EEXIST, "%s already holds other bytes (%s bytes, ETag %s; ours %" PRIu64
+                                     ", %s); evidence is never overwritten", p->base.key, p->server_size,
+                                     p->server_etag, p->base.size, p->etag);
+        }
         case S3_PARTS:
                 if (p->fail_error < 0)
                         break;
@@ -730,23 +837,30 @@ static int s3_put(Backend *b, const BackendObject *o, backend_put_done_t cb, voi
         if (remote_put_open(&p->base) >= 0) {
                 hash_next(p);
                 s3_put_state_load(p);
-                if (p->stale_upload_id)
-                        do_abort_stale(p);
-                else if (p->upload_id) {
-                        log_debug("%s: resuming upload %s.", p->base.key, p->upload_id);
-                        do_list(p);
-                } else if (p->single) {
-                        p->phase = S3_WAIT_SINGLE;
-                        pump(p);
-                } else
-                        do_head_existing(p);
+                s3_probe_then_begin(p);
         }
         if (ret)
                 *ret = p;
         return 0;
 }
 
+void s3_put_begin(BackendPut *p) {
+        if (p->base.finished || p->base.cancelled)
+                return;
+        if (p->stale_upload_id)
+                do_abort_stale(p);
+        else if (p->upload_id) {
+                log_debug("%s: resuming upload %s.", p->base.key, p->upload_id);
+                do_list(p);
+        } else if (p->single) {
+                p->phase = S3_WAIT_SINGLE;
+                pump(p);
+        } else
+                do_head_existing(p);
+}
+
 static void s3_cancel(BackendPut *p) {
+        s3_put_unwait(p);
         (void) sd_event_source_set_enabled(p->base.finish_source, SD_EVENT_OFF);
         remote_put_release(&p->base);
 }
@@ -758,6 +872,7 @@ static uint64_t s3_progress(BackendPut *p) {
 static void s3_free(Backend *b) {
         S3Backend *s3 = (S3Backend *) b;
 
+        s3_probe_done(s3);
         remote_backend_done(&s3->remote);
         free(s3->object_base);
         free(s3->bucket_display);

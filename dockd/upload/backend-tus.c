@@ -13,8 +13,18 @@
  * the object's size, and a GET of the upload (servers that allow it, such as
  * tusd and @tus/server) must hash to the manifest's SHA-256. A server that
  * refuses the GET is trusted only if it announces the checksum extension with
- * sha256. Otherwise, and on any mismatch, nothing is confirmed; a mismatching
- * upload is terminated and the next attempt starts the object over. */
+ * sha256 (405/501: it has no GET; a 404 says the upload is gone, and is no
+ * confirmation). Otherwise, and on any mismatch, nothing is confirmed; a
+ * mismatching upload of ours is terminated and the next attempt starts the
+ * object over.
+ *
+ * Write-once: an upload is ours only when our POST created it fresh, which a
+ * HEAD right after the creation shows (offset 0): a deployment that names
+ * uploads by key answers the creation of an existing key with the upload that
+ * holds it. One that is not ours is never written into nor terminated: if it
+ * holds our bytes it confirms the object, else the key holds other bytes
+ * (-EEXIST). Upload URLs on another origin than [tus] endpoint are refused:
+ * neither the credentials nor evidence go there. */
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -45,6 +55,7 @@ typedef struct TusBackend {
 typedef enum TusPhase {
         TUS_HEAD,                  /* where does the server stand? */
         TUS_CREATE,
+        TUS_CREATED_HEAD,          /* is the upload we were given fresh? */
         TUS_HASH,                  /* hashing the next chunk */
         TUS_PATCH,
         TUS_FINAL_HEAD,
@@ -64,6 +75,7 @@ struct BackendPut {
         HttpRequest *req;
         unsigned checksum_failures;
         unsigned restarts;
+        bool own;                  /* our creation made it fresh: we may write and terminate it */
         int terminate_error;       /* the failure to report once the termination is done */
 };
 
@@ -161,6 +173,12 @@ static int status_error(long status) {
                 return -EBUSY;
         if (status >= 500)
                 return -EREMOTEIO;
+        /* Refused as such (400, 405, 413 beyond Tus-Max-Size, …): the same request
+         * will be refused again. 404/410 (gone), 408, 409 (offset), 412 (version)
+         * and 460 (checksum) can pass. */
+        if (status >= 400 && status != 404 && status != 408 && status != 409 && status != 410 && status != 412 &&
+            status != 460)
+                return -EPERM;
         return -EPROTO;
 }
 
@@ -220,11 +238,17 @@ static void on_terminate(HttpRequest *r, int error, void *userdata) {
         finish(p, p->terminate_error, NULL);
 }
 
-/* Fail with error (message already in p->base.message), dropping the upload. */
+/* Fail with error (message already in p->base.message), dropping the upload
+ * if it is ours. One that is not holds the key for someone else: other bytes
+ * there are a conflict (-EEXIST), and the upload is left as it is. */
 static void terminate_and_fail(BackendPut *p, int error) {
         _cleanup_(http_request_freep) HttpRequest *r = NULL;
         int k;
 
+        if (!p->own) {
+                p->upload_url = mfree(p->upload_url);
+                return finish(p, error == -EIO ? -EEXIST : error, NULL);
+        }
         p->terminate_error = error;
         k = new_request(p, "DELETE", p->upload_url, &r);
         if (k >= 0)
@@ -269,7 +293,7 @@ static void on_readback(HttpRequest *r, int error, void *userdata) {
                 describe(r, why, sizeof why);
                 return finish(p, -EACCES, "GET %s (read-back): %s", p->upload_url, why);
         }
-        if (status == 404 || status == 405 || status == 501) {
+        if (status == 405 || status == 501) {
                 _cleanup_(http_request_freep) HttpRequest *o = NULL;
                 int k = new_request(p, "OPTIONS", p->tus->endpoint, &o);
                 if (k >= 0)
@@ -308,6 +332,37 @@ static void do_readback(BackendPut *p) {
 
 /* ---- HEAD: resume point, and the final offset ---- */
 
+/* The HEAD after our creation: a fresh upload (offset 0, our length) is ours;
+ * any other holds the key already. */
+static void on_created_head(BackendPut *p, const char *off, const char *len) {
+        uint64_t o, l;
+        int k;
+
+        if (off && len && parse_uint64(off, &o) >= 0 && parse_uint64(len, &l) >= 0 && o == 0 && l == p->base.size) {
+                p->own = true;
+                k = state_save(p);
+                if (k < 0)
+                        return finish(p, k, "%s: cannot save the resume state %s: %s", p->base.key,
+                                      p->base.state_path, strerror(-k));
+                log_debug("%s: tus upload %s created.", p->base.key, p->upload_url);
+                failpoint("tus-after-create");
+                p->offset = 0;
+                if (p->base.size == 0)
+                        return do_head(p, TUS_FINAL_HEAD);
+                return next_chunk(p);
+        }
+        if (off && len && parse_uint64(off, &o) >= 0 && parse_uint64(len, &l) >= 0 && o == l && l == p->base.size) {
+                /* Complete already: ours from an earlier run, or other bytes. The read-back says. */
+                log_info("%s: the tus server already holds an upload of this key (%s); reading it back.",
+                         p->base.key, p->upload_url);
+                p->offset = o;
+                return do_readback(p);
+        }
+        finish(p, -EEXIST, "%s: the tus server answered its creation with an upload that is not fresh (%s, "
+               "offset %s of %s bytes, ours %" PRIu64 "); it is left as it is: evidence is never overwritten",
+               p->base.key, p->upload_url, strna(off), strna(len), p->base.size);
+}
+
 static void on_head(HttpRequest *r, int error, void *userdata) {
         _cleanup_(http_request_freep) _unused_ HttpRequest *req = r;   /* ours now */
         BackendPut *p = userdata;
@@ -320,6 +375,9 @@ static void on_head(HttpRequest *r, int error, void *userdata) {
         p->req = NULL;
         if (error < 0)
                 return finish(p, error, "HEAD %s: %s", p->upload_url, strna(http_request_error(r)));
+        if ((status == 404 || status == 410) && p->phase == TUS_CREATED_HEAD)
+                return finish(p, -EREMOTEIO, "HEAD %s: the upload just created is not there (HTTP %ld)",
+                              p->upload_url, status);
         if (status == 404 || status == 410) {
                 /* The server no longer knows the upload (expired, cleaned up, lost): start over. */
                 if (++p->restarts > TUS_MAX_RESTARTS)
@@ -334,6 +392,8 @@ static void on_head(HttpRequest *r, int error, void *userdata) {
                 describe(r, why, sizeof why);
                 return finish(p, status_error(status), "HEAD %s: %s", p->upload_url, why);
         }
+        if (p->phase == TUS_CREATED_HEAD)
+                return on_created_head(p, off, len);
         if (!off || !len || parse_uint64(off, &o) < 0 || parse_uint64(len, &l) < 0) {
                 snprintf(p->base.message, sizeof p->base.message, "HEAD %s: no valid Upload-Offset/Upload-Length", p->upload_url);
                 return final ? finish(p, -EPROTO, NULL) : terminate_and_fail(p, -EPROTO);
@@ -449,13 +509,20 @@ static char *resolve_location(TusBackend *tus, const char *loc) {
         return tus_location_resolve(tus->endpoint, tus->origin, loc);
 }
 
+/* url is on [tus] endpoint's origin: scheme://host[:port] followed by '/' or
+ * nothing (not a longer host name that starts alike). */
+static bool same_origin(TusBackend *tus, const char *url) {
+        const char *rest = startswith(url, tus->origin);
+
+        return rest && (*rest == 0 || *rest == '/');
+}
+
 static void on_create(HttpRequest *r, int error, void *userdata) {
         _cleanup_(http_request_freep) _unused_ HttpRequest *req = r;   /* ours now */
         BackendPut *p = userdata;
         long status = http_request_status(r);
         const char *loc = http_request_header(r, "Location");
         char why[256];
-        int k;
 
         p->req = NULL;
         if (error < 0)
@@ -477,15 +544,14 @@ static void on_create(HttpRequest *r, int error, void *userdata) {
                 p->upload_url = mfree(p->upload_url);
                 return;
         }
-        k = state_save(p);
-        if (k < 0)
-                return finish(p, k, "%s: cannot save the resume state %s: %s", p->base.key, p->base.state_path, strerror(-k));
-        log_debug("%s: tus upload %s created.", p->base.key, p->upload_url);
-        failpoint("tus-after-create");
-        p->offset = 0;
-        if (p->base.size == 0)
-                return do_head(p, TUS_FINAL_HEAD);
-        next_chunk(p);
+        if (!same_origin(p->tus, p->upload_url)) {
+                /* The credentials and the evidence go to the configured server only. */
+                finish(p, -EPROTO, "POST %s: the tus server's upload URL %s is on another origin; refusing to "
+                       "send credentials or evidence there", p->tus->endpoint, p->upload_url);
+                p->upload_url = mfree(p->upload_url);
+                return;
+        }
+        do_head(p, TUS_CREATED_HEAD);
 }
 
 static int add_metadata(BackendPut *p, HttpRequest *r) {
@@ -536,6 +602,7 @@ static void do_create(BackendPut *p) {
         int k;
 
         p->checksum_failures = 0;
+        p->own = false;
         k = new_request(p, "POST", p->tus->endpoint, &r);
         if (k >= 0)
                 k = http_request_add_header(r, "Upload-Length: %" PRIu64, p->base.size);
@@ -559,6 +626,10 @@ static int tus_put(Backend *b, const BackendObject *o, backend_put_done_t cb, vo
         p->tus = tus;
         if (remote_put_open(&p->base) >= 0) {
                 state_load(p);
+                if (p->upload_url && !same_origin(tus, p->upload_url))
+                        p->upload_url = mfree(p->upload_url);   /* not from us, or [tus] endpoint moved */
+                /* A saved upload is one our creation made fresh. */
+                p->own = p->upload_url;
                 if (p->upload_url) {
                         log_debug("%s: resuming tus upload %s.", p->base.key, p->upload_url);
                         do_head(p, TUS_HEAD);

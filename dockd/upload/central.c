@@ -3,6 +3,7 @@
 #include <inttypes.h>
 #include <openssl/sha.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "backend.h"
 #include "central.h"
@@ -21,8 +22,20 @@ struct Central {
         Uploader *uploader;
         central_confirmed_t confirmed;
         void *confirmed_userdata;
+        usec_t custody_refused;    /* CLOCK_MONOTONIC: the store last refused a custody file for good */
         struct SegmentUpload *uploads;   /* segments queued, not yet confirmed */
 };
+
+/* After a refusal for good (-EPERM), custody files wait this long before they
+ * are queued again: each interval's seal would otherwise be a retry storm. */
+#define CUSTODY_PERMANENT_RETRY (10 * 60 * USEC_PER_SEC)
+
+static usec_t monotonic_now(void) {
+        struct timespec ts;
+
+        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (usec_t) ts.tv_sec * USEC_PER_SEC + (usec_t) ts.tv_nsec / 1000;
+}
 
 typedef struct SegmentUpload {
         Central *central;
@@ -194,7 +207,7 @@ int central_enqueue_segment(Central *c, const SegmentId *id, const SegmentState 
                         if ((uint64_t) sb.st_size != st->size)
                                 return -EBADMSG;   /* the spool copy is not what we hashed */
                 } else {
-                        r = sha256_small_file(paths[i], 1 * MiB, &o->size, o->sha256);
+                        r = sha256_file(paths[i], &o->size, o->sha256);
                         if (r < 0)
                                 return r;
                 }
@@ -331,8 +344,20 @@ static void on_custody_uploaded(UploadJob *j, int error, const char *message, vo
 
         if (error >= 0 && cu->path)
                 (void) custody_log_mark_uploaded(cu->central->custody, cu->path);
-        else if (error < 0)
+        if (error == -EPERM)
+                cu->central->custody_refused = monotonic_now();
+        if (error < 0)
                 log_warning("Custody log %s cannot be uploaded: %s.", strna(cu->path), strna(message));
+}
+
+/* The custody log proves how every piece of evidence was handled: it is kept
+ * (Object Lock) as long as the longest-kept evidence, from now. */
+static usec_t custody_retain_until(const DockdConfig *c) {
+        usec_t retention = c->retention_default;
+
+        for (size_t i = 0; i < c->n_categories; i++)
+                retention = MAX(retention, c->categories[i].retention);
+        return (usec_t) time(NULL) * USEC_PER_SEC + retention;
 }
 
 static int enqueue_custody_file(Central *c, const char *path, bool sealed) {
@@ -348,8 +373,13 @@ static int enqueue_custody_file(Central *c, const char *path, bool sealed) {
         if (uploader_has(c->uploader, name))
                 return 0;
         spec.name = name;
-        spec.objects[0] = (UploadObjectSpec) { .key = key, .path = path, .content_type = "application/x-ndjson" };
-        r = sha256_small_file(path, 1 * MiB, &spec.objects[0].size, spec.objects[0].sha256);
+        spec.objects[0] = (UploadObjectSpec) {
+                .key = key,
+                .path = path,
+                .content_type = "application/x-ndjson",
+                .retain_until = custody_retain_until(c->config),
+        };
+        r = sha256_file(path, &spec.objects[0].size, spec.objects[0].sha256);
         if (r < 0)
                 return r;
         spec.n_objects = 1;
@@ -374,6 +404,8 @@ int central_upload_custody(Central *c) {
         r = custody_log_seal(c->custody, &sealed);
         if (r < 0)
                 return log_warning_errno(r, "Cannot seal the custody log: %m");
+        if (c->custody_refused > 0 && monotonic_now() - c->custody_refused < CUSTODY_PERMANENT_RETRY)
+                return 0;   /* sealed; queued again once the refusal is older */
         r = custody_log_list_sealed(c->custody, &paths);
         if (r < 0)
                 return log_warning_errno(r, "Cannot list sealed custody files: %m");

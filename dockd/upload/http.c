@@ -13,6 +13,14 @@
 #include "log.h"
 
 #define HTTP_DEFAULT_BODY_MAX (64 * KiB)
+/* An answer (all of it, once the request's body is sent) must come within
+ * ANSWER_DEADLINE_FACTOR times [section] timeout, and never less than
+ * ANSWER_DEADLINE_MIN: a server trickling a byte now and then makes progress
+ * enough for the low-speed limit, and would hold the request for ever. A body
+ * hashed as it streams (a read-back of an object) is exempt: its length is
+ * the object's. */
+#define ANSWER_DEADLINE_FACTOR 10
+#define ANSWER_DEADLINE_MIN (10 * USEC_PER_SEC)
 #define HTTP_UPLOAD_BUFFER (512 * KiB)
 #define HTTP_RECEIVE_BUFFER (256 * KiB)
 
@@ -57,6 +65,8 @@ struct HttpRequest {
         bool resp_strict;
         EVP_MD_CTX *resp_md;
         uint64_t resp_hashed;
+        bool resp_cut;                /* a body not kept beyond resp_max: not read further */
+        usec_t answer_wait_since;     /* CLOCK_MONOTONIC: the request was sent, no full answer yet */
         int local_error;
         char errbuf[CURL_ERROR_SIZE];
         char *error;
@@ -214,8 +224,11 @@ static size_t on_write(char *buf, size_t size, size_t nitems, void *userdata) {
                 keep = r->resp_max - r->resp_size;
         } else
                 keep = n;
-        if (keep == 0)
-                return n;
+        if (keep == 0) {
+                /* What is not kept is not read either: an endless body ends here. */
+                r->resp_cut = true;
+                return 0;
+        }
         b = realloc(r->resp_body, r->resp_size + keep + 1);
         if (!b)
                 return 0;
@@ -224,6 +237,28 @@ static size_t on_write(char *buf, size_t size, size_t nitems, void *userdata) {
         b[r->resp_size] = 0;
         r->resp_body = b;
         return n;
+}
+
+/* The answer deadline (ANSWER_DEADLINE_*), checked as libcurl reports progress. */
+static int on_progress(void *userdata, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow) {
+        HttpRequest *r = userdata;
+        usec_t t, deadline;
+
+        if (sd_event_now(r->client->event, CLOCK_MONOTONIC, &t) < 0)
+                return 0;
+        if (r->resp_md || (ultotal > 0 && ulnow < ultotal))
+                return 0;
+        if (r->answer_wait_since == 0) {
+                r->answer_wait_since = t;
+                return 0;
+        }
+        deadline = MAX(ANSWER_DEADLINE_FACTOR * r->client->timeout, ANSWER_DEADLINE_MIN);
+        if (t - r->answer_wait_since < deadline)
+                return 0;
+        r->local_error = -ETIMEDOUT;
+        snprintf(r->errbuf, sizeof r->errbuf, "no complete answer within %.0fs of the request",
+                 (double) deadline / USEC_PER_SEC);
+        return 1;
 }
 
 /* ---- setup ---- */
@@ -255,6 +290,9 @@ int http_request_new(HttpClient *c, const char *method, const char *url, HttpReq
             curl_easy_setopt(r->curl, CURLOPT_LOW_SPEED_LIMIT, 1L) != CURLE_OK ||
             curl_easy_setopt(r->curl, CURLOPT_LOW_SPEED_TIME, timeout_s) != CURLE_OK ||
             curl_easy_setopt(r->curl, CURLOPT_TCP_KEEPALIVE, 1L) != CURLE_OK ||
+            curl_easy_setopt(r->curl, CURLOPT_NOPROGRESS, 0L) != CURLE_OK ||
+            curl_easy_setopt(r->curl, CURLOPT_XFERINFOFUNCTION, on_progress) != CURLE_OK ||
+            curl_easy_setopt(r->curl, CURLOPT_XFERINFODATA, r) != CURLE_OK ||
             curl_easy_setopt(r->curl, CURLOPT_USERAGENT, "dockd/" PACKAGE_VERSION) != CURLE_OK ||
             curl_easy_setopt(r->curl, CURLOPT_ERRORBUFFER, r->errbuf) != CURLE_OK ||
             curl_easy_setopt(r->curl, CURLOPT_HEADERFUNCTION, on_header) != CURLE_OK ||
@@ -380,7 +418,8 @@ static void on_done(CurlGlue *g, CURL *c, CURLcode code, void *userdata) {
 
         r->running = false;
         ratelimit_cancel(&r->waiter);
-        error = map_curl_error(r, code);
+        /* The answer is there; only the part of its body we do not keep is not. */
+        error = code == CURLE_WRITE_ERROR && r->resp_cut ? 0 : map_curl_error(r, code);
         if (error < 0) {
                 const char *why = r->errbuf[0] ? r->errbuf : curl_easy_strerror(code);
                 if (asprintf(&r->error, "%s%s", error == -EPROTO ? "TLS: " : "", why) < 0)
@@ -419,6 +458,8 @@ int http_request_start(HttpRequest *r, http_done_t done, void *userdata) {
         r->userdata = userdata;
         r->body_sent = 0;
         r->local_error = 0;
+        r->resp_cut = false;
+        r->answer_wait_since = 0;
         k = curl_glue_add(r->client->glue, c, on_done, r);
         if (k < 0)
                 return k;

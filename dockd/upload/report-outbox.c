@@ -28,6 +28,9 @@
 /* The webhook's answer must come within this, and the connection sooner. */
 #define WEBHOOK_TIMEOUT (30 * USEC_PER_SEC)
 #define WEBHOOK_CONNECT_TIMEOUT (10 * USEC_PER_SEC)
+/* A report is kilobytes; one with a long history may pass a megabyte. Beyond
+ * this something is wrong, and it is said (it still goes to central storage). */
+#define WEBHOOK_BODY_MAX (64 * MiB)
 
 #define OUTBOX_CODES_MAX 64   /* distinct finding codes counted: dockd's own list is shorter */
 
@@ -132,7 +135,7 @@ static int entry_upload(ReportOutbox *o, Entry *e) {
                 if (!keys[i])
                         return -ENOMEM;
                 *obj = (UploadObjectSpec) { .key = keys[i], .path = paths[i], .content_type = types[i] };
-                r = sha256_small_file(paths[i], 1 * MiB, &obj->size, obj->sha256);
+                r = sha256_file(paths[i], &obj->size, obj->sha256);
                 if (r < 0)
                         return r;
         }
@@ -200,7 +203,7 @@ static void webhook_schedule(ReportOutbox *o, Entry *e) {
         if (!o->config->report_webhook || e->delivered || !o->webhook || e->req)
                 return;
         if (!e->body) {
-                k = json ? read_full_file(json, 1 * MiB, &e->body, &n) : -ENOMEM;
+                k = json ? read_full_file(json, WEBHOOK_BODY_MAX, &e->body, &n) : -ENOMEM;
                 if (k < 0) {
                         log_error_errno(k, "Report %s: cannot read it back: %m", e->name);
                         return;

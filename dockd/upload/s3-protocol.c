@@ -70,6 +70,11 @@ int s3_status_error(long status, const char *code) {
                 return -EBUSY;
         if (status >= 500)
                 return -EREMOTEIO;
+        /* A request the store refuses as such (400 InvalidRequest for Object Lock
+         * on a bucket without it, 405, 411, 413, …): the same request will be
+         * refused again. 404, 408, 409 and 412 can pass. */
+        if (status >= 400 && status != 404 && status != 408 && status != 409 && status != 412)
+                return -EPERM;
         return -EPROTO;
 }
 
@@ -78,6 +83,35 @@ int s3_add_payload_hash(HttpRequest *r, const uint8_t sha256[32]) {
 
         return http_request_add_header(r, "x-amz-content-sha256: %s",
                                        sha256 ? hexmem(sha256, 32, hex) : S3_EMPTY_SHA256);
+}
+
+static int format_date(usec_t t, char date[static 32]) {
+        time_t sec = (time_t) (t / USEC_PER_SEC);
+        struct tm tm;
+
+        if (!gmtime_r(&sec, &tm) || strftime(date, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+                return -EINVAL;
+        return 0;
+}
+
+static const char *lock_mode(const DockdConfig *c) {
+        return c->s3_object_lock_mode == OBJECT_LOCK_GOVERNANCE ? "GOVERNANCE" : "COMPLIANCE";
+}
+
+int s3_lock_document(const DockdConfig *c, usec_t retain_until, bool legal_hold, char **ret) {
+        char date[32];
+        int k;
+
+        if (legal_hold)
+                k = asprintf(ret, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<LegalHold xmlns=\"%s\">"
+                             "<Status>ON</Status></LegalHold>\n", S3_XMLNS);
+        else if (format_date(retain_until, date) < 0)
+                return -EINVAL;
+        else
+                k = asprintf(ret, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Retention xmlns=\"%s\">"
+                             "<Mode>%s</Mode><RetainUntilDate>%s</RetainUntilDate></Retention>\n",
+                             S3_XMLNS, lock_mode(c), date);
+        return k < 0 ? -ENOMEM : 0;
 }
 
 int s3_add_object_headers(HttpRequest *r, const DockdConfig *c, const char *content_type, const uint8_t sha256[32],
@@ -89,14 +123,11 @@ int s3_add_object_headers(HttpRequest *r, const DockdConfig *c, const char *cont
         if (k >= 0)
                 k = http_request_add_header(r, "x-amz-meta-sha256: %s", hexmem(sha256, 32, hex));
         if (k >= 0 && c->s3_object_lock && retain_until > 0) {
-                time_t t = (time_t) (retain_until / USEC_PER_SEC);
-                struct tm tm;
                 char date[32];
 
-                if (!gmtime_r(&t, &tm) || strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+                if (format_date(retain_until, date) < 0)
                         return -EINVAL;
-                k = http_request_add_header(r, "x-amz-object-lock-mode: %s",
-                                            c->s3_object_lock_mode == OBJECT_LOCK_GOVERNANCE ? "GOVERNANCE" : "COMPLIANCE");
+                k = http_request_add_header(r, "x-amz-object-lock-mode: %s", lock_mode(c));
                 if (k >= 0)
                         k = http_request_add_header(r, "x-amz-object-lock-retain-until-date: %s", date);
         }

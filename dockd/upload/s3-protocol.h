@@ -26,7 +26,8 @@ bool s3_etag_equal(const char *header, const char *want);
  * (s3_error_describe() over its status and body). */
 void s3_describe_error(HttpRequest *r, char *code, size_t code_size, char *buf, size_t size);
 /* What a refusal means for the uploader: -EACCES, -ENXIO (no bucket), -EBUSY
- * (slow down), -EREMOTEIO (server error), -EPROTO (anything else). */
+ * (slow down), -EREMOTEIO (server error), -EPERM (a 4xx the same request
+ * will get again), -EPROTO (anything else). */
 int s3_status_error(long status, const char *code);
 
 /* x-amz-content-sha256: the SHA-256 of the body (NULL: no body). */
@@ -36,6 +37,11 @@ int s3_add_payload_hash(HttpRequest *r, const uint8_t sha256[32]);
  * hold when [s3] object_lock=yes. */
 int s3_add_object_headers(HttpRequest *r, const DockdConfig *c, const char *content_type, const uint8_t sha256[32],
                           usec_t retain_until, bool legal_hold);
+
+#define S3_XMLNS "http://s3.amazonaws.com/doc/2006-03-01/"
+/* The body of PutObjectRetention (legal_hold false: [s3] object_lock_mode until
+ * retain_until) or of PutObjectLegalHold (legal_hold true: ON). */
+int s3_lock_document(const DockdConfig *c, usec_t retain_until, bool legal_hold, char **ret);
 
 /* The parts of a CompleteMultipartUpload document: the i-th part's number, MD5
  * (its ETag) and SHA-256 (its checksum, left out without with_checksums). */

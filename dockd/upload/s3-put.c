@@ -128,13 +128,26 @@ void s3_put_stop_requests(BackendPut *p) {
         p->meta = http_request_free(p->meta);
 }
 
+void s3_put_unwait(BackendPut *p) {
+        if (!p->is_waiting)
+                return;
+        for (BackendPut **q = &p->s3->waiting; *q; q = &(*q)->next_waiting)
+                if (*q == p) {
+                        *q = p->next_waiting;
+                        break;
+                }
+        p->is_waiting = false;
+}
+
 static void put_stop(RemotePut *rp) {
+        s3_put_unwait((BackendPut *) rp);
         s3_put_stop_requests((BackendPut *) rp);
 }
 
 static void put_done(RemotePut *rp) {
         BackendPut *p = (BackendPut *) rp;
 
+        s3_put_unwait(p);
         s3_put_stop_requests(p);
         EVP_MD_CTX_free(p->full);
         free(p->parts);

@@ -16,11 +16,25 @@
 #define S3_STATE_MAX (1 * MiB)
 #define S3_STATE_MAGIC "dockd-s3-upload 1"
 
+typedef enum S3ProbeState {
+        S3_PROBE_NONE,              /* not yet, or the last try failed */
+        S3_PROBE_RUNNING,
+        S3_PROBE_DONE,
+} S3ProbeState;
+
 typedef struct S3Backend {
         RemoteBackend remote;
         char *object_base;          /* URL of the bucket, without a trailing '/' */
         char *bucket_display;       /* "s3://bucket" for messages */
         bool complete_without_checksums;   /* the store rejects ChecksumSHA256 in Complete (Swift) */
+
+        /* What the store supports, found out once before the first put (s3-probe.c). */
+        S3ProbeState probe;
+        bool if_none_match;         /* a conditional PUT of an existing key is refused (412) */
+        bool lock_api;              /* PutObjectRetention/PutObjectLegalHold exist (not taken for PUTs) */
+        HttpRequest *probe_req;
+        unsigned probe_step;
+        BackendPut *waiting;        /* puts waiting for the probe */
 } S3Backend;
 
 typedef enum S3Phase {
@@ -34,7 +48,16 @@ typedef enum S3Phase {
         S3_PARTS,
         S3_COMPLETE,
         S3_VERIFY,
+        S3_LOOK,                    /* HEAD of the key before a write, or after a 412 */
+        S3_RETENTION,               /* PutObjectRetention/LegalHold after a multipart upload */
 } S3Phase;
+
+/* What a look at the key (HEAD) is for. */
+typedef enum S3Look {
+        S3_LOOK_BEFORE_PUT,
+        S3_LOOK_BEFORE_COMPLETE,
+        S3_LOOK_AFTER_412,
+} S3Look;
 
 typedef struct S3Part {
         BackendPut *put;
@@ -67,6 +90,8 @@ struct BackendPut {
         S3Part *parts;
         char etag[48];              /* what the object's ETag must be, once hashed */
         char server_etag[48];       /* what HEAD found before uploading */
+        char server_sha256[65];     /* and its x-amz-meta-sha256, if any */
+        char server_size[24];       /* and its Content-Length */
 
         /* One pass over the file, a part at a time, in order. */
         FileHash hash;
@@ -87,6 +112,11 @@ struct BackendPut {
         uint64_t acked_bytes;
 
         int fail_error;             /* set: no new parts; fail once those running end */
+
+        S3Look look;
+        bool lock_sent;             /* retention done; legal hold next */
+        BackendPut *next_waiting;   /* in S3Backend.waiting */
+        bool is_waiting;
 };
 
 extern const RemotePutOps s3_put_ops;
@@ -111,5 +141,9 @@ void s3_put_fail_soon(BackendPut *p, int error, const char *fmt, ...) _printf_(3
 /* Ask the uploader for the slots the waiting parts could use, give back those
  * nobody here can use. */
 void s3_put_update_slots(BackendPut *p);
+/* p no longer waits for the probe (s3-probe.h): it ends, or is cancelled. */
+void s3_put_unwait(BackendPut *p);
+/* The put's first request, once the store's support is known (backend-s3.c). */
+void s3_put_begin(BackendPut *p);
 /* A part both hashed and listed by the store: acknowledged if the store's is ours. */
 void s3_put_reconcile(BackendPut *p, S3Part *part);

@@ -6,6 +6,7 @@
  * or running put comes first by the same rule (priority, then another camera
  * than the last served, then age). */
 #include "backoff.h"
+#include "hexdecoct.h"
 #include "log.h"
 #include "message-ids.h"
 #include "uploader.h"
@@ -27,6 +28,7 @@ struct UploadJob {
         unsigned slots_wanted;     /* more slots its put could use now */
         unsigned slots_extra;      /* slots it holds beyond its first */
         unsigned attempts;
+        bool conflict;             /* an object went to its conflict key */
         usec_t not_before;         /* CLOCK_MONOTONIC */
         uint64_t seq;              /* FIFO order */
         UploadJob *next_job;
@@ -105,12 +107,14 @@ UploadFailure upload_failure_classify(int error, const char *message) {
                 return UPLOAD_FAILURE_CONNECT;
         case -ETIMEDOUT:
                 return UPLOAD_FAILURE_TIMEOUT;
-        case -EACCES: case -EPERM:
+        case -EACCES:
                 return UPLOAD_FAILURE_AUTH;
         case -EBUSY: case -EREMOTEIO:
                 return UPLOAD_FAILURE_SERVER;
-        case -EIO:
+        case -EIO: case -EEXIST:
                 return UPLOAD_FAILURE_MISMATCH;
+        case -EPERM:   /* a 4xx no retry changes (backend-ops.h) */
+                return UPLOAD_FAILURE_PROTOCOL;
         case -EPROTO:
                 return message && startswith(message, "TLS: ") ? UPLOAD_FAILURE_TLS : UPLOAD_FAILURE_PROTOCOL;
         case -ENOENT: case -ENODATA: case -ENOSPC:
@@ -170,6 +174,48 @@ static void job_stop_running(Uploader *u, UploadJob *j) {
         j->running = false;
 }
 
+char *upload_conflict_key(const char *key, const uint8_t sha256[32]) {
+        char hex[65], *k;
+
+        if (asprintf(&k, "%s.conflict-%s", key, hexmem(sha256, 32, hex)) < 0)
+                return NULL;
+        return k;
+}
+
+/* The object's key holds other bytes: they stay, an integrity alert says so,
+ * and ours go to the conflict key. Returns false when that is not possible
+ * (the conflict key is taken by other bytes too, or no memory). */
+static bool job_divert(UploadJob *j, const char *message) {
+        UploadObjectSpec *o = &j->objects[j->next];
+        _cleanup_free_ char *ck = NULL;
+        char hex[65];
+
+        if (endswith(o->key, hexmem(o->sha256, 32, hex)))
+                return false;   /* this is the conflict key already */
+        ck = upload_conflict_key(o->key, o->sha256);
+        if (!ck)
+                return false;
+        log_full_errno_ctx(LOG_CRIT, 0,
+                           (&(LogContext) {
+                                   .message_id = DOCKD_MESSAGE_INTEGRITY_ALERT,
+                                   .fields = (const LogField[]) {
+                                           { "DOCKD_REASON", strna(message) },
+                                           { "DOCKD_OBJECT_KEY", o->key },
+                                           {},
+                                   },
+                           }),
+                           "Integrity alert: central storage already holds other bytes under %s (%s). They are "
+                           "kept; %s is stored as %s instead and stays on the camera.",
+                           o->key, strna(message), j->name, ck);
+        free((char *) o->key);
+        o->key = TAKE_PTR(ck);
+        /* Its resume state belongs to the key given up. */
+        if (o->state_path)
+                (void) unlink(o->state_path);
+        j->conflict = true;
+        return true;
+}
+
 static void on_put_done(BackendPut *put, int error, const char *message, void *userdata) {
         UploadJob *j = userdata;
         Uploader *u = j->uploader;
@@ -177,11 +223,17 @@ static void on_put_done(BackendPut *put, int error, const char *message, void *u
 
         j->put = NULL;
         job_drop_extra_slots(u, j);
+        if (error == -EEXIST && job_divert(j, message)) {
+                job_start(u, j);
+                schedule(u);
+                return;
+        }
         if (error >= 0) {
                 storage_state(u, 0, NULL);
                 u->bytes_confirmed += j->objects[j->next].size;
                 if (j->object_done) {
                         BackendConfirmation conf = {};
+
                         if (put && u->backend->ops->confirmation)
                                 u->backend->ops->confirmation(put, &conf);
                         j->object_done(j, &j->objects[j->next], &conf, j->userdata);
@@ -195,7 +247,10 @@ static void on_put_done(BackendPut *put, int error, const char *message, void *u
                 }
                 job_stop_running(u, j);
                 job_unlink(u, j);
-                j->done(j, 0, NULL, j->userdata);
+                if (j->conflict)
+                        j->done(j, -EEXIST, "central storage holds other bytes under its key", j->userdata);
+                else
+                        j->done(j, 0, NULL, j->userdata);
                 job_free(j);
                 schedule(u);
                 return;
@@ -206,6 +261,18 @@ static void on_put_done(BackendPut *put, int error, const char *message, void *u
         if (error == -ENOENT) {
                 /* The spool copy is gone: retrying cannot help. */
                 log_error("Upload of %s abandoned: %s.", j->name, message ?: strerror(-error));
+                job_unlink(u, j);
+                j->done(j, error, message, j->userdata);
+                job_free(j);
+                schedule(u);
+                return;
+        }
+        if (error == -EPERM) {
+                /* The store refuses it for good: a retry storm would change nothing. */
+                storage_state(u, error, message);
+                log_error("Upload of %s given up: central storage refuses it for good: %s. It stays on the "
+                          "camera; it is tried again when the camera docks again or dockd restarts.",
+                          j->name, strna(message));
                 job_unlink(u, j);
                 j->done(j, error, message, j->userdata);
                 job_free(j);

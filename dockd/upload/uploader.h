@@ -3,7 +3,8 @@
  * in order (a segment's .mp4, .man, .p7s); jobs of higher priority go first,
  * cameras take turns within a priority, at most [storage] concurrency jobs run at
  * once, and failures are retried with exponential backoff and jitter until they
- * succeed: nothing is dropped because the network is down. */
+ * succeed: nothing is dropped because the network is down. A refusal that no
+ * retry changes (-EPERM) is an alert and ends the job instead. */
 #pragma once
 
 #include "backend-ops.h"
@@ -30,10 +31,16 @@ typedef struct UploadObjectSpec {
         bool legal_hold;
 } UploadObjectSpec;
 
-/* Each object that central storage confirmed, and how to find it again there. */
+/* Each object that central storage confirmed, and how to find it again there
+ * (o->key is the conflict key when the object went there). */
 typedef void (*upload_object_done_t)(UploadJob *j, const UploadObjectSpec *o, const BackendConfirmation *conf,
                                      void *userdata);
-/* error 0: all objects confirmed. Negative: given up (the local file is gone). */
+/* error 0: all objects confirmed. -EEXIST: every object is in central storage,
+ * but at least one under its conflict key (upload_conflict_key()): its own key
+ * holds other bytes, which are kept; an integrity alert was raised, and the
+ * job is over (it must not be confirmed as if stored under its keys). -EPERM:
+ * central storage refuses it for good (alert raised; it is tried again when
+ * queued again). Other negative: given up (the local file is gone). */
 typedef void (*upload_job_done_t)(UploadJob *j, int error, const char *message, void *userdata);
 
 typedef struct UploadJobSpec {
@@ -50,6 +57,10 @@ typedef struct UploadJobSpec {
          * or when uploader_add fails). NULL: the caller keeps track of it. */
         void (*destroy)(void *userdata);
 } UploadJobSpec;
+
+/* Where an object goes whose key holds other bytes: "<key>.conflict-<SHA-256
+ * of its bytes, hex>", unique per content, so that a retry finds its own. */
+char *upload_conflict_key(const char *key, const uint8_t sha256[32]);
 
 int uploader_new(sd_event *event, const DockdConfig *config, Backend *backend, Uploader **ret);
 Uploader *uploader_free(Uploader *u);

@@ -40,18 +40,56 @@ Faults (any combination; passthrough() clears them all):
   reset_all()
       Reset every open connection now (one-shot, not a mode).
 
+Rules: answers a store or webhook should never give, for the requests a rule
+matches (by method, a regular expression searched in the request target, a
+header present, a regular expression on its value, or a date in it that is
+not in the future).  Each rule has a count (None: for ever); the first rule
+that matches a request takes it.  add_rule() returns the rule's id;
+remove_rule(id), clear_rules(); passthrough() clears them too.
+  answer(status, headers=None, body=b"", **match)
+      A canned answer (any status, 2xx too) instead of forwarding; the
+      request body is drained first, as for fail_requests.
+  trickle(rate, status=200, headers=None, **match)
+      A complete head announcing a huge body, then that body at rate
+      bytes/s (a few bytes per second: above a client's low-speed limit)
+      until the client goes away.  Never forwarded.
+  endless_body(rate, status=200, headers=None, **match)
+      A head and a chunked body that never ends, at rate bytes/s, until the
+      client goes away.  Never forwarded.
+  strip_headers(names, secret_key=None, **match)
+      Forward the request without these headers, signed again with
+      secret_key (SigV4) when given: a store that ignores them.
+  refuse_past_retention(status=400)
+      S3 Object Lock: a request whose x-amz-object-lock-retain-until-date is
+      not in the future gets 400 InvalidArgument, as AWS and MinIO answer.
+  honour_if_none_match(access_key, secret_key, region="us-east-1")
+      A store that honours "If-None-Match: *" on PutObject and
+      CompleteMultipartUpload (Swift answers 501 to the one and ignores it
+      on the other): the proxy asks the target (HEAD, path-style) whether
+      the key exists, answers 412 PreconditionFailed if it does, and else
+      forwards the request without the header, signed again.  Not atomic:
+      a test store, not a lock.
+Streamed answers (trickle, endless_body) note in the request's log record
+answer_bytes (written so far) and client_gone_after (seconds from the first
+byte of the answer until the client closed or reset the connection; None
+while it still reads).
+
 Counters (stats()): connections, active, bytes_up / bytes_down (forwarded
 to the target / delivered to clients, canned answers included),
 dropped_up (client bytes not forwarded: drained bodies, bytes after a
 reset cut), requests (HTTP requests seen), requests_forwarded, responses
 (final responses from the target, counted as their head passes), injected,
 resets, upstream_connect_errors, status (dict of forwarded response status
-counts).  timeline(direction): the bytes forwarded in each 10 ms since the
-proxy started (or reset_stats()), {"start": CLOCK_MONOTONIC seconds,
-"bin": 0.01, "bytes": [...]}; bytes_between(t0, t1, direction) sums it
-(CLOCK_MONOTONIC, as time.monotonic(); bins cut by t0/t1 count in part).  Counters move before the bytes they count are written, so a test
-that has read an answer sees it counted.  requests_log(): one dict per request:
-conn, method, target, body_bytes, injected, status, complete.
+counts), ruled (requests a rule took).  timeline(direction): the bytes
+forwarded in each 10 ms since the proxy started (or reset_stats()),
+{"start": CLOCK_MONOTONIC seconds, "bin": 0.01, "bytes": [...]};
+bytes_between(t0, t1, direction) sums it (CLOCK_MONOTONIC, as
+time.monotonic(); bins cut by t0/t1 count in part).  Counters move before
+the bytes they count are written, so a test that has read an answer sees it
+counted.  requests_log(): one dict per request: conn, method, target,
+body_bytes, injected, status, complete, rule (the id of the rule that took
+it, or None), time (time.monotonic() when its head arrived), and with
+log_headers=True headers (dict, lower-case names, as the client sent them).
 
 Python, in-process:
     from faultproxy import FaultProxy
@@ -70,18 +108,21 @@ Another process (CLI, control channel):
   Paths: /pass  /reset?after=N&direction=up|down&times=1  /slow?rate=N&
   direction=both&burst=0.02  /timeline?direction=up  /fail?count=N&status=503&close=0&retry_after=S
   /blackhole?on=1  /refuse?on=1  /reset-all  /stats  /requests
-  /reset-stats  /faults.  Every answer is JSON.  From Python:
+  /reset-stats  /faults  /rule (POST, a JSON object: add_rule's arguments)
+  /remove-rule?id=N  /clear-rules.  Every answer is JSON.  From Python:
     FaultProxyClient("http://127.0.0.1:C").fail_requests(2)
 """
 
 import argparse
 import asyncio
 import collections
+import datetime
 import email.utils
 import fcntl
 import http.server
 import json
 import os
+import re
 import signal
 import socket
 import struct
@@ -95,6 +136,7 @@ import urllib.request
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import serverutil as su  # noqa: E402
+from s3client import S3Client, resign  # noqa: E402
 
 __all__ = ["FaultProxy", "FaultProxyClient", "FaultProxyProcess"]
 
@@ -107,7 +149,16 @@ DIRECTIONS = ("up", "down")
 
 REASONS = {500: "Internal Server Error", 502: "Bad Gateway",
            503: "Service Unavailable", 504: "Gateway Timeout",
-           429: "Too Many Requests", 408: "Request Timeout"}
+           429: "Too Many Requests", 408: "Request Timeout",
+           200: "OK", 201: "Created", 204: "No Content", 400: "Bad Request",
+           404: "Not Found", 412: "Precondition Failed"}
+RULE_ACTIONS = ("answer", "trickle", "endless", "strip", "conditional")
+RETAIN_HEADER = "x-amz-object-lock-retain-until-date"
+PRECONDITION_FAILED = ('<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>'
+                       'PreconditionFailed</Code><Message>At least one of the '
+                       'pre-conditions you specified did not hold</Message>'
+                       '<Condition>If-None-Match</Condition><RequestId>'
+                       'faultproxy</RequestId></Error>')
 S3_CODES = {500: "InternalError", 503: "SlowDown", 502: "BadGateway",
             504: "GatewayTimeout", 429: "SlowDown", 408: "RequestTimeout"}
 
@@ -164,6 +215,54 @@ def _body_kind(headers):
     return "none", 0
 
 
+def _head_lines(head):
+    """(start line, [(name, value)]) of an HTTP head, names as sent."""
+    lines = head.lstrip(b"\r\n").split(b"\r\n")
+    out = []
+    for line in lines[1:]:
+        if line:
+            name, _, value = line.partition(b":")
+            out.append((name.strip().decode("latin-1"),
+                        value.strip().decode("latin-1")))
+    return lines[0].decode("latin-1"), out
+
+
+def _make_head(start, headers):
+    return (start + "\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers)
+            + "\r\n").encode("latin-1")
+
+
+def _not_future(value):
+    """Is this date (ISO 8601 or HTTP) now or earlier?  Unparseable: yes."""
+    try:
+        t = datetime.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        try:
+            t = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return True
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=datetime.timezone.utc)
+    return t <= datetime.datetime.now(datetime.timezone.utc)
+
+
+def _rule_matches(rule, method, target, headers):
+    m = rule["match"]
+    if m.get("method") and m["method"].upper() != method.upper():
+        return False
+    if m.get("path") and not re.search(m["path"], target):
+        return False
+    if m.get("header"):
+        v = headers.get(m["header"].lower())
+        if v is None:
+            return False
+        if m.get("header_value") and not re.search(m["header_value"], v):
+            return False
+        if m.get("past_date") and not _not_future(v):
+            return False
+    return True
+
+
 class _Conn:
     _ids = 0
 
@@ -177,6 +276,7 @@ class _Conn:
         self.idle.set()
         self.tasks = []
         self.dead = False
+        self.streaming = False   # a rule's streamed answer owns the client side
 
     def writer(self, direction):
         return self.uw if direction == "up" else self.cw
@@ -257,8 +357,9 @@ class FaultProxy:
     """
 
     def __init__(self, target, port=None, *, host=su.HOST, control=False,
-                 control_port=None, http=True):
+                 control_port=None, http=True, log_headers=False):
         self.target = _parse_target(target)
+        self.log_headers = log_headers
         self.host = host
         self.port = port
         self._fixed_port = port is not None
@@ -277,6 +378,8 @@ class FaultProxy:
         self._buckets = {d: _Bucket() for d in DIRECTIONS}
         self._reset = {d: None for d in DIRECTIONS}  # [remaining, times]
         self._fail = None  # dict(count, status, body, close, headers)
+        self._rules = []   # dicts: id, action, match, count, params
+        self._rule_ids = 0
         self._blackholed = False
         self._refused = False
         self._gate = None
@@ -468,6 +571,7 @@ class FaultProxy:
         with self._mu:
             self._reset = {d: None for d in DIRECTIONS}
             self._fail = None
+            self._rules = []
             for b in self._buckets.values():
                 b.rate = None
         self.blackhole(False)
@@ -514,6 +618,90 @@ class FaultProxy:
                 "close": bool(close), "retry_after": retry_after,
                 "headers": dict(headers or {})}
         return self.faults()
+
+    def add_rule(self, action, *, count=None, method=None, path=None,
+                 header=None, header_value=None, past_date=False, **params):
+        """Take the requests that match (see "Rules" above) with action;
+        returns the rule's id."""
+        if action not in RULE_ACTIONS:
+            raise ValueError(f"action: one of {RULE_ACTIONS}")
+        if path:
+            re.compile(path)
+        if header_value:
+            re.compile(header_value)
+        if (header_value or past_date) and not header:
+            raise ValueError("header_value and past_date need header")
+        if count is not None and int(count) <= 0:
+            raise ValueError("count: None or > 0")
+        if action in ("trickle", "endless") and not float(params.get("rate") or 0) > 0:
+            raise ValueError("rate > 0")
+        if action == "strip" and not params.get("names"):
+            raise ValueError("names: the headers to strip")
+        with self._mu:
+            self._rule_ids += 1
+            self._rules.append({
+                "id": self._rule_ids, "action": action,
+                "count": None if count is None else int(count),
+                "match": {"method": method, "path": path, "header": header,
+                          "header_value": header_value,
+                          "past_date": bool(past_date)},
+                "params": params})
+            return self._rule_ids
+
+    def remove_rule(self, rule_id):
+        with self._mu:
+            self._rules = [r for r in self._rules if r["id"] != int(rule_id)]
+        return self.faults()
+
+    def clear_rules(self):
+        with self._mu:
+            self._rules = []
+        return self.faults()
+
+    def answer(self, status, headers=None, body="", **match):
+        if not 100 <= int(status) <= 599:
+            raise ValueError("status")
+        return self.add_rule("answer", status=int(status),
+                             headers=dict(headers or {}), body=body, **match)
+
+    def trickle(self, rate, status=200, headers=None, **match):
+        return self.add_rule("trickle", rate=float(rate), status=int(status),
+                             headers=dict(headers or {}), **match)
+
+    def endless_body(self, rate, status=200, headers=None, **match):
+        return self.add_rule("endless", rate=float(rate), status=int(status),
+                             headers=dict(headers or {}), **match)
+
+    def strip_headers(self, names, secret_key=None, **match):
+        return self.add_rule("strip", names=[n.lower() for n in names],
+                             secret_key=secret_key, **match)
+
+    def honour_if_none_match(self, access_key, secret_key, region="us-east-1"):
+        return self.add_rule("conditional", access_key=access_key,
+                             secret_key=secret_key, region=region,
+                             header="if-none-match", header_value=r"^\s*\*\s*$")
+
+    def refuse_past_retention(self, status=400):
+        body = ('<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>'
+                'InvalidArgument</Code><Message>The retain until date must be '
+                'in the future!</Message><ArgumentName>'
+                f'{RETAIN_HEADER}</ArgumentName><RequestId>faultproxy'
+                '</RequestId></Error>')
+        return self.answer(status, {"Content-Type": "application/xml"}, body,
+                           header=RETAIN_HEADER, past_date=True)
+
+    def _take_rule(self, method, target, headers):
+        """The rule that takes this request (its count spent), or None."""
+        with self._mu:
+            for r in self._rules:
+                if _rule_matches(r, method, target, headers):
+                    if r["count"] is not None:
+                        r["count"] -= 1
+                        if r["count"] <= 0:
+                            self._rules.remove(r)
+                    self._stats["ruled"] += 1
+                    return r
+        return None
 
     def blackhole(self, on=True):
         with self._mu:
@@ -572,6 +760,13 @@ class FaultProxy:
                     for k, v in self._fail.items()},
                 "blackhole": self._blackholed,
                 "refuse": self._refused,
+                "rules": [{"id": r["id"], "action": r["action"],
+                           "count": r["count"],
+                           "match": {k: v for k, v in r["match"].items() if v},
+                           "params": {k: (v.decode("latin-1") if isinstance(v, bytes) else v)
+                                      for k, v in r["params"].items()
+                                      if k != "secret_key"}}
+                          for r in self._rules],
             }
 
     # -- counters ---------------------------------------------------------
@@ -581,7 +776,7 @@ class FaultProxy:
             "connections": 0, "bytes_up": 0, "bytes_down": 0,
             "dropped_up": 0, "requests": 0, "requests_forwarded": 0,
             "responses": 0, "injected": 0, "resets": 0,
-            "upstream_connect_errors": 0, "status": {},
+            "upstream_connect_errors": 0, "status": {}, "ruled": 0,
         }
 
     def stats(self):
@@ -857,16 +1052,43 @@ class FaultProxy:
                 return
             rec = {"conn": c.id, "method": method, "target": target,
                    "body_bytes": 0, "injected": False, "status": None,
-                   "complete": False}
+                   "complete": False, "rule": None, "time": time.monotonic()}
+            if self.log_headers:
+                rec["headers"] = dict(headers)
+            rule = self._take_rule(method, target, headers)
+            if rule is not None:
+                rec["rule"] = rule["id"]
             with self._mu:
                 self._stats["requests"] += 1
                 self._log.append(rec)
-                fail = self._fail
+                fail = self._fail if rule is None else None
                 if fail is not None:
                     fail["count"] -= 1
                     if fail["count"] <= 0:
                         self._fail = None
                     fail = dict(fail)
+            if rule is not None and rule["action"] == "answer":
+                fail = dict(rule["params"], close=False, retry_after=None)
+            elif rule is not None and rule["action"] in ("trickle", "endless"):
+                await self._stream_answer(c, rec, headers, kind, length, rule)
+                return
+            elif rule is not None and rule["action"] == "conditional":
+                if await self._key_exists(target, rule["params"]):
+                    fail = {"status": 412, "body": PRECONDITION_FAILED,
+                            "headers": {"Content-Type": "application/xml"},
+                            "close": False, "retry_after": None}
+                else:
+                    start, lines = _head_lines(head)
+                    head = _make_head(start, resign(method, target, lines,
+                                                    rule["params"]["secret_key"],
+                                                    ("if-none-match",)))
+            elif rule is not None and rule["action"] == "strip":
+                start, lines = _head_lines(head)
+                drop = set(rule["params"]["names"])
+                key = rule["params"].get("secret_key")
+                lines = (resign(method, target, lines, key, drop) if key else
+                         [(k, v) for k, v in lines if k.lower() not in drop])
+                head = _make_head(start, lines)
             if fail is not None:
                 if not await self._inject(c, rec, headers, kind, length,
                                           fail):
@@ -919,6 +1141,92 @@ class FaultProxy:
         c.close()
         return False
 
+    async def _key_exists(self, target, prm):
+        """HEAD of target's object (path-style /bucket/key) on the target."""
+        path = urllib.parse.unquote(target.split("?", 1)[0]).lstrip("/")
+        bucket, _, key = path.partition("/")
+        s3 = S3Client("http://%s:%d" % self.target, prm["access_key"],
+                      prm["secret_key"], prm.get("region") or "us-east-1")
+
+        def head():
+            try:
+                return s3.request("HEAD", bucket, key, check=False).status
+            finally:
+                s3.close()
+        return await asyncio.get_running_loop().run_in_executor(None, head) == 200
+
+    async def _stream_answer(self, c, rec, headers, kind, length, rule):
+        """trickle / endless: drain the request, then write the answer at
+        the rule's rate until the client goes away; the connection is then
+        closed.  rec gets answer_bytes and client_gone_after."""
+        prm = rule["params"]
+        c.streaming = True
+        rec["injected"] = True
+        rec["status"] = prm["status"]
+        rec["answer_bytes"] = 0
+        rec["client_gone_after"] = None
+        expect = "100-continue" in headers.get("expect", "").lower()
+        if (kind == "chunked" or length) and not expect:
+            async def drop(data):
+                rec["body_bytes"] += len(data)
+                self._count("dropped_up", len(data))
+            try:
+                await self._copy_body(c, c.cr, kind, length, drop)
+            except (asyncio.IncompleteReadError, OSError):
+                c.close()
+                return
+            rec["complete"] = True
+        await c.idle.wait()
+        self._count("injected")
+        status = prm["status"]
+        hdrs = {"Date": email.utils.formatdate(usegmt=True),
+                "Content-Type": "application/octet-stream",
+                "X-Faultproxy": rule["action"]}
+        if rule["action"] == "trickle":
+            hdrs["Content-Length"] = str(1 << 40)
+        else:
+            hdrs["Transfer-Encoding"] = "chunked"
+        hdrs.update(prm.get("headers") or {})
+        head = (f"HTTP/1.1 {status} {REASONS.get(status, 'Injected')}\r\n" + "".join(
+            f"{k}: {v}\r\n" for k, v in hdrs.items()) + "\r\n").encode("latin-1")
+        rate = float(prm["rate"])
+        # Pieces of a twentieth of a second's worth, at least a byte.
+        piece = max(1, int(rate / 20))
+        if rule["action"] == "endless":
+            data = f"{piece:x}\r\n".encode() + b"a" * piece + b"\r\n"
+        else:
+            data = b"a" * piece
+
+        async def client_gone():
+            try:
+                while await c.cr.read(CHUNK):
+                    pass
+            except OSError:
+                pass
+        gone = asyncio.ensure_future(client_gone())
+        t0 = time.monotonic()
+        w = c.cw
+        try:
+            w.write(head)
+            await w.drain()
+            sent = 0
+            while not gone.done():
+                due = t0 + sent / rate
+                now = time.monotonic()
+                if due > now:
+                    await asyncio.wait([gone], timeout=due - now)
+                    continue
+                w.write(data)
+                sent += piece
+                rec["answer_bytes"] += len(data)
+                self._count("bytes_down", len(data))
+                await w.drain()
+        except (OSError, RuntimeError):
+            pass
+        rec["client_gone_after"] = round(time.monotonic() - t0, 3)
+        gone.cancel()
+        c.close()
+
     @staticmethod
     def _canned(fail, method, close):
         status = fail["status"]
@@ -957,7 +1265,10 @@ class FaultProxy:
                 await self._go_raw(c, "down", e.args[0])
                 return
             if head is None:
-                self._eof(c, "down")
+                # An idle target hangs up (Swift after 60 s): not the
+                # client's business while a streamed answer goes on.
+                if not c.streaming:
+                    self._eof(c, "down")
                 return
             try:
                 (_version, status, *_), headers = _parse_head(head)
@@ -1020,10 +1331,10 @@ class FaultProxy:
                 u = urllib.parse.urlsplit(self.path)
                 q = dict(urllib.parse.parse_qsl(u.query))
                 n = int(self.headers.get("Content-Length") or 0)
-                if n:
-                    self.rfile.read(n)
+                raw = self.rfile.read(n) if n else b""
                 try:
-                    result = proxy._control(u.path.strip("/"), q)
+                    body = json.loads(raw) if raw.strip() else {}
+                    result = proxy._control(u.path.strip("/"), q, body)
                     code = 200
                 except (KeyError, ValueError, TypeError) as e:
                     result, code = {"ok": False, "error": str(e)}, 400
@@ -1055,7 +1366,7 @@ class FaultProxy:
             daemon=True)
         self._ctl_thread.start()
 
-    def _control(self, op, q):
+    def _control(self, op, q, body=None):
         def flag(name, default="1"):
             return q.get(name, default).lower() in ("1", "true", "yes", "on")
 
@@ -1081,6 +1392,13 @@ class FaultProxy:
             faults = self.blackhole(flag("on"))
         elif op == "refuse":
             faults = self.refuse(flag("on"))
+        elif op == "rule":
+            rid = self.add_rule(**body)
+            return {"ok": True, "id": rid, "faults": self.faults()}
+        elif op == "remove-rule":
+            faults = self.remove_rule(int(q["id"]))
+        elif op == "clear-rules":
+            faults = self.clear_rules()
         elif op == "reset-all":
             faults = self.reset_all()
         elif op == "faults":
@@ -1139,6 +1457,27 @@ class FaultProxyClient:
         if retry_after is not None:
             params["retry_after"] = retry_after
         return self._get("fail", **params)["faults"]
+
+    def add_rule(self, action, **kw):
+        url = f"{self.control_url}/rule"
+        req = urllib.request.Request(url, data=json.dumps(dict(kw, action=action)).encode(),
+                                     method="POST",
+                                     headers={"Content-Type": "application/json"})
+        with self._opener.open(req, timeout=self.timeout) as r:
+            return json.loads(r.read())["id"]
+
+    def remove_rule(self, rule_id):
+        return self._get("remove-rule", id=int(rule_id))["faults"]
+
+    def clear_rules(self):
+        return self._get("clear-rules")["faults"]
+
+    answer = FaultProxy.answer
+    trickle = FaultProxy.trickle
+    endless_body = FaultProxy.endless_body
+    strip_headers = FaultProxy.strip_headers
+    refuse_past_retention = FaultProxy.refuse_past_retention
+    honour_if_none_match = FaultProxy.honour_if_none_match
 
     def blackhole(self, on=True):
         return self._get("blackhole", on=bool(on))["faults"]

@@ -14,6 +14,7 @@ read back what the daemon uploaded, not to be a fast uploader.
         print(obj["key"], obj["size"], obj["etag"])
 """
 
+import base64
 import datetime
 import hashlib
 import hmac
@@ -22,7 +23,7 @@ import select
 import urllib.parse
 import xml.etree.ElementTree as ET
 
-__all__ = ["S3Client", "S3Error", "Response", "multipart_etag"]
+__all__ = ["S3Client", "S3Error", "Response", "multipart_etag", "resign"]
 
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 UNSIGNED = "UNSIGNED-PAYLOAD"
@@ -66,10 +67,76 @@ def _quote(s, safe):
     return urllib.parse.quote(s, safe=safe)
 
 
+def _version(version_id):
+    return [("versionId", version_id)] if version_id else []
+
+
+def _md5_b64(data):
+    return base64.b64encode(hashlib.md5(data).digest()).decode()
+
+
+def _error(r, method, path):
+    code = message = ""
+    if r.body.lstrip().startswith(b"<"):
+        try:
+            root = r.xml()
+            code = root.findtext("Code") or ""
+            message = root.findtext("Message") or ""
+        except ET.ParseError:
+            pass
+    return S3Error(r.status, code, message or r.reason, r.body, method, path)
+
+
 def multipart_etag(parts):
     """S3 multipart ETag of a list of part payloads (bytes): md5 of md5s + -N."""
     digests = b"".join(hashlib.md5(p).digest() for p in parts)
     return f"{hashlib.md5(digests).hexdigest()}-{len(parts)}"
+
+
+def _signing_key(secret_key, date, region, service):
+    k = ("AWS4" + secret_key).encode()
+    for part in (date, region, service, "aws4_request"):
+        k = hmac.new(k, part.encode(), hashlib.sha256).digest()
+    return k
+
+
+def resign(method, target, headers, secret_key, drop=()):
+    """Sign a request someone else signed (SigV4, header auth) again, without
+    the headers named in drop: how a proxy makes a store ignore a header (a
+    signed header that is removed would fail the signature).
+
+    target: the request target as sent (path and query, already encoded);
+    headers: list of (name, value) as sent.  Returns the new list, in the same
+    order, without the dropped headers and with a new Authorization.  The
+    payload hash, date, access key and scope are the original request's."""
+    drop = {d.lower() for d in drop}
+    auth = next(v for k, v in headers if k.lower() == "authorization")
+    fields = dict(f.strip().split("=", 1) for f in auth.split(" ", 1)[1].split(","))
+    access_key, date, region, service, _ = fields["Credential"].split("/")
+    signed = [h for h in fields["SignedHeaders"].split(";") if h not in drop]
+    values = {}
+    for k, v in headers:
+        k = k.lower()
+        if k in signed:
+            v = " ".join(v.strip().split())
+            values[k] = f"{values[k]},{v}" if k in values else v
+    path, _, query = target.partition("?")
+    pairs = sorted(tuple(q.split("=", 1)) if "=" in q else (q, "")
+                   for q in query.split("&") if q)
+    creq = "\n".join([method, path, "&".join(f"{k}={v}" for k, v in pairs),
+                      "".join(f"{h}:{values.get(h, '')}\n" for h in signed),
+                      ";".join(signed),
+                      next(v for k, v in headers if k.lower() == "x-amz-content-sha256")])
+    amz_date = next(v for k, v in headers if k.lower() == "x-amz-date")
+    scope = f"{date}/{region}/{service}/aws4_request"
+    sts = "\n".join(["AWS4-HMAC-SHA256", amz_date, scope,
+                     hashlib.sha256(creq.encode()).hexdigest()])
+    sig = hmac.new(_signing_key(secret_key, date, region, service), sts.encode(),
+                   hashlib.sha256).hexdigest()
+    new_auth = (f"AWS4-HMAC-SHA256 Credential={access_key}/{scope}, "
+                f"SignedHeaders={';'.join(signed)}, Signature={sig}")
+    return [(k, new_auth if k.lower() == "authorization" else v)
+            for k, v in headers if k.lower() not in drop]
 
 
 class S3Client:
@@ -158,9 +225,7 @@ class S3Client:
         scope = f"{date}/{self.region}/{self.service}/aws4_request"
         sts = "\n".join(["AWS4-HMAC-SHA256", amz_date, scope,
                          hashlib.sha256(creq.encode()).hexdigest()])
-        k = ("AWS4" + self.secret_key).encode()
-        for part in (date, self.region, self.service, "aws4_request"):
-            k = hmac.new(k, part.encode(), hashlib.sha256).digest()
+        k = _signing_key(self.secret_key, date, self.region, self.service)
         sig = hmac.new(k, sts.encode(), hashlib.sha256).hexdigest()
         headers["Authorization"] = (
             f"AWS4-HMAC-SHA256 Credential={self.access_key}/{scope}, "
@@ -208,16 +273,7 @@ class S3Client:
             self.close()
         r = Response(resp.status, resp.reason, hdrs, data)
         if check and not 200 <= r.status < 300:
-            code = message = ""
-            if data.lstrip().startswith(b"<"):
-                try:
-                    root = r.xml()
-                    code = root.findtext("Code") or ""
-                    message = root.findtext("Message") or ""
-                except ET.ParseError:
-                    pass
-            raise S3Error(r.status, code, message or resp.reason, data,
-                          method, path)
+            raise _error(r, method, path)
         return r
 
     # -- buckets ----------------------------------------------------------
@@ -226,10 +282,13 @@ class S3Client:
         root = self.request("GET").xml()
         return [b.findtext("Name") for b in root.iter("Bucket")]
 
-    def create_bucket(self, bucket, exist_ok=True):
-        """PUT bucket.  exist_ok: treat BucketAlreadyOwnedByYou/Exists as done."""
+    def create_bucket(self, bucket, exist_ok=True, object_lock=False):
+        """PUT bucket.  exist_ok: treat BucketAlreadyOwnedByYou/Exists as done.
+        object_lock: x-amz-bucket-object-lock-enabled: true (S3 then turns
+        versioning on for good)."""
+        headers = {"x-amz-bucket-object-lock-enabled": "true"} if object_lock else None
         try:
-            self.request("PUT", bucket)
+            self.request("PUT", bucket, headers=headers)
         except S3Error as e:
             if not (exist_ok and e.code in ("BucketAlreadyOwnedByYou",
                                             "BucketAlreadyExists")):
@@ -248,7 +307,8 @@ class S3Client:
         r = self.request("PUT", bucket, key, headers=headers, body=data)
         return r.headers.get("etag", "").strip('"')
 
-    def get_object(self, bucket, key, range=None, headers=None):
+    def get_object(self, bucket, key, range=None, headers=None,
+                   version_id=None):
         """GET an object's bytes.  range: (first, last) inclusive, or a raw
         Range header value such as "bytes=-100"."""
         headers = dict(headers or {})
@@ -257,11 +317,13 @@ class S3Client:
                 first, last = range
                 range = f"bytes={first}-{'' if last is None else last}"
             headers["Range"] = range
-        return self.request("GET", bucket, key, headers=headers).body
+        return self.request("GET", bucket, key, query=_version(version_id),
+                            headers=headers).body
 
-    def head_object(self, bucket, key):
+    def head_object(self, bucket, key, version_id=None):
         """Headers (dict, lower-case names) of an object, or None if absent."""
-        r = self.request("HEAD", bucket, key, check=False)
+        r = self.request("HEAD", bucket, key, query=_version(version_id),
+                         check=False)
         if r.status == 404:
             return None
         if not 200 <= r.status < 300:
@@ -269,8 +331,84 @@ class S3Client:
                           self._path(bucket, key))
         return r.headers
 
-    def delete_object(self, bucket, key):
-        self.request("DELETE", bucket, key)
+    def delete_object(self, bucket, key, version_id=None, headers=None):
+        """DELETE an object (a version, if given); returns the answer's
+        headers (x-amz-version-id, x-amz-delete-marker)."""
+        return self.request("DELETE", bucket, key, query=_version(version_id),
+                            headers=headers).headers
+
+    # -- versions and Object Lock -------------------------------------------
+
+    def list_object_versions(self, bucket, prefix=""):
+        """Every version and delete marker under prefix (one page of up to
+        1000).  Dicts: key, version_id, is_latest (bool), delete_marker
+        (bool), size (int), etag (no quotes)."""
+        root = self.request("GET", bucket, query=[("versions", ""),
+                                                  ("prefix", prefix)]).xml()
+        out = []
+        for el in root:
+            if el.tag not in ("Version", "DeleteMarker"):
+                continue
+            out.append({
+                "key": el.findtext("Key"),
+                "version_id": el.findtext("VersionId"),
+                "is_latest": (el.findtext("IsLatest") or "") == "true",
+                "delete_marker": el.tag == "DeleteMarker",
+                "size": int(el.findtext("Size") or 0),
+                "etag": (el.findtext("ETag") or "").strip('"'),
+            })
+        return out
+
+    def _lock_config(self, bucket, key, sub, version_id):
+        """The XML root of GET ?retention or ?legal-hold, None on a 404."""
+        r = self.request("GET", bucket, key,
+                         query=[(sub, "")] + _version(version_id), check=False)
+        if r.status == 404:
+            return None
+        if r.status != 200:
+            raise _error(r, "GET", self._path(bucket, key))
+        return r.xml()
+
+    def get_object_retention(self, bucket, key, version_id=None):
+        """{"mode", "retain_until"} (the server's strings) of an object
+        version, or None if it has no retention (404)."""
+        root = self._lock_config(bucket, key, "retention", version_id)
+        if root is None:
+            return None
+        return {"mode": root.findtext("Mode"),
+                "retain_until": root.findtext("RetainUntilDate")}
+
+    def get_object_legal_hold(self, bucket, key, version_id=None):
+        """"ON" or "OFF" for an object version, None if it never had one."""
+        root = self._lock_config(bucket, key, "legal-hold", version_id)
+        return None if root is None else root.findtext("Status")
+
+    def put_object_retention(self, bucket, key, mode, retain_until,
+                             version_id=None, bypass_governance=False,
+                             check=True):
+        """PutObjectRetention.  retain_until: an ISO 8601 string or an aware
+        datetime.  Returns the Response (check=False: also on errors)."""
+        if isinstance(retain_until, datetime.datetime):
+            retain_until = retain_until.strftime("%Y-%m-%dT%H:%M:%SZ")
+        body = ('<Retention xmlns="http://s3.amazonaws.com/doc/2006-03-01/">'
+                f"<Mode>{mode}</Mode><RetainUntilDate>{retain_until}"
+                "</RetainUntilDate></Retention>").encode()
+        headers = {"Content-MD5": _md5_b64(body)}
+        if bypass_governance:
+            headers["x-amz-bypass-governance-retention"] = "true"
+        return self.request("PUT", bucket, key,
+                            query=[("retention", "")] + _version(version_id),
+                            headers=headers, body=body, check=check)
+
+    def put_object_legal_hold(self, bucket, key, on, version_id=None,
+                              check=True):
+        """PutObjectLegalHold ON/OFF.  Returns the Response."""
+        body = ('<LegalHold xmlns="http://s3.amazonaws.com/doc/2006-03-01/">'
+                f"<Status>{'ON' if on else 'OFF'}</Status></LegalHold>").encode()
+        return self.request("PUT", bucket, key,
+                            query=[("legal-hold", "")] + _version(version_id),
+                            headers={"Content-MD5": _md5_b64(body)},
+                            body=body, check=check)
 
     def list_objects(self, bucket, prefix="", page_size=1000, v2=True):
         """Every object under prefix, following pages.  A list of dicts:

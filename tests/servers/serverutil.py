@@ -6,19 +6,24 @@ Python standard library only.  Used by swift.py, tus.py and faultproxy.py.
 import ctypes
 import errno
 import fcntl
+import json
 import os
 import random
+import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
+import threading
 import time
 
 __all__ = [
     "HarnessError", "PortReservation", "reserve_port", "reserve_ports",
-    "port_is_free", "timeout_or_forever", "check_alive",
+    "reserve_port_range", "port_is_free", "timeout_or_forever", "check_alive",
     "wait_for_port", "spawn", "kill_tree", "listening_socket_owners",
     "check_port_owner", "port_listening", "rss_kib", "pss_kib", "log_tail", "clean_env", "pids_alive",
+    "serve_foreground", "Lifecycle", "Daemons", "S3Daemons",
 ]
 
 HOST = "127.0.0.1"
@@ -188,6 +193,28 @@ def reserve_ports(n, host=HOST, hold=None):
             r.release()
         raise
     return out
+
+
+def reserve_port_range(n, host=HOST, rng=random):
+    """n consecutive free ports, each locked: for servers that take a range
+    and bind the first free ports in it (Ceph's OSD: ms_bind_port_min/max).
+    Returns the list of PortReservation, lowest port first."""
+    lo, hi = PORT_RANGE
+    for _ in range(500):
+        first = rng.randrange(lo, hi - n)
+        got = []
+        for port in range(first, first + n):
+            fd = _try_lock(port)
+            if fd is None:
+                break
+            got.append(PortReservation(port, fd))
+            if not port_is_free(port, host):
+                break
+        else:
+            return got
+        for r in got:
+            r.release()
+    raise HarnessError(f"no {n} consecutive free ports in %d-%d" % PORT_RANGE)
 
 
 def reserve_specific_port(port, host=HOST, hold=None):
@@ -467,3 +494,146 @@ def free_tcp_port_now(host=HOST):
 
 def is_eaddrinuse(exc):
     return isinstance(exc, OSError) and exc.errno == errno.EADDRINUSE
+
+
+class Lifecycle:
+    """`with server:` starts it and stops it however the block ends."""
+
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+class Daemons(Lifecycle):
+    """A server made of processes: self.procs ({name: Popen}) and the port
+    reservations they listen on, self._reservations.
+
+    dir: its private directory (None: a temporary one, removed by stop());
+    self._own_dir says which."""
+
+    def __init__(self, dir, startup_timeout, die_with_parent):
+        self._own_dir = dir is None
+        self.dir = os.path.abspath(dir) if dir else None
+        self.startup_timeout = timeout_or_forever(startup_timeout)
+        self.die_with_parent = die_with_parent
+        self.host = HOST
+        self.ports = {}
+        self.procs = {}
+        self._reservations = []
+        self.startup_s = None
+        self._lock = threading.RLock()
+
+    @property
+    def pids(self):
+        """{name: pid} of the processes still running."""
+        return {n: p.pid for n, p in self.procs.items() if p.poll() is None}
+
+    def rss_kib(self):
+        """Resident memory of all the processes, KiB."""
+        return rss_kib(self.pids.values())
+
+    def pss_kib(self):
+        """Proportional set size of all the processes, KiB."""
+        return pss_kib(self.pids.values())
+
+    # Subclasses: TMP_PREFIX, _prepare() (before _start_once()),
+    # _start_once(), _after_start(), _stop_processes().
+    TMP_PREFIX = "dockd-server-"
+
+    def start(self):
+        """Start every process and wait until they serve (their ports are
+        held from before they bind); everything is stopped if the start
+        fails.  Sets startup_s."""
+        self._t0 = time.monotonic()
+        if self.dir is None:
+            self.dir = tempfile.mkdtemp(prefix=self.TMP_PREFIX)
+        try:
+            self._prepare()
+            self._start_once()
+            self._after_start()
+        except BaseException:
+            self.stop()
+            raise
+        self.startup_s = round(time.monotonic() - self._t0, 3)
+        return self
+
+    def stop(self):
+        """Stop every process, release the ports, remove the directory if
+        it is a temporary one.  Idempotent."""
+        with self._lock:
+            self._stop_processes()
+            self._release_ports()
+            if self._own_dir and self.dir and os.path.isdir(self.dir):
+                shutil.rmtree(self.dir, ignore_errors=True)
+
+    def _prepare(self):
+        pass
+
+    def _after_start(self):
+        pass
+
+    def _release_ports(self):
+        for r in self._reservations:
+            r.release()
+        self._reservations = []
+
+
+class S3Daemons(Daemons):
+    """Daemons that serve S3 at self.endpoint with self.access_key,
+    self.secret_key and self.region."""
+
+    def __init__(self, dir, startup_timeout, die_with_parent, access_key,
+                 secret_key, region):
+        super().__init__(dir, startup_timeout, die_with_parent)
+        self.access_key = access_key
+        self.secret_key = secret_key
+        self.region = region
+
+    def client(self, **kw):
+        """An s3client.S3Client for this server."""
+        from s3client import S3Client
+        return S3Client(self.endpoint, self.access_key, self.secret_key,
+                        self.region, **kw)
+
+    def info(self):
+        """What the CLIs print: endpoint, credentials, ports, pids, dir,
+        startup_s, rss_kib, pss_kib."""
+        return {"endpoint": self.endpoint, "access_key": self.access_key,
+                "secret_key": self.secret_key, "region": self.region,
+                "ports": dict(self.ports), "pids": self.pids, "dir": self.dir,
+                "startup_s": self.startup_s, "rss_kib": self.rss_kib(),
+                "pss_kib": self.pss_kib()}
+
+
+def serve_foreground(server, prog, add_info=None):
+    """The servers' CLIs: start server, print its info() (plus what
+    add_info(server, info) adds) as one JSON line, and stay until SIGTERM,
+    SIGINT or SIGHUP, or until one of server.procs dies; then stop it.
+    Returns the exit status (1 if it failed or a process died)."""
+    stop = threading.Event()
+
+    def on_signal(signum, frame):
+        stop.set()
+    for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(s, on_signal)
+    try:
+        server.start()
+        info = server.info()
+        if add_info:
+            add_info(server, info)
+        print(json.dumps(info), flush=True)
+        while not stop.wait(1):
+            dead = [n for n, p in server.procs.items() if p.poll() is not None]
+            if dead:
+                print(f"{prog}: {', '.join(dead)} died; stopping",
+                      file=sys.stderr, flush=True)
+                return 1
+        return 0
+    except HarnessError as e:
+        print(f"{prog}: {e}", file=sys.stderr, flush=True)
+        return 1
+    finally:
+        server.stop()

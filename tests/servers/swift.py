@@ -31,23 +31,18 @@ Layout of the private directory D:
 """
 
 import argparse
-import json
 import os
 import pwd
 import secrets
-import shutil
 import signal
-import subprocess
 import sys
-import tempfile
-import threading
 import time
 import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from s3client import S3Client, S3Error  # noqa: E402
+from s3client import S3Error  # noqa: E402
 import serverutil as su  # noqa: E402
 
 __all__ = ["SwiftServer", "write_rclone_config", "HarnessError"]
@@ -126,7 +121,7 @@ def rclone_env(config_path):
     return env
 
 
-class SwiftServer:
+class SwiftServer(su.S3Daemons):
     """A private Swift + s3api on 127.0.0.1.  See the module docstring.
 
     dir: private directory (created if missing; kept after stop() if given,
@@ -150,23 +145,12 @@ class SwiftServer:
     def __init__(self, dir=None, *, buckets=(), min_part_size=5 * 1024 * 1024,
                  startup_timeout=None, log_level="INFO", conf_overrides=None,
                  die_with_parent=True):
-        self._own_dir = dir is None
-        self.dir = os.path.abspath(dir) if dir else None
+        super().__init__(dir, startup_timeout, die_with_parent, ACCESS_KEY,
+                         SECRET_KEY, REGION)
         self.buckets = list(buckets)
         self.min_part_size = int(min_part_size)
-        self.startup_timeout = su.timeout_or_forever(startup_timeout)
         self.log_level = log_level
         self.conf_overrides = conf_overrides or {}
-        self.die_with_parent = die_with_parent
-        self.access_key = ACCESS_KEY
-        self.secret_key = SECRET_KEY
-        self.region = REGION
-        self.host = su.HOST
-        self.ports = {}
-        self.procs = {}
-        self._reservations = []
-        self.startup_s = None
-        self._lock = threading.RLock()
 
     # -- public properties ----------------------------------------------
 
@@ -175,55 +159,19 @@ class SwiftServer:
         return f"http://{self.host}:{self.ports['proxy']}"
 
     @property
-    def pids(self):
-        return {n: p.pid for n, p in self.procs.items() if p.poll() is None}
-
-    @property
     def swift_dir(self):
         return os.path.join(self.dir, "etc")
 
     def log_path(self, name):
         return os.path.join(self.dir, "logs", f"{name}.log")
 
-    def client(self, **kw):
-        """An s3client.S3Client for this server."""
-        return S3Client(self.endpoint, self.access_key, self.secret_key,
-                        self.region, **kw)
-
-    def info(self):
-        return {"endpoint": self.endpoint, "access_key": self.access_key,
-                "secret_key": self.secret_key, "region": self.region,
-                "ports": dict(self.ports), "pids": self.pids, "dir": self.dir,
-                "startup_s": self.startup_s, "rss_kib": self.rss_kib(),
-                "pss_kib": su.pss_kib(self.pids.values())}
-
-    def rss_kib(self):
-        """Resident memory of all the servers, KiB."""
-        return su.rss_kib(self.pids.values())
-
     # -- lifecycle ---------------------------------------------------------
 
-    def __enter__(self):
-        self.start()
-        return self
+    TMP_PREFIX = "dockd-swift-"
 
-    def __exit__(self, *exc):
-        self.stop()
-
-    def start(self):
-        """Start everything and wait until an S3 request succeeds."""
-        t0 = time.monotonic()
-        if self.dir is None:
-            self.dir = tempfile.mkdtemp(prefix="dockd-swift-")
+    def _prepare(self):
         for sub in ("etc", "srv/d1", "logs"):
             os.makedirs(os.path.join(self.dir, sub), exist_ok=True)
-        try:
-            self._start_once()
-        except BaseException:
-            self.stop()
-            raise
-        self.startup_s = round(time.monotonic() - t0, 3)
-        return self
 
     def _start_once(self):
         # Swift's servers bind with SO_REUSEPORT, memcached with SO_REUSEADDR:
@@ -246,15 +194,6 @@ class SwiftServer:
                                   su.log_tail(self.log_path("rings")))
         self._spawn_server("proxy")
         self._wait_ready(time.monotonic() + self.startup_timeout)
-
-    def stop(self):
-        """Stop every process (SIGTERM, then SIGKILL after 5 s), release the
-        ports, remove the directory if we made it.  Idempotent."""
-        with self._lock:
-            self._stop_processes()
-            self._release_ports()
-            if self._own_dir and self.dir and os.path.isdir(self.dir):
-                shutil.rmtree(self.dir, ignore_errors=True)
 
     def kill_proxy(self, sig=signal.SIGKILL):
         """Kill the proxy server (SIGKILL by default: a crash).  The storage
@@ -304,11 +243,6 @@ class SwiftServer:
                                    self.secret_key, self.region, **kw)
 
     # -- internals -------------------------------------------------------
-
-    def _release_ports(self):
-        for r in self._reservations:
-            r.release()
-        self._reservations = []
 
     def _stop_processes(self, sig=signal.SIGTERM):
         procs, self.procs = self.procs, {}
@@ -504,36 +438,14 @@ def _cmd_start(args):
     sw = SwiftServer(args.dir, buckets=args.bucket,
                      min_part_size=args.min_part_size,
                      startup_timeout=args.timeout)
-    stop = threading.Event()
 
-    def on_signal(signum, frame):
-        stop.set()
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGHUP, on_signal)
-    try:
-        sw.start()
-        info = sw.info()
+    def rclone(sw, info):
         if args.rclone_config:
             sw.write_rclone_config(args.rclone_config,
                                    chunk_size=args.rclone_chunk_size,
                                    concurrency=args.rclone_concurrency)
             info["rclone_config"] = os.path.abspath(args.rclone_config)
-        print(json.dumps(info), flush=True)
-        while not stop.is_set():
-            stop.wait(1)
-            if not stop.is_set():
-                dead = [n for n, p in sw.procs.items() if p.poll() is not None]
-                if dead:
-                    print(f"swift.py: {', '.join(dead)} died; stopping",
-                          file=sys.stderr, flush=True)
-                    return 1
-        return 0
-    except su.HarnessError as e:
-        print(f"swift.py: {e}", file=sys.stderr, flush=True)
-        return 1
-    finally:
-        sw.stop()
+    return su.serve_foreground(sw, "swift.py", rclone)
 
 
 def main(argv=None):

@@ -731,7 +731,9 @@ class Target:
                     body = self.rfile.read(int(self.headers["Content-Length"]))
                 self._reply(200, json.dumps({
                     "len": len(body),
-                    "sha256": hashlib.sha256(body).hexdigest()}).encode())
+                    "sha256": hashlib.sha256(body).hexdigest(),
+                    "headers": {k.lower(): v for k, v in self.headers.items()},
+                }).encode())
 
             do_POST = do_PUT
 
@@ -1175,7 +1177,7 @@ def faultproxy_control():
                              "slow": {"up": None, "down": None},
                              "burst": {"up": 0.02, "down": 0.02},
                              "fail": None, "blackhole": False,
-                             "refuse": False})
+                             "refuse": False, "rules": []})
             st, _, _, s = raw_exchange(fp.port, b"GET / HTTP/1.1\r\nHost: t"
                                        b"\r\n\r\n")
             s.close()
@@ -1282,6 +1284,253 @@ def faultproxy_tus():
         r.read()
         eq(r.status, 204, "resumed PATCH")
         eq(srv.read_upload(loc), data, "complete upload")
+
+
+def future_date(days):
+    t = time.time() + days * 86400
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
+
+
+@case
+def faultproxy_rules():
+    """Rules: canned answers for the requests they match (method, target,
+    header, its value, a past date), with a count; header stripping; the
+    request log with headers; the same over the control channel."""
+    with proxied(log_headers=True) as (fp, t):
+        rid = fp.answer(404, {"X-Why": "rule"}, "gone", method="GET",
+                        path=r"^/bytes/7$", count=2)
+        for _ in range(2):
+            st, h, b, s = raw_exchange(fp.port, b"GET /bytes/7 HTTP/1.1\r\n"
+                                       b"Host: t\r\n\r\n")
+            s.close()
+            eq((st, h.get("x-why"), b), (404, "rule", b"gone"), "answered")
+        st, _, b, s = raw_exchange(fp.port, b"GET /bytes/7 HTTP/1.1\r\n"
+                                   b"Host: t\r\n\r\n")
+        s.close()
+        eq((st, len(b)), (200, 7), "count spent: forwarded")
+        eq(fp.faults()["rules"], [], "a spent rule is gone")
+        st, _, b, s = raw_exchange(fp.port, put_req("/bytes/7", b"x"))
+        s.close()
+        eq(st, 200, "other method: forwarded")
+        recs = fp.requests_log()
+        eq([r["rule"] for r in recs], [rid, rid, None, None])
+        eq(recs[0]["headers"].get("host"), "t", "headers logged")
+        eq(fp.stats()["ruled"], 2)
+        # Header present and its value; for ever (count None); removed.
+        rid = fp.answer(201, {"Location": "/x"}, header="x-mode",
+                        header_value="^lie$")
+        for mode, want in (("lie", 201), ("truth", 200), ("lie", 201)):
+            st, _, _, s = raw_exchange(fp.port, put_req("/h", b"abc",
+                                                        f"X-Mode: {mode}\r\n"))
+            s.close()
+            eq(st, want, f"X-Mode {mode}")
+        fp.remove_rule(rid)
+        st, _, _, s = raw_exchange(fp.port, put_req("/h", b"abc",
+                                                    "X-Mode: lie\r\n"))
+        s.close()
+        eq(st, 200, "removed")
+        # Retention dates: past refused (S3's answer), future forwarded.
+        fp.refuse_past_retention()
+        for date, want in (("2020-01-01T00:00:00Z", 400),
+                           (future_date(30), 200),
+                           ("Wed, 01 Jan 2020 00:00:00 GMT", 400)):
+            st, _, b, s = raw_exchange(fp.port, put_req(
+                "/r", b"abc", f"x-amz-object-lock-retain-until-date: {date}\r\n"))
+            s.close()
+            eq(st, want, f"retain-until {date}")
+            if want == 400:
+                eq(xml_of(b).findtext("Code"), "InvalidArgument")
+        st, _, _, s = raw_exchange(fp.port, put_req("/r", b"abc"))
+        s.close()
+        eq(st, 200, "no retention header: forwarded")
+        fp.clear_rules()
+        # Stripped headers never reach the target.
+        fp.strip_headers(["If-None-Match"], method="PUT")
+        st, _, b, s = raw_exchange(fp.port, put_req(
+            "/s", b"abc", "If-None-Match: *\r\nX-Keep: 1\r\n"))
+        s.close()
+        seen = json.loads(b)["headers"]
+        check("if-none-match" not in seen and seen.get("x-keep") == "1", seen)
+        eq(fp.requests_log()[-1]["headers"].get("if-none-match"), "*",
+           "the log shows what the client sent")
+        fp.passthrough()
+        eq(fp.faults()["rules"], [], "passthrough clears rules")
+    t = Target()
+    try:
+        with FaultProxyProcess(("127.0.0.1", t.port)) as fp:
+            rid = fp.answer(503, body="over the control channel", method="GET")
+            st, _, b, s = raw_exchange(fp.port, b"GET / HTTP/1.1\r\nHost: t"
+                                       b"\r\n\r\n")
+            s.close()
+            eq((st, b), (503, b"over the control channel"))
+            eq([r["id"] for r in fp.faults()["rules"]], [rid])
+            fp.clear_rules()
+            eq(fp.faults()["rules"], [])
+    finally:
+        t.close()
+
+
+def stream_for(port, request, seconds):
+    """Send request, read what comes for seconds, close.  (head, body)."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    s.sendall(request)
+    s.settimeout(0.2)
+    buf = b""
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        try:
+            d = s.recv(65536)
+        except socket.timeout:
+            continue
+        if not d:
+            break
+        buf += d
+    s.close()
+    head, _, body = buf.partition(b"\r\n\r\n")
+    return head.decode("latin-1"), body
+
+
+@case
+def faultproxy_streams():
+    """trickle: a head announcing a huge body, then a few bytes per second;
+    endless_body: a chunked body without end.  Both never faster than their
+    rate, both stop when the client goes away, and the log says when."""
+    with proxied() as (fp, t):
+        fp.trickle(10, method="POST", count=1)
+        t0 = time.monotonic()
+        head, body = stream_for(fp.port, b"POST /t HTTP/1.1\r\nHost: t\r\n"
+                                b"Content-Length: 3\r\n\r\nabc", 1.5)
+        took = time.monotonic() - t0
+        check(head.startswith("HTTP/1.1 200") and "Content-Length: 1099511627776" in head, head)
+        check(0 < len(body) <= 10 * took + 1, f"{len(body)} bytes in {took:.2f} s at 10 B/s")
+        rec = fp.requests_log()[-1]
+        fp.wait_until(lambda _: fp.requests_log()[-1]["client_gone_after"] is not None, 10)
+        rec = fp.requests_log()[-1]
+        check(rec["client_gone_after"] >= 1.0 and rec["body_bytes"] == 3, rec)
+        eq(t.seen, [], "never forwarded")
+        rate = 200_000
+        fp.endless_body(rate, status=201, headers={"Location": "/e"}, path="^/e$")
+        t0 = time.monotonic()
+        head, body = stream_for(fp.port, b"GET /e HTTP/1.1\r\nHost: t\r\n\r\n", 1.0)
+        took = time.monotonic() - t0
+        check(head.startswith("HTTP/1.1 201") and "Transfer-Encoding: chunked" in head
+              and "Location: /e" in head, head)
+        # Valid chunks, all of them full ones.
+        n, rest = 0, body
+        while b"\r\n" in rest:
+            size_line, _, rest = rest.partition(b"\r\n")
+            size = int(size_line, 16)
+            if len(rest) < size + 2:
+                break
+            check(size > 0 and rest[size:size + 2] == b"\r\n", "chunk framing")
+            n += size
+            rest = rest[size + 2:]
+        check(n > 0 and len(body) <= rate * took * 1.1 + 65536,
+              f"{len(body)} bytes in {took:.2f} s at {rate} B/s")
+        fp.wait_until(lambda _: fp.requests_log()[-1]["client_gone_after"] is not None, 10)
+        rec = fp.requests_log()[-1]
+        check(rec["answer_bytes"] >= n, rec)
+        st, _, b, s = raw_exchange(fp.port, b"GET /bytes/3 HTTP/1.1\r\nHost: t\r\n\r\n")
+        s.close()
+        eq((st, len(b)), (200, 3), "other requests pass")
+
+
+@case
+def faultproxy_swift_rules():
+    """In front of Swift: a store that ignores If-None-Match (Swift itself
+    refuses conditional PUTs with 501): the proxy strips the header and signs
+    the request again; one that honours it (emulated); and an Object Lock
+    store's 400 for a past date."""
+    with SwiftServer(buckets=["rules"]) as sw, \
+            FaultProxy(("127.0.0.1", sw.ports["proxy"])) as fp:
+        direct = sw.client()
+        try:
+            direct.put_object("rules", "k", b"one", headers={"If-None-Match": "*"})
+            raise AssertionError("Swift took a conditional PUT")
+        except S3Error as e:
+            eq((e.status, e.code), (501, "NotImplemented"), "Swift and If-None-Match")
+        s3 = S3Client(fp.url, sw.access_key, sw.secret_key)
+        fp.strip_headers(["If-None-Match"], count=1)
+        try:
+            s3.put_object("rules", "k", b"one", headers={"If-None-Match": "*"})
+            raise AssertionError("stripped without signing again, yet accepted")
+        except S3Error as e:
+            eq((e.status, e.code), (403, "SignatureDoesNotMatch"), "unsigned strip")
+        fp.strip_headers(["If-None-Match"], secret_key=sw.secret_key)
+        for body in (b"one", b"two"):
+            s3.put_object("rules", "k", body, headers={"If-None-Match": "*"})
+        eq(direct.get_object("rules", "k"), b"two", "the store ignored If-None-Match")
+        uid = s3.create_multipart_upload("rules", "m")
+        etag = s3.upload_part("rules", "m", uid, 1, b"part")
+        r = s3.request("POST", "rules", "m", query=[("uploadId", uid)],
+                       headers={"If-None-Match": "*"},
+                       body=("<CompleteMultipartUpload><Part><PartNumber>1</PartNumber>"
+                             f"<ETag>\"{etag}\"</ETag></Part></CompleteMultipartUpload>").encode())
+        eq(r.status, 200, "Complete re-signed")
+        fp.clear_rules()
+        # A store that honours it (emulated).
+        fp.honour_if_none_match(sw.access_key, sw.secret_key)
+        s3.put_object("rules", "c", b"first", headers={"If-None-Match": "*"})
+        for headers in ({"If-None-Match": "*"}, {"If-None-Match": " * "}):
+            try:
+                s3.put_object("rules", "c", b"second", headers=headers)
+                raise AssertionError("an existing key overwritten despite If-None-Match")
+            except S3Error as e:
+                eq((e.status, e.code), (412, "PreconditionFailed"), "conditional PUT")
+        eq(direct.get_object("rules", "c"), b"first", "the first is kept")
+        uid = s3.create_multipart_upload("rules", "c")
+        etag = s3.upload_part("rules", "c", uid, 1, b"part")
+        xml = ("<CompleteMultipartUpload><Part><PartNumber>1</PartNumber>"
+               f"<ETag>\"{etag}\"</ETag></Part></CompleteMultipartUpload>").encode()
+        r = s3.request("POST", "rules", "c", query=[("uploadId", uid)],
+                       headers={"If-None-Match": "*"}, body=xml, check=False)
+        eq(r.status, 412, "conditional Complete onto an existing key")
+        eq(direct.get_object("rules", "c"), b"first", "still the first")
+        s3.put_object("rules", "c", b"unconditional")
+        eq(direct.get_object("rules", "c"), b"unconditional", "no header, no condition")
+        fp.clear_rules()
+        fp.refuse_past_retention()
+        hdr = "x-amz-object-lock-retain-until-date"
+        try:
+            s3.put_object("rules", "old", b"x", headers={hdr: "2021-01-01T00:00:00Z",
+                                                         "x-amz-object-lock-mode": "COMPLIANCE"})
+            raise AssertionError("past retain-until accepted")
+        except S3Error as e:
+            eq((e.status, e.code), (400, "InvalidArgument"), "past date")
+        s3.put_object("rules", "new", b"x", headers={hdr: future_date(90),
+                                                     "x-amz-object-lock-mode": "COMPLIANCE"})
+        check(direct.head_object("rules", "old") is None, "refused object stored")
+        check(direct.head_object("rules", "new") is not None, "future date not forwarded")
+
+
+@case
+def tus_name_by_key():
+    """--name-by-key: the upload id is the metadata key ('/' as '~'); a
+    second creation for that key answers with the first upload, untouched."""
+    tool("node")
+    import base64
+    with TusServer(name_by_key=True) as srv:
+        col = srv.path + "/"
+        key = "evidence/BWC-1/REC/000000.mp4"
+        md = "key " + base64.b64encode(key.encode()).decode()
+        data = pattern(1000, 61)
+        st, h, _ = tus_req(srv, "POST", col, {"Upload-Length": str(len(data)), "Upload-Metadata": md})
+        eq(st, 201, "create")
+        loc = h["location"]
+        check(loc.endswith("/evidence~BWC-1~REC~000000.mp4"), loc)
+        path = loc[len(f"http://{srv.host}:{srv.port}"):]
+        st, h, _ = tus_req(srv, "PATCH", path, {"Content-Type": "application/offset+octet-stream",
+                                               "Upload-Offset": "0"}, data)
+        eq(st, 204, "PATCH")
+        st, h, _ = tus_req(srv, "POST", col, {"Upload-Length": "5", "Upload-Metadata": md})
+        eq((st, h["location"]), (201, loc), "same key, same upload")
+        eq(srv.read_upload(loc), data, "the existing upload is untouched")
+        eq(srv.upload_info(loc)["size"], len(data), "its length is kept")
+        st, h, _ = tus_req(srv, "HEAD", path)
+        eq((h["upload-offset"], h["upload-length"]), (str(len(data)), str(len(data))))
+        st, h, _ = tus_req(srv, "POST", col, {"Upload-Length": "5"})
+        eq(st, 201, "no key: a random id")
+        check("~" not in h["location"], h["location"])
 
 
 def main(argv):

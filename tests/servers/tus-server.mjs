@@ -4,9 +4,10 @@
 // --dir).
 //
 //   node tus-server.mjs --host 127.0.0.1 --port P --dir D [--max-size N]
-//        [--path /files] [--relative-location] [--log]
+//        [--path /files] [--relative-location] [--name-by-key] [--log]
 //        [--require-bearer] [--survive-uncaught]
 //
+// --name-by-key: uploads named by their object key (tus-keyed.mjs).
 // --require-bearer: every request but OPTIONS must carry
 //   "Authorization: Bearer $DOCKD_TUS_TOKEN" or gets 401 (dockd's
 //   wrong-credentials tests). The token comes from the environment, not argv.
@@ -26,11 +27,12 @@ import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import { Server } from '@tus/server';
 import { FileStore } from '@tus/file-store';
+import { keyedOptions } from './tus-keyed.mjs';
 
 function usage(msg) {
   if (msg) process.stderr.write(`tus-server: ${msg}\n`);
   process.stderr.write('usage: node tus-server.mjs --host H --port P --dir D ' +
-    '[--max-size N] [--path /files] [--relative-location] [--log] ' +
+    '[--max-size N] [--path /files] [--relative-location] [--name-by-key] [--log] ' +
     '[--require-bearer] [--survive-uncaught]\n');
   process.exit(64);
 }
@@ -45,6 +47,7 @@ try {
       'max-size': { type: 'string' },
       path: { type: 'string', default: '/files' },
       'relative-location': { type: 'boolean', default: false },
+      'name-by-key': { type: 'boolean', default: false },
       log: { type: 'boolean', default: false },
       'require-bearer': { type: 'boolean', default: false },
       'survive-uncaught': { type: 'boolean', default: false },
@@ -73,11 +76,13 @@ if (args['survive-uncaught']) {
 const dir = path.resolve(args.dir);
 fs.mkdirSync(dir, { recursive: true });
 
+const nameByKey = args['name-by-key'];
 const tus = new Server({
   path: args.path,
   datastore: new FileStore({ directory: dir }),
   maxSize,
   relativeLocation: args['relative-location'],
+  ...(nameByKey ? keyedOptions(dir) : {}),
 });
 
 const server = http.createServer((req, res) => {
@@ -122,6 +127,7 @@ server.listen({ host: args.host, port: Number(args.port) }, () => {
     pid: process.pid,
     dir,
     max_size: maxSize ?? null,
+    name_by_key: nameByKey,
     auth: args['require-bearer'] ? 'bearer' : null,
     tus_server: '@tus/server',
   }) + '\n');

@@ -41,7 +41,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 SCRIPT = os.path.join(HERE, "tus-server.mjs")
 
 
-class TusServer:
+class TusServer(su.Lifecycle):
     """tus server on 127.0.0.1.
 
     dir: upload store (created if missing; kept if given, else a temporary
@@ -51,6 +51,9 @@ class TusServer:
     path: URL path of the upload collection.
     node: the node binary (default: $NODE or "node" on PATH).
     log: log each request (method, URL, status, time) to log_path.
+    name_by_key: uploads are named by their Upload-Metadata "key" ('/' as
+        '~'); creating one whose key exists answers with the existing upload,
+        untouched (tus-server.mjs --name-by-key).
     bearer_token: if set, every request but OPTIONS must carry
         "Authorization: Bearer TOKEN" or gets 401.
     survive_uncaught: the server logs an uncaught exception and serves on
@@ -60,7 +63,8 @@ class TusServer:
     def __init__(self, dir=None, *, port=None, max_size=None, path="/files",
                  node=None, startup_timeout=None, log=True,
                  relative_location=False, bearer_token=None,
-                 survive_uncaught=False, die_with_parent=True):
+                 survive_uncaught=False, die_with_parent=True,
+                 name_by_key=False):
         self._own_dir = dir is None
         self.dir = os.path.abspath(dir) if dir else None
         self.host = su.HOST
@@ -72,6 +76,7 @@ class TusServer:
         self.startup_timeout = su.timeout_or_forever(startup_timeout)
         self.log = log
         self.relative_location = relative_location
+        self.name_by_key = name_by_key
         self.bearer_token = bearer_token
         self.survive_uncaught = survive_uncaught
         self.die_with_parent = die_with_parent
@@ -114,13 +119,6 @@ class TusServer:
 
     # -- lifecycle ------------------------------------------------------
 
-    def __enter__(self):
-        self.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stop()
-
     def start(self):
         with self._lock:
             if self.running():
@@ -158,6 +156,8 @@ class TusServer:
             argv += ["--max-size", str(int(self.max_size))]
         if self.relative_location:
             argv.append("--relative-location")
+        if self.name_by_key:
+            argv.append("--name-by-key")
         if self.log:
             argv.append("--log")
         if self.survive_uncaught:

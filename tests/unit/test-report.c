@@ -99,8 +99,13 @@ static void test_schema(void) {
         g_assert_cmpuint(json_object_array_length(member(o, "battery_history")), ==, 1);
         g_assert_cmpint(json_object_get_int(member(o, "offload.deleted")), ==, 2);
         g_assert_true(json_object_object_get_ex(o, "follows", &f) && f == NULL);
-        /* The file and object name: "<UTC-time>-<serial>". */
-        g_assert_cmpstr(r.name, ==, "20261122T061403Z-BWC-0002");
+        /* The file and object name: "<UTC-time>-<serial>-<the id's first 8 digits>",
+         * unique for two reports within a second. */
+        {
+                char want[96];
+                snprintf(want, sizeof want, "20261122T061403Z-BWC-0002-%.8s", r.id);
+                g_assert_cmpstr(r.name, ==, want);
+        }
         g_assert_cmpint(r.severity, ==, SEVERITY_ERROR);
         json_object_put(o);
         report_done(&r);

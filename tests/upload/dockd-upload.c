@@ -4,12 +4,15 @@
  * exits when central storage confirmed every one. For the upload benchmark
  * (same files, same store as rclone) and for backend tests that need no camera.
  *
- *   dockd-upload --config FILE [--state-dir DIR] [--prefix P] [--give-up-after N] FILE...
+ *   dockd-upload --config FILE [--state-dir DIR] [--prefix P] [--give-up-after N]
+ *                [--retain-until UNIX-SECONDS] [--legal-hold] FILE...
  *
  * Each FILE is uploaded as <prefix>/<basename>, with its resume state in
  * DIR/<basename>.upload (default: no resume). Prints "confirmed KEY" per object,
  * then "bytes: N" and "seconds: S". Exit 0 all confirmed, 1 an object was given
- * up, 3 when central storage kept failing for N seconds (--give-up-after N), 2 usage. */
+ * up, 3 when central storage kept failing for N seconds (--give-up-after N), 2 usage.
+ * --retain-until and --legal-hold go on every object as the daemon sets them from a
+ * recording's categories (with [s3] object_lock=yes, the Object Lock headers). */
 #include <getopt.h>
 #include <inttypes.h>
 #include <libgen.h>
@@ -92,6 +95,8 @@ int main(int argc, char *argv[]) {
                 { "state-dir", required_argument, NULL, 's' },
                 { "prefix", required_argument, NULL, 'p' },
                 { "give-up-after", required_argument, NULL, 'g' },
+                { "retain-until", required_argument, NULL, 'r' },
+                { "legal-hold", no_argument, NULL, 'l' },
                 {}
         };
         _cleanup_(config_freep) DockdConfig *config = config_new();
@@ -102,6 +107,8 @@ int main(int argc, char *argv[]) {
         sd_event_source *check = NULL;
         struct timespec t0, t1;
         uint64_t total = 0;
+        usec_t retain_until = 0;
+        bool legal_hold = false;
         int c, r;
 
         while ((c = getopt_long(argc, argv, "", options, NULL)) >= 0)
@@ -110,6 +117,8 @@ int main(int argc, char *argv[]) {
                 case 's': state_dir = optarg; break;
                 case 'p': prefix = optarg; break;
                 case 'g': give_up_after = (unsigned) strtoul(optarg, NULL, 10); break;
+                case 'r': retain_until = (usec_t) strtoull(optarg, NULL, 10) * USEC_PER_SEC; break;
+                case 'l': legal_hold = true; break;
                 default: return 2;
                 }
         if (!config_path || optind >= argc || !config) {
@@ -147,7 +156,8 @@ int main(int argc, char *argv[]) {
                     (state_dir && asprintf(&state, "%s/%s.upload", state_dir, base) < 0))
                         return 1;
                 *o = (UploadObjectSpec) { .key = key, .path = argv[i], .content_type = "application/octet-stream",
-                                          .state_path = state };
+                                          .state_path = state, .retain_until = retain_until,
+                                          .legal_hold = legal_hold };
                 r = sha256_path(argv[i], &o->size, o->sha256);
                 if (r < 0) {
                         fprintf(stderr, "dockd-upload: %s: %s\n", argv[i], strerror(-r));

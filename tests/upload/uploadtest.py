@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Central storage for the upload suite: a real server (Swift s3api or a tus
-server) behind the fault proxy, the dockd configuration that points at it, and
+"""Central storage for the upload suite: a real server (Swift s3api, Ceph's
+RADOS Gateway, or a tus server) behind the fault proxy, the dockd configuration that points at it, and
 read-back of what it holds. Used inside vdock's world (test_upload.py) and
 without it (test_backend.py, scripts/bench.d/upload)."""
 
@@ -22,6 +22,7 @@ import faultproxy  # noqa: E402
 import serverutil as su  # noqa: E402
 import tus as tusmod  # noqa: E402
 from faultproxy import FaultProxy  # noqa: E402
+from radosgw import RadosGateway  # noqa: E402
 from swift import SwiftServer  # noqa: E402
 
 BUILD_DIR = os.environ.get("DOCKD_BUILD_DIR") or os.path.join(HERE, "..", "..", "build")
@@ -82,21 +83,27 @@ def part_number(target):
 
 
 class S3Store:
-    """Swift + s3api behind a fault proxy."""
+    """Swift + s3api behind a fault proxy.  self.sw is the server."""
     name = "s3"
 
     def __init__(self, tmp, min_part_size=5 << 20):
         self.tmp = tmp
-        # Two parts per ListParts page (S3 allows 1000): every resume in the
-        # suite then walks IsTruncated/NextPartNumberMarker over several pages.
-        self.sw = SwiftServer(buckets=[BUCKET], min_part_size=min_part_size,
-                              conf_overrides={"proxy": {"filter:s3api": {"max_parts_listing": "2"}}})
+        self.sw = self._server(min_part_size)
         self.sw.start()
-        self.fp = FaultProxy(("127.0.0.1", self.sw.ports["proxy"]))
+        self.fp = FaultProxy(("127.0.0.1", self._port()))
         self.fp.start()
         self.s3 = self.sw.client()
         self.cred = os.path.join(tmp, "s3.credentials")
         self.set_credentials(self.sw.secret_key)
+
+    def _server(self, min_part_size):
+        # Two parts per ListParts page (S3 allows 1000): every resume in the
+        # suite then walks IsTruncated/NextPartNumberMarker over several pages.
+        return SwiftServer(buckets=[BUCKET], min_part_size=min_part_size,
+                           conf_overrides={"proxy": {"filter:s3api": {"max_parts_listing": "2"}}})
+
+    def _port(self):
+        return self.sw.ports["proxy"]
 
     def set_credentials(self, secret):
         write_secret_file(self.cred, f"# test credentials\naccess_key_id={self.sw.access_key}\n"
@@ -149,14 +156,36 @@ class S3Store:
             self.sw.stop()
 
 
+class CephStore(S3Store):
+    """Ceph's RADOS Gateway behind a fault proxy: a store that enforces Object
+    Lock.  The bucket has Object Lock on (versioning, no default retention);
+    dockd is configured with [s3] object_lock=yes."""
+
+    def _server(self, min_part_size):
+        over = {"client.rgw": {"rgw multipart min part size": min_part_size}}
+        return RadosGateway(buckets=[BUCKET], conf_overrides=over)
+
+    def _port(self):
+        return self.sw.ports["rgw"]
+
+    def config(self, **s3):
+        return super().config(**dict({"object_lock": "yes"}, **s3))
+
+    def kill(self):
+        self.sw.kill_gateway()
+
+    def revive(self):
+        self.sw.start_gateway()
+
+
 class TusStore:
     """A tus server (bearer token required) behind a fault proxy."""
     name = "tus"
 
-    def __init__(self, tmp, relative_location=False):
+    def __init__(self, tmp, relative_location=False, **server):
         self.tmp = tmp
         self.srv = tusmod.TusServer(os.path.join(tmp, "tus-uploads"), relative_location=relative_location,
-                                    bearer_token=TUS_TOKEN, survive_uncaught=True)
+                                    bearer_token=TUS_TOKEN, survive_uncaught=True, **server)
         self.srv.start()
         self.fp = FaultProxy(("127.0.0.1", self.srv.port))
         self.fp.start()
@@ -225,7 +254,7 @@ class TusStore:
             self.srv.stop()
 
 
-STORES = {"s3": S3Store, "tus": TusStore}
+STORES = {"s3": S3Store, "ceph": CephStore, "tus": TusStore}
 
 
 def attach_store(rig, store):
@@ -249,9 +278,10 @@ def sha256(data):
     return hashlib.sha256(data).hexdigest()
 
 
-def run_upload(config, files, state_dir=None, prefix="t", give_up_after=None, env=None, timeout=120):
-    """tests/upload/dockd-upload: (returncode, stdout, stderr)."""
-    argv = [DOCKD_UPLOAD, "--config", config, "--prefix", prefix]
+def run_upload(config, files, state_dir=None, prefix="t", give_up_after=None, env=None, timeout=120, args=()):
+    """tests/upload/dockd-upload: (returncode, stdout, stderr).  args: more
+    options (--retain-until, --legal-hold)."""
+    argv = [DOCKD_UPLOAD, "--config", config, "--prefix", prefix, *args]
     if state_dir:
         argv += ["--state-dir", state_dir]
     if give_up_after:
@@ -269,5 +299,5 @@ def dump(obj):
     return json.dumps(obj, indent=1, sort_keys=True)
 
 
-__all__ = ["S3Store", "TusStore", "STORES", "attach_store", "requests_seen", "part_number",
+__all__ = ["S3Store", "CephStore", "TusStore", "STORES", "attach_store", "requests_seen", "part_number",
            "run_upload", "sha256", "storage_alerts", "write_secret_file", "glob", "dump"]

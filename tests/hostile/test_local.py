@@ -1,0 +1,280 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+"""Local users (issue 12, item 6): who may read dockd's status and who may
+touch the dock's hardware, as the installed files (meson install --destdir)
+decide it.
+
+What the fix must implement: sysusers creates a group `dockd-status`; the
+D-Bus policy lets its members call org.dockd.Dock1 (status is all the
+interface offers: no write method until polkit guards it); the udev rules
+give camera device nodes, port power, chargers and LEDs to the daemon's own
+user (or its private group dockd), never to a group that reads status; the
+README tells IT staff to add dockctl users to dockd-status.
+
+local-status-group-dbus runs the installed policy in a private dbus-daemon
+configured like Debian's system bus, with the users and groups the installed
+sysusers file creates (systemd-sysusers --root, bind-mounted over /etc/passwd
+and /etc/group in a private mount namespace): dockd runs as user dockd, a
+member of dockd-status reads the status, another user is refused.
+local-device-rules reads the installed udev rules; their effect on device
+nodes cannot be shown here: the machine has no USB stack and no udevd
+(umockdev emulates devices for dockd, not for udev's rule engine)."""
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "lib"))
+sys.path.insert(0, os.path.join(HERE, "..", "integration"))
+import dockdtest  # noqa: E402
+from dockdtest import (DOCKCTL, Dockd, TempDir, check, in_private_mount_ns, make_ca,  # noqa: E402
+                       run_cases, wait_for, write_config)
+from test_install import expected_files, install  # noqa: E402
+
+BUS_NAME = "org.dockd.Dock1"
+STATUS_GROUP = "dockd-status"
+# What a member of dockd-status may call: nothing that changes evidence,
+# configuration or a device. Reconcile (main's ops-metrics, for `dockctl
+# reconcile`) only reads central storage back and records its verdict, one run
+# at a time; GetReconcileResult and SummarizeReports read.
+READ_METHODS = {"GetStatus", "ListBays", "ListReports", "Reconcile", "GetReconcileResult", "SummarizeReports"}
+READER, OUTSIDER = ("dockd-reader", 64150), ("dockd-outsider", 64151)
+
+# The default context of Debian's /usr/share/dbus-1/system.conf.
+SYSTEM_BUS = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>system</type>
+  <listen>unix:path={socket}</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow user="*"/>
+    <deny own="*"/>
+    <deny send_type="method_call"/>
+    <allow send_type="signal"/>
+    <allow send_requested_reply="true" send_type="method_return"/>
+    <allow send_requested_reply="true" send_type="error"/>
+    <allow receive_type="method_call"/>
+    <allow receive_type="method_return"/>
+    <allow receive_type="error"/>
+    <allow receive_type="signal"/>
+    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"/>
+    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Introspectable"/>
+    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Properties"/>
+  </policy>
+  <include>{policy}</include>
+</busconfig>
+"""
+
+
+def installed(tmp):
+    dest = install(tmp)
+    return {k: dest + v for k, v in expected_files().items()}
+
+
+def status_groups(policy_path):
+    """Groups the D-Bus policy lets call dockd."""
+    out = set()
+    for pol in ET.parse(policy_path).getroot().iter("policy"):
+        if "group" in pol.attrib and any(a.get("send_destination") == BUS_NAME for a in pol.iter("allow")):
+            out.add(pol.attrib["group"])
+    return out
+
+
+def as_user(name, argv):
+    return ["setpriv", f"--reuid={name}", f"--regid={name}", "--init-groups", "--"] + argv
+
+
+def add_user(passwd, group, name, uid, member_of=()):
+    with open(passwd, "a") as f:
+        f.write(f"{name}:x:{uid}:{uid}::/nonexistent:/usr/sbin/nologin\n")
+    lines = open(group).read().splitlines()
+    out = []
+    for ln in lines:
+        parts = ln.split(":")
+        if len(parts) == 4 and parts[0] in member_of:
+            parts[3] = ",".join([m for m in parts[3].split(",") if m] + [name])
+        out.append(":".join(parts))
+    out.append(f"{name}:x:{uid}:")
+    with open(group, "w") as f:
+        f.write("\n".join(out) + "\n")
+
+
+def users_root(tmp, sysusers_file):
+    """/etc/passwd and /etc/group of this machine plus what the installed
+    sysusers file creates, in tmp/root/etc."""
+    root = tmp.join("root")
+    os.makedirs(root + "/etc")
+    for f in ("passwd", "group", "shadow", "gshadow"):
+        if os.path.exists("/etc/" + f):
+            shutil.copy("/etc/" + f, root + "/etc/" + f)
+    p = subprocess.run(["systemd-sysusers", f"--root={root}", sysusers_file], capture_output=True, text=True)
+    check(p.returncode == 0, f"systemd-sysusers: {p.stderr}")
+    return root + "/etc/passwd", root + "/etc/group"
+
+
+def group_names(group_file):
+    return {ln.split(":")[0] for ln in open(group_file) if ":" in ln}
+
+
+@dockdtest.case
+def local_status_group_dbus():
+    """A member of dockd-status reads dockd's status over the system bus
+    (the installed policy); a user outside it is refused; the interface has
+    no method that changes anything."""
+    in_private_mount_ns()
+    tmp = TempDir()
+    bus = d = None
+    try:
+        os.chmod(tmp.path, 0o755)
+        files = installed(tmp)
+        passwd, group = users_root(tmp, files["sysusers"])
+        check(STATUS_GROUP in group_names(group),
+              f"the installed sysusers file ({open(files['sysusers']).read().strip()}) creates no group "
+              f"{STATUS_GROUP}")
+        allowed = status_groups(files["dbus"])
+        check(STATUS_GROUP in allowed, f"the D-Bus policy lets groups {sorted(allowed)} read status, not {STATUS_GROUP}")
+        add_user(passwd, group, *READER, member_of=(STATUS_GROUP,))
+        add_user(passwd, group, *OUTSIDER)
+        for f in ("passwd", "group"):
+            subprocess.run(["mount", "--bind", tmp.join("root", "etc", f), "/etc/" + f], check=True)
+
+        sock = tmp.join("system_bus_socket")
+        conf = tmp.join("system.conf")
+        with open(conf, "w") as f:
+            f.write(SYSTEM_BUS.format(socket=sock, policy=files["dbus"]))
+        bus = subprocess.Popen(["dbus-daemon", "--config-file", conf, "--nofork", "--nopidfile"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        wait_for(lambda: os.path.exists(sock), 10, what="dbus-daemon")
+        env = {"DBUS_SYSTEM_BUS_ADDRESS": "unix:path=" + sock}
+
+        state, central = tmp.join("state"), tmp.join("central")
+        for p in (state, central):
+            os.makedirs(p)
+            shutil.chown(p, "dockd", "dockd")
+        ca = make_ca(tmp)
+        os.chmod(ca, 0o644)
+        config = write_config(tmp.join("dockd.conf"), {
+            "dock": {"name": "test-dock", "state_dir": state, "bays": "1", "trust_anchors": ca},
+            "file": {"path": central}})
+        os.chmod(config, 0o644)
+        old = os.umask(0)   # the notify socket: writable by user dockd
+        try:
+            d = Dockd(tmp, config, env=env, wrapper=as_user("dockd", []))
+        finally:
+            os.umask(old)
+        d.wait_ready()
+        wait_for(lambda: subprocess.run([DOCKCTL, "status"], env=dict(os.environ, **env),
+                                        capture_output=True).returncode == 0, 10, what="dockd on the bus (root)")
+
+        def dockctl_as(user):
+            return subprocess.run(as_user(user, [DOCKCTL, "status", "--json"]), env=dict(os.environ, **env),
+                                  capture_output=True, text=True, timeout=30)
+        problems = []
+        r = dockctl_as(READER[0])
+        if r.returncode != 0:
+            problems.append(f"a member of {STATUS_GROUP} cannot read the status: {r.stderr.strip()}")
+        r = dockctl_as(OUTSIDER[0])
+        if r.returncode == 0:
+            problems.append("a user in no dockd group reads the status")
+        p = subprocess.run(["busctl", "--address=unix:path=" + sock, "introspect", BUS_NAME, "/org/dockd/Dock1",
+                            "org.dockd.Dock1"], capture_output=True, text=True, timeout=30)
+        methods = set(re.findall(r"^\.(\w+)\s+method", p.stdout, re.M))
+        if not methods or methods - READ_METHODS:
+            problems.append(f"org.dockd.Dock1 offers {sorted(methods)}: only {sorted(READ_METHODS)} may be "
+                            f"there until polkit guards writes ({p.stderr.strip()})")
+        check(not problems, "\n".join(problems))
+        d.stop()
+        d = None
+    finally:
+        if d and d.proc.poll() is None:
+            d.kill9()
+        if bus:
+            bus.terminate()
+            bus.wait(10)
+        tmp.cleanup()
+
+
+def udev_rules(path):
+    """Rules as lists of (key, op, value), continuation lines joined."""
+    text = re.sub(r"\\\n", " ", open(path).read())
+    rules = []
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        rules.append(re.findall(r'([A-Z_]+(?:\{[^}]*\})?)\s*([!=+:-]?=)\s*"([^"]*)"', line))
+    return rules
+
+
+def granted_groups(rules):
+    """(group, what) pairs: device nodes or sysfs attributes a rule gives a
+    group access to (GROUP= on a node with group bits in MODE, chgrp/chown
+    :group or setfacl g: in RUN)."""
+    out = []
+    for r in rules:
+        kv = {k: v for k, op, v in r if op in ("=", ":=")}
+        what = " ".join(f"{k}{op}{v}" for k, op, v in r if not k.startswith(("GROUP", "OWNER", "MODE", "RUN")))[:120]
+        if "GROUP" in kv and not re.fullmatch(r"0?[0-7]00", kv.get("MODE", "0660")):
+            out.append((kv["GROUP"], what))
+        for k, op, v in r:
+            if k.startswith("RUN"):
+                out += [(g, what) for g in re.findall(r"\bchgrp\s+(?:-\w+\s+)*([\w-]+)", v)]
+                out += [(g, what) for g in re.findall(r"\bchown\s+(?:-\w+\s+)*[\w-]*:([\w-]+)", v)]
+                out += [(g, what) for g in re.findall(r"\bsetfacl\b.*?\bg(?:roup)?:([\w-]+):", v)]
+    return out
+
+
+def owner_users(rules):
+    out = []
+    for r in rules:
+        out += [v for k, op, v in r if k == "OWNER" and op in ("=", ":=")]
+        for k, op, v in r:
+            if k.startswith("RUN"):
+                out += re.findall(r"\bchown\s+(?:-\w+\s+)*([\w-]+)(?::[\w-]*)?\s", v)
+    return out
+
+
+@dockdtest.case
+def local_device_rules():
+    """The installed udev rules give the dock's hardware to the daemon (user
+    dockd, or its private group) and nothing to a group that reads status."""
+    tmp = TempDir()
+    try:
+        files = installed(tmp)
+        rules = udev_rules(files["udev"])
+        readers = status_groups(files["dbus"])
+        problems = []
+        sysusers = open(files["sysusers"]).read()
+        if not re.search(rf"^g\s+{STATUS_GROUP}\s", sysusers, re.M):
+            problems.append(f"sysusers creates no group {STATUS_GROUP}")
+        if STATUS_GROUP not in readers:
+            problems.append(f"the D-Bus policy does not let {STATUS_GROUP} read status (it lets {sorted(readers)})")
+        for g, what in granted_groups(rules):
+            if g in readers:
+                problems.append(f"group {g} reads status over D-Bus and gets device access: {what}")
+        cams = [r for r in rules if any(k == "ENV{ID_DOCKD_CAMERA}" and op == "==" for k, op, v in r)
+                and any(k in ("GROUP", "OWNER", "MODE") for k, op, v in r)]
+        if not cams:
+            problems.append("no rule sets who owns camera device nodes")
+        for r in cams:
+            kv = {k: v for k, op, v in r}
+            if kv.get("OWNER") != "dockd" and kv.get("GROUP") != "dockd":
+                problems.append(f"camera nodes are not the daemon's (OWNER/GROUP dockd): {kv}")
+        port = [r for r in rules if any(k.startswith("RUN") and "-port" in v and "disable" in v for k, op, v in r)]
+        if not port:
+            problems.append("no rule gives the daemon the hub ports' disable attribute (port power)")
+        readme = open(os.path.join(dockdtest.SOURCE_DIR, "README.md")).read()
+        if STATUS_GROUP not in readme:
+            problems.append(f"the README does not tell IT staff that dockctl needs group {STATUS_GROUP}")
+        check(not problems, "\n".join(problems))
+    finally:
+        tmp.cleanup()
+
+
+if __name__ == "__main__":
+    run_cases()
