@@ -46,19 +46,25 @@ static void do_list(BackendPut *p);
 static void do_verify(BackendPut *p);
 static void do_look(BackendPut *p, S3Look look);
 
-/* A HEAD of the object key, answered to cb. */
-static void send_head(BackendPut *p, http_done_t cb) {
+/* A request without a body on url (from s3_put_url(); NULL: -ENOMEM), answered
+ * to cb; what names it if it cannot start. */
+static void send_empty(BackendPut *p, const char *method, char *url, http_done_t cb, const char *what) {
         _cleanup_(http_request_freep) HttpRequest *r = NULL;
         int k;
 
-        k = s3_put_request(p, "HEAD", s3_put_url(p, NULL), &r);
+        k = s3_put_request(p, method, url, &r);
         if (k >= 0)
                 k = s3_add_payload_hash(r, NULL);
         if (k >= 0)
                 k = http_request_start(r, cb, p);
         if (k < 0)
-                return s3_put_finish(p, k, "HEAD %s: cannot start the request: %s", p->base.key, strerror(-k));
+                return s3_put_finish(p, k, "%s %s: cannot start the request: %s", what, p->base.key, strerror(-k));
         p->meta = TAKE_PTR(r);
+}
+
+/* A HEAD of the object key, answered to cb. */
+static void send_head(BackendPut *p, http_done_t cb) {
+        send_empty(p, "HEAD", s3_put_url(p, NULL), cb, "HEAD");
 }
 
 /* ---- slots ---- */
@@ -360,19 +366,10 @@ static void on_abort(HttpRequest *r, int error, void *userdata) {
 }
 
 static void do_abort_stale(BackendPut *p) {
-        _cleanup_(http_request_freep) HttpRequest *r = NULL;
         _cleanup_free_ char *id = s3_uri_escape(p->stale_upload_id, false);
-        int k;
 
         p->phase = S3_ABORT_STALE;
-        k = id ? s3_put_request(p, "DELETE", s3_put_url(p, "?uploadId=%s", id), &r) : -ENOMEM;
-        if (k >= 0)
-                k = s3_add_payload_hash(r, NULL);
-        if (k >= 0)
-                k = http_request_start(r, on_abort, p);
-        if (k < 0)
-                return s3_put_finish(p, k, "DELETE %s?uploadId: cannot start the request: %s", p->base.key, strerror(-k));
-        p->meta = TAKE_PTR(r);
+        send_empty(p, "DELETE", id ? s3_put_url(p, "?uploadId=%s", id) : NULL, on_abort, "AbortMultipartUpload");
 }
 
 /* ---- CreateMultipartUpload ---- */
