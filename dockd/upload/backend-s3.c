@@ -47,14 +47,18 @@ static void do_verify(BackendPut *p);
 static void do_look(BackendPut *p, S3Look look);
 
 /* A request without a body on url (from s3_put_url(); NULL: -ENOMEM), answered
- * to cb; what names it if it cannot start. */
-static void send_empty(BackendPut *p, const char *method, char *url, http_done_t cb, const char *what) {
+ * to cb, keeping at most keep bytes of the answer's body (0: none); what names it
+ * if it cannot start. */
+static void send_empty(BackendPut *p, const char *method, char *url, size_t keep, http_done_t cb,
+                       const char *what) {
         _cleanup_(http_request_freep) HttpRequest *r = NULL;
         int k;
 
         k = s3_put_request(p, method, url, &r);
         if (k >= 0)
                 k = s3_add_payload_hash(r, NULL);
+        if (k >= 0 && keep > 0)
+                http_request_keep_body(r, keep);
         if (k >= 0)
                 k = http_request_start(r, cb, p);
         if (k < 0)
@@ -64,7 +68,7 @@ static void send_empty(BackendPut *p, const char *method, char *url, http_done_t
 
 /* A HEAD of the object key, answered to cb. */
 static void send_head(BackendPut *p, http_done_t cb) {
-        send_empty(p, "HEAD", s3_put_url(p, NULL), cb, "HEAD");
+        send_empty(p, "HEAD", s3_put_url(p, NULL), 0, cb, "HEAD");
 }
 
 /* ---- slots ---- */
@@ -369,7 +373,7 @@ static void do_abort_stale(BackendPut *p) {
         _cleanup_free_ char *id = s3_uri_escape(p->stale_upload_id, false);
 
         p->phase = S3_ABORT_STALE;
-        send_empty(p, "DELETE", id ? s3_put_url(p, "?uploadId=%s", id) : NULL, on_abort, "AbortMultipartUpload");
+        send_empty(p, "DELETE", id ? s3_put_url(p, "?uploadId=%s", id) : NULL, 0, on_abort, "AbortMultipartUpload");
 }
 
 /* ---- CreateMultipartUpload ---- */
@@ -502,9 +506,7 @@ static void on_list(HttpRequest *r, int error, void *userdata) {
 }
 
 static void do_list(BackendPut *p) {
-        _cleanup_(http_request_freep) HttpRequest *r = NULL;
         _cleanup_free_ char *id = s3_uri_escape(p->upload_id, false);
-        int k;
 
         p->phase = S3_LIST;
         /* The server's word replaces the state file's list: parts it lacks are sent. */
@@ -513,20 +515,11 @@ static void do_list(BackendPut *p) {
                         if (!p->parts[i].acked)
                                 p->parts[i].listed = false;
         /* Query parameters sorted, each with '=': libcurl's SigV4 signs the query as given. */
-        k = id ? s3_put_request(p, "GET",
-                             s3_put_url(p, "?max-parts=%u&part-number-marker=%u&uploadId=%s", S3_LIST_PAGE,
-                                        p->list_marker, id),
-                             &r)
-               : -ENOMEM;
-        if (k >= 0)
-                k = s3_add_payload_hash(r, NULL);
-        if (k >= 0) {
-                http_request_keep_body(r, S3_XML_MAX);
-                k = http_request_start(r, on_list, p);
-        }
-        if (k < 0)
-                return s3_put_finish(p, k, "ListParts %s: cannot start the request: %s", p->base.key, strerror(-k));
-        p->meta = TAKE_PTR(r);
+        send_empty(p, "GET",
+                   id ? s3_put_url(p, "?max-parts=%u&part-number-marker=%u&uploadId=%s", S3_LIST_PAGE,
+                                   p->list_marker, id)
+                      : NULL,
+                   S3_XML_MAX, on_list, "ListParts");
 }
 
 /* ---- UploadPart ---- */
