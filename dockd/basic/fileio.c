@@ -172,14 +172,11 @@ int write_file_atomic(const char *path, const void *data, size_t size, mode_t mo
         return fsync_directory_of(path);
 }
 
-int rename_durable(const char *from, const char *to) {
-        _cleanup_free_ char *a = path_dirname(from), *b = path_dirname(to);
+/* After a rename from directory A to B: the new name is durable once B is
+ * synced, the old one is gone for good once A is. */
+static int sync_renamed(const char *a, const char *b, const char *to) {
         int r;
 
-        if (!a || !b)
-                return -ENOMEM;
-        if (rename(from, to) < 0)
-                return -errno;
         failpoint_detail("rename-before-sync", to);
         r = fsync_path(b);
         if (r < 0)
@@ -187,9 +184,18 @@ int rename_durable(const char *from, const char *to) {
         return streq(a, b) ? 0 : fsync_path(a);
 }
 
+int rename_durable(const char *from, const char *to) {
+        _cleanup_free_ char *a = path_dirname(from), *b = path_dirname(to);
+
+        if (!a || !b)
+                return -ENOMEM;
+        if (rename(from, to) < 0)
+                return -errno;
+        return sync_renamed(a, b, to);
+}
+
 int rename_noreplace_durable(const char *from, const char *to) {
         _cleanup_free_ char *a = path_dirname(from), *b = path_dirname(to);
-        int r;
 
         if (!a || !b)
                 return -ENOMEM;
@@ -201,10 +207,7 @@ int rename_noreplace_durable(const char *from, const char *to) {
                         return -errno;
                 (void) unlink(from);
         }
-        r = fsync_path(b);
-        if (r < 0)
-                return r;
-        return streq(a, b) ? 0 : fsync_path(a);
+        return sync_renamed(a, b, to);
 }
 
 int unlink_durable(const char *path) {
