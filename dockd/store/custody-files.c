@@ -212,7 +212,9 @@ static int current_recover(CustodyLog *l, size_t *ret_torn, char **ret_torn_file
 int custody_current_open(CustodyLog *l) {
         l->fd = openat(l->dir_fd, CUSTODY_CURRENT, O_RDWR | O_APPEND | O_CLOEXEC | O_NOFOLLOW);
         if (l->fd >= 0)
-                return 0;
+                /* A crash may have left an appended record not yet synced:
+                 * durable before anything is decided from it (custody_log_find()). */
+                return fsync(l->fd) < 0 ? -errno : 0;
         if (errno != ENOENT)
                 return -errno;
         l->fd = openat(l->dir_fd, CUSTODY_CURRENT, O_RDWR | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,

@@ -180,7 +180,7 @@ static int record_sign(CustodyLog *l, const char *body, size_t body_size, char *
  * that the file never keeps a partial record we know about; if even that fails, or
  * the sync fails, the state on disk is unknown and the log refuses further appends
  * (reopening recovers from what is really there). */
-static int record_write(CustodyLog *l, const char *line, size_t size) {
+static int record_write(CustodyLog *l, const char *event, const char *line, size_t size) {
         ssize_t k;
         int r;
 
@@ -193,7 +193,7 @@ static int record_write(CustodyLog *l, const char *line, size_t size) {
                         l->broken = r;
                 return r;
         }
-        failpoint("custody-append-before-sync");
+        failpoint_detail("custody-append-before-sync", event);
         if (fdatasync(l->fd) < 0)
                 return (l->broken = -errno);
         return 0;
@@ -215,7 +215,7 @@ static int custody_log_append_internal(CustodyLog *l, const char *event, const c
         r = custody_sha256_hex(line, size - 1, hash);
         if (r < 0)
                 return r;
-        r = record_write(l, line, size);
+        r = record_write(l, event, line, size);
         if (r < 0)
                 return r;
         if (l->current_size == 0)

@@ -45,6 +45,7 @@ typedef struct SegmentUpload {
         char *variant;
         char name[128];
         usec_t pulled;             /* CLOCK_REALTIME: when its video was complete */
+        bool after_crash;          /* queued at start-up: its confirmation may be recorded already */
         struct SegmentUpload *prev, *next;
 } SegmentUpload;
 
@@ -113,8 +114,13 @@ static void segment_confirmed(Central *c, SegmentUpload *su) {
                 return;
         }
         if (st.stage < SEGMENT_CONFIRMED) {
-                r = custody_log_record(c->custody, CUSTODY_CONFIRMED, NULL, su->serial, su->name,
-                                       (const LogField[]) { { "area", st.quarantined ? "quarantine" : "evidence" }, {} });
+                /* A crash between the custody record and the state leaves the
+                 * record in the log (made durable when the log was opened): the
+                 * upload is confirmed again, but recorded once. */
+                r = su->after_crash ? custody_log_find(c->custody, CUSTODY_CONFIRMED, su->serial, su->name) : 0;
+                if (r == 0)
+                        r = custody_log_record(c->custody, CUSTODY_CONFIRMED, NULL, su->serial, su->name,
+                                               (const LogField[]) { { "area", st.quarantined ? "quarantine" : "evidence" }, {} });
                 if (r >= 0) {
                         st.stage = SEGMENT_CONFIRMED;
                         r = spool_state_save(c->spool, &id, &st);
@@ -160,7 +166,7 @@ static void object_strings_done(ObjectStrings *o) {
         }
 }
 
-int central_enqueue_segment(Central *c, const SegmentId *id, const SegmentState *st) {
+static int enqueue_segment(Central *c, const SegmentId *id, const SegmentState *st, bool after_crash) {
         static const char *const exts[] = { "mp4", "man", "p7s" };
         static const char *const types[] = { "video/mp4", "text/plain; charset=utf-8", "application/pkcs7-signature" };
         _cleanup_(object_strings_done) ObjectStrings os = {};
@@ -238,11 +244,16 @@ int central_enqueue_segment(Central *c, const SegmentId *id, const SegmentState 
         spec.userdata = su;
         spec.destroy = segment_upload_free;
         su->pulled = pulled;
+        su->after_crash = after_crash;
         su->next = c->uploads;
         if (c->uploads)
                 c->uploads->prev = su;
         c->uploads = su;
         return uploader_add(c->uploader, &spec, NULL);
+}
+
+int central_enqueue_segment(Central *c, const SegmentId *id, const SegmentState *st) {
+        return enqueue_segment(c, id, st, false);
 }
 
 /* ---- reading manifests back ---- */
@@ -444,7 +455,7 @@ static int requeue_one(const SegmentId *id, const SegmentState *st, void *userda
         }
         if (st->stage != SEGMENT_PULLED)
                 return 0;
-        r = central_enqueue_segment(c, id, st);
+        r = enqueue_segment(c, id, st, true);
         if (r < 0)
                 log_error_errno(r, "%s/%s/%06" PRIu32 ": cannot queue for upload: %m", id->serial, id->recording,
                                 id->index);

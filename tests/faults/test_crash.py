@@ -23,7 +23,8 @@ POINTS = [
     "pull-after-custody:2", "pull-after-state:1", "pull-after-state:3",
     "atomic-before-rename:2", "atomic-after-rename:4",
     "file-before-rename:1", "file-before-rename:5", "file-after-rename:3",
-    "custody-append-before-sync:10", "custody-seal-after-link:1", "custody-seal-after-create:1",
+    "custody-append-before-sync:10", "custody-append-before-sync@confirmed:1",
+    "custody-append-before-sync@confirmed:3", "custody-seal-after-link:1", "custody-seal-after-create:1",
     "custody-seal-after-rename:1",
     "delete-after-custody:1", "delete-after-custody:3",
 ]
@@ -46,7 +47,7 @@ def crash_and_recover(point):
         except TestFailure:
             raise TestFailure(f"{point} was never reached; log:\n{d.log()[-3000:]}")
         check(d.proc.returncode == -signal.SIGKILL, f"dockd exited {d.proc.returncode}, not by SIGKILL")
-        check(f"Failpoint {point.split(':')[0]} reached" in d.log(), "not killed at the failpoint")
+        check(f"Failpoint {point.split(':')[0].split('@')[0]} reached" in d.log(), "not killed at the failpoint")
         before = world.truth()
         # Nothing deleted early: whatever the camera lost, custody had confirmed.
         confirmed = {r["segment"] for r in rig.custody_records() if r["event"] == "confirmed"}
