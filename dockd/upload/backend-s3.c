@@ -71,6 +71,30 @@ static void send_head(BackendPut *p, http_done_t cb) {
         send_empty(p, "HEAD", s3_put_url(p, NULL), 0, cb, "HEAD");
 }
 
+/* An answer to a request that wants a document back: its status and body;
+ * code and why say what the store said when the status is not 200. */
+typedef struct S3Answer {
+        long status;
+        const char *body;
+        size_t n;
+        char code[64], why[256];
+} S3Answer;
+
+/* Reads r's answer into a: false when the request itself failed (no answer:
+ * the put is finished with that error, what naming the request). */
+static bool answer_read(BackendPut *p, HttpRequest *r, int error, const char *what, S3Answer *a) {
+        p->meta = NULL;
+        if (error < 0) {
+                s3_put_finish(p, error, "%s %s: %s", what, p->base.key, strna(http_request_error(r)));
+                return false;
+        }
+        *a = (S3Answer) { .status = http_request_status(r) };
+        a->body = http_request_body(r, &a->n);
+        if (a->status != 200)
+                s3_describe_error(r, a->code, sizeof a->code, a->why, sizeof a->why);
+        return true;
+}
+
 /* ---- slots ---- */
 
 static void s3_grant_slot(BackendPut *p) {
@@ -381,20 +405,14 @@ static void do_abort_stale(BackendPut *p) {
 static void on_create(HttpRequest *r, int error, void *userdata) {
         _cleanup_(http_request_freep) _unused_ HttpRequest *req = r;   /* ours now */
         BackendPut *p = userdata;
-        long status = http_request_status(r);
-        const char *body;
-        char code[64], why[256];
-        size_t n;
+        S3Answer a;
         int k;
 
-        p->meta = NULL;
-        body = http_request_body(r, &n);
-        if (error < 0)
-                s3_put_finish(p, error, "CreateMultipartUpload %s: %s", p->base.key, strna(http_request_error(r)));
-        else if (status != 200) {
-                s3_describe_error(r, code, sizeof code, why, sizeof why);
-                s3_put_finish(p, s3_status_error(status, code), "CreateMultipartUpload %s: %s", p->base.key, why);
-        } else if ((k = s3_upload_id_parse(body, n, &p->upload_id)) == -EPROTO)
+        if (!answer_read(p, r, error, "CreateMultipartUpload", &a))
+                return;
+        if (a.status != 200)
+                s3_put_finish(p, s3_status_error(a.status, a.code), "CreateMultipartUpload %s: %s", p->base.key, a.why);
+        else if ((k = s3_upload_id_parse(a.body, a.n, &p->upload_id)) == -EPROTO)
                 s3_put_finish(p, -EPROTO, "CreateMultipartUpload %s: the answer has no UploadId", p->base.key);
         else if (k < 0)
                 s3_put_finish(p, -ENOMEM, "out of memory");
@@ -468,20 +486,13 @@ static void on_listed_part(unsigned number, const char *etag, uint64_t size, voi
 static void on_list(HttpRequest *r, int error, void *userdata) {
         _cleanup_(http_request_freep) _unused_ HttpRequest *req = r;   /* ours now */
         BackendPut *p = userdata;
-        long status = http_request_status(r);
-        const char *body;
-        char code[64], why[256];
         unsigned marker;
-        size_t n;
+        S3Answer a;
 
-        p->meta = NULL;
-        body = http_request_body(r, &n);
-        if (error < 0) {
-                return s3_put_finish(p, error, "ListParts %s: %s", p->base.key, strna(http_request_error(r)));
-        }
-        if (status != 200) {
-                s3_describe_error(r, code, sizeof code, why, sizeof why);
-                if (status == 404 && streq(code, "NoSuchUpload")) {
+        if (!answer_read(p, r, error, "ListParts", &a))
+                return;
+        if (a.status != 200) {
+                if (a.status == 404 && streq(a.code, "NoSuchUpload")) {
                         /* Completed just before a crash, or gone: the object says which. */
                         log_info("%s: upload %s from before the restart is no longer known; checking the object.",
                                  p->base.key, p->upload_id);
@@ -491,9 +502,9 @@ static void on_list(HttpRequest *r, int error, void *userdata) {
                                 p->parts[i].listed = false;
                         return do_head_existing(p);
                 }
-                return s3_put_finish(p, s3_status_error(status, code), "ListParts %s: %s", p->base.key, why);
+                return s3_put_finish(p, s3_status_error(a.status, a.code), "ListParts %s: %s", p->base.key, a.why);
         }
-        if (s3_list_parts_parse(body, n, on_listed_part, p, &marker) < 0)
+        if (s3_list_parts_parse(a.body, a.n, on_listed_part, p, &marker) < 0)
                 return s3_put_finish(p, -EPROTO, "ListParts %s: the answer is not a ListPartsResult", p->base.key);
         if (marker > p->list_marker) {
                 p->list_marker = marker;
@@ -604,20 +615,14 @@ static void on_complete(HttpRequest *r, int error, void *userdata) {
         _cleanup_(http_request_freep) _unused_ HttpRequest *req = r;   /* ours now */
         BackendPut *p = userdata;
         _cleanup_free_ char *etag = NULL;
-        long status = http_request_status(r);
-        const char *body;
-        char code[64], why[256];
-        size_t n;
+        S3Answer a;
         int k;
 
-        p->meta = NULL;
-        body = http_request_body(r, &n);
-        if (error < 0) {
-                /* It may have completed anyway: the next attempt's ListParts or HEAD finds out. */
-                s3_put_finish(p, error, "CompleteMultipartUpload %s: %s", p->base.key, strna(http_request_error(r)));
-        } else if (status != 200) {
-                s3_describe_error(r, code, sizeof code, why, sizeof why);
-                if (status == 400 && streq(code, "MalformedXML") && p->complete_had_checksums) {
+        /* (A request that failed may have completed anyway: the next attempt's ListParts or HEAD finds out.) */
+        if (!answer_read(p, r, error, "CompleteMultipartUpload", &a))
+                return;
+        if (a.status != 200) {
+                if (a.status == 400 && streq(a.code, "MalformedXML") && p->complete_had_checksums) {
                         /* Swift's s3api does not know ChecksumSHA256 in this document. (Another
                          * put's Complete may have found out first; this one still needs its retry.) */
                         if (!p->s3->complete_without_checksums)
@@ -625,15 +630,15 @@ static void on_complete(HttpRequest *r, int error, void *userdata) {
                                          p->s3->bucket_display);
                         p->s3->complete_without_checksums = true;
                         do_complete(p);
-                } else if (status == 404 && streq(code, "NoSuchUpload")) {
+                } else if (a.status == 404 && streq(a.code, "NoSuchUpload")) {
                         p->upload_id = mfree(p->upload_id);
                         remote_put_state_remove(&p->base);
                         do_head_existing(p);
-                } else if (status == 412) {
+                } else if (a.status == 412) {
                         do_look(p, S3_LOOK_AFTER_412);
-                } else if (status == 400 && (streq(code, "InvalidPart") || streq(code, "InvalidPartOrder"))) {
+                } else if (a.status == 400 && (streq(a.code, "InvalidPart") || streq(a.code, "InvalidPartOrder"))) {
                         if (++p->restarts > S3_MAX_RESTARTS)
-                                s3_put_finish(p, -EIO, "CompleteMultipartUpload %s: %s", p->base.key, why);
+                                s3_put_finish(p, -EIO, "CompleteMultipartUpload %s: %s", p->base.key, a.why);
                         else {
                                 for (unsigned i = 0; i < p->n_parts; i++)
                                         p->parts[i].acked = false;
@@ -642,13 +647,14 @@ static void on_complete(HttpRequest *r, int error, void *userdata) {
                                 do_list(p);
                         }
                 } else
-                        s3_put_finish(p, s3_status_error(status, code), "CompleteMultipartUpload %s: %s", p->base.key, why);
-        } else if ((k = s3_complete_result_parse(body, n, &etag)) == -EBADMSG)
+                        s3_put_finish(p, s3_status_error(a.status, a.code), "CompleteMultipartUpload %s: %s", p->base.key,
+                                      a.why);
+        } else if ((k = s3_complete_result_parse(a.body, a.n, &etag)) == -EBADMSG)
                 s3_put_finish(p, -EPROTO, "CompleteMultipartUpload %s: the answer is not XML", p->base.key);
         else if (k == -EREMOTEIO) {
                 /* S3 answers 200 first and reports a failure in the body. */
-                s3_describe_error(r, code, sizeof code, why, sizeof why);
-                s3_put_finish(p, -EREMOTEIO, "CompleteMultipartUpload %s: an error after 200: %s", p->base.key, why);
+                s3_describe_error(r, a.code, sizeof a.code, a.why, sizeof a.why);
+                s3_put_finish(p, -EREMOTEIO, "CompleteMultipartUpload %s: an error after 200: %s", p->base.key, a.why);
         } else if (k == -ENOMEM)
                 s3_put_finish(p, k, "out of memory");
         else if (k < 0)
