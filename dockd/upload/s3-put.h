@@ -42,7 +42,8 @@ typedef enum S3Phase {
         S3_SINGLE_PUT,
         S3_HEAD_EXISTING,           /* is it there already (a restart after completing)? */
         S3_WAIT_EXISTING,           /* it is; its ETag is compared once hashed */
-        S3_ABORT_STALE,
+        S3_READ_BACK,               /* same size, other ETag: its bytes are compared with ours */
+        S3_ABORT,                   /* AbortMultipartUpload of an upload never to be completed */
         S3_CREATE,
         S3_LIST,
         S3_PARTS,
@@ -101,7 +102,9 @@ struct BackendPut {
         int hash_error;
 
         char *upload_id;
-        char *stale_upload_id;      /* from a state file that no longer fits: aborted first */
+        char *stale_upload_id;      /* never to be completed, being aborted: from a state file that no
+                                     * longer fits, or ours when the key turned out to be taken */
+        void (*after_abort)(BackendPut *p);
         unsigned list_marker;
         HttpRequest *meta;          /* the metadata request running, if any */
         unsigned slots;             /* held: 1 + extras */
