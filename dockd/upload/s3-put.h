@@ -34,6 +34,10 @@ typedef struct S3Backend {
         bool lock_api;              /* PutObjectRetention/PutObjectLegalHold exist (not taken for PUTs) */
         HttpRequest *probe_req;
         unsigned probe_step;
+        char *probe_key;            /* <prefix>probe/<dock>/if-none-match: one fixed key per dock */
+        char *probe_versions[2];    /* of the probe object, as the PUTs that wrote it answered */
+        unsigned n_probe_versions;
+        bool probe_written;         /* a PUT wrote the probe object: it is removed after */
         BackendPut *waiting;        /* puts waiting for the probe */
 } S3Backend;
 

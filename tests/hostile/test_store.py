@@ -715,6 +715,62 @@ def s3_same_bytes_other_parts():
     with_store(S3Central, body)
 
 
+def probe_keys(store):
+    """The probe objects in the bucket: <prefix>probe/<dock>/if-none-match."""
+    return [k for k in store.keys() if k.startswith("probe/")]
+
+
+@case("s3-probe-object-removed")
+def s3_probe_object_removed():
+    """The start-up probe (does the store honour If-None-Match?) writes a
+    probe object; it must not stay in the bucket after the probe. Against a
+    store that honours the header (the fault proxy emulates one in front of
+    Swift: the second PUT gets 412) and one that ignores it (both PUTs
+    succeed), each start of dockd-upload leaves no probe object. Where the
+    bucket refuses the DELETE (403 AccessDenied, as Object Lock does), dockd
+    says so in a log line, and the one probe object stays under its fixed
+    key: another start adds none."""
+    def body(tmp, store):
+        f = data_file(tmp, "seg.mp4", 64 * 1024)
+        conf = upload_conf(tmp, store)
+        sw = store.sw
+        problems = []
+
+        def start(what):
+            rc, out, err = run_upload(conf, [f], prefix="x", give_up_after=20, timeout=120)
+            if rc != 0:
+                problems.append(f"{what}: dockd-upload rc {rc}\n{err[-1500:]}")
+            return err
+
+        for what, rule in (("a store that honours If-None-Match", lambda: store.fp.honour_if_none_match(
+                                sw.access_key, sw.secret_key)),
+                           ("a store that ignores If-None-Match", lambda: store.fp.strip_headers(
+                                ["If-None-Match"], secret_key=sw.secret_key))):
+            rid = rule()
+            start(what)
+            store.fp.remove_rule(rid)
+            left = probe_keys(store)
+            if left:
+                problems.append(f"{what}: the probe object stays after the probe: {left}")
+                for k in left:
+                    store.s3.delete_object(BUCKET, k)
+
+        store.fp.honour_if_none_match(sw.access_key, sw.secret_key)
+        denied = ('<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code><Message>'
+                  'forbidden by object lock</Message></Error>')
+        store.fp.answer(403, {"Content-Type": "application/xml"}, denied, method="DELETE", path=r"/probe/")
+        err = start("DELETE refused") + start("DELETE refused, the next start")
+        said = [ln for ln in err.splitlines() if "probe object" in ln and "Object Lock" in ln]
+        if not said:
+            problems.append("the bucket refused to delete the probe object, and no log line says so (Object Lock)")
+        left = probe_keys(store)
+        if len(left) != 1 or not left[0].endswith("/if-none-match"):
+            problems.append(f"after two starts whose DELETE was refused: probe objects {left}; expected the one, "
+                            f"probe/<dock>/if-none-match")
+        check(not problems, "\n".join(problems))
+    with_store(S3Central, body)
+
+
 def stream_case(cls, method, rule, what):
     """The first request of the upload gets a streamed answer (rule: trickle
     or endless_body); then the store answers normally. Expected: dockd gives
