@@ -55,3 +55,25 @@ const char *http_headers_get(const HttpHeaders *h, const char *name) {
         }
         return NULL;
 }
+
+bool http_list_has_token(const char *list, const char *token) {
+        size_t n = strlen(token);
+
+        if (!list || n == 0)
+                return false;
+        for (const char *at = list;;) {
+                size_t len;
+
+                at += strspn(at, " \t");
+                len = strcspn(at, ",");
+                /* The element without the blanks before the next comma. */
+                while (len > 0 && (at[len - 1] == ' ' || at[len - 1] == '\t'))
+                        len--;
+                if (len == n && strncasecmp(at, token, n) == 0)
+                        return true;
+                at = strchr(at, ',');
+                if (!at)
+                        return false;
+                at++;
+        }
+}

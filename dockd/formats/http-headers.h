@@ -23,4 +23,10 @@ int http_headers_add_line(HttpHeaders *h, const char *buf, size_t size);
  * blanks before it; NULL if absent. Valid until the next add or clear. */
 const char *http_headers_get(const HttpHeaders *h, const char *name);
 void http_headers_clear(HttpHeaders *h);
+/* Whether a header value in RFC 9110's list syntax (elements separated by
+ * commas, optional blanks around them, empty elements allowed) has an element
+ * that is exactly token, compared case-insensitively: "sha256" is in
+ * "md5 , SHA256", but not in "nochecksum" or "sha2567". list may be NULL (the
+ * header is absent). */
+bool http_list_has_token(const char *list, const char *token);
 void http_headers_done(HttpHeaders *h);

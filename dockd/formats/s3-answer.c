@@ -2,8 +2,8 @@
 /* s3-answer.c: see s3-answer.h. */
 #include <limits.h>
 
+#include "parse-util.h"
 #include "s3-answer.h"
-#include "xml.h"
 
 void s3_error_describe(long status, const char *body, size_t size, char *code, size_t code_size, char *buf,
                        size_t buf_size) {
@@ -68,4 +68,42 @@ int s3_complete_result_parse(const char *body, size_t size, char **ret_etag) {
         etag = xml_child_text(root, "ETag");
         *ret_etag = etag ? strdup(etag) : NULL;
         return !etag || *ret_etag ? 0 : -ENOMEM;
+}
+
+int s3_list_objects_parse(const char *body, size_t size, const char *prefix, XmlNode **ret_root,
+                          S3ListedObject **ret, size_t *ret_n, const char **ret_next) {
+        _cleanup_(xml_freep) XmlNode *root = NULL;
+        _cleanup_free_ S3ListedObject *v = NULL;
+        const char *truncated, *next = NULL, *prev = NULL;
+        size_t k = 0, cap = 0;
+
+        if (xml_parse(body, size, &root) < 0 || !streq(root->name, "ListBucketResult"))
+                return -EPROTO;
+        for (XmlNode *c = xml_child(root, "Contents"); c; c = xml_next(c)) {
+                const char *key = xml_child_text(c, "Key"), *sz = xml_child_text(c, "Size");
+                S3ListedObject o = { .key = key, .etag = xml_child_text(c, "ETag") };
+
+                if (!key || !sz || strlen(key) > S3_KEY_MAX || !startswith(key, prefix) ||
+                    parse_uint64(sz, &o.size) < 0 || (prev && strcmp(prev, key) >= 0))
+                        return -EPROTO;
+                prev = key;
+                if (k == cap) {
+                        S3ListedObject *nv = reallocarray(v, cap = cap ? 2 * cap : 64, sizeof *v);
+                        if (!nv)
+                                return -ENOMEM;
+                        v = nv;
+                }
+                v[k++] = o;
+        }
+        truncated = xml_child_text(root, "IsTruncated");
+        if (truncated && streq(truncated, "true")) {
+                next = xml_child_text(root, "NextContinuationToken");
+                if (isempty(next))
+                        return -EPROTO;
+        }
+        *ret_root = TAKE_PTR(root);
+        *ret = TAKE_PTR(v);
+        *ret_n = k;
+        *ret_next = next;
+        return 0;
 }

@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* s3-answer.h: what an S3 store answers, read from the bytes alone (no request,
  * no upload's state), so that it can be fuzzed: the Error document,
- * InitiateMultipartUploadResult, ListPartsResult and
- * CompleteMultipartUploadResult. The store is hostile until checked: nothing
+ * InitiateMultipartUploadResult, ListPartsResult,
+ * CompleteMultipartUploadResult and ListBucketResult (ListObjectsV2). The store is hostile until checked: nothing
  * here trusts a length, a count or a number it reads. */
 #pragma once
 
 #include "macro.h"
+#include "xml.h"
+
+#define S3_KEY_MAX 1024            /* S3's longest key, in bytes */
 
 /* The error code of an answer (code, "" when the body is no Error document) and
  * one line that says what it was ("HTTP 404 NoSuchKey (message)"), control
@@ -29,3 +32,21 @@ int s3_list_parts_parse(const char *body, size_t size, s3_listed_part_t part, vo
  * answers 200 first and reports a failure in the body; s3_error_describe()
  * says which); -EPROTO: no CompleteMultipartUploadResult. */
 int s3_complete_result_parse(const char *body, size_t size, char **ret_etag);
+
+/* An object of a ListObjectsV2 page; key and etag (as sent, quotes and all;
+ * NULL when absent) point into the page's element tree. */
+typedef struct S3ListedObject {
+        const char *key;
+        uint64_t size;
+        const char *etag;
+} S3ListedObject;
+
+/* A ListBucketResult asked for with prefix: every object's key is under prefix,
+ * at most S3_KEY_MAX bytes and greater than the one before (S3 lists in
+ * lexical order), every size a number; a truncated page names where the next
+ * one starts. Else -EPROTO (the whole page is refused: a store that lists
+ * other keys, or out of order, is not believed in part). On success *ret_root
+ * is the tree the strings point into (xml_free() it after *ret), *ret the
+ * *ret_n objects, *ret_next the continuation token (NULL: the last page). */
+int s3_list_objects_parse(const char *body, size_t size, const char *prefix, XmlNode **ret_root,
+                          S3ListedObject **ret, size_t *ret_n, const char **ret_next);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* tus-answer.c: see tus-answer.h. */
+#include "http-headers.h"
 #include "tus-answer.h"
 
 char *tus_location_resolve(const char *endpoint, const char *origin, const char *loc) {
@@ -20,5 +21,5 @@ char *tus_location_resolve(const char *endpoint, const char *origin, const char 
 }
 
 bool tus_announces_sha256(const char *extensions, const char *algorithms) {
-        return extensions && strstr(extensions, "checksum") && algorithms && strcasestr(algorithms, "sha256");
+        return http_list_has_token(extensions, "checksum") && http_list_has_token(algorithms, "sha256");
 }

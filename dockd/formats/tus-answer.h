@@ -12,6 +12,8 @@
  * memory. */
 char *tus_location_resolve(const char *endpoint, const char *origin, const char *location);
 
-/* The server says it checks each PATCH's SHA-256 (checksum extension with
- * sha256); either may be NULL (header absent). */
+/* The server says it checks each PATCH's SHA-256: the checksum extension in
+ * Tus-Extension and sha256 in Tus-Checksum-Algorithm, each an element of its
+ * comma-separated list (http_list_has_token(): "checksum-trailer" or
+ * "nosha256" are not); either may be NULL (header absent). */
 bool tus_announces_sha256(const char *extensions, const char *algorithms);

@@ -15,12 +15,11 @@
 #include "backend-remote.h"
 #include "backend-s3-check.h"
 #include "parse-util.h"
+#include "s3-answer.h"
 #include "s3-protocol.h"
-#include "xml.h"
 
 #define S3_LIST_PAGE 1000
 #define S3_LIST_XML_MAX (8 * MiB)
-#define S3_KEY_MAX 1024
 
 struct BackendRequest {
         Backend *backend;
@@ -148,44 +147,11 @@ int backend_s3_stat(Backend *b, const BackendStatSpec *spec, backend_stat_done_t
 
 /* ---- ListObjectsV2 ---- */
 
-static int list_parse(BackendRequest *q, const char *body, size_t n, BackendListEntry **ret, size_t *ret_n,
-                      const char **ret_next, XmlNode **ret_root) {
-        _cleanup_(xml_freep) XmlNode *root = NULL;
-        _cleanup_free_ BackendListEntry *v = NULL;
-        const char *truncated, *prev = NULL;
-        size_t k = 0, cap = 0;
-
-        if (xml_parse(body, n, &root) < 0 || !streq(root->name, "ListBucketResult"))
-                return -EPROTO;
-        for (XmlNode *c = xml_child(root, "Contents"); c; c = xml_next(c)) {
-                const char *key = xml_child_text(c, "Key"), *size = xml_child_text(c, "Size");
-                BackendListEntry e = { .key = key, .etag = xml_child_text(c, "ETag") };
-                if (!key || !size || strlen(key) > S3_KEY_MAX || !startswith(key, q->prefix) ||
-                    parse_uint64(size, &e.size) < 0 || (prev && strcmp(prev, key) >= 0))
-                        return -EPROTO;   /* not a listing of this prefix, in order */
-                prev = key;
-                if (k == cap) {
-                        BackendListEntry *nv = realloc(v, (cap = cap ? 2 * cap : 64) * sizeof *v);
-                        if (!nv)
-                                return -ENOMEM;
-                        v = nv;
-                }
-                v[k++] = e;
-        }
-        truncated = xml_child_text(root, "IsTruncated");
-        *ret_next = truncated && streq(truncated, "true") ? xml_child_text(root, "NextContinuationToken") : NULL;
-        if (truncated && streq(truncated, "true") && (!*ret_next || !**ret_next))
-                return -EPROTO;
-        *ret = TAKE_PTR(v);
-        *ret_n = k;
-        *ret_root = TAKE_PTR(root);
-        return 0;
-}
-
 static void on_list(HttpRequest *r, int error, void *userdata) {
         BackendRequest *q = userdata;
         _cleanup_(xml_freep) XmlNode *root = NULL;
         _cleanup_free_ BackendListEntry *entries = NULL;
+        _cleanup_free_ S3ListedObject *objects = NULL;
         const char *body, *next = NULL;
         char reason[200];
         size_t n = 0, size = 0;
@@ -197,8 +163,15 @@ static void on_list(HttpRequest *r, int error, void *userdata) {
                 return (void) request_free(q);
         }
         body = http_request_body(r, &size);
-        k = list_parse(q, body, size, &entries, &n, &next, &root);
-        if (k < 0)
+        k = s3_list_objects_parse(body, size, q->prefix, &root, &objects, &n, &next);
+        if (k >= 0 && n > 0 && !(entries = calloc(n, sizeof *entries)))
+                k = -ENOMEM;
+        for (size_t i = 0; k >= 0 && i < n; i++)
+                entries[i] = (BackendListEntry) { .key = objects[i].key, .size = objects[i].size,
+                                                  .etag = objects[i].etag };
+        if (k == -ENOMEM)
+                q->list_done(q, k, NULL, 0, NULL, "out of memory", q->userdata);
+        else if (k < 0)
                 q->list_done(q, k, NULL, 0, NULL, "ListObjectsV2 answered with something that is not a listing of the prefix",
                              q->userdata);
         else

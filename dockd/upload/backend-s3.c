@@ -20,10 +20,13 @@
  * store knows them: Swift's s3api takes them for an overwrite of the object.
  *
  * Write-once: a key that holds other bytes is never written (-EEXIST; the
- * uploader stores ours under the conflict key). A HEAD of the key precedes
- * every PutObject and CompleteMultipartUpload, and where the store honours it
- * (s3-probe.h) the write carries If-None-Match: * as well, which closes the
- * race between the two; its 412 is looked at like an existing key. */
+ * uploader stores ours under the conflict key; our multipart upload, if any,
+ * is aborted). A HEAD of the key precedes every PutObject and
+ * CompleteMultipartUpload, and where the store honours it (s3-probe.h) the
+ * write carries If-None-Match: * as well, which closes the race between the
+ * two; its 412 is looked at like an existing key. An existing object of our
+ * size under another ETag is read back, and its SHA-256 decides: the same
+ * bytes uploaded in parts of another size are ours. */
 #include <fcntl.h>
 #include <stdarg.h>
 #include <inttypes.h>
@@ -34,6 +37,7 @@
 #include "backend-s3.h"
 #include "failpoint.h"
 #include "log.h"
+#include "parse-util.h"
 #include "s3-lock.h"
 #include "s3-probe.h"
 #include "s3-protocol.h"
@@ -45,10 +49,14 @@ static void do_create(BackendPut *p);
 static void do_list(BackendPut *p);
 static void do_verify(BackendPut *p);
 static void do_look(BackendPut *p, S3Look look);
+static void abort_spent(BackendPut *p, void (*next)(BackendPut *p));
+
+#define BODY_SHA256 SIZE_MAX
 
 /* A request without a body on url (from s3_put_url(); NULL: -ENOMEM), answered
- * to cb, keeping at most keep bytes of the answer's body (0: none); what names it
- * if it cannot start. */
+ * to cb, keeping at most keep bytes of the answer's body (0: none; BODY_SHA256:
+ * its SHA-256 instead, http_request_body_digest()); what names it if it cannot
+ * start. */
 static void send_empty(BackendPut *p, const char *method, char *url, size_t keep, http_done_t cb,
                        const char *what) {
         _cleanup_(http_request_freep) HttpRequest *r = NULL;
@@ -57,7 +65,9 @@ static void send_empty(BackendPut *p, const char *method, char *url, size_t keep
         k = s3_put_request(p, method, url, &r);
         if (k >= 0)
                 k = s3_add_payload_hash(r, NULL);
-        if (k >= 0 && keep > 0)
+        if (k >= 0 && keep == BODY_SHA256)
+                k = http_request_hash_body(r, EVP_sha256());
+        else if (k >= 0 && keep > 0)
                 http_request_keep_body(r, keep);
         if (k >= 0)
                 k = http_request_start(r, cb, p);
@@ -69,6 +79,30 @@ static void send_empty(BackendPut *p, const char *method, char *url, size_t keep
 /* A HEAD of the object key, answered to cb. */
 static void send_head(BackendPut *p, http_done_t cb) {
         send_empty(p, "HEAD", s3_put_url(p, NULL), 0, cb, "HEAD");
+}
+
+/* An answer to a request that wants a document back: its status and body;
+ * code and why say what the store said when the status is not 200. */
+typedef struct S3Answer {
+        long status;
+        const char *body;
+        size_t n;
+        char code[64], why[256];
+} S3Answer;
+
+/* Reads r's answer into a: false when the request itself failed (no answer:
+ * the put is finished with that error, what naming the request). */
+static bool answer_read(BackendPut *p, HttpRequest *r, int error, const char *what, S3Answer *a) {
+        p->meta = NULL;
+        if (error < 0) {
+                s3_put_finish(p, error, "%s %s: %s", what, p->base.key, strna(http_request_error(r)));
+                return false;
+        }
+        *a = (S3Answer) { .status = http_request_status(r) };
+        a->body = http_request_body(r, &a->n);
+        if (a->status != 200)
+                s3_describe_error(r, a->code, sizeof a->code, a->why, sizeof a->why);
+        return true;
 }
 
 /* ---- slots ---- */
@@ -237,12 +271,18 @@ static void do_verify(BackendPut *p) {
         send_head(p, on_verify);
 }
 
+/* What HEAD found under our key, judged once our ETag is known. */
+static void keep_existing(BackendPut *p, HttpRequest *r) {
+        snprintf(p->server_etag, sizeof p->server_etag, "%.47s", strempty(http_request_header(r, "ETag")));
+        snprintf(p->server_sha256, sizeof p->server_sha256, "%.64s",
+                 strempty(http_request_header(r, "x-amz-meta-sha256")));
+        snprintf(p->server_size, sizeof p->server_size, "%.23s", strempty(http_request_header(r, "Content-Length")));
+}
+
 static void on_head_existing(HttpRequest *r, int error, void *userdata) {
         _cleanup_(http_request_freep) _unused_ HttpRequest *req = r;   /* ours now */
         BackendPut *p = userdata;
         long status = http_request_status(r);
-        const char *etag = http_request_header(r, "ETag"), *len = http_request_header(r, "Content-Length");
-        const char *meta = http_request_header(r, "x-amz-meta-sha256");
 
         p->meta = NULL;
         if (error < 0)
@@ -251,9 +291,7 @@ static void on_head_existing(HttpRequest *r, int error, void *userdata) {
                 s3_put_finish(p, -EACCES, "HEAD %s: HTTP 403: access denied", p->base.key);
         else if (status == 200) {
                 /* Ours from before a restart, or not: found out once our ETag is known. */
-                snprintf(p->server_etag, sizeof p->server_etag, "%.47s", strempty(etag));
-                snprintf(p->server_sha256, sizeof p->server_sha256, "%s", strempty(meta));
-                snprintf(p->server_size, sizeof p->server_size, "%s", strempty(len));
+                keep_existing(p, r);
                 p->phase = S3_WAIT_EXISTING;
                 pump(p);
         } else if (status == 404)
@@ -265,29 +303,97 @@ static void on_head_existing(HttpRequest *r, int error, void *userdata) {
         }
 }
 
-/* ---- a look at the key before each write (and after a 412) ---- */
+/* ---- the key holds an object already: ours, or another's? ---- */
 
 static const char *empty_to_null(const char *s) {
         return isempty(s) ? NULL : s;
 }
 
-/* What the store's object under our key holds, from a HEAD (len, etag, meta:
- * its Content-Length, ETag, x-amz-meta-sha256; NULL when absent): 1 our bytes;
- * 0 other bytes (someone else's object: a conflict); -EIO it claims to be ours
- * (our SHA-256 in its metadata) but its size or ETag disagree: a store that
- * lies or corrupts, which is no confirmation and no reason for a conflict key
- * either (not confirmed, retried, alerted). */
-static int judge_existing(BackendPut *p, const char *len, const char *etag, const char *meta) {
-        char hex[65];
-        bool meta_ours = meta && streq(meta, hexmem(p->base.sha256, 32, hex));
-        bool size_ours = len && strtoull(len, NULL, 10) == p->base.size;
+#define EXISTING_READ_BACK 2
+
+/* What the store's object under our key holds, from what HEAD found
+ * (keep_existing()): 1 our bytes; 0 other bytes (someone else's object: a
+ * conflict); EXISTING_READ_BACK as many bytes as ours under another ETag,
+ * which only the bytes can settle: the same bytes uploaded in parts of
+ * another size have another multipart ETag (and an encrypted object's ETag
+ * is no MD5 at all); -EIO it claims to be ours (our SHA-256 in its metadata)
+ * but its size disagrees: a store that lies or corrupts, which is no
+ * confirmation and no reason for a conflict key either (not confirmed,
+ * retried, alerted). */
+static int judge_existing(BackendPut *p) {
+        const char *meta = empty_to_null(p->server_sha256), *etag = empty_to_null(p->server_etag);
+        bool meta_ours = meta && streq(meta, hexmem(p->base.sha256, 32, (char[65]) {}));
+        uint64_t size;
 
         if (meta && !meta_ours)
                 return 0;
-        if (size_ours && etag && s3_etag_equal(etag, p->etag))
+        if (parse_uint64(p->server_size, &size) < 0 || size != p->base.size)
+                return meta_ours ? -EIO : 0;
+        if (etag && s3_etag_equal(etag, p->etag))
                 return 1;
-        return meta_ours ? -EIO : 0;
+        return EXISTING_READ_BACK;
 }
+
+static void settle_existing(BackendPut *p, int k);
+
+static void on_read_back(HttpRequest *r, int error, void *userdata) {
+        _cleanup_(http_request_freep) _unused_ HttpRequest *req = r;   /* ours now */
+        BackendPut *p = userdata;
+        long status = http_request_status(r);
+        bool meta_ours = !isempty(p->server_sha256);   /* judge_existing() let only ours through */
+        uint8_t sha[EVP_MAX_MD_SIZE];
+        unsigned len = 0;
+        uint64_t n = 0;
+
+        p->meta = NULL;
+        if (error < 0)
+                return s3_put_finish(p, error, "GET %s: %s", p->base.key, strna(http_request_error(r)));
+        if (status != 200 || http_request_body_digest(r, sha, &len, &n) < 0 || len != 32)
+                return s3_put_finish(p, -EREMOTEIO, "GET %s: HTTP %ld: the object under our key cannot be read "
+                                     "back to compare it with ours", p->base.key, status);
+        if (n == p->base.size && memcmp(sha, p->base.sha256, 32) == 0) {
+                /* Ours, in another part layout: the confirmation names the object's own ETag. */
+                snprintf(p->etag, sizeof p->etag, "%s", p->server_etag + (p->server_etag[0] == '"'));
+                p->etag[strcspn(p->etag, "\"")] = 0;
+                return settle_existing(p, 1);
+        }
+        settle_existing(p, meta_ours ? -EIO : 0);
+}
+
+/* GET the object under our key, hashing it as it streams by. */
+static void do_read_back(BackendPut *p) {
+        p->phase = S3_READ_BACK;
+        log_info("%s: %s holds as many bytes as ours under ETag %s, not %s; reading them back to compare.",
+                 p->base.key, p->s3->bucket_display, p->server_etag, p->etag);
+        send_empty(p, "GET", s3_put_url(p, NULL), BODY_SHA256, on_read_back, "GET");
+}
+
+static void end_failed(BackendPut *p) {
+        s3_put_finish(p, p->fail_error, NULL);
+}
+
+/* How the put ends when the key holds an object already; k: judge_existing(),
+ * or what the read-back found. Our own upload, if any, is aborted either way
+ * (unless the store lies: the retry resumes it). */
+static void settle_existing(BackendPut *p, int k) {
+        if (k == EXISTING_READ_BACK)
+                return do_read_back(p);
+        if (k == 1) {
+                log_info("%s: already in %s with our bytes (ETag %s); confirming it as is.", p->base.key,
+                         p->s3->bucket_display, p->etag);
+                return abort_spent(p, s3_put_lock);
+        }
+        if (k < 0)
+                return s3_put_finish(p, k, "%s: the store holds %s bytes with ETag %s under our SHA-256, but our "
+                                     "bytes are %" PRIu64 " with ETag %s", p->base.key, strna(p->server_size),
+                                     strna(p->server_etag), p->base.size, p->etag);
+        s3_put_fail_soon(p, -EEXIST, "%s already holds other bytes (%s bytes, ETag %s; ours %" PRIu64 ", ETag %s); "
+                         "evidence is never overwritten", p->base.key, strna(p->server_size), strna(p->server_etag),
+                         p->base.size, p->etag);
+        abort_spent(p, end_failed);
+}
+
+/* ---- a look at the key before each write (and after a 412) ---- */
 
 static void send_complete(BackendPut *p);
 
@@ -296,7 +402,6 @@ static void on_look(HttpRequest *r, int error, void *userdata) {
         BackendPut *p = userdata;
         long status = http_request_status(r);
         char code[64], why[256];
-        int k = 0;
 
         p->meta = NULL;
         if (error < 0)
@@ -311,28 +416,10 @@ static void on_look(HttpRequest *r, int error, void *userdata) {
                         return s3_put_finish(p, -EREMOTEIO, "%s: the store refused the write as if the key existed "
                                              "(412), but a HEAD finds nothing", p->base.key);
                 }
-        if (status == 200 && (k = judge_existing(p, http_request_header(r, "Content-Length"),
-                                                 http_request_header(r, "ETag"),
-                                                 http_request_header(r, "x-amz-meta-sha256"))) < 0)
-                return s3_put_finish(p, k, "HEAD %s: the store holds %s bytes with ETag %s under our SHA-256, but our "
-                                     "bytes are %" PRIu64 " with ETag %s", p->base.key,
-                                     strna(http_request_header(r, "Content-Length")),
-                                     strna(http_request_header(r, "ETag")), p->base.size, p->etag);
-        if (status == 200 && k == 1) {
-                log_info("%s: already in %s with our bytes; confirming it as is.", p->base.key,
-                         p->s3->bucket_display);
-                if (!p->single) {
-                        /* Our upload id, if any, is not needed: the lifecycle rules clean it up. */
-                        p->upload_id = mfree(p->upload_id);
-                        remote_put_state_remove(&p->base);
-                }
-                return s3_put_lock(p);
+        if (status == 200) {
+                keep_existing(p, r);
+                return settle_existing(p, judge_existing(p));
         }
-        if (status == 200)
-                return s3_put_finish(p, -EEXIST, "%s already holds other bytes (%s bytes, ETag %s); evidence is "
-                                     "never overwritten", p->base.key,
-                                     strna(http_request_header(r, "Content-Length")),
-                                     strna(http_request_header(r, "ETag")));
         s3_describe_error(r, code, sizeof code, why, sizeof why);
         s3_put_finish(p, status == 403 ? -EACCES : s3_status_error(status, code), "HEAD %s: %s", p->base.key, why);
 }
@@ -363,17 +450,34 @@ static void on_abort(HttpRequest *r, int error, void *userdata) {
                          error < 0 ? strna(http_request_error(r)) : "refused");
         p->stale_upload_id = mfree(p->stale_upload_id);
         remote_put_state_remove(&p->base);
+        p->after_abort(p);
+}
+
+/* AbortMultipartUpload of p->stale_upload_id (its parts would otherwise stay in
+ * the bucket, unseen, until a lifecycle rule removes them), then next. */
+static void do_abort(BackendPut *p, void (*next)(BackendPut *p)) {
+        _cleanup_free_ char *id = s3_uri_escape(p->stale_upload_id, false);
+
+        p->phase = S3_ABORT;
+        p->after_abort = next;
+        send_empty(p, "DELETE", id ? s3_put_url(p, "?uploadId=%s", id) : NULL, 0, on_abort, "AbortMultipartUpload");
+}
+
+/* Our upload, if any, will never be completed: the key holds an object
+ * already (ours, or another's). Abort it, then next. */
+static void abort_spent(BackendPut *p, void (*next)(BackendPut *p)) {
+        if (p->single || !p->upload_id)
+                return next(p);
+        p->stale_upload_id = TAKE_PTR(p->upload_id);
+        do_abort(p, next);
+}
+
+/* After the stale upload of an earlier run: this object from the start. */
+static void begin_over(BackendPut *p) {
         if (p->single)
                 p->phase = S3_WAIT_SINGLE, pump(p);
         else
                 do_head_existing(p);
-}
-
-static void do_abort_stale(BackendPut *p) {
-        _cleanup_free_ char *id = s3_uri_escape(p->stale_upload_id, false);
-
-        p->phase = S3_ABORT_STALE;
-        send_empty(p, "DELETE", id ? s3_put_url(p, "?uploadId=%s", id) : NULL, 0, on_abort, "AbortMultipartUpload");
 }
 
 /* ---- CreateMultipartUpload ---- */
@@ -381,20 +485,14 @@ static void do_abort_stale(BackendPut *p) {
 static void on_create(HttpRequest *r, int error, void *userdata) {
         _cleanup_(http_request_freep) _unused_ HttpRequest *req = r;   /* ours now */
         BackendPut *p = userdata;
-        long status = http_request_status(r);
-        const char *body;
-        char code[64], why[256];
-        size_t n;
+        S3Answer a;
         int k;
 
-        p->meta = NULL;
-        body = http_request_body(r, &n);
-        if (error < 0)
-                s3_put_finish(p, error, "CreateMultipartUpload %s: %s", p->base.key, strna(http_request_error(r)));
-        else if (status != 200) {
-                s3_describe_error(r, code, sizeof code, why, sizeof why);
-                s3_put_finish(p, s3_status_error(status, code), "CreateMultipartUpload %s: %s", p->base.key, why);
-        } else if ((k = s3_upload_id_parse(body, n, &p->upload_id)) == -EPROTO)
+        if (!answer_read(p, r, error, "CreateMultipartUpload", &a))
+                return;
+        if (a.status != 200)
+                s3_put_finish(p, s3_status_error(a.status, a.code), "CreateMultipartUpload %s: %s", p->base.key, a.why);
+        else if ((k = s3_upload_id_parse(a.body, a.n, &p->upload_id)) == -EPROTO)
                 s3_put_finish(p, -EPROTO, "CreateMultipartUpload %s: the answer has no UploadId", p->base.key);
         else if (k < 0)
                 s3_put_finish(p, -ENOMEM, "out of memory");
@@ -468,20 +566,13 @@ static void on_listed_part(unsigned number, const char *etag, uint64_t size, voi
 static void on_list(HttpRequest *r, int error, void *userdata) {
         _cleanup_(http_request_freep) _unused_ HttpRequest *req = r;   /* ours now */
         BackendPut *p = userdata;
-        long status = http_request_status(r);
-        const char *body;
-        char code[64], why[256];
         unsigned marker;
-        size_t n;
+        S3Answer a;
 
-        p->meta = NULL;
-        body = http_request_body(r, &n);
-        if (error < 0) {
-                return s3_put_finish(p, error, "ListParts %s: %s", p->base.key, strna(http_request_error(r)));
-        }
-        if (status != 200) {
-                s3_describe_error(r, code, sizeof code, why, sizeof why);
-                if (status == 404 && streq(code, "NoSuchUpload")) {
+        if (!answer_read(p, r, error, "ListParts", &a))
+                return;
+        if (a.status != 200) {
+                if (a.status == 404 && streq(a.code, "NoSuchUpload")) {
                         /* Completed just before a crash, or gone: the object says which. */
                         log_info("%s: upload %s from before the restart is no longer known; checking the object.",
                                  p->base.key, p->upload_id);
@@ -491,9 +582,9 @@ static void on_list(HttpRequest *r, int error, void *userdata) {
                                 p->parts[i].listed = false;
                         return do_head_existing(p);
                 }
-                return s3_put_finish(p, s3_status_error(status, code), "ListParts %s: %s", p->base.key, why);
+                return s3_put_finish(p, s3_status_error(a.status, a.code), "ListParts %s: %s", p->base.key, a.why);
         }
-        if (s3_list_parts_parse(body, n, on_listed_part, p, &marker) < 0)
+        if (s3_list_parts_parse(a.body, a.n, on_listed_part, p, &marker) < 0)
                 return s3_put_finish(p, -EPROTO, "ListParts %s: the answer is not a ListPartsResult", p->base.key);
         if (marker > p->list_marker) {
                 p->list_marker = marker;
@@ -604,20 +695,14 @@ static void on_complete(HttpRequest *r, int error, void *userdata) {
         _cleanup_(http_request_freep) _unused_ HttpRequest *req = r;   /* ours now */
         BackendPut *p = userdata;
         _cleanup_free_ char *etag = NULL;
-        long status = http_request_status(r);
-        const char *body;
-        char code[64], why[256];
-        size_t n;
+        S3Answer a;
         int k;
 
-        p->meta = NULL;
-        body = http_request_body(r, &n);
-        if (error < 0) {
-                /* It may have completed anyway: the next attempt's ListParts or HEAD finds out. */
-                s3_put_finish(p, error, "CompleteMultipartUpload %s: %s", p->base.key, strna(http_request_error(r)));
-        } else if (status != 200) {
-                s3_describe_error(r, code, sizeof code, why, sizeof why);
-                if (status == 400 && streq(code, "MalformedXML") && p->complete_had_checksums) {
+        /* (A request that failed may have completed anyway: the next attempt's ListParts or HEAD finds out.) */
+        if (!answer_read(p, r, error, "CompleteMultipartUpload", &a))
+                return;
+        if (a.status != 200) {
+                if (a.status == 400 && streq(a.code, "MalformedXML") && p->complete_had_checksums) {
                         /* Swift's s3api does not know ChecksumSHA256 in this document. (Another
                          * put's Complete may have found out first; this one still needs its retry.) */
                         if (!p->s3->complete_without_checksums)
@@ -625,15 +710,15 @@ static void on_complete(HttpRequest *r, int error, void *userdata) {
                                          p->s3->bucket_display);
                         p->s3->complete_without_checksums = true;
                         do_complete(p);
-                } else if (status == 404 && streq(code, "NoSuchUpload")) {
+                } else if (a.status == 404 && streq(a.code, "NoSuchUpload")) {
                         p->upload_id = mfree(p->upload_id);
                         remote_put_state_remove(&p->base);
                         do_head_existing(p);
-                } else if (status == 412) {
+                } else if (a.status == 412) {
                         do_look(p, S3_LOOK_AFTER_412);
-                } else if (status == 400 && (streq(code, "InvalidPart") || streq(code, "InvalidPartOrder"))) {
+                } else if (a.status == 400 && (streq(a.code, "InvalidPart") || streq(a.code, "InvalidPartOrder"))) {
                         if (++p->restarts > S3_MAX_RESTARTS)
-                                s3_put_finish(p, -EIO, "CompleteMultipartUpload %s: %s", p->base.key, why);
+                                s3_put_finish(p, -EIO, "CompleteMultipartUpload %s: %s", p->base.key, a.why);
                         else {
                                 for (unsigned i = 0; i < p->n_parts; i++)
                                         p->parts[i].acked = false;
@@ -642,13 +727,14 @@ static void on_complete(HttpRequest *r, int error, void *userdata) {
                                 do_list(p);
                         }
                 } else
-                        s3_put_finish(p, s3_status_error(status, code), "CompleteMultipartUpload %s: %s", p->base.key, why);
-        } else if ((k = s3_complete_result_parse(body, n, &etag)) == -EBADMSG)
+                        s3_put_finish(p, s3_status_error(a.status, a.code), "CompleteMultipartUpload %s: %s", p->base.key,
+                                      a.why);
+        } else if ((k = s3_complete_result_parse(a.body, a.n, &etag)) == -EBADMSG)
                 s3_put_finish(p, -EPROTO, "CompleteMultipartUpload %s: the answer is not XML", p->base.key);
         else if (k == -EREMOTEIO) {
                 /* S3 answers 200 first and reports a failure in the body. */
-                s3_describe_error(r, code, sizeof code, why, sizeof why);
-                s3_put_finish(p, -EREMOTEIO, "CompleteMultipartUpload %s: an error after 200: %s", p->base.key, why);
+                s3_describe_error(r, a.code, sizeof a.code, a.why, sizeof a.why);
+                s3_put_finish(p, -EREMOTEIO, "CompleteMultipartUpload %s: an error after 200: %s", p->base.key, a.why);
         } else if (k == -ENOMEM)
                 s3_put_finish(p, k, "out of memory");
         else if (k < 0)
@@ -731,26 +817,10 @@ static void pump(BackendPut *p) {
                 if (p->hash_done)
                         do_look(p, S3_LOOK_BEFORE_PUT);
                 break;
-        case S3_WAIT_EXISTING: {
-                int k;
-
-                if (!p->hash_done)
-                        break;
-                k = judge_existing(p, empty_to_null(p->server_size), empty_to_null(p->server_etag),
-                                   empty_to_null(p->server_sha256));
-                if (k == 1) {
-                        log_info("%s: already in %s with our bytes (ETag %s); confirming it as is.", p->base.key,
-                                 p->s3->bucket_display, p->etag);
-                        return s3_put_lock(p);
-                }
-                if (k < 0)
-                        return s3_put_finish(p, k, "HEAD %s: the store holds %s bytes with ETag %s under our "
-                                             "SHA-256, but our bytes are %" PRIu64 " with ETag %s", p->base.key,
-                                             p->server_size, p->server_etag, p->base.size, p->etag);
-                return s3_put_finish(p, -EEXIST, "%s already holds other bytes (%s bytes, ETag %s; ours %" PRIu64
-                                     ", %s); evidence is never overwritten", p->base.key, p->server_size,
-                                     p->server_etag, p->base.size, p->etag);
-        }
+        case S3_WAIT_EXISTING:
+                if (p->hash_done)
+                        return settle_existing(p, judge_existing(p));
+                break;
         case S3_PARTS:
                 if (p->fail_error < 0)
                         break;
@@ -838,7 +908,7 @@ void s3_put_begin(BackendPut *p) {
         if (p->base.finished || p->base.cancelled)
                 return;
         if (p->stale_upload_id)
-                do_abort_stale(p);
+                do_abort(p, begin_over);
         else if (p->upload_id) {
                 log_debug("%s: resuming upload %s.", p->base.key, p->upload_id);
                 do_list(p);

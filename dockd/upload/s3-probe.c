@@ -13,6 +13,7 @@
 enum {
         STEP_PUT_FIRST = 1,         /* creates the key, or finds it (412) */
         STEP_PUT_AGAIN,             /* the key exists now: 412, or overwritten */
+        STEP_DELETE,                /* DeleteObject of what the PUTs wrote, a version at a time */
         STEP_LOCK_CONFIG,           /* GET ?object-lock */
 };
 
@@ -51,6 +52,50 @@ static void probe_end(S3Backend *s3, int error, const char *why) {
         }
 }
 
+/* What a PUT of the probe object wrote: its version, where the bucket keeps
+ * versions (each must be deleted by its id, or it stays behind a delete
+ * marker). */
+static void probe_written(S3Backend *s3, HttpRequest *r) {
+        const char *v = http_request_header(r, "x-amz-version-id");
+
+        s3->probe_written = true;
+        if (!isempty(v) && s3->n_probe_versions < ELEMENTSOF(s3->probe_versions))
+                s3->probe_versions[s3->n_probe_versions++] = strdup(v);   /* NULL: a plain DELETE instead */
+}
+
+static void probe_forget_versions(S3Backend *s3) {
+        for (unsigned i = 0; i < s3->n_probe_versions; i++)
+                s3->probe_versions[i] = mfree(s3->probe_versions[i]);
+        s3->n_probe_versions = 0;
+        s3->probe_written = false;
+}
+
+/* After the PUTs: delete what they wrote, if anything, else go on. */
+static void probe_after_puts(S3Backend *s3) {
+        probe_step(s3, s3->probe_written ? STEP_DELETE : STEP_LOCK_CONFIG);
+}
+
+static void on_probe_deleted(S3Backend *s3, long status, const char *why) {
+        /* 204 deleted; 404 gone already. */
+        if (status == 204 || status == 200 || status == 404) {
+                if (s3->n_probe_versions > 0) {
+                        s3->n_probe_versions--;
+                        s3->probe_versions[s3->n_probe_versions] = mfree(s3->probe_versions[s3->n_probe_versions]);
+                }
+                if (s3->n_probe_versions > 0)
+                        return probe_step(s3, STEP_DELETE);
+        } else if (status == 403)
+                log_notice("%s refuses to delete the probe object %s (%s): Object Lock on the bucket keeps it "
+                           "(or the access key lacks s3:DeleteObject). It stays, the one probe object of this "
+                           "dock under that fixed key (README, \"Central storage\").", s3->bucket_display,
+                           s3->probe_key, why);
+        else
+                log_notice("%s: cannot delete the probe object %s (%s); it stays until the next start-up.",
+                           s3->bucket_display, s3->probe_key, why);
+        probe_forget_versions(s3);
+        probe_step(s3, STEP_LOCK_CONFIG);
+}
+
 static void on_probe(HttpRequest *r, int error, void *userdata) {
         _cleanup_(http_request_freep) _unused_ HttpRequest *req = r;   /* ours now */
         _cleanup_(xml_freep) XmlNode *root = NULL;
@@ -61,23 +106,29 @@ static void on_probe(HttpRequest *r, int error, void *userdata) {
         size_t n;
 
         s3->probe_req = NULL;
+        if (error < 0 && s3->probe_step == STEP_DELETE)
+                return on_probe_deleted(s3, 0, strna(http_request_error(r)));
         if (error < 0)
                 return probe_end(s3, error, http_request_error(r));
         s3_describe_error(r, code, sizeof code, why, sizeof why);
         switch (s3->probe_step) {
         case STEP_PUT_FIRST:
         case STEP_PUT_AGAIN:
+                if (status == 200)
+                        probe_written(s3, r);
                 if (status == 412) {
                         s3->if_none_match = true;
-                        return probe_step(s3, STEP_LOCK_CONFIG);
+                        return probe_after_puts(s3);
                 }
                 if (status == 200 && s3->probe_step == STEP_PUT_FIRST)
                         return probe_step(s3, STEP_PUT_AGAIN);
                 if (status == 200 || status == 501 || (status == 400 && streq(code, "NotImplemented"))) {
                         s3->if_none_match = false;
-                        return probe_step(s3, STEP_LOCK_CONFIG);
+                        return probe_after_puts(s3);
                 }
                 return probe_end(s3, s3_status_error(status, code), why);
+        case STEP_DELETE:
+                return on_probe_deleted(s3, status, why);
         case STEP_LOCK_CONFIG:
                 body = http_request_body(r, &n);
                 s3->lock_api = status == 200 && xml_parse(body, n, &root) >= 0 &&
@@ -86,43 +137,54 @@ static void on_probe(HttpRequest *r, int error, void *userdata) {
         }
 }
 
+/* What a step asks for: the bucket's Object Lock configuration, or the probe
+ * key (to DELETE: the last version written, where the store names versions).
+ * NULL when out of memory. */
+static char *probe_url(S3Backend *s3, unsigned step) {
+        const DockdConfig *c = s3->remote.backend.config;
+        _cleanup_free_ char *escaped = NULL, *version = NULL;
+        const char *v = step == STEP_DELETE && s3->n_probe_versions > 0
+                                ? s3->probe_versions[s3->n_probe_versions - 1] : NULL;
+        char *url;
+
+        if (step == STEP_LOCK_CONFIG)
+                return asprintf(&url, "%s?object-lock=", s3->object_base) < 0 ? NULL : url;
+        if (!s3->probe_key)
+                s3->probe_key = object_key_dock_file(c->storage_prefix, "probe", c->dock_name, "if-none-match");
+        escaped = s3->probe_key ? s3_uri_escape(s3->probe_key, true) : NULL;
+        version = v ? s3_uri_escape(v, false) : NULL;
+        if (!escaped || (v && !version) ||
+            asprintf(&url, "%s/%s%s%s", s3->object_base, escaped, version ? "?versionId=" : "", strempty(version)) < 0)
+                return NULL;
+        return url;
+}
+
 static void probe_step(S3Backend *s3, unsigned step) {
         _cleanup_(http_request_freep) HttpRequest *r = NULL;
-        _cleanup_free_ char *key = NULL, *escaped = NULL, *url = NULL;
-        const DockdConfig *c = s3->remote.backend.config;
+        _cleanup_free_ char *url = NULL;
+        bool put = step == STEP_PUT_FIRST || step == STEP_PUT_AGAIN;
         uint8_t sha[32];
         int k;
 
         s3->probe_step = step;
-        if (step == STEP_LOCK_CONFIG) {
-                if (!c->s3_object_lock)
-                        return probe_end(s3, 0, NULL);
-                if (asprintf(&url, "%s?object-lock=", s3->object_base) < 0)
-                        return probe_end(s3, -ENOMEM, "out of memory");
-                k = http_request_new(s3->remote.http, "GET", url, &r);
-                if (k >= 0)
-                        k = s3_add_payload_hash(r, NULL);
-                if (k >= 0)
-                        http_request_keep_body(r, 64 * 1024);
-        } else {
-                key = object_key_dock_file(c->storage_prefix, "probe", c->dock_name, "if-none-match");
-                escaped = key ? s3_uri_escape(key, true) : NULL;
-                if (!escaped || asprintf(&url, "%s/%s", s3->object_base, escaped) < 0)
-                        return probe_end(s3, -ENOMEM, "out of memory");
-                k = http_request_new(s3->remote.http, "PUT", url, &r);
-                if (k >= 0)
-                        k = EVP_Digest(PROBE_BODY, strlen(PROBE_BODY), sha, NULL, EVP_sha256(), NULL) ? 0 : -EIO;
-                if (k >= 0)
-                        k = s3_add_payload_hash(r, sha);
-                if (k >= 0)
-                        k = http_request_add_header(r, "If-None-Match: *");
-                if (k >= 0)
-                        k = http_request_set_body(r, PROBE_BODY, strlen(PROBE_BODY));
-                if (k >= 0)
-                        http_request_keep_body(r, 64 * 1024);
-        }
+        if (step == STEP_LOCK_CONFIG && !s3->remote.backend.config->s3_object_lock)
+                return probe_end(s3, 0, NULL);
+        url = probe_url(s3, step);
+        if (!url)
+                return probe_end(s3, -ENOMEM, "out of memory");
+        k = http_request_new(s3->remote.http, put ? "PUT" : step == STEP_DELETE ? "DELETE" : "GET", url, &r);
+        if (k >= 0 && put)
+                k = EVP_Digest(PROBE_BODY, strlen(PROBE_BODY), sha, NULL, EVP_sha256(), NULL) ? 0 : -EIO;
         if (k >= 0)
+                k = s3_add_payload_hash(r, put ? sha : NULL);
+        if (k >= 0 && put)
+                k = http_request_add_header(r, "If-None-Match: *");
+        if (k >= 0 && put)
+                k = http_request_set_body(r, PROBE_BODY, strlen(PROBE_BODY));
+        if (k >= 0) {
+                http_request_keep_body(r, 64 * 1024);
                 k = http_request_start(r, on_probe, s3);
+        }
         if (k < 0)
                 return probe_end(s3, k, strerror(-k));
         s3->probe_req = TAKE_PTR(r);
@@ -144,4 +206,6 @@ void s3_probe_then_begin(BackendPut *p) {
 
 void s3_probe_done(S3Backend *s3) {
         s3->probe_req = http_request_free(s3->probe_req);
+        probe_forget_versions(s3);
+        s3->probe_key = mfree(s3->probe_key);
 }

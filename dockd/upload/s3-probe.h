@@ -7,7 +7,13 @@
  *   - with [s3] object_lock=yes, whether GetObjectLockConfiguration is what it
  *     says (Swift's s3api takes unknown subresources for plain requests, so a
  *     PutObjectRetention there would overwrite the object).
- * The probe key is <prefix>probe/<dock>/if-none-match, a few bytes of our own.
+ * The probe key is <prefix>probe/<dock>/if-none-match, a few bytes of our own,
+ * one fixed key per dock. What the probe's PUTs wrote is deleted right after
+ * (each version by its id where the bucket keeps versions); a bucket whose
+ * Object Lock refuses that keeps it, which is logged, and the next start-up
+ * finds it there (412) and writes nothing more. A probe object that existed
+ * before (412 on the first PUT) is left alone: deleting it in a versioned
+ * bucket would only add a delete marker, and the next start a new version.
  * Puts that start meanwhile wait; when the store cannot be asked (network,
  * credentials), they fail with that error and the next put asks again. */
 #pragma once

@@ -34,6 +34,10 @@ typedef struct S3Backend {
         bool lock_api;              /* PutObjectRetention/PutObjectLegalHold exist (not taken for PUTs) */
         HttpRequest *probe_req;
         unsigned probe_step;
+        char *probe_key;            /* <prefix>probe/<dock>/if-none-match: one fixed key per dock */
+        char *probe_versions[2];    /* of the probe object, as the PUTs that wrote it answered */
+        unsigned n_probe_versions;
+        bool probe_written;         /* a PUT wrote the probe object: it is removed after */
         BackendPut *waiting;        /* puts waiting for the probe */
 } S3Backend;
 
@@ -42,7 +46,8 @@ typedef enum S3Phase {
         S3_SINGLE_PUT,
         S3_HEAD_EXISTING,           /* is it there already (a restart after completing)? */
         S3_WAIT_EXISTING,           /* it is; its ETag is compared once hashed */
-        S3_ABORT_STALE,
+        S3_READ_BACK,               /* same size, other ETag: its bytes are compared with ours */
+        S3_ABORT,                   /* AbortMultipartUpload of an upload never to be completed */
         S3_CREATE,
         S3_LIST,
         S3_PARTS,
@@ -101,7 +106,9 @@ struct BackendPut {
         int hash_error;
 
         char *upload_id;
-        char *stale_upload_id;      /* from a state file that no longer fits: aborted first */
+        char *stale_upload_id;      /* never to be completed, being aborted: from a state file that no
+                                     * longer fits, or ours when the key turned out to be taken */
+        void (*after_abort)(BackendPut *p);
         unsigned list_marker;
         HttpRequest *meta;          /* the metadata request running, if any */
         unsigned slots;             /* held: 1 + extras */

@@ -4,12 +4,14 @@
  * tus backends read from them: ETag (s3_etag_equal), Content-Length and tus's
  * Upload-Offset/Upload-Length (parse_uint64), Location (tus_location_resolve,
  * on an https and an http creation URL), Tus-Extension with
- * Tus-Checksum-Algorithm (tus_announces_sha256). Input: the answer's header
+ * Tus-Checksum-Algorithm (tus_announces_sha256, which must find exactly the
+ * elements of their lists). Input: the answer's header
  * block, lines ending in '\n'. Beyond "no crash, no leak, no overread": a
  * value is one line of what was received, a status line forgets the headers
  * before it, and a resolved Location stays under the creation URL's scheme
  * unless it names one itself. */
 #include <string.h>
+#include <strings.h>
 
 #include "fuzz.h"
 #include "http-headers.h"
@@ -30,6 +32,30 @@ static void check_location(const char *endpoint, const char *origin, const char 
                 fuzz_check(startswith(u, origin));
         fuzz_check(endswith(u, loc));
         free(u);
+}
+
+/* Whether list has an element that is token (case-insensitive), read as plainly
+ * as can be: split at each comma, blanks stripped from both ends. The product's
+ * http_list_has_token() must agree. */
+static bool list_has(const char *list, const char *token) {
+        char *copy, *rest, *e;
+        bool found = false;
+
+        if (!list)
+                return false;
+        copy = rest = strdup(list);
+        fuzz_check(copy);
+        while ((e = strsep(&rest, ",")) && !found) {
+                size_t len;
+
+                e += strspn(e, " \t");
+                len = strlen(e);
+                while (len > 0 && (e[len - 1] == ' ' || e[len - 1] == '\t'))
+                        e[--len] = 0;
+                found = strcasecmp(e, token) == 0;
+        }
+        free(copy);
+        return found;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
@@ -71,8 +97,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                         check_location("http://127.0.0.1:4711/up/load", "http://127.0.0.1:4711", loc);
                 }
         }
-        (void) tus_announces_sha256(http_headers_get(&h, "Tus-Extension"),
-                                    http_headers_get(&h, "Tus-Checksum-Algorithm"));
+        {
+                const char *ext = http_headers_get(&h, "Tus-Extension"),
+                           *alg = http_headers_get(&h, "Tus-Checksum-Algorithm");
+
+                fuzz_check(tus_announces_sha256(ext, alg) ==
+                           (list_has(ext, "checksum") && list_has(alg, "sha256")));
+        }
         http_headers_clear(&h);
         fuzz_check(h.n == 0);
         http_headers_done(&h);

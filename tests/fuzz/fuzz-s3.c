@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Fuzz what an S3 store answers (s3-answer.h over xml.h): the same body is read
  * as each document the s3 backend expects, as it would be after any request:
- * an Error, an InitiateMultipartUploadResult, a ListPartsResult and a
- * CompleteMultipartUploadResult. Beyond "no crash, no leak, no overread": the
- * element tree stays within its limits, what is handed on is a string, and the
- * one-line description of an error is one line. */
+ * an Error, an InitiateMultipartUploadResult, a ListPartsResult, a
+ * CompleteMultipartUploadResult and a ListBucketResult (ListObjectsV2, read by
+ * reconciliation). Beyond "no crash, no leak, no overread": the element tree
+ * stays within its limits, what is handed on is a string, the one-line
+ * description of an error is one line, and an accepted listing holds only keys
+ * under its prefix, in increasing order. */
 #include <string.h>
 
 #include "fuzz.h"
@@ -33,6 +35,30 @@ static void on_part(unsigned number, const char *etag, uint64_t size, void *user
 
         fuzz_check(etag);
         (*n)++;
+}
+
+static void list_objects_check(const char *body, size_t size, const char *prefix) {
+        XmlNode *root = NULL;
+        S3ListedObject *v = NULL;
+        const char *next = NULL;
+        size_t n = 0;
+        int r;
+
+        r = s3_list_objects_parse(body, size, prefix, &root, &v, &n, &next);
+        fuzz_check(r == 0 || r == -EPROTO);
+        if (r < 0) {
+                fuzz_check(!root && !v && n == 0 && !next);
+                return;
+        }
+        fuzz_check(root && (n == 0 || v));
+        fuzz_check(!next || *next);
+        for (size_t i = 0; i < n; i++) {
+                fuzz_check(strncmp(v[i].key, prefix, strlen(prefix)) == 0);
+                fuzz_check(strlen(v[i].key) <= S3_KEY_MAX);
+                fuzz_check(i == 0 || strcmp(v[i - 1].key, v[i].key) < 0);
+        }
+        free(v);
+        xml_free(root);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
@@ -73,5 +99,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         fuzz_check(r == 0 || r == -EBADMSG || r == -EREMOTEIO || r == -EPROTO);
         fuzz_check(r == 0 || !s);
         free(s);
+
+        list_objects_check(body, size, "evidence/");
+        list_objects_check(body, size, "");
         return 0;
 }

@@ -56,6 +56,7 @@ custody files and reports over 1 MiB are uploaded like any other."""
 
 import ctypes
 import datetime
+import hashlib
 import json
 import os
 import re
@@ -616,6 +617,158 @@ def tus_readback_404_checksum_claim():
               f"confirmed an upload the server holds none of (404 on GET, OPTIONS says sha256); rc {rc}\n"
               f"{err[-1500:]}")
     with_store(TusCentral, body)
+
+
+# ======================================================================
+# Item 1, leftovers: what a conflict leaves behind, and which object is ours
+# ======================================================================
+
+def upload_key(prefix, path):
+    return f"{prefix}/{os.path.basename(path)}"
+
+
+@case("s3-conflict-aborts-upload")
+def s3_conflict_aborts_upload():
+    """dockd-upload is killed after the first part of a 12 MiB multipart
+    upload (its resume state keeps the upload id); another writer then puts
+    other bytes under the key. The restart resumes, finds the key taken, and
+    stores its bytes under the conflict key. Its own multipart upload of the
+    original key will never be completed: it must be aborted
+    (AbortMultipartUpload), not left in the bucket, where
+    ListMultipartUploads still shows it and its parts take space until a
+    lifecycle rule (if any) removes them."""
+    def body(tmp, store):
+        f = data_file(tmp, "seg.mp4", 12 * MiB)
+        state = os.path.join(tmp.path, "state")
+        os.makedirs(state)
+        conf = upload_conf(tmp, store)
+        rc, out, err = run_upload(conf, [f], state_dir=state, prefix="x", timeout=120,
+                                  env={"DOCKD_FAILPOINTS": "s3-after-part:1"})
+        check(rc == -9, f"dockd-upload was to be killed at its failpoint after the first part (rc {rc})\n{err[-1500:]}")
+        key = upload_key("x", f)
+        pending = [u for u in store.uploads_in_progress() if u["key"] == key]
+        check(len(pending) == 1, f"after the kill, the store lists {pending} as uploads of {key}; expected one")
+        original = b"the original, written by another dock\n" + os.urandom(1 * MiB)
+        store.s3.put_object(BUCKET, key, original)
+        rc, out, err = run_upload(conf, [f], state_dir=state, prefix="x", give_up_after=20, timeout=120)
+        problems = []
+        if "resuming upload" not in err and "ListParts" not in err:
+            problems.append("the restart did not resume the upload of the first run (the case tests nothing)")
+        if store.fetch(key) != original:
+            problems.append(f"{key}: the original was replaced")
+        conflicts = [k for k in store.keys() if k.startswith(key + ".conflict-")]
+        if len(conflicts) != 1:
+            problems.append(f"conflict objects: {conflicts}; expected one")
+        left = [u for u in store.uploads_in_progress() if u["key"] == key]
+        if left:
+            problems.append(f"ListMultipartUploads still shows {len(left)} upload(s) of {key} "
+                            f"({', '.join(u['upload_id'] for u in left)}): never aborted")
+        check(not problems, "\n".join(problems) + f"\n(dockd-upload rc {rc})\n{err[-2500:]}")
+    with_store(S3Central, body)
+
+
+def plant_in_parts(store, key, data, part_size, headers=None):
+    """data under key as a multipart upload in parts of part_size, as a writer
+    with another part size (another dock, rclone, an operator's copy) makes
+    it: the same bytes get another ETag ("<md5 of the parts' md5s>-N")."""
+    uid = store.s3.create_multipart_upload(BUCKET, key, headers=headers)
+    parts = []
+    for i in range(0, len(data), part_size):
+        n = i // part_size + 1
+        parts.append((n, store.s3.upload_part(BUCKET, key, uid, n, data[i:i + part_size])))
+    return store.s3.complete_multipart_upload(BUCKET, key, uid, parts)
+
+
+@case("s3-same-bytes-other-parts")
+def s3_same_bytes_other_parts():
+    """Central storage already holds our bytes under our keys, uploaded in 6
+    MiB parts where dockd uses 5 MiB ones: the ETags differ, the bytes do not.
+    Once without metadata, once with x-amz-meta-sha256 naming our SHA-256 (as
+    dockd's own uploads carry it, e.g. from a dock configured with another
+    part size). Both are the same object: confirmed under the key as it is,
+    no conflict key, no integrity alert, no "lying store", nothing
+    rewritten."""
+    def body(tmp, store):
+        files = [data_file(tmp, "plain.mp4", 12 * MiB), data_file(tmp, "meta.mp4", 12 * MiB)]
+        etags = {}
+        for f in files:
+            data = open(f, "rb").read()
+            headers = {"x-amz-meta-sha256": hashlib.sha256(data).hexdigest()} if f.endswith("meta.mp4") else None
+            etags[f] = plant_in_parts(store, upload_key("x", f), data, 6 * MiB, headers)
+        rc, out, err = run_upload(upload_conf(tmp, store), files, prefix="x", give_up_after=20, timeout=180)
+        problems = []
+        for f in files:
+            key = upload_key("x", f)
+            if f"confirmed {key}\n" not in out:
+                problems.append(f"{key}: not confirmed under its key")
+            conflicts = [k for k in store.keys() if k.startswith(key + ".conflict-")]
+            if conflicts:
+                problems.append(f"{key}: stored again under {conflicts}: the same bytes taken for other ones")
+            etag = (store.s3.head_object(BUCKET, key) or {}).get("etag", "").strip('"')
+            if etag != etags[f]:
+                problems.append(f"{key}: rewritten (ETag {etag}, planted {etags[f]})")
+        writes = [f"{r['method']} {r['target']}" for r in uploadtest.requests_seen()
+                  if r["method"] in ("PUT", "POST") and "/x/" in r["target"]]
+        if writes:
+            problems.append(f"writes to the keys: {writes}")
+        check(not problems, "\n".join(problems) + f"\n(dockd-upload rc {rc})\n{out}\n{err[-2500:]}")
+    with_store(S3Central, body)
+
+
+def probe_keys(store):
+    """The probe objects in the bucket: <prefix>probe/<dock>/if-none-match."""
+    return [k for k in store.keys() if k.startswith("probe/")]
+
+
+@case("s3-probe-object-removed")
+def s3_probe_object_removed():
+    """The start-up probe (does the store honour If-None-Match?) writes a
+    probe object; it must not stay in the bucket after the probe. Against a
+    store that honours the header (the fault proxy emulates one in front of
+    Swift: the second PUT gets 412) and one that ignores it (both PUTs
+    succeed), each start of dockd-upload leaves no probe object. Where the
+    bucket refuses the DELETE (403 AccessDenied, as Object Lock does), dockd
+    says so in a log line, and the one probe object stays under its fixed
+    key: another start adds none."""
+    def body(tmp, store):
+        f = data_file(tmp, "seg.mp4", 64 * 1024)
+        conf = upload_conf(tmp, store)
+        sw = store.sw
+        problems = []
+
+        def start(what):
+            rc, out, err = run_upload(conf, [f], prefix="x", give_up_after=20, timeout=120)
+            if rc != 0:
+                problems.append(f"{what}: dockd-upload rc {rc}\n{err[-1500:]}")
+            return err
+
+        for what, rule in (("a store that honours If-None-Match", lambda: store.fp.honour_if_none_match(
+                                sw.access_key, sw.secret_key)),
+                           ("a store that ignores If-None-Match", lambda: store.fp.strip_headers(
+                                ["If-None-Match"], secret_key=sw.secret_key))):
+            rid = rule()
+            start(what)
+            store.fp.remove_rule(rid)
+            left = probe_keys(store)
+            if left:
+                problems.append(f"{what}: the probe object stays after the probe: {left}")
+                for k in left:
+                    store.s3.delete_object(BUCKET, k)
+
+        store.fp.honour_if_none_match(sw.access_key, sw.secret_key)
+        denied = ('<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code><Message>'
+                  'forbidden by object lock</Message></Error>')
+        store.fp.answer(403, {"Content-Type": "application/xml"}, denied, method="DELETE", path=r"/probe/")
+        err = start("DELETE refused") + start("DELETE refused, the next start")
+        said = [ln for ln in err.splitlines() if "probe object" in ln and "Object Lock" in ln]
+        if not said:
+            problems.append("the bucket refused to delete the probe object, and no log line says so (Object Lock)")
+        left = probe_keys(store)
+        if len(left) != 1 or not left[0].endswith("/if-none-match"):
+            problems.append(f"after two starts whose DELETE was refused: probe objects {left}; expected the one, "
+                            f"probe/<dock>/if-none-match")
+        check(not problems, "\n".join(problems))
+    with_store(S3Central, body)
 
 
 def stream_case(cls, method, rule, what):

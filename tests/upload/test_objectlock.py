@@ -114,6 +114,30 @@ dockdtest._cases["ceph-lock-multipart"] = lambda: backend_lock_case(12 * MiB)
 
 
 @dockdtest.case
+def ceph_probe_object_removed():
+    """The start-up probe writes a probe object in a bucket that keeps versions
+    (Object Lock on, no default retention): one version, or two where the
+    store takes the second conditional PUT too (the radosgw of these tests
+    does). Every version it wrote is deleted by its id, so neither a version
+    nor a delete marker of it is left, however many times dockd starts."""
+    def body(tmp, store):
+        f = data_file(tmp, "seg.mp4", 64 * 1024)
+        conf = store_conf(tmp, store)
+        for n in (1, 2):
+            rc, out, err = run_upload(conf, [f], prefix="probe-case", give_up_after=20)
+            check(rc == 0, f"start {n}: rc {rc}: {err[-2500:]}")
+            print("\n".join(ln for ln in err.splitlines() if "If-None-Match" in ln or "probe" in ln))
+            left = [v for v in store.s3.list_object_versions(BUCKET, "probe/")]
+            check(not left, f"after start {n}, the probe object's versions and delete markers stay: {left}\n"
+                            + "\n".join(ln for ln in err.splitlines() if "probe" in ln))
+        deletes = [r["target"] for r in store.fp.requests_log() if r["method"] == "DELETE" and "/probe/" in r["target"]]
+        print(f"probe deletions: {deletes}")
+        check(len(deletes) >= 2 and all("versionId=" in t for t in deletes),
+              f"expected the probe object's versions deleted by their ids at each start: {deletes}")
+    with_store("ceph", body)
+
+
+@dockdtest.case
 def ceph_lock_past_date():
     """A retain-until date already past: the store refuses it (400
     InvalidArgument) and always will, so dockd must not retry it forever.
