@@ -360,7 +360,7 @@ def watch_plain():
                              for ln in list(lines)), 20, what="watch telling that dockd stopped")
         n_before = len(lines)
         rig.start()
-        wait_for(lambda: len(bay_lines("".join(lines[n_before:]), 4)) == 4, 30,
+        wait_for(lambda: set(re.findall(r"\bbay (\d+): ", "".join(lines[n_before:]))) == {"1", "2", "3", "4"}, 30,
                  what="watch showing every bay again after dockd came back")
         w.send_signal(signal.SIGTERM)
         w.wait(30)
