@@ -11,6 +11,7 @@
 
 #include "clock-util.h"
 #include "config.h"
+#include "bus-changes.h"
 #include "fileio.h"
 #include "manager.h"
 #include "partial-sweep.h"
@@ -79,6 +80,7 @@ Manager *manager_free(Manager *m) {
         sd_event_source_disable_unref(m->sweep_timer);
         sd_event_source_disable_unref(m->spool_defer);
         sd_event_source_disable_unref(m->status_timer);
+        m->bus_watcher = bus_watcher_free(m->bus_watcher);
         sd_bus_slot_unref(m->bus_vtable_slot);
         sd_bus_flush_close_unref(m->bus);
         sd_event_unref(m->event);
@@ -136,7 +138,10 @@ static void on_hotplug(UsbManager *u, libusb_device *dev, bool arrived, void *us
 /* ---- events from the parts ---- */
 
 static void on_bay_state_changed(Bay *b, BayState old, void *userdata) {
-        manager_update_status(userdata);
+        Manager *m = userdata;
+
+        manager_update_status(m);
+        bus_watcher_changed(m->bus_watcher);
 }
 
 static void on_segment_confirmed(const SegmentId *id, void *userdata) {
@@ -401,6 +406,7 @@ void manager_update_status(Manager *m) {
                 return;
         (void) sd_notify(false, msg);
         free_and_replace(m->last_status, s);
+        bus_watcher_changed(m->bus_watcher);
 }
 
 char *manager_status_json(Manager *m) {

@@ -19,12 +19,14 @@
 
 /* metrics.h includes this header: named here, not included. */
 typedef struct Metrics Metrics;
+typedef struct BusWatcher BusWatcher;
 
 typedef struct Manager {
         DockdConfig *config;
         sd_event *event;
         sd_bus *bus;
         sd_bus_slot *bus_vtable_slot;
+        BusWatcher *bus_watcher;    /* PropertiesChanged of the dock and its bays */
         sd_event_source *status_timer;
 
         /* The parts below the dock layer, owned here and lent to the bays. */

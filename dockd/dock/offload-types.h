@@ -46,8 +46,13 @@ typedef struct OffloadCallbacks {
 /* Progress: bytes of the current pull. */
 typedef struct OffloadProgress {
         const char *segment;        /* "rec/000003" or NULL */
+        const char *recording;      /* of the segment being pulled, NULL if none */
+        uint32_t index;
         uint64_t offset, size;
         unsigned done, total;       /* segments */
+        uint64_t bytes_done;        /* video bytes of the segments done, and of the current pull */
+        uint64_t bytes_total;       /* video bytes this docking pulls: the segments the spool
+                                     * lacks (shrinks when one turns out to be there) */
         bool waiting_for_storage;   /* pulled, waiting for confirmations */
         bool spool_full;
 } OffloadProgress;
