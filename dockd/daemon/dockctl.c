@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* dockctl.c: the command-line client of dockd's D-Bus API, for IT staff. */
 #include <getopt.h>
+#include <unistd.h>
 #include <json-c/json.h>
 #include <systemd/sd-bus.h>
 
 #include "bus-names.h"
 #include "config.h"
 #include "dockctl-ops.h"
+#include "dockctl-watch.h"
 #include "macro.h"
 
 static bool arg_json = false;
@@ -176,7 +178,8 @@ static void help(void) {
                "Commands:\n"
                "  status     The dock: storage, backlog, bays\n"
                "  bays       One line per bay: state, camera, progress or fault\n"
-               "  reports    Recent malfunction reports\n\n"
+               "  reports    Recent malfunction reports\n"
+               "  watch      Every bay live, until Ctrl-C\n\n"
                "Options:\n"
                "  --json     Print JSON\n"
                "  --version  Show the version\n");
@@ -224,6 +227,9 @@ int main(int argc, char *argv[]) {
                 r = verb_bays(bus);
         else if (streq(verb, "reports"))
                 r = verb_reports(bus);
+        else if (streq(verb, "watch"))
+                /* Colour as systemctl: on a terminal, unless NO_COLOR is set. */
+                r = dockctl_watch(bus, isatty(STDOUT_FILENO) && !getenv("NO_COLOR"));
         else {
                 fprintf(stderr, "dockctl: unknown command '%s'\n", verb);
                 r = -EINVAL;
