@@ -362,6 +362,11 @@ def watch_plain():
         rig.start()
         wait_for(lambda: set(re.findall(r"\bbay (\d+): ", "".join(lines[n_before:]))) == {"1", "2", "3", "4"}, 30,
                  what="watch showing every bay again after dockd came back")
+        # The restarted dockd docks its cameras anew: the last state shown is
+        # checked once they settled again, not while they are identified.
+        for n in (1, 2, 3, 4):
+            rig.wait_bay(n, SETTLED, 180)
+        time.sleep(1)   # dockd signals progress at most 500 ms late
         w.send_signal(signal.SIGTERM)
         w.wait(30)
         reader.join(10)
