@@ -4,10 +4,12 @@
  * typed properties (docs/dbus-api.md) are the dock's, the bays' are bay-bus.c's. */
 #include "bay-bus.h"
 #include "bus-changes.h"
+#include "bus-polkit.h"
 #include "bus-names.h"
 #include "config.h"
 #include "manager-bus.h"
 #include "operations-bus.h"
+#include "operator-bus.h"
 
 static int reply_json(sd_bus_message *msg, struct json_object *o) {
         int r;
@@ -153,6 +155,8 @@ static const sd_bus_vtable dock_vtable[] = {
         SD_BUS_METHOD("Reconcile", "", "s", method_reconcile, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("GetReconcileResult", "", "s", method_get_reconcile_result, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("SummarizeReports", "tt", "s", method_summarize_reports, SD_BUS_VTABLE_UNPRIVILEGED),
+        /* Operator actions: anyone may call, polkit decides (operator-bus.c). */
+        SD_BUS_METHOD("RetryStorage", "", "", method_retry_storage, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END,
 };
 #undef CONST
@@ -209,6 +213,9 @@ int manager_bus_setup(Manager *m) {
                 return r;
         /* The bays are there before the name is: clients find them all at once. */
         r = sd_bus_add_object_manager(m->bus, NULL, DOCKD_BUS_PATH);
+        if (r < 0)
+                return r;
+        r = bus_polkit_new(&m->polkit);
         if (r < 0)
                 return r;
         r = bus_watcher_new(m->bus, m->event, &m->bus_watcher);

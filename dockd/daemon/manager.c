@@ -12,6 +12,7 @@
 #include "clock-util.h"
 #include "config.h"
 #include "bus-changes.h"
+#include "bus-polkit.h"
 #include "fileio.h"
 #include "manager.h"
 #include "partial-sweep.h"
@@ -80,6 +81,7 @@ Manager *manager_free(Manager *m) {
         sd_event_source_disable_unref(m->sweep_timer);
         sd_event_source_disable_unref(m->spool_defer);
         sd_event_source_disable_unref(m->status_timer);
+        m->polkit = bus_polkit_free(m->polkit);
         m->bus_watcher = bus_watcher_free(m->bus_watcher);
         sd_bus_slot_unref(m->bus_vtable_slot);
         sd_bus_flush_close_unref(m->bus);

@@ -20,6 +20,7 @@
 /* metrics.h includes this header: named here, not included. */
 typedef struct Metrics Metrics;
 typedef struct BusWatcher BusWatcher;
+typedef struct BusPolkit BusPolkit;
 
 typedef struct Manager {
         DockdConfig *config;
@@ -27,6 +28,7 @@ typedef struct Manager {
         sd_bus *bus;
         sd_bus_slot *bus_vtable_slot;
         BusWatcher *bus_watcher;    /* PropertiesChanged of the dock and its bays */
+        BusPolkit *polkit;          /* operator actions' authorisations in flight */
         sd_event_source *status_timer;
 
         /* The parts below the dock layer, owned here and lent to the bays. */

@@ -1,0 +1,13 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* operator-bus.h: the operator actions of docs/dbus-api.md, each authorised by
+ * polkit (bus-polkit.h) and recorded in custody with who asked before anything
+ * changes. None deletes evidence or shortens a hold. */
+#pragma once
+
+#include <systemd/sd-bus.h>
+
+#define DOCKD_ACTION_RETRY_STORAGE "org.dockd.retry-storage"
+#define DOCKD_ERROR_CUSTODY_FAILED "org.dockd.Dock1.Error.CustodyFailed"
+
+/* org.dockd.Dock1.RetryStorage() */
+int method_retry_storage(sd_bus_message *msg, void *userdata, sd_bus_error *error);
