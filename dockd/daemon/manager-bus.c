@@ -54,7 +54,7 @@ typedef struct DockView {
         bool storage_failing, spool_full;
         uint32_t uploads_queued, reports_pending;
         uint64_t upload_bytes_pending, oldest_unconfirmed, spool_used;
-        uint32_t n_holds;            /* what tells a change of Holds */
+        uint32_t holds_generation;   /* what tells a change of Holds */
 } DockView;
 
 static void dock_view(void *userdata, void *ret) {
@@ -78,6 +78,7 @@ static void dock_view(void *userdata, void *ret) {
                 .upload_bytes_pending = us.bytes_pending,
                 .oldest_unconfirmed = n > 0 ? oldest : 0,
                 .spool_used = spool_usage(m->dock.spool),
+                .holds_generation = holds_generation(m->holds),
         };
 }
 
@@ -92,7 +93,7 @@ static const BusProperty dock_properties[] = {
         P("SpoolUsedBytes", BUS_VALUE_U64, spool_used, true),
         P("SpoolFull", BUS_VALUE_BOOL, spool_full, false),
         P("ReportsPending", BUS_VALUE_U32, reports_pending, false),
-        P("Holds", BUS_VALUE_U32, n_holds, false),
+        P("Holds", BUS_VALUE_U32, holds_generation, false),
 };
 #undef P
 
@@ -121,8 +122,7 @@ static int property_get(sd_bus *bus, const char *path, const char *interface, co
         if (streq(property, "SpoolQuotaBytes"))
                 return sd_bus_message_append(reply, "t", (uint64_t) m->config->spool_quota);
         if (streq(property, "Holds"))
-                /* No hold exists until HoldRecording does (docs/dbus-api.md, "Holds"). */
-                return sd_bus_message_append(reply, "a(ssstus)", 0);
+                return holds_append(m->holds, reply);
         dock_view(m, &v);
         r = bus_property_append(reply, &dock_object_type, &v, property);
         if (r != -ENOENT)
@@ -156,6 +156,10 @@ static const sd_bus_vtable dock_vtable[] = {
         SD_BUS_METHOD("GetReconcileResult", "", "s", method_get_reconcile_result, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("SummarizeReports", "tt", "s", method_summarize_reports, SD_BUS_VTABLE_UNPRIVILEGED),
         /* Operator actions: anyone may call, polkit decides (operator-bus.c). */
+        SD_BUS_METHOD_WITH_ARGS("HoldRecording", SD_BUS_ARGS("s", camera, "s", recording, "s", reference),
+                                SD_BUS_NO_RESULT, method_hold_recording, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("ReleaseRecording", SD_BUS_ARGS("s", camera, "s", recording, "s", reference),
+                                SD_BUS_NO_RESULT, method_release_recording, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("RetryStorage", "", "", method_retry_storage, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END,
 };

@@ -82,6 +82,7 @@ Manager *manager_free(Manager *m) {
         sd_event_source_disable_unref(m->spool_defer);
         sd_event_source_disable_unref(m->status_timer);
         m->polkit = bus_polkit_free(m->polkit);
+        m->holds = holds_free(m->holds);
         m->bus_watcher = bus_watcher_free(m->bus_watcher);
         sd_bus_slot_unref(m->bus_vtable_slot);
         sd_bus_flush_close_unref(m->bus);
@@ -323,6 +324,12 @@ static int manager_setup_bays(Manager *m) {
         return 0;
 }
 
+static bool recording_held(const char *camera, const char *recording, void *userdata) {
+        Manager *m = userdata;
+
+        return holds_recording_held(m->holds, camera, recording);
+}
+
 int manager_start(Manager *m) {
         sigset_t mask;
         int r;
@@ -343,6 +350,11 @@ int manager_start(Manager *m) {
         r = manager_setup_state_dir(m);
         if (r < 0)
                 return r;
+        r = holds_load(m->config->state_dir, &m->holds);
+        if (r < 0)
+                return log_error_errno(r, "Cannot load the holds: %m");
+        m->dock.recording_held = recording_held;
+        m->dock.recording_held_userdata = m;
         r = manager_setup_storage(m);
         if (r < 0)
                 return r;

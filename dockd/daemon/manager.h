@@ -13,6 +13,7 @@
 
 #include "bay.h"
 #include "custody-tally.h"
+#include "holds.h"
 #include "dock-context.h"
 #include "led.h"
 #include "reconcile.h"
@@ -29,6 +30,7 @@ typedef struct Manager {
         sd_bus_slot *bus_vtable_slot;
         BusWatcher *bus_watcher;    /* PropertiesChanged of the dock and its bays */
         BusPolkit *polkit;          /* operator actions' authorisations in flight */
+        Holds *holds;               /* preservation requests (holds.h) */
         sd_event_source *status_timer;
 
         /* The parts below the dock layer, owned here and lent to the bays. */
