@@ -3,6 +3,7 @@
  * dockctl only turns words into a method call and dockd's refusal into a line
  * that names the polkit action. */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,10 +57,46 @@ static int call(sd_bus *bus, const char *verb, const char *path, const char *ifa
         return 0;
 }
 
+/* `holds`: the Holds property, one line each; every string escaped. */
+static int list_holds(sd_bus *bus) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        const char *camera, *recording, *reference, *user;
+        uint64_t since;
+        uint32_t uid;
+        unsigned n = 0;
+        int r;
+
+        r = sd_bus_get_property(bus, DOCKD_BUS_NAME, DOCKD_BUS_PATH, DOCKD_BUS_INTERFACE, "Holds", &error, &reply,
+                                "a(ssstus)");
+        if (r < 0)
+                return said("holds", &error, r);
+        r = sd_bus_message_enter_container(reply, 'a', "(ssstus)");
+        while (r >= 0 && (r = sd_bus_message_read(reply, "(ssstus)", &camera, &recording, &reference, &since, &uid,
+                                                  &user)) > 0) {
+                _cleanup_free_ char *c = text_escape(camera), *rec = text_escape(recording),
+                                    *ref = text_escape(reference), *u = text_escape(user);
+                char when[32];
+
+                if (!c || !rec || !ref || !u)
+                        return said("holds", NULL, -ENOMEM);
+                printf("%s %s  reference %s, since %s, asked by %s (uid %" PRIu32 ")\n", c, rec, ref,
+                       text_local_time(since, when, sizeof when), u[0] ? u : "?", uid);
+                n++;
+        }
+        if (r < 0)
+                return said("holds", NULL, r);
+        if (n == 0)
+                printf("No recording is held.\n");
+        return 0;
+}
+
 int dockctl_action(sd_bus *bus, const char *verb, char **args, int n_args) {
         char path[64];
         int r;
 
+        if (streq(verb, "holds") && n_args == 0)
+                return list_holds(bus);
         if (streq(verb, "retry-storage") && n_args == 0)
                 return call(bus, verb, DOCKD_BUS_PATH, DOCKD_BUS_INTERFACE, "RetryStorage", "");
         if ((streq(verb, "disable-bay") || streq(verb, "enable-bay")) && n_args == 1) {

@@ -2,7 +2,7 @@
 /* dockctl-actions.h: dockctl's operator verbs, each one action method that
  * polkit authorises (docs/dbus-api.md): retry-storage, disable-bay N,
  * enable-bay N, self-test N, hold CAMERA RECORDING REFERENCE, release CAMERA
- * RECORDING REFERENCE. */
+ * RECORDING REFERENCE; and `holds`, which lists them. */
 #pragma once
 
 #include <systemd/sd-bus.h>
