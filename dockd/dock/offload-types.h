@@ -16,7 +16,8 @@ typedef struct OffloadSummary {
         unsigned quarantined;
         unsigned deleted;
         unsigned delete_refused;
-        unsigned held_recordings;   /* recordings kept on the camera (integrity) */
+        unsigned held_recordings;   /* recordings kept on the camera: integrity, or a hold */
+        unsigned preserved;         /* of them, kept only for a preservation request's hold */
         unsigned not_yet_complete;  /* segments the camera is still writing */
         uint64_t bytes_pulled;      /* object bytes received in this docking */
         uint64_t bytes_resumed;     /* already in the spool from an earlier attempt */

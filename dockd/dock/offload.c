@@ -809,6 +809,11 @@ void offload_step(Offload *o) {
                                 last = rec;
                                 if (!offload_recording_deletable(o, rec))
                                         o->summary.held_recordings++;
+                                else if (o->ctx->recording_held &&
+                                         o->ctx->recording_held(o->serial, rec, o->ctx->recording_held_userdata)) {
+                                        o->summary.held_recordings++;
+                                        o->summary.preserved++;
+                                }
                         }
                         offload_finish(o);
                 }
