@@ -8,6 +8,7 @@
 #include "bay-bus.h"
 #include "bus-changes.h"
 #include "bus-names.h"
+#include "operator-bus.h"
 
 typedef struct BayView {
         const char *state, *fault_reason, *serial, *model, *firmware, *officer, *waiting, *report_id;
@@ -36,8 +37,8 @@ static void bay_view(void *userdata, void *ret) {
                 .officer = b->serial ? b->officer_id : NULL,
                 .waiting = p.spool_full ? "spool" : p.waiting_for_storage ? "storage" : NULL,
                 .report_id = b->report_id,
-                .enabled = true,
-                .connected = b->camera && !b->camera->gone,
+                .enabled = !b->disabled,
+                .connected = bay_device_present(b),
                 .docked_at = b->serial ? b->docked_at : 0,
                 .bytes_done = p.bytes_done,
                 .bytes_total = p.bytes_total,
@@ -141,6 +142,9 @@ static const sd_bus_vtable bay_vtable[] = {
         SD_BUS_PROPERTY("Waiting", "s", property_get, 0, CHANGE),
         SD_BUS_PROPERTY("Findings", "a(sss)", property_get, 0, CHANGE),
         SD_BUS_PROPERTY("ReportId", "s", property_get, 0, CHANGE),
+        /* Operator actions: anyone may call, polkit decides (operator-bus.c). */
+        SD_BUS_METHOD_WITH_ARGS("SetEnabled", SD_BUS_ARGS("b", enabled), SD_BUS_NO_RESULT, method_set_enabled,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END,
 };
 #undef CHANGE

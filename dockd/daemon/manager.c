@@ -11,6 +11,7 @@
 
 #include "clock-util.h"
 #include "config.h"
+#include "bays-disabled.h"
 #include "bus-changes.h"
 #include "bus-polkit.h"
 #include "fileio.h"
@@ -304,6 +305,7 @@ static int manager_setup_bays(Manager *m) {
         static const BayCallbacks callbacks = {
                 .state_changed = on_bay_state_changed,
         };
+        bool disabled[DOCKD_MAX_BAYS] = {};
         int r;
 
         if (led_new(m->config->status_led_green, &m->dock_green) < 0 ||
@@ -317,6 +319,12 @@ static int manager_setup_bays(Manager *m) {
                 if (r < 0)
                         return log_error_errno(r, "Cannot set up bay %u: %m", i + 1);
         }
+        /* Before hotplug: a camera in a disabled bay is never touched. An
+         * unreadable file is said and leaves the bays as configured. */
+        if (bays_disabled_load(m->config->state_dir, disabled, m->config->n_bays) >= 0)
+                for (unsigned i = 0; i < m->config->n_bays; i++)
+                        if (disabled[i])
+                                bay_set_enabled(m->bays[i], false);
         /* Hotplug with enumeration: cameras already docked arrive now. */
         r = usb_manager_new(m->event, on_hotplug, m, &m->dock.usb);
         if (r < 0)

@@ -2,6 +2,7 @@
 /* operator-bus.c: see operator-bus.h. The order is always: arguments checked,
  * polkit asked, then anything looked up, the custody record written, the
  * change made. */
+#include "bays-disabled.h"
 #include "bus-changes.h"
 #include "bus-polkit.h"
 #include "log.h"
@@ -138,4 +139,49 @@ int method_hold_recording(sd_bus_message *msg, void *userdata, sd_bus_error *err
 
 int method_release_recording(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         return method_hold_change(msg, userdata, DOCKD_ACTION_RELEASE_RECORDING, error);
+}
+
+/* ---- bays ---- */
+
+static int set_enabled(sd_bus_message *call, const char *action, const BusCaller *caller, void *userdata,
+                       sd_bus_error *error) {
+        Bay *b = userdata;
+        Manager *m = b->userdata;   /* the bay's owner, given to bay_new() */
+        bool disabled[DOCKD_MAX_BAYS] = {};
+        int enable, r;
+
+        r = sd_bus_message_rewind(call, true);
+        if (r >= 0)
+                r = sd_bus_message_read(call, "b", &enable);
+        if (r < 0)
+                return r;
+        if (!!enable == !b->disabled)
+                return sd_bus_reply_method_return(call, "");
+        r = record_action(m, enable ? "bay-enabled" : "bay-disabled", b->name, b->serial, action, caller, NULL,
+                          error);
+        if (r < 0)
+                return r;
+        /* Durable before the bay changes: a restart must not undo it. */
+        for (unsigned i = 0; i < m->config->n_bays; i++)
+                disabled[i] = m->bays[i] && (m->bays[i] == b ? !enable : m->bays[i]->disabled);
+        r = bays_disabled_save(m->config->state_dir, disabled, m->config->n_bays);
+        if (r < 0)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_FAILED, "Cannot write which bays are disabled (%s).",
+                                         strerror(-r));
+        log_notice("%s (uid %s) %s bay %u.", caller->user[0] ? caller->user : "?", caller->uid_text,
+                   enable ? "enabled" : "disabled", b->index);
+        bay_set_enabled(b, enable);
+        bus_watcher_changed(m->bus_watcher);
+        return sd_bus_reply_method_return(call, "");
+}
+
+int method_set_enabled(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        Bay *b = userdata;
+        Manager *m = b->userdata;
+        int enable, r = sd_bus_message_read(msg, "b", &enable);
+
+        if (r < 0)
+                return r;
+        return bus_authorize(m->polkit, msg, DOCKD_ACTION_MANAGE_BAY, (const char *const[]) { "bay", b->name, NULL },
+                             set_enabled, b, error);
 }
