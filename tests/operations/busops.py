@@ -312,7 +312,7 @@ def dockctl_as(user, args, env):
 
 # ---- polkit: who may act ----
 
-OPERATOR = ("dockd-operator", 64170)     # a polkit rule grants every org.dockd action
+OPERATOR = ("dockd-operator", 64170)     # a polkit rule grants every org.dockd action; reads status
 READER = ("dockd-reader", 64171)         # reads status (dockd-status), no polkit rule
 OUTSIDER = ("dockd-outsider", 64172)     # in no dockd group, no polkit rule
 SLOW = ("dockd-slow", 64173)             # granted, once the test opens a gate
@@ -349,7 +349,9 @@ class Authority:
         from systembus import DBUS_POLICY, POLKIT_BUS_POLICY, ROOT_OWNS_DOCKD, STATUS_GROUP, Polkit, SystemBus, Users
         os.chmod(tmp.path, 0o755)
         self.tmp = tmp
-        self.users = Users(tmp, [(OPERATOR[0], OPERATOR[1], []), (READER[0], READER[1], [STATUS_GROUP]),
+        # The operator reads status too (dockctl holds): IT staff who act are in
+        # dockd-status; SLOW, in no group, is the one who acts without reading.
+        self.users = Users(tmp, [(OPERATOR[0], OPERATOR[1], [STATUS_GROUP]), (READER[0], READER[1], [STATUS_GROUP]),
                                  (OUTSIDER[0], OUTSIDER[1], []), (SLOW[0], SLOW[1], [])])
         self.bus = SystemBus(tmp, includes=(DBUS_POLICY, POLKIT_BUS_POLICY),
                              extra=ROOT_OWNS_DOCKD if root_owns else "")
@@ -386,11 +388,19 @@ def custody_records(state_dir):
                         if f.endswith(".jsonl"))
     if os.path.exists(os.path.join(d, "current.jsonl")):
         files.append(os.path.join(d, "current.jsonl"))
-    out = []
+    # While dockd seals (docs/custody-log.md), current.jsonl and the new sealed
+    # file are one file under two names: read each inode once.
+    out, seen = [], set()
     for f in files:
-        for ln in open(f):
-            if ln.strip():
-                out.append(json.loads(ln))
+        try:
+            with open(f) as fh:
+                ino = os.fstat(fh.fileno()).st_ino
+                if ino in seen:
+                    continue
+                seen.add(ino)
+                out += [json.loads(ln) for ln in fh if ln.strip()]
+        except FileNotFoundError:
+            continue
     return out
 
 
