@@ -5,3 +5,4 @@
 #define DOCKD_BUS_NAME "org.dockd.Dock1"
 #define DOCKD_BUS_PATH "/org/dockd/Dock1"
 #define DOCKD_BUS_INTERFACE "org.dockd.Dock1"
+#define DOCKD_BAY_INTERFACE "org.dockd.Bay1"   /* of the objects DOCKD_BUS_PATH/bay/N */

@@ -1,15 +1,19 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* dockctl.c: the command-line client of dockd's D-Bus API, for IT staff. */
 #include <getopt.h>
+#include <unistd.h>
 #include <json-c/json.h>
 #include <systemd/sd-bus.h>
 
 #include "bus-names.h"
 #include "config.h"
+#include "dockctl-actions.h"
 #include "dockctl-ops.h"
+#include "dockctl-watch.h"
 #include "macro.h"
 
 static bool arg_json = false;
+static bool arg_ask_password = true;
 
 /* Replace, in place, C0 controls, DEL and (UTF-8) C1 controls by '?'. */
 static void neutralise(char *s) {
@@ -176,16 +180,26 @@ static void help(void) {
                "Commands:\n"
                "  status     The dock: storage, backlog, bays\n"
                "  bays       One line per bay: state, camera, progress or fault\n"
-               "  reports    Recent malfunction reports\n\n"
+               "  reports    Recent malfunction reports\n"
+               "  watch      Every bay live, until Ctrl-C\n\n"
+               "Operator actions (polkit decides who may):\n"
+               "  retry-storage                       Retry central storage now\n"
+               "  disable-bay N, enable-bay N         Leave a bay's camera alone, or not\n"
+               "  self-test N                         Run the camera's self-test again\n"
+               "  hold CAMERA RECORDING REFERENCE     Keep a recording (preservation request)\n"
+               "  release CAMERA RECORDING REFERENCE  End that hold\n"
+               "  holds                               The recordings held\n\n"
                "Options:\n"
                "  --json     Print JSON\n"
+               "  --no-ask-password  Never ask for a password to authorize an action\n"
                "  --version  Show the version\n");
 }
 
 int main(int argc, char *argv[]) {
-        enum { ARG_JSON = 0x100, ARG_VERSION };
+        enum { ARG_JSON = 0x100, ARG_VERSION, ARG_NO_ASK_PASSWORD };
         static const struct option options[] = {
                 { "json", no_argument, NULL, ARG_JSON },
+                { "no-ask-password", no_argument, NULL, ARG_NO_ASK_PASSWORD },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
                 {}
@@ -201,6 +215,9 @@ int main(int argc, char *argv[]) {
                 switch (c) {
                 case ARG_JSON:
                         arg_json = true;
+                        break;
+                case ARG_NO_ASK_PASSWORD:
+                        arg_ask_password = false;
                         break;
                 case 'h':
                         help();
@@ -218,12 +235,20 @@ int main(int argc, char *argv[]) {
                 fprintf(stderr, "dockctl: cannot connect to the system bus: %s\n", strerror(-r));
                 return 1;
         }
-        if (streq(verb, "status"))
+        /* As systemctl: polkit may ask for a password only where someone can type it. */
+        (void) sd_bus_set_allow_interactive_authorization(bus, arg_ask_password && isatty(STDIN_FILENO));
+        r = dockctl_action(bus, verb, argv + optind + 1, argc - optind - 1);
+        if (r != -ENOENT)
+                ;
+        else if (streq(verb, "status"))
                 r = verb_status(bus);
         else if (streq(verb, "bays"))
                 r = verb_bays(bus);
         else if (streq(verb, "reports"))
                 r = verb_reports(bus);
+        else if (streq(verb, "watch"))
+                /* Colour as systemctl: on a terminal, unless NO_COLOR is set. */
+                r = dockctl_watch(bus, isatty(STDOUT_FILENO) && !getenv("NO_COLOR"));
         else {
                 fprintf(stderr, "dockctl: unknown command '%s'\n", verb);
                 r = -EINVAL;

@@ -11,6 +11,9 @@
 
 #include "clock-util.h"
 #include "config.h"
+#include "bays-disabled.h"
+#include "bus-changes.h"
+#include "bus-polkit.h"
 #include "fileio.h"
 #include "manager.h"
 #include "partial-sweep.h"
@@ -79,6 +82,9 @@ Manager *manager_free(Manager *m) {
         sd_event_source_disable_unref(m->sweep_timer);
         sd_event_source_disable_unref(m->spool_defer);
         sd_event_source_disable_unref(m->status_timer);
+        m->polkit = bus_polkit_free(m->polkit);
+        m->holds = holds_free(m->holds);
+        m->bus_watcher = bus_watcher_free(m->bus_watcher);
         sd_bus_slot_unref(m->bus_vtable_slot);
         sd_bus_flush_close_unref(m->bus);
         sd_event_unref(m->event);
@@ -136,7 +142,10 @@ static void on_hotplug(UsbManager *u, libusb_device *dev, bool arrived, void *us
 /* ---- events from the parts ---- */
 
 static void on_bay_state_changed(Bay *b, BayState old, void *userdata) {
-        manager_update_status(userdata);
+        Manager *m = userdata;
+
+        manager_update_status(m);
+        bus_watcher_changed(m->bus_watcher);
 }
 
 static void on_segment_confirmed(const SegmentId *id, void *userdata) {
@@ -296,6 +305,7 @@ static int manager_setup_bays(Manager *m) {
         static const BayCallbacks callbacks = {
                 .state_changed = on_bay_state_changed,
         };
+        bool disabled[DOCKD_MAX_BAYS] = {};
         int r;
 
         if (led_new(m->config->status_led_green, &m->dock_green) < 0 ||
@@ -309,11 +319,23 @@ static int manager_setup_bays(Manager *m) {
                 if (r < 0)
                         return log_error_errno(r, "Cannot set up bay %u: %m", i + 1);
         }
+        /* Before hotplug: a camera in a disabled bay is never touched. An
+         * unreadable file is said and leaves the bays as configured. */
+        if (bays_disabled_load(m->config->state_dir, disabled, m->config->n_bays) >= 0)
+                for (unsigned i = 0; i < m->config->n_bays; i++)
+                        if (disabled[i])
+                                bay_set_enabled(m->bays[i], false);
         /* Hotplug with enumeration: cameras already docked arrive now. */
         r = usb_manager_new(m->event, on_hotplug, m, &m->dock.usb);
         if (r < 0)
                 return log_error_errno(r, "Cannot watch USB devices: %m");
         return 0;
+}
+
+static bool recording_held(const char *camera, const char *recording, void *userdata) {
+        Manager *m = userdata;
+
+        return holds_recording_held(m->holds, camera, recording);
 }
 
 int manager_start(Manager *m) {
@@ -336,6 +358,11 @@ int manager_start(Manager *m) {
         r = manager_setup_state_dir(m);
         if (r < 0)
                 return r;
+        r = holds_load(m->config->state_dir, &m->holds);
+        if (r < 0)
+                return log_error_errno(r, "Cannot load the holds: %m");
+        m->dock.recording_held = recording_held;
+        m->dock.recording_held_userdata = m;
         r = manager_setup_storage(m);
         if (r < 0)
                 return r;
@@ -401,6 +428,7 @@ void manager_update_status(Manager *m) {
                 return;
         (void) sd_notify(false, msg);
         free_and_replace(m->last_status, s);
+        bus_watcher_changed(m->bus_watcher);
 }
 
 char *manager_status_json(Manager *m) {

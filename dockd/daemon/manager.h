@@ -13,18 +13,24 @@
 
 #include "bay.h"
 #include "custody-tally.h"
+#include "holds.h"
 #include "dock-context.h"
 #include "led.h"
 #include "reconcile.h"
 
 /* metrics.h includes this header: named here, not included. */
 typedef struct Metrics Metrics;
+typedef struct BusWatcher BusWatcher;
+typedef struct BusPolkit BusPolkit;
 
 typedef struct Manager {
         DockdConfig *config;
         sd_event *event;
         sd_bus *bus;
         sd_bus_slot *bus_vtable_slot;
+        BusWatcher *bus_watcher;    /* PropertiesChanged of the dock and its bays */
+        BusPolkit *polkit;          /* operator actions' authorisations in flight */
+        Holds *holds;               /* preservation requests (holds.h) */
         sd_event_source *status_timer;
 
         /* The parts below the dock layer, owned here and lent to the bays. */

@@ -381,12 +381,7 @@ static void charger_problem(Bay *b, const char *code, const ChargerReading *rd, 
         struct json_object *m = json_object_new_object();
         char reason[160];
 
-        if (!b->charge_inhibited) {
-                int r = charger_set_inhibit(b->charger, true);
-                if (r < 0 && r != -EOPNOTSUPP)
-                        log_bay_warning_errno(b, r, "Cannot stop charging: %m");
-                b->charge_inhibited = true;
-        }
+        bay_health_inhibit_charge(b, true);
         if (findings_has(&b->findings, code))
                 return;
         if (rd->have_temp)
@@ -536,17 +531,24 @@ void bay_health_clock_checked(Bay *b, bool corrected) {
                 health_check_clock(b->ctx->config, b->clock_drift, corrected, &b->findings);
 }
 
+void bay_health_inhibit_charge(Bay *b, bool inhibit) {
+        int r;
+
+        if (!b->charger || b->charge_inhibited == inhibit)
+                return;
+        r = charger_set_inhibit(b->charger, inhibit);
+        if (r < 0 && r != -EOPNOTSUPP)
+                log_bay_warning_errno(b, r, inhibit ? "Cannot stop charging: %m" : "Cannot re-enable charging: %m");
+        b->charge_inhibited = inhibit;
+}
+
 void bay_health_undocked(Bay *b) {
         if (b->serial && b->findings.n > b->findings_reported) {
                 findings_add(&b->findings, "removed-early", SEVERITY_WARNING, "report-malfunction", NULL,
                              "The camera was removed before its docking finished; these findings are what was known then.");
                 file_report(b);
         }
-        if (b->charger && b->charge_inhibited) {
-                int r = charger_set_inhibit(b->charger, false);
-                if (r < 0 && r != -EOPNOTSUPP)
-                        log_bay_warning_errno(b, r, "Cannot re-enable charging: %m");
-        }
+        bay_health_inhibit_charge(b, false);
         (void) sd_event_source_set_enabled(b->charge_timer, SD_EVENT_OFF);
         (void) sd_event_source_set_enabled(b->self_test_poll, SD_EVENT_OFF);
         if (b->serial)

@@ -32,6 +32,8 @@ void bay_health_file_fault(Bay *b, const char *code, Severity severity, const ch
 void bay_health_event(Bay *b, const PtpContainer *e);
 /* The docking ended: file what was found and not yet reported; charger back to auto. */
 void bay_health_undocked(Bay *b);
+/* Stop charging (a charger problem, a disabled bay), or allow it again. */
+void bay_health_inhibit_charge(Bay *b, bool inhibit);
 
 /* From the offload: what the bay turns into findings of the docking. */
 void bay_health_officer(Bay *b, const char *officer_id);

@@ -13,6 +13,7 @@ static const char *const state_names[] = {
         [BAY_TESTING] = "testing",
         [BAY_READY] = "ready",
         [BAY_FAULT] = "fault",
+        [BAY_DISABLED] = "disabled",
 };
 
 const char *bay_state_to_string(BayState s) {
@@ -76,6 +77,9 @@ static Look bay_look(Bay *b) {
                 return (Look) { LED_PATTERN_ON, LED_PATTERN_ON };          /* amber: charging */
         case BAY_READY:
                 return (Look) { LED_PATTERN_ON, LED_PATTERN_OFF };         /* take this camera */
+        case BAY_DISABLED:
+                /* A camera in it: red, take another bay; empty: dark. */
+                return (Look) { LED_PATTERN_OFF, b->parked ? LED_PATTERN_ON : LED_PATTERN_OFF };
         case BAY_FAULT:
         default:
                 /* Red: do not take it. Blinking: an integrity or trust problem,

@@ -23,6 +23,7 @@ typedef enum BayState {
         BAY_TESTING,
         BAY_READY,
         BAY_FAULT,
+        BAY_DISABLED,                /* an operator disabled it: a camera in it is left alone */
         _BAY_STATE_MAX,
         _BAY_STATE_INVALID = -EINVAL,
 } BayState;
@@ -56,6 +57,8 @@ struct Bay {
         OffloadSummary summary;
         bool have_summary;
 
+        bool disabled;               /* by an operator (bay_set_enabled()) */
+        libusb_device *parked;       /* the device in the bay while it is disabled, untouched */
         sd_event_source *debounce;   /* the camera left: is it coming back? */
         sd_event_source *retry;      /* after a failure */
         unsigned failures;           /* consecutive camera failures in this docking */

@@ -194,12 +194,13 @@ static void on_offload_done(Offload *o, int error, const OffloadSummary *s, void
         b->power_cycled = false;
         log_bay_info(b, "Offloaded: %u segment(s) pulled, %u deleted from the camera%s.", s->pulled, s->deleted,
                      s->delete_refused ? " (some deletions refused)" : "");
-        if (s->quarantined > 0 || s->held_recordings > 0) {
+        /* A preservation request's hold is no alert: only integrity holds are. */
+        if (s->quarantined > 0 || s->held_recordings > s->preserved) {
                 /* An integrity alert is reported now, not after the charge. */
                 char reason[160];
                 snprintf(reason, sizeof reason,
                          "integrity alert: %u segment(s) quarantined, %u recording(s) kept on the camera for review",
-                         s->quarantined, s->held_recordings);
+                         s->quarantined, s->held_recordings - s->preserved);
                 b->integrity_fault = true;
                 free(b->fault_reason);
                 b->fault_reason = strdup(reason);
@@ -524,6 +525,17 @@ void bay_device_arrived(Bay *b, libusb_device *dev, const char *port) {
                 log_bay_info(b, "Device on port %s ignored: the bay is disabled.", port);
                 return;
         }
+        if (b->disabled) {
+                if (b->parked != dev) {
+                        if (b->parked)
+                                libusb_unref_device(b->parked);
+                        b->parked = libusb_ref_device(dev);
+                        log_bay_info(b, "Device on port %s left alone: an operator disabled the bay.", port);
+                }
+                bay_health_inhibit_charge(b, true);
+                bay_update_leds(b);
+                return;
+        }
         if (b->camera && !b->camera->gone && b->camera->device == dev)
                 return;
         /* Whatever was there is gone (we may not have heard yet). */
@@ -544,6 +556,12 @@ void bay_device_arrived(Bay *b, libusb_device *dev, const char *port) {
 }
 
 void bay_device_left(Bay *b, libusb_device *dev) {
+        if (b->parked && b->parked == dev) {
+                libusb_unref_device(b->parked);
+                b->parked = NULL;
+                bay_update_leds(b);
+                return;
+        }
         if (!b->camera || b->camera->device != dev)
                 return;
         camera_release(b);
@@ -565,8 +583,46 @@ void bay_spool_freed(Bay *b) {
         offload_spool_freed(b->offload);
 }
 
+void bay_set_enabled(Bay *b, bool enabled) {
+        libusb_device *dev;
+
+        if (enabled == !b->disabled)
+                return;
+        if (!enabled) {
+                dev = b->camera && !b->camera->gone ? libusb_ref_device(b->camera->device) : NULL;
+                camera_release(b);
+                if (b->serial)
+                        docking_forget(b);
+                b->disabled = true;
+                b->parked = dev;
+                bay_health_inhibit_charge(b, true);
+                log_bay_notice(b, "Bay disabled by an operator%s.", dev ? "; the camera in it is left alone" : "");
+                bay_set_state(b, BAY_DISABLED);
+                bay_update_leds(b);
+                return;
+        }
+        b->disabled = false;
+        dev = TAKE_PTR(b->parked);
+        bay_health_inhibit_charge(b, false);
+        log_bay_notice(b, "Bay enabled by an operator.");
+        bay_set_state(b, BAY_EMPTY);
+        if (dev) {
+                char port[64];
+
+                if (usb_device_port_path(dev, port, sizeof port) >= 0)
+                        bay_device_arrived(b, dev, port);
+                libusb_unref_device(dev);
+        }
+}
+
+bool bay_device_present(Bay *b) {
+        return (b->camera && !b->camera->gone) || b->parked;
+}
+
 void bay_shutdown(Bay *b) {
         camera_release(b);
+        if (b->parked)
+                libusb_unref_device(TAKE_PTR(b->parked));
 }
 
 /* ---- object ---- */

@@ -26,6 +26,14 @@ void bay_device_left(Bay *b, libusb_device *dev);
 void bay_segment_confirmed(Bay *b, const SegmentId *id);
 /* The spool has room again: a paused pull goes on. */
 void bay_spool_freed(Bay *b);
+/* An operator disables (false) or enables the bay. Disabled, it leaves a camera
+ * in it alone: the docking ends where it is (resumable, as after an undock),
+ * nothing is pulled or deleted, charging is inhibited, the red LED is on while a
+ * camera is in it. Enabled again, a camera in it is handled as just docked. */
+void bay_set_enabled(Bay *b, bool enabled);
+/* Is a device in the bay (a camera being handled, or one a disabled bay leaves alone)? */
+bool bay_device_present(Bay *b);
+
 /* Stop everything (daemon shutdown): work stays resumable. */
 void bay_shutdown(Bay *b);
 

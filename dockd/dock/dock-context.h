@@ -27,4 +27,8 @@ typedef struct DockContext {
         CustodyLog *custody;
         Central *central;           /* pulled segments go there */
         ReportOutbox *reports;      /* malfunction reports */
+        /* Is camera's recording held by a preservation request (the daemon's
+         * holds)? Then nothing of it is deleted from the camera. */
+        bool (*recording_held)(const char *camera, const char *recording, void *userdata);
+        void *recording_held_userdata;
 } DockContext;

@@ -178,6 +178,14 @@ void offload_delete_next(Offload *o) {
                         segment_deleted(o);
                         return;
                 }
+                /* Just before each DeleteObject: a hold acknowledged meanwhile
+                 * stops every deletion not yet sent. */
+                if (o->ctx->recording_held &&
+                    o->ctx->recording_held(o->serial, s->recording_id, o->ctx->recording_held_userdata)) {
+                        offload_log(o, LOG_INFO, 0, NULL, "Recording %s is held by a preservation request: "
+                                    "kept on the camera.", s->recording_id);
+                        continue;
+                }
                 failpoint("delete-before");
                 o->busy = true;
                 r = camera_delete_object(o->camera, s->files[o->del_kind].handle, on_deleted, o);

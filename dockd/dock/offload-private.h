@@ -31,6 +31,8 @@ struct Offload {
         Phase phase;
         CameraInventory *inv;
         SegmentMatch *match;        /* per inventory segment */
+        uint64_t *video_size;       /* per inventory segment: bytes this docking pulls, as
+                                     * listed (progress); 0 for a segment the spool has */
         OffloadSummary summary;
         bool busy;                  /* a camera operation or worker job is in flight */
         bool failed;

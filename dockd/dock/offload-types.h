@@ -16,7 +16,8 @@ typedef struct OffloadSummary {
         unsigned quarantined;
         unsigned deleted;
         unsigned delete_refused;
-        unsigned held_recordings;   /* recordings kept on the camera (integrity) */
+        unsigned held_recordings;   /* recordings kept on the camera: integrity, or a hold */
+        unsigned preserved;         /* of them, kept only for a preservation request's hold */
         unsigned not_yet_complete;  /* segments the camera is still writing */
         uint64_t bytes_pulled;      /* object bytes received in this docking */
         uint64_t bytes_resumed;     /* already in the spool from an earlier attempt */
@@ -46,8 +47,13 @@ typedef struct OffloadCallbacks {
 /* Progress: bytes of the current pull. */
 typedef struct OffloadProgress {
         const char *segment;        /* "rec/000003" or NULL */
+        const char *recording;      /* of the segment being pulled, NULL if none */
+        uint32_t index;
         uint64_t offset, size;
         unsigned done, total;       /* segments */
+        uint64_t bytes_done;        /* video bytes of the segments done, and of the current pull */
+        uint64_t bytes_total;       /* video bytes this docking pulls: the segments the spool
+                                     * lacks (shrinks when one turns out to be there) */
         bool waiting_for_storage;   /* pulled, waiting for confirmations */
         bool spool_full;
 } OffloadProgress;

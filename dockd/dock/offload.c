@@ -97,6 +97,29 @@ static void offload_finish(Offload *o) {
 
 /* ---- inventory ---- */
 
+/* Sizes a camera has not told (UINT64_MAX) count as nothing: never bytes
+ * nobody will pull. */
+static uint64_t listed_video_size(const CameraSegment *seg) {
+        uint64_t size = seg->files[CAMERA_FILE_VIDEO].size;
+
+        return seg->present[CAMERA_FILE_VIDEO] && size != UINT64_MAX ? size : 0;
+}
+
+/* For progress only: the spool has a segment of this name pulled (an earlier
+ * docking). Content under a reused name is found out later, when it is pulled. */
+static bool already_pulled(Offload *o, size_t i) {
+        SegmentId id = { .serial = o->serial, .recording = o->inv->segments[i].recording_id,
+                         .index = o->inv->segments[i].index };
+        SegmentState st;
+        bool pulled;
+
+        if (spool_state_load(o->ctx->spool, &id, &st) < 0)
+                return false;
+        pulled = st.stage >= SEGMENT_PULLED;
+        segment_state_done(&st);
+        return pulled;
+}
+
 static void on_inventory(Camera *c, int error, uint16_t rc, CameraInventory *inv, void *userdata) {
         Offload *o = userdata;
         int r;
@@ -107,8 +130,11 @@ static void on_inventory(Camera *c, int error, uint16_t rc, CameraInventory *inv
         o->inv = inv;
         o->refused = calloc(MAX(inv->n_segments, 1), sizeof *o->refused);
         o->match = calloc(MAX(inv->n_segments, 1), sizeof *o->match);
-        if (!o->refused || !o->match)
+        o->video_size = calloc(MAX(inv->n_segments, 1), sizeof *o->video_size);
+        if (!o->refused || !o->match || !o->video_size)
                 return offload_fail(o, -ENOMEM, "listing its recordings");
+        for (size_t i = 0; i < inv->n_segments; i++)
+                o->video_size[i] = already_pulled(o, i) ? 0 : listed_video_size(&inv->segments[i]);
         r = offload_finish_interrupted_deletions(o);
         if (r < 0)
                 return offload_fail(o, r, "finishing an interrupted deletion");
@@ -321,6 +347,8 @@ static void pull_segment(Offload *o) {
 
         o->id = seg_id(o, o->cur);
         segment_name(&o->id, o->segname, sizeof o->segname);
+        /* Other content under a name the spool had: this docking pulls it after all. */
+        o->video_size[o->cur] = listed_video_size(cur_seg(o));
         r = spool_prepare(o->ctx->spool, &o->id);
         if (r < 0)
                 return offload_fail(o, r, "preparing the spool");
@@ -746,6 +774,7 @@ void offload_step(Offload *o) {
                                 if (st.stage == SEGMENT_PULLED)
                                         (void) central_enqueue_segment(o->ctx->central, &id, &st);
                                 segment_state_done(&st);
+                                o->video_size[o->cur] = 0;   /* not this docking's to pull */
                                 continue;
                         }
                         if (r >= 0)
@@ -753,6 +782,7 @@ void offload_step(Offload *o) {
                         if (r == -ENOENT && !s->present[CAMERA_FILE_SIGNATURE] && is_last_of_recording(o, o->cur)) {
                                 /* The camera is still writing it (protocol §11). */
                                 o->summary.not_yet_complete++;
+                                o->video_size[o->cur] = 0;
                                 continue;
                         }
                         pull_segment(o);
@@ -779,6 +809,11 @@ void offload_step(Offload *o) {
                                 last = rec;
                                 if (!offload_recording_deletable(o, rec))
                                         o->summary.held_recordings++;
+                                else if (o->ctx->recording_held &&
+                                         o->ctx->recording_held(o->serial, rec, o->ctx->recording_held_userdata)) {
+                                        o->summary.held_recordings++;
+                                        o->summary.preserved++;
+                                }
                         }
                         offload_finish(o);
                 }
@@ -803,9 +838,26 @@ void offload_spool_freed(Offload *o) {
                 pull_chunk(o);
 }
 
+static uint64_t video_bytes(Offload *o, size_t from, size_t to) {
+        uint64_t sum = 0;
+
+        for (size_t i = from; o->video_size && i < to; i++)
+                sum += o->video_size[i];
+        return sum;
+}
+
 void offload_get_progress(Offload *o, OffloadProgress *ret) {
+        size_t n = o->inv ? o->inv->n_segments : 0, cur = MIN(o->cur, n);
+        /* The current segment's bytes count until it is done (its offset stays
+         * until then, also after the .part is closed): never backwards. */
+        uint64_t current = o->phase == PHASE_PULL && cur < n ? MIN(o->offset, video_bytes(o, cur, cur + 1)) : 0;
+
         *ret = (OffloadProgress) {
+                .bytes_done = o->inv ? video_bytes(o, 0, o->phase >= PHASE_DELETE ? n : cur) + current : 0,
+                .bytes_total = o->inv ? video_bytes(o, 0, n) : 0,
                 .segment = o->phase == PHASE_PULL && o->fd >= 0 ? o->segname : NULL,
+                .recording = o->phase == PHASE_PULL && cur < n ? o->inv->segments[cur].recording_id : NULL,
+                .index = o->phase == PHASE_PULL && cur < n ? o->inv->segments[cur].index : 0,
                 .offset = o->offset,
                 .size = o->size,
                 .done = (unsigned) o->cur,
@@ -855,6 +907,7 @@ static void offload_destroy(Offload *o) {
         camera_inventory_free(o->inv);
         free(o->refused);
         free(o->match);
+        free(o->video_size);
         camera_unref(o->camera);
         free(o->bay);
         free(o->serial);

@@ -128,6 +128,18 @@ static void schedule(Uploader *u) {
         (void) sd_event_source_set_enabled(u->defer, SD_EVENT_ONESHOT);
 }
 
+size_t uploader_retry_now(Uploader *u) {
+        size_t n = 0;
+
+        for (UploadJob *j = u->jobs; j; j = j->next_job)
+                if (!j->running && j->not_before > 0) {
+                        j->not_before = 0;
+                        n++;
+                }
+        schedule(u);
+        return n;
+}
+
 static void storage_state(Uploader *u, int error, const char *message) {
         usec_t now;
 

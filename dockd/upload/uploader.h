@@ -99,3 +99,8 @@ typedef struct UploaderStats {
 } UploaderStats;
 
 void uploader_get_stats(Uploader *u, UploaderStats *ret);
+
+/* Jobs waiting out their backoff are started now, as if central storage had just
+ * come back (an operator's RetryStorage); their backoff grows on as before if
+ * they fail again. Returns how many were waiting. */
+size_t uploader_retry_now(Uploader *u);

@@ -52,6 +52,7 @@ def expected_files():
         "catalog": os.path.join(pkgconfig("systemd", "catalogdir", prefix=p), "dockd.catalog"),
         "udev": os.path.join(pkgconfig("udev", "udevdir"), "rules.d", "70-dockd.rules"),
         "dbus": os.path.join(p, "share", "dbus-1", "system.d", "org.dockd.Dock1.conf"),
+        "polkit": os.path.join(p, "share", "polkit-1", "actions", "org.dockd.policy"),
     }
 
 

@@ -424,13 +424,15 @@ class Rig:
     A context manager: `with Rig(world) as rig:` cleans up (cleanup()) however
     the block ends; a case calls rig.stop() itself where dockd's exit matters."""
 
-    def __init__(self, world, config=None, env=None, name="offload", ntp="synchronised"):
+    def __init__(self, world, config=None, env=None, name="offload", ntp="synchronised", bus=None):
         """ntp: the dock clock's NTP state dockd is shown (fake-ntp.c):
-        "synchronised", "unsynchronised", or None for the machine's own."""
+        "synchronised", "unsynchronised", or None for the machine's own.
+        bus: a function of the TempDir making the bus (with env() and
+        stop()) dockd and dockctl use; a PrivateBus by default."""
         self.world = world
         self.ntp = ntp
         self.tmp = TempDir(prefix=f"dockd-{name}-")
-        self.bus = PrivateBus(self.tmp)
+        self.bus = (bus or PrivateBus)(self.tmp)
         self.central = self.tmp.join("central")
         self.state = self.tmp.join("state")
         self.env = dict(self.bus.env())

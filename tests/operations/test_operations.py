@@ -31,7 +31,7 @@ from opstest import (DASHBOARD, PROMTOOL, RECONCILE_DONE, RECONCILE_PROBLEM, RUL
 from webhook import Webhook  # noqa: E402
 
 SCENARIOS = os.path.join(HERE, "scenarios")
-BAY_STATES = ("empty", "identifying", "syncing", "offloading", "charging", "testing", "ready", "fault")
+BAY_STATES = ("empty", "identifying", "syncing", "offloading", "charging", "testing", "ready", "fault", "disabled")
 
 
 def scenario(name):

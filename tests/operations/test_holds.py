@@ -1,0 +1,272 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+"""Suite operations: holds (preservation requests, issue 14 item 4;
+docs/dbus-api.md "Holds") as the offload and the uploader honour them, with
+the real dockd in vdock's world.
+
+hold-keeps-recording-on-camera: a hold asked for before the camera docks,
+and a dockd restart in between: the held recording is pulled, verified and
+stored, and never deleted from the camera; the other recording is. Released,
+it is deleted at the next docking.
+hold-during-offload: a hold that arrives while the recording is being pulled
+stops its deletion.
+holds-file-corrupt: a holds file dockd cannot read deletes nothing from any
+camera (and says which file).
+legal-hold-s3: objects of a held recording go to S3 with the legal-hold
+header; a store that does not report Object Lock (Swift) never gets a
+PutObjectLegalHold (Swift would take it for an overwrite), and its objects
+are left byte for byte.
+legal-hold-tus: uploads of a held recording carry legal-hold in their
+metadata, the others not.
+
+Authorisation: a real polkitd with test rules, as test_actions.py says;
+dockd runs as root here (vdock's emulated devices belong to root), and the
+holds are asked for by the test's operator user through dockctl."""
+
+import hashlib
+import os
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "lib"))
+sys.path.insert(0, os.path.join(HERE, "..", "upload"))
+sys.path.insert(0, HERE)
+import uploadtest  # noqa: E402  (puts tests/servers on sys.path)
+from dockdtest import (Rig, TempDir, case, check, in_private_mount_ns, run_cases, run_in_vdock,  # noqa: E402
+                       sha256_file, wait_for)
+from busops import (OPERATOR, Authority, custody_records, dockctl_as, operator_records, scenario,  # noqa: E402
+                     verify_custody)
+
+A, B = "20261121T221500Z-0001", "20261122T010000Z-0002"
+
+
+class Setup:
+    """vdock's world, polkit and the system bus, optionally a store, dockd."""
+
+    def __init__(self, scen, backend=None, store_config=None, config=None):
+        in_private_mount_ns()
+        self.world = run_in_vdock(scenario(scen))
+        self.stmp = TempDir(prefix="dockd-holds-store-")
+        self.store = self.rig = None
+        try:
+            sections = {}
+            if backend:
+                self.store = uploadtest.STORES[backend](self.stmp.path)
+                sections = self.store.config(**(store_config or {}))
+                sections.setdefault("storage", {}).update({"retry_initial": "200ms", "retry_max": "2s"})
+            for sec, kv in (config or {}).items():
+                sections.setdefault(sec, {}).update(kv)
+            self.rig = Rig(self.world, config=sections, name="holds",
+                           bus=lambda tmp: Authority(tmp, root_owns=True))
+            if self.store:
+                uploadtest.attach_store(self.rig, self.store)
+        except BaseException:
+            self.cleanup()
+            raise
+
+    def operator(self, *args):
+        p = dockctl_as(OPERATOR[0], ["--no-ask-password"] + list(args), self.rig.env)
+        check(p.returncode == 0, f"dockctl {' '.join(args)} as the operator: {p.stderr}")
+        return p
+
+    def fates(self, serial):
+        """{(recording, index): fate} of a camera's segments."""
+        t = self.world.truth()
+        cam = next(c for c in t["cameras"] if c["serial"] == serial)
+        return {(seg["recording_id"], seg["index"]): seg["fate"]
+                for r in cam["recordings"] for seg in r["segments"]}
+
+    def stored(self, serial, rec, index, ext, expect_sha):
+        p = self.rig.object_file("evidence", serial, rec, index, ext)
+        return os.path.exists(p) and sha256_file(p) == expect_sha
+
+    def cleanup(self):
+        try:
+            if self.rig:
+                self.rig.cleanup()
+        finally:
+            try:
+                if self.store:
+                    self.store.stop()
+            finally:
+                self.stmp.cleanup()
+
+
+def segments(world, serial):
+    t = world.truth()
+    cam = next(c for c in t["cameras"] if c["serial"] == serial)
+    return [(s["recording_id"], s) for r in cam["recordings"] for s in r["segments"]]
+
+
+def check_stored_and_fates(s, serial, held):
+    """Every segment in central storage byte for byte; a held recording's
+    segments still on the camera, the others deleted."""
+    problems = []
+    for rec, seg in segments(s.world, serial):
+        f = seg["files"]["mp4"]
+        if not s.stored(serial, rec, seg["index"], "mp4", f["sha256"]):
+            problems.append(f"{rec}/{seg['index']}: not in central storage byte for byte")
+        want = "on-camera" if rec in held else "deleted"
+        if seg["fate"] != want:
+            problems.append(f"{rec}/{seg['index']}: {seg['fate']}, expected {want}")
+    deleted = [r["segment"] for r in custody_records(s.rig.state) if r["event"] == "deleted-from-camera"]
+    for d in deleted:
+        if any(d.startswith(h + "/") for h in held):
+            problems.append(f"custody: {d} deleted from the camera although held")
+    return problems
+
+
+@case
+def hold_keeps_recording_on_camera():
+    s = Setup("hold.ini")
+    try:
+        s.rig.start()
+        s.operator("hold", "BWC-OP0201", A, "CASE-2026-0117")
+        # Durable: a dockd restarted before the camera docks still holds it.
+        check(s.rig.dockd.stop() == 0, "dockd did not exit 0")
+        s.rig.start()
+        s.world.control("dock BWC-OP0201 1")
+        s.rig.wait_bay(1, "ready", 120)
+        problems = check_stored_and_fates(s, "BWC-OP0201", {A})
+        recs = [r for r in operator_records(s.rig.state) if r["event"] == "recording-held"]
+        if len(recs) != 1 or recs[0]["camera"] != "BWC-OP0201" or recs[0]["recording"] != A \
+                or recs[0]["user"] != OPERATOR[0]:
+            problems.append(f"custody recording-held records: {recs}")
+        b = s.rig.bay(1)
+        if b["summary"].get("held_recordings", 0) < 1:
+            problems.append(f"bay 1's summary does not count the held recording: {b['summary']}")
+        check(not problems, "\n".join(problems))
+
+        # Released: deleted at the next docking (everything is confirmed).
+        s.operator("release", "BWC-OP0201", A, "CASE-2026-0117")
+        s.world.control("undock 1")
+        s.rig.wait_bay(1, "empty", 30)
+        s.world.control("dock BWC-OP0201 1")
+        wait_for(lambda: all(f == "deleted" for f in s.fates("BWC-OP0201").values()), 120,
+                 what="the released recording deleted from the camera")
+        ok, out = verify_custody(s.rig.state)
+        check(ok, f"custody does not verify: {out}")
+        s.rig.stop()
+    finally:
+        s.cleanup()
+
+
+@case
+def hold_during_offload():
+    s = Setup("hold-slow.ini")
+    try:
+        s.rig.start()
+        b = wait_for(lambda: (lambda b: b if b and b["state"] == "offloading" and b.get("progress", {})
+                              .get("offset", 0) > 0 else None)(s.rig.bay(1)), 60, what="bay 1 pulling")
+        early = [r["segment"] for r in custody_records(s.rig.state) if r["event"] == "deleted-from-camera"]
+        check(not early, f"the harness was too slow: {early} already deleted when the offload was seen ({b})")
+        s.operator("hold", "BWC-OP0202", A, "CASE-2026-0118")
+        s.rig.wait_bay(1, "ready", 240)
+        problems = check_stored_and_fates(s, "BWC-OP0202", {A})
+        check(not problems, "\n".join(problems))
+        s.rig.stop()
+    finally:
+        s.cleanup()
+
+
+@case
+def holds_file_corrupt():
+    s = Setup("hold.ini")
+    try:
+        os.makedirs(s.rig.state, exist_ok=True)
+        path = os.path.join(s.rig.state, "holds.json")
+        with open(path, "w") as f:
+            f.write('{"holds": [{"camera": "BWC-OP0201", "recording": ')
+        s.rig.start()
+        s.world.control("dock BWC-OP0201 1")
+        s.rig.wait_bay(1, ("ready", "fault"), 120)
+        problems = []
+        fates = s.fates("BWC-OP0201")
+        if any(f != "on-camera" for f in fates.values()):
+            problems.append(f"deleted from the camera with an unreadable holds file: {fates}")
+        for rec, seg in segments(s.world, "BWC-OP0201"):
+            if not s.stored("BWC-OP0201", rec, seg["index"], "mp4", seg["files"]["mp4"]["sha256"]):
+                problems.append(f"{rec}/{seg['index']} not uploaded (evidence still goes to central storage)")
+        if path not in s.rig.dockd.log():
+            problems.append("dockd's log does not name the holds file it cannot read")
+        if open(path).read() != '{"holds": [{"camera": "BWC-OP0201", "recording": ':
+            problems.append("dockd changed the unreadable holds file")
+        check(not problems, "\n".join(problems))
+        s.rig.stop()
+    finally:
+        s.cleanup()
+
+
+def offload_holding_a(s):
+    """Hold recording A of BWC-OP0201, dock it, wait for the offload: the
+    problems check_stored_and_fates finds."""
+    s.rig.start()
+    s.operator("hold", "BWC-OP0201", A, "CASE-2026-0117")
+    s.world.control("dock BWC-OP0201 1")
+    s.rig.wait_bay(1, "ready", 120)
+    return check_stored_and_fates(s, "BWC-OP0201", {A})
+
+
+def legal_hold_headers(reqs, key):
+    return [r["headers"].get("x-amz-object-lock-legal-hold") for r in reqs
+            if r["method"] in ("PUT", "POST") and f"/{key}" in r["target"].split("?")[0]
+            and ("uploads" in r["target"] or "partNumber" not in r["target"])]
+
+
+@case
+def legal_hold_s3():
+    s = Setup("hold.ini", backend="s3", store_config={"object_lock": "yes"})
+    try:
+        problems = offload_holding_a(s)
+        reqs = uploadtest.requests_seen()
+        for rec, seg in segments(s.world, "BWC-OP0201"):
+            for ext in ("mp4", "man", "p7s"):
+                key = f"evidence/BWC-OP0201/{rec}/{seg['index']:06d}.{ext}"
+                hdrs = legal_hold_headers(reqs, key)
+                want = "ON" if rec == A else None
+                if not hdrs or any(h != want for h in hdrs):
+                    problems.append(f"{key}: legal hold headers {hdrs}, expected {want}")
+        # B is stored already: hold it now. Swift does not report Object Lock,
+        # so dockd must send it no PutObjectLegalHold (which Swift would store
+        # as the object's new content), and say that the hold stays local.
+        before = {k: hashlib.sha256(s.store.fetch(k)).hexdigest() for k in s.store.keys()}
+        s.operator("hold", "BWC-OP0201", B, "CASE-2026-0119")
+        wait_for(lambda: "legal hold" in s.rig.dockd.log().lower() and "object lock" in s.rig.dockd.log().lower(),
+                 30, what="dockd's warning that this store cannot take a legal hold after the fact")
+        reqs = uploadtest.requests_seen()
+        if not any("object-lock" in r["target"].split("?", 1)[-1] for r in reqs if r["method"] == "GET"):
+            problems.append("dockd never asked the store for its Object Lock configuration")
+        sent = [r["target"] for r in reqs if "legal-hold" in r["target"].split("?", 1)[-1]]
+        if sent:
+            problems.append(f"PutObjectLegalHold sent to a store without Object Lock: {sent}")
+        after = {k: hashlib.sha256(s.store.fetch(k)).hexdigest() for k in s.store.keys()}
+        changed = [k for k in before if after.get(k) != before[k]]
+        if changed:
+            problems.append(f"objects changed in central storage: {changed}")
+        check(not problems, "\n".join(problems))
+        s.rig.stop()
+    finally:
+        s.cleanup()
+
+
+@case
+def legal_hold_tus():
+    s = Setup("hold.ini", backend="tus")
+    try:
+        problems = offload_holding_a(s)
+        uploads = s.store.uploads()
+        for rec, seg in segments(s.world, "BWC-OP0201"):
+            for ext in ("mp4", "man", "p7s"):
+                key = f"evidence/BWC-OP0201/{rec}/{seg['index']:06d}.{ext}"
+                metas = [(i.get("metadata") or {}).get("legal-hold") for _, i in uploads.get(key, [])]
+                want = "1" if rec == A else None
+                if not metas or any(m != want for m in metas):
+                    problems.append(f"{key}: legal-hold metadata {metas}, expected {want}")
+        check(not problems, "\n".join(problems))
+        s.rig.stop()
+    finally:
+        s.cleanup()
+
+
+if __name__ == "__main__":
+    run_cases()
