@@ -12,8 +12,6 @@
 
 /* Objects a dock reads whole: manifests (≤ 4 KiB) and signatures. */
 #define CAMERA_SMALL_OBJECT_MAX (64 * 1024)
-#define CAMERA_MAX_OBJECTS 1000000
-#define CAMERA_MAX_STORAGES 16
 
 typedef enum RequestKind {
         REQ_DONE,
@@ -45,15 +43,6 @@ typedef struct CameraRequest {
 const char *camera_file_kind_extension(CameraFileKind k) {
         static const char *const ext[] = { "mp4", "man", "p7s" };
         return k >= 0 && k < _CAMERA_FILE_KIND_MAX ? ext[k] : NULL;
-}
-
-void camera_inventory_free(CameraInventory *inv) {
-        if (!inv)
-                return;
-        for (size_t i = 0; i < inv->n_segments; i++)
-                free(inv->segments[i].recording_id);
-        free(inv->segments);
-        free(inv);
 }
 
 static int on_drain(sd_event_source *s, void *userdata);
@@ -176,7 +165,7 @@ static int request_start_full(Camera *c, Request *req, const PtpTransaction *tx,
                 request_free(req);
                 return -ENODEV;
         }
-        if (c->pending || (c->queue_head && !front) || ptp_transport_busy(c->transport)) {
+        if (c->pending || c->held || (c->queue_head && !front) || ptp_transport_busy(c->transport)) {
                 req->tx = *tx;
                 req->done = done;
                 if (front) {
@@ -214,7 +203,7 @@ static int on_drain(sd_event_source *s, void *userdata) {
         Request *req;
         int r;
 
-        if (!c->queue_head || c->pending || !c->transport || ptp_transport_busy(c->transport) ||
+        if (!c->queue_head || c->pending || c->held || !c->transport || ptp_transport_busy(c->transport) ||
             ptp_transport_broken(c->transport))
                 return 0;
         req = c->queue_head;
@@ -236,6 +225,12 @@ static void request_drop(Camera *c, Request *req) {
                 req->destroy(req->userdata);
         free(req);
         camera_unref(c);
+}
+
+void camera_hold(Camera *c, bool hold) {
+        c->held = hold;
+        if (!hold && c->queue_head && c->drain)
+                (void) sd_event_source_set_enabled(c->drain, SD_EVENT_ONESHOT);
 }
 
 void camera_abandon(Camera *c) {
@@ -320,6 +315,16 @@ static int simple_full(Camera *c, uint16_t code, const uint32_t *params, unsigne
         if (n > 0)
                 memcpy(tx.params, params, n * sizeof *params);
         return request_submit(c, &tx, kind, cb, userdata, destroy, NULL);
+}
+
+int camera_request_data(Camera *c, uint16_t code, const uint32_t *params, unsigned n, size_t max,
+                        camera_data_t cb, void *userdata, void (*destroy)(void *userdata)) {
+        return simple_full(c, code, params, n, max, REQ_DATA, cb, userdata, destroy);
+}
+
+int camera_request_sink(Camera *c, const PtpTransaction *tx, camera_done_t cb, void *userdata,
+                        void (*destroy)(void *userdata)) {
+        return request_submit(c, tx, REQ_DONE, cb, userdata, destroy, NULL);
 }
 
 static int simple(Camera *c, uint16_t code, const uint32_t *params, unsigned n, size_t max_data,
@@ -603,292 +608,4 @@ int camera_set_time(Camera *c, time_t t, camera_done_t cb, void *userdata) {
         tx.data_out = req->out;
         tx.data_out_size = (size_t) n;
         return request_start(c, req, &tx, request_complete);
-}
-
-/* ---- inventory ---- */
-
-typedef struct ObjectEntry {
-        uint32_t handle;
-        uint32_t parent;
-        uint16_t format;
-        uint16_t protection;
-        uint64_t size;
-        char *name;
-} ObjectEntry;
-
-typedef struct InventoryJob {
-        Camera *camera;
-        camera_inventory_t cb;
-        void *userdata;
-        uint32_t *storages;
-        size_t n_storages, storage_idx;
-        uint32_t *handles;
-        size_t n_handles, handle_idx;
-        ObjectEntry *objects;
-        size_t n_objects;
-        CameraInventory *inv;
-} InventoryJob;
-
-static void inventory_job_free(InventoryJob *j) {
-        free(j->storages);
-        free(j->handles);
-        for (size_t i = 0; i < j->n_objects; i++)
-                free(j->objects[i].name);
-        free(j->objects);
-        camera_inventory_free(j->inv);
-        camera_unref(j->camera);
-        free(j);
-}
-
-static void inventory_step(InventoryJob *j);
-
-static void inventory_destroy(void *userdata) {
-        inventory_job_free(userdata);
-}
-
-/* A request of the inventory: if the camera is abandoned, the job goes with
- * it. (The request may wait in the queue behind another bay operation, so
- * the destroy hook goes in with it, not onto whatever is in flight.) */
-static int inv_simple(InventoryJob *j, uint16_t code, const uint32_t *params, unsigned n, size_t max,
-                      camera_data_t cb) {
-        return simple_full(j->camera, code, params, n, max, REQ_DATA, cb, j, inventory_destroy);
-}
-
-static void inventory_fail(InventoryJob *j, int error, uint16_t rc) {
-        j->cb(j->camera, error, rc, NULL, j->userdata);
-        inventory_job_free(j);
-}
-
-/* "000123.mp4" → 123 and the kind. */
-static bool segment_file_name(const char *name, uint32_t *ret_index, CameraFileKind *ret_kind) {
-        uint32_t v = 0;
-
-        if (strlen(name) != 10 || name[6] != '.')
-                return false;
-        for (int i = 0; i < 6; i++) {
-                if (name[i] < '0' || name[i] > '9')
-                        return false;
-                v = v * 10 + (uint32_t) (name[i] - '0');
-        }
-        for (CameraFileKind k = 0; k < _CAMERA_FILE_KIND_MAX; k++)
-                if (streq(name + 7, camera_file_kind_extension(k))) {
-                        *ret_index = v;
-                        *ret_kind = k;
-                        return true;
-                }
-        return false;
-}
-
-static int segment_cmp(const void *a, const void *b) {
-        const CameraSegment *x = a, *y = b;
-        int r = strcmp(x->recording_id, y->recording_id);
-
-        if (r != 0)
-                return r;
-        return x->index < y->index ? -1 : x->index > y->index;
-}
-
-static int inventory_build(InventoryJob *j) {
-        CameraInventory *inv = j->inv;
-
-        for (size_t i = 0; i < j->n_objects; i++) {
-                ObjectEntry *o = &j->objects[i], *folder = NULL;
-                CameraSegment *seg = NULL;
-                CameraFileKind kind;
-                uint32_t index;
-
-                if (o->format == PTP_OFC_ASSOCIATION)
-                        continue;
-                for (size_t f = 0; f < j->n_objects && !folder; f++)
-                        if (j->objects[f].handle == o->parent && j->objects[f].format == PTP_OFC_ASSOCIATION &&
-                            j->objects[f].parent == 0)
-                                folder = &j->objects[f];
-                if (!folder || !recording_id_is_valid(folder->name) || !segment_file_name(o->name, &index, &kind)) {
-                        inv->n_ignored++;
-                        continue;
-                }
-                for (size_t s = 0; s < inv->n_segments && !seg; s++)
-                        if (inv->segments[s].index == index && streq(inv->segments[s].recording_id, folder->name))
-                                seg = &inv->segments[s];
-                if (!seg) {
-                        CameraSegment *n = realloc(inv->segments, (inv->n_segments + 1) * sizeof *n);
-                        if (!n)
-                                return -ENOMEM;
-                        inv->segments = n;
-                        seg = &n[inv->n_segments];
-                        *seg = (CameraSegment) { .recording_id = strdup(folder->name), .index = index };
-                        if (!seg->recording_id)
-                                return -ENOMEM;
-                        inv->n_segments++;
-                }
-                if (seg->present[kind]) {
-                        /* Two objects with one name: the camera is confused; take neither. */
-                        log_debug("Camera %s: duplicate object %s/%s.", j->camera->log_name, folder->name, o->name);
-                        inv->n_ignored++;
-                        continue;
-                }
-                seg->present[kind] = true;
-                seg->files[kind] = (CameraFile) {
-                        .handle = o->handle,
-                        .size = o->size,
-                        .write_protected = o->protection != 0,
-                };
-        }
-        if (inv->n_segments > 1)
-                qsort(inv->segments, inv->n_segments, sizeof *inv->segments, segment_cmp);
-        return 0;
-}
-
-static void on_object_size(Camera *c, int error, uint16_t rc, const uint8_t *data, size_t size, void *userdata) {
-        InventoryJob *j = userdata;
-        ObjectEntry *o = &j->objects[j->n_objects - 1];
-        uint64_t v;
-
-        if (error < 0)
-                return inventory_fail(j, error, rc);
-        if (ptp_uint_parse(data, size, 8, &v) < 0)
-                return inventory_fail(j, -EBADMSG, 0);
-        o->size = v;
-        inventory_step(j);
-}
-
-static void on_object_info(Camera *c, int error, uint16_t rc, const uint8_t *data, size_t size, void *userdata) {
-        InventoryJob *j = userdata;
-        PtpObjectInfo info;
-        ObjectEntry *o;
-
-        if (error == -EREMOTEIO && rc == PTP_RC_INVALID_OBJECT_HANDLE) {
-                inventory_step(j);   /* deleted meanwhile */
-                return;
-        }
-        if (error < 0)
-                return inventory_fail(j, error, rc);
-        if (ptp_object_info_parse(data, size, &info) < 0)
-                return inventory_fail(j, log_debug_errno(EBADMSG, "Camera %s: malformed ObjectInfo.", c->log_name), 0);
-        o = &j->objects[j->n_objects++];
-        *o = (ObjectEntry) {
-                .handle = j->handles[j->handle_idx - 1],
-                .parent = info.parent,
-                .format = info.format,
-                .protection = info.protection,
-                .size = info.compressed_size,
-                .name = TAKE_PTR(info.filename),
-        };
-        ptp_object_info_done(&info);
-        if (o->size == UINT32_MAX && o->format != PTP_OFC_ASSOCIATION) {
-                uint32_t params[2] = { o->handle, PTP_OPC_OBJECT_SIZE };
-                int r = inv_simple(j, PTP_OC_MTP_GET_OBJECT_PROP_VALUE, params, 2, 8, on_object_size);
-                if (r < 0)
-                        inventory_fail(j, r, 0);
-                return;
-        }
-        inventory_step(j);
-}
-
-static void on_handles(Camera *c, int error, uint16_t rc, const uint8_t *data, size_t size, void *userdata) {
-        InventoryJob *j = userdata;
-        uint32_t *h = NULL;
-        size_t n = 0;
-
-        if (error < 0)
-                return inventory_fail(j, error, rc);
-        if (ptp_u32_array_parse(data, size, CAMERA_MAX_OBJECTS - j->n_handles, &h, &n) < 0)
-                return inventory_fail(j, log_debug_errno(EBADMSG, "Camera %s: malformed object handle list.", c->log_name), 0);
-        if (n > 0) {
-                uint32_t *all = realloc(j->handles, (j->n_handles + n) * sizeof *all);
-                ObjectEntry *objs;
-
-                if (!all) {
-                        free(h);
-                        return inventory_fail(j, -ENOMEM, 0);
-                }
-                j->handles = all;
-                objs = realloc(j->objects, (j->n_handles + n) * sizeof *objs);
-                if (!objs) {
-                        free(h);
-                        return inventory_fail(j, -ENOMEM, 0);
-                }
-                j->objects = objs;
-                memcpy(all + j->n_handles, h, n * sizeof *h);
-                j->n_handles += n;
-        }
-        free(h);
-        inventory_step(j);
-}
-
-static void on_storage_info(Camera *c, int error, uint16_t rc, const uint8_t *data, size_t size, void *userdata) {
-        InventoryJob *j = userdata;
-        PtpStorageInfo si;
-        uint32_t params[3];
-        int r;
-
-        if (error < 0)
-                return inventory_fail(j, error, rc);
-        if (ptp_storage_info_parse(data, size, &si) < 0)
-                return inventory_fail(j, log_debug_errno(EBADMSG, "Camera %s: malformed StorageInfo.", c->log_name), 0);
-        j->inv->storage_capacity += si.max_capacity;
-        j->inv->storage_free += MIN(si.free_space, si.max_capacity);
-        ptp_storage_info_done(&si);
-
-        params[0] = j->storages[j->storage_idx - 1];
-        params[1] = 0;   /* all formats */
-        params[2] = 0;   /* all objects, any folder */
-        r = inv_simple(j, PTP_OC_GET_OBJECT_HANDLES, params, 3, PTP_DATASET_MAX_SIZE * 4, on_handles);
-        if (r < 0)
-                inventory_fail(j, r, 0);
-}
-
-static void on_storage_ids(Camera *c, int error, uint16_t rc, const uint8_t *data, size_t size, void *userdata) {
-        InventoryJob *j = userdata;
-
-        if (error < 0)
-                return inventory_fail(j, error, rc);
-        if (ptp_u32_array_parse(data, size, CAMERA_MAX_STORAGES, &j->storages, &j->n_storages) < 0)
-                return inventory_fail(j, log_debug_errno(EBADMSG, "Camera %s: malformed storage ID list.", c->log_name), 0);
-        inventory_step(j);
-}
-
-static void inventory_step(InventoryJob *j) {
-        Camera *c = j->camera;
-        int r;
-
-        if (j->storage_idx < j->n_storages) {
-                uint32_t id = j->storages[j->storage_idx++];
-                r = inv_simple(j, PTP_OC_GET_STORAGE_INFO, &id, 1, 64 * 1024, on_storage_info);
-        } else if (j->handle_idx < j->n_handles) {
-                uint32_t h = j->handles[j->handle_idx++];
-                r = inv_simple(j, PTP_OC_GET_OBJECT_INFO, &h, 1, 64 * 1024, on_object_info);
-        } else {
-                CameraInventory *inv;
-                r = inventory_build(j);
-                if (r < 0)
-                        return inventory_fail(j, r, 0);
-                inv = TAKE_PTR(j->inv);
-                j->cb(c, 0, PTP_RC_OK, inv, j->userdata);
-                inventory_job_free(j);
-                return;
-        }
-        if (r < 0)
-                inventory_fail(j, r, 0);
-}
-
-int camera_inventory(Camera *c, camera_inventory_t cb, void *userdata) {
-        InventoryJob *j;
-        int r;
-
-        j = calloc(1, sizeof *j);
-        if (!j)
-                return -ENOMEM;
-        j->inv = calloc(1, sizeof *j->inv);
-        if (!j->inv) {
-                free(j);
-                return -ENOMEM;
-        }
-        j->camera = camera_ref(c);
-        j->cb = cb;
-        j->userdata = userdata;
-        r = inv_simple(j, PTP_OC_GET_STORAGE_IDS, NULL, 0, 4 + 4 * CAMERA_MAX_STORAGES, on_storage_ids);
-        if (r < 0)
-                inventory_job_free(j);
-        return r;
 }

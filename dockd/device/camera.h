@@ -11,6 +11,7 @@
 #include "dockd-config.h"
 #include "ptp-transport.h"
 #include "ptp.h"
+#include "worker.h"
 
 typedef struct Camera Camera;
 
@@ -62,6 +63,7 @@ struct Camera {
         void (*event_cb)(Camera *c, const PtpContainer *e, void *userdata);
         void *event_userdata;
         struct CameraRequest *pending;   /* the operation in flight */
+        bool held;                       /* camera_hold(): the queue waits */
         struct CameraRequest *queue_head, *queue_tail;   /* waiting for the camera */
         sd_event_source *drain;
 };
@@ -118,9 +120,29 @@ int camera_set_time(Camera *c, time_t t, camera_done_t cb, void *userdata);
 typedef void (*camera_level_t)(Camera *c, int error, uint16_t rc, unsigned percent, void *userdata);
 int camera_get_battery_level(Camera *c, camera_level_t cb, void *userdata);
 
+/* Transactions through the camera's queue for the operations of other files
+ * (camera-inventory.c). camera_request_data: data-in buffered (at most max
+ * bytes) and handed to cb; camera_request_sink: data-in streamed to tx->sink
+ * (at most tx->max_data_in bytes), cb once answered. destroy(userdata), if not
+ * NULL, when the camera is abandoned before cb. */
+int camera_request_data(Camera *c, uint16_t code, const uint32_t *params, unsigned n, size_t max,
+                        camera_data_t cb, void *userdata, void (*destroy)(void *userdata));
+int camera_request_sink(Camera *c, const PtpTransaction *tx, camera_done_t cb, void *userdata,
+                        void (*destroy)(void *userdata));
+
+/* While held, operations wait in the queue: an operation of several
+ * transactions with work between them (the inventory, while it matches what
+ * the camera listed) keeps the camera to itself, as one transaction would. */
+void camera_hold(Camera *c, bool hold);
+
 typedef void (*camera_inventory_t)(Camera *c, int error, uint16_t rc, CameraInventory *inv, void *userdata);
-/* Storage IDs, info, handles and object infos: the segments on the camera. */
-int camera_inventory(Camera *c, camera_inventory_t cb, void *userdata);
+/* The segments on the camera: storage IDs and infos, then one
+ * GetObjectPropList (§5.11), or GetObjectHandles and GetObjectInfo per object
+ * on a camera that does not announce it. At most PTP_MAX_OBJECTS objects.
+ * The objects are matched to segments in one of workers' threads (NULL: on
+ * the loop), the camera held meanwhile; a camera abandoned before that ends
+ * never calls back. */
+int camera_inventory(Camera *c, WorkerPool *workers, camera_inventory_t cb, void *userdata);
 
 void camera_set_event_handler(Camera *c, void (*cb)(Camera *c, const PtpContainer *e, void *userdata),
                               void *userdata);

@@ -93,6 +93,9 @@ struct PtpTransport {
         void *event_userdata;
 
         sd_event_source *reap;      /* destroys us outside libusb's callbacks */
+        sd_event_source *top_up;    /* queues IN transfers again, from the loop */
+        sd_event_source *kick;      /* sends a submitted transaction's command, from the loop */
+        bool command_pending;
         UsbManager *usb;            /* keeps the books; buries us */
         UsbGrave grave;
 };
@@ -124,6 +127,8 @@ static void transport_destroy(PtpTransport *t) {
         }
         sd_event_source_disable_unref(t->timer);
         sd_event_source_disable_unref(t->reap);
+        sd_event_source_disable_unref(t->top_up);
+        sd_event_source_disable_unref(t->kick);
         if (t->handle) {
                 (void) libusb_release_interface(t->handle, t->ep.interface);
                 libusb_close(t->handle);
@@ -214,6 +219,7 @@ static void transaction_finish(PtpTransport *t, int error, const PtpContainer *r
 
         timer_disarm(t);
         t->active = false;
+        t->command_pending = false;
         set_active(t, false);
         t->in_state = IN_IDLE;
         if (error == -EMSGSIZE && response) {
@@ -436,11 +442,25 @@ static void on_in(struct libusb_transfer *xfer) {
                 transaction_finish(t, r, NULL);
                 return;
         }
-        if (t->active) {
-                r = in_top_up(t);
-                if (r < 0)
-                        transaction_finish(t, r, NULL);
-        }
+        /* Not from here: libusb reaps, in one call, every transfer that has
+         * completed, and a camera (or an emulation) that fills a transfer as
+         * fast as we queue one would keep that one dispatch of the loop busy
+         * for a whole data phase (a listing of a million objects). From the
+         * loop, everything else gets its turn between transfers. */
+        if (t->active)
+                (void) sd_event_source_set_enabled(t->top_up, SD_EVENT_ONESHOT);
+}
+
+static int on_top_up(sd_event_source *s, void *userdata) {
+        PtpTransport *t = userdata;
+        int r;
+
+        if (!t->active || t->broken || t->dying || t->gone || t->recover_step != RECOVER_NONE)
+                return 0;
+        r = in_top_up(t);
+        if (r < 0)
+                transaction_finish(t, r, NULL);
+        return 0;
 }
 
 static int out_submit(PtpTransport *t, size_t size);
@@ -504,7 +524,6 @@ static int out_submit(PtpTransport *t, size_t size) {
 
 int ptp_transport_submit(PtpTransport *t, const PtpTransaction *tx, ptp_done_t cb, void *userdata) {
         size_t need;
-        int r;
 
         if (t->gone)
                 return -ENODEV;
@@ -534,29 +553,46 @@ int ptp_transport_submit(PtpTransport *t, const PtpTransaction *tx, ptp_done_t c
         t->oversize = false;
         t->buf_size = 0;
 
-        if (t->out_busy) {
-                t->queued_cmd_size = ptp_container_build(t->queued_cmd, PTP_TYPE_COMMAND, tx->code, t->tid,
-                                                         tx->params, tx->n_params);
-                t->queued_code = tx->code;
-                r = 0;
-        } else {
-                r = out_submit(t, ptp_container_build(t->out_buf, PTP_TYPE_COMMAND, tx->code, t->tid,
-                                                      tx->params, tx->n_params));
-                t->out_code = tx->code;
-        }
-        if (r < 0)
-                return r;
+        /* The command goes out from the loop, not from here: a transaction is
+         * usually submitted from the completion of the one before, inside
+         * libusb's event handling, which reaps every transfer that completes
+         * meanwhile; a camera that answers at once would chain a whole
+         * conversation into one dispatch of the loop. */
         t->active = true;
+        t->command_pending = true;
         set_active(t, true);
         timer_arm(t, t->cfg.command_timeout);
-        r = in_top_up(t);
-        if (r < 0) {
-                t->active = false;
-                set_active(t, false);
-                t->broken = true;
-                cancel_bulk(t);
-                return r;
+        (void) sd_event_source_set_enabled(t->kick, SD_EVENT_ONESHOT);
+        return 0;
+}
+
+static int command_send(PtpTransport *t) {
+        int r;
+
+        t->command_pending = false;
+        if (t->out_busy) {
+                t->queued_cmd_size = ptp_container_build(t->queued_cmd, PTP_TYPE_COMMAND, t->tx.code, t->tid,
+                                                         t->tx.params, t->tx.n_params);
+                t->queued_code = t->tx.code;
+        } else {
+                r = out_submit(t, ptp_container_build(t->out_buf, PTP_TYPE_COMMAND, t->tx.code, t->tid,
+                                                      t->tx.params, t->tx.n_params));
+                if (r < 0)
+                        return r;
+                t->out_code = t->tx.code;
         }
+        return in_top_up(t);
+}
+
+static int on_kick(sd_event_source *s, void *userdata) {
+        PtpTransport *t = userdata;
+        int r;
+
+        if (!t->active || !t->command_pending || t->dying || t->gone)
+                return 0;
+        r = command_send(t);
+        if (r < 0)
+                transaction_finish(t, r, NULL);
         return 0;
 }
 
@@ -778,6 +814,15 @@ static int on_timer_dispatch(sd_event_source *s, uint64_t usec, void *userdata) 
 
 /* ---- life cycle ---- */
 
+/* A defer source, off until enabled ONESHOT. */
+static int add_defer_off(sd_event *event, sd_event_source **ret, sd_event_handler_t cb, PtpTransport *t) {
+        int r = sd_event_add_defer(event, ret, cb, t);
+
+        if (r >= 0)
+                (void) sd_event_source_set_enabled(*ret, SD_EVENT_OFF);
+        return r;
+}
+
 int ptp_transport_new(UsbManager *usb, libusb_device_handle *handle, const PtpEndpoints *ep,
                       const PtpTransportConfig *config, PtpTransport **ret) {
         sd_event *event = usb_manager_event(usb);
@@ -825,13 +870,16 @@ int ptp_transport_new(UsbManager *usb, libusb_device_handle *handle, const PtpEn
                 return r;
         }
         timer_disarm(t);
-        r = sd_event_add_defer(event, &t->reap, on_reap, t);
+        r = add_defer_off(event, &t->reap, on_reap, t);
+        if (r >= 0)
+                r = add_defer_off(event, &t->top_up, on_top_up, t);
+        if (r >= 0)
+                r = add_defer_off(event, &t->kick, on_kick, t);
         if (r < 0) {
                 t->handle = NULL;
                 transport_destroy(t);
                 return r;
         }
-        (void) sd_event_source_set_enabled(t->reap, SD_EVENT_OFF);
         r = intr_submit(t);
         if (r < 0)
                 log_debug_errno(r, "PTP: cannot listen for events: %m");
@@ -851,6 +899,8 @@ PtpTransport *ptp_transport_free(PtpTransport *t) {
         t->recover_cb = NULL;
         t->event_cb = NULL;
         timer_disarm(t);
+        (void) sd_event_source_set_enabled(t->top_up, SD_EVENT_OFF);
+        (void) sd_event_source_set_enabled(t->kick, SD_EVENT_OFF);
         cancel_bulk(t);
         if (t->intr_busy)
                 (void) libusb_cancel_transfer(t->intr);

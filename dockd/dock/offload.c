@@ -893,7 +893,7 @@ int offload_start(const DockContext *ctx, Camera *camera, const char *bay, const
         o->fd = -EBADF;
         o->phase = PHASE_INVENTORY;
         o->busy = true;
-        r = camera_inventory(camera, on_inventory, o);
+        r = camera_inventory(camera, ctx->workers, on_inventory, o);
         if (r < 0) {
                 offload_destroy(o);
                 return r;

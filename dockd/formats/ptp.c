@@ -4,7 +4,8 @@
  *
  * Rules every parser here follows:
  * - every count and length is checked against the bytes left before it is used;
- *   a dataset is at most PTP_DATASET_MAX_SIZE (§2);
+ *   a dataset is at most PTP_DATASET_MAX_SIZE (§2), except the handle list,
+ *   which its item maximum bounds (§2, Listings);
  * - arrays have maxima (PTP_MAX_A16_ITEMS, PTP_MAX_SELF_TEST_ENTRIES,
  *   PTP_MAX_CERTIFICATES; handles capped by the caller's max);
  * - trailing bytes: a dataset must end exactly where its last field ends, except
@@ -28,18 +29,6 @@
 
 /* ---- little-endian helpers ---- */
 
-static uint16_t le16(const uint8_t *p) {
-        return (uint16_t) (p[0] | (uint16_t) p[1] << 8);
-}
-
-static uint32_t le32(const uint8_t *p) {
-        return (uint32_t) p[0] | (uint32_t) p[1] << 8 | (uint32_t) p[2] << 16 | (uint32_t) p[3] << 24;
-}
-
-static uint64_t le64(const uint8_t *p) {
-        return (uint64_t) le32(p) | (uint64_t) le32(p + 4) << 32;
-}
-
 static void put_le16(uint8_t *p, uint16_t v) {
         p[0] = (uint8_t) v;
         p[1] = (uint8_t) (v >> 8);
@@ -56,13 +45,17 @@ typedef struct Reader {
         size_t left;
 } Reader;
 
-static int reader_init(Reader *r, const uint8_t *data, size_t len) {
+static int reader_init_max(Reader *r, const uint8_t *data, size_t len, size_t max) {
         if (!data && len > 0)
                 return -EBADMSG;
-        if (len > PTP_DATASET_MAX_SIZE)
+        if (len > max)
                 return -EBADMSG;
         *r = (Reader) { .p = data, .left = len };
         return 0;
+}
+
+static int reader_init(Reader *r, const uint8_t *data, size_t len) {
+        return reader_init_max(r, data, len, PTP_DATASET_MAX_SIZE);
 }
 
 static int read_bytes(Reader *r, size_t n, const uint8_t **ret) {
@@ -74,7 +67,7 @@ static int read_bytes(Reader *r, size_t n, const uint8_t **ret) {
         return 0;
 }
 
-static inline uint8_t le8(const uint8_t *p) {
+static inline uint8_t ptp_le8(const uint8_t *p) {
         return p[0];
 }
 
@@ -84,7 +77,7 @@ static inline uint8_t le8(const uint8_t *p) {
                 const uint8_t *p;                                       \
                 if (read_bytes(r, bits / 8, &p) < 0)                    \
                         return -EBADMSG;                                \
-                *ret = le##bits(p);                                     \
+                *ret = ptp_le##bits(p);                                     \
                 return 0;                                               \
         }
 DEFINE_READ_UINT(8)
@@ -141,7 +134,7 @@ static int utf16_to_utf8(const uint8_t *units, size_t n, char **ret) {
         _cleanup_free_ char *s = NULL;
         size_t k = 0;
 
-        if (n == 0 || le16(units + 2 * (n - 1)) != 0)
+        if (n == 0 || ptp_le16(units + 2 * (n - 1)) != 0)
                 return -EBADMSG;            /* missing terminator */
 
         /* A BMP unit gives at most 3 bytes, a surrogate pair (2 units) 4. */
@@ -150,7 +143,7 @@ static int utf16_to_utf8(const uint8_t *units, size_t n, char **ret) {
                 return -ENOMEM;
 
         for (size_t i = 0; i < n - 1; i++) {
-                uint32_t c = le16(units + 2 * i);
+                uint32_t c = ptp_le16(units + 2 * i);
 
                 if (c == 0)
                         return -EBADMSG;    /* embedded NUL */
@@ -161,7 +154,7 @@ static int utf16_to_utf8(const uint8_t *units, size_t n, char **ret) {
 
                         if (i + 1 >= n - 1)
                                 return -EBADMSG;    /* high surrogate at the end */
-                        lo = le16(units + 2 * (i + 1));
+                        lo = ptp_le16(units + 2 * (i + 1));
                         if (lo < 0xDC00 || lo > 0xDFFF)
                                 return -EBADMSG;    /* high surrogate without low */
                         c = 0x10000 + ((c - 0xD800) << 10) + (lo - 0xDC00);
@@ -245,7 +238,7 @@ static int read_a16(Reader *r, uint16_t **ret, size_t *ret_n) {
                 if (!v)
                         return -ENOMEM;
                 for (size_t i = 0; i < n; i++)
-                        v[i] = le16(p + 2 * i);
+                        v[i] = ptp_le16(p + 2 * i);
         }
         *ret = TAKE_PTR(v);
         *ret_n = n;
@@ -382,10 +375,10 @@ int ptp_header_parse(const uint8_t *buf, size_t len, PtpContainer *ret) {
 
         if (!buf || len < PTP_HEADER_SIZE)
                 return -EBADMSG;
-        c.length = le32(buf);
-        c.type = le16(buf + 4);
-        c.code = le16(buf + 6);
-        c.transaction_id = le32(buf + 8);
+        c.length = ptp_le32(buf);
+        c.type = ptp_le16(buf + 4);
+        c.code = ptp_le16(buf + 6);
+        c.transaction_id = ptp_le32(buf + 8);
         /* §2: a length shorter than the header is malformed, and only four types exist. */
         if (c.length < PTP_HEADER_SIZE)
                 return -EBADMSG;
@@ -413,7 +406,7 @@ static int parameter_container_parse(const uint8_t *buf, size_t len, uint16_t ty
         if (c.n_params > max_params)
                 return -EBADMSG;
         for (unsigned i = 0; i < c.n_params; i++)
-                c.params[i] = le32(buf + PTP_HEADER_SIZE + 4 * i);
+                c.params[i] = ptp_le32(buf + PTP_HEADER_SIZE + 4 * i);
         *ret = c;
         return 0;
 }
@@ -485,6 +478,7 @@ const char *ptp_operation_to_string(uint16_t code) {
                 { PTP_OC_GET_PARTIAL_OBJECT_64, "GetPartialObject64" },
                 { PTP_OC_MTP_GET_OBJECT_PROPS_SUPPORTED, "GetObjectPropsSupported" },
                 { PTP_OC_MTP_GET_OBJECT_PROP_VALUE, "GetObjectPropValue" },
+                { PTP_OC_MTP_GET_OBJECT_PROP_LIST, "GetObjectPropList" },
                 { PTP_OC_BWC_GET_BATTERY_TELEMETRY, "GetBatteryTelemetry" },
                 { PTP_OC_BWC_RUN_SELF_TEST, "RunSelfTest" },
                 { PTP_OC_BWC_GET_SELF_TEST_RESULT, "GetSelfTestResult" },
@@ -704,7 +698,8 @@ int ptp_u32_array_parse(const uint8_t *data, size_t len, size_t max, uint32_t **
         uint32_t n;
         Reader r;
 
-        if (reader_init_count(&r, data, len, &n) < 0)
+        /* Bounded by max items, not by the dataset limit (§2, Listings). */
+        if (max > (SIZE_MAX - 4) / 4 || reader_init_max(&r, data, len, 4 + 4 * max) < 0 || read_u32(&r, &n) < 0)
                 return -EBADMSG;
         if (n > max || (size_t) n > r.left / 4)
                 return -EBADMSG;
@@ -715,7 +710,7 @@ int ptp_u32_array_parse(const uint8_t *data, size_t len, size_t max, uint32_t **
                 if (!v)
                         return -ENOMEM;
                 for (size_t i = 0; i < n; i++)
-                        v[i] = le32(p + 4 * i);
+                        v[i] = ptp_le32(p + 4 * i);
         }
         *ret = TAKE_PTR(v);
         *ret_n = n;
@@ -730,13 +725,13 @@ int ptp_uint_parse(const uint8_t *data, size_t len, size_t size, uint64_t *ret) 
                 *ret = data[0];
                 return 0;
         case 2:
-                *ret = le16(data);
+                *ret = ptp_le16(data);
                 return 0;
         case 4:
-                *ret = le32(data);
+                *ret = ptp_le32(data);
                 return 0;
         case 8:
-                *ret = le64(data);
+                *ret = ptp_le64(data);
                 return 0;
         default:
                 return -EINVAL;    /* a caller bug, not the camera's */

@@ -16,7 +16,29 @@
 #define PTP_MAX_EVENT_PARAMS 3
 #define PTP_COMMAND_MAX_SIZE (PTP_HEADER_SIZE + 4 * PTP_MAX_PARAMS)
 #define PTP_DATASET_MAX_SIZE (1024 * 1024)
+/* Protocol §2: a camera holds at most this many objects. The two listings are
+ * bounded by it, not by PTP_DATASET_MAX_SIZE: GetObjectHandles sends 4 bytes a
+ * handle (262,144 objects already exceed 1 MiB), GetObjectPropList at most
+ * PTP_OBJECT_PROP_LIST_MAX_PER_OBJECT a listed object. The one place that
+ * names the bound: the dock's listing code and the parsers take it from here. */
+#define PTP_MAX_OBJECTS 1000000
+#define PTP_OBJECT_HANDLES_MAX_SIZE (4 + 4 * (size_t) PTP_MAX_OBJECTS)
+#define PTP_OBJECT_PROP_LIST_MAX_PER_OBJECT 200
+#define PTP_OBJECT_PROP_LIST_MAX_SIZE (4 + PTP_OBJECT_PROP_LIST_MAX_PER_OBJECT * (size_t) PTP_MAX_OBJECTS)
 #define PTP_LENGTH_UNKNOWN UINT32_C(0xFFFFFFFF)
+
+/* §2: integers on the wire are little-endian. */
+static inline uint16_t ptp_le16(const uint8_t *p) {
+        return (uint16_t) (p[0] | (uint16_t) p[1] << 8);
+}
+
+static inline uint32_t ptp_le32(const uint8_t *p) {
+        return (uint32_t) p[0] | (uint32_t) p[1] << 8 | (uint32_t) p[2] << 16 | (uint32_t) p[3] << 24;
+}
+
+static inline uint64_t ptp_le64(const uint8_t *p) {
+        return (uint64_t) ptp_le32(p) | (uint64_t) ptp_le32(p + 4) << 32;
+}
 
 enum {
         PTP_TYPE_COMMAND = 1,
@@ -44,6 +66,7 @@ enum {
         PTP_OC_GET_PARTIAL_OBJECT_64 = 0x95C1,
         PTP_OC_MTP_GET_OBJECT_PROPS_SUPPORTED = 0x9801,
         PTP_OC_MTP_GET_OBJECT_PROP_VALUE = 0x9803,
+        PTP_OC_MTP_GET_OBJECT_PROP_LIST = 0x9805,
         PTP_OC_BWC_GET_BATTERY_TELEMETRY = 0x9A01,
         PTP_OC_BWC_RUN_SELF_TEST = 0x9A02,
         PTP_OC_BWC_GET_SELF_TEST_RESULT = 0x9A03,
@@ -94,6 +117,7 @@ enum {
         PTP_OFC_MPEG = 0x300B,
         PTP_OPC_STORAGE_ID = 0xDC01,
         PTP_OPC_OBJECT_FORMAT = 0xDC02,
+        PTP_OPC_PROTECTION_STATUS = 0xDC03,
         PTP_OPC_OBJECT_SIZE = 0xDC04,
         PTP_OPC_OBJECT_FILE_NAME = 0xDC07,
         PTP_OPC_PARENT_OBJECT = 0xDC0B,
@@ -192,7 +216,9 @@ typedef struct PtpObjectInfo {
 int ptp_object_info_parse(const uint8_t *data, size_t len, PtpObjectInfo *ret);
 void ptp_object_info_done(PtpObjectInfo *info);
 
-/* An a32 (u32 count + elements) that must fill the data exactly; at most max items. */
+/* An a32 (u32 count + elements) that must fill the data exactly; at most max
+ * items. Bounded by max, not by PTP_DATASET_MAX_SIZE: this is also the
+ * GetObjectHandles listing (max PTP_MAX_OBJECTS). */
 int ptp_u32_array_parse(const uint8_t *data, size_t len, size_t max, uint32_t **ret, size_t *ret_n);
 /* A value of a single integer type (u8, u16, u32, u64), exactly that size. */
 int ptp_uint_parse(const uint8_t *data, size_t len, size_t size, uint64_t *ret);

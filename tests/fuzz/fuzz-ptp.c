@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Fuzz every PTP parser (ptp.h). The first byte picks the parser, the rest is
+/* Fuzz every PTP parser (ptp.h, object-prop-list.h). The first byte picks the parser, the rest is
  * what the camera sent. Beyond "no crash, no leak, no overread", it checks the
  * contract: a failed parse leaves its output untouched, strings and DateTimes
  * survive a round trip through their builders. */
 #include <string.h>
 
 #include "fuzz.h"
+#include "object-prop-list.h"
 #include "parse-util.h"
 #include "ptp.h"
 
@@ -23,6 +24,7 @@ enum {
         FUZZ_BATTERY,
         FUZZ_SELF_TEST,
         FUZZ_CERTIFICATES,
+        FUZZ_PROP_LIST,
         _FUZZ_MAX,
 };
 
@@ -154,6 +156,46 @@ static void fuzz_certificates(const uint8_t *d, size_t n) {
         fuzz_check(total == n);
 }
 
+/* ObjectPropList: the first byte says where the stream is split in two (the
+ * transport hands the parser transfers of any size); the result must be the
+ * whole dataset's. Objects ascend, names are clean and bounded. */
+static void fuzz_prop_list(const uint8_t *d, size_t n) {
+        struct {
+                PtpObjectProps *o;
+                size_t n;
+        } whole, split;
+        _cleanup_(ptp_prop_list_parser_freep) PtpPropListParser *p = NULL;
+        size_t cut;
+        int r, k;
+
+        if (n < 1)
+                return;
+        cut = MIN((size_t) d[0], n - 1);
+        d++, n--;
+        r = PARSE(ptp_object_prop_list_parse(d, n, 64, &whole.o, &whole.n), whole);
+        fuzz_check(ptp_prop_list_parser_new(64, &p) == 0);
+        k = ptp_prop_list_parser_feed(p, d, cut);
+        if (k == 0)
+                k = ptp_prop_list_parser_feed(p, d + cut, n - cut);
+        if (k == 0)
+                k = PARSE(ptp_prop_list_parser_finish(p, &split.o, &split.n), split);
+        fuzz_check((r == 0) == (k == 0));
+        if (r < 0)
+                return;
+        fuzz_check(whole.n == split.n && whole.n <= 64);
+        for (size_t i = 0; i < whole.n; i++) {
+                fuzz_check(whole.o[i].handle != 0 && whole.o[i].handle != UINT32_MAX);
+                fuzz_check(i == 0 || whole.o[i - 1].handle < whole.o[i].handle);
+                fuzz_check(whole.o[i].handle == split.o[i].handle && whole.o[i].size == split.o[i].size &&
+                           whole.o[i].parent == split.o[i].parent && whole.o[i].format == split.o[i].format);
+                check_string(whole.o[i].filename);
+                fuzz_check(strcmp(whole.o[i].filename, split.o[i].filename) == 0);
+                fuzz_check(strlen(whole.o[i].filename) <= 4 * PTP_OBJECT_NAME_MAX);
+        }
+        ptp_object_props_free(whole.o, whole.n);
+        ptp_object_props_free(split.o, split.n);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         const uint8_t *d;
         size_t n;
@@ -237,6 +279,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 break;
         case FUZZ_CERTIFICATES:
                 fuzz_certificates(d, n);
+                break;
+        case FUZZ_PROP_LIST:
+                fuzz_prop_list(d, n);
                 break;
         }
         return 0;

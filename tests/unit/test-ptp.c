@@ -4,6 +4,7 @@
  * impossible counts; a failed parse must leave its output exactly as it was. */
 #include <glib.h>
 
+#include "object-prop-list.h"
 #include "ptp.h"
 
 /* ---- building test datasets ---- */
@@ -986,6 +987,228 @@ static void test_certificates(void) {
         }
 }
 
+/* ---- GetObjectHandles beyond 1 MiB (§2, Listings) ---- */
+
+static void test_u32_array_large(void) {
+        g_autoptr(GByteArray) a = g_byte_array_new();
+        uint32_t *v = NULL;
+        size_t n = 0;
+
+        /* 262,147 handles: 1,048,592 bytes, more than a dataset may be. */
+        put_u32(a, 262147);
+        for (uint32_t i = 1; i <= 262147; i++)
+                put_u32(a, i);
+        g_assert_cmpuint(a->len, >, PTP_DATASET_MAX_SIZE);
+        g_assert_cmpint(ptp_u32_array_parse(a->data, a->len, PTP_MAX_OBJECTS, &v, &n), ==, 0);
+        g_assert_cmpuint(n, ==, 262147);
+        g_assert_cmpuint(v[262146], ==, 262147);
+        g_free(v);
+        v = NULL;
+        /* The object bound still holds. */
+        g_assert_cmpint(ptp_u32_array_parse(a->data, a->len, 262146, &v, &n), ==, -EBADMSG);
+        g_assert_null(v);
+}
+
+/* ---- ObjectPropList (§5.11) ---- */
+
+enum { DT_U8 = 0x0002, DT_U16 = 0x0004, DT_U32 = 0x0006, DT_U64 = 0x0008, DT_U128 = 0x000A, DT_STR = 0xFFFF,
+       DT_AU16 = 0x4004 };
+
+static void put_element(GByteArray *a, uint32_t handle, uint16_t code, uint16_t type) {
+        put_u32(a, handle);
+        put_u16(a, code);
+        put_u16(a, type);
+}
+
+/* One object's six elements; returns how many. */
+static unsigned put_object(GByteArray *a, uint32_t handle, uint16_t format, uint64_t size, const char *name,
+                           uint32_t parent) {
+        put_element(a, handle, PTP_OPC_STORAGE_ID, DT_U32), put_u32(a, 0x00010001);
+        put_element(a, handle, PTP_OPC_OBJECT_FORMAT, DT_U16), put_u16(a, format);
+        put_element(a, handle, PTP_OPC_PROTECTION_STATUS, DT_U16), put_u16(a, handle == 3);
+        put_element(a, handle, PTP_OPC_OBJECT_SIZE, DT_U64), put_u64(a, size);
+        put_element(a, handle, PTP_OPC_OBJECT_FILE_NAME, DT_STR), put_str(a, name);
+        put_element(a, handle, PTP_OPC_PARENT_OBJECT, DT_U32), put_u32(a, parent);
+        return 6;
+}
+
+/* A folder and three files, one of them with two properties a fuller MTP
+ * camera adds (skipped), and larger than 4 GiB. */
+static GByteArray *prop_list_build(void) {
+        GByteArray *a = g_byte_array_new();
+        unsigned n = 0;
+
+        put_u32(a, 0);
+        n += put_object(a, 1, PTP_OFC_ASSOCIATION, 0, "20261121T221500Z-0001", 0);
+        n += put_object(a, 2, PTP_OFC_MPEG, UINT64_C(5) << 32, "000000.mp4", 1);
+        put_element(a, 2, 0xDC41, DT_U128);   /* PersistentUniqueObjectIdentifier */
+        g_byte_array_append(a, (const uint8_t *) "0123456789abcdef", 16);
+        put_element(a, 2, 0xDC09, DT_STR), put_str(a, "20261121T221500Z");   /* DateModified */
+        n += 2;
+        n += put_object(a, 3, PTP_OFC_TEXT, 383, "000000.man", 1);
+        n += put_object(a, 7, PTP_OFC_UNDEFINED, 2000, "000000.p7s", 1);
+        a->data[0] = (uint8_t) n;
+        return a;
+}
+
+static void test_object_prop_list(void) {
+        g_autoptr(GByteArray) a = prop_list_build();
+        g_autofree uint8_t *longer = g_malloc0(a->len + 1);
+        PtpObjectProps *o = NULL;
+        size_t n = 0;
+
+        g_assert_cmpint(ptp_object_prop_list_parse(a->data, a->len, PTP_MAX_OBJECTS, &o, &n), ==, 0);
+        g_assert_cmpuint(n, ==, 4);
+        g_assert_cmpuint(o[0].handle, ==, 1);
+        g_assert_cmpuint(o[0].format, ==, PTP_OFC_ASSOCIATION);
+        g_assert_cmpstr(o[0].filename, ==, "20261121T221500Z-0001");
+        g_assert_cmpuint(o[1].size, ==, UINT64_C(5) << 32);
+        g_assert_cmpuint(o[1].parent, ==, 1);
+        g_assert_cmpuint(o[2].protection, ==, 1);
+        g_assert_cmpstr(o[3].filename, ==, "000000.p7s");
+        g_assert_cmpuint(o[3].handle, ==, 7);
+        ptp_object_props_free(o, n);
+
+        /* Every prefix is incomplete; a byte more is malformed. */
+        for (size_t i = 0; i < a->len; i++) {
+                o = NULL;
+                g_assert_cmpint(ptp_object_prop_list_parse(a->data, i, PTP_MAX_OBJECTS, &o, &n), ==, -EBADMSG);
+                g_assert_null(o);
+        }
+        memcpy(longer, a->data, a->len);
+        g_assert_cmpint(ptp_object_prop_list_parse(longer, a->len + 1, PTP_MAX_OBJECTS, &o, &n), ==, -EBADMSG);
+
+        /* Split anywhere (and once in single bytes): the same objects. */
+        for (size_t cut = 0; cut <= a->len; cut++) {
+                _cleanup_(ptp_prop_list_parser_freep) PtpPropListParser *p = NULL;
+
+                g_assert_cmpint(ptp_prop_list_parser_new(PTP_MAX_OBJECTS, &p), ==, 0);
+                g_assert_cmpint(ptp_prop_list_parser_feed(p, a->data, cut), ==, 0);
+                if (cut == 7)
+                        for (size_t i = cut; i < a->len; i++)
+                                g_assert_cmpint(ptp_prop_list_parser_feed(p, a->data + i, 1), ==, 0);
+                else
+                        g_assert_cmpint(ptp_prop_list_parser_feed(p, a->data + cut, a->len - cut), ==, 0);
+                g_assert_cmpint(ptp_prop_list_parser_finish(p, &o, &n), ==, 0);
+                g_assert_cmpuint(n, ==, 4);
+                g_assert_cmpstr(o[1].filename, ==, "000000.mp4");
+                g_assert_cmpuint(o[3].size, ==, 2000);
+                ptp_object_props_free(o, n);
+        }
+
+        /* The object maximum. */
+        o = NULL;
+        g_assert_cmpint(ptp_object_prop_list_parse(a->data, a->len, 3, &o, &n), ==, -EBADMSG);
+        g_assert_null(o);
+        /* Empty. */
+        g_byte_array_set_size(a, 0);
+        put_u32(a, 0);
+        g_assert_cmpint(ptp_object_prop_list_parse(a->data, a->len, 0, &o, &n), ==, 0);
+        g_assert_cmpuint(n, ==, 0);
+        ptp_object_props_free(o, n);
+}
+
+/* The object build() makes, then a valid one after it (handle 50). The
+ * outputs stay untouched on failure. */
+static int prop_list_one(void (*build)(GByteArray *a, unsigned *n)) {
+        g_autoptr(GByteArray) a = g_byte_array_new();
+        PtpObjectProps *sentinel = (PtpObjectProps *) a, *o = sentinel;
+        size_t n_out = 99;
+        unsigned n = 0;
+        int r;
+
+        put_u32(a, 0);
+        build(a, &n);
+        n += put_object(a, 50, PTP_OFC_TEXT, 1, "000001.man", 1);
+        a->data[0] = (uint8_t) n;
+        r = ptp_object_prop_list_parse(a->data, a->len, PTP_MAX_OBJECTS, &o, &n_out);
+        if (r == 0)
+                ptp_object_props_free(o, n_out);
+        else
+                g_assert_true(o == sentinel && n_out == 99);
+        return r;
+}
+
+static void skipped_u8(GByteArray *a, unsigned *n) {
+        *n += put_object(a, 5, PTP_OFC_TEXT, 1, "000000.man", 1);
+        put_element(a, 5, 0xDC99, DT_U8), put_u8(a, 1), (*n)++;
+}
+static void bad_type(GByteArray *a, unsigned *n) {
+        *n += put_object(a, 5, PTP_OFC_TEXT, 1, "000000.man", 1);
+        a->data[a->len - 6] = DT_U16;   /* ParentObject (4 bytes) said to be a u16 */
+}
+static void twice(GByteArray *a, unsigned *n) {
+        *n += put_object(a, 5, PTP_OFC_TEXT, 1, "000000.man", 1);
+        put_element(a, 5, PTP_OPC_OBJECT_SIZE, DT_U64), put_u64(a, 2), (*n)++;
+}
+static void descending(GByteArray *a, unsigned *n) {
+        *n += put_object(a, 60, PTP_OFC_TEXT, 1, "000000.man", 1);
+}
+static void interleaved(GByteArray *a, unsigned *n) {
+        *n += put_object(a, 5, PTP_OFC_TEXT, 1, "000000.man", 1);
+        *n += put_object(a, 6, PTP_OFC_TEXT, 1, "000000.p7s", 1);
+        put_element(a, 5, 0xDC09, DT_STR), put_str(a, "x"), (*n)++;
+}
+static void handle_zero(GByteArray *a, unsigned *n) {
+        *n += put_object(a, 0, PTP_OFC_TEXT, 1, "000000.man", 1);
+}
+static void handle_all(GByteArray *a, unsigned *n) {
+        *n += put_object(a, 0xFFFFFFFF, PTP_OFC_TEXT, 1, "000000.man", 1);
+}
+static void no_parent(GByteArray *a, unsigned *n) {
+        *n += put_object(a, 5, PTP_OFC_TEXT, 1, "000000.man", 1) - 1;
+        g_byte_array_set_size(a, a->len - 12);
+}
+static void array_type(GByteArray *a, unsigned *n) {
+        *n += put_object(a, 5, PTP_OFC_TEXT, 1, "000000.man", 1);
+        put_element(a, 5, 0xDC99, DT_AU16), put_u32(a, 1), put_u16(a, 7), (*n)++;
+}
+static void unknown_type(GByteArray *a, unsigned *n) {
+        *n += put_object(a, 5, PTP_OFC_TEXT, 1, "000000.man", 1);
+        put_element(a, 5, 0xDC99, 0x0011), put_u32(a, 1), (*n)++;
+}
+static void bad_string(GByteArray *a, unsigned *n) {
+        static const uint16_t lone[] = { 0xD800, 0 };
+        *n += put_object(a, 5, PTP_OFC_TEXT, 1, "000000.man", 1);
+        put_element(a, 5, 0xDC09, DT_STR), put_units(a, 2, lone, 2), (*n)++;
+}
+
+static void test_object_prop_list_malformed(void) {
+        static const uint32_t counts[] = { 33, 0x80000000, 0xFFFFFFFF };
+        g_autoptr(GByteArray) a = g_byte_array_new();
+        g_autofree char *long_name = g_strnfill(PTP_OBJECT_NAME_MAX + 1, 'a');
+        PtpObjectProps *o = NULL;
+        size_t n = 0;
+
+        g_assert_cmpint(prop_list_one(skipped_u8), ==, 0);
+        g_assert_cmpint(prop_list_one(bad_type), ==, -EBADMSG);
+        g_assert_cmpint(prop_list_one(twice), ==, -EBADMSG);
+        g_assert_cmpint(prop_list_one(descending), ==, -EBADMSG);
+        g_assert_cmpint(prop_list_one(interleaved), ==, -EBADMSG);
+        g_assert_cmpint(prop_list_one(handle_zero), ==, -EBADMSG);
+        g_assert_cmpint(prop_list_one(handle_all), ==, -EBADMSG);
+        g_assert_cmpint(prop_list_one(no_parent), ==, -EBADMSG);
+        g_assert_cmpint(prop_list_one(array_type), ==, -EBADMSG);
+        g_assert_cmpint(prop_list_one(unknown_type), ==, -EBADMSG);
+        g_assert_cmpint(prop_list_one(bad_string), ==, -EBADMSG);
+
+        /* A name longer than any a dock uses: checked, kept as "". */
+        put_u32(a, 6);
+        put_object(a, 4, PTP_OFC_ASSOCIATION, 0, long_name, 0);
+        g_assert_cmpint(ptp_object_prop_list_parse(a->data, a->len, 1, &o, &n), ==, 0);
+        g_assert_cmpstr(o[0].filename, ==, "");
+        ptp_object_props_free(o, n);
+
+        /* Counts the object maximum cannot reach. */
+        for (size_t i = 0; i < G_N_ELEMENTS(counts); i++) {
+                g_byte_array_set_size(a, 0);
+                put_u32(a, counts[i]);
+                o = NULL;
+                g_assert_cmpint(ptp_object_prop_list_parse(a->data, a->len, 1, &o, &n), ==, -EBADMSG);
+                g_assert_null(o);
+        }
+}
+
 int main(int argc, char *argv[]) {
         g_test_init(&argc, &argv, NULL);
         g_test_add_func("/ptp/container-roundtrip", test_container_roundtrip);
@@ -1004,5 +1227,8 @@ int main(int argc, char *argv[]) {
         g_test_add_func("/ptp/battery-telemetry", test_battery);
         g_test_add_func("/ptp/self-test-result", test_self_test);
         g_test_add_func("/ptp/certificates", test_certificates);
+        g_test_add_func("/ptp/u32-array-large", test_u32_array_large);
+        g_test_add_func("/ptp/object-prop-list", test_object_prop_list);
+        g_test_add_func("/ptp/object-prop-list-malformed", test_object_prop_list_malformed);
         return g_test_run();
 }

@@ -115,12 +115,99 @@ static uint16_t select_for_list(Responder *r, GPtrArray *out)
         return RC_OK;
 }
 
+/* A listing being sent: its objects (whose names never change, so the length
+ * that went out first stays right), their values as they are read. */
+typedef struct {
+        GPtrArray *objs;
+        uint32_t code;
+        uint32_t n_elements;
+        gboolean counted;   /* NumberOfElements sent */
+        guint next;
+} PropListSend;
+
+static void prop_list_send_free(gpointer p)
+{
+        PropListSend *s = p;
+
+        g_ptr_array_unref(s->objs);
+        g_free(s);
+}
+
+static gboolean prop_wanted(uint32_t code, uint16_t pc)
+{
+        return code == 0xFFFFFFFF || code == pc;
+}
+
+/* What put_str() sends for utf8, counted without converting it. */
+static uint64_t str_size(const char *utf8)
+{
+        uint64_t units = 0;
+
+        if (!utf8 || !g_utf8_validate(utf8, -1, NULL))
+                return 1;
+        for (const guchar *p = (const guchar *) utf8; *p; p++)
+                if ((*p & 0xC0) != 0x80)
+                        units += *p >= 0xF0 ? 2 : 1;   /* outside the BMP: a surrogate pair */
+        return units == 0 ? 1 : 1 + 2 * (MIN(units, 254) + 1);
+}
+
+static void put_elements(Responder *r, GByteArray *a, Object *obj, uint32_t code)
+{
+        for (unsigned p = 0; p < G_N_ELEMENTS(object_props); p++) {
+                uint16_t pc = object_props[p];
+
+                if (!prop_wanted(code, pc))
+                        continue;
+                put_u32(a, obj->handle);
+                put_u16(a, pc);
+                put_u16(a, prop_type(pc));
+                put_prop(r, a, obj, pc);
+        }
+}
+
+/* NumberOfElements first, then the next 1024 objects' elements each time. */
+static gboolean prop_list_more(Responder *r, gpointer state, GByteArray *out)
+{
+        PropListSend *s = state;
+        guint end = MIN(s->next + 1024, s->objs->len);
+
+        if (!s->counted) {
+                put_u32(out, s->n_elements);
+                s->counted = TRUE;
+        }
+        for (; s->next < end; s->next++)
+                put_elements(r, out, s->objs->pdata[s->next], s->code);
+        return s->next < s->objs->len;
+}
+
+/* The bytes of one object's elements, without making them. */
+static uint64_t elements_size(const char *name, uint32_t code, uint32_t *ret_n)
+{
+        uint64_t size = 0;
+
+        for (unsigned p = 0; p < G_N_ELEMENTS(object_props); p++) {
+                uint16_t pc = object_props[p];
+
+                if (!prop_wanted(code, pc))
+                        continue;
+                (*ret_n)++;
+                size += 8;
+                switch (prop_type(pc)) {
+                case DTC_UINT16: size += 2; break;
+                case DTC_UINT64: size += 8; break;
+                case DTC_STR: size += str_size(name); break;
+                default: size += 4; break;
+                }
+        }
+        return size;
+}
+
 void op_object_prop_list(Responder *r)
 {
-        g_autoptr(GPtrArray) objs = g_ptr_array_new();
+        PropListSend *s;
         uint32_t code = r->params[2];
         uint16_t rc;
-        GByteArray *a;
+        uint64_t length = 4;
         uint32_t n = 0;
 
         if (r->params[3] != 0) {
@@ -131,27 +218,18 @@ void op_object_prop_list(Responder *r)
                 respond0(r, RC_ObjectProp_Not_Supported);
                 return;
         }
-        rc = select_for_list(r, objs);
+        s = g_new0(PropListSend, 1);
+        s->objs = g_ptr_array_new();
+        s->code = code;
+        rc = select_for_list(r, s->objs);
         if (rc != RC_OK) {
+                prop_list_send_free(s);
                 respond0(r, rc);
                 return;
         }
-        a = g_byte_array_sized_new(16 + objs->len * 96);
-        put_u32(a, 0); /* NumberOfElements, filled in below */
-        for (guint i = 0; i < objs->len; i++) {
-                for (unsigned p = 0; p < G_N_ELEMENTS(object_props); p++) {
-                        uint16_t pc = object_props[p];
-
-                        if (code != 0xFFFFFFFF && code != pc)
-                                continue;
-                        put_u32(a, ((Object *) objs->pdata[i])->handle);
-                        put_u16(a, pc);
-                        put_u16(a, prop_type(pc));
-                        put_prop(r, a, objs->pdata[i], pc);
-                        n++;
-                }
-        }
-        a->data[0] = n & 0xff, a->data[1] = (n >> 8) & 0xff, a->data[2] = (n >> 16) & 0xff, a->data[3] = n >> 24;
-        send_data(r, g_byte_array_free_to_bytes(a));
+        for (guint i = 0; i < s->objs->len; i++)
+                length += elements_size(((Object *) s->objs->pdata[i])->name, code, &n);
+        s->n_elements = n;
+        send_data_lazy(r, length, prop_list_more, s, prop_list_send_free);
         respond0(r, RC_OK);
 }

@@ -3,9 +3,18 @@
 #pragma once
 #include "responder.h"
 
+/* Appends the next bytes of a payload made as the host reads it to out;
+ * FALSE once there are no more. */
+typedef gboolean (*PayloadMore)(Responder *r, gpointer state, GByteArray *out);
+
 typedef struct {
         uint8_t header[12];
         GBytes *payload;   /* dataset or response parameters */
+        PayloadMore more;  /* or a dataset made piece by piece (send_data_lazy) */
+        gpointer more_state;
+        GDestroyNotify more_free;
+        GByteArray *chunk; /* its piece being read, from payload offset chunk_off */
+        uint64_t chunk_off;
         Object *object;    /* or object bytes from object_offset */
         uint64_t object_offset;
         uint64_t length;   /* bytes actually sent: header + payload */
@@ -41,6 +50,10 @@ struct Responder {
 uint32_t next_tid(uint32_t tid);
 
 void send_data(Responder *r, GBytes *payload);
+/* A dataset of length bytes made by more as the host reads it, so that a large
+ * one (a listing of a million objects) never keeps the host's ioctls waiting
+ * the way a whole one made at once would. state goes with free_state. */
+void send_data_lazy(Responder *r, uint64_t length, PayloadMore more, gpointer state, GDestroyNotify free_state);
 void send_object(Responder *r, Object *obj, uint64_t offset, uint64_t len);
 void respond(Responder *r, uint16_t code, const uint32_t *params, unsigned n);
 void respond0(Responder *r, uint16_t code);

@@ -12,6 +12,10 @@ static void out_phase_free(OutPhase *ph)
 {
         if (ph->payload)
                 g_bytes_unref(ph->payload);
+        if (ph->more_free)
+                ph->more_free(ph->more_state);
+        if (ph->chunk)
+                g_byte_array_unref(ph->chunk);
         g_free(ph);
 }
 
@@ -118,6 +122,18 @@ void send_data(Responder *r, GBytes *payload)
         OutPhase *ph = queue_phase(r, PTP_CONTAINER_DATA, r->op, r->tid, g_bytes_get_size(payload));
 
         ph->payload = payload;
+        apply_malformed_data(r, ph);
+        r->data_sent = TRUE;
+}
+
+void send_data_lazy(Responder *r, uint64_t length, PayloadMore more, gpointer state, GDestroyNotify free_state)
+{
+        OutPhase *ph = queue_phase(r, PTP_CONTAINER_DATA, r->op, r->tid, length);
+
+        ph->more = more;
+        ph->more_state = state;
+        ph->more_free = free_state;
+        ph->chunk = g_byte_array_new();
         apply_malformed_data(r, ph);
         r->data_sent = TRUE;
 }
@@ -313,6 +329,31 @@ static size_t copy_object(Responder *r, OutPhase *ph, uint64_t payload_off, uint
         return allowed;
 }
 
+/* Bytes of a lazily made payload: read in order, so a piece is made when the
+ * reader passes the end of the last one, and dropped then. Past the end
+ * (a malformed length): zeros. */
+static void copy_lazy(Responder *r, OutPhase *ph, uint64_t off, uint8_t *buf, size_t n)
+{
+        size_t done = 0;
+
+        while (done < n) {
+                uint64_t end = ph->chunk_off + ph->chunk->len;
+                size_t m;
+
+                if (off + done >= end) {
+                        ph->chunk_off = end;
+                        g_byte_array_set_size(ph->chunk, 0);
+                        if (!ph->more(r, ph->more_state, ph->chunk) && ph->chunk->len == 0)
+                                break;
+                        continue;
+                }
+                m = (size_t) MIN((uint64_t) (n - done), end - (off + done));
+                memcpy(buf + done, ph->chunk->data + (off + done - ph->chunk_off), m);
+                done += m;
+        }
+        memset(buf + done, 0, n - done);
+}
+
 static size_t copy_phase(Responder *r, OutPhase *ph, uint8_t *buf, size_t n)
 {
         size_t done = 0;
@@ -327,6 +368,9 @@ static size_t copy_phase(Responder *r, OutPhase *ph, uint8_t *buf, size_t n)
 
                 if (ph->object) {
                         done += copy_object(r, ph, payload_off, buf + done, n - done);
+                } else if (ph->more) {
+                        copy_lazy(r, ph, payload_off, buf + done, n - done);
+                        done = n;
                 } else {
                         gsize size = 0;
                         const uint8_t *p = ph->payload ? g_bytes_get_data(ph->payload, &size) : NULL;
