@@ -47,6 +47,7 @@ struct Offload {
         Manifest *manifest;
         char *reason;               /* why it is quarantined, NULL if not */
         bool trusted;               /* manifest valid, signed, about this segment: it heads the chain */
+        CentralSearch *search;      /* a predecessor check in flight */
         int fd;
         uint64_t offset, size, unsynced, chunk_start;
         EVP_MD_CTX *hash;

@@ -227,6 +227,7 @@ static void on_predecessor(int result, void *userdata) {
         uint32_t prev = cur_seg(o)->index - 1;
 
         o->busy = false;
+        o->search = NULL;
         if (result > 0)
                 offload_log(o, LOG_INFO, 0, o->segname, "Continues segment %06" PRIu32 ", which central storage holds.",
                             prev);
@@ -248,10 +249,11 @@ static void check_predecessor(Offload *o) {
 
         o->busy = true;
         r = central_find_manifest(o->ctx->central, o->serial, o->id.recording, cur_seg(o)->index - 1,
-                                  o->manifest->prev, on_predecessor, o);
+                                  o->manifest->prev, on_predecessor, o, &o->search);
         if (r >= 0)
                 return;
         o->busy = false;
+        o->search = NULL;
         offload_log(o, LOG_NOTICE, 0, o->segname, "Earlier segments of this recording were never seen by this "
                     "dock and central storage cannot be read back; the chain is checked from here on.");
         pull_video(o);
@@ -851,6 +853,7 @@ int offload_start(const DockContext *ctx, Camera *camera, const char *bay, const
 }
 
 static void offload_destroy(Offload *o) {
+        central_search_cancel(o->search);   /* the offload ends while central storage is asked */
         segment_reset(o);
         camera_inventory_free(o->inv);
         free(o->refused);

@@ -42,11 +42,15 @@ int central_enqueue_segment(Central *c, const SegmentId *id, const SegmentState 
 /* Does central storage hold a manifest with SHA-256 sha256 for segment index of
  * a recording (under evidence/ or quarantine/, the plain key or the variant the
  * hash names)? result: 1 yes; 0 those keys hold other manifests; -ENOENT
- * nothing there; other < 0 cannot tell now. -EOPNOTSUPP at once when the
- * backend cannot read back. cb may run before this returns. */
+ * nothing there; other < 0 cannot tell now (storage unreachable, refused).
+ * -EOPNOTSUPP at once when the backend cannot find objects by key (tus). *ret is set before anything else happens; cb may
+ * run before this returns, and the search is over (and freed) when cb runs. */
+typedef struct CentralSearch CentralSearch;
 typedef void (*central_found_t)(int result, void *userdata);
 int central_find_manifest(Central *c, const char *serial, const char *recording, uint32_t index,
-                          const uint8_t sha256[32], central_found_t cb, void *userdata);
+                          const uint8_t sha256[32], central_found_t cb, void *userdata, CentralSearch **ret);
+/* Stop a search; cb is not called. */
+CentralSearch *central_search_cancel(CentralSearch *s);
 /* After a restart: every segment pulled but not confirmed goes back in the queue;
  * a confirmed one's state is synced again and its data leaves the spool (a power
  * cut can bring back an unlink that its directory's fsync had not made durable). */
