@@ -43,7 +43,8 @@ int central_enqueue_segment(Central *c, const SegmentId *id, const SegmentState 
  * a recording (under evidence/ or quarantine/, the plain key or the variant the
  * hash names)? result: 1 yes; 0 those keys hold other manifests; -ENOENT
  * nothing there; other < 0 cannot tell now (storage unreachable, refused).
- * -EOPNOTSUPP at once when the backend cannot find objects by key (tus). *ret is set before anything else happens; cb may
+ * -EOPNOTSUPP at once when the backend cannot find objects by key (tus unless
+ * [tus] uploads_named_by_key). *ret is set before anything else happens; cb may
  * run before this returns, and the search is over (and freed) when cb runs. */
 typedef struct CentralSearch CentralSearch;
 typedef void (*central_found_t)(int result, void *userdata);

@@ -4,7 +4,8 @@
  * tus backends read from them: ETag (s3_etag_equal), Content-Length and tus's
  * Upload-Offset/Upload-Length (parse_uint64), Location (tus_location_resolve,
  * on an https and an http creation URL), Tus-Extension with
- * Tus-Checksum-Algorithm (tus_announces_sha256). Input: the answer's header
+ * Tus-Checksum-Algorithm (tus_announces_sha256), Upload-Metadata
+ * (tus_metadata_has). Input: the answer's header
  * block, lines ending in '\n'. Beyond "no crash, no leak, no overread": a
  * value is one line of what was received, a status line forgets the headers
  * before it, and a resolved Location stays under the creation URL's scheme
@@ -73,6 +74,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         }
         (void) tus_announces_sha256(http_headers_get(&h, "Tus-Extension"),
                                     http_headers_get(&h, "Tus-Checksum-Algorithm"));
+        /* A key is found only with its exact bytes; an empty value never names one. */
+        (void) tus_metadata_has(http_headers_get(&h, "Upload-Metadata"), "key", "evidence/a");
+        fuzz_check(!tus_metadata_has("key ", "key", "evidence/a"));
+        fuzz_check(tus_metadata_has("filename eA==,key ZXZpZGVuY2UvYQ==", "key", "evidence/a"));
         http_headers_clear(&h);
         fuzz_check(h.n == 0);
         http_headers_done(&h);
