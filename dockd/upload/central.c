@@ -171,6 +171,8 @@ int central_enqueue_segment(Central *c, const SegmentId *id, const SegmentState 
         char name[128];
         int r;
 
+        if (st->chain_owed)
+                return 0;   /* held until its link is checked: then it knows its area */
         snprintf(name, sizeof name, "%s/%s/%06" PRIu32 "%s", id->serial, id->recording, id->index, strempty(id->variant));
         if (uploader_has(c->uploader, name))
                 return 0;

@@ -37,7 +37,9 @@ Backend *central_backend(Central *c);
  * oldest of them was pulled (CLOCK_REALTIME; 0 when there is none). */
 void central_unconfirmed(Central *c, size_t *ret_n, usec_t *ret_oldest);
 
-/* Queue a pulled segment's objects for central storage (idempotent). */
+/* Queue a pulled segment's objects for central storage (idempotent). Not one
+ * whose chain link is owed a check (SegmentState.chain_owed): it goes to
+ * evidence/ or quarantine/ by that check's answer, and is queued then. */
 int central_enqueue_segment(Central *c, const SegmentId *id, const SegmentState *st);
 /* Does central storage hold a manifest with SHA-256 sha256 for segment index of
  * a recording (under evidence/ or quarantine/, the plain key or the variant the
