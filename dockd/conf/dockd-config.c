@@ -107,6 +107,7 @@ static const ConfigItem items[] = {
         G("tus", "credentials", CT_STRING, tus_credentials, 0, 0),
         G("tus", "ca_file", CT_PATH, tus_ca_file, 0, 0),
         G("tus", "chunk_size", CT_SIZE, tus_chunk_size, 64 * KiB, 4 * GiB),
+        G("tus", "uploads_named_by_key", CT_BOOL, tus_uploads_named_by_key, 0, 0),
         G("tus", "timeout", CT_DURATION, tus_timeout, SEC, 3600 * SEC),
 
         G("retention", "default", CT_DURATION, retention_default, DAY, 100 * YEAR),

@@ -105,6 +105,7 @@ typedef struct DockdConfig {
         char *tus_credentials;
         char *tus_ca_file;
         uint64_t tus_chunk_size;
+        bool tus_uploads_named_by_key;   /* upload URL = endpoint + key with '/' as '~' */
         usec_t tus_timeout;
 
         /* [retention] */

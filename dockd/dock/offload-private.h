@@ -12,6 +12,7 @@ typedef struct SegmentMatch {
         bool checked;                        /* matched against the spool in this docking */
         bool proven;                         /* the camera's .man has the SHA-256 the spool holds for it */
         char variant[SEGMENT_VARIANT_MAX];   /* "", or other content under a reused name */
+        bool owed_asked;                     /* its owed chain check was asked in this pass */
 } SegmentMatch;
 
 typedef enum Phase {
@@ -49,6 +50,8 @@ struct Offload {
         Manifest *manifest;
         char *reason;               /* why it is quarantined, NULL if not */
         bool trusted;               /* manifest valid, signed, about this segment: it heads the chain */
+        bool chain_owed;            /* central storage could not answer its predecessor check yet */
+        CentralSearch *search;      /* a predecessor check in flight */
         int fd;
         uint64_t offset, size, unsynced, chunk_start;
         EVP_MD_CTX *hash;
@@ -66,6 +69,13 @@ struct Offload {
         int del_kind;
         bool *refused;              /* per inventory segment: the camera refused a delete */
         bool rescan;                /* a confirmation came while we were busy */
+
+        /* owed chain checks (SegmentState.chain_owed), asked again with the upload backoff */
+        bool owed_unanswered;       /* one could not be answered in this pass */
+        unsigned owed_failures;     /* passes in a row with one that could not */
+        sd_event_source *owed_timer;
+        bool owed_again;            /* the timer fired: another pass once idle */
+        bool repass;                /* a pass over the inventory after the first */
 };
 
 static inline const CameraSegment *cur_seg(Offload *o) {
@@ -86,7 +96,8 @@ void offload_log(Offload *o, int level, int error, const char *segment, const ch
 void offload_fail(Offload *o, int error, const char *what);
 void offload_step(Offload *o);
 /* A recording is held on the camera while any of its segments (on the camera,
- * or ever seen by this dock) is quarantined or not yet pulled and verified. */
+ * or ever seen by this dock) is quarantined, not yet pulled and verified, or
+ * owes a chain check central storage could not answer yet. */
 bool offload_recording_deletable(Offload *o, const char *recording);
 
 /* offload-delete.c */
@@ -98,3 +109,16 @@ int offload_match_segment(Offload *o);
 void offload_delete_next(Offload *o);
 /* Deletions a crash interrupted whose files the camera no longer has: finish their records. */
 int offload_finish_interrupted_deletions(Offload *o);
+
+/* offload-chain.c */
+/* What central storage's answer about segment index - 1 (central_find_manifest())
+ * means for segment index: NULL it links, else why it is quarantined (in buf). */
+const char *offload_chain_verdict(int result, uint32_t index, char *buf, size_t size);
+/* A segment is quarantined: count it, tell the bay, raise the integrity alert. */
+void offload_report_quarantined(Offload *o, const char *segname, const char *recording, const char *reason);
+/* Ask central storage again about the segment before o->cur, whose state st owes
+ * that check; busy until the answer, then offload_step(). */
+void offload_check_owed(Offload *o, const SegmentState *st);
+/* A pass over the inventory ended with an owed check unanswered: another pass
+ * after the upload backoff. */
+int offload_owed_retry_later(Offload *o);

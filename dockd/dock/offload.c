@@ -56,6 +56,7 @@ static void segment_reset(Offload *o) {
         free(o->reason);
         o->reason = NULL;
         o->trusted = false;
+        o->chain_owed = false;
         o->fd = safe_close(o->fd);
         EVP_MD_CTX_free(o->hash);
         o->hash = NULL;
@@ -170,7 +171,7 @@ bool offload_recording_deletable(Offload *o, const char *recording) {
                         continue;
                 if (spool_state_load(o->ctx->spool, &id, &st) < 0)
                         return false;
-                ok = !st.quarantined && st.stage >= SEGMENT_PULLED;
+                ok = !st.quarantined && st.stage >= SEGMENT_PULLED && !st.chain_owed;
                 segment_state_done(&st);
                 if (!ok)
                         return false;
@@ -250,36 +251,55 @@ static int evaluate_manifest(Offload *o) {
 
 static void on_predecessor(int result, void *userdata) {
         Offload *o = userdata;
-        uint32_t prev = cur_seg(o)->index - 1;
+        uint32_t index = cur_seg(o)->index;
+        char buf[160];
+        const char *why;
 
         o->busy = false;
-        if (result > 0)
-                offload_log(o, LOG_INFO, 0, o->segname, "Continues segment %06" PRIu32 ", which central storage holds.",
-                            prev);
-        else if (result == 0)
-                quarantine(o, "hash chain: prev does not match segment %06" PRIu32 " in central storage", prev);
-        else if (result == -ENOENT)
-                quarantine(o, "hash chain: a gap: segment %06" PRIu32 " is in no spool of this dock and not in "
-                           "central storage", prev);
+        o->search = NULL;
+        if (result < 0 && result != -ENOENT) {
+                /* Unanswered is not passed: see check_predecessor(). */
+                o->chain_owed = true;
+                offload_log(o, LOG_WARNING, result, o->segname, "Central storage cannot say now whether it holds "
+                            "segment %06" PRIu32 " (%m); this segment is pulled and kept, and stays on the camera "
+                            "until it can.", index - 1);
+        } else if ((why = offload_chain_verdict(result, index, buf, sizeof buf)))
+                quarantine(o, "%s", why);
         else
-                offload_log(o, LOG_WARNING, result, o->segname, "Cannot read central storage (%m); the chain "
-                            "is checked from this segment on.");
+                offload_log(o, LOG_INFO, 0, o->segname, "Continues segment %06" PRIu32 ", which central storage "
+                            "holds.", index - 1);
         pull_video(o);
 }
 
 /* No dock's spool here knows the segment before this one (another dock took
- * it, or it was lost): whatever took it put it in central storage. */
+ * it, or it was lost): whatever took it put it in central storage.
+ *
+ * A check central storage cannot answer now (unreachable, refusing) is not a
+ * check passed: the evidence is still pulled, verified as far as it can be and
+ * kept in the spool, so that an outage neither loses it nor holds up the shift;
+ * but its state says the link is owed (SegmentState.chain_owed), and until the
+ * check is answered the segment is neither counted verified (custody has
+ * "pulled" only), nor uploaded (its area, evidence/ or quarantine/, depends on
+ * the answer), nor deleted from the camera, and neither is any other segment
+ * of its recording. The check is asked again on every pass over the inventory,
+ * passes following each other with the upload backoff (owed_retry_later()),
+ * and at every later docking. Only a backend that cannot find objects by key at
+ * all (tus without [tus] uploads_named_by_key) checks from here on: holding such
+ * cameras' recordings for ever would fill them. */
 static void check_predecessor(Offload *o) {
         int r;
 
         o->busy = true;
         r = central_find_manifest(o->ctx->central, o->serial, o->id.recording, cur_seg(o)->index - 1,
-                                  o->manifest->prev, on_predecessor, o);
+                                  o->manifest->prev, on_predecessor, o, &o->search);
         if (r >= 0)
                 return;
         o->busy = false;
+        o->search = NULL;
+        if (r != -EOPNOTSUPP)
+                return on_predecessor(r, o);
         offload_log(o, LOG_NOTICE, 0, o->segname, "Earlier segments of this recording were never seen by this "
-                    "dock and central storage cannot be read back; the chain is checked from here on.");
+                    "dock and central storage cannot find objects by key; the chain is checked from here on.");
         pull_video(o);
 }
 
@@ -617,6 +637,9 @@ static int save_verdict(Offload *o, const uint8_t sha[32]) {
         memcpy(st.sha256, sha, 32);
         if (o->man)
                 SHA256(o->man, o->man_size, st.manifest_sha256);
+        st.chain_owed = o->chain_owed && !o->reason && o->manifest;
+        if (st.chain_owed)
+                memcpy(st.chain_prev, o->manifest->prev, 32);
         r = verdict_policy(o->ctx->config, o->manifest, st.quarantined, time(NULL), &policy);
         if (r < 0)
                 return r;
@@ -672,16 +695,18 @@ static void pull_complete(Offload *o) {
 
 static void pull_recorded(Offload *o) {
         const uint8_t *sha = o->sha;
+        bool owed = o->chain_owed && !o->reason;
         char hex[65], sz[32];
         int r;
 
         /* Custody first: a segment never reaches "pulled" (and so never central
          * storage, nor deletion) without its records. A crash between the two
-         * re-verifies it after the restart, and records it again. */
+         * re-verifies it after the restart, and records it again. One whose chain
+         * check is owed gets its verdict record when the check is answered. */
         snprintf(sz, sizeof sz, "%" PRIu64, o->offset);
         r = custody_log_record(o->ctx->custody, CUSTODY_PULLED, o->bay, o->serial, o->segname,
                             (const LogField[]) { { "sha256", hex_sha256(sha, hex) }, { "size", sz }, {} });
-        if (r >= 0)
+        if (r >= 0 && !owed)
                 r = custody_log_record(o->ctx->custody, o->reason ? CUSTODY_QUARANTINED : CUSTODY_VERIFIED, o->bay,
                                     o->serial, o->segname,
                                     o->reason ? (const LogField[]) { { "reason", o->reason }, {} } : NULL);
@@ -696,21 +721,17 @@ static void pull_recorded(Offload *o) {
 
         o->summary.pulled++;
         o->match[o->cur].proven = o->man != NULL;   /* read in this docking: what the state now holds */
+        o->match[o->cur].owed_asked = owed;          /* asked once in this pass already */
+        if (owed)
+                o->owed_unanswered = true;
         if (o->manifest && o->trusted && o->cb.officer)   /* only a signed, verified manifest names one */
                 o->cb.officer(o->manifest->officer_id, o->userdata);
-        if (o->reason) {
-                o->summary.quarantined++;
-                if (o->cb.quarantined)
-                        o->cb.quarantined(o->segname, o->reason, o->userdata);
-                log_full_errno_ctx(LOG_CRIT, 0,
-                                   (&(LogContext) {
-                                           .bay = o->bay, .serial = o->serial, .segment = o->segname,
-                                           .message_id = DOCKD_MESSAGE_INTEGRITY_ALERT,
-                                           .fields = (const LogField[]) { { "DOCKD_REASON", o->reason }, {} },
-                                   }),
-                                   "Integrity alert: segment quarantined: %s. Nothing of recording %s is deleted "
-                                   "from the camera.", o->reason, o->id.recording);
-        } else {
+        if (o->reason)
+                offload_report_quarantined(o, o->segname, o->id.recording, o->reason);
+        else if (owed)
+                offload_log(o, LOG_INFO, 0, o->segname, "Pulled (%" PRIu64 " bytes) and verified but for its link to "
+                            "the segment before, which central storage must check.", o->offset);
+        else {
                 o->summary.verified++;
                 offload_log(o, LOG_INFO, 0, o->segname, "Pulled and verified (%" PRIu64 " bytes).", o->offset);
         }
@@ -753,6 +774,15 @@ void offload_step(Offload *o) {
 
         if (o->failed || o->busy)
                 return;
+        if (o->owed_again && o->phase == PHASE_DELETE) {
+                /* Ask the owed chain checks again: a pass over the inventory. */
+                o->owed_again = false;
+                o->repass = true;
+                for (size_t i = 0; i < o->inv->n_segments; i++)
+                        o->match[i].owed_asked = false;
+                o->phase = PHASE_PULL;
+                o->cur = 0;
+        }
         if (o->phase == PHASE_PULL) {
                 for (; o->cur < o->inv->n_segments; o->cur++) {
                         const CameraSegment *s = cur_seg(o);
@@ -771,7 +801,12 @@ void offload_step(Offload *o) {
                         r = spool_state_load(o->ctx->spool, &id, &st);
 
                         if (r >= 0 && st.stage >= SEGMENT_PULLED) {
-                                if (st.stage == SEGMENT_PULLED)
+                                if (st.stage == SEGMENT_PULLED && st.chain_owed && !o->match[o->cur].owed_asked) {
+                                        offload_check_owed(o, &st);
+                                        segment_state_done(&st);
+                                        return;   /* on_owed() goes on */
+                                }
+                                if (st.stage == SEGMENT_PULLED)   /* not one whose check is owed */
                                         (void) central_enqueue_segment(o->ctx->central, &id, &st);
                                 segment_state_done(&st);
                                 o->video_size[o->cur] = 0;   /* not this docking's to pull */
@@ -781,7 +816,8 @@ void offload_step(Offload *o) {
                                 segment_state_done(&st);
                         if (r == -ENOENT && !s->present[CAMERA_FILE_SIGNATURE] && is_last_of_recording(o, o->cur)) {
                                 /* The camera is still writing it (protocol §11). */
-                                o->summary.not_yet_complete++;
+                                if (!o->repass)
+                                        o->summary.not_yet_complete++;
                                 o->video_size[o->cur] = 0;
                                 continue;
                         }
@@ -791,8 +827,15 @@ void offload_step(Offload *o) {
                 o->phase = PHASE_DELETE;
                 o->del_seg = 0;
                 o->del_kind = 0;
-                offload_log(o, LOG_INFO, 0, NULL, "All segments pulled (%u verified, %u quarantined); "
-                            "deleting what central storage confirmed.", o->summary.verified, o->summary.quarantined);
+                if (!o->repass)
+                        offload_log(o, LOG_INFO, 0, NULL, "All segments pulled (%u verified, %u quarantined); "
+                                    "deleting what central storage confirmed.", o->summary.verified,
+                                    o->summary.quarantined);
+                if (o->owed_unanswered) {
+                        int r = offload_owed_retry_later(o);
+                        if (r < 0)
+                                return offload_fail(o, r, "scheduling a chain check");
+                }
         }
         if (o->phase == PHASE_DELETE) {
                 if (o->del_seg < o->inv->n_segments) {
@@ -903,6 +946,8 @@ int offload_start(const DockContext *ctx, Camera *camera, const char *bay, const
 }
 
 static void offload_destroy(Offload *o) {
+        central_search_cancel(o->search);
+        sd_event_source_disable_unref(o->owed_timer);
         segment_reset(o);
         camera_inventory_free(o->inv);
         free(o->refused);

@@ -12,6 +12,11 @@
  * memory. */
 char *tus_location_resolve(const char *endpoint, const char *origin, const char *location);
 
+/* Does an Upload-Metadata value (tus creation extension: "name base64,name
+ * base64", a value may be absent) hold pair name with exactly the bytes value?
+ * Values are canonical base64 of at most 4 KiB; anything else is no match. */
+bool tus_metadata_has(const char *metadata, const char *name, const char *value);
+
 /* The server says it checks each PATCH's SHA-256: the checksum extension in
  * Tus-Extension and sha256 in Tus-Checksum-Algorithm, each an element of its
  * comma-separated list (http_list_has_token(): "checksum-trailer" or

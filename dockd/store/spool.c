@@ -234,12 +234,14 @@ uint64_t spool_camera_usage(Spool *s, const char *serial) {
 
 int spool_state_save(Spool *s, const SegmentId *id, const SegmentState *st) {
         _cleanup_free_ char *p = spool_path(s, id, "state"), *text = NULL;
-        char sha[65], man[65];
+        char sha[65], man[65], owed[65];
         int n;
 
         if (!p)
                 return -ENOMEM;
+        /* chain_owed first: a file cut short anywhere after it misses a required key. */
         n = asprintf(&text,
+                     "%s%s%s"
                      "stage=%s\n"
                      "quarantined=%d\n"
                      "reason=%s\n"
@@ -252,6 +254,8 @@ int spool_state_save(Spool *s, const SegmentId *id, const SegmentState *st) {
                      "evidentiary=%d\n"
                      "trusted=%d\n"
                      "start_time=%" PRIu64 "\n",
+                     st->chain_owed ? "chain_owed=" : "", st->chain_owed ? hex_sha256(st->chain_prev, owed) : "",
+                     st->chain_owed ? "\n" : "",
                      segment_stage_to_string(st->stage), st->quarantined, st->reason ?: "", st->size,
                      hex_sha256(st->sha256, sha), hex_sha256(st->manifest_sha256, man),
                      st->categories ?: "", st->retain_until, st->legal_hold, st->evidentiary, st->trusted,
@@ -277,6 +281,10 @@ static int state_assign(SegmentState *st, const char *key, const char *value) {
                 return unhex_sha256(value, st->sha256) < 0 ? -EBADMSG : 0;
         if (streq(key, "manifest_sha256"))
                 return unhex_sha256(value, st->manifest_sha256) < 0 ? -EBADMSG : 0;
+        if (streq(key, "chain_owed")) {
+                st->chain_owed = true;
+                return unhex_sha256(value, st->chain_prev) < 0 ? -EBADMSG : 0;
+        }
         r = parse_uint64(value, &v);
         if (r < 0)
                 return -EBADMSG;
@@ -299,10 +307,12 @@ static int state_assign(SegmentState *st, const char *key, const char *value) {
 }
 
 /* Every key a state file has, each exactly once, as spool_state_save() writes it:
- * a file cut short (say after "stage=confirmed") is damaged, not a state. */
+ * a file cut short (say after "stage=confirmed") is damaged, not a state. The
+ * optional ones (written only when they say something) come last. */
 static const char *const state_keys[] = { "stage", "quarantined", "reason", "size", "sha256", "manifest_sha256",
                                           "categories", "retain_until", "legal_hold", "evidentiary", "trusted",
-                                          "start_time" };
+                                          "start_time", "chain_owed" };
+#define STATE_KEYS_REQUIRED 12
 
 /* text (NUL-terminated, changed) into *st; -EBADMSG with the bad line in *ret_line (0: a key missing). */
 static int state_parse(char *text, SegmentState *st, unsigned *ret_line) {
@@ -332,7 +342,7 @@ static int state_parse(char *text, SegmentState *st, unsigned *ret_line) {
                         return r;
         }
         *ret_line = 0;
-        return seen == (1u << ELEMENTSOF(state_keys)) - 1 ? 0 : -EBADMSG;
+        return (seen & ((1u << STATE_KEYS_REQUIRED) - 1)) == (1u << STATE_KEYS_REQUIRED) - 1 ? 0 : -EBADMSG;
 }
 
 int spool_state_load(Spool *s, const SegmentId *id, SegmentState *ret) {

@@ -50,6 +50,12 @@ typedef struct SegmentState {
         bool evidentiary;
         bool trusted;              /* manifest valid and signed: it heads the recording's chain */
         uint64_t start_time;       /* of the recording segment, seconds since the epoch */
+        /* The link to the segment before is owed a check: no spool here knew that
+         * segment, and central storage could not be asked yet. chain_prev is the
+         * manifest's prev, which central storage's copy must hash to. Written as
+         * "chain_owed=<hex>" only while owed (older states lack the key). */
+        bool chain_owed;
+        uint8_t chain_prev[32];
 } SegmentState;
 
 void segment_state_done(SegmentState *s);

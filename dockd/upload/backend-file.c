@@ -280,7 +280,8 @@ WorkerPool *backend_file_pool(Backend *b) {
 }
 
 /* Small objects only (manifests): read at once, on the loop. */
-static int file_get(Backend *b, const char *key, size_t max, backend_get_done_t cb, void *userdata) {
+static int file_get(Backend *b, const char *key, size_t max, backend_get_done_t cb, void *userdata,
+                    BackendRequest **ret) {
         FileBackend *fb = (FileBackend *) b;
         _cleanup_free_ char *path = path_join(fb->root, key), *data = NULL;
         size_t size = 0;
@@ -289,7 +290,8 @@ static int file_get(Backend *b, const char *key, size_t max, backend_get_done_t 
         if (!path)
                 return -ENOMEM;
         r = read_full_file(path, max, &data, &size);
-        cb(r < 0 ? r : 0, (const uint8_t *) data, size, userdata);
+        *ret = NULL;
+        cb(NULL, r < 0 ? r : 0, (const uint8_t *) data, size, userdata);
         return 0;
 }
 

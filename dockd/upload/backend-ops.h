@@ -49,9 +49,6 @@ typedef struct BackendObject {
  * message: a short reason. */
 typedef void (*backend_put_done_t)(BackendPut *put, int error, const char *message, void *userdata);
 
-/* A read back: error 0 and the object's bytes (valid during the call); -ENOENT
- * no such object; -EFBIG larger than max; other negative errno: cannot tell now. */
-typedef void (*backend_get_done_t)(int error, const uint8_t *data, size_t size, void *userdata);
 
 /* What a confirmed put leaves to find the object by and prove it again later
  * (reconciliation): valid during the put's callback. */
@@ -62,7 +59,14 @@ typedef struct BackendConfirmation {
 
 /* ---- reading back (reconciliation) ---- */
 
-typedef struct BackendRequest BackendRequest;   /* a stat or list in flight */
+typedef struct BackendRequest BackendRequest;   /* a stat, list or get in flight */
+
+/* A read back: error 0 and the object's bytes (valid during the call); -ENOENT
+ * no such object; -EFBIG larger than max (not read beyond it); other negative
+ * errno: cannot tell now. r: as returned by get, NULL when get called back
+ * before it returned. */
+typedef void (*backend_get_done_t)(BackendRequest *r, int error, const uint8_t *data, size_t size,
+                                   void *userdata);
 
 typedef struct BackendStatSpec {
         const char *key;           /* full object key */
@@ -122,9 +126,12 @@ typedef struct BackendOps {
         void (*request_cancel)(BackendRequest *r);
         /* Bytes sent to the store so far, resends included (NULL: not counted). */
         uint64_t (*bytes_sent)(Backend *b);
-        /* Read a small object back (at most max bytes). The callback may run
-         * before get returns. */
-        int (*get)(Backend *b, const char *key, size_t max, backend_get_done_t cb, void *userdata);
+        /* Read a small object back (at most max bytes; manifests). The callback
+         * may run before get returns (then *ret is NULL); else request_cancel
+         * stops it. NULL where objects cannot be found by key (tus, unless the
+         * deployment names uploads by key: backend-tus-check.c). */
+        int (*get)(Backend *b, const char *key, size_t max, backend_get_done_t cb, void *userdata,
+                   BackendRequest **ret);
 } BackendOps;
 
 struct Backend {
@@ -137,8 +144,9 @@ static inline int backend_put(Backend *b, const BackendObject *o, backend_put_do
                               void *userdata, BackendPut **ret) {
         return b->ops->put(b, o, cb, userdata, ret);
 }
-static inline int backend_get(Backend *b, const char *key, size_t max, backend_get_done_t cb, void *userdata) {
-        return b->ops->get ? b->ops->get(b, key, max, cb, userdata) : -EOPNOTSUPP;
+static inline int backend_get(Backend *b, const char *key, size_t max, backend_get_done_t cb, void *userdata,
+                              BackendRequest **ret) {
+        return b->ops->get ? b->ops->get(b, key, max, cb, userdata, ret) : -EOPNOTSUPP;
 }
 static inline void backend_put_cancel(Backend *b, BackendPut *p) {
         if (p)

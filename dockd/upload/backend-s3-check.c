@@ -27,6 +27,7 @@ struct BackendRequest {
         char *prefix;              /* list */
         backend_stat_done_t stat_done;
         backend_list_done_t list_done;
+        backend_get_done_t get_done;
         void *userdata;
         bool read_back;
 };
@@ -145,6 +146,61 @@ int backend_s3_stat(Backend *b, const BackendStatSpec *spec, backend_stat_done_t
         return 0;
 }
 
+/* Start q (its prefix set: the key or prefix, NULL when out of memory) as a
+ * signed GET of url keeping at most max bytes of the answer (more fails it with
+ * -EFBIG: never read beyond). On failure q is freed. */
+static int start_get(BackendRequest *q, const char *url, size_t max, http_done_t done, BackendRequest **ret) {
+        int r = q->prefix ? http_request_new(client(q->backend), "GET", url, &q->http) : -ENOMEM;
+
+        if (r >= 0) {
+                http_request_keep_body(q->http, max);
+                r = s3_add_payload_hash(q->http, NULL);
+        }
+        if (r >= 0)
+                r = http_request_start(q->http, done, q);
+        if (r < 0) {
+                request_free(q);
+                return r;
+        }
+        *ret = q;
+        return 0;
+}
+
+/* ---- GET of a small object ---- */
+
+static void on_get(HttpRequest *r, int error, void *userdata) {
+        BackendRequest *q = userdata;
+        long status = http_request_status(r);
+        const char *body = NULL;
+        size_t size = 0;
+
+        if (error >= 0 && (status == 404 || status == 410))
+                error = -ENOENT;   /* NoSuchKey */
+        else if (error >= 0 && status != 200)
+                error = -EREMOTEIO;
+        else if (error >= 0)
+                body = http_request_body(r, &size);
+        if (error < 0 && error != -ENOENT)
+                log_debug("GET of %s from s3: %s.", strna(q->prefix), strna(http_request_error(r)));
+        q->get_done(q, error, (const uint8_t *) body, size, q->userdata);
+        request_free(q);
+}
+
+int backend_s3_get(Backend *b, const char *key, size_t max, backend_get_done_t cb, void *userdata,
+                   BackendRequest **ret) {
+        _cleanup_free_ char *url = object_url(b, key, NULL);
+        BackendRequest *q;
+
+        if (!url)
+                return -ENOMEM;
+        q = calloc(1, sizeof *q);
+        if (!q)
+                return -ENOMEM;
+        /* prefix holds the key, for the log. */
+        *q = (BackendRequest) { .backend = b, .get_done = cb, .userdata = userdata, .prefix = strdup(key) };
+        return start_get(q, url, max, on_get, ret);
+}
+
 /* ---- ListObjectsV2 ---- */
 
 static void on_list(HttpRequest *r, int error, void *userdata) {
@@ -183,7 +239,6 @@ int backend_s3_list(Backend *b, const char *prefix, const char *continuation, ba
                     void *userdata, BackendRequest **ret) {
         _cleanup_free_ char *query = NULL, *p = NULL, *t = NULL, *url = NULL;
         BackendRequest *q;
-        int r;
 
         p = s3_uri_escape(prefix, false);
         t = continuation ? s3_uri_escape(continuation, false) : NULL;
@@ -200,17 +255,5 @@ int backend_s3_list(Backend *b, const char *prefix, const char *continuation, ba
                 return -ENOMEM;
         }
         *q = (BackendRequest) { .backend = b, .list_done = cb, .userdata = userdata, .prefix = strdup(prefix) };
-        r = q->prefix ? http_request_new(client(b), "GET", url, &q->http) : -ENOMEM;
-        if (r >= 0) {
-                http_request_keep_body(q->http, S3_LIST_XML_MAX);
-                r = s3_add_payload_hash(q->http, NULL);
-        }
-        if (r >= 0)
-                r = http_request_start(q->http, on_list, q);
-        if (r < 0) {
-                request_free(q);
-                return r;
-        }
-        *ret = q;
-        return 0;
+        return start_get(q, url, S3_LIST_XML_MAX, on_list, ret);
 }

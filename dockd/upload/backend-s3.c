@@ -954,6 +954,7 @@ static const BackendOps s3_ops = {
         .stat = backend_s3_stat,
         .list = backend_s3_list,
         .request_cancel = backend_s3_request_cancel,
+        .get = backend_s3_get,
         .bytes_sent = remote_bytes_sent,
 };
 

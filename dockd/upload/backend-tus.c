@@ -48,6 +48,7 @@
 
 typedef struct TusBackend {
         RemoteBackend remote;      /* credentials: extra header lines, optional */
+        BackendOps ops;            /* tus_ops, with get where uploads are named by key */
         char *endpoint;
         char *origin;              /* scheme://host[:port], for absolute-path Locations */
 } TusBackend;
@@ -683,7 +684,10 @@ int backend_tus_new(sd_event *event, const DockdConfig *config, Backend **ret, c
         tus = calloc(1, sizeof *tus);
         if (!tus)
                 return -ENOMEM;
-        k = remote_backend_init(&tus->remote, &tus_ops, event, config, "tus", "tus", config->tus_credentials,
+        tus->ops = tus_ops;
+        if (config->tus_uploads_named_by_key)
+                tus->ops.get = backend_tus_get;
+        k = remote_backend_init(&tus->remote, &tus->ops, event, config, "tus", "tus", config->tus_credentials,
                                 CREDENTIALS_HTTP_HEADERS, ret_error);
         if (k < 0) {
                 tus_free(&tus->remote.backend);

@@ -177,6 +177,8 @@ static int enqueue_segment(Central *c, const SegmentId *id, const SegmentState *
         char name[128];
         int r;
 
+        if (st->chain_owed)
+                return 0;   /* held until its link is checked: then it knows its area */
         snprintf(name, sizeof name, "%s/%s/%06" PRIu32 "%s", id->serial, id->recording, id->index, strempty(id->variant));
         if (uploader_has(c->uploader, name))
                 return 0;
@@ -258,7 +260,7 @@ int central_enqueue_segment(Central *c, const SegmentId *id, const SegmentState 
 
 /* ---- reading manifests back ---- */
 
-typedef struct ManifestSearch {
+struct CentralSearch {
         Central *central;
         char *serial, *recording;
         uint32_t index;
@@ -266,23 +268,37 @@ typedef struct ManifestSearch {
         char variant[SEGMENT_VARIANT_MAX];
         unsigned next;              /* the next key to try */
         bool other;                 /* a key held another manifest */
+        BackendRequest *get;        /* in flight; NULL when get called back at once */
         central_found_t cb;
         void *userdata;
-} ManifestSearch;
+};
 
-static void search_finish(ManifestSearch *ms, int result) {
-        ms->cb(result, ms->userdata);
+CentralSearch *central_search_cancel(CentralSearch *ms) {
+        if (!ms)
+                return NULL;
+        backend_request_cancel(ms->central->backend, ms->get);
         free(ms->serial);
         free(ms->recording);
         free(ms);
+        return NULL;
 }
 
-static void search_next(ManifestSearch *ms);
+static void search_finish(CentralSearch *ms, int result) {
+        central_found_t cb = ms->cb;
+        void *userdata = ms->userdata;
 
-static void on_manifest_read(int error, const uint8_t *data, size_t size, void *userdata) {
-        ManifestSearch *ms = userdata;
+        ms->get = NULL;   /* it has ended */
+        central_search_cancel(ms);
+        cb(result, userdata);
+}
+
+static void search_next(CentralSearch *ms);
+
+static void on_manifest_read(BackendRequest *r, int error, const uint8_t *data, size_t size, void *userdata) {
+        CentralSearch *ms = userdata;
         uint8_t sha[32];
 
+        ms->get = NULL;
         if (error == -ENOENT || error == -EFBIG)
                 return search_next(ms);
         if (error < 0)
@@ -295,7 +311,7 @@ static void on_manifest_read(int error, const uint8_t *data, size_t size, void *
 }
 
 /* Evidence, then quarantine; the plain key, then the variant the hash names. */
-static void search_next(ManifestSearch *ms) {
+static void search_next(CentralSearch *ms) {
         static const char *const areas[] = { "evidence", "quarantine" };
         _cleanup_free_ char *key = NULL;
         unsigned i = ms->next++;
@@ -307,31 +323,30 @@ static void search_next(ManifestSearch *ms) {
                                  ms->index, i % 2 ? ms->variant : NULL, "man");
         if (!key)
                 return search_finish(ms, -ENOMEM);
-        r = backend_get(ms->central->backend, key, MANIFEST_MAX_SIZE, on_manifest_read, ms);
+        r = backend_get(ms->central->backend, key, MANIFEST_MAX_SIZE, on_manifest_read, ms, &ms->get);
         if (r < 0)
                 search_finish(ms, r);
 }
 
 int central_find_manifest(Central *c, const char *serial, const char *recording, uint32_t index,
-                          const uint8_t sha256[32], central_found_t cb, void *userdata) {
-        ManifestSearch *ms;
+                          const uint8_t sha256[32], central_found_t cb, void *userdata, CentralSearch **ret) {
+        CentralSearch *ms;
 
         if (!c->backend->ops->get)
                 return -EOPNOTSUPP;
         ms = calloc(1, sizeof *ms);
         if (!ms)
                 return -ENOMEM;
-        *ms = (ManifestSearch) { .central = c, .index = index, .cb = cb, .userdata = userdata };
+        *ms = (CentralSearch) { .central = c, .index = index, .cb = cb, .userdata = userdata };
         ms->serial = strdup(serial);
         ms->recording = strdup(recording);
         if (!ms->serial || !ms->recording) {
-                free(ms->serial);
-                free(ms->recording);
-                free(ms);
+                central_search_cancel(ms);
                 return -ENOMEM;
         }
         memcpy(ms->sha256, sha256, 32);
         segment_variant(sha256, ms->variant);
+        *ret = ms;
         search_next(ms);
         return 0;
 }

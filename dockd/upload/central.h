@@ -37,16 +37,23 @@ Backend *central_backend(Central *c);
  * oldest of them was pulled (CLOCK_REALTIME; 0 when there is none). */
 void central_unconfirmed(Central *c, size_t *ret_n, usec_t *ret_oldest);
 
-/* Queue a pulled segment's objects for central storage (idempotent). */
+/* Queue a pulled segment's objects for central storage (idempotent). Not one
+ * whose chain link is owed a check (SegmentState.chain_owed): it goes to
+ * evidence/ or quarantine/ by that check's answer, and is queued then. */
 int central_enqueue_segment(Central *c, const SegmentId *id, const SegmentState *st);
 /* Does central storage hold a manifest with SHA-256 sha256 for segment index of
  * a recording (under evidence/ or quarantine/, the plain key or the variant the
  * hash names)? result: 1 yes; 0 those keys hold other manifests; -ENOENT
- * nothing there; other < 0 cannot tell now. -EOPNOTSUPP at once when the
- * backend cannot read back. cb may run before this returns. */
+ * nothing there; other < 0 cannot tell now (storage unreachable, refused).
+ * -EOPNOTSUPP at once when the backend cannot find objects by key (tus unless
+ * [tus] uploads_named_by_key). *ret is set before anything else happens; cb may
+ * run before this returns, and the search is over (and freed) when cb runs. */
+typedef struct CentralSearch CentralSearch;
 typedef void (*central_found_t)(int result, void *userdata);
 int central_find_manifest(Central *c, const char *serial, const char *recording, uint32_t index,
-                          const uint8_t sha256[32], central_found_t cb, void *userdata);
+                          const uint8_t sha256[32], central_found_t cb, void *userdata, CentralSearch **ret);
+/* Stop a search; cb is not called. */
+CentralSearch *central_search_cancel(CentralSearch *s);
 /* After a restart: every segment pulled but not confirmed goes back in the queue;
  * a confirmed one's state is synced again and its data leaves the spool (a power
  * cut can bring back an unlink that its directory's fsync had not made durable). */

@@ -5,8 +5,8 @@
  * Upload-Offset/Upload-Length (parse_uint64), Location (tus_location_resolve,
  * on an https and an http creation URL), Tus-Extension with
  * Tus-Checksum-Algorithm (tus_announces_sha256, which must find exactly the
- * elements of their lists). Input: the answer's header
- * block, lines ending in '\n'. Beyond "no crash, no leak, no overread": a
+ * elements of their lists), Upload-Metadata (tus_metadata_has). Input: the
+ * answer's header block, lines ending in '\n'. Beyond "no crash, no leak, no overread": a
  * value is one line of what was received, a status line forgets the headers
  * before it, and a resolved Location stays under the creation URL's scheme
  * unless it names one itself. */
@@ -104,6 +104,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 fuzz_check(tus_announces_sha256(ext, alg) ==
                            (list_has(ext, "checksum") && list_has(alg, "sha256")));
         }
+        /* A key is found only with its exact bytes; an empty value never names one. */
+        (void) tus_metadata_has(http_headers_get(&h, "Upload-Metadata"), "key", "evidence/a");
+        fuzz_check(!tus_metadata_has("key ", "key", "evidence/a"));
+        fuzz_check(tus_metadata_has("filename eA==,key ZXZpZGVuY2UvYQ==", "key", "evidence/a"));
         http_headers_clear(&h);
         fuzz_check(h.n == 0);
         http_headers_done(&h);

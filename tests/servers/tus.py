@@ -237,7 +237,7 @@ class TusServer(su.Lifecycle):
         if "/" in s:
             s = urllib.parse.urlsplit(s).path.rstrip("/").rsplit("/", 1)[-1]
             s = urllib.parse.unquote(s)
-        if not s or "/" in s or s.startswith(".") or s.endswith(".json"):
+        if not s or "/" in s or s.startswith("."):
             raise ValueError(f"not an upload id or URL: {id_or_url!r}")
         return s
 
@@ -265,6 +265,11 @@ class TusServer(su.Lifecycle):
             # @tus/server's file store writes the .json in place (truncate, then
             # write): read while an upload is being created, it is empty or cut.
             # Such an upload holds nothing yet.
+            return None
+        if not isinstance(info, dict) or info.get("id") != uid:
+            # Not the store's record of upload uid: with uploads named by key
+            # (--name-by-key), the data file of a key ending in ".json" (a
+            # report) also ends in ".json".
             return None
         try:
             info["stored_bytes"] = os.path.getsize(os.path.join(self.dir,
