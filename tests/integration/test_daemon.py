@@ -10,7 +10,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from dockdtest import (DOCKD, Dockd, PrivateBus, PrivateJournal, TempDir, case, check,
+from dockdtest import (DOCKD, Dockd, PrivateBus, PrivateJournal, TempDir, TestFailure, case, check,
                        dockctl, in_private_mount_ns, make_ca, run_cases, wait_for, write_config)
 
 
@@ -48,14 +48,18 @@ def ready_and_status():
 def sigterm_stops_promptly():
     """SIGTERM and SIGINT take dockd's own way out: it says why it stops,
     sends STOPPING=1, logs its last line and exits 0 by itself. No clock is
-    read: the safety net is Dockd.stop()'s, whose SIGKILL fails the case."""
+    read but the safety net's (a dockd that does not stop fails the case and
+    is killed as it leaves the with block)."""
     tmp = TempDir()
     try:
         for sig in (signal.SIGTERM, signal.SIGINT):
             with Dockd(tmp, minimal_config(tmp)) as d:
                 d.wait_ready()
                 d.signal(sig)
-                rc = d.wait(None)
+                try:
+                    rc = d.wait(60)
+                except subprocess.TimeoutExpired:
+                    raise TestFailure(f"dockd did not stop on {sig.name}:\n{d.log()}") from None
                 log = d.log()
                 check(rc == 0, f"exit status {rc} after {sig.name}:\n{log}")
                 check(f"Received {signal.strsignal(sig)}, stopping." in log, f"no stop on {sig.name}:\n{log}")
