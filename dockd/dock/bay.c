@@ -444,6 +444,8 @@ static void on_identified(Camera *c, int error, uint16_t rc, void *userdata) {
                                    }),
                                    "Device on port %s is not a body-worn camera (no %s extension); ignoring it.",
                                    c->port, PTP_EXTENSION_BWC);
+                if (b->serial)   /* the camera waited for did not come back: this device took its port */
+                        docking_forget(b);
                 bay_set_state(b, BAY_FAULT);
                 free(b->fault_reason);
                 b->fault_reason = strdup("not a body-worn camera");
@@ -552,6 +554,11 @@ void bay_device_arrived(Bay *b, libusb_device *dev, const char *port) {
         }
         b->camera = TAKE_PTR(c);
         camera_set_event_handler(b->camera, on_camera_event, b);
+        /* A camera is on the port again: whether the waited-for docking goes on
+         * is for its identity to say (on_identified), however long identifying
+         * takes. A debounce left running would end the docking, and release
+         * this camera, in the middle of it. */
+        (void) sd_event_source_set_enabled(b->debounce, SD_EVENT_OFF);
         identify(b);
 }
 

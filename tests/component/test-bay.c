@@ -110,7 +110,13 @@ static char *led_attr(const char *led, const char *attr) {
 }
 
 static LedShows led_shows(const char *led, unsigned *ret_on_ms) {
-        g_autofree char *trigger = led_attr(led, "trigger"), *brightness = NULL;
+        g_autofree char *trigger = NULL, *brightness = NULL;
+
+        /* The kernel shows a write once write(2) returns; vdock a moment
+         * later. A control command is answered only once every write made
+         * before it is applied (world_sync()). */
+        g_free(vdock_command("status"));
+        trigger = led_attr(led, "trigger");
 
         if (strstr(trigger, "[timer]")) {
                 g_autofree char *on = led_attr(led, "delay_on");

@@ -279,6 +279,34 @@ def unplug_resumes_at_durable_offset():
 
 
 @case
+def redock_while_identifying_slowly():
+    """The camera comes back within the debounce, but identifying it takes
+    longer than the rest of the debounce (its first GetDeviceInfo is never
+    answered until dockd recovers it): the debounce must not end the docking,
+    and release the returning camera, while it is identified. Before, the bay
+    went empty with the camera on its port, never seen again. The only time
+    here is the debounce the test has to dock the camera again in; dockd's
+    command timeout, which ends the stall, is twice as long."""
+    world = run_in_vdock("fault-unplug-stay.ini")
+    config = {"dock": {"removal_debounce": "15s"}, "usb": {"command_timeout": "30s"}}
+    with Rig(world, config=config) as rig:
+        rig.start()
+        rig.wait_log("Camera disconnected", 60)
+        world.control(f"fault {SERIAL} stall op 0x1001 until reset")   # GetDeviceInfo
+        world.control(f"dock {SERIAL} 1")
+        back, left = "Camera came back; continuing where it left off.", "Camera left the bay."
+        wait_for(lambda: back in rig.dockd.log() or left in rig.dockd.log(), None,
+                 what="the returning camera identified, or the docking ended")
+        check(left not in rig.dockd.log(), "the debounce ended the docking while the camera was identified:\n"
+              + rig.dockd.log()[-4000:])
+        b = rig.wait_bay(1, ["ready", "fault"], None)
+        check(b["state"] == "ready", b)
+        check(len(custody(rig, "docked")) == 1 and not custody(rig, "undocked"), "not one docking")
+        check_offloaded(rig, world.truth())
+        rig.stop()
+
+
+@case
 def unplug_and_stay_away():
     """The camera leaves mid-segment and does not come back: the docking ends,
     nothing of the unfinished segment is deleted; docked again later, it finishes."""

@@ -238,7 +238,12 @@ def write_config(path, sections):
 
 
 class Dockd:
-    """The real dockd binary, started with a config and a fake NOTIFY_SOCKET."""
+    """The real dockd binary, started with a config and a fake NOTIFY_SOCKET.
+    Use it as a context manager (or call kill() in a finally): a case that
+    fails must not leave its dockd running. run_cases() kills whatever a case
+    left all the same, and says so."""
+
+    _started = []   # every Dockd of this process, for run_cases()
 
     def __init__(self, tmp, config, args=(), env=None, wrapper=(), log_level="debug"):
         self.tmp = tmp
@@ -255,6 +260,33 @@ class Dockd:
         argv = list(wrapper) + [DOCKD, "--config", config, "--allow-root",
                                 "--log-level", log_level] + list(args)
         self.proc = subprocess.Popen(argv, env=e, stdout=self.stderr, stderr=self.stderr)
+        Dockd._started.append(self)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.kill()
+
+    def running(self):
+        return self.proc.poll() is None
+
+    def kill(self):
+        """SIGKILL if still running, reap it, close what it held; idempotent."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        self.notify.close()
+        self.stderr.close()
+
+    @classmethod
+    def kill_all(cls):
+        """Kill every dockd this process started that still runs; their pids."""
+        left = [d.proc.pid for d in cls._started if d.running()]
+        for d in cls._started:
+            d.kill()
+        cls._started.clear()
+        return left
 
     def wait_ready(self, timeout=None):
         """Until READY=1 or dockd's exit: no guess of how fast the machine is."""
@@ -329,6 +361,10 @@ def run_cases():
         traceback.print_exc()
         print(f"FAIL: {name}")
         sys.exit(1)
+    finally:
+        left = Dockd.kill_all()
+        if left:
+            print(f"{name}: killed dockd {left}, which the case left running")
     print(f"PASS: {name}")
     sys.exit(0)
 

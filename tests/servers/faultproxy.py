@@ -80,7 +80,8 @@ dropped_up (client bytes not forwarded: drained bodies, bytes after a
 reset cut), requests (HTTP requests seen), requests_forwarded, responses
 (final responses from the target, counted as their head passes), injected,
 resets, upstream_connect_errors, status (dict of forwarded response status
-counts), ruled (requests a rule took).  timeline(direction): the bytes
+counts), ruled (requests a rule took), throttled_up / throttled_down
+(chunks slow() held back at least once).  timeline(direction): the bytes
 forwarded in each 10 ms since the proxy started (or reset_stats()),
 {"start": CLOCK_MONOTONIC seconds, "bin": 0.01, "bytes": [...]};
 bytes_between(t0, t1, direction) sums it (CLOCK_MONOTONIC, as
@@ -777,6 +778,7 @@ class FaultProxy:
             "dropped_up": 0, "requests": 0, "requests_forwarded": 0,
             "responses": 0, "injected": 0, "resets": 0,
             "upstream_connect_errors": 0, "status": {}, "ruled": 0,
+            "throttled_up": 0, "throttled_down": 0,
         }
 
     def stats(self):
@@ -872,6 +874,7 @@ class FaultProxy:
     async def _take(self, direction, want):
         """Throttle: how many of want bytes may go now (waits if needed)."""
         b = self._buckets[direction]
+        held = False
         with self._mu:
             b.waiting += 1
         try:
@@ -894,6 +897,9 @@ class FaultProxy:
                         b.tokens -= n
                         return max(1, n)
                     wait = (need - b.tokens) / rate
+                    if not held:   # counted once per chunk the cap held back
+                        held = True
+                        self._stats["throttled_" + direction] += 1
                 await asyncio.sleep(min(wait, 0.05))
         finally:
             with self._mu:

@@ -927,15 +927,20 @@ def faultproxy_slow():
         down = time.monotonic() - tm
         eq(len(b), 400000)
         fp.slow(None)
-        tm = time.monotonic()
+        held = fp.stats()
         _, _, b, s = raw_exchange(fp.port, put_req("/s", body))
         s.close()
-        fast = time.monotonic() - tm
-        log(f"400 kB at 200 kB/s: up {up:.2f} s, down {down:.2f} s; "
-            f"unthrottled {fast:.3f} s")
-        check(1.7 < up < 6, f"upload throttled to ~2 s, took {up:.2f}")
-        check(1.7 < down < 6, f"download throttled to ~2 s, took {down:.2f}")
-        check(fast < 1, "no throttle after slow(None)")
+        after = fp.stats()
+        log(f"400 kB at 200 kB/s: up {up:.2f} s, down {down:.2f} s")
+        # A cap can only make a transfer slower: the lower bounds hold however
+        # loaded the machine is. Whether a transfer was held back at all is
+        # the proxy's own count, not the wall clock's.
+        check(up > 1.7, f"upload throttled to ~2 s, took {up:.2f}")
+        check(down > 1.7, f"download throttled to ~2 s, took {down:.2f}")
+        check(held["throttled_up"] > 0 and held["throttled_down"] > 0, f"the cap held nothing back: {held}")
+        eq(json.loads(b)["len"], len(body))
+        eq((after["throttled_up"], after["throttled_down"]), (held["throttled_up"], held["throttled_down"]),
+           "no throttle after slow(None)")
         # Shared by connections: two parallel 200 kB uploads at 200 kB/s.
         fp.slow(200000, "both")
         res = []
@@ -954,7 +959,7 @@ def faultproxy_slow():
         both = time.monotonic() - tm
         log(f"2 x 200 kB in parallel at 200 kB/s: {both:.2f} s")
         eq(res, [200000, 200000])
-        check(1.7 < both < 6, f"shared cap, took {both:.2f}")
+        check(both > 1.7, f"shared cap, took {both:.2f}")
 
 
 @case

@@ -65,6 +65,7 @@ char *control_execute(World *w, const char *line)
         unsigned bay, on;
         gboolean ok;
 
+        world_sync(w);
         /* drop empty tokens from repeated spaces */
         joined = g_strjoinv("\x1f", argv);
         g_strfreev(argv);

@@ -32,6 +32,24 @@ def inner(reader):
     wait_for(lambda: "[timer]" in read(led + "trigger"), "trigger read back")
     with open(led + "brightness", "w") as f: f.write("0")
     wait_for(lambda: "[none]" in read(led + "trigger"), "brightness 0 drops the trigger")
+    # Lit, then dark and blinking (as dockd's led_set() writes them) while
+    # vdock gets no CPU: vdock sees the events in order but the files as they
+    # are now; applying "brightness 0" (which drops the trigger) must not write
+    # over the host's later "timer". A control command is a sync point: every
+    # write made before it has been applied when it answers.
+    for attr, v in (("trigger", "none"), ("brightness", "1")):
+        with open(led + attr, "w") as f: f.write(v + "\n")
+    control("status")
+    assert read(led + "brightness") == "1\n", read(led + "brightness")
+    os.kill(os.getppid(), signal.SIGSTOP)
+    try:
+        for attr, v in (("brightness", "0"), ("trigger", "timer"), ("delay_on", "250"), ("delay_off", "250")):
+            with open(led + attr, "w") as f: f.write(v + "\n")
+    finally:
+        os.kill(os.getppid(), signal.SIGCONT)
+    control("status")
+    assert "[timer]" in read(led + "trigger"), "blinking written over: " + read(led + "trigger")
+    assert read(led + "delay_on") == "250\n", read(led + "delay_on")
     ps = "/sys/class/power_supply/dock-bay1/"
     wait_for(lambda: read(ps + "status") == "Charging\n", "charging")
     with open(ps + "charge_behaviour", "w") as f: f.write("inhibit-charge\n")

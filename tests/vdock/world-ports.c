@@ -85,6 +85,14 @@ gboolean ports_init(World *w, GError **error)
         return TRUE;
 }
 
+/* Every write to a port's disable made before the call, applied. */
+void ports_sync(World *w)
+{
+        for (unsigned b = 1; b <= w->scenario->bays; b++)
+                if (w->bays[b].port_fifo >= 0)
+                        (void) on_port_fifo(w->bays[b].port_fifo, G_IO_IN, &w->bays[b]);
+}
+
 void ports_fini(World *w)
 {
         for (unsigned b = 1; b <= MAX_BAYS; b++) {

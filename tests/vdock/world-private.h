@@ -74,6 +74,7 @@ void sysfs_write_file(const char *path, const char *value);
 void sysfs_write_watched(World *w, const char *path, const char *value);
 gboolean watch_init(World *w, GError **error);
 void watch_fini(World *w);
+void watch_sync(World *w);
 void watch_free(gpointer data);
 void watch_attribute(World *w, const char *path, WatchKind kind, unsigned bay);
 void add_chargers(World *w);
@@ -84,3 +85,4 @@ void chargers_update(World *w);
 /* Creates the ports' disable attributes (FIFOs) and acts on what is written to them. */
 gboolean ports_init(World *w, GError **error);
 void ports_fini(World *w);
+void ports_sync(World *w);

@@ -50,6 +50,19 @@ void sysfs_write_watched(World *w, const char *path, const char *value)
         sysfs_write_file(path, value);
 }
 
+/* Rewrite an attribute as the kernel would show it, unless the host wrote it
+ * after vdock last looked: that write's event is still queued behind the one
+ * being applied, so it is the newer one, and it is applied in its turn. */
+static void sysfs_rewrite_watched(World *w, const char *path, const char *value)
+{
+        Watch *watch = watch_by_path(w, path);
+        g_autofree char *now = NULL;
+
+        if (watch && (!g_file_get_contents(path, &now, NULL, NULL) || g_strcmp0(now, watch->canonical) != 0))
+                return;
+        sysfs_write_watched(w, path, value);
+}
+
 void watch_free(gpointer data)
 {
         Watch *watch = data;
@@ -123,7 +136,7 @@ static void led_rewrite(World *w, Led *led, const char *attr)
         /* The timer trigger's default delays (500/500) live in the model only:
          * writing them to the files would race with the host setting its own. */
         if (g_str_equal(attr, "trigger") || g_str_equal(attr, "brightness"))
-                sysfs_write_watched(w, t, tv);
+                sysfs_rewrite_watched(w, t, tv);
 }
 
 static void led_written(World *w, Watch *watch, const char *text)
@@ -166,17 +179,19 @@ static void charge_behaviour_written(World *w, Watch *watch, const char *text)
                 bay->inhibit = g_str_equal(word, "inhibit-charge");
         }
         list = choice_list(behaviours, bay->inhibit ? "inhibit-charge" : "auto");
-        sysfs_write_watched(w, watch->path, list);
+        sysfs_rewrite_watched(w, watch->path, list);
         chargers_update(w);
 }
 
-static gboolean on_inotify(gint fd, GIOCondition cond, gpointer data)
+/* One read of queued events, applied in order; FALSE when none was queued. */
+static gboolean inotify_apply(World *w, int fd)
 {
-        World *w = data;
         char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
         ssize_t len = read(fd, buf, sizeof buf);
 
-        for (char *p = buf; len > 0 && p < buf + len;) {
+        if (len <= 0)
+                return FALSE;
+        for (char *p = buf; p < buf + len;) {
                 struct inotify_event *ev = (struct inotify_event *) p;
                 Watch *watch = g_hash_table_lookup(w->watches, GINT_TO_POINTER(ev->wd));
                 g_autofree char *text = NULL;
@@ -194,7 +209,22 @@ static gboolean on_inotify(gint fd, GIOCondition cond, gpointer data)
                 else
                         charge_behaviour_written(w, watch, g_strchomp(text));
         }
+        return TRUE;
+}
+
+static gboolean on_inotify(gint fd, GIOCondition cond, gpointer data)
+{
+        while (inotify_apply(data, fd))
+                ;
         return G_SOURCE_CONTINUE;
+}
+
+/* A host's write(2) queues its event before it returns: after this, every
+ * write the host made before the call is applied. */
+void watch_sync(World *w)
+{
+        if (w->inotify_fd >= 0)
+                (void) on_inotify(w->inotify_fd, G_IO_IN, w);
 }
 
 static gboolean on_charger_timer(gpointer data)

@@ -524,6 +524,12 @@ const char *world_crl_path(World *w) { return pki_crl_path(w->pki); }
 const char *world_root(World *w) { return w->root; }
 GRecMutex *world_lock(World *w) { return &w->lock; }
 Scenario *world_scenario(World *w) { return w->scenario; }
+void world_sync(World *w)
+{
+        ports_sync(w);
+        watch_sync(w);
+}
+
 GPtrArray *world_led_history(World *w) { return w->led_history; }
 GPtrArray *world_charger_history(World *w) { return w->charger_history; }
 GPtrArray *world_port_history(World *w) { return w->port_history; }

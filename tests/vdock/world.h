@@ -20,6 +20,11 @@ World *world_new(Scenario *s, const char *world_dir, Pki *pki, GError **error);
 void world_free(World *w);
 const char *world_root(World *w);
 GRecMutex *world_lock(World *w);
+/* Applies every write the host made to the emulated sysfs (LEDs, chargers,
+ * ports) before the call: the kernel acts in the write itself, vdock a moment
+ * later. The control socket calls it before each command, so that what a
+ * command shows (status, truth) follows every write made before it. */
+void world_sync(World *w);
 Scenario *world_scenario(World *w);
 
 gboolean world_dock(World *w, const char *serial, unsigned bay, GError **error);
