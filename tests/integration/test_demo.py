@@ -112,6 +112,10 @@ def live_view():
         env = dict(os.environ, DEMO_DIR=out, PYTHONDONTWRITEBYTECODE="1")
         subprocess.run(tmux + ["new-session", "-d", "-x", "80", "-y", "40",
                                f"{cmd}; echo $? > {rc_file}; exec sleep 600"], env=env, check=True)
+        def capture():
+            return subprocess.run(tmux + ["capture-pane", "-p", "-J"], capture_output=True, text=True,
+                                  check=True).stdout
+
         try:
             subprocess.run(tmux + ["set-option", "-g", "window-size", "manual"], check=True)
             width, seen, resized, faulted = 80, {80: 0, 60: 0}, False, False
@@ -119,8 +123,7 @@ def live_view():
             while not os.path.exists(rc_file):
                 if time.monotonic() > deadline:
                     sys.exit("the demo did not finish in the terminal")
-                screen = subprocess.run(tmux + ["capture-pane", "-p", "-J"], capture_output=True,
-                                        text=True, check=True).stdout
+                screen = capture()
                 live = check_screen(screen, width) if "Summary (" not in screen else None
                 if live:
                     seen[width] += 1
@@ -129,7 +132,14 @@ def live_view():
                 if seen[80] >= 5 and faulted and not resized:
                     subprocess.run(tmux + ["resize-window", "-x", "60", "-y", "40"], check=True)
                     width, resized = 60, True
-                    time.sleep(0.5)    # the demo redraws on its next update after SIGWINCH
+                    # tmux rewraps what the demo drew at 80 columns; the demo clears
+                    # and redraws at its next update after SIGWINCH, however late
+                    # that is on a loaded machine: judge screens from then on.
+                    reflowed = capture()
+                    while capture() == reflowed and not os.path.exists(rc_file):
+                        if time.monotonic() > deadline:
+                            sys.exit("the demo never redrew after the resize")
+                        time.sleep(0.1)
                 time.sleep(0.2)
             final = subprocess.run(tmux + ["capture-pane", "-p", "-J", "-S", "-"], capture_output=True,
                                    text=True, check=True).stdout
