@@ -5,8 +5,8 @@ touch the dock's hardware, as the installed files (meson install --destdir)
 decide it.
 
 What the fix must implement: sysusers creates a group `dockd-status`; the
-D-Bus policy lets its members call org.dockd.Dock1 (status is all the
-interface offers: no write method until polkit guards it); the udev rules
+D-Bus policy lets its members call org.dockd.Dock1 (status, and the operator
+actions, each of which polkit must allow: without polkit they are refused); the udev rules
 give camera device nodes, port power, chargers and LEDs to the daemon's own
 user (or its private group dockd), never to a group that reads status; the
 README tells IT staff to add dockctl users to dockd-status.
@@ -42,6 +42,14 @@ STATUS_GROUP = "dockd-status"
 # reconcile`) only reads central storage back and records its verdict, one run
 # at a time; GetReconcileResult and SummarizeReports read.
 READ_METHODS = {"GetStatus", "ListBays", "ListReports", "Reconcile", "GetReconcileResult", "SummarizeReports"}
+# The operator actions (docs/dbus-api.md), each behind a polkit action: with no
+# polkit to say yes (none runs on this bus), a member of dockd-status is refused.
+WRITE_CALLS = {
+    "HoldRecording": ("/org/dockd/Dock1", "org.dockd.Dock1", ["sss", "BWC-1", "20261121T221500Z-0001", "CASE-1"]),
+    "ReleaseRecording": ("/org/dockd/Dock1", "org.dockd.Dock1", ["sss", "BWC-1", "20261121T221500Z-0001", "CASE-1"]),
+    "RetryStorage": ("/org/dockd/Dock1", "org.dockd.Dock1", []),
+    "SetEnabled": ("/org/dockd/Dock1/bay/1", "org.dockd.Bay1", ["b", "false"]),
+}
 READER, OUTSIDER = ("dockd-reader", 64150), ("dockd-outsider", 64151)
 
 # The default context of Debian's /usr/share/dbus-1/system.conf.
@@ -124,8 +132,9 @@ def group_names(group_file):
 @dockdtest.case
 def local_status_group_dbus():
     """A member of dockd-status reads dockd's status over the system bus
-    (the installed policy); a user outside it is refused; the interface has
-    no method that changes anything."""
+    (the installed policy); a user outside it is refused; every method that
+    changes anything is an operator action that, with no polkit to allow it,
+    is refused to that member too."""
     in_private_mount_ns()
     tmp = TempDir()
     bus = d = None
@@ -184,9 +193,15 @@ def local_status_group_dbus():
         p = subprocess.run(["busctl", "--address=unix:path=" + sock, "introspect", BUS_NAME, "/org/dockd/Dock1",
                             "org.dockd.Dock1"], capture_output=True, text=True, timeout=30)
         methods = set(re.findall(r"^\.(\w+)\s+method", p.stdout, re.M))
-        if not methods or methods - READ_METHODS:
-            problems.append(f"org.dockd.Dock1 offers {sorted(methods)}: only {sorted(READ_METHODS)} may be "
-                            f"there until polkit guards writes ({p.stderr.strip()})")
+        if not methods or methods - READ_METHODS - set(WRITE_CALLS):
+            problems.append(f"org.dockd.Dock1 offers {sorted(methods)}: only {sorted(READ_METHODS)} and the "
+                            f"polkit-guarded {sorted(WRITE_CALLS)} may be there ({p.stderr.strip()})")
+        for method, (path, iface, args) in WRITE_CALLS.items():
+            r = subprocess.run(as_user(READER[0], ["busctl", "--address=unix:path=" + sock, "call", BUS_NAME, path,
+                                                   iface, method] + args),
+                               capture_output=True, text=True, timeout=30)
+            if r.returncode == 0:
+                problems.append(f"a member of {STATUS_GROUP} called {method} with no polkit to allow it")
         check(not problems, "\n".join(problems))
         d.stop()
         d = None
