@@ -33,6 +33,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 import dockdtest  # noqa: E402
 from dockdtest import (DOCKCTL, Dockd, TempDir, check, in_private_mount_ns, make_ca,  # noqa: E402
                        run_cases, wait_for, write_config)
+from systembus import SystemBus, Users, as_user  # noqa: E402
 from test_install import expected_files, install  # noqa: E402
 
 BUS_NAME = "org.dockd.Dock1"
@@ -52,31 +53,6 @@ WRITE_CALLS = {
 }
 READER, OUTSIDER = ("dockd-reader", 64150), ("dockd-outsider", 64151)
 
-# The default context of Debian's /usr/share/dbus-1/system.conf.
-SYSTEM_BUS = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>system</type>
-  <listen>unix:path={socket}</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow user="*"/>
-    <deny own="*"/>
-    <deny send_type="method_call"/>
-    <allow send_type="signal"/>
-    <allow send_requested_reply="true" send_type="method_return"/>
-    <allow send_requested_reply="true" send_type="error"/>
-    <allow receive_type="method_call"/>
-    <allow receive_type="method_return"/>
-    <allow receive_type="error"/>
-    <allow receive_type="signal"/>
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"/>
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Introspectable"/>
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Properties"/>
-  </policy>
-  <include>{policy}</include>
-</busconfig>
-"""
 
 
 def installed(tmp):
@@ -93,42 +69,6 @@ def status_groups(policy_path):
     return out
 
 
-def as_user(name, argv):
-    return ["setpriv", f"--reuid={name}", f"--regid={name}", "--init-groups", "--"] + argv
-
-
-def add_user(passwd, group, name, uid, member_of=()):
-    with open(passwd, "a") as f:
-        f.write(f"{name}:x:{uid}:{uid}::/nonexistent:/usr/sbin/nologin\n")
-    lines = open(group).read().splitlines()
-    out = []
-    for ln in lines:
-        parts = ln.split(":")
-        if len(parts) == 4 and parts[0] in member_of:
-            parts[3] = ",".join([m for m in parts[3].split(",") if m] + [name])
-        out.append(":".join(parts))
-    out.append(f"{name}:x:{uid}:")
-    with open(group, "w") as f:
-        f.write("\n".join(out) + "\n")
-
-
-def users_root(tmp, sysusers_file):
-    """/etc/passwd and /etc/group of this machine plus what the installed
-    sysusers file creates, in tmp/root/etc."""
-    root = tmp.join("root")
-    os.makedirs(root + "/etc")
-    for f in ("passwd", "group", "shadow", "gshadow"):
-        if os.path.exists("/etc/" + f):
-            shutil.copy("/etc/" + f, root + "/etc/" + f)
-    p = subprocess.run(["systemd-sysusers", f"--root={root}", sysusers_file], capture_output=True, text=True)
-    check(p.returncode == 0, f"systemd-sysusers: {p.stderr}")
-    return root + "/etc/passwd", root + "/etc/group"
-
-
-def group_names(group_file):
-    return {ln.split(":")[0] for ln in open(group_file) if ":" in ln}
-
-
 @dockdtest.case
 def local_status_group_dbus():
     """A member of dockd-status reads dockd's status over the system bus
@@ -141,25 +81,14 @@ def local_status_group_dbus():
     try:
         os.chmod(tmp.path, 0o755)
         files = installed(tmp)
-        passwd, group = users_root(tmp, files["sysusers"])
-        check(STATUS_GROUP in group_names(group),
+        users = Users(tmp, [(*READER, [STATUS_GROUP]), (*OUTSIDER, [])], sysusers=files["sysusers"])
+        check(STATUS_GROUP in users.groups(),
               f"the installed sysusers file ({open(files['sysusers']).read().strip()}) creates no group "
               f"{STATUS_GROUP}")
         allowed = status_groups(files["dbus"])
         check(STATUS_GROUP in allowed, f"the D-Bus policy lets groups {sorted(allowed)} read status, not {STATUS_GROUP}")
-        add_user(passwd, group, *READER, member_of=(STATUS_GROUP,))
-        add_user(passwd, group, *OUTSIDER)
-        for f in ("passwd", "group"):
-            subprocess.run(["mount", "--bind", tmp.join("root", "etc", f), "/etc/" + f], check=True)
-
-        sock = tmp.join("system_bus_socket")
-        conf = tmp.join("system.conf")
-        with open(conf, "w") as f:
-            f.write(SYSTEM_BUS.format(socket=sock, policy=files["dbus"]))
-        bus = subprocess.Popen(["dbus-daemon", "--config-file", conf, "--nofork", "--nopidfile"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        wait_for(lambda: os.path.exists(sock), 10, what="dbus-daemon")
-        env = {"DBUS_SYSTEM_BUS_ADDRESS": "unix:path=" + sock}
+        bus = SystemBus(tmp, includes=(files["dbus"],))
+        sock, env = bus.socket, bus.env()
 
         state, central = tmp.join("state"), tmp.join("central")
         for p in (state, central):
@@ -209,8 +138,7 @@ def local_status_group_dbus():
         if d and d.proc.poll() is None:
             d.kill9()
         if bus:
-            bus.terminate()
-            bus.wait(10)
+            bus.stop()
         tmp.cleanup()
 
 

@@ -72,15 +72,16 @@ class Users:
     """/etc/passwd and /etc/group of this machine, plus what dockd's sysusers
     file creates, plus test users; bind-mounted over /etc in this namespace."""
 
-    def __init__(self, tmp, users=()):
-        """users: (name, uid, [groups]) to add."""
+    def __init__(self, tmp, users=(), sysusers=SYSUSERS):
+        """users: (name, uid, [groups]) to add; sysusers: the sysusers.d file
+        (the source tree's, or an installed one)."""
         root = tmp.join("users-root")
         os.makedirs(root + "/etc")
         for f in ("passwd", "group", "shadow", "gshadow"):
             if os.path.exists("/etc/" + f):
                 shutil.copy("/etc/" + f, root + "/etc/" + f)
-        p = subprocess.run(["systemd-sysusers", f"--root={root}", SYSUSERS], capture_output=True, text=True)
-        check(p.returncode == 0, f"systemd-sysusers {SYSUSERS}: {p.stderr}")
+        p = subprocess.run(["systemd-sysusers", f"--root={root}", sysusers], capture_output=True, text=True)
+        check(p.returncode == 0, f"systemd-sysusers {sysusers}: {p.stderr}")
         self.passwd, self.group = root + "/etc/passwd", root + "/etc/group"
         for name, uid, groups in users:
             self._add(name, uid, groups)
