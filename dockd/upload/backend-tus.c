@@ -346,7 +346,7 @@ static void on_created_head(BackendPut *p, const char *off, const char *len) {
                         return finish(p, k, "%s: cannot save the resume state %s: %s", p->base.key,
                                       p->base.state_path, strerror(-k));
                 log_debug("%s: tus upload %s created.", p->base.key, p->upload_url);
-                failpoint("tus-after-create");
+                failpoint_detail("tus-after-create", p->base.key);
                 p->offset = 0;
                 if (p->base.size == 0)
                         return do_head(p, TUS_FINAL_HEAD);
@@ -446,7 +446,7 @@ static void on_patch(HttpRequest *r, int error, void *userdata) {
                         /* Not what tus 1.0 §3.2 allows: ask where it stands. */
                         return do_head(p, TUS_HEAD);
                 p->offset = o;
-                failpoint("tus-after-patch");
+                failpoint_detail("tus-after-patch", p->base.key);
                 if (p->offset == p->base.size)
                         return do_head(p, TUS_FINAL_HEAD);
                 return next_chunk(p);

@@ -394,6 +394,10 @@ def dockctl_bays_and_reports():
         import dockdtest
         p = dockdtest.dockctl("bays", env=rig.env)
         check("BWC-H0002" in p.stdout and "fault" in p.stdout, p.stdout)
+        # The report's files appear in central storage before dockd has read
+        # them back and recorded the upload: wait for that record.
+        wait_for(lambda: "in central storage" in dockdtest.dockctl("reports", env=rig.env).stdout, 60,
+                 what="the report recorded as uploaded")
         p = dockdtest.dockctl("reports", env=rig.env)
         check("BWC-H0002" in p.stdout and "error" in p.stdout and "in central storage" in p.stdout, p.stdout)
         rig.stop()

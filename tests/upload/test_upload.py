@@ -381,10 +381,12 @@ def check_tus_resent(s, held_at_kill, n_before):
 def kill9_case(backend, failpoint):
     with Setup(backend, "big.ini") as s:
         s.store.fp.slow(8 << 20, "up")
-        d = s.rig.start(extra_env={"DOCKD_FAILPOINTS": failpoint})
+        # The kill may come before dockd is ready (its first uploads start with it).
+        d = s.rig.start(extra_env={"DOCKD_FAILPOINTS": failpoint}, wait=False)
         d.proc.wait(120)
         check(d.proc.returncode == -signal.SIGKILL, f"dockd was not killed at {failpoint}: {d.proc.returncode}")
-        check(f"Failpoint {failpoint.split(':')[0]} reached" in d.log(), "failpoint not reached")
+        check(f"Failpoint {failpoint.split(':')[0].split('@')[0]} reached" in d.log(), "failpoint not reached")
+        d.notify.close()
         check_nothing_deleted_yet(s, "at the kill")
         before = part_log(s) if backend == "s3" else None
         held = tus_held(s) if backend == "tus" else 0
@@ -418,12 +420,13 @@ def kill9_case(backend, failpoint):
 def kill9_after_part(backend):
     """kill -9 right after the server acknowledged a part (before or after its
     state write, whichever the failpoint hits): at most one part is sent again."""
-    kill9_case(backend, "s3-after-part:3" if backend == "s3" else "tus-after-patch:3")
+    # tus: a video's PATCH (the dock's key and custody files are tus uploads too).
+    kill9_case(backend, "s3-after-part:3" if backend == "s3" else "tus-after-patch@.mp4:3")
 
 
 @upload_case
 def kill9_after_create(backend):
-    kill9_case(backend, "s3-after-create:1" if backend == "s3" else "tus-after-create:1")
+    kill9_case(backend, "s3-after-create:1" if backend == "s3" else "tus-after-create@.mp4:1")
 
 
 def s3_kill9_after_complete():
