@@ -310,11 +310,13 @@ def wrong_credentials(backend):
         st = wait_failing(s, "refused the credentials" if backend == "s3" else "401")
         check("credentials" in s.rig.dockd.log() or "401" in st.get("last_error", "") or "403" in st["last_error"],
               st)
-        time.sleep(2)
+        # Every segment pulled, and the bay waiting for storage: however long
+        # the pulls take on a loaded machine.
+        b = wait_for(lambda: (lambda b: b if b and b["state"] == "offloading" and
+                              b["progress"]["waiting_for_storage"] else None)(s.rig.bay(1)),
+                     120, what="bay 1 waiting for storage")
         check(len(s.on_camera()) == 5, f"segments left the camera: {s.on_camera()}")
         check(not custody(s.rig, "confirmed"), "confirmed with wrong credentials")
-        b = s.rig.bay(1)
-        check(b["state"] == "offloading" and b["progress"]["waiting_for_storage"], b)
         log = s.rig.dockd.log()
         check(storage_alerts(log), "no alert")
         check(wrong not in log and "testsecret" not in log, "a secret is in the log")
