@@ -3,7 +3,10 @@
 told to stop (liar.honest = True):
 
   "etag"      S3: the ETag of PutObject, CompleteMultipartUpload and HEAD
-              answers is replaced by another one;
+              answers is replaced by another one, and the body of an
+              object's GET has one byte changed: a store that holds other
+              bytes says so in every answer, so a read-back (which settles an
+              ETag that merely differs) cannot find ours;
   "readback"  tus: the body of a GET (the read-back of an upload) has one byte
               changed.
 
@@ -99,6 +102,9 @@ class LiarProxy:
             headers = out
             if method == "POST" and b"<ETag>" in data:
                 data = re.sub(rb"<ETag>&quot;[0-9a-f]+|<ETag>\"?[0-9a-f]+", b"<ETag>\"" + WRONG_ETAG.encode(), data)
+                lied = True
+            if method == "GET" and "?" not in path and data:
+                data = bytes([data[0] ^ 0x5A]) + data[1:]
                 lied = True
             self.lies += lied
         elif self.mode == "readback" and method == "GET" and data:
