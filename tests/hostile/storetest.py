@@ -27,7 +27,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "lib"))
 sys.path.insert(0, os.path.join(HERE, "..", "upload"))
-from dockdtest import (PrivateJournal, Rig, TempDir, TestFailure, check, in_private_mount_ns,  # noqa: E402
+from dockdtest import (PrivateJournal, Rig, TempDir, TestFailure, check, in_private_mount_ns, stop_all,  # noqa: E402
                        run_in_vdock, wait_for)
 import uploadtest  # noqa: E402  (puts tests/servers on sys.path, records request heads)
 from uploadtest import BUCKET, TUS_TOKEN, S3Store, TusStore  # noqa: E402
@@ -187,19 +187,8 @@ class StoreRig:
         return f"{area}/{cam['serial']}/{seg['recording_id']}/{seg['index']:06d}.{ext}"
 
     def cleanup(self):
-        try:
-            if self.rig:
-                self.rig.cleanup()
-        finally:
-            try:
-                if self.central:
-                    self.central.stop()
-            finally:
-                try:
-                    if self.journal:
-                        self.journal.stop()
-                finally:
-                    self.stmp.cleanup()
+        stop_all(self.rig and self.rig.cleanup, self.central and self.central.stop,
+                 self.journal and self.journal.stop, self.stmp.cleanup)
 
 
 def wait_settled(s, keys, timeout=120, bay=1):

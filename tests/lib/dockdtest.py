@@ -73,6 +73,22 @@ def wait_for(pred, timeout=10.0, interval=0.05, what="condition"):
         time.sleep(interval)
 
 
+def stop_all(*steps):
+    """Run every cleanup step (None is skipped) even if an earlier one
+    fails, so a failing stop leaves no server or daemon behind; the first
+    failure is raised once all have run."""
+    first = None
+    for step in steps:
+        if step is None:
+            continue
+        try:
+            step()
+        except BaseException as e:
+            first = first or e
+    if first is not None:
+        raise first
+
+
 def in_private_mount_ns():
     """Re-exec the current test in a private mount namespace (needed for a
     private journald). Returns only inside the namespace."""

@@ -32,7 +32,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "lib"))
 sys.path.insert(0, os.path.join(HERE, "..", "upload"))
 sys.path.insert(0, HERE)
 import uploadtest  # noqa: E402  (puts tests/servers on sys.path)
-from dockdtest import (Rig, TempDir, case, check, in_private_mount_ns, run_cases, run_in_vdock,  # noqa: E402
+from dockdtest import (Rig, TempDir, case, check, in_private_mount_ns, run_cases, run_in_vdock, stop_all,  # noqa: E402
                        sha256_file, wait_for)
 from busops import (OPERATOR, Authority, custody_records, dockctl_as, operator_records, scenario,  # noqa: E402
                      verify_custody)
@@ -81,15 +81,7 @@ class Setup:
         return os.path.exists(p) and sha256_file(p) == expect_sha
 
     def cleanup(self):
-        try:
-            if self.rig:
-                self.rig.cleanup()
-        finally:
-            try:
-                if self.store:
-                    self.store.stop()
-            finally:
-                self.stmp.cleanup()
+        stop_all(self.rig and self.rig.cleanup, self.store and self.store.stop, self.stmp.cleanup)
 
 
 def segments(world, serial):

@@ -19,7 +19,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "lib"))
 sys.path.insert(0, HERE)
 import dockdtest  # noqa: E402
-from dockdtest import (PrivateJournal, Rig, TempDir, TestFailure, check, check_offloaded,  # noqa: E402
+from dockdtest import (PrivateJournal, Rig, TempDir, TestFailure, check, check_offloaded, stop_all,  # noqa: E402
                        in_private_mount_ns, run_cases, run_in_vdock, wait_for)
 from uploadtest import (STORES, attach_store, part_number, requests_seen, storage_alerts)  # noqa: E402
 from liarproxy import LiarProxy  # noqa: E402  (after uploadtest: it puts tests/servers on sys.path)
@@ -69,17 +69,8 @@ class Setup:
         self.cleanup()
 
     def cleanup(self):
-        try:
-            if self.rig:
-                self.rig.cleanup()
-            if self.liar:
-                self.liar.stop()
-        finally:
-            try:
-                if self.store:
-                    self.store.stop()
-            finally:
-                self.stmp.cleanup()
+        stop_all(self.rig and self.rig.cleanup, self.liar and self.liar.stop, self.store and self.store.stop,
+                 self.stmp.cleanup)
 
     def offloaded(self, timeout=120, bay=1):
         return self.rig.wait_bay(bay, "ready", timeout)
