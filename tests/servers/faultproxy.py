@@ -334,13 +334,17 @@ class _Timeline:
 
     def bytes_between(self, t0, t1, direction):
         b = self.bins[DIRECTIONS.index(direction)]
-        total = 0.0
+        # In bins since start: bin i is [i, i + 1) exactly, so a bin inside
+        # the window counts whole; absolute times would give it a width a
+        # rounding error off TIMELINE_BIN, and more bytes than it holds.
+        lo, hi = (t0 - self.start) / TIMELINE_BIN, (t1 - self.start) / TIMELINE_BIN
+        total = 0
         for i, n in enumerate(b):
-            lo = self.start + i * TIMELINE_BIN
-            hi = lo + TIMELINE_BIN
-            overlap = min(hi, t1) - max(lo, t0)
-            if overlap > 0:
-                total += n * overlap / TIMELINE_BIN
+            overlap = min(i + 1, hi) - max(i, lo)
+            if overlap >= 1:
+                total += n
+            elif overlap > 0:
+                total += n * overlap
         return total
 
 
