@@ -48,6 +48,7 @@ Names
 Run one case: `meson test -C build --suite hostile NAME` or
 `tests/hostile/test_hostile.py CASE` (DOCKD_BUILD_DIR set)."""
 
+import glob
 import os
 import shutil
 import sys
@@ -376,6 +377,57 @@ def forged_continuation_across_docks():
         b.stop()
     finally:
         b.cleanup()
+        a.cleanup()
+
+
+@case
+def predecessor_not_yet_in_storage():
+    """Dock A took 0-4; the camera recorded 5-7 and docks at dock B while central
+    storage does not show segment 4 yet (the test keeps its objects aside: a
+    store whose readers lag its writers, a dock still uploading it). That is not
+    a gap: dock B pulls 5-7, keeps them on the camera and asks again; once 4 is
+    there they link, are offloaded and deleted, and no finding is filed (today:
+    the first answer, "not there", quarantines 5 for a gap at once)."""
+    serial = "BWC-C0001"
+    world = run_in_vdock(scenario("chain-across-docks.ini"))
+    a = Rig(world, name="dock-a")
+    b = None
+    aside = a.tmp.join("aside")
+    try:
+        a.start()
+        check(settle(a, 1, serial)["state"] == "ready", a.bay(1))
+        a.stop()
+        world.control("undock 1")
+        world.control(f"fault {serial} record 3x1M")
+        four = [p for p in glob.glob(os.path.join(a.central, "evidence", serial, "*", "000004.*"))]
+        check(len(four) == 3, f"segment 4 in central storage: {four}")
+        os.makedirs(aside)
+        for p in four:
+            os.rename(p, os.path.join(aside, os.path.basename(p)))
+        b = second_dock(world, a)
+        b.start()
+        world.control(f"dock {serial} 1")
+        wait_for(lambda: any(r["segment"].endswith("/000007") for r in custody(b, "pulled", serial)), 90,
+                 what="dock B pulling 000007")
+        check(not custody(b, "quarantined", serial),
+              f"quarantined while its predecessor was not in storage yet: "
+              f"{[(r['segment'], r.get('reason')) for r in custody(b, 'quarantined', serial)]}")
+        for seg in segments(world.truth(), serial):
+            if seg["index"] >= 5:
+                check(seg["fate"] == "on-camera", f"{seg['index']:06d} {seg['fate']} before its chain was checked")
+        check(b.bay(1)["state"] != "ready", f"bay ready before the chain was checked: {b.bay(1)}")
+        for p in four:
+            os.rename(os.path.join(aside, os.path.basename(p)), p)
+        check(settle(b, 1, serial, timeout=120)["state"] == "ready", b.bay(1))
+        check(not custody(b, "quarantined", serial), f"quarantined: {custody(b, 'quarantined', serial)}")
+        check(any(r["segment"].endswith("/000005") for r in custody(b, "verified", serial)), "000005 never verified")
+        for seg in segments(world.truth(), serial):
+            check(seg["fate"] == "deleted", f"{seg['index']:06d} {seg['fate']}")
+        check("recording-gap" not in finding_codes(b, serial), f"findings: {finding_codes(b, serial)}")
+        b.stop()
+    finally:
+        if b:
+            b.cleanup()
         a.cleanup()
 
 
