@@ -51,6 +51,7 @@ struct Offload {
         char *reason;               /* why it is quarantined, NULL if not */
         bool trusted;               /* manifest valid, signed, about this segment: it heads the chain */
         bool chain_owed;            /* central storage could not answer its predecessor check yet */
+        bool chain_missing;         /* ... because it does not hold the predecessor yet */
         CentralSearch *search;      /* a predecessor check in flight */
         int fd;
         uint64_t offset, size, unsynced, chunk_start;

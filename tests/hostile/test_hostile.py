@@ -311,6 +311,11 @@ def unsynchronised_clock_not_used():
 
 # ---- item 4: chain gaps across docks ----
 
+# A predecessor central storage does not hold is a gap only once it is still
+# missing after [dock] chain_gap_after (predecessor-not-yet-in-storage): the
+# gap cases wait seconds, not the default hour.
+SHORT_GAP_WAIT = {"dock": {"chain_gap_after": "3s"}}
+
 def two_docks(scen, serial, between):
     """Dock A offloads the camera; between(world) changes what the camera holds;
     dock B (own state, same central storage) gets it. Returns (rig_a, rig_b, truth)."""
@@ -323,7 +328,7 @@ def two_docks(scen, serial, between):
         a.stop()
         world.control("undock 1")
         between(world)
-        b = second_dock(world, a)
+        b = second_dock(world, a, config=SHORT_GAP_WAIT)
         b.start()
         world.control(f"dock {serial} 1")
         settle(b, 1, serial)
@@ -435,7 +440,7 @@ def predecessor_not_yet_in_storage():
 def first_segment_on_camera_not_zero():
     """The camera's recording starts at index 3 and no dock ever saw 0-2."""
     world = run_in_vdock(scenario("first-segment-three.ini"))
-    rig = Rig(world)
+    rig = Rig(world, config=SHORT_GAP_WAIT)
     try:
         rig.start()
         settle(rig, 1, "BWC-C0002")
