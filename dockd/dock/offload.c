@@ -160,25 +160,6 @@ static bool is_last_of_recording(Offload *o, size_t i) {
                !streq(o->inv->segments[i + 1].recording_id, o->inv->segments[i].recording_id);
 }
 
-bool offload_recording_deletable(Offload *o, const char *recording) {
-        for (size_t i = 0; i < o->inv->n_segments; i++) {
-                const CameraSegment *s = &o->inv->segments[i];
-                SegmentId id = seg_id(o, i);
-                SegmentState st;
-                bool ok;
-
-                if (!streq(s->recording_id, recording))
-                        continue;
-                if (spool_state_load(o->ctx->spool, &id, &st) < 0)
-                        return false;
-                ok = !st.quarantined && st.stage >= SEGMENT_PULLED && !st.chain_owed;
-                segment_state_done(&st);
-                if (!ok)
-                        return false;
-        }
-        return true;
-}
-
 /* ---- pull: manifest and signature ---- */
 
 static void pull_video(Offload *o);
@@ -845,6 +826,7 @@ void offload_step(Offload *o) {
                 o->phase = PHASE_DELETE;
                 o->del_seg = 0;
                 o->del_kind = 0;
+                o->rec_known = false;   /* this pass may have changed a recording's verdict */
                 if (!o->repass)
                         offload_log(o, LOG_INFO, 0, NULL, "All segments pulled (%u verified, %u quarantined); "
                                     "deleting what central storage confirmed.", o->summary.verified,
@@ -868,7 +850,7 @@ void offload_step(Offload *o) {
                                 if (last && streq(last, rec))
                                         continue;
                                 last = rec;
-                                if (!offload_recording_deletable(o, rec))
+                                if (!offload_recording_deletable(o, i))
                                         o->summary.held_recordings++;
                                 else if (o->ctx->recording_held &&
                                          o->ctx->recording_held(o->serial, rec, o->ctx->recording_held_userdata)) {
