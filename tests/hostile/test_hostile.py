@@ -605,6 +605,36 @@ def inventory_uses_object_prop_list():
         rig.cleanup()
 
 
+@case
+def malformed_object_prop_list():
+    """Two cameras answer GetObjectPropList with malformed data (a count larger
+    than the elements sent; the data ending inside a string): the listing is an
+    optimisation, so dockd lists them object by object instead, and all three
+    cameras are offloaded, nothing lost, nothing deleted before it was confirmed
+    (today: the inventory fails, again after every recovery, and the bays fault
+    with the recordings on the cameras)."""
+    world = run_in_vdock(scenario("malformed-prop-list.ini"))
+    rig = Rig(world, config={"usb": {"command_timeout": "10s", "stall_timeout": "5s"}})
+    try:
+        rig.start()
+        for bay in (1, 2, 3):
+            check(rig.wait_bay(bay, ["ready", "fault"], 120)["state"] == "ready", f"bay {bay}: {rig.bay(bay)}")
+        t = world.truth()
+        check_offloaded(rig, t)
+        for serial in ("BWC-M0001", "BWC-M0002", "BWC-M0003"):
+            deleted_only_after_confirmed(rig, t, serial)
+        for serial in ("BWC-M0001", "BWC-M0002"):
+            ops = camera(t, serial)["operations"]
+            check(ops.get("0x9805", 0) >= 1, f"{serial}: GetObjectPropList never asked: {ops}")
+            check(ops.get("0x1008", 0) >= 18, f"{serial}: not listed object by object after the malformed "
+                  f"listing: {ops}")
+        good = camera(t, "BWC-M0003")["operations"]
+        check(good.get("0x1008", 0) <= 10, f"the well-behaved camera was listed object by object: {good}")
+        rig.stop()
+    finally:
+        rig.cleanup()
+
+
 # ---- item 6: one oversized .man or .p7s ----
 
 def oversized_sidecar_case(scen, serial):
