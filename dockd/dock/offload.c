@@ -147,6 +147,9 @@ static void on_inventory(Camera *c, int error, uint16_t rc, CameraInventory *inv
         offload_log(o, LOG_INFO, 0, NULL, "Camera holds %zu segment(s) in %" PRIu64 " MiB used of %" PRIu64 " MiB%s.",
                     inv->n_segments, (inv->storage_capacity - inv->storage_free) / MiB, inv->storage_capacity / MiB,
                     inv->n_ignored ? "; other objects ignored" : "");
+        if (inv->list_malformed)
+                offload_log(o, LOG_WARNING, 0, NULL, "Camera answered GetObjectPropList with malformed data; "
+                            "it was listed object by object instead.");
         o->phase = PHASE_PULL;
         o->cur = 0;
         offload_step(o);
