@@ -64,6 +64,7 @@ static const ConfigItem items[] = {
         G("dock", "clock_drift_threshold", CT_DURATION, clock_drift_threshold, 0, DAY),
         G("dock", "clock_set", CT_BOOL, clock_set, 0, 0),
         G("dock", "removal_debounce", CT_DURATION, removal_debounce, 0, 60 * SEC),
+        G("dock", "chain_gap_after", CT_DURATION, chain_gap_after, 0, 30 * DAY),
         G("dock", "status_led_green", CT_STRING, status_led_green, 0, 0),
         G("dock", "status_led_red", CT_STRING, status_led_red, 0, 0),
 
@@ -194,6 +195,7 @@ DockdConfig *config_new(void) {
                 .clock_drift_threshold = 1 * SEC,
                 .clock_set = true,
                 .removal_debounce = 3 * SEC,
+                .chain_gap_after = 3600 * SEC,
                 .usb_transfer_size = 1 * MiB,
                 .usb_transfers_in_flight = 2,
                 .usb_chunk_size = 32 * MiB,

@@ -56,6 +56,7 @@ typedef struct DockdConfig {
         usec_t clock_drift_threshold;
         bool clock_set;
         usec_t removal_debounce;
+        usec_t chain_gap_after;      /* a predecessor central storage still lacks after this is a gap */
         char *status_led_green;
         char *status_led_red;
 

@@ -2,8 +2,8 @@
 /* camera-inventory.c: what a camera holds (protocol §11, §14 step 2). Its
  * storages, then every object in one GetObjectPropList (§5.11), streamed
  * through the ObjectPropList parser as the transfers arrive; only on a camera
- * whose DeviceInfo does not announce that operation GetObjectHandles and one
- * GetObjectInfo per object. Then the objects are matched to segments by
+ * whose DeviceInfo does not announce that operation, or whose listing is
+ * malformed, GetObjectHandles and one GetObjectInfo per object. Then the objects are matched to segments by
  * sorting (O(n log n)), never by searching the list for each object. */
 #include "camera.h"
 #include "log.h"
@@ -270,11 +270,21 @@ static void on_list(Camera *c, int error, uint16_t rc, void *userdata) {
         if (error < 0)
                 return inventory_fail(j, error, rc);
         r = ptp_prop_list_parser_finish(j->list, &j->objects, &j->n_objects);
-        if (r < 0)
-                return inventory_fail(j, log_debug_errno(r, "Camera %s: malformed ObjectPropList: %m", c->log_name),
-                                      0);
         j->list = ptp_prop_list_parser_free(j->list);
-        j->listed = true;
+        if (r < 0) {
+                /* The listing is a shortcut, and the transport is in step (the
+                 * answer was read to its end): list this camera the long way,
+                 * whose every answer is checked too, rather than fault it, and
+                 * again after every recovery, with its recordings on it. Its
+                 * storages are asked again, for the handles. */
+                log_debug_errno(r, "Camera %s: malformed ObjectPropList (%m); listing object by object.",
+                                c->log_name);
+                j->inv->list_malformed = true;
+                j->use_list = false;
+                j->storage_idx = 0;
+                j->inv->storage_capacity = j->inv->storage_free = 0;
+        } else
+                j->listed = true;
         inventory_step(j);
 }
 

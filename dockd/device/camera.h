@@ -42,6 +42,7 @@ typedef struct CameraInventory {
         uint64_t storage_capacity;
         uint64_t storage_free;
         size_t n_ignored;         /* objects that are not segment files */
+        bool list_malformed;      /* its GetObjectPropList answer was: listed object by object */
 } CameraInventory;
 
 void camera_inventory_free(CameraInventory *inv);

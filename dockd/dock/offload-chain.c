@@ -79,6 +79,33 @@ static int settle_owed(Offload *o, int result) {
         return 0;
 }
 
+/* Central storage answered an owed check of segment o->cur "not there": 1 when
+ * that is not a gap yet ([dock] chain_gap_after since the first such answer,
+ * which this records), 0 when it is. A clock set back starts the wait again:
+ * the finding comes late, nothing leaves the camera early. */
+static int still_missing(Offload *o) {
+        SegmentId id = seg_id(o, o->cur);
+        usec_t window = o->ctx->config->chain_gap_after;
+        uint64_t now = (uint64_t) time(NULL);
+        SegmentState st;
+        int r;
+
+        if (window == 0)
+                return 0;
+        r = spool_state_load(o->ctx->spool, &id, &st);
+        if (r < 0)
+                return r;
+        if (st.chain_missing_since == 0 || st.chain_missing_since > now) {
+                st.chain_missing_since = now;
+                r = spool_state_save(o->ctx->spool, &id, &st);
+                if (r >= 0)
+                        r = 1;
+        } else
+                r = now - st.chain_missing_since < window / USEC_PER_SEC;
+        segment_state_done(&st);
+        return r;
+}
+
 static void on_owed(int result, void *userdata) {
         Offload *o = userdata;
         int r;
@@ -89,6 +116,17 @@ static void on_owed(int result, void *userdata) {
                 o->owed_unanswered = true;
                 log_debug("Owed chain check of segment %zu still unanswered: %s.", o->cur, strerror(-result));
                 return offload_step(o);
+        }
+        if (result == -ENOENT) {
+                r = still_missing(o);
+                if (r < 0)
+                        return offload_fail(o, r, "recording a chain check");
+                if (r > 0) {
+                        /* Asked again with the backoff, which goes on growing. */
+                        o->owed_unanswered = true;
+                        log_debug("Segment before segment %zu still not in central storage.", o->cur);
+                        return offload_step(o);
+                }
         }
         o->owed_failures = 0;
         r = settle_owed(o, result);

@@ -126,6 +126,43 @@ static void on_deleted(Camera *c, int error, uint16_t rc, void *userdata) {
         offload_delete_next(o);
 }
 
+static bool recording_verified(Offload *o, size_t from, size_t to) {
+        for (size_t i = from; i < to; i++) {
+                SegmentId id = seg_id(o, i);
+                SegmentState st;
+                bool ok;
+
+                if (spool_state_load(o->ctx->spool, &id, &st) < 0)
+                        return false;
+                ok = !st.quarantined && st.stage >= SEGMENT_PULLED && !st.chain_owed;
+                segment_state_done(&st);
+                if (!ok)
+                        return false;
+        }
+        return true;
+}
+
+/* The inventory is sorted by recording, so a recording's segments are one run
+ * [rec_from, rec_to). Asked for each segment of a recording while deleting, the
+ * verdict is kept for the run: each state is read once per pass, not once per
+ * segment of its recording (O(n), not O(n^2), for a camera of one long
+ * recording). Only the pull phase changes what it depends on, and
+ * offload_step() forgets it when a pass enters the delete phase. */
+bool offload_recording_deletable(Offload *o, size_t i) {
+        const char *rec = o->inv->segments[i].recording_id;
+
+        if (o->rec_known && i >= o->rec_from && i < o->rec_to)
+                return o->rec_deletable;
+        o->rec_from = o->rec_to = i;
+        while (o->rec_from > 0 && streq(o->inv->segments[o->rec_from - 1].recording_id, rec))
+                o->rec_from--;
+        while (o->rec_to < o->inv->n_segments && streq(o->inv->segments[o->rec_to].recording_id, rec))
+                o->rec_to++;
+        o->rec_deletable = recording_verified(o, o->rec_from, o->rec_to);
+        o->rec_known = true;
+        return o->rec_deletable;
+}
+
 /* May segment i be deleted from the camera now? Central storage confirmed it,
  * it verified, so did its whole recording, and the camera's objects are the
  * ones confirmed: the .man's SHA-256 (matched in this docking) and the video's
@@ -144,7 +181,7 @@ static int deletable_now(Offload *o, size_t i) {
                 return 0;
         ok = (st.stage == SEGMENT_CONFIRMED || st.stage == SEGMENT_DELETING) && !st.quarantined &&
              (!s->present[CAMERA_FILE_VIDEO] || s->files[CAMERA_FILE_VIDEO].size == st.size) &&
-             offload_recording_deletable(o, s->recording_id);
+             offload_recording_deletable(o, i);
         r = 0;
         if (ok && st.stage == SEGMENT_CONFIRMED) {
                 st.stage = SEGMENT_DELETING;

@@ -51,6 +51,7 @@ struct Offload {
         char *reason;               /* why it is quarantined, NULL if not */
         bool trusted;               /* manifest valid, signed, about this segment: it heads the chain */
         bool chain_owed;            /* central storage could not answer its predecessor check yet */
+        bool chain_missing;         /* ... because it does not hold the predecessor yet */
         CentralSearch *search;      /* a predecessor check in flight */
         int fd;
         uint64_t offset, size, unsynced, chunk_start;
@@ -76,6 +77,11 @@ struct Offload {
         sd_event_source *owed_timer;
         bool owed_again;            /* the timer fired: another pass once idle */
         bool repass;                /* a pass over the inventory after the first */
+
+        /* offload_recording_deletable()'s verdict on inventory segments [rec_from, rec_to) */
+        bool rec_known;
+        bool rec_deletable;
+        size_t rec_from, rec_to;
 };
 
 static inline const CameraSegment *cur_seg(Offload *o) {
@@ -95,10 +101,11 @@ void offload_log(Offload *o, int level, int error, const char *segment, const ch
 /* The camera failed: stop here; the bay recovers the camera and starts anew. */
 void offload_fail(Offload *o, int error, const char *what);
 void offload_step(Offload *o);
-/* A recording is held on the camera while any of its segments (on the camera,
- * or ever seen by this dock) is quarantined, not yet pulled and verified, or
- * owes a chain check central storage could not answer yet. */
-bool offload_recording_deletable(Offload *o, const char *recording);
+/* A recording (that of inventory segment i) is held on the camera while any of
+ * its segments on the camera is quarantined, not yet pulled and verified, or
+ * owes a chain check central storage could not answer yet. O(segments of the
+ * recording) the first time in a delete pass, O(1) for its other segments. */
+bool offload_recording_deletable(Offload *o, size_t i);
 
 /* offload-delete.c */
 /* Before anything is decided about the segment at o->cur: if the spool knows its

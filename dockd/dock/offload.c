@@ -56,7 +56,7 @@ static void segment_reset(Offload *o) {
         free(o->reason);
         o->reason = NULL;
         o->trusted = false;
-        o->chain_owed = false;
+        o->chain_owed = o->chain_missing = false;
         o->fd = safe_close(o->fd);
         EVP_MD_CTX_free(o->hash);
         o->hash = NULL;
@@ -147,6 +147,9 @@ static void on_inventory(Camera *c, int error, uint16_t rc, CameraInventory *inv
         offload_log(o, LOG_INFO, 0, NULL, "Camera holds %zu segment(s) in %" PRIu64 " MiB used of %" PRIu64 " MiB%s.",
                     inv->n_segments, (inv->storage_capacity - inv->storage_free) / MiB, inv->storage_capacity / MiB,
                     inv->n_ignored ? "; other objects ignored" : "");
+        if (inv->list_malformed)
+                offload_log(o, LOG_WARNING, 0, NULL, "Camera answered GetObjectPropList with malformed data; "
+                            "it was listed object by object instead.");
         o->phase = PHASE_PULL;
         o->cur = 0;
         offload_step(o);
@@ -158,25 +161,6 @@ static void on_inventory(Camera *c, int error, uint16_t rc, CameraInventory *inv
 static bool is_last_of_recording(Offload *o, size_t i) {
         return i + 1 >= o->inv->n_segments ||
                !streq(o->inv->segments[i + 1].recording_id, o->inv->segments[i].recording_id);
-}
-
-bool offload_recording_deletable(Offload *o, const char *recording) {
-        for (size_t i = 0; i < o->inv->n_segments; i++) {
-                const CameraSegment *s = &o->inv->segments[i];
-                SegmentId id = seg_id(o, i);
-                SegmentState st;
-                bool ok;
-
-                if (!streq(s->recording_id, recording))
-                        continue;
-                if (spool_state_load(o->ctx->spool, &id, &st) < 0)
-                        return false;
-                ok = !st.quarantined && st.stage >= SEGMENT_PULLED && !st.chain_owed;
-                segment_state_done(&st);
-                if (!ok)
-                        return false;
-        }
-        return true;
 }
 
 /* ---- pull: manifest and signature ---- */
@@ -263,6 +247,13 @@ static void on_predecessor(int result, void *userdata) {
                 offload_log(o, LOG_WARNING, result, o->segname, "Central storage cannot say now whether it holds "
                             "segment %06" PRIu32 " (%m); this segment is pulled and kept, and stays on the camera "
                             "until it can.", index - 1);
+        } else if (result == -ENOENT && o->ctx->config->chain_gap_after > 0) {
+                /* Not there yet is not a gap yet: see check_predecessor(). */
+                o->chain_owed = o->chain_missing = true;
+                offload_log(o, LOG_NOTICE, 0, o->segname, "Central storage does not hold segment %06" PRIu32 " "
+                            "(yet); this segment is pulled and kept, and stays on the camera while it is asked "
+                            "again; still missing after %" PRIu64 " s, it is a gap.", index - 1,
+                            o->ctx->config->chain_gap_after / USEC_PER_SEC);
         } else if ((why = offload_chain_verdict(result, index, buf, sizeof buf)))
                 quarantine(o, "%s", why);
         else
@@ -283,8 +274,17 @@ static void on_predecessor(int result, void *userdata) {
  * the answer), nor deleted from the camera, and neither is any other segment
  * of its recording. The check is asked again on every pass over the inventory,
  * passes following each other with the upload backoff (owed_retry_later()),
- * and at every later docking. Only a backend that cannot find objects by key at
- * all (tus without [tus] uploads_named_by_key) checks from here on: holding such
+ * and at every later docking.
+ *
+ * An answer "not there" is owed the same way for [dock] chain_gap_after (from
+ * the first such answer, SegmentState.chain_missing_since): the segment before
+ * left its camera only once central storage confirmed it, so its absence can
+ * be a store whose readers lag its writers or a dock still uploading it, and a
+ * gap filed then would be a false finding. Holding the recording costs nothing
+ * meanwhile (it is on the camera and in the spool); still missing after that,
+ * it is the gap. A manifest there that does not match is a break at once:
+ * objects are write-once, another answer will not come. Only a backend that
+ * cannot find objects by key at all (tus without [tus] uploads_named_by_key) checks from here on: holding such
  * cameras' recordings for ever would fill them. */
 static void check_predecessor(Offload *o) {
         int r;
@@ -640,6 +640,8 @@ static int save_verdict(Offload *o, const uint8_t sha[32]) {
         st.chain_owed = o->chain_owed && !o->reason && o->manifest;
         if (st.chain_owed)
                 memcpy(st.chain_prev, o->manifest->prev, 32);
+        if (st.chain_owed && o->chain_missing)
+                st.chain_missing_since = (uint64_t) time(NULL);
         r = verdict_policy(o->ctx->config, o->manifest, st.quarantined, time(NULL), &policy);
         if (r < 0)
                 return r;
@@ -827,6 +829,7 @@ void offload_step(Offload *o) {
                 o->phase = PHASE_DELETE;
                 o->del_seg = 0;
                 o->del_kind = 0;
+                o->rec_known = false;   /* this pass may have changed a recording's verdict */
                 if (!o->repass)
                         offload_log(o, LOG_INFO, 0, NULL, "All segments pulled (%u verified, %u quarantined); "
                                     "deleting what central storage confirmed.", o->summary.verified,
@@ -850,7 +853,7 @@ void offload_step(Offload *o) {
                                 if (last && streq(last, rec))
                                         continue;
                                 last = rec;
-                                if (!offload_recording_deletable(o, rec))
+                                if (!offload_recording_deletable(o, i))
                                         o->summary.held_recordings++;
                                 else if (o->ctx->recording_held &&
                                          o->ctx->recording_held(o->serial, rec, o->ctx->recording_held_userdata)) {

@@ -233,15 +233,19 @@ uint64_t spool_camera_usage(Spool *s, const char *serial) {
 /* ---- state files ---- */
 
 int spool_state_save(Spool *s, const SegmentId *id, const SegmentState *st) {
-        _cleanup_free_ char *p = spool_path(s, id, "state"), *text = NULL;
+        _cleanup_free_ char *p = spool_path(s, id, "state"), *text = NULL, *missing = NULL;
         char sha[65], man[65], owed[65];
         int n;
 
         if (!p)
                 return -ENOMEM;
-        /* chain_owed first: a file cut short anywhere after it misses a required key. */
+        /* chain_owed (and when its predecessor was first missing) first: a file cut
+         * short anywhere after them misses a required key. */
+        if (st->chain_owed && st->chain_missing_since > 0 &&
+            asprintf(&missing, "chain_missing_since=%" PRIu64 "\n", st->chain_missing_since) < 0)
+                return -ENOMEM;
         n = asprintf(&text,
-                     "%s%s%s"
+                     "%s%s%s%s"
                      "stage=%s\n"
                      "quarantined=%d\n"
                      "reason=%s\n"
@@ -255,7 +259,7 @@ int spool_state_save(Spool *s, const SegmentId *id, const SegmentState *st) {
                      "trusted=%d\n"
                      "start_time=%" PRIu64 "\n",
                      st->chain_owed ? "chain_owed=" : "", st->chain_owed ? hex_sha256(st->chain_prev, owed) : "",
-                     st->chain_owed ? "\n" : "",
+                     st->chain_owed ? "\n" : "", missing ?: "",
                      segment_stage_to_string(st->stage), st->quarantined, st->reason ?: "", st->size,
                      hex_sha256(st->sha256, sha), hex_sha256(st->manifest_sha256, man),
                      st->categories ?: "", st->retain_until, st->legal_hold, st->evidentiary, st->trusted,
@@ -301,6 +305,8 @@ static int state_assign(SegmentState *st, const char *key, const char *value) {
                 st->retain_until = v;
         else if (streq(key, "start_time"))
                 st->start_time = v;
+        else if (streq(key, "chain_missing_since"))
+                st->chain_missing_since = v;
         else
                 return -EBADMSG;
         return 0;
@@ -311,7 +317,7 @@ static int state_assign(SegmentState *st, const char *key, const char *value) {
  * optional ones (written only when they say something) come last. */
 static const char *const state_keys[] = { "stage", "quarantined", "reason", "size", "sha256", "manifest_sha256",
                                           "categories", "retain_until", "legal_hold", "evidentiary", "trusted",
-                                          "start_time", "chain_owed" };
+                                          "start_time", "chain_owed", "chain_missing_since" };
 #define STATE_KEYS_REQUIRED 12
 
 /* text (NUL-terminated, changed) into *st; -EBADMSG with the bad line in *ret_line (0: a key missing). */

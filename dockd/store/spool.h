@@ -56,6 +56,11 @@ typedef struct SegmentState {
          * "chain_owed=<hex>" only while owed (older states lack the key). */
         bool chain_owed;
         uint8_t chain_prev[32];
+        /* While owed: when central storage first answered that it does not hold
+         * that segment (seconds since the epoch; 0: it never did). Not there yet
+         * is not a gap until [dock] chain_gap_after has passed since. Written as
+         * "chain_missing_since=<n>" only when not 0. */
+        uint64_t chain_missing_since;
 } SegmentState;
 
 void segment_state_done(SegmentState *s);

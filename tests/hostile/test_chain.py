@@ -46,6 +46,7 @@ def two_docks(backend, between, store=None, store_config=None, while_b_pulls=Non
         between(s.world)
         cfg = json.loads(json.dumps(s.rig.config_sections))
         cfg["dock"]["name"] = "dock-b"
+        cfg["dock"]["chain_gap_after"] = "3s"   # a missing predecessor is a gap after 3 s, not the default hour
         del cfg["dock"]["state_dir"]   # its own
         b = Rig(s.world, config=cfg, name="chain-b")
         b.start()

@@ -48,6 +48,7 @@ Names
 Run one case: `meson test -C build --suite hostile NAME` or
 `tests/hostile/test_hostile.py CASE` (DOCKD_BUILD_DIR set)."""
 
+import glob
 import os
 import shutil
 import sys
@@ -310,6 +311,11 @@ def unsynchronised_clock_not_used():
 
 # ---- item 4: chain gaps across docks ----
 
+# A predecessor central storage does not hold is a gap only once it is still
+# missing after [dock] chain_gap_after (predecessor-not-yet-in-storage): the
+# gap cases wait seconds, not the default hour.
+SHORT_GAP_WAIT = {"dock": {"chain_gap_after": "3s"}}
+
 def two_docks(scen, serial, between):
     """Dock A offloads the camera; between(world) changes what the camera holds;
     dock B (own state, same central storage) gets it. Returns (rig_a, rig_b, truth)."""
@@ -322,7 +328,7 @@ def two_docks(scen, serial, between):
         a.stop()
         world.control("undock 1")
         between(world)
-        b = second_dock(world, a)
+        b = second_dock(world, a, config=SHORT_GAP_WAIT)
         b.start()
         world.control(f"dock {serial} 1")
         settle(b, 1, serial)
@@ -380,10 +386,61 @@ def forged_continuation_across_docks():
 
 
 @case
+def predecessor_not_yet_in_storage():
+    """Dock A took 0-4; the camera recorded 5-7 and docks at dock B while central
+    storage does not show segment 4 yet (the test keeps its objects aside: a
+    store whose readers lag its writers, a dock still uploading it). That is not
+    a gap: dock B pulls 5-7, keeps them on the camera and asks again; once 4 is
+    there they link, are offloaded and deleted, and no finding is filed (today:
+    the first answer, "not there", quarantines 5 for a gap at once)."""
+    serial = "BWC-C0001"
+    world = run_in_vdock(scenario("chain-across-docks.ini"))
+    a = Rig(world, name="dock-a")
+    b = None
+    aside = a.tmp.join("aside")
+    try:
+        a.start()
+        check(settle(a, 1, serial)["state"] == "ready", a.bay(1))
+        a.stop()
+        world.control("undock 1")
+        world.control(f"fault {serial} record 3x1M")
+        four = [p for p in glob.glob(os.path.join(a.central, "evidence", serial, "*", "000004.*"))]
+        check(len(four) == 3, f"segment 4 in central storage: {four}")
+        os.makedirs(aside)
+        for p in four:
+            os.rename(p, os.path.join(aside, os.path.basename(p)))
+        b = second_dock(world, a)
+        b.start()
+        world.control(f"dock {serial} 1")
+        wait_for(lambda: any(r["segment"].endswith("/000007") for r in custody(b, "pulled", serial)), 90,
+                 what="dock B pulling 000007")
+        check(not custody(b, "quarantined", serial),
+              f"quarantined while its predecessor was not in storage yet: "
+              f"{[(r['segment'], r.get('reason')) for r in custody(b, 'quarantined', serial)]}")
+        for seg in segments(world.truth(), serial):
+            if seg["index"] >= 5:
+                check(seg["fate"] == "on-camera", f"{seg['index']:06d} {seg['fate']} before its chain was checked")
+        check(b.bay(1)["state"] != "ready", f"bay ready before the chain was checked: {b.bay(1)}")
+        for p in four:
+            os.rename(os.path.join(aside, os.path.basename(p)), p)
+        check(settle(b, 1, serial, timeout=120)["state"] == "ready", b.bay(1))
+        check(not custody(b, "quarantined", serial), f"quarantined: {custody(b, 'quarantined', serial)}")
+        check(any(r["segment"].endswith("/000005") for r in custody(b, "verified", serial)), "000005 never verified")
+        for seg in segments(world.truth(), serial):
+            check(seg["fate"] == "deleted", f"{seg['index']:06d} {seg['fate']}")
+        check("recording-gap" not in finding_codes(b, serial), f"findings: {finding_codes(b, serial)}")
+        b.stop()
+    finally:
+        if b:
+            b.cleanup()
+        a.cleanup()
+
+
+@case
 def first_segment_on_camera_not_zero():
     """The camera's recording starts at index 3 and no dock ever saw 0-2."""
     world = run_in_vdock(scenario("first-segment-three.ini"))
-    rig = Rig(world)
+    rig = Rig(world, config=SHORT_GAP_WAIT)
     try:
         rig.start()
         settle(rig, 1, "BWC-C0002")
@@ -543,6 +600,36 @@ def inventory_uses_object_prop_list():
         check(with_list.get("0x1008", 0) <= 10, f"{with_list.get('0x1008')} GetObjectInfo for a camera "
               "that has GetObjectPropList")
         check(without.get("0x1008", 0) >= 121, f"camera without GetObjectPropList: {without}")
+        rig.stop()
+    finally:
+        rig.cleanup()
+
+
+@case
+def malformed_object_prop_list():
+    """Two cameras answer GetObjectPropList with malformed data (a count larger
+    than the elements sent; the data ending inside a string): the listing is an
+    optimisation, so dockd lists them object by object instead, and all three
+    cameras are offloaded, nothing lost, nothing deleted before it was confirmed
+    (today: the inventory fails, again after every recovery, and the bays fault
+    with the recordings on the cameras)."""
+    world = run_in_vdock(scenario("malformed-prop-list.ini"))
+    rig = Rig(world, config={"usb": {"command_timeout": "10s", "stall_timeout": "5s"}})
+    try:
+        rig.start()
+        for bay in (1, 2, 3):
+            check(rig.wait_bay(bay, ["ready", "fault"], 120)["state"] == "ready", f"bay {bay}: {rig.bay(bay)}")
+        t = world.truth()
+        check_offloaded(rig, t)
+        for serial in ("BWC-M0001", "BWC-M0002", "BWC-M0003"):
+            deleted_only_after_confirmed(rig, t, serial)
+        for serial in ("BWC-M0001", "BWC-M0002"):
+            ops = camera(t, serial)["operations"]
+            check(ops.get("0x9805", 0) >= 1, f"{serial}: GetObjectPropList never asked: {ops}")
+            check(ops.get("0x1008", 0) >= 18, f"{serial}: not listed object by object after the malformed "
+                  f"listing: {ops}")
+        good = camera(t, "BWC-M0003")["operations"]
+        check(good.get("0x1008", 0) <= 10, f"the well-behaved camera was listed object by object: {good}")
         rig.stop()
     finally:
         rig.cleanup()

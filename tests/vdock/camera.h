@@ -56,6 +56,14 @@ typedef enum {
         CHALLENGE_N,
 } ChallengeMode;
 
+/* GetObjectPropList's answer (malformed_prop_list), for a dock's parser to refuse. */
+typedef enum {
+        PROP_LIST_GOOD,
+        PROP_LIST_COUNT,       /* NumberOfElements 1000 more than the elements sent */
+        PROP_LIST_STRING,      /* the data ends inside the first string element */
+        PROP_LIST_N,
+} PropListMode;
+
 /* Strings the camera sends verbatim instead of its sane identity (hostile tests). */
 typedef enum {
         RAW_MANUFACTURER,  /* DeviceInfo Manufacturer */
@@ -207,6 +215,7 @@ struct Camera {
         gboolean have_first_nonce;
         uint8_t first_nonce[16];
         gboolean no_object_prop_list; /* get_object_prop_list = false */
+        PropListMode prop_list;   /* malformed_prop_list */
         GArray *raw[RAW_N];       /* guint16 units; NULL: the sane value */
         char *raw_spec[RAW_N];    /* as written, for the ground truth */
         char *raw_officer;        /* officer_id written into manifests verbatim */

@@ -202,6 +202,35 @@ static uint64_t elements_size(const char *name, uint32_t code, uint32_t *ret_n)
         return size;
 }
 
+/* malformed_prop_list: the whole answer made at once (small cameras), then
+ * spoilt, the container's length still that of the bytes sent. */
+static GBytes *prop_list_spoilt(Responder *r, PropListSend *s)
+{
+        GByteArray *a = g_byte_array_new();
+        guint off = 4;
+
+        while (prop_list_more(r, s, a))
+                ;
+        if (r->cam->prop_list == PROP_LIST_COUNT) {
+                uint32_t n = GUINT32_TO_LE(s->n_elements + 1000);
+
+                memcpy(a->data, &n, 4);
+                return g_byte_array_free_to_bytes(a);
+        }
+        /* PROP_LIST_STRING: the data ends one character into the first string. */
+        while (off + 8 <= a->len) {
+                uint16_t type = (uint16_t) (a->data[off + 6] | a->data[off + 7] << 8);
+
+                off += 8;
+                if (type == DTC_STR) {
+                        g_byte_array_set_size(a, MIN(a->len, off + 1 + 2));
+                        break;
+                }
+                off += type == DTC_UINT16 ? 2 : type == DTC_UINT64 ? 8 : 4;
+        }
+        return g_byte_array_free_to_bytes(a);
+}
+
 void op_object_prop_list(Responder *r)
 {
         PropListSend *s;
@@ -230,6 +259,10 @@ void op_object_prop_list(Responder *r)
         for (guint i = 0; i < s->objs->len; i++)
                 length += elements_size(((Object *) s->objs->pdata[i])->name, code, &n);
         s->n_elements = n;
-        send_data_lazy(r, length, prop_list_more, s, prop_list_send_free);
+        if (r->cam->prop_list != PROP_LIST_GOOD) {
+                send_data(r, prop_list_spoilt(r, s));
+                prop_list_send_free(s);
+        } else
+                send_data_lazy(r, length, prop_list_more, s, prop_list_send_free);
         respond0(r, RC_OK);
 }

@@ -324,6 +324,23 @@ static gboolean apply_challenge(Camera *cam, const char *value, GError **error)
         return scenario_fail(error, "challenge must be good, unsupported, error, garbage, replay, unprefixed or wrong-key");
 }
 
+static const char *const prop_list_names[PROP_LIST_N] = { "no", "count", "string" };
+
+static gboolean apply_prop_list(Camera *cam, const char *value, GError **error)
+{
+        for (int i = 0; i < PROP_LIST_N; i++)
+                if (g_str_equal(value, prop_list_names[i])) {
+                        cam->prop_list = (PropListMode) i;
+                        return TRUE;
+                }
+        return scenario_fail(error, "malformed_prop_list must be no, count or string");
+}
+
+const char *prop_list_mode_to_string(PropListMode m)
+{
+        return m < PROP_LIST_N ? prop_list_names[m] : "?";
+}
+
 const char *challenge_mode_to_string(ChallengeMode m)
 {
         static const char *const names[CHALLENGE_N] = {
@@ -485,6 +502,8 @@ static gboolean apply_one(Camera *cam, const char *key, const char *value, gbool
                 cam->no_object_prop_list = !parse_bool(value);
                 return TRUE;
         }
+        if (g_str_equal(key, "malformed_prop_list"))
+                return apply_prop_list(cam, value, error);
         if (g_str_equal(key, "first_segment"))
                 return apply_first_segment(cam, value, runtime, error);
         if (g_str_equal(key, "impersonate"))

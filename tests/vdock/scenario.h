@@ -35,6 +35,7 @@ Camera *scenario_camera(Scenario *s, const char *serial);
 gboolean camera_apply_key(Camera *cam, const char *key, const char *value, gboolean runtime, GError **error);
 const char *raw_field_key(RawField f);
 const char *challenge_mode_to_string(ChallengeMode m);
+const char *prop_list_mode_to_string(PropListMode m);
 gboolean parse_charger_fault(const char *value, ChargerFault *ret);
 gboolean parse_size(const char *s, uint64_t *ret);
 double parse_link(const char *s, gboolean *ret_ok);

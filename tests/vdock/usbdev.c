@@ -668,3 +668,13 @@ gboolean usbdev_gone(UsbDev *dev)
 {
         return dev->gone;
 }
+
+GMainContext *usbdev_context(UsbDev *dev)
+{
+        GMainContext *ctx;
+
+        g_rec_mutex_lock(dev->lock);
+        ctx = dev->ctx;
+        g_rec_mutex_unlock(dev->lock);
+        return ctx;
+}

@@ -60,3 +60,6 @@ gboolean usbdev_serve_node(UsbDev *dev, const char *path, GError **error);
  * Call with the world lock held. */
 void usbdev_disconnect(UsbDev *dev);
 gboolean usbdev_gone(UsbDev *dev);
+/* The context the device's ioctls and timers run in (umockdev's worker
+ * thread's), known once the first ioctl came; NULL before. */
+GMainContext *usbdev_context(UsbDev *dev);

@@ -244,6 +244,16 @@ int main(int argc, char **argv)
         g_unix_signal_add(SIGINT, on_signal, &run);
         schedule_timeline(run.world, scenario);
         g_main_loop_run(run.loop);
+        /* umockdev's worker thread serves the devices' ioctls (a camera signs
+         * there) and is never joined: stop it before the world is freed and
+         * before exit() runs OpenSSL's cleanup under it. */
+        if (!world_quiesce(run.world, 30000)) {
+                g_printerr("vdock: an ioctl handler did not return within 30 s; exiting without tearing the "
+                           "world down\n");
+                if (own_world_dir)
+                        (void) nftw(world_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+                _exit(run.status ? run.status : 1);
+        }
         if (truth_path && !truth_write(run.world, truth_path, &error)) {
                 g_printerr("vdock: ground truth: %s\n", error->message);
                 run.status = run.status ? run.status : 1;

@@ -460,6 +460,51 @@ World *world_new(Scenario *s, const char *world_dir, Pki *pki, GError **error)
         return w;
 }
 
+typedef struct {
+        GMutex mutex;
+        GCond cond;
+        gboolean parked;
+} Park;
+
+/* In the worker thread: never returns (see world_quiesce()). */
+static gboolean park_worker(gpointer user_data)
+{
+        Park *p = user_data;
+
+        g_mutex_lock(&p->mutex);
+        p->parked = TRUE;
+        g_cond_broadcast(&p->cond);
+        for (;;)
+                g_cond_wait(&p->cond, &p->mutex);
+        return G_SOURCE_REMOVE;
+}
+
+gboolean world_quiesce(World *w, guint timeout_ms)
+{
+        static Park park;   /* the parked thread uses it until exit */
+        GMainContext *ctx = NULL;
+        GSource *s;
+        gint64 end = g_get_monotonic_time() + (gint64) timeout_ms * G_TIME_SPAN_MILLISECOND;
+        gboolean parked;
+
+        /* Every handler of one testbed runs in its one worker context. */
+        for (guint i = 0; !ctx && i < w->retired_devs->len; i++)
+                ctx = usbdev_context(w->retired_devs->pdata[i]);
+        if (!ctx)
+                return TRUE;   /* no ioctl ever came: nothing runs there */
+        s = g_idle_source_new();   /* a source, never g_main_context_invoke(): that may run it here */
+        g_source_set_priority(s, G_PRIORITY_HIGH);
+        g_source_set_callback(s, park_worker, &park, NULL);
+        g_source_attach(s, ctx);
+        g_source_unref(s);
+        g_mutex_lock(&park.mutex);
+        while (!park.parked && g_cond_wait_until(&park.cond, &park.mutex, end))
+                ;
+        parked = park.parked;
+        g_mutex_unlock(&park.mutex);
+        return parked;
+}
+
 void world_free(World *w)
 {
         if (!w)

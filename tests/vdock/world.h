@@ -17,6 +17,12 @@ typedef struct {
 } WorldEvent;
 
 World *world_new(Scenario *s, const char *world_dir, Pki *pki, GError **error);
+/* Stop the emulation for good before world_free() and exit: umockdev's worker
+ * thread, where every device's ioctls and timers run (and cameras sign), is
+ * parked between two dispatches until the process ends; umockdev never joins
+ * it. FALSE when it did not get there within timeout_ms (a handler is stuck):
+ * then nothing it may touch may be freed. Call without the world lock. */
+gboolean world_quiesce(World *w, guint timeout_ms);
 void world_free(World *w);
 const char *world_root(World *w);
 GRecMutex *world_lock(World *w);
