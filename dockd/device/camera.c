@@ -65,6 +65,7 @@ int camera_open(UsbManager *usb, libusb_device *dev, const char *port, const Doc
         sd_event *event = usb_manager_event(usb);
         _cleanup_(camera_unrefp) Camera *c = NULL;
         libusb_device_handle *h = NULL;
+        struct libusb_device_descriptor desc;
         PtpEndpoints ep;
         PtpTransportConfig tc = {
                 .command_timeout = config->usb_command_timeout,
@@ -81,6 +82,8 @@ int camera_open(UsbManager *usb, libusb_device *dev, const char *port, const Doc
         c->event = sd_event_ref(event);
         c->device = libusb_ref_device(dev);
         c->devnum = libusb_get_device_address(dev);
+        if (libusb_get_device_descriptor(dev, &desc) == 0)
+                c->usb_id = (uint32_t) desc.idVendor << 16 | desc.idProduct;
         c->config = config;
         snprintf(c->port, sizeof c->port, "%s", port);
         c->log_name = strdup(port);
@@ -128,6 +131,10 @@ DEFINE_REF_UNREF_FUNC(Camera, camera);
 
 const char *camera_serial(Camera *c) {
         return c->have_info ? c->info.serial : NULL;
+}
+
+const char *camera_claimed_serial(Camera *c) {
+        return c->have_info ? NULL : c->info.serial;
 }
 
 /* ---- one transaction ---- */
@@ -433,8 +440,15 @@ static void on_device_info(PtpTransport *t, int error, const PtpContainer *resp,
         }
         if (r >= 0 && ptp_device_info_parse(data, size, &info) < 0)
                 r = log_debug_errno(EBADMSG, "Camera on %s sent a malformed DeviceInfo.", c->port);
-        if (r >= 0 && ptp_device_info_extension(&info, PTP_EXTENSION_BWC) != 1)
-                r = -EMEDIUMTYPE;   /* not a body-worn camera speaking our protocol */
+        if (r >= 0 && ptp_device_info_extension(&info, PTP_EXTENSION_BWC) != 1) {
+                /* Not a camera that signs: kept for the allow-list to judge
+                 * (camera_claimed_serial()), never as this camera's identity. */
+                ptp_device_info_done(&c->info);
+                c->info = info;
+                info = (PtpDeviceInfo) {};
+                c->have_info = false;
+                r = -EMEDIUMTYPE;
+        }
         if (r >= 0 && !serial_is_valid(info.serial))
                 r = log_debug_errno(EBADMSG, "Camera on %s has an invalid serial number.", c->port);
         if (r >= 0) {
