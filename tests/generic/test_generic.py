@@ -15,7 +15,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from dockdtest import VDOCK, Rig, World, case, check, run_cases  # noqa: E402
+from dockdtest import VDOCK, Rig, World, case, check, run_cases, wait_for  # noqa: E402
 
 HERE = os.path.abspath(__file__)
 FILES = {
@@ -65,9 +65,10 @@ def in_vdock(camera_keys, inner_timeout=200):
     return None
 
 
-def left_alone(generic, line):
+def left_alone(generic, line, also=None):
     """dockd with the [generic.NAME] sections given docks the umtprd camera, says
-    so in exactly one line containing `line`, and leaves its files as they were."""
+    so in exactly one line containing `line`, and leaves its files as they were.
+    also(rig), if given, runs while dockd still runs."""
     inside = in_vdock({})
     if not inside:
         return
@@ -78,6 +79,8 @@ def left_alone(generic, line):
         rig.start()
         rig.wait_log(line)
         rig.wait_bay(1, "fault")
+        if also:
+            also(rig)
         rig.stop()
         log = rig.dockd.log()
         lines = [ln for ln in log.splitlines() if line in ln]
@@ -115,7 +118,20 @@ def allow_listed_recognised():
     cameras that do not sign, it says so and leaves the files alone."""
     left_alone({"generic.android": {"usb_id": USB_ID, "serials": "AND-G0001",
                                     "recordings": "DCIM/**/*.MP4", "delete_after_confirm": "yes"}},
-               "is allow-listed by [generic.android]")
+               "is allow-listed by [generic.android]", also=dock_certificate_in_central_storage)
+
+
+def dock_certificate_in_central_storage(rig):
+    """The trust anchor of what the dock seals (protocol §12.6) reaches central
+    storage beside its custody key, and certifies that key."""
+    local = os.path.join(rig.state, "custody", "dock-cert.pem")
+    central = os.path.join(rig.central, "custody", "test-dock", "dock-cert.pem")
+    wait_for(lambda: os.path.exists(central), 30, what="the dock's certificate in central storage")
+    with open(local, "rb") as a, open(central, "rb") as b:
+        check(a.read() == b.read(), "central storage holds another certificate than the dock's")
+    pub = subprocess.run(["openssl", "x509", "-in", central, "-noout", "-pubkey"], capture_output=True, check=True)
+    with open(os.path.join(rig.state, "custody", "dock-key.pub.pem"), "rb") as f:
+        check(pub.stdout == f.read(), "the certificate is not for the dock's custody key")
 
 
 run_cases()
