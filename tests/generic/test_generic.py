@@ -77,7 +77,11 @@ def left_alone(generic, line, also=None):
     check(set(before) == set(FILES), f"umtprd's folder: {sorted(before)}")
     with Rig(world, config=generic, name="generic") as rig:
         rig.start()
-        rig.wait_log(line)
+        try:
+            rig.wait_log(line)
+        except Exception:
+            print(rig.dockd.log()[-6000:])   # what dockd did instead
+            raise
         rig.wait_bay(1, "fault")
         if also:
             also(rig)
