@@ -5,6 +5,7 @@
 
 #include "socket-util.h"
 #include "config-value.h"
+#include "glob-match.h"
 #include "parse-util.h"
 
 static bool printable(const char *s) {
@@ -71,6 +72,38 @@ static bool bucket_valid(const char *s) {
         return !strstr(s, "..");
 }
 
+/* Words separated by single spaces, each valid, at most max of them. */
+static bool list_valid(const char *s, bool (*valid)(const char *word), size_t max) {
+        size_t n = 0;
+
+        for (const char *p = s; *p; n++) {
+                size_t len = strcspn(p, " ");
+                _cleanup_free_ char *word = strndup(p, len);
+
+                if (!word || !valid(word) || n >= max)
+                        return false;
+                p += len;
+                if (*p == ' ' && !*++p)
+                        return false;
+        }
+        return n > 0;
+}
+
+static bool serial_word_valid(const char *s) {
+        return name_is_valid(s, 64);
+}
+
+static int parse_usb_id(const char *s, uint32_t *ret) {
+        unsigned v, p;
+        int n = -1;
+
+        if (strlen(s) != 9 || sscanf(s, "%4x:%4x%n", &v, &p, &n) != 2 || n != 9 ||
+            strspn(s, "0123456789abcdefABCDEF:") != 9)
+                return -EINVAL;
+        *ret = (uint32_t) v << 16 | p;
+        return 0;
+}
+
 static int enum_from_string(const char *const *values, const char *s) {
         for (int i = 0; values[i]; i++)
                 if (streq(values[i], s))
@@ -98,7 +131,8 @@ int config_value_parse(const ConfigValueType *type, const char *value, void *dst
 
         switch (type->type) {
         case CT_STRING: case CT_NAME: case CT_PATH: case CT_URL: case CT_SECRET_URL:
-        case CT_PREFIX: case CT_BUCKET: case CT_PORT: case CT_LISTEN: {
+        case CT_PREFIX: case CT_BUCKET: case CT_PORT: case CT_LISTEN:
+        case CT_NAME_LIST: case CT_GLOB_LIST: {
                 struct sockaddr_storage ss;
                 socklen_t len;
                 char *copy;
@@ -121,6 +155,10 @@ int config_value_parse(const ConfigValueType *type, const char *value, void *dst
                         why = "must be a USB port path such as 1-1.4";
                 else if (type->type == CT_LISTEN && parse_listen_address(value, &ss, &len) < 0)
                         why = "must be an IP address and a port, such as 127.0.0.1:9437 or [::1]:9437";
+                else if (type->type == CT_NAME_LIST && !list_valid(value, serial_word_valid, 256))
+                        why = "must be up to 256 names of A-Z a-z 0-9 . _ - separated by single spaces";
+                else if (type->type == CT_GLOB_LIST && !list_valid(value, glob_pattern_is_valid, 32))
+                        why = "must be up to 32 relative path patterns (* ? [...] and ** as a whole component; no spaces, no . or .. components) separated by single spaces";
                 if (why)
                         break;
                 copy = strdup(value);
@@ -188,6 +226,16 @@ int config_value_parse(const ConfigValueType *type, const char *value, void *dst
                 }
                 break;
         }
+        case CT_USB_ID: {
+                uint32_t v;
+                if (parse_usb_id(value, &v) < 0)
+                        why = "is not a USB vendor and product ID such as 1d6b:0100 (four hex digits each)";
+                else {
+                        *(uint32_t *) dst = v;
+                        return 0;
+                }
+                break;
+        }
         case CT_PERCENT: {
                 unsigned v;
                 r = parse_percent(value, &v);
@@ -238,7 +286,7 @@ void config_value_print(const ConfigValueType *type, const void *p, FILE *f) {
 
         switch (type->type) {
         case CT_STRING: case CT_NAME: case CT_PATH: case CT_URL: case CT_PREFIX:
-        case CT_BUCKET: case CT_PORT: case CT_LISTEN:
+        case CT_BUCKET: case CT_PORT: case CT_LISTEN: case CT_NAME_LIST: case CT_GLOB_LIST:
                 fprintf(f, "%s", *(char *const *) p ?: "");
                 break;
         case CT_SECRET_URL: {
@@ -277,5 +325,8 @@ void config_value_print(const ConfigValueType *type, const void *p, FILE *f) {
                 fprintf(f, "%s", t[*(const LogTarget *) p]);
                 break;
         }
+        case CT_USB_ID:
+                fprintf(f, "%04x:%04x", *(const uint32_t *) p >> 16, *(const uint32_t *) p & 0xffff);
+                break;
         }
 }

@@ -18,6 +18,8 @@ typedef enum ConfigType {
         CT_BUCKET,      /* S3 bucket name */
         CT_PORT,        /* USB port path */
         CT_LISTEN,      /* IP address and port: 127.0.0.1:9437, [::1]:9437 */
+        CT_NAME_LIST,   /* names (CT_NAME) separated by spaces: camera serials */
+        CT_GLOB_LIST,   /* path patterns (glob-match.h) separated by spaces */
         CT_SIZE,
         CT_DURATION,
         CT_BOOL,
@@ -26,6 +28,7 @@ typedef enum ConfigType {
         CT_ENUM,
         CT_LOG_LEVEL,
         CT_LOG_TARGET,
+        CT_USB_ID,      /* "VVVV:PPPP" in hex, kept as (vendor << 16 | product) in a uint32_t */
 } ConfigType;
 
 /* What a value must be: its type, its range (sizes, durations, numbers,
@@ -38,7 +41,7 @@ typedef struct ConfigValueType {
 
 /* Text types are kept as allocated strings (char *). */
 static inline bool config_type_is_string(ConfigType t) {
-        return t <= CT_LISTEN;
+        return t <= CT_GLOB_LIST;
 }
 
 /* Parse value into dst (of the type's C type; a string replaces the old one).

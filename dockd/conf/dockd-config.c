@@ -12,6 +12,7 @@
 #include "config.h"
 #include "dockd-config.h"
 #include "fileio.h"
+#include "glob-match.h"
 #include "parse-util.h"
 
 #define CONFIG_FILE_MAX (64 * KiB)
@@ -29,6 +30,7 @@ typedef enum ConfigScope {
         SCOPE_GLOBAL,     /* offset into DockdConfig */
         SCOPE_BAY,        /* [bay.N]: offset into BayConfig */
         SCOPE_CATEGORY,   /* [category.NAME]: offset into CategoryConfig */
+        SCOPE_GENERIC,    /* [generic.NAME]: offset into GenericCameraConfig */
 } ConfigScope;
 
 typedef struct ConfigItem {
@@ -49,6 +51,7 @@ static const char *const lock_mode_values[] = { "governance", "compliance", NULL
         { sec, k, SCOPE_GLOBAL, offsetof(DockdConfig, field), { CT_ENUM, 0, 0, values } }
 #define B(k, t, field) { "bay", k, SCOPE_BAY, offsetof(BayConfig, field), { t, 0, 0, NULL } }
 #define C(k, t, field, lo, hi) { "category", k, SCOPE_CATEGORY, offsetof(CategoryConfig, field), { t, lo, hi, NULL } }
+#define GC(k, t, field, lo, hi) { "generic", k, SCOPE_GENERIC, offsetof(GenericCameraConfig, field), { t, lo, hi, NULL } }
 #define SEC USEC_PER_SEC
 #define DAY (86400 * USEC_PER_SEC)
 #define YEAR (365 * DAY)
@@ -143,6 +146,13 @@ static const ConfigItem items[] = {
         C("retention", CT_DURATION, retention, DAY, 100 * YEAR),  /* unset: [retention] default */
         C("evidentiary", CT_BOOL, evidentiary, 0, 0),
         C("legal_hold", CT_BOOL, legal_hold, 0, 0),
+
+        GC("usb_id", CT_USB_ID, usb_id, 0, 0),
+        GC("serials", CT_NAME_LIST, serials, 0, 0),
+        GC("recordings", CT_GLOB_LIST, recordings, 0, 0),
+        GC("delete_after_confirm", CT_BOOL, delete_after_confirm, 0, 0),
+        GC("min_age", CT_DURATION, min_age, 0, 30 * DAY),
+        GC("clock_set", CT_BOOL, clock_set, 0, 0),
 };
 
 /* The categories the seed policies call evidentiary: kept 4 years, uploaded first. */
@@ -166,6 +176,25 @@ static int category_add(DockdConfig *c, const char *name, CategoryConfig **ret) 
                 return -ENOMEM;
         c->n_categories++;
         *ret = cat;
+        return 0;
+}
+
+static int generic_add(DockdConfig *c, const char *name, GenericCameraConfig **ret) {
+        GenericCameraConfig *g;
+
+        for (size_t i = 0; i < c->n_generics; i++)
+                if (streq(c->generics[i].name, name)) {
+                        *ret = &c->generics[i];
+                        return 0;
+                }
+        if (c->n_generics >= DOCKD_MAX_GENERIC)
+                return -E2BIG;
+        g = &c->generics[c->n_generics];
+        *g = (GenericCameraConfig) { .name = strdup(name) };
+        if (!g->name)
+                return -ENOMEM;
+        c->n_generics++;
+        *ret = g;
         return 0;
 }
 
@@ -280,6 +309,11 @@ DockdConfig *config_free(DockdConfig *c) {
         }
         for (size_t i = 0; i < c->n_categories; i++)
                 free(c->categories[i].name);
+        for (size_t i = 0; i < c->n_generics; i++) {
+                free(c->generics[i].name);
+                free(c->generics[i].serials);
+                free(c->generics[i].recordings);
+        }
         for (size_t i = 0; i < c->n_locations; i++) {
                 free(c->locations[i].section);
                 free(c->locations[i].key);
@@ -306,6 +340,46 @@ const CategoryConfig *config_find_category(const DockdConfig *c, const char *nam
                 if (streq(c->categories[i].name, name))
                         return &c->categories[i];
         return NULL;
+}
+
+/* Whether word is one of the space-separated words of list. */
+static bool word_in_list(const char *list, const char *word) {
+        size_t n = strlen(word);
+
+        for (const char *p = list; *p;) {
+                size_t len = strcspn(p, " ");
+
+                if (len == n && memcmp(p, word, n) == 0)
+                        return true;
+                p += len;
+                p += *p == ' ';
+        }
+        return false;
+}
+
+const GenericCameraConfig *config_find_generic(const DockdConfig *c, uint32_t usb_id, const char *serial) {
+        for (size_t i = 0; i < c->n_generics; i++) {
+                const GenericCameraConfig *g = &c->generics[i];
+
+                if (g->usb_id != usb_id)
+                        continue;
+                if (!g->serials || (serial && word_in_list(g->serials, serial)))
+                        return g;
+        }
+        return NULL;
+}
+
+bool generic_config_wants_path(const GenericCameraConfig *g, const char *path) {
+        for (const char *p = g->recordings; p && *p;) {
+                size_t len = strcspn(p, " ");
+                _cleanup_free_ char *pattern = strndup(p, len);
+
+                if (pattern && glob_match_path(pattern, path))
+                        return true;
+                p += len;
+                p += *p == ' ';
+        }
+        return false;
 }
 
 const char *storage_backend_to_string(StorageBackendType t) {
@@ -480,6 +554,13 @@ static int section_target(ParseState *s, const char *section, ConfigScope *ret_s
         } else if (streq(base, "bay")) {
                 *ret_scope = SCOPE_BAY;
                 *ret_base_ptr = &c->bays[strtoul(dot + 1, NULL, 10) - 1];
+        } else if (streq(base, "generic")) {
+                GenericCameraConfig *g;
+                r = generic_add(c, dot + 1, &g);
+                if (r < 0)
+                        return parse_fail(s, "section [%s]: too many generic cameras (at most %d)", section, DOCKD_MAX_GENERIC), r;
+                *ret_scope = SCOPE_GENERIC;
+                *ret_base_ptr = g;
         } else {
                 CategoryConfig *cat;
                 r = category_add(c, dot + 1, &cat);
@@ -500,7 +581,7 @@ static int section_check(ParseState *s, const char *section) {
         if (!base)
                 return parse_fail(s, "out of memory"), -ENOMEM;
         if (!dot) {
-                if (streq(base, "bay") || streq(base, "category"))
+                if (streq(base, "bay") || streq(base, "category") || streq(base, "generic"))
                         return parse_fail(s, "section [%s] needs a name: [%s.NAME]", section, section), -EINVAL;
                 if (!section_known(base))
                         return parse_fail(s, "unknown section [%s]", section), -EINVAL;
@@ -510,6 +591,9 @@ static int section_check(ParseState *s, const char *section) {
         } else if (streq(base, "category")) {
                 if (!category_name_valid(dot + 1))
                         return parse_fail(s, "section [%s]: category name must be 1-32 characters of a-z 0-9 -", section), -EINVAL;
+        } else if (streq(base, "generic")) {
+                if (!category_name_valid(dot + 1))
+                        return parse_fail(s, "section [%s]: camera name must be 1-32 characters of a-z 0-9 -", section), -EINVAL;
         } else
                 return parse_fail(s, "unknown section [%s]", section), -EINVAL;
         return 0;
@@ -681,8 +765,31 @@ _printf_(5, 6) static int validate_fail(const DockdConfig *c, const char *sectio
         return -EINVAL;
 }
 
+static int validate_generics(const DockdConfig *c, char **ret_error) {
+        for (size_t i = 0; i < c->n_generics; i++) {
+                const GenericCameraConfig *g = &c->generics[i];
+                _cleanup_free_ char *sec = NULL;
+                const char *key = NULL;
+
+                if (asprintf(&sec, "generic.%s", g->name) < 0)
+                        return -ENOMEM;
+                for (size_t j = 0; j < c->n_locations && !key; j++)
+                        if (streq(c->locations[j].section, sec))
+                                key = c->locations[j].key;
+                /* A section that names no device or no files is a typo waiting to
+                 * take the wrong device, or nothing: refuse it. */
+                if (!location_find(c, sec, "usb_id"))
+                        return validate_fail(c, sec, strempty(key), ret_error, "[%s] needs usb_id= (VVVV:PPPP)", sec);
+                if (!g->recordings)
+                        return validate_fail(c, sec, strempty(key), ret_error,
+                                             "[%s] needs recordings= (path patterns such as DCIM/**/*.MP4)", sec);
+        }
+        return 0;
+}
+
 int config_validate(DockdConfig *c, char **ret_error) {
         char sec[16];
+        int r;
 
         /* Derived defaults: bay N sits on port N of the dock's hub. */
         for (unsigned i = 0; i < c->n_bays; i++)
@@ -725,6 +832,10 @@ int config_validate(DockdConfig *c, char **ret_error) {
         if (c->spool_sync_interval < c->usb_transfer_size)
                 return validate_fail(c, "spool", "sync_interval", ret_error,
                                      "sync_interval must be at least [usb] transfer_size");
+
+        r = validate_generics(c, ret_error);
+        if (r < 0)
+                return r;
 
         for (unsigned i = 0; i < DOCKD_MAX_BAYS; i++) {
                 const BayConfig *b = &c->bays[i];
@@ -794,6 +905,10 @@ void config_dump(const DockdConfig *c, FILE *f) {
         for (size_t i = 0; i < c->n_categories; i++) {
                 snprintf(sec, sizeof sec, "category.%s", c->categories[i].name);
                 scope_print(SCOPE_CATEGORY, sec, &c->categories[i], f);
+        }
+        for (size_t i = 0; i < c->n_generics; i++) {
+                snprintf(sec, sizeof sec, "generic.%s", c->generics[i].name);
+                scope_print(SCOPE_GENERIC, sec, &c->generics[i], f);
         }
         fputc('\n', f);
 }

@@ -8,6 +8,7 @@
 
 #define DOCKD_MAX_BAYS 15
 #define DOCKD_MAX_CATEGORIES 64
+#define DOCKD_MAX_GENERIC 32
 
 typedef enum StorageBackendType {
         STORAGE_BACKEND_FILE,
@@ -43,6 +44,18 @@ typedef struct CategoryConfig {
         bool evidentiary;    /* uploaded first, kept for years */
         bool legal_hold;     /* objects get a legal hold when the store supports it */
 } CategoryConfig;
+
+/* [generic.NAME]: an allow-listed camera that does not sign (README, "Cameras
+ * that do not sign"); the dock seals what it pulls from it. */
+typedef struct GenericCameraConfig {
+        char *name;
+        uint32_t usb_id;             /* idVendor << 16 | idProduct; required */
+        char *serials;               /* space-separated; NULL: any camera with usb_id */
+        char *recordings;            /* space-separated path patterns (glob-match.h); required */
+        bool delete_after_confirm;   /* delete from the camera once confirmed (default no) */
+        usec_t min_age;              /* complete when this old; 0: only when its size held across two listings */
+        bool clock_set;              /* set the camera's DateTime (0x5011) from the dock's clock */
+} GenericCameraConfig;
 
 typedef struct DockdConfig {
         /* [dock] */
@@ -143,6 +156,9 @@ typedef struct DockdConfig {
         /* [category.NAME] */
         CategoryConfig categories[DOCKD_MAX_CATEGORIES];
         size_t n_categories;
+        /* [generic.NAME], in the order they were first seen */
+        GenericCameraConfig generics[DOCKD_MAX_GENERIC];
+        size_t n_generics;
 
         /* Where each key was last set, for errors found after parsing. */
         struct ConfigLocation *locations;
@@ -166,6 +182,11 @@ int config_validate(DockdConfig *c, char **ret_error);
 void config_dump(const DockdConfig *c, FILE *f);
 
 const CategoryConfig *config_find_category(const DockdConfig *c, const char *name);
+/* The first [generic.NAME] whose usb_id is usb_id and whose serials (if any)
+ * include serial (NULL never matches a list); NULL if none allow-lists it. */
+const GenericCameraConfig *config_find_generic(const DockdConfig *c, uint32_t usb_id, const char *serial);
+/* Does a path on the camera (relative to its storage's root) match recordings=? */
+bool generic_config_wants_path(const GenericCameraConfig *g, const char *path);
 /* The longest retention any of the categories asks for, at least [retention] default. */
 usec_t config_retention(const DockdConfig *c, const char *const *categories, size_t n);
 const char *storage_backend_to_string(StorageBackendType t);

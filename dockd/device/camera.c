@@ -65,6 +65,7 @@ int camera_open(UsbManager *usb, libusb_device *dev, const char *port, const Doc
         sd_event *event = usb_manager_event(usb);
         _cleanup_(camera_unrefp) Camera *c = NULL;
         libusb_device_handle *h = NULL;
+        struct libusb_device_descriptor desc;
         PtpEndpoints ep;
         PtpTransportConfig tc = {
                 .command_timeout = config->usb_command_timeout,
@@ -81,6 +82,8 @@ int camera_open(UsbManager *usb, libusb_device *dev, const char *port, const Doc
         c->event = sd_event_ref(event);
         c->device = libusb_ref_device(dev);
         c->devnum = libusb_get_device_address(dev);
+        if (libusb_get_device_descriptor(dev, &desc) == 0)
+                c->usb_id = (uint32_t) desc.idVendor << 16 | desc.idProduct;
         c->config = config;
         snprintf(c->port, sizeof c->port, "%s", port);
         c->log_name = strdup(port);
@@ -128,6 +131,10 @@ DEFINE_REF_UNREF_FUNC(Camera, camera);
 
 const char *camera_serial(Camera *c) {
         return c->have_info ? c->info.serial : NULL;
+}
+
+const char *camera_claimed_serial(Camera *c) {
+        return c->have_info ? NULL : c->info.serial;
 }
 
 /* ---- one transaction ---- */
@@ -334,11 +341,8 @@ static int simple(Camera *c, uint16_t code, const uint32_t *params, unsigned n, 
 
 /* ---- identification ---- */
 
-static void on_open_session(PtpTransport *t, int error, const PtpContainer *resp, const uint8_t *data,
-                            size_t size, void *userdata) {
-        Request *req = userdata;
-        Camera *c = req->camera;
-        uint16_t rc = resp ? resp->code : 0;
+/* An OpenSession came back: the session is open, or the error. */
+static int session_result(Camera *c, int error, uint16_t rc) {
         int r = error;
 
         /* A session left open (after our own restart) is fine: close it is not
@@ -354,6 +358,16 @@ static void on_open_session(PtpTransport *t, int error, const PtpContainer *resp
         }
         if (r == -ENODEV)
                 c->gone = true;
+        return r;
+}
+
+static void on_open_session(PtpTransport *t, int error, const PtpContainer *resp, const uint8_t *data,
+                            size_t size, void *userdata) {
+        Request *req = userdata;
+        Camera *c = req->camera;
+        uint16_t rc = resp ? resp->code : 0;
+        int r = session_result(c, error, rc);
+
         c->pending = NULL;
         req->cb.done(c, r, rc, req->userdata);
         request_free(req);
@@ -405,6 +419,27 @@ static void on_stale_session_reset(PtpTransport *t, int error, void *userdata) {
         camera_unref(c);
 }
 
+/* The OpenSession that a camera wanted before GetDeviceInfo: ask again inside it. */
+static void on_session_for_info(PtpTransport *t, int error, const PtpContainer *resp, const uint8_t *data,
+                                size_t size, void *userdata) {
+        Request *req = userdata;
+        Camera *c = camera_ref(req->camera);
+        uint16_t rc = resp ? resp->code : 0;
+        camera_done_t cb = req->cb.done;
+        void *cb_userdata = req->userdata;
+        int r;
+
+        c->pending = NULL;
+        r = session_result(c, error, rc);
+        if (r >= 0)
+                r = device_info_submit(c, req);   /* takes req over, frees it on failure */
+        else
+                request_free(req);
+        if (r < 0)
+                cb(c, r, rc, cb_userdata);
+        camera_unref(c);
+}
+
 static void on_device_info(PtpTransport *t, int error, const PtpContainer *resp, const uint8_t *data,
                            size_t size, void *userdata) {
         Request *req = userdata;
@@ -412,6 +447,26 @@ static void on_device_info(PtpTransport *t, int error, const PtpContainer *resp,
         uint16_t rc = resp ? resp->code : 0;
         PtpDeviceInfo info = {};
         int r = error;
+
+        if (r >= 0 && rc == PTP_RC_SESSION_NOT_OPEN && !c->session_open) {
+                /* PTP allows GetDeviceInfo outside a session (ISO 15740 §10.5.1),
+                 * but some MTP responders (umtprd 1.3.10) answer it only inside
+                 * one; libmtp and gphoto2 always open the session first. So do
+                 * we, for such a camera: a reset would gain nothing. */
+                PtpTransaction open = { .code = PTP_OC_OPEN_SESSION, .params = { 1 }, .n_params = 1,
+                                        .tid_zero = true };
+                camera_done_t cb = req->cb.done;
+                void *cb_userdata = req->userdata;
+
+                log_debug("Camera on %s wants a session before GetDeviceInfo; opening one.", c->port);
+                c = camera_ref(c);
+                c->pending = NULL;
+                r = request_start_full(c, req, &open, on_session_for_info, true);
+                if (r < 0)   /* req is freed */
+                        cb(c, r, rc, cb_userdata);
+                camera_unref(c);
+                return;
+        }
 
         if (r >= 0 && rc == PTP_RC_INVALID_TRANSACTION_ID && !c->session_open && !c->stale_reset_done) {
                 /* A session left open by an earlier host (or an earlier dockd): reset
@@ -433,8 +488,15 @@ static void on_device_info(PtpTransport *t, int error, const PtpContainer *resp,
         }
         if (r >= 0 && ptp_device_info_parse(data, size, &info) < 0)
                 r = log_debug_errno(EBADMSG, "Camera on %s sent a malformed DeviceInfo.", c->port);
-        if (r >= 0 && ptp_device_info_extension(&info, PTP_EXTENSION_BWC) != 1)
-                r = -EMEDIUMTYPE;   /* not a body-worn camera speaking our protocol */
+        if (r >= 0 && ptp_device_info_extension(&info, PTP_EXTENSION_BWC) != 1) {
+                /* Not a camera that signs: kept for the allow-list to judge
+                 * (camera_claimed_serial()), never as this camera's identity. */
+                ptp_device_info_done(&c->info);
+                c->info = info;
+                info = (PtpDeviceInfo) {};
+                c->have_info = false;
+                r = -EMEDIUMTYPE;
+        }
         if (r >= 0 && !serial_is_valid(info.serial))
                 r = log_debug_errno(EBADMSG, "Camera on %s has an invalid serial number.", c->port);
         if (r >= 0) {

@@ -53,6 +53,7 @@ struct Camera {
         libusb_device *device;
         char port[64];
         uint8_t devnum;
+        uint32_t usb_id;          /* idVendor << 16 | idProduct, from the device descriptor */
         PtpTransport *transport;
         PtpDeviceInfo info;
         bool have_info;
@@ -80,6 +81,9 @@ Camera *camera_unref(Camera *c);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Camera *, camera_unref);
 
 const char *camera_serial(Camera *c);
+/* After camera_identify() failed with -EMEDIUMTYPE: the serial the device's
+ * DeviceInfo claimed, unchecked (any bytes a PTP string can carry), or NULL. */
+const char *camera_claimed_serial(Camera *c);
 
 /* Operations on one camera run one at a time; an operation started while another
  * is in flight waits in a queue (first come, first served), so that the offload
@@ -89,7 +93,9 @@ const char *camera_serial(Camera *c);
  * when the camera answered with a response code other than OK (in rc). */
 typedef void (*camera_done_t)(Camera *c, int error, uint16_t rc, void *userdata);
 
-/* GetDeviceInfo, extension check (-EMEDIUMTYPE if it is not a BWC), OpenSession. */
+/* GetDeviceInfo, extension check, OpenSession. -EMEDIUMTYPE if the device does not
+ * announce the extension (not a signing camera): no session is opened, and
+ * camera_claimed_serial() tells what it said it is. */
 int camera_identify(Camera *c, camera_done_t cb, void *userdata);
 /* After a transport recovery (Device Reset closed the session): OpenSession again. */
 int camera_reopen_session(Camera *c, camera_done_t cb, void *userdata);

@@ -16,6 +16,7 @@
 #include "failpoint.h"
 #include "message-ids.h"
 #include "offload.h"
+#include "parse-util.h"
 #include "ptp.h"
 #include "sysfs.h"
 #include "verify.h"
@@ -428,6 +429,45 @@ static void on_challenge(Camera *c, int error, uint16_t rc, const uint8_t *data,
         sync_clock(b);
 }
 
+/* A device without the extension: a camera that does not sign if a
+ * [generic.NAME] section allow-lists it, else (an officer's own phone, anything)
+ * left untouched, said in one line. Its serial is whatever it claimed: compared
+ * exactly with the configured names, and shown only when it is one. */
+static void not_signing(Bay *b, Camera *c) {
+        const char *claimed = camera_claimed_serial(c);
+        const char *serial = claimed && name_is_valid(claimed, 64) ? claimed : NULL;
+        const GenericCameraConfig *g = config_find_generic(b->ctx->config, c->usb_id, serial);
+        char id[16];
+
+        snprintf(id, sizeof id, "%04x:%04x", c->usb_id >> 16, c->usb_id & 0xffff);
+        if (g)
+                log_full_errno_ctx(LOG_WARNING, 0,
+                                   (&(LogContext) {
+                                           .bay = b->name, .serial = serial, .message_id = DOCKD_MESSAGE_CAMERA_UNTRUSTED,
+                                           .fields = (const LogField[]) { { "DOCKD_REASON", "generic camera: offload not built" },
+                                                                          { "DOCKD_USB_ID", id }, { "DOCKD_GENERIC", g->name }, {} },
+                                   }),
+                                   "Camera %s (USB %s) on port %s is allow-listed by [generic.%s], but this dockd "
+                                   "cannot offload cameras that do not sign yet; left untouched.",
+                                   strna(serial), id, c->port, g->name);
+        else
+                log_full_errno_ctx(LOG_WARNING, 0,
+                                   (&(LogContext) {
+                                           .bay = b->name, .message_id = DOCKD_MESSAGE_CAMERA_UNTRUSTED,
+                                           .fields = (const LogField[]) { { "DOCKD_REASON", "not a signing camera, not allow-listed" },
+                                                                          { "DOCKD_USB_ID", id }, {} },
+                                   }),
+                                   "Device on port %s (USB %s, serial %s) does not announce the %s extension and "
+                                   "no [generic.NAME] section allow-lists it; left untouched.",
+                                   c->port, id, strna(serial), PTP_EXTENSION_BWC);
+        if (b->serial)   /* the camera waited for did not come back: this device took its port */
+                docking_forget(b);
+        bay_set_state(b, BAY_FAULT);
+        free(b->fault_reason);
+        b->fault_reason = strdup(g ? "generic camera: offload not built" : "not a body-worn camera");
+        camera_abandon(c);
+}
+
 static void on_identified(Camera *c, int error, uint16_t rc, void *userdata) {
         Bay *b = userdata;
         const char *serial;
@@ -436,22 +476,8 @@ static void on_identified(Camera *c, int error, uint16_t rc, void *userdata) {
 
         if (c != b->camera)
                 return;
-        if (error == -EMEDIUMTYPE) {
-                log_full_errno_ctx(LOG_WARNING, 0,
-                                   (&(LogContext) {
-                                           .bay = b->name, .message_id = DOCKD_MESSAGE_CAMERA_UNTRUSTED,
-                                           .fields = (const LogField[]) { { "DOCKD_REASON", "not a body-worn camera of this protocol" }, {} },
-                                   }),
-                                   "Device on port %s is not a body-worn camera (no %s extension); ignoring it.",
-                                   c->port, PTP_EXTENSION_BWC);
-                if (b->serial)   /* the camera waited for did not come back: this device took its port */
-                        docking_forget(b);
-                bay_set_state(b, BAY_FAULT);
-                free(b->fault_reason);
-                b->fault_reason = strdup("not a body-worn camera");
-                camera_abandon(c);
-                return;
-        }
+        if (error == -EMEDIUMTYPE)
+                return not_signing(b, c);
         if (error < 0)
                 return camera_failed(b, error, "identifying itself");
 

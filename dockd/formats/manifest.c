@@ -236,6 +236,8 @@ Manifest *manifest_free(Manifest *m) {
         free(m->file_name);
         free(m->officer_id);
         strv_free(m->categories);
+        free(m->sealed_by);
+        free(m->source_path);
         free(m);
         return NULL;
 }
@@ -255,6 +257,9 @@ typedef enum Field {
         FIELD_END_TIME,
         FIELD_OFFICER_ID,
         FIELD_CATEGORIES,
+        FIELD_SEALED_BY,          /* §12.6: sealed manifests only */
+        FIELD_SEALED_TIME,
+        FIELD_SOURCE_PATH,
         _FIELD_MAX,
 } Field;
 
@@ -274,6 +279,9 @@ static const char *const field_keys[_FIELD_MAX] = {
         [FIELD_END_TIME] = "end_time",
         [FIELD_OFFICER_ID] = "officer_id",
         [FIELD_CATEGORIES] = "categories",
+        [FIELD_SEALED_BY] = "sealed_by",
+        [FIELD_SEALED_TIME] = "sealed_time",
+        [FIELD_SOURCE_PATH] = "source_path",
 };
 
 static int field_from_key(const char *key) {
@@ -391,6 +399,21 @@ static int field_parse(Manifest *m, Field f, char *value, const char **ret_probl
                 break;
         case FIELD_CATEGORIES:
                 return parse_categories(value, &m->categories, &m->n_categories, ret_problem);
+        case FIELD_SEALED_BY:
+                if (!name_is_valid(value, 64))
+                        problem = "not a valid dock name";
+                else
+                        return set_string(&m->sealed_by, value);
+                break;
+        case FIELD_SEALED_TIME:
+                problem = parse_time(value, &m->sealed_time);
+                break;
+        case FIELD_SOURCE_PATH:
+                if (!source_path_is_valid(value))
+                        problem = "not a percent-encoded path";
+                else
+                        return set_string(&m->source_path, value);
+                break;
         default:
                 return -EINVAL;
         }
@@ -413,7 +436,35 @@ static bool key_is_printable(const char *key) {
         return true;
 }
 
+static int parse_fields(const uint8_t *data, size_t size, int n_fields, Manifest **ret, char **ret_error);
+
 int manifest_parse(const uint8_t *data, size_t size, Manifest **ret, char **ret_error) {
+        return parse_fields(data, size, FIELD_CATEGORIES + 1, ret, ret_error);
+}
+
+int manifest_parse_sealed(const uint8_t *data, size_t size, Manifest **ret, char **ret_error) {
+        return parse_fields(data, size, _FIELD_MAX, ret, ret_error);
+}
+
+bool source_path_is_valid(const char *s) {
+        size_t n = strlen(s);
+
+        if (n == 0 || n > 1024 || s[0] == '/')
+                return false;
+        for (size_t i = 0; i < n; i++) {
+                if (s[i] == '%') {
+                        /* strchr() finds the NUL too: check the length first. */
+                        if (i + 2 >= n || !strchr("0123456789ABCDEF", s[i + 1]) ||
+                            !strchr("0123456789ABCDEF", s[i + 2]))
+                                return false;
+                        i += 2;
+                } else if (!is_alnum(s[i]) && !strchr("._/-", s[i]))
+                        return false;
+        }
+        return true;
+}
+
+static int parse_fields(const uint8_t *data, size_t size, int n_fields, Manifest **ret, char **ret_error) {
         _cleanup_(manifest_freep) Manifest *m = NULL;
         _cleanup_free_ char *text = NULL;
         char *line, *next;
@@ -465,10 +516,12 @@ int manifest_parse(const uint8_t *data, size_t size, Manifest **ret, char **ret_
                 if (eq)
                         *eq = 0;
                 known = eq ? field_from_key(line) : -ENOENT;
-                if (f >= _FIELD_MAX)
+                if (known >= n_fields)
+                        known = -ENOENT;
+                if (f >= n_fields)
                         return known >= 0 ? fail(ret_error, lineno, "repeated key %s", line)
                                : eq && key_is_printable(line) ? fail(ret_error, lineno, "unknown key %s", line)
-                               : fail(ret_error, lineno, "unexpected line after categories");
+                               : fail(ret_error, lineno, "unexpected line after %s", field_keys[n_fields - 1]);
                 if (!eq)
                         return fail(ret_error, lineno, "not a key=value line");
                 if (known < 0)
@@ -487,7 +540,7 @@ int manifest_parse(const uint8_t *data, size_t size, Manifest **ret, char **ret_
                         return k;
                 f++;
         }
-        if (f < _FIELD_MAX)
+        if (f < n_fields)
                 return fail(ret_error, lineno + 1, "missing key %s", field_keys[f]);
 
         *ret = TAKE_PTR(m);

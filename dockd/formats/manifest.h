@@ -27,11 +27,23 @@ typedef struct Manifest {
         char *officer_id;
         char **categories;        /* NULL-terminated, possibly empty */
         size_t n_categories;
+        /* §12.6, a manifest sealed by a dock (manifest_parse_sealed() only): */
+        char *sealed_by;          /* the dock's name */
+        time_t sealed_time;       /* the dock's clock when it sealed */
+        char *source_path;        /* the file's path on the camera, percent-encoded */
 } Manifest;
 
 /* On failure returns -EBADMSG and, if ret_error is given, a message naming the line
  * and what is wrong ("line 9: sha256: not 64 lower-case hex digits"). */
 int manifest_parse(const uint8_t *data, size_t size, Manifest **ret, char **ret_error);
+/* A manifest sealed by a dock (§12.6): the same keys, then sealed_by, sealed_time
+ * and source_path. manifest_parse() refuses those keys: a camera's manifest
+ * never says a dock sealed it. */
+int manifest_parse_sealed(const uint8_t *data, size_t size, Manifest **ret, char **ret_error);
+/* §12.6 source_path: a camera's path, '/'-separated, with every byte outside
+ * [A-Za-z0-9._/-] as %XX (upper-case hex), so that a hostile name stays one
+ * line of plain text. */
+bool source_path_is_valid(const char *s);
 Manifest *manifest_free(Manifest *m);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Manifest *, manifest_free);
 

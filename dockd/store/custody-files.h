@@ -15,6 +15,7 @@
 #define CUSTODY_CURRENT_NEW "current.jsonl.new"
 #define CUSTODY_SEALED "sealed"
 #define CUSTODY_PUBLIC_KEY "dock-key.pub.pem"
+#define CUSTODY_CERTIFICATE "dock-cert.pem"
 #define CUSTODY_UPLOADED_SUFFIX ".uploaded"
 
 struct CustodyLog {
@@ -27,6 +28,8 @@ struct CustodyLog {
         int sealed_fd;
         int fd;                      /* current file, O_APPEND */
         EVP_PKEY *key;
+        X509 *certificate;           /* the key's self-signed certificate (custody-dock-cert.c) */
+        char *certificate_path;
         char *public_key_pem;
         char key_sha256[65];
 
@@ -42,6 +45,8 @@ struct CustodyLog {
         void *observer_userdata;
 };
 
+/* Load dir/dock-cert.pem, or make it when it does not certify l->key for l->dock. */
+int custody_dock_certificate_setup(CustodyLog *l);
 /* Open path and take its lock: -EBUSY if another process holds it. */
 int custody_dir_open_locked(const char *path, int *ret_fd);
 /* Open the current file, creating it (durably) when there is none. */

@@ -352,6 +352,9 @@ int custody_log_open(const char *dir, const char *key_path, const char *dock_nam
         r = public_key_file_update(l);
         if (r < 0)
                 return r;
+        r = custody_dock_certificate_setup(l);
+        if (r < 0)
+                return r;
 
         r = custody_chain_recover(l, &torn, &torn_file);
         if (r < 0)
@@ -373,6 +376,8 @@ CustodyLog *custody_log_free(CustodyLog *l) {
         safe_close(l->sealed_fd);
         safe_close(l->dir_fd);
         EVP_PKEY_free(l->key);
+        X509_free(l->certificate);
+        free(l->certificate_path);
         free(l->public_key_pem);
         free(l->dir);
         free(l->dock);

@@ -66,6 +66,12 @@ int custody_log_list_sealed(CustodyLog *l, char ***ret_paths);
 int custody_log_mark_uploaded(CustodyLog *l, const char *sealed_path);
 
 const char *custody_log_public_key_path(CustodyLog *l);
+/* The dock's certificate for its key (protocol §12.6), PEM: the trust anchor
+ * that manifests the dock sealed verify against. */
+const char *custody_log_certificate_path(CustodyLog *l);
+/* Seal a manifest for a camera that does not sign: a detached CMS signature
+ * (DER) with the dock's key, carrying its certificate (seal_sign()). */
+int custody_log_seal_sign(CustodyLog *l, const uint8_t *manifest, size_t size, uint8_t **ret, size_t *ret_size);
 uint64_t custody_log_next_seq(CustodyLog *l);
 /* When this process last sealed a file (CLOCK_REALTIME), 0 if it has not. */
 usec_t custody_log_last_seal(CustodyLog *l);

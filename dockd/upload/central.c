@@ -444,6 +444,9 @@ int central_upload_custody(Central *c) {
         r = enqueue_custody_file(c, custody_log_public_key_path(c->custody), false);
         if (r < 0)
                 log_warning_errno(r, "Cannot queue the dock's public key: %m");
+        r = enqueue_custody_file(c, custody_log_certificate_path(c->custody), false);
+        if (r < 0)
+                log_warning_errno(r, "Cannot queue the dock's certificate: %m");
         return 0;
 }
 

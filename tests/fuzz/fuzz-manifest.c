@@ -50,10 +50,36 @@ static size_t manifest_print(const Manifest *m, char *buf, size_t size) {
         return len;
 }
 
+/* §12.6: a dock-sealed manifest is the camera's keys and three more; no input
+ * is both, and what the sealed reader takes prints back to the same bytes. */
+static void check_sealed(const uint8_t *data, size_t size, bool camera_ok) {
+        Manifest *m = NULL;
+        char *error = NULL;
+        char buf[MANIFEST_MAX_SIZE + 1];
+        size_t len;
+
+        if (manifest_parse_sealed(data, size, &m, &error) < 0) {
+                fuzz_check(!m && error && utf8_is_valid(error, strlen(error)));
+                free(error);
+                return;
+        }
+        fuzz_check(!camera_ok);
+        fuzz_check(name_is_valid(m->sealed_by, 64));
+        fuzz_check(source_path_is_valid(m->source_path));
+        len = manifest_print(m, buf, sizeof buf);
+        append(buf, sizeof buf, &len, "sealed_by=%s\n", m->sealed_by);
+        append_time(buf, sizeof buf, &len, "sealed_time", m->sealed_time);
+        append(buf, sizeof buf, &len, "source_path=%s\n", m->source_path);
+        fuzz_check(len == size && memcmp(buf, data, size) == 0);
+        manifest_free(m);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         Manifest *m = (Manifest *) 0x1;
         char *error = NULL;
         int r = manifest_parse(data, size, &m, &error);
+
+        check_sealed(data, size, r >= 0);
 
         if (r < 0) {
                 fuzz_check(r == -EBADMSG);

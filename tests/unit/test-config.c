@@ -5,6 +5,7 @@
 #include <glib/gstdio.h>
 
 #include "dockd-config.h"
+#include "glob-match.h"
 #include "parse-util.h"
 
 typedef struct Fixture {
@@ -189,6 +190,25 @@ static const BadCase bad_cases[] = {
         { "[s3]\nurl_style=host\n", "must be one of: path, virtual", 2 },
         { "[health]\nmin_battery_health=120%\n", "percentage", 2 },
         { "[log]\nlevel=loud\n", "must be one of", 2 },
+        /* [generic.NAME]: allow-listed cameras that do not sign */
+        { "[generic]\nusb_id=1d6b:0100\n", "needs a name", 1 },
+        { "[generic.Phone]\n", "camera name", 1 },
+        { "[generic.cam]\nusb_id=1d6b\n", "USB vendor and product ID", 2 },
+        { "[generic.cam]\nusb_id=1d6b:01000\n", "USB vendor and product ID", 2 },
+        { "[generic.cam]\nusb_id= 1d6:0100\n", "USB vendor and product ID", 2 },
+        { "[generic.cam]\nusb_id=+d6b:0100\n", "USB vendor and product ID", 2 },
+        { "[generic.cam]\nusb_id=xd6b:0100\n", "USB vendor and product ID", 2 },
+        { "[generic.cam]\nserials=A  B\n", "separated by single spaces", 2 },
+        { "[generic.cam]\nserials=A ../x\n", "separated by single spaces", 2 },
+        { "[generic.cam]\nrecordings=/DCIM/*.MP4\n", "relative path patterns", 2 },
+        { "[generic.cam]\nrecordings=DCIM/../*.MP4\n", "relative path patterns", 2 },
+        { "[generic.cam]\nrecordings=DCIM//*.MP4\n", "relative path patterns", 2 },
+        { "[generic.cam]\nrecordings=DCIM/a**/*.MP4\n", "relative path patterns", 2 },
+        { "[generic.cam]\nrecordings=DCIM\\x/*.MP4\n", "relative path patterns", 2 },
+        { "[generic.cam]\nrecordings=**/**/**/**/**/*.MP4\n", "relative path patterns", 2 },
+        { "[generic.cam]\nmin_age=31d\n", "out of range", 2 },
+        { "[generic.cam]\nrecordings=DCIM/**/*.MP4\n", "needs usb_id=", 2 },
+        { "[generic.cam]\ndelete_after_confirm=yes\nusb_id=1d6b:0100\n", "needs recordings=", 2 },
         /* cross-key checks point at the key responsible */
         { "[storage]\nbackend=s3\n", "needs [s3] endpoint=", 2 },
         { "[storage]\nbackend=tus\n", "needs [tus] endpoint=", 2 },
@@ -328,6 +348,86 @@ static void test_dump_masks_secrets(Fixture *f, gconstpointer data) {
         config_free(c);
 }
 
+static void test_generic(Fixture *f, gconstpointer data) {
+        static const char text[] =
+                "[generic.android-cam]\n"
+                "usb_id=1D6B:0100\n"
+                "serials=AND-0001 and-0002\n"
+                "recordings=DCIM/**/*.MP4 Movies/*.mp4\n"
+                "delete_after_confirm=yes\n"
+                "min_age=10min\n"
+                "[generic.any-of-model]\n"
+                "usb_id=1d6b:0100\n"
+                "recordings=VIDEO/*.mp4\n";
+        DockdConfig *c = NULL;
+        g_autofree char *err = load_text(f, text, -1, &c);
+        const GenericCameraConfig *g;
+        g_autofree char *dump = NULL;
+        size_t size = 0;
+        FILE *out;
+
+        g_assert_null(err);
+        g_assert_cmpuint(c->n_generics, ==, 2);
+        g = config_find_generic(c, 0x1d6b0100, "AND-0001");
+        g_assert_nonnull(g);
+        g_assert_cmpstr(g->name, ==, "android-cam");
+        g_assert_true(g->delete_after_confirm);
+        g_assert_false(g->clock_set);
+        g_assert_cmpuint(g->min_age, ==, 600 * USEC_PER_SEC);
+        g_assert_true(config_find_generic(c, 0x1d6b0100, "and-0002") == g);
+        /* Serials are compared exactly; a camera not in the list falls to the
+         * section without a list, and nothing matches another USB ID. */
+        g_assert_cmpstr(config_find_generic(c, 0x1d6b0100, "AND-000")->name, ==, "any-of-model");
+        g_assert_cmpstr(config_find_generic(c, 0x1d6b0100, NULL)->name, ==, "any-of-model");
+        g_assert_null(config_find_generic(c, 0x1d6b0101, "AND-0001"));
+        g_assert_null(config_find_generic(c, 0x18d14ee1, NULL));
+
+        g_assert_true(generic_config_wants_path(g, "DCIM/Camera/VID_0001.mp4"));
+        g_assert_true(generic_config_wants_path(g, "DCIM/VID_0001.MP4"));
+        g_assert_true(generic_config_wants_path(g, "DCIM/a/b/c/x.Mp4"));
+        g_assert_true(generic_config_wants_path(g, "Movies/x.mp4"));
+        g_assert_false(generic_config_wants_path(g, "Movies/sub/x.mp4"));
+        g_assert_false(generic_config_wants_path(g, "DCIM/Camera/.pending-1-VID.mp4"));
+        g_assert_false(generic_config_wants_path(g, "DCIM/Camera/IMG_0001.jpg"));
+        g_assert_false(generic_config_wants_path(g, "Download/DCIM/x.mp4"));
+        g_assert_false(generic_config_wants_path(g, "DCIM"));
+        g_assert_false(generic_config_wants_path(g, "/DCIM/x.mp4"));
+        g_assert_false(generic_config_wants_path(g, ""));
+
+        out = open_memstream(&dump, &size);
+        g_assert_nonnull(out);
+        config_dump(c, out);
+        g_assert_cmpint(fclose(out), ==, 0);
+        g_assert_nonnull(strstr(dump, "[generic.android-cam]\nusb_id=1d6b:0100\nserials=AND-0001 and-0002\n"
+                                      "recordings=DCIM/**/*.MP4 Movies/*.mp4\ndelete_after_confirm=yes\n"));
+        g_assert_nonnull(strstr(dump, "[generic.any-of-model]\nusb_id=1d6b:0100\n#serials=\n"));
+        config_free(c);
+}
+
+static void test_glob(void) {
+        g_assert_true(glob_match_path("**", "a/b/c"));
+        g_assert_true(glob_match_path("a/**", "a/b"));
+        g_assert_false(glob_match_path("a/**", "b/a"));
+        g_assert_true(glob_match_path("**/x.mp4", "x.mp4"));
+        g_assert_true(glob_match_path("**/x.mp4", "q/r/x.mp4"));
+        g_assert_true(glob_match_path("a/**/b/**/c", "a/b/c"));
+        g_assert_true(glob_match_path("a/**/b/**/c", "a/1/b/2/3/c"));
+        g_assert_false(glob_match_path("a/**/b/**/c", "a/1/2/3/c"));
+        g_assert_true(glob_match_path("VID_[0-9]*.mp4", "VID_2026.MP4"));
+        g_assert_false(glob_match_path("VID_[0-9]*.mp4", "VID_x.mp4"));
+        g_assert_true(glob_match_path("?.mp4", "a.mp4"));
+        g_assert_false(glob_match_path("*.mp4", "a/b.mp4"));
+        g_assert_false(glob_match_path("*", ".hidden"));
+        g_assert_false(glob_match_path("*.mp4", "a.mp4/"));
+        g_assert_false(glob_match_path("*.mp4", "a.mp4\nb"));
+        g_assert_true(glob_pattern_is_valid("DCIM/**/*.MP4"));
+        g_assert_false(glob_pattern_is_valid("DCIM/**x/*.MP4"));
+        g_assert_false(glob_pattern_is_valid("a b"));
+        g_assert_false(glob_pattern_is_valid(""));
+        g_assert_false(glob_pattern_is_valid("a/"));
+        g_assert_false(glob_pattern_is_valid("./a"));
+}
+
 static void test_parse_util(void) {
         uint64_t v;
         usec_t u;
@@ -384,6 +484,8 @@ int main(int argc, char *argv[]) {
         T("/config/dropins", test_dropins);
         T("/config/missing", test_missing);
         T("/config/dump-masks-secrets", test_dump_masks_secrets);
+        T("/config/generic", test_generic);
         g_test_add_func("/config/parse-util", test_parse_util);
+        g_test_add_func("/config/glob", test_glob);
         return g_test_run();
 }

@@ -327,6 +327,53 @@ static void test_hostile_strings(Fixture *f, gconstpointer data) {
         g_assert_cmpint(verify1(cur, pub, NULL), ==, 0);
 }
 
+/* The dock's certificate (protocol §12.6): made at the first open, kept while
+ * it certifies the key for this dock, and what stock OpenSSL verifies a
+ * manifest the dock sealed against. */
+static void test_dock_certificate(Fixture *f, gconstpointer data) {
+        g_autofree char *cert = g_build_filename(f->dir, "dock-cert.pem", NULL);
+        g_autofree char *man = g_build_filename(f->tmp, "x.man", NULL), *p7s = g_build_filename(f->tmp, "x.p7s", NULL);
+        g_autofree char *pem1 = NULL, *pem2 = NULL, *cmd = NULL, *subject = NULL;
+        static const char text[] = "format=1\n";
+        _cleanup_free_ uint8_t *der = NULL;
+        CustodyLog *l = log_open(f);
+        size_t der_size;
+        int status;
+
+        g_assert_cmpstr(custody_log_certificate_path(l), ==, cert);
+        g_assert_cmpint(custody_log_seal_sign(l, (const uint8_t *) text, strlen(text), &der, &der_size), ==, 0);
+        custody_log_free(l);
+        pem1 = read_text(cert, NULL);
+        g_assert_true(g_str_has_prefix(pem1, "-----BEGIN CERTIFICATE-----\n"));
+        g_assert_true(g_file_set_contents(man, text, -1, NULL));
+        g_assert_true(g_file_set_contents(p7s, (const char *) der, (gssize) der_size, NULL));
+        cmd = g_strdup_printf("openssl cms -verify -binary -inform DER -in '%s' -content '%s' -CAfile '%s' "
+                              "-purpose any -out /dev/null 2>/dev/null", p7s, man, cert);
+        g_assert_cmpint(system(cmd), ==, 0);
+        g_free(cmd);
+        /* It certifies the custody key: its public key is dock-key.pub.pem. */
+        cmd = g_strdup_printf("openssl x509 -in '%s' -noout -pubkey | cmp -s - '%s/dock-key.pub.pem'", cert, f->dir);
+        g_assert_cmpint(system(cmd), ==, 0);
+        g_free(cmd);
+        cmd = g_strdup_printf("openssl x509 -in '%s' -noout -subject -nameopt RFC2253", cert);
+        g_assert_true(g_spawn_command_line_sync(cmd, &subject, NULL, &status, NULL));
+        g_assert_nonnull(strstr(subject, "serialNumber=dock-1"));
+
+        /* Reopened: the same certificate, not a new one. */
+        l = log_open(f);
+        custody_log_free(l);
+        pem2 = read_text(cert, NULL);
+        g_assert_cmpstr(pem1, ==, pem2);
+
+        /* Damaged: made again. */
+        g_assert_true(g_file_set_contents(cert, "garbage", -1, NULL));
+        l = log_open(f);
+        custody_log_free(l);
+        g_free(pem2);
+        pem2 = read_text(cert, NULL);
+        g_assert_true(g_str_has_prefix(pem2, "-----BEGIN CERTIFICATE-----\n"));
+}
+
 static void test_key_generation(Fixture *f, gconstpointer data) {
         g_autofree char *pub = pub_path(f), *pem1 = NULL, *pem2 = NULL, *key1 = NULL, *key2 = NULL;
         g_autofree char *keydir = g_path_get_dirname(f->key);
@@ -1181,6 +1228,7 @@ int main(int argc, char *argv[]) {
         ADD("/custody/bad-field-keys", test_bad_field_keys);
         ADD("/custody/hostile-strings", test_hostile_strings);
         ADD("/custody/key-generation", test_key_generation);
+        ADD("/custody/dock-certificate", test_dock_certificate);
         ADD("/custody/torn-line", test_torn_line);
         ADD("/custody/corrupt-refused", test_corrupt_refused);
         ADD("/custody/seal-continue", test_seal_continue);
