@@ -2,6 +2,7 @@
 /* operator-bus.c: see operator-bus.h. The order is always: arguments checked,
  * polkit asked, then anything looked up, the custody record written, the
  * change made. */
+#include "bay-health.h"
 #include "bays-disabled.h"
 #include "bus-changes.h"
 #include "bus-polkit.h"
@@ -184,4 +185,42 @@ int method_set_enabled(sd_bus_message *msg, void *userdata, sd_bus_error *error)
                 return r;
         return bus_authorize(m->polkit, msg, DOCKD_ACTION_MANAGE_BAY, (const char *const[]) { "bay", b->name, NULL },
                              set_enabled, b, error);
+}
+
+/* ---- self-test ---- */
+
+static int run_self_test(sd_bus_message *call, const char *action, const BusCaller *caller, void *userdata,
+                         sd_bus_error *error) {
+        Bay *b = userdata;
+        Manager *m = b->userdata;
+        int r;
+
+        /* Looked up only now that polkit said yes; refused before the record. */
+        r = bay_health_can_rerun_self_test(b);
+        if (r == -ENODEV)
+                return sd_bus_error_setf(error, DOCKD_ERROR_NO_CAMERA, "No camera is identified in bay %u.",
+                                         b->index);
+        if (r < 0)
+                return sd_bus_error_setf(error, DOCKD_ERROR_BUSY, "Bay %u is %s: its camera is being handled "
+                                         "(a self-test runs once it is ready or in fault).", b->index,
+                                         bay_state_to_string(b->state));
+        r = record_action(m, "self-test-requested", b->name, b->serial, action, caller, NULL, error);
+        if (r < 0)
+                return r;
+        r = bay_health_rerun_self_test(b);
+        if (r < 0)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_FAILED, "The camera's self-test could not be started "
+                                         "(%s).", strerror(-r));
+        log_notice("%s (uid %s) ran the self-test of the camera in bay %u again.",
+                   caller->user[0] ? caller->user : "?", caller->uid_text, b->index);
+        bus_watcher_changed(m->bus_watcher);
+        return sd_bus_reply_method_return(call, "");
+}
+
+int method_run_self_test(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        Bay *b = userdata;
+        Manager *m = b->userdata;
+
+        return bus_authorize(m->polkit, msg, DOCKD_ACTION_RUN_SELF_TEST, (const char *const[]) { "bay", b->name, NULL },
+                             run_self_test, b, error);
 }
