@@ -118,6 +118,15 @@ static int hold_change(sd_bus_message *call, const char *action, const BusCaller
                                          strerror(-r), r == -EBUSY ? ": it was unreadable at start" : "");
         log_notice("%s (uid %s) %s recording %s of camera %s (reference %s).", caller->user[0] ? caller->user : "?",
                    caller->uid_text, hold ? "held" : "released", a.recording, a.camera, a.reference);
+        /* What central storage already holds of it: its own legal hold, where the
+         * store can; the hold above is made and durable whatever that says. A
+         * release lifts nothing there (the store's administrators decide). */
+        if (hold && m->dock.central) {
+                r = central_legal_hold(m->dock.central, a.camera, a.recording, a.reference);
+                if (r < 0)
+                        log_error_errno(r, "Cannot start the legal hold in central storage on recording %s of "
+                                        "camera %s: %m", a.recording, a.camera);
+        }
         bus_watcher_changed(m->bus_watcher);
         return sd_bus_reply_method_return(call, "");
 }

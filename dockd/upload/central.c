@@ -10,6 +10,7 @@
 #include "filehash.h"
 #include "fileio.h"
 #include "hexdecoct.h"
+#include "legal-hold.h"
 #include "log.h"
 #include "manifest.h"
 #include "object-key.h"
@@ -22,6 +23,9 @@ struct Central {
         Uploader *uploader;
         central_confirmed_t confirmed;
         void *confirmed_userdata;
+        central_held_t held;
+        void *held_userdata;
+        LegalHoldJob *legal_holds;  /* set after the upload, in flight */
         usec_t custody_refused;    /* CLOCK_MONOTONIC: the store last refused a custody file for good */
         struct SegmentUpload *uploads;   /* segments queued, not yet confirmed */
 };
@@ -206,7 +210,8 @@ static int enqueue_segment(Central *c, const SegmentId *id, const SegmentState *
                         .content_type = types[i],
                         .state_path = states[i],
                         .retain_until = st->retain_until * USEC_PER_SEC,
-                        .legal_hold = st->legal_hold,
+                        .legal_hold = st->legal_hold ||
+                                      (c->held && c->held(id->serial, id->recording, c->held_userdata)),
                 };
                 if (i == 0) {
                         pulled = (usec_t) sb.st_mtim.tv_sec * USEC_PER_SEC + (usec_t) sb.st_mtim.tv_nsec / 1000;
@@ -509,6 +514,7 @@ Central *central_free(Central *c) {
                 return NULL;
         /* The uploader first: it cancels the puts that run on the backend. */
         c->uploader = uploader_free(c->uploader);
+        legal_hold_jobs_free(&c->legal_holds);
         c->backend = backend_free(c->backend);
         free(c);
         return NULL;
@@ -517,6 +523,15 @@ Central *central_free(Central *c) {
 void central_set_confirmed_handler(Central *c, central_confirmed_t cb, void *userdata) {
         c->confirmed = cb;
         c->confirmed_userdata = userdata;
+}
+
+void central_set_held_check(Central *c, central_held_t cb, void *userdata) {
+        c->held = cb;
+        c->held_userdata = userdata;
+}
+
+int central_legal_hold(Central *c, const char *serial, const char *recording, const char *reference) {
+        return legal_hold_start(c->backend, c->custody, serial, recording, reference, &c->legal_holds);
 }
 
 Uploader *central_uploader(Central *c) {
