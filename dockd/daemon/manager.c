@@ -465,6 +465,7 @@ char *manager_status_json(Manager *m) {
                 uploader_get_stats(central_uploader(m->dock.central), &us);
                 json_object_object_add(storage, "queued", json_object_new_int64((int64_t) us.queued));
                 json_object_object_add(storage, "running", json_object_new_int64((int64_t) us.running));
+                json_object_object_add(storage, "waiting_retry", json_object_new_int64((int64_t) us.waiting_retry));
                 json_object_object_add(storage, "bytes_pending", json_object_new_int64((int64_t) us.bytes_pending));
                 json_object_object_add(storage, "bytes_confirmed", json_object_new_int64((int64_t) us.bytes_confirmed));
                 json_object_object_add(storage, "failing", json_object_new_boolean(us.failing));

@@ -70,10 +70,21 @@ def retry_storage_now():
         s.world.control("dock BWC-OP0301 1")
         wait_for(lambda: (lambda st: st and st["storage"].get("failing"))(s.rig.status()), 60,
                  what="central storage failing")
-        # Both segments: a segment verified after the store is writable again
-        # is a new upload that succeeds at once, and storage stops failing
-        # without any retry.
-        wait_for(lambda: len(s.records("verified")) >= 2, 60, what="both segments pulled and verified into the spool")
+        # Both segments' uploads must have failed before the store is writable
+        # again: an upload that first runs after that succeeds at once, and
+        # storage stops failing without any retry. The "verified" custody
+        # record does not say so (it is written before the segment is queued,
+        # and its first attempt follows on dockd's loop: under load the
+        # remount could come in between). What does: the bay has pulled
+        # everything and waits for storage, and every queued upload is waiting
+        # out its backoff (none running, none yet to start).
+        def all_failed_once():
+            st = s.rig.status()
+            b = next((x for x in (st or {}).get("bays", []) if x["bay"] == 1), {})
+            sto = (st or {}).get("storage", {})
+            return (len(s.records("verified")) >= 2 and b.get("progress", {}).get("waiting_for_storage")
+                    and sto.get("queued", 0) >= 2 and sto.get("waiting_retry") == sto.get("queued"))
+        wait_for(all_failed_once, 60, what="both segments pulled, and every upload failed once and waiting to retry")
         subprocess.run(["mount", "-o", "remount,bind,rw", s.rig.central], check=True)
         s.refused("retry-storage")
         st = s.rig.status()
