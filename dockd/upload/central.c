@@ -27,6 +27,7 @@ struct Central {
         void *held_userdata;
         LegalHoldJob *legal_holds;  /* set after the upload, in flight */
         usec_t custody_refused;    /* CLOCK_MONOTONIC: the store last refused a custody file for good */
+        bool key_confirmed;        /* the dock's public key is in central storage (it does not change while we run) */
         struct SegmentUpload *uploads;   /* segments queued, not yet confirmed */
 };
 
@@ -375,6 +376,8 @@ static void on_custody_uploaded(UploadJob *j, int error, const char *message, vo
 
         if (error >= 0 && cu->path)
                 (void) custody_log_mark_uploaded(cu->central->custody, cu->path);
+        if (error >= 0 && !cu->path)
+                cu->central->key_confirmed = true;
         if (error == -EPERM)
                 cu->central->custody_refused = monotonic_now();
         if (error < 0)
@@ -446,6 +449,11 @@ int central_upload_custody(Central *c) {
                         log_warning_errno(r, "Cannot queue custody file %s: %m", *p);
         }
         strv_free(paths);
+        /* Once per run: queued again at every round, its confirmation (the same
+         * bytes are there already) took a store that accepts no writes for a
+         * healthy one. */
+        if (c->key_confirmed)
+                return 0;
         r = enqueue_custody_file(c, custody_log_public_key_path(c->custody), false);
         if (r < 0)
                 log_warning_errno(r, "Cannot queue the dock's public key: %m");

@@ -61,9 +61,19 @@ class Setup:
 
 @case
 def retry_storage_now():
-    s = Setup(config={"storage": {"retry_initial": "10min", "retry_max": "10min"}})
+    # custody_interval: the rig's 2 s made a new custody upload every 2 s, and
+    # one queued after the store is writable again succeeds at once: storage
+    # stopped failing without any retry (the cause of this case's failures
+    # under load, when the refused retry took longer than 2 s).
+    s = Setup(config={"storage": {"retry_initial": "10min", "retry_max": "10min", "custody_interval": "1h"}})
     try:
         s.rig.start()
+        # dockd uploads its custody log and key once it starts (then every
+        # custody_interval): that upload must be over before the store breaks,
+        # or it may end after the segments failed.
+        wait_for(lambda: (lambda st: st and st["storage"].get("bytes_confirmed", 0) > 0
+                          and st["storage"].get("queued") == 0)(s.rig.status()), 30,
+                 what="the start-up custody upload confirmed")
         # Central storage goes read-only under dockd (a bind mount of itself).
         subprocess.run(["mount", "--bind", s.rig.central, s.rig.central], check=True)
         subprocess.run(["mount", "-o", "remount,bind,ro", s.rig.central], check=True)
