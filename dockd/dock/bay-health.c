@@ -312,6 +312,10 @@ int bay_health_can_rerun_self_test(const Bay *b) {
                 return -ENODEV;
         if (b->state != BAY_READY && b->state != BAY_FAULT)
                 return -EBUSY;
+        /* A fault of the dock's (bay_set_fault(): custody, port power) has no
+         * finding: settling after the test would turn it ready. */
+        if (b->state == BAY_FAULT && findings_max(&b->findings) < SEVERITY_ERROR)
+                return -EPERM;
         return 0;
 }
 
