@@ -145,6 +145,8 @@ static const sd_bus_vtable bay_vtable[] = {
         /* Operator actions: anyone may call, polkit decides (operator-bus.c). */
         SD_BUS_METHOD_WITH_ARGS("SetEnabled", SD_BUS_ARGS("b", enabled), SD_BUS_NO_RESULT, method_set_enabled,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("RunSelfTest", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_run_self_test,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END,
 };
 #undef CHANGE

@@ -27,6 +27,7 @@ struct BusWatcher {
         sd_event_source *defer, *timer;
         BusWatched *objects;
         size_t n_objects;
+        BusWatcherHooks hooks;        /* .now, .emit NULL: the defaults */
 };
 
 static char *value_text(const BusProperty *p, const void *view) {
@@ -110,22 +111,25 @@ static void watched_flush(BusWatcher *w, BusWatched *o, uint64_t now) {
                 free_and_replace(o->sent[i], now_text[i]);
         }
         o->progress_sent_at = now;
-        r = sd_bus_emit_properties_changed_strv(w->bus, o->path, t->interface, (char **) names);
+        r = w->hooks.emit ? w->hooks.emit(w->hooks.userdata, o->path, t->interface, (char **) names)
+                          : sd_bus_emit_properties_changed_strv(w->bus, o->path, t->interface, (char **) names);
         if (r < 0)
                 log_debug_errno(r, "Cannot send PropertiesChanged for %s: %m", o->path);
 }
 
-static void watcher_flush(BusWatcher *w) {
+void bus_watcher_flush(BusWatcher *w) {
         uint64_t now = 0;
 
-        (void) sd_event_now(w->event, CLOCK_MONOTONIC, &now);
-
+        if (w->hooks.now)
+                now = w->hooks.now(w->hooks.userdata);
+        else
+                (void) sd_event_now(w->event, CLOCK_MONOTONIC, &now);
         for (size_t i = 0; i < w->n_objects; i++)
                 watched_flush(w, &w->objects[i], now);
 }
 
 static int on_defer(sd_event_source *s, void *userdata) {
-        watcher_flush(userdata);
+        bus_watcher_flush(userdata);
         return 0;
 }
 
@@ -135,7 +139,7 @@ static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         BusWatcher *w = userdata;
         uint64_t next = usec + BUS_PROGRESS_INTERVAL;
 
-        watcher_flush(w);
+        bus_watcher_flush(w);
         for (size_t i = 0; i < w->n_objects; i++)
                 if (w->objects[i].progress_pending)
                         next = MIN(next, MAX(w->objects[i].progress_sent_at + BUS_PROGRESS_INTERVAL, usec + 1));
@@ -204,6 +208,10 @@ int bus_watcher_add(BusWatcher *w, const char *path, const BusObjectType *type, 
                 .path = TAKE_PTR(p), .type = type, .userdata = userdata, .sent = TAKE_PTR(sent),
         };
         return 0;
+}
+
+void bus_watcher_set_hooks(BusWatcher *w, const BusWatcherHooks *hooks) {
+        w->hooks = *hooks;
 }
 
 void bus_watcher_changed(BusWatcher *w) {

@@ -60,3 +60,16 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(BusWatcher *, bus_watcher_free);
 int bus_watcher_add(BusWatcher *w, const char *path, const BusObjectType *type, void *userdata);
 /* Something may have changed: compare and announce from the loop, once per pass. */
 void bus_watcher_changed(BusWatcher *w);
+/* Compare and announce now (what the loop does once per pass and every
+ * interval). */
+void bus_watcher_flush(BusWatcher *w);
+
+/* The clock (µs, monotonic) and what sends a PropertiesChanged, for tests that
+ * drive time themselves. Defaults: the event loop's CLOCK_MONOTONIC and
+ * sd_bus_emit_properties_changed_strv(). */
+typedef struct BusWatcherHooks {
+        uint64_t (*now)(void *userdata);
+        int (*emit)(void *userdata, const char *path, const char *interface, char **names);
+        void *userdata;
+} BusWatcherHooks;
+void bus_watcher_set_hooks(BusWatcher *w, const BusWatcherHooks *hooks);

@@ -105,3 +105,37 @@ size_t text_width(const char *s) {
                         n++;
         return n;
 }
+
+void text_fit(char *s, size_t cols) {
+        size_t n = 0;
+
+        for (char *p = s; *p; p++)
+                if ((*p & 0xC0) != 0x80 && n++ == cols) {
+                        *p = '\0';
+                        return;
+                }
+}
+
+const char *text_state_colour(const char *state) {
+        if (!state)
+                return "";
+        if (strcmp(state, "fault") == 0)
+                return "\x1b[31m";
+        if (strcmp(state, "ready") == 0)
+                return "\x1b[32m";
+        if (strcmp(state, "offloading") == 0 || strcmp(state, "syncing") == 0 || strcmp(state, "identifying") == 0)
+                return "\x1b[33m";
+        return "";
+}
+
+const char *text_age(uint64_t seconds, char *buf, size_t size) {
+        if (seconds < 120)
+                snprintf(buf, size, "%llu s", (unsigned long long) seconds);
+        else if (seconds < 2 * 3600)
+                snprintf(buf, size, "%llu min", (unsigned long long) (seconds / 60));
+        else if (seconds < 2 * 86400)
+                snprintf(buf, size, "%llu h", (unsigned long long) (seconds / 3600));
+        else
+                snprintf(buf, size, "%llu d", (unsigned long long) (seconds / 86400));
+        return buf;
+}

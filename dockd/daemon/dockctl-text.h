@@ -16,3 +16,9 @@ const char *text_iec(uint64_t bytes, char *buf, size_t size);
 const char *text_local_time(uint64_t usec, char *buf, size_t size);
 /* Columns a UTF-8 string takes (one per code point: dockctl prints no wide ones). */
 size_t text_width(const char *s);
+/* Cut s to cols columns (code points), in place. */
+void text_fit(char *s, size_t cols);
+/* The SGR colour of a bay state on a terminal ("" for none). */
+const char *text_state_colour(const char *state);
+/* An age in words: "42 s", "5 min", "3 h", "2 d". */
+const char *text_age(uint64_t seconds, char *buf, size_t size);

@@ -212,29 +212,6 @@ static unsigned terminal_columns(void) {
         return ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) >= 0 && ws.ws_col > 0 ? ws.ws_col : 80;
 }
 
-/* Cut s to cols columns (code points), in place. */
-static void fit(char *s, size_t cols) {
-        size_t n = 0;
-
-        for (char *p = s; *p; p++)
-                if ((*p & 0xC0) != 0x80 && n++ == cols) {
-                        *p = '\0';
-                        return;
-                }
-}
-
-static const char *state_colour(const char *state) {
-        if (!state)
-                return "";
-        if (streq(state, "fault"))
-                return "\x1b[31m";
-        if (streq(state, "ready"))
-                return "\x1b[32m";
-        if (streq(state, "offloading") || streq(state, "syncing") || streq(state, "identifying"))
-                return "\x1b[33m";
-        return "";
-}
-
 static void draw_terminal(Watch *w) {
         unsigned cols = terminal_columns();
         char line[2048], detail[1024], bar[256];
@@ -244,7 +221,7 @@ static void draw_terminal(Watch *w) {
         fputs("\x1b[?7l\x1b[H\x1b[2J", stdout);
         snprintf(line, sizeof line, "%s", w->running ? "dockd: every bay, live (Ctrl-C ends)"
                                                      : "dockd is not running; waiting for it");
-        fit(line, cols);
+        text_fit(line, cols);
         printf("%s\n\n", line);
         for (unsigned i = 1; i <= WATCH_MAX_BAYS; i++) {
                 WatchBay *b = &w->bays[i];
@@ -264,10 +241,10 @@ static void draw_terminal(Watch *w) {
                 }
                 bay_detail(b, detail, sizeof detail);
                 snprintf(line, sizeof line, "bay %-2u %-11s %s%s", i, strempty(b->state), bar, detail);
-                fit(line, cols);
-                if (w->colour && state_colour(b->state)[0]) {
+                text_fit(line, cols);
+                if (w->colour && text_state_colour(b->state)[0]) {
                         /* Colour the state word only: "bay NN " is 7 columns. */
-                        printf("%.7s%s%.11s\x1b[0m%s\n", line, state_colour(b->state), line + 7,
+                        printf("%.7s%s%.11s\x1b[0m%s\n", line, text_state_colour(b->state), line + 7,
                                strlen(line) > 18 ? line + 18 : "");
                 } else
                         printf("%s\n", line);

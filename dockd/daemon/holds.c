@@ -140,13 +140,17 @@ Holds *holds_free(Holds *h) {
         return NULL;
 }
 
-bool holds_recording_held(Holds *h, const char *camera, const char *recording) {
-        if (!h || h->unreadable)
-                return true;
-        for (size_t i = 0; i < h->n; i++)
+bool holds_recording_named(Holds *h, const char *camera, const char *recording) {
+        for (size_t i = 0; h && i < h->n; i++)
                 if (streq(h->items[i].camera, camera) && streq(h->items[i].recording, recording))
                         return true;
         return false;
+}
+
+bool holds_recording_held(Holds *h, const char *camera, const char *recording) {
+        if (!h || h->unreadable)
+                return true;
+        return holds_recording_named(h, camera, recording);
 }
 
 const Hold *holds_find(Holds *h, const char *camera, const char *recording, const char *reference) {

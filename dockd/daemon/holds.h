@@ -29,6 +29,10 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Holds *, holds_free);
 
 /* Is anything of camera's recording held (always, if the file was unreadable)? */
 bool holds_recording_held(Holds *h, const char *camera, const char *recording);
+/* Does a hold that was read or made name camera's recording? (Not the
+ * unreadable file's "everything": a legal hold in central storage is for what
+ * a preservation request named.) */
+bool holds_recording_named(Holds *h, const char *camera, const char *recording);
 /* The hold with these three, or NULL. */
 const Hold *holds_find(Holds *h, const char *camera, const char *recording, const char *reference);
 /* Add (hold's strings copied) or remove one, durably before returning; on error

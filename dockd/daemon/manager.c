@@ -212,6 +212,13 @@ static int manager_setup_state_dir(Manager *m) {
         return 0;
 }
 
+/* A recording a preservation request named: its objects carry a legal hold. */
+static bool recording_named(const char *camera, const char *recording, void *userdata) {
+        Manager *m = userdata;
+
+        return holds_recording_named(m->holds, camera, recording);
+}
+
 static int manager_setup_storage(Manager *m) {
         const DockdConfig *c = m->config;
         DockContext *d = &m->dock;
@@ -248,6 +255,7 @@ static int manager_setup_storage(Manager *m) {
         if (r < 0)
                 return r;
         central_set_confirmed_handler(d->central, on_segment_confirmed, m);
+        central_set_held_check(d->central, recording_named, m);
         r = central_requeue_spool(d->central);
         if (r < 0)
                 log_warning_errno(r, "Cannot scan the spool for pending uploads: %m");
@@ -457,6 +465,7 @@ char *manager_status_json(Manager *m) {
                 uploader_get_stats(central_uploader(m->dock.central), &us);
                 json_object_object_add(storage, "queued", json_object_new_int64((int64_t) us.queued));
                 json_object_object_add(storage, "running", json_object_new_int64((int64_t) us.running));
+                json_object_object_add(storage, "waiting_retry", json_object_new_int64((int64_t) us.waiting_retry));
                 json_object_object_add(storage, "bytes_pending", json_object_new_int64((int64_t) us.bytes_pending));
                 json_object_object_add(storage, "bytes_confirmed", json_object_new_int64((int64_t) us.bytes_confirmed));
                 json_object_object_add(storage, "failing", json_object_new_boolean(us.failing));

@@ -2,6 +2,7 @@
 /* operator-bus.c: see operator-bus.h. The order is always: arguments checked,
  * polkit asked, then anything looked up, the custody record written, the
  * change made. */
+#include "bay-health.h"
 #include "bays-disabled.h"
 #include "bus-changes.h"
 #include "bus-polkit.h"
@@ -117,6 +118,15 @@ static int hold_change(sd_bus_message *call, const char *action, const BusCaller
                                          strerror(-r), r == -EBUSY ? ": it was unreadable at start" : "");
         log_notice("%s (uid %s) %s recording %s of camera %s (reference %s).", caller->user[0] ? caller->user : "?",
                    caller->uid_text, hold ? "held" : "released", a.recording, a.camera, a.reference);
+        /* What central storage already holds of it: its own legal hold, where the
+         * store can; the hold above is made and durable whatever that says. A
+         * release lifts nothing there (the store's administrators decide). */
+        if (hold && m->dock.central) {
+                r = central_legal_hold(m->dock.central, a.camera, a.recording, a.reference);
+                if (r < 0)
+                        log_error_errno(r, "Cannot start the legal hold in central storage on recording %s of "
+                                        "camera %s: %m", a.recording, a.camera);
+        }
         bus_watcher_changed(m->bus_watcher);
         return sd_bus_reply_method_return(call, "");
 }
@@ -184,4 +194,46 @@ int method_set_enabled(sd_bus_message *msg, void *userdata, sd_bus_error *error)
                 return r;
         return bus_authorize(m->polkit, msg, DOCKD_ACTION_MANAGE_BAY, (const char *const[]) { "bay", b->name, NULL },
                              set_enabled, b, error);
+}
+
+/* ---- self-test ---- */
+
+static int run_self_test(sd_bus_message *call, const char *action, const BusCaller *caller, void *userdata,
+                         sd_bus_error *error) {
+        Bay *b = userdata;
+        Manager *m = b->userdata;
+        int r;
+
+        /* Looked up only now that polkit said yes; refused before the record. */
+        r = bay_health_can_rerun_self_test(b);
+        if (r == -ENODEV)
+                return sd_bus_error_setf(error, DOCKD_ERROR_NO_CAMERA, "No camera is identified in bay %u.",
+                                         b->index);
+        if (r == -EPERM)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_FAILED, "Bay %u is in fault for a reason of the dock, "
+                                         "not of its camera (%s): a self-test cannot clear it.", b->index,
+                                         strna(b->fault_reason));
+        if (r < 0)
+                return sd_bus_error_setf(error, DOCKD_ERROR_BUSY, "Bay %u is %s: its camera is being handled "
+                                         "(a self-test runs once it is ready or in fault).", b->index,
+                                         bay_state_to_string(b->state));
+        r = record_action(m, "self-test-requested", b->name, b->serial, action, caller, NULL, error);
+        if (r < 0)
+                return r;
+        r = bay_health_rerun_self_test(b);
+        if (r < 0)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_FAILED, "The camera's self-test could not be started "
+                                         "(%s).", strerror(-r));
+        log_notice("%s (uid %s) ran the self-test of the camera in bay %u again.",
+                   caller->user[0] ? caller->user : "?", caller->uid_text, b->index);
+        bus_watcher_changed(m->bus_watcher);
+        return sd_bus_reply_method_return(call, "");
+}
+
+int method_run_self_test(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        Bay *b = userdata;
+        Manager *m = b->userdata;
+
+        return bus_authorize(m->polkit, msg, DOCKD_ACTION_RUN_SELF_TEST, (const char *const[]) { "bay", b->name, NULL },
+                             run_self_test, b, error);
 }

@@ -10,9 +10,12 @@
 #define DOCKD_ACTION_HOLD_RECORDING "org.dockd.hold-recording"
 #define DOCKD_ACTION_RELEASE_RECORDING "org.dockd.release-recording"
 #define DOCKD_ACTION_MANAGE_BAY "org.dockd.manage-bay"
+#define DOCKD_ACTION_RUN_SELF_TEST "org.dockd.run-self-test"
 #define DOCKD_ERROR_ALREADY_HELD "org.dockd.Dock1.Error.AlreadyHeld"
 #define DOCKD_ERROR_NOT_HELD "org.dockd.Dock1.Error.NotHeld"
 #define DOCKD_ERROR_CUSTODY_FAILED "org.dockd.Dock1.Error.CustodyFailed"
+#define DOCKD_ERROR_NO_CAMERA "org.dockd.Dock1.Error.NoCamera"
+#define DOCKD_ERROR_BUSY "org.dockd.Dock1.Error.Busy"
 
 /* org.dockd.Dock1.HoldRecording(s camera, s recording, s reference) and
  * ReleaseRecording(same): a preservation request and its end. */
@@ -20,5 +23,7 @@ int method_hold_recording(sd_bus_message *msg, void *userdata, sd_bus_error *err
 int method_release_recording(sd_bus_message *msg, void *userdata, sd_bus_error *error);
 /* org.dockd.Bay1.SetEnabled(b enabled); userdata: the Bay. */
 int method_set_enabled(sd_bus_message *msg, void *userdata, sd_bus_error *error);
+/* org.dockd.Bay1.RunSelfTest(); userdata: the Bay. */
+int method_run_self_test(sd_bus_message *msg, void *userdata, sd_bus_error *error);
 /* org.dockd.Dock1.RetryStorage() */
 int method_retry_storage(sd_bus_message *msg, void *userdata, sd_bus_error *error);

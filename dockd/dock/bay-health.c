@@ -18,6 +18,13 @@
 #define SELF_TEST_MAX_POLLS 180
 
 static void continue_after_offload(Bay *b);
+static void finish(Bay *b);
+
+/* The findings a self-test produces (health_check_self_test() and the ones
+ * below): what an operator's re-run replaces. */
+static const char *const self_test_codes[] = {
+        "self-test", "storage-errors", "self-test-unreadable", "self-test-timeout", NULL
+};
 
 /* ---- the docking's record: what survives a dockd restart ---- */
 
@@ -200,6 +207,19 @@ static void finish(Bay *b) {
 
 /* ---- self-test ---- */
 
+/* The self-test ended (or will never): a docking goes on after its offload; an
+ * operator's re-run settles the bay with what it found. */
+static void self_test_settled(Bay *b) {
+        if (!b->self_test_done)
+                return;
+        if (b->self_test_rerun) {
+                b->self_test_rerun = false;
+                (void) sd_event_source_set_enabled(b->self_test_poll, SD_EVENT_OFF);
+                finish(b);
+        } else if (b->offload_done)
+                continue_after_offload(b);
+}
+
 static void on_self_test_result(Camera *c, int error, uint16_t rc, const uint8_t *data, size_t size, void *userdata) {
         Bay *b = userdata;
         PtpSelfTestResult res = {};
@@ -220,8 +240,7 @@ static void on_self_test_result(Camera *c, int error, uint16_t rc, const uint8_t
                 log_bay_info(b, "Self-test complete.");
         }
         ptp_self_test_result_done(&res);
-        if (b->offload_done)
-                continue_after_offload(b);
+        self_test_settled(b);
 }
 
 static int on_self_test_poll(sd_event_source *s, uint64_t usec, void *userdata) {
@@ -237,7 +256,7 @@ static int on_self_test_poll(sd_event_source *s, uint64_t usec, void *userdata) 
                 findings_add(&b->findings, "self-test-timeout", SEVERITY_ERROR, "pre-shift-test", NULL,
                              "The camera's self-test did not complete.");
                 b->self_test_done = true;
-                continue_after_offload(b);
+                self_test_settled(b);
                 return 0;
         }
         r = camera_get_self_test(b->camera, on_self_test_result, b);
@@ -266,6 +285,56 @@ static void on_self_test_started(Camera *c, int error, uint16_t rc, void *userda
         else
                 b->self_test_started = true;
         b->tests_next(b);
+}
+
+static void on_rerun_started(Camera *c, int error, uint16_t rc, void *userdata) {
+        Bay *b = userdata;
+
+        if (c != b->camera || !b->self_test_rerun)
+                return;
+        if (error == -EREMOTEIO && rc == PTP_RC_DEVICE_BUSY)
+                error = 0;   /* one is running already: its result will do */
+        if (error < 0) {
+                log_bay_warning_errno(b, error, "Cannot start the self-test an operator asked for: %m");
+                findings_add(&b->findings, "self-test-unreadable", SEVERITY_ERROR, "pre-shift-test", NULL,
+                             "The camera's self-test could not be started.");
+                b->self_test_done = true;
+                self_test_settled(b);
+                return;
+        }
+        b->self_test_started = true;
+        (void) sd_event_source_set_time_relative(b->self_test_poll, SELF_TEST_POLL_USEC);
+        (void) sd_event_source_set_enabled(b->self_test_poll, SD_EVENT_ON);
+}
+
+int bay_health_can_rerun_self_test(const Bay *b) {
+        if (!b->camera || b->camera->gone || !b->serial || b->disabled)
+                return -ENODEV;
+        if (b->state != BAY_READY && b->state != BAY_FAULT)
+                return -EBUSY;
+        /* A fault of the dock's (bay_set_fault(): custody, port power) has no
+         * finding: settling after the test would turn it ready. */
+        if (b->state == BAY_FAULT && findings_max(&b->findings) < SEVERITY_ERROR)
+                return -EPERM;
+        return 0;
+}
+
+int bay_health_rerun_self_test(Bay *b) {
+        int r = bay_health_can_rerun_self_test(b);
+
+        if (r < 0)
+                return r;
+        r = camera_run_self_test(b->camera, 0, on_rerun_started, b);
+        if (r < 0)
+                return r;
+        b->findings_reported -= findings_remove(&b->findings, self_test_codes, b->findings_reported);
+        b->self_test_started = b->self_test_done = b->self_test_query = false;
+        b->self_test_polls = 0;
+        b->self_test_rerun = true;
+        log_bay_notice(b, "Running the camera's self-test again, as an operator asked.");
+        bay_set_state(b, BAY_TESTING);
+        bay_update_leds(b);
+        return 0;
 }
 
 static void on_battery_start(Camera *c, int error, uint16_t rc, const uint8_t *data, size_t size, void *userdata) {
@@ -497,6 +566,7 @@ void bay_health_docked(Bay *b) {
                 log_bay_info(b, "Resuming this camera's docking from before dockd's restart.");
         b->integrity_fault = false;
         b->testing_started = b->self_test_started = b->self_test_done = b->offload_done = false;
+        b->self_test_rerun = false;
         b->self_test_polls = 0;
         b->self_test_query = false;
         b->have_battery = false;
@@ -551,6 +621,7 @@ void bay_health_undocked(Bay *b) {
         bay_health_inhibit_charge(b, false);
         (void) sd_event_source_set_enabled(b->charge_timer, SD_EVENT_OFF);
         (void) sd_event_source_set_enabled(b->self_test_poll, SD_EVENT_OFF);
+        b->self_test_rerun = false;
         if (b->serial)
                 record_remove(b);
         findings_clear(&b->findings);

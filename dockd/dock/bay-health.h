@@ -28,6 +28,16 @@ void bay_health_offload_done(Bay *b);
  * report filed at once. */
 void bay_health_file_fault(Bay *b, const char *code, Severity severity, const char *policy,
                            struct json_object *measured, const char *fmt, ...) _printf_(6, 7);
+/* An operator asked for the camera's self-test again: its result replaces the
+ * docking's self-test findings, then the bay settles (ready or fault) and a
+ * failure files a report, as at docking. Only a settled docking (ready or
+ * fault) may re-run it. Returns 0 once started, the errors of
+ * bay_health_can_rerun_self_test(), or the camera's error. */
+int bay_health_rerun_self_test(Bay *b);
+/* Whether bay_health_rerun_self_test() would start: 0, -ENODEV, -EBUSY, or
+ * -EPERM for a bay in fault for a reason of the dock's (no camera finding):
+ * a self-test must not settle that one as ready. */
+int bay_health_can_rerun_self_test(const Bay *b);
 /* A camera event (SelfTestComplete). */
 void bay_health_event(Bay *b, const PtpContainer *e);
 /* The docking ended: file what was found and not yet reported; charger back to auto. */

@@ -83,6 +83,7 @@ struct Bay {
         bool testing_started;
         void (*tests_next)(struct Bay *b);
         bool self_test_started, self_test_done, self_test_query;
+        bool self_test_rerun;        /* an operator's re-run (bay_health_rerun_self_test()) */
         unsigned self_test_polls;
         PtpBatteryTelemetry battery;
         bool have_battery;

@@ -763,6 +763,8 @@ struct json_object *bay_status_json(Bay *b) {
                 json_object_object_add(po, "segments_done", json_object_new_int((int) p.done));
                 json_object_object_add(po, "segments_total", json_object_new_int((int) p.total));
                 json_object_object_add(po, "bytes_pulled", json_object_new_int64((int64_t) s->bytes_pulled));
+                json_object_object_add(po, "bytes_done", json_object_new_int64((int64_t) p.bytes_done));
+                json_object_object_add(po, "bytes_total", json_object_new_int64((int64_t) p.bytes_total));
                 json_object_object_add(po, "waiting_for_storage", json_object_new_boolean(p.waiting_for_storage));
                 json_object_object_add(po, "spool_full", json_object_new_boolean(p.spool_full));
                 json_object_object_add(o, "progress", po);

@@ -112,6 +112,33 @@ void findings_clear(FindingList *l) {
         *l = (FindingList) {};
 }
 
+static bool code_in(const char *code, const char *const *codes) {
+        for (; *codes; codes++)
+                if (streq(code, *codes))
+                        return true;
+        return false;
+}
+
+size_t findings_remove(FindingList *l, const char *const *codes, size_t before) {
+        size_t kept = 0, removed_before = 0;
+
+        for (size_t i = 0; i < l->n; i++) {
+                Finding *f = &l->items[i];
+
+                if (!code_in(f->code, codes)) {
+                        l->items[kept++] = *f;
+                        continue;
+                }
+                if (i < before)
+                        removed_before++;
+                free(f->code);
+                free(f->summary);
+                json_object_put(f->measured);
+        }
+        l->n = kept;
+        return removed_before;
+}
+
 void findings_take_from(FindingList *l, size_t from, FindingList *ret) {
         FindingList out = {};
 

@@ -40,6 +40,9 @@ void findings_addv(FindingList *l, const char *code, Severity severity, const ch
 bool findings_has(const FindingList *l, const char *code);
 Severity findings_max(const FindingList *l);
 void findings_clear(FindingList *l);
+/* Remove the findings whose code is in codes (NULL-terminated), keeping the
+ * order of the others; returns how many of the first `before` were removed. */
+size_t findings_remove(FindingList *l, const char *const *codes, size_t before);
 /* Move the findings after the first `from` into a new list (a follow-up report). */
 void findings_take_from(FindingList *l, size_t from, FindingList *ret);
 

@@ -19,6 +19,14 @@ char *object_key_segment(const char *prefix, const char *area, const char *seria
         return k;
 }
 
+char *object_key_recording_prefix(const char *prefix, const char *area, const char *serial, const char *recording) {
+        char *k;
+
+        if (asprintf(&k, "%s%s%s/%s/%s/", prefix, separator(prefix), area, serial, recording) < 0)
+                return NULL;
+        return k;
+}
+
 char *object_key_dock_file(const char *prefix, const char *area, const char *dock, const char *name) {
         char *k;
 

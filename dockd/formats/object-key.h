@@ -14,5 +14,7 @@
  * out of memory. */
 char *object_key_segment(const char *prefix, const char *area, const char *serial, const char *recording,
                          uint32_t index, const char *variant, const char *ext);
+/* The prefix under which every object of a recording is: ".../area/serial/recording/". */
+char *object_key_recording_prefix(const char *prefix, const char *area, const char *serial, const char *recording);
 /* area: "custody" or "reports"; name: the file's name. */
 char *object_key_dock_file(const char *prefix, const char *area, const char *dock, const char *name);

@@ -103,6 +103,10 @@ typedef struct BackendListEntry {
 typedef void (*backend_list_done_t)(BackendRequest *r, int error, const BackendListEntry *entries, size_t n,
                                     const char *next, const char *message, void *userdata);
 
+/* A request that answers only whether it worked: error 0 yes, -EOPNOTSUPP the
+ * store cannot (say why in message), other negative errno: failed for now. */
+typedef void (*backend_done_t)(BackendRequest *r, int error, const char *message, void *userdata);
+
 typedef struct BackendOps {
         const char *name;
         int (*put)(Backend *b, const BackendObject *o, backend_put_done_t cb, void *userdata,
@@ -132,6 +136,13 @@ typedef struct BackendOps {
          * deployment names uploads by key: backend-tus-check.c). */
         int (*get)(Backend *b, const char *key, size_t max, backend_get_done_t cb, void *userdata,
                    BackendRequest **ret);
+        /* Legal hold on objects already stored (NULL where the store has none:
+         * file, tus). object_lock_enabled asks the store whether the bucket has
+         * Object Lock enabled (0) or not (-EOPNOTSUPP); set_legal_hold sets it ON
+         * on one key. Callbacks never run inside the call; request_cancel stops
+         * them. */
+        int (*object_lock_enabled)(Backend *b, backend_done_t cb, void *userdata, BackendRequest **ret);
+        int (*set_legal_hold)(Backend *b, const char *key, backend_done_t cb, void *userdata, BackendRequest **ret);
 } BackendOps;
 
 struct Backend {

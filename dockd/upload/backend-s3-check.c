@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* backend-s3-check.c: the s3 backend's read side, for reconciliation: list a
+/* backend-s3-check.c: the s3 backend's side for objects already stored: list a
  * prefix (ListObjectsV2, a page of 1000 keys per request), and stat an object
  * (HEAD: size, ETag and Object Lock headers; or a GET whose body is hashed as it
- * streams by, for a read-back). Requests go through the backend's own client:
+ * streams by, for a read-back), for reconciliation; a legal hold set after the
+ * upload (GetObjectLockConfiguration, PutObjectLegalHold). Requests go through the backend's own client:
  * same endpoint, SigV4 credentials, TLS and bandwidth cap as uploads. What the
  * store answers is checked like any answer from outside: keys outside the
  * prefix or out of order, sizes that do not parse, and oversized documents
@@ -17,6 +18,7 @@
 #include "parse-util.h"
 #include "s3-answer.h"
 #include "s3-protocol.h"
+#include "xml.h"
 
 #define S3_LIST_PAGE 1000
 #define S3_LIST_XML_MAX (8 * MiB)
@@ -28,6 +30,7 @@ struct BackendRequest {
         backend_stat_done_t stat_done;
         backend_list_done_t list_done;
         backend_get_done_t get_done;
+        backend_done_t done;
         void *userdata;
         bool read_back;
 };
@@ -59,6 +62,33 @@ static BackendRequest *request_free(BackendRequest *q) {
 
 void backend_s3_request_cancel(BackendRequest *q) {
         request_free(q);
+}
+
+/* A request of init's kind as a new signed method of url; NULL when out of
+ * memory or the request cannot be made (then init's strings stay the caller's). */
+static BackendRequest *request_new(const BackendRequest *init, const char *method, const char *url) {
+        BackendRequest *q = url ? calloc(1, sizeof *q) : NULL;
+
+        if (!q)
+                return NULL;
+        *q = *init;
+        if (http_request_new(client(q->backend), method, url, &q->http) < 0) {
+                free(q);
+                return NULL;
+        }
+        return q;
+}
+
+/* Start q (r: how its preparation went); on failure q is freed. */
+static int request_start(BackendRequest *q, int r, http_done_t done, BackendRequest **ret) {
+        if (r >= 0)
+                r = http_request_start(q->http, done, q);
+        if (r < 0) {
+                request_free(q);
+                return r;
+        }
+        *ret = q;
+        return 0;
 }
 
 static void answer_reason(HttpRequest *r, int error, char *buf, size_t size) {
@@ -122,48 +152,34 @@ static void on_stat(HttpRequest *r, int error, void *userdata) {
 int backend_s3_stat(Backend *b, const BackendStatSpec *spec, backend_stat_done_t cb, void *userdata,
                     BackendRequest **ret) {
         _cleanup_free_ char *url = object_url(b, spec->key, NULL);
-        BackendRequest *q;
-        int r;
+        BackendRequest *q = request_new(&(BackendRequest) { .backend = b, .stat_done = cb, .userdata = userdata,
+                                                            .read_back = spec->read_back },
+                                        spec->read_back ? "GET" : "HEAD", url);
+        int r = 0;
 
-        if (!url)
-                return -ENOMEM;
-        q = calloc(1, sizeof *q);
         if (!q)
                 return -ENOMEM;
-        *q = (BackendRequest) { .backend = b, .stat_done = cb, .userdata = userdata, .read_back = spec->read_back };
-        r = http_request_new(client(b), spec->read_back ? "GET" : "HEAD", url, &q->http);
-        if (r >= 0 && spec->read_back)
+        if (spec->read_back)
                 r = http_request_hash_body(q->http, EVP_sha256());
         if (r >= 0)
                 r = s3_add_payload_hash(q->http, NULL);
-        if (r >= 0)
-                r = http_request_start(q->http, on_stat, q);
-        if (r < 0) {
-                request_free(q);
-                return r;
-        }
-        *ret = q;
-        return 0;
+        return request_start(q, r, on_stat, ret);
 }
 
-/* Start q (its prefix set: the key or prefix, NULL when out of memory) as a
- * signed GET of url keeping at most max bytes of the answer (more fails it with
- * -EFBIG: never read beyond). On failure q is freed. */
-static int start_get(BackendRequest *q, const char *url, size_t max, http_done_t done, BackendRequest **ret) {
-        int r = q->prefix ? http_request_new(client(q->backend), "GET", url, &q->http) : -ENOMEM;
+/* Start a request of init's kind (its prefix set: the key or prefix, NULL when
+ * out of memory) as a signed GET of url keeping at most max bytes of the
+ * answer (more fails it with -EFBIG: never read beyond). On failure init's
+ * prefix is freed. */
+static int start_get(const BackendRequest *init, const char *url, size_t max, http_done_t done,
+                     BackendRequest **ret) {
+        BackendRequest *q = init->prefix ? request_new(init, "GET", url) : NULL;
 
-        if (r >= 0) {
-                http_request_keep_body(q->http, max);
-                r = s3_add_payload_hash(q->http, NULL);
+        if (!q) {
+                free(init->prefix);
+                return -ENOMEM;
         }
-        if (r >= 0)
-                r = http_request_start(q->http, done, q);
-        if (r < 0) {
-                request_free(q);
-                return r;
-        }
-        *ret = q;
-        return 0;
+        http_request_keep_body(q->http, max);
+        return request_start(q, s3_add_payload_hash(q->http, NULL), done, ret);
 }
 
 /* ---- GET of a small object ---- */
@@ -189,16 +205,10 @@ static void on_get(HttpRequest *r, int error, void *userdata) {
 int backend_s3_get(Backend *b, const char *key, size_t max, backend_get_done_t cb, void *userdata,
                    BackendRequest **ret) {
         _cleanup_free_ char *url = object_url(b, key, NULL);
-        BackendRequest *q;
 
-        if (!url)
-                return -ENOMEM;
-        q = calloc(1, sizeof *q);
-        if (!q)
-                return -ENOMEM;
         /* prefix holds the key, for the log. */
-        *q = (BackendRequest) { .backend = b, .get_done = cb, .userdata = userdata, .prefix = strdup(key) };
-        return start_get(q, url, max, on_get, ret);
+        return start_get(&(BackendRequest) { .backend = b, .get_done = cb, .userdata = userdata, .prefix = strdup(key) },
+                         url, max, on_get, ret);
 }
 
 /* ---- ListObjectsV2 ---- */
@@ -238,7 +248,6 @@ static void on_list(HttpRequest *r, int error, void *userdata) {
 int backend_s3_list(Backend *b, const char *prefix, const char *continuation, backend_list_done_t cb,
                     void *userdata, BackendRequest **ret) {
         _cleanup_free_ char *query = NULL, *p = NULL, *t = NULL, *url = NULL;
-        BackendRequest *q;
 
         p = s3_uri_escape(prefix, false);
         t = continuation ? s3_uri_escape(continuation, false) : NULL;
@@ -249,11 +258,66 @@ int backend_s3_list(Backend *b, const char *prefix, const char *continuation, ba
                      t ? "&" : "", S3_LIST_PAGE, p) < 0)
                 return -ENOMEM;
         url = object_url(b, NULL, query);
-        q = calloc(1, sizeof *q);
-        if (!url || !q) {
-                free(q);
-                return -ENOMEM;
+        return start_get(&(BackendRequest) { .backend = b, .list_done = cb, .userdata = userdata,
+                                             .prefix = strdup(prefix) },
+                         url, S3_LIST_XML_MAX, on_list, ret);
+}
+
+/* ---- legal hold after the upload ---- */
+
+static void on_lock_config(HttpRequest *r, int error, void *userdata) {
+        BackendRequest *q = userdata;
+        _cleanup_(xml_freep) XmlNode *root = NULL;
+        const char *body;
+        char reason[200];
+        size_t n = 0;
+
+        if (error < 0 || http_request_status(r) >= 500) {
+                answer_reason(r, error, reason, sizeof reason);
+                q->done(q, error < 0 ? error : -EREMOTEIO, reason, q->userdata);
+                return (void) request_free(q);
         }
-        *q = (BackendRequest) { .backend = b, .list_done = cb, .userdata = userdata, .prefix = strdup(prefix) };
-        return start_get(q, url, S3_LIST_XML_MAX, on_list, ret);
+        body = http_request_body(r, &n);
+        if (http_request_status(r) != 200 || xml_parse(body, n, &root) < 0 ||
+            !streq(root->name, "ObjectLockConfiguration"))
+                q->done(q, -EOPNOTSUPP, "the store does not report Object Lock (GetObjectLockConfiguration)",
+                        q->userdata);
+        else if (!streq_ptr(xml_child_text(root, "ObjectLockEnabled"), "Enabled"))
+                q->done(q, -EOPNOTSUPP, "the bucket does not have Object Lock enabled", q->userdata);
+        else
+                q->done(q, 0, NULL, q->userdata);
+        request_free(q);
+}
+
+int backend_s3_object_lock_enabled(Backend *b, backend_done_t cb, void *userdata, BackendRequest **ret) {
+        _cleanup_free_ char *url = object_url(b, NULL, "object-lock=");
+
+        return start_get(&(BackendRequest) { .backend = b, .done = cb, .userdata = userdata,
+                                             .prefix = strdup("object-lock") },
+                         url, 64 * 1024, on_lock_config, ret);
+}
+
+static void on_legal_hold(HttpRequest *r, int error, void *userdata) {
+        BackendRequest *q = userdata;
+        long status = http_request_status(r);
+        char code[64], why[256];
+
+        if (error < 0)
+                q->done(q, error, strna(http_request_error(r)), q->userdata);
+        else if (status != 200 && status != 204) {
+                s3_describe_error(r, code, sizeof code, why, sizeof why);
+                q->done(q, s3_status_error(status, code), why, q->userdata);
+        } else
+                q->done(q, 0, NULL, q->userdata);
+        request_free(q);
+}
+
+int backend_s3_set_legal_hold(Backend *b, const char *key, backend_done_t cb, void *userdata, BackendRequest **ret) {
+        _cleanup_free_ char *url = object_url(b, key, "legal-hold=");
+        BackendRequest *q = request_new(&(BackendRequest) { .backend = b, .done = cb, .userdata = userdata }, "PUT",
+                                        url);
+
+        if (!q)
+                return -ENOMEM;
+        return request_start(q, s3_lock_request_body(q->http, b->config, 0, true), on_legal_hold, ret);
 }

@@ -951,10 +951,7 @@ static const BackendOps s3_ops = {
         .free = s3_free,
         .grant_slot = s3_grant_slot,
         .confirmation = s3_confirmation,
-        .stat = backend_s3_stat,
-        .list = backend_s3_list,
-        .request_cancel = backend_s3_request_cancel,
-        .get = backend_s3_get,
+        BACKEND_S3_CHECK_OPS,
         .bytes_sent = remote_bytes_sent,
 };
 

@@ -10,6 +10,7 @@
 #include "filehash.h"
 #include "fileio.h"
 #include "hexdecoct.h"
+#include "legal-hold.h"
 #include "log.h"
 #include "manifest.h"
 #include "object-key.h"
@@ -22,7 +23,11 @@ struct Central {
         Uploader *uploader;
         central_confirmed_t confirmed;
         void *confirmed_userdata;
+        central_held_t held;
+        void *held_userdata;
+        LegalHoldJob *legal_holds;  /* set after the upload, in flight */
         usec_t custody_refused;    /* CLOCK_MONOTONIC: the store last refused a custody file for good */
+        bool key_confirmed;        /* the dock's public key is in central storage (it does not change while we run) */
         struct SegmentUpload *uploads;   /* segments queued, not yet confirmed */
 };
 
@@ -206,7 +211,8 @@ static int enqueue_segment(Central *c, const SegmentId *id, const SegmentState *
                         .content_type = types[i],
                         .state_path = states[i],
                         .retain_until = st->retain_until * USEC_PER_SEC,
-                        .legal_hold = st->legal_hold,
+                        .legal_hold = st->legal_hold ||
+                                      (c->held && c->held(id->serial, id->recording, c->held_userdata)),
                 };
                 if (i == 0) {
                         pulled = (usec_t) sb.st_mtim.tv_sec * USEC_PER_SEC + (usec_t) sb.st_mtim.tv_nsec / 1000;
@@ -370,6 +376,8 @@ static void on_custody_uploaded(UploadJob *j, int error, const char *message, vo
 
         if (error >= 0 && cu->path)
                 (void) custody_log_mark_uploaded(cu->central->custody, cu->path);
+        if (error >= 0 && !cu->path)
+                cu->central->key_confirmed = true;
         if (error == -EPERM)
                 cu->central->custody_refused = monotonic_now();
         if (error < 0)
@@ -441,6 +449,11 @@ int central_upload_custody(Central *c) {
                         log_warning_errno(r, "Cannot queue custody file %s: %m", *p);
         }
         strv_free(paths);
+        /* Once per run: queued again at every round, its confirmation (the same
+         * bytes are there already) took a store that accepts no writes for a
+         * healthy one. */
+        if (c->key_confirmed)
+                return 0;
         r = enqueue_custody_file(c, custody_log_public_key_path(c->custody), false);
         if (r < 0)
                 log_warning_errno(r, "Cannot queue the dock's public key: %m");
@@ -512,6 +525,7 @@ Central *central_free(Central *c) {
                 return NULL;
         /* The uploader first: it cancels the puts that run on the backend. */
         c->uploader = uploader_free(c->uploader);
+        legal_hold_jobs_free(&c->legal_holds);
         c->backend = backend_free(c->backend);
         free(c);
         return NULL;
@@ -520,6 +534,15 @@ Central *central_free(Central *c) {
 void central_set_confirmed_handler(Central *c, central_confirmed_t cb, void *userdata) {
         c->confirmed = cb;
         c->confirmed_userdata = userdata;
+}
+
+void central_set_held_check(Central *c, central_held_t cb, void *userdata) {
+        c->held = cb;
+        c->held_userdata = userdata;
+}
+
+int central_legal_hold(Central *c, const char *serial, const char *recording, const char *reference) {
+        return legal_hold_start(c->backend, c->custody, serial, recording, reference, &c->legal_holds);
 }
 
 Uploader *central_uploader(Central *c) {

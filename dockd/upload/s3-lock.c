@@ -1,8 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* s3-lock.c: see s3-lock.h. */
-#include <openssl/evp.h>
-
-#include "hexdecoct.h"
 #include "s3-lock.h"
 #include "s3-protocol.h"
 
@@ -37,29 +34,15 @@ static void on_lock(HttpRequest *r, int error, void *userdata) {
 
 void s3_put_lock(BackendPut *p) {
         _cleanup_(http_request_freep) HttpRequest *r = NULL;
-        _cleanup_free_ char *doc = NULL;
         bool hold = p->lock_sent || p->base.retain_until == 0;
-        uint8_t sha[32], md5[16];
-        char b64md5[25];
         int k;
 
         if (!lock_needed(p))
                 return s3_put_finish(p, 0, NULL);
         p->phase = S3_RETENTION;
-        k = s3_lock_document(p->s3->remote.backend.config, p->base.retain_until, hold, &doc);
-        if (k >= 0 && (!EVP_Digest(doc, strlen(doc), sha, NULL, EVP_sha256(), NULL) ||
-                       !EVP_Digest(doc, strlen(doc), md5, NULL, EVP_md5(), NULL)))
-                k = -EIO;
+        k = s3_put_request(p, "PUT", s3_put_url(p, hold ? "?legal-hold=" : "?retention="), &r);
         if (k >= 0)
-                k = s3_put_request(p, "PUT", s3_put_url(p, hold ? "?legal-hold=" : "?retention="), &r);
-        if (k >= 0)
-                k = s3_add_payload_hash(r, sha);
-        if (k >= 0)
-                k = http_request_add_header(r, "Content-MD5: %s", base64mem(md5, 16, b64md5));
-        if (k >= 0)
-                k = http_request_add_header(r, "Content-Type: application/xml");
-        if (k >= 0)
-                k = http_request_set_body(r, doc, strlen(doc));
+                k = s3_lock_request_body(r, p->s3->remote.backend.config, p->base.retain_until, hold);
         if (k >= 0)
                 k = http_request_start(r, on_lock, p);
         if (k < 0)

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* s3-protocol.c: see s3-protocol.h. */
 #include <ctype.h>
+#include <openssl/evp.h>
 #include <time.h>
 
 #include "hexdecoct.h"
@@ -112,6 +113,27 @@ int s3_lock_document(const DockdConfig *c, usec_t retain_until, bool legal_hold,
                              "<Mode>%s</Mode><RetainUntilDate>%s</RetainUntilDate></Retention>\n",
                              S3_XMLNS, lock_mode(c), date);
         return k < 0 ? -ENOMEM : 0;
+}
+
+int s3_lock_request_body(HttpRequest *r, const DockdConfig *c, usec_t retain_until, bool legal_hold) {
+        _cleanup_free_ char *doc = NULL;
+        uint8_t sha[32], md5[16];
+        char b64md5[25];
+        int k;
+
+        k = s3_lock_document(c, retain_until, legal_hold, &doc);
+        if (k >= 0 && (!EVP_Digest(doc, strlen(doc), sha, NULL, EVP_sha256(), NULL) ||
+                       !EVP_Digest(doc, strlen(doc), md5, NULL, EVP_md5(), NULL)))
+                k = -EIO;
+        if (k >= 0)
+                k = s3_add_payload_hash(r, sha);
+        if (k >= 0)
+                k = http_request_add_header(r, "Content-MD5: %s", base64mem(md5, 16, b64md5));
+        if (k >= 0)
+                k = http_request_add_header(r, "Content-Type: application/xml");
+        if (k >= 0)
+                k = http_request_set_body(r, doc, strlen(doc));
+        return k;
 }
 
 int s3_add_object_headers(HttpRequest *r, const DockdConfig *c, const char *content_type, const uint8_t sha256[32],

@@ -42,6 +42,9 @@ int s3_add_object_headers(HttpRequest *r, const DockdConfig *c, const char *cont
 /* The body of PutObjectRetention (legal_hold false: [s3] object_lock_mode until
  * retain_until) or of PutObjectLegalHold (legal_hold true: ON). */
 int s3_lock_document(const DockdConfig *c, usec_t retain_until, bool legal_hold, char **ret);
+/* Give r (a PUT ?retention= or ?legal-hold=) that document as its body, with
+ * its payload hash, Content-MD5 and Content-Type. */
+int s3_lock_request_body(HttpRequest *r, const DockdConfig *c, usec_t retain_until, bool legal_hold);
 
 /* The parts of a CompleteMultipartUpload document: the i-th part's number, MD5
  * (its ETag) and SHA-256 (its checksum, left out without with_checksums). */

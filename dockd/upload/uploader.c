@@ -516,6 +516,8 @@ void uploader_get_stats(Uploader *u, UploaderStats *ret) {
 
         for (UploadJob *j = u->jobs; j; j = j->next_job) {
                 s.queued++;
+                if (!j->running && j->not_before > 0)
+                        s.waiting_retry++;
                 for (size_t i = j->next; i < j->n_objects; i++)
                         s.bytes_pending += j->objects[i].size;
         }

@@ -90,6 +90,7 @@ UploadFailure upload_failure_classify(int error, const char *message);
 typedef struct UploaderStats {
         size_t queued;             /* jobs waiting, running included */
         size_t running;
+        size_t waiting_retry;      /* of them, failed and waiting out their backoff */
         uint64_t bytes_pending;    /* not yet confirmed */
         uint64_t bytes_confirmed;  /* since start */
         uint64_t bytes_sent;       /* to the store since start, resends included */

@@ -163,7 +163,7 @@ def dbus_status():
             check(status["dock"] == "test-dock", p.stdout)
             check(len(status["bays"]) == 2 and status["bays"][0]["state"] == "empty", p.stdout)
             p = dockctl("status", env=bus.env())
-            check("dock: test-dock" in p.stdout, p.stdout)
+            check("Dock test-dock" in p.stdout, p.stdout)   # the short summary (README, "Watching and acting on a dock")
             d.stop()
             # With dockd gone, dockctl says so and fails.
             p = dockctl("status", env=bus.env(), check_rc=False)

@@ -18,6 +18,10 @@ PutObjectLegalHold (Swift would take it for an overwrite), and its objects
 are left byte for byte.
 legal-hold-tus: uploads of a held recording carry legal-hold in their
 metadata, the others not.
+legal-hold-ceph: on a store that enforces Object Lock (Ceph's RADOS Gateway),
+a recording held after its objects were stored gets PutObjectLegalHold on
+each of them, confirmed by dockd and by the store, with a legal-hold-applied
+custody record per object; the objects' bytes do not change.
 
 Authorisation: a real polkitd with test rules, as test_actions.py says;
 dockd runs as root here (vdock's emulated devices belong to root), and the
@@ -254,6 +258,48 @@ def legal_hold_tus():
                 want = "1" if rec == A else None
                 if not metas or any(m != want for m in metas):
                     problems.append(f"{key}: legal-hold metadata {metas}, expected {want}")
+        check(not problems, "\n".join(problems))
+        s.rig.stop()
+    finally:
+        s.cleanup()
+
+
+@case
+def legal_hold_ceph():
+    s = Setup("hold.ini", backend="ceph")
+    try:
+        problems = offload_holding_a(s)
+        s3, bucket = s.store.s3, uploadtest.BUCKET
+        held_b = [f"evidence/BWC-OP0201/{rec}/{seg['index']:06d}.{ext}" for rec, seg in segments(s.world, "BWC-OP0201")
+                  if rec == B for ext in ("mp4", "man", "p7s")]
+        for k in held_b:
+            if s3.get_object_legal_hold(bucket, k) == "ON":
+                problems.append(f"{k}: legal hold ON before recording B was held")
+        before = {k: hashlib.sha256(s.store.fetch(k)).hexdigest() for k in held_b}
+        s.operator("hold", "BWC-OP0201", B, "CASE-2026-0119")
+        applied = wait_for(lambda: (lambda a: a if len(a) >= len(held_b) else None)(
+            [r for r in custody_records(s.rig.state) if r["event"] == "legal-hold-applied"]), 60,
+            what="a legal-hold-applied custody record for each of recording B's objects")
+        got = sorted(r["key"] for r in applied)
+        if got != sorted(held_b):
+            problems.append(f"legal-hold-applied records name {got}, expected {sorted(held_b)}")
+        for r in applied:
+            if r.get("camera") != "BWC-OP0201" or r.get("reference") != "CASE-2026-0119" \
+                    or not r.get("segment", "").startswith(B + "/"):
+                problems.append(f"legal-hold-applied record: {r}")
+        for k in held_b:
+            if s3.get_object_legal_hold(bucket, k) != "ON":
+                problems.append(f"{k}: the store reports legal hold {s3.get_object_legal_hold(bucket, k)}")
+            if hashlib.sha256(s.store.fetch(k)).hexdigest() != before[k]:
+                problems.append(f"{k}: its bytes changed")
+        # A release keeps the legal hold in central storage (the store's administrators lift it).
+        s.operator("release", "BWC-OP0201", B, "CASE-2026-0119")
+        for k in held_b:
+            if s3.get_object_legal_hold(bucket, k) != "ON":
+                problems.append(f"{k}: legal hold lifted by a release")
+        ok, out = verify_custody(s.rig.state)
+        if not ok:
+            problems.append(f"custody does not verify: {out}")
         check(not problems, "\n".join(problems))
         s.rig.stop()
     finally:

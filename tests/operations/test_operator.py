@@ -61,19 +61,40 @@ class Setup:
 
 @case
 def retry_storage_now():
-    s = Setup(config={"storage": {"retry_initial": "10min", "retry_max": "10min"}})
+    # custody_interval: the rig's 2 s made a new custody upload every 2 s, and
+    # one queued after the store is writable again succeeds at once: storage
+    # stopped failing without any retry (the cause of this case's failures
+    # under load, when the refused retry took longer than 2 s).
+    s = Setup(config={"storage": {"retry_initial": "10min", "retry_max": "10min", "custody_interval": "1h"}})
     try:
         s.rig.start()
+        # dockd uploads its custody log and key once it starts (then every
+        # custody_interval): that upload must be over before the store breaks,
+        # or it may end after the segments failed.
+        wait_for(lambda: (lambda st: st and st["storage"].get("bytes_confirmed", 0) > 0
+                          and st["storage"].get("queued") == 0)(s.rig.status()), 30,
+                 what="the start-up custody upload confirmed")
         # Central storage goes read-only under dockd (a bind mount of itself).
         subprocess.run(["mount", "--bind", s.rig.central, s.rig.central], check=True)
         subprocess.run(["mount", "-o", "remount,bind,ro", s.rig.central], check=True)
         s.world.control("dock BWC-OP0301 1")
         wait_for(lambda: (lambda st: st and st["storage"].get("failing"))(s.rig.status()), 60,
                  what="central storage failing")
-        # Both segments: a segment verified after the store is writable again
-        # is a new upload that succeeds at once, and storage stops failing
-        # without any retry.
-        wait_for(lambda: len(s.records("verified")) >= 2, 60, what="both segments pulled and verified into the spool")
+        # Both segments' uploads must have failed before the store is writable
+        # again: an upload that first runs after that succeeds at once, and
+        # storage stops failing without any retry. The "verified" custody
+        # record does not say so (it is written before the segment is queued,
+        # and its first attempt follows on dockd's loop: under load the
+        # remount could come in between). What does: the bay has pulled
+        # everything and waits for storage, and every queued upload is waiting
+        # out its backoff (none running, none yet to start).
+        def all_failed_once():
+            st = s.rig.status()
+            b = next((x for x in (st or {}).get("bays", []) if x["bay"] == 1), {})
+            sto = (st or {}).get("storage", {})
+            return (len(s.records("verified")) >= 2 and b.get("progress", {}).get("waiting_for_storage")
+                    and sto.get("queued", 0) >= 2 and sto.get("waiting_retry") == sto.get("queued"))
+        wait_for(all_failed_once, 60, what="both segments pulled, and every upload failed once and waiting to retry")
         subprocess.run(["mount", "-o", "remount,bind,rw", s.rig.central], check=True)
         s.refused("retry-storage")
         st = s.rig.status()
