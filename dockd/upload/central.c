@@ -28,6 +28,7 @@ struct Central {
         LegalHoldJob *legal_holds;  /* set after the upload, in flight */
         usec_t custody_refused;    /* CLOCK_MONOTONIC: the store last refused a custody file for good */
         bool key_confirmed;        /* the dock's public key is in central storage (it does not change while we run) */
+        bool cert_confirmed;       /* the dock's certificate is, likewise */
         struct SegmentUpload *uploads;   /* segments queued, not yet confirmed */
 };
 
@@ -361,7 +362,8 @@ int central_find_manifest(Central *c, const char *serial, const char *recording,
 
 typedef struct CustodyUpload {
         Central *central;
-        char *path;
+        char *path;                /* a sealed file's, to mark it uploaded */
+        bool *confirmed;           /* a dock file's flag, set once it is in storage */
 } CustodyUpload;
 
 static void custody_upload_free(void *userdata) {
@@ -376,8 +378,8 @@ static void on_custody_uploaded(UploadJob *j, int error, const char *message, vo
 
         if (error >= 0 && cu->path)
                 (void) custody_log_mark_uploaded(cu->central->custody, cu->path);
-        if (error >= 0 && !cu->path)
-                cu->central->key_confirmed = true;
+        if (error >= 0 && cu->confirmed)
+                *cu->confirmed = true;
         if (error == -EPERM)
                 cu->central->custody_refused = monotonic_now();
         if (error < 0)
@@ -394,7 +396,9 @@ static usec_t custody_retain_until(const DockdConfig *c) {
         return (usec_t) time(NULL) * USEC_PER_SEC + retention;
 }
 
-static int enqueue_custody_file(Central *c, const char *path, bool sealed) {
+/* A sealed file (marked uploaded once confirmed), or a dock file whose flag
+ * *confirmed is set once it is in storage. */
+static int enqueue_custody_file(Central *c, const char *path, bool *confirmed) {
         _cleanup_free_ char *key = NULL, *name = NULL;
         const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
         UploadJobSpec spec = { .group = "custody", .priority = UPLOAD_PRIORITY_INTEGRITY };
@@ -421,7 +425,8 @@ static int enqueue_custody_file(Central *c, const char *path, bool sealed) {
         if (!cu)
                 return -ENOMEM;
         cu->central = c;
-        cu->path = sealed ? strdup(path) : NULL;
+        cu->path = confirmed ? NULL : strdup(path);
+        cu->confirmed = confirmed;
         spec.done = on_custody_uploaded;
         spec.userdata = cu;
         spec.destroy = custody_upload_free;
@@ -444,20 +449,19 @@ int central_upload_custody(Central *c) {
         if (r < 0)
                 return log_warning_errno(r, "Cannot list sealed custody files: %m");
         for (char **p = paths; p && *p; p++) {
-                r = enqueue_custody_file(c, *p, true);
+                r = enqueue_custody_file(c, *p, NULL);
                 if (r < 0)
                         log_warning_errno(r, "Cannot queue custody file %s: %m", *p);
         }
         strv_free(paths);
-        /* Once per run: queued again at every round, its confirmation (the same
-         * bytes are there already) took a store that accepts no writes for a
-         * healthy one. */
-        if (c->key_confirmed)
-                return 0;
-        r = enqueue_custody_file(c, custody_log_public_key_path(c->custody), false);
+        /* Each until confirmed once per run: queued again at every round, its
+         * confirmation (the same bytes are there already) took a store that
+         * accepts no writes for a healthy one. */
+        r = c->key_confirmed ? 0 : enqueue_custody_file(c, custody_log_public_key_path(c->custody), &c->key_confirmed);
         if (r < 0)
                 log_warning_errno(r, "Cannot queue the dock's public key: %m");
-        r = enqueue_custody_file(c, custody_log_certificate_path(c->custody), false);
+        r = c->cert_confirmed ? 0 :
+                enqueue_custody_file(c, custody_log_certificate_path(c->custody), &c->cert_confirmed);
         if (r < 0)
                 log_warning_errno(r, "Cannot queue the dock's certificate: %m");
         return 0;
