@@ -16,7 +16,8 @@ def effective_keys():
     try:
         conf = tmp.join("c.conf")
         with open(conf, "w") as f:
-            f.write("[dock]\nbays=1\n")
+            # One allow-listed generic camera, so that its section is shown.
+            f.write("[dock]\nbays=1\n[generic.cam]\nusb_id=1d6b:0100\nrecordings=DCIM/**/*.MP4\n")
         out = subprocess.run([DOCKD, "--config", conf, "--check-config"], capture_output=True,
                              text=True, check=True).stdout
     finally:
@@ -25,7 +26,7 @@ def effective_keys():
     for line in out.splitlines():
         m = re.match(r"^\[([^\]]+)\]$", line)
         if m:
-            section = re.sub(r"^bay\.\d+$", "bay.N", re.sub(r"^category\..*$", "category.NAME", m.group(1)))
+            section = re.sub(r"^bay\.\d+$", "bay.N", re.sub(r"^(category|generic)\..*$", r"\1.NAME", m.group(1)))
             continue
         m = re.match(r"^#?([a-z_]+)=", line)
         if m and section:
