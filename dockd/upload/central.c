@@ -362,6 +362,7 @@ int central_find_manifest(Central *c, const char *serial, const char *recording,
 
 typedef struct CustodyUpload {
         Central *central;
+        char *name;                /* "custody/FILE", for the log */
         char *path;                /* a sealed file's, to mark it uploaded */
         bool *confirmed;           /* a dock file's flag, set once it is in storage */
 } CustodyUpload;
@@ -369,6 +370,7 @@ typedef struct CustodyUpload {
 static void custody_upload_free(void *userdata) {
         CustodyUpload *cu = userdata;
 
+        free(cu->name);
         free(cu->path);
         free(cu);
 }
@@ -378,12 +380,14 @@ static void on_custody_uploaded(UploadJob *j, int error, const char *message, vo
 
         if (error >= 0 && cu->path)
                 (void) custody_log_mark_uploaded(cu->central->custody, cu->path);
-        if (error >= 0 && cu->confirmed)
+        /* A dock file under its conflict key is stored too: the alert said where,
+         * once; queuing it again every round would repeat the alert, not fix it. */
+        if ((error >= 0 || error == -EEXIST) && cu->confirmed)
                 *cu->confirmed = true;
         if (error == -EPERM)
                 cu->central->custody_refused = monotonic_now();
         if (error < 0)
-                log_warning("Custody log %s cannot be uploaded: %s.", strna(cu->path), strna(message));
+                log_warning("%s cannot be uploaded: %s.", cu->name, strna(message));
 }
 
 /* The custody log proves how every piece of evidence was handled: it is kept
@@ -425,8 +429,10 @@ static int enqueue_custody_file(Central *c, const char *path, bool *confirmed) {
         if (!cu)
                 return -ENOMEM;
         cu->central = c;
+        cu->name = TAKE_PTR(name);
         cu->path = confirmed ? NULL : strdup(path);
         cu->confirmed = confirmed;
+        spec.name = cu->name;
         spec.done = on_custody_uploaded;
         spec.userdata = cu;
         spec.destroy = custody_upload_free;

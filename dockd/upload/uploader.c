@@ -217,7 +217,7 @@ static bool job_divert(UploadJob *j, const char *message) {
                                    },
                            }),
                            "Integrity alert: central storage already holds other bytes under %s (%s). They are "
-                           "kept; %s is stored as %s instead and stays on the camera.",
+                           "kept; %s is stored as %s instead.",
                            o->key, strna(message), j->name, ck);
         free((char *) o->key);
         o->key = TAKE_PTR(ck);
