@@ -140,11 +140,15 @@ Holds *holds_free(Holds *h) {
         return NULL;
 }
 
-bool holds_recording_named(Holds *h, const char *camera, const char *recording) {
+const Hold *holds_naming(Holds *h, const char *camera, const char *recording) {
         for (size_t i = 0; h && i < h->n; i++)
                 if (streq(h->items[i].camera, camera) && streq(h->items[i].recording, recording))
-                        return true;
-        return false;
+                        return &h->items[i];
+        return NULL;
+}
+
+bool holds_recording_named(Holds *h, const char *camera, const char *recording) {
+        return holds_naming(h, camera, recording);
 }
 
 bool holds_recording_held(Holds *h, const char *camera, const char *recording) {

@@ -33,6 +33,8 @@ bool holds_recording_held(Holds *h, const char *camera, const char *recording);
  * unreadable file's "everything": a legal hold in central storage is for what
  * a preservation request named.) */
 bool holds_recording_named(Holds *h, const char *camera, const char *recording);
+/* The first hold that names it, or NULL. */
+const Hold *holds_naming(Holds *h, const char *camera, const char *recording);
 /* The hold with these three, or NULL. */
 const Hold *holds_find(Holds *h, const char *camera, const char *recording, const char *reference);
 /* Add (hold's strings copied) or remove one, durably before returning; on error

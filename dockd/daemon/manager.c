@@ -213,10 +213,11 @@ static int manager_setup_state_dir(Manager *m) {
 }
 
 /* A recording a preservation request named: its objects carry a legal hold. */
-static bool recording_named(const char *camera, const char *recording, void *userdata) {
+static const char *recording_named(const char *camera, const char *recording, void *userdata) {
         Manager *m = userdata;
+        const Hold *h = holds_naming(m->holds, camera, recording);
 
-        return holds_recording_named(m->holds, camera, recording);
+        return h ? h->reference : NULL;
 }
 
 static int manager_setup_storage(Manager *m) {

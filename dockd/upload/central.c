@@ -52,6 +52,10 @@ typedef struct SegmentUpload {
         char name[128];
         usec_t pulled;             /* CLOCK_REALTIME: when its video was complete */
         bool after_crash;          /* queued at start-up: its confirmation may be recorded already */
+        /* Objects stored without the legal hold a preservation request made
+         * since they were queued asks for: held once the segment is confirmed. */
+        char *late_keys[3], *late_etags[3];
+        size_t n_late;
         struct SegmentUpload *prev, *next;
 } SegmentUpload;
 
@@ -64,10 +68,36 @@ static void segment_upload_free(void *userdata) {
                 su->central->uploads = su->next;
         if (su->next)
                 su->next->prev = su->prev;
+        for (size_t i = 0; i < su->n_late; i++) {
+                free(su->late_keys[i]);
+                free(su->late_etags[i]);
+        }
         free(su->serial);
         free(su->recording);
         free(su->variant);
         free(su);
+}
+
+/* Held since it was queued? Then the object stored without a legal hold gets
+ * one after the segment is confirmed (what was set at the hold was listed
+ * before this object was there). */
+static void note_late_hold(SegmentUpload *su, const UploadObjectSpec *o, const char *etag) {
+        Central *c = su->central;
+
+        if (o->legal_hold || !c->held || !c->held(su->serial, su->recording, c->held_userdata) ||
+            su->n_late >= ELEMENTSOF(su->late_keys))
+                return;
+        if (etag && *etag == '"')
+                etag++;   /* kept without the quotes, as a listing's */
+        su->late_keys[su->n_late] = strdup(o->key);
+        su->late_etags[su->n_late] = etag ? strndup(etag, strcspn(etag, "\"")) : NULL;
+        if (!su->late_keys[su->n_late] || (etag && !su->late_etags[su->n_late])) {
+                free(su->late_keys[su->n_late]);
+                free(su->late_etags[su->n_late]);
+                log_oom();
+                return;
+        }
+        su->n_late++;
 }
 
 /* The record says what reconciliation will prove later: the object's key, size
@@ -96,6 +126,7 @@ static void on_object_confirmed(UploadJob *j, const UploadObjectSpec *o, const B
         if (o->legal_hold)
                 fields[n++] = (LogField) { "legal_hold", "true" };
         (void) custody_log_record(su->central->custody, CUSTODY_UPLOADED, NULL, su->serial, su->name, fields);
+        note_late_hold(su, o, conf->etag);
 }
 
 void central_unconfirmed(Central *c, size_t *ret_n, usec_t *ret_oldest) {
@@ -144,6 +175,16 @@ static void segment_confirmed(Central *c, SegmentUpload *su) {
          * spool then lets paused pulls look again). */
         if (c->config->spool_keep_confirmed == 0)
                 (void) spool_remove_data(c->spool, &id);
+        if (su->n_late > 0) {
+                const char *reference = c->held(su->serial, su->recording, c->held_userdata);
+
+                r = reference ? legal_hold_start_objects(c->backend, c->custody, su->serial, su->recording, reference,
+                                                         su->late_keys, su->late_etags, su->n_late, &c->legal_holds)
+                              : 0;   /* released meanwhile */
+                if (r < 0)
+                        log_full_errno_ctx(LOG_ERR, r, (&(LogContext) { .serial = su->serial, .segment = su->name }),
+                                           "Cannot start the legal hold in central storage on the segment: %m");
+        }
         if (c->confirmed)
                 c->confirmed(&id, c->confirmed_userdata);
 }

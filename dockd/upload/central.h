@@ -27,9 +27,11 @@ Central *central_free(Central *c);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Central *, central_free);
 
 void central_set_confirmed_handler(Central *c, central_confirmed_t cb, void *userdata);
-/* Is a recording held by a preservation request? Its objects queued from now
- * on carry a legal hold (S3 x-amz-object-lock-legal-hold, tus metadata). */
-typedef bool (*central_held_t)(const char *serial, const char *recording, void *userdata);
+/* The reference of a preservation request that holds a recording, or NULL.
+ * Its objects queued from now on carry a legal hold (S3
+ * x-amz-object-lock-legal-hold, tus metadata); those queued before it get one
+ * once stored, where the store can (legal-hold.h). */
+typedef const char *(*central_held_t)(const char *serial, const char *recording, void *userdata);
 void central_set_held_check(Central *c, central_held_t cb, void *userdata);
 /* A recording was just held: set a legal hold on what central storage already
  * holds of it, where the store can (legal-hold.h); logs what it could not. */

@@ -28,6 +28,7 @@ struct LegalHoldJob {
         BackendRequest *req;
         HeldObject *objects;
         size_t n_objects, cur, applied, failed;
+        bool listed;                 /* objects given, not listed */
 };
 
 static void job_free(LegalHoldJob *j) {
@@ -137,8 +138,8 @@ static void next_object(LegalHoldJob *j) {
                                   j->reference, j->applied, j->n_objects, j->failed);
                 else
                         log_notice("Legal hold on recording %s of camera %s (reference %s): set and confirmed on "
-                                   "%zu object(s) already in central storage.", j->recording, j->serial, j->reference,
-                                   j->applied);
+                                   "%zu object(s) %s central storage.", j->recording, j->serial, j->reference,
+                                   j->applied, j->listed ? "queued before the hold and now in" : "already in");
                 return job_end(j);
         }
         k = j->backend->ops->set_legal_hold(j->backend, j->objects[j->cur].key, on_set, j, &j->req);
@@ -213,26 +214,83 @@ static void on_lock_enabled(BackendRequest *r, int error, const char *message, v
                           message ?: strerror(-error));
                 return job_end(j);
         }
+        if (j->listed)
+                return next_object(j);
         list_page(j, NULL);
 }
 
-int legal_hold_start(Backend *backend, CustodyLog *custody, const char *serial, const char *recording,
-                     const char *reference, LegalHoldJob **list) {
-        const DockdConfig *c = backend->config;
-        LegalHoldJob *j;
-        int k;
+static bool store_can_hold(const Backend *backend) {
+        return backend->ops->set_legal_hold && backend->ops->object_lock_enabled && backend->config->s3_object_lock;
+}
 
-        j = calloc(1, sizeof *j);
+static LegalHoldJob *job_new(Backend *backend, CustodyLog *custody, const char *serial, const char *recording,
+                             const char *reference, LegalHoldJob **list) {
+        const DockdConfig *c = backend->config;
+        LegalHoldJob *j = calloc(1, sizeof *j);
+
         if (!j)
-                return -ENOMEM;
+                return NULL;
         *j = (LegalHoldJob) { .list = list, .backend = backend, .custody = custody, .serial = strdup(serial),
                               .recording = strdup(recording), .reference = strdup(reference) };
         j->prefixes[0] = object_key_recording_prefix(c->storage_prefix, "evidence", serial, recording);
         j->prefixes[1] = object_key_recording_prefix(c->storage_prefix, "quarantine", serial, recording);
         if (!j->serial || !j->recording || !j->reference || !j->prefixes[0] || !j->prefixes[1]) {
                 job_free(j);
+                return NULL;
+        }
+        return j;
+}
+
+/* Ask whether the bucket has Object Lock; the answer goes on with the job. */
+static int job_begin(LegalHoldJob *j) {
+        int k = j->backend->ops->object_lock_enabled(j->backend, on_lock_enabled, j, &j->req);
+
+        if (k < 0) {
+                job_free(j);
+                return k;
+        }
+        j->next = *j->list;
+        *j->list = j;
+        return 0;
+}
+
+int legal_hold_start_objects(Backend *backend, CustodyLog *custody, const char *serial, const char *recording,
+                             const char *reference, char *const *keys, char *const *etags, size_t n,
+                             LegalHoldJob **list) {
+        LegalHoldJob *j;
+
+        if (!store_can_hold(backend) || n == 0)
+                return 0;
+        j = job_new(backend, custody, serial, recording, reference, list);
+        if (!j)
+                return -ENOMEM;
+        j->listed = true;
+        j->objects = calloc(n, sizeof *j->objects);
+        if (!j->objects) {
+                job_free(j);
                 return -ENOMEM;
         }
+        for (; j->n_objects < n; j->n_objects++) {
+                HeldObject *o = &j->objects[j->n_objects];
+
+                *o = (HeldObject) { .key = strdup(keys[j->n_objects]),
+                                    .etag = etags[j->n_objects] ? strdup(etags[j->n_objects]) : NULL };
+                if (!o->key || (etags[j->n_objects] && !o->etag)) {
+                        j->n_objects++;
+                        job_free(j);
+                        return -ENOMEM;
+                }
+        }
+        return job_begin(j);
+}
+
+int legal_hold_start(Backend *backend, CustodyLog *custody, const char *serial, const char *recording,
+                     const char *reference, LegalHoldJob **list) {
+        const DockdConfig *c = backend->config;
+        LegalHoldJob *j = job_new(backend, custody, serial, recording, reference, list);
+
+        if (!j)
+                return -ENOMEM;
         if (!backend->ops->set_legal_hold || !backend->ops->object_lock_enabled) {
                 stays_local(j, streq(backend->ops->name, "tus")
                                        ? "tus cannot change a finished upload (only uploads made while the "
@@ -246,12 +304,5 @@ int legal_hold_start(Backend *backend, CustodyLog *custody, const char *serial, 
                 job_free(j);
                 return 0;
         }
-        k = backend->ops->object_lock_enabled(backend, on_lock_enabled, j, &j->req);
-        if (k < 0) {
-                job_free(j);
-                return k;
-        }
-        j->next = *list;
-        *list = j;
-        return 0;
+        return job_begin(j);
 }

@@ -20,5 +20,12 @@ typedef struct LegalHoldJob LegalHoldJob;
  * backend and custody must outlive it (legal_hold_jobs_free() first). */
 int legal_hold_start(Backend *backend, CustodyLog *custody, const char *serial, const char *recording,
                      const char *reference, LegalHoldJob **list);
+/* The same for n objects of the recording just stored (keys and their ETags,
+ * an ETag NULL when the store gave none), which were queued before the hold
+ * and so carry none: nothing is listed. Silent where the store cannot take a
+ * legal hold (legal_hold_start() said so when the recording was held). */
+int legal_hold_start_objects(Backend *backend, CustodyLog *custody, const char *serial, const char *recording,
+                             const char *reference, char *const *keys, char *const *etags, size_t n,
+                             LegalHoldJob **list);
 /* Stop every job of the list (at shutdown): what was set stays set. */
 void legal_hold_jobs_free(LegalHoldJob **list);

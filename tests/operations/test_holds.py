@@ -22,6 +22,10 @@ legal-hold-ceph: on a store that enforces Object Lock (Ceph's RADOS Gateway),
 a recording held after its objects were stored gets PutObjectLegalHold on
 each of them, confirmed by dockd and by the store, with a legal-hold-applied
 custody record per object; the objects' bytes do not change.
+legal-hold-ceph-queued: a recording held while its uploads wait (the store
+is down after the pull) gets the legal hold on each object once it is stored:
+uploads queued before the hold, and one running when it came, carry no
+header, so it is set after the confirmation, as for stored objects.
 
 Authorisation: a real polkitd with test rules, as test_actions.py says;
 dockd runs as root here (vdock's emulated devices belong to root), and the
@@ -264,32 +268,55 @@ def legal_hold_tus():
         s.cleanup()
 
 
+def finish(s, problems):
+    """The custody log verifies, no problem was found, dockd stops."""
+    ok, out = verify_custody(s.rig.state)
+    if not ok:
+        problems.append(f"custody does not verify: {out}")
+    check(not problems, "\n".join(problems))
+    s.rig.stop()
+
+
+def keys_of_b(s):
+    return [f"evidence/BWC-OP0201/{rec}/{seg['index']:06d}.{ext}" for rec, seg in segments(s.world, "BWC-OP0201")
+            if rec == B for ext in ("mp4", "man", "p7s")]
+
+
+def legal_hold_applied(s, held_b, reference):
+    """Wait for a legal-hold-applied custody record per object of held_b:
+    the problems with those records and with what the store reports."""
+    s3, bucket = s.store.s3, uploadtest.BUCKET
+    applied = wait_for(lambda: (lambda a: a if len(a) >= len(held_b) else None)(
+        [r for r in custody_records(s.rig.state) if r["event"] == "legal-hold-applied"]), 60,
+        what="a legal-hold-applied custody record for each of recording B's objects")
+    problems = []
+    got = sorted(r["key"] for r in applied)
+    if got != sorted(held_b):
+        problems.append(f"legal-hold-applied records name {got}, expected {sorted(held_b)}")
+    for r in applied:
+        if r.get("camera") != "BWC-OP0201" or r.get("reference") != reference \
+                or not r.get("segment", "").startswith(B + "/"):
+            problems.append(f"legal-hold-applied record: {r}")
+    for k in held_b:
+        if s3.get_object_legal_hold(bucket, k) != "ON":
+            problems.append(f"{k}: the store reports legal hold {s3.get_object_legal_hold(bucket, k)}")
+    return problems
+
+
 @case
 def legal_hold_ceph():
     s = Setup("hold.ini", backend="ceph")
     try:
         problems = offload_holding_a(s)
         s3, bucket = s.store.s3, uploadtest.BUCKET
-        held_b = [f"evidence/BWC-OP0201/{rec}/{seg['index']:06d}.{ext}" for rec, seg in segments(s.world, "BWC-OP0201")
-                  if rec == B for ext in ("mp4", "man", "p7s")]
+        held_b = keys_of_b(s)
         for k in held_b:
             if s3.get_object_legal_hold(bucket, k) == "ON":
                 problems.append(f"{k}: legal hold ON before recording B was held")
         before = {k: hashlib.sha256(s.store.fetch(k)).hexdigest() for k in held_b}
         s.operator("hold", "BWC-OP0201", B, "CASE-2026-0119")
-        applied = wait_for(lambda: (lambda a: a if len(a) >= len(held_b) else None)(
-            [r for r in custody_records(s.rig.state) if r["event"] == "legal-hold-applied"]), 60,
-            what="a legal-hold-applied custody record for each of recording B's objects")
-        got = sorted(r["key"] for r in applied)
-        if got != sorted(held_b):
-            problems.append(f"legal-hold-applied records name {got}, expected {sorted(held_b)}")
-        for r in applied:
-            if r.get("camera") != "BWC-OP0201" or r.get("reference") != "CASE-2026-0119" \
-                    or not r.get("segment", "").startswith(B + "/"):
-                problems.append(f"legal-hold-applied record: {r}")
+        problems += legal_hold_applied(s, held_b, "CASE-2026-0119")
         for k in held_b:
-            if s3.get_object_legal_hold(bucket, k) != "ON":
-                problems.append(f"{k}: the store reports legal hold {s3.get_object_legal_hold(bucket, k)}")
             if hashlib.sha256(s.store.fetch(k)).hexdigest() != before[k]:
                 problems.append(f"{k}: its bytes changed")
         # A release keeps the legal hold in central storage (the store's administrators lift it).
@@ -297,11 +324,39 @@ def legal_hold_ceph():
         for k in held_b:
             if s3.get_object_legal_hold(bucket, k) != "ON":
                 problems.append(f"{k}: legal hold lifted by a release")
-        ok, out = verify_custody(s.rig.state)
-        if not ok:
-            problems.append(f"custody does not verify: {out}")
-        check(not problems, "\n".join(problems))
-        s.rig.stop()
+        finish(s, problems)
+    finally:
+        s.cleanup()
+
+
+@case
+def legal_hold_ceph_queued():
+    s = Setup("hold.ini", backend="ceph")
+    try:
+        s.rig.start()
+        # The store goes away before the camera docks: every segment is
+        # pulled and queued, and its uploads fail and wait to be retried.
+        s.store.kill()
+        s.world.control("dock BWC-OP0201 1")
+
+        def all_waiting():
+            b, st = s.rig.bay(1), s.rig.status()
+            verified = [r for r in custody_records(s.rig.state) if r["event"] == "verified"]
+            return (len(verified) >= 4 and b and b.get("progress", {}).get("waiting_for_storage")
+                    and st["storage"].get("failing"))
+        wait_for(all_waiting, 120, what="every segment pulled and its upload failing")
+        s.operator("hold", "BWC-OP0201", B, "CASE-2026-0120")
+        s.store.revive()
+        s.rig.wait_bay(1, "ready", 180)
+        s3, bucket = s.store.s3, uploadtest.BUCKET
+        problems = check_stored_and_fates(s, "BWC-OP0201", {B})
+        problems += legal_hold_applied(s, keys_of_b(s), "CASE-2026-0120")
+        for rec, seg in segments(s.world, "BWC-OP0201"):
+            if rec == A:
+                k = f"evidence/BWC-OP0201/{rec}/{seg['index']:06d}.mp4"
+                if s3.get_object_legal_hold(bucket, k) == "ON":
+                    problems.append(f"{k}: legal hold on a recording nobody held")
+        finish(s, problems)
     finally:
         s.cleanup()
 
