@@ -81,7 +81,6 @@ struct PtpTransport {
 
         sd_event_source *timer;
         bool broken, gone, dying, halted;
-        bool counted_active;
         uint64_t bytes_in;
 
         RecoverStep recover_step;
@@ -100,15 +99,7 @@ struct PtpTransport {
         UsbGrave grave;
 };
 
-/* A transaction or a recovery is under way on t (counted for the poll rate). */
-static void set_active(PtpTransport *t, bool active) {
-        if (active != t->counted_active)
-                usb_manager_transport_busy(t->usb, active);
-        t->counted_active = active;
-}
-
 static void transport_destroy(PtpTransport *t) {
-        set_active(t, false);
         for (unsigned i = 0; t->in && i < t->cfg.transfers_in_flight; i++)
                 if (t->in[i].xfer) {
                         free(t->in[i].xfer->buffer);
@@ -183,7 +174,6 @@ static int status_to_errno(enum libusb_transfer_status s) {
  * when the transport is being destroyed (nothing more to do); else *ret is the
  * transfer's outcome as an errno. */
 static bool transfer_back(PtpTransport *t, struct libusb_transfer *xfer, bool *busy, int *ret) {
-        usb_manager_note_activity(t->usb);
         *busy = false;
         if (transfer_returned(t))
                 return true;
@@ -220,7 +210,6 @@ static void transaction_finish(PtpTransport *t, int error, const PtpContainer *r
         timer_disarm(t);
         t->active = false;
         t->command_pending = false;
-        set_active(t, false);
         t->in_state = IN_IDLE;
         if (error == -EMSGSIZE && response) {
                 /* Dropped to its end and answered: in step. */
@@ -560,7 +549,6 @@ int ptp_transport_submit(PtpTransport *t, const PtpTransaction *tx, ptp_done_t c
          * conversation into one dispatch of the loop. */
         t->active = true;
         t->command_pending = true;
-        set_active(t, true);
         timer_arm(t, t->cfg.command_timeout);
         (void) sd_event_source_set_enabled(t->kick, SD_EVENT_ONESHOT);
         return 0;
@@ -659,7 +647,6 @@ static void recover_finish(PtpTransport *t, int error) {
 
         timer_disarm(t);
         t->recover_step = RECOVER_NONE;
-        set_active(t, false);
         if (error >= 0) {
                 t->broken = false;
                 t->failed_mid_transaction = false;
@@ -786,7 +773,6 @@ int ptp_transport_recover(PtpTransport *t, ptp_recovered_t cb, void *userdata) {
         t->recover_userdata = userdata;
         t->recover_tries = 0;
         t->recover_step = RECOVER_DRAIN;
-        set_active(t, true);
         cancel_bulk(t);
         timer_arm(t, t->cfg.command_timeout);
         recover_step(t);

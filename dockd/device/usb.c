@@ -2,9 +2,12 @@
 /* usb.c: libusb inside sd-event (systemd's curl-util.c pattern, for libusb): each
  * libusb pollfd is an io source; activity runs libusb_handle_events_timeout with
  * a zero timeout. libusb on Linux keeps its timeouts on a timerfd that is one of
- * those pollfds, so no separate timer is needed. Hotplug callbacks only queue the
- * event; a defer source hands it to the manager on the main loop, where opening the
- * device is safe. */
+ * those pollfds, so no separate timer is needed. A usbfs device node polls
+ * (POLLOUT while a completed URB waits to be reaped), so a completion wakes the
+ * loop when it happens; there is no polling timer, which would add its period to
+ * every transfer's latency (vdock's emulated nodes poll like usbfs too). Hotplug
+ * callbacks only queue the event; a defer source hands it to the manager on the
+ * main loop, where opening the device is safe. */
 #include <poll.h>
 
 #include "log.h"
@@ -12,13 +15,9 @@
 
 typedef struct UsbFd {
         int fd;
-        sd_event_source *source;   /* NULL: serviced by the poll timer */
+        sd_event_source *source;
         struct UsbFd *next;
 } UsbFd;
-
-#define POLL_MIN_USEC 250
-#define POLL_MAX_BUSY_USEC (1 * USEC_PER_MSEC)    /* bulk transfers in flight */
-#define POLL_MAX_IDLE_USEC (20 * USEC_PER_MSEC)
 
 typedef struct HotplugEvent {
         libusb_device *device;
@@ -34,13 +33,7 @@ struct UsbManager {
         UsbFd *fds;
         HotplugEvent *queue_head, *queue_tail;
         sd_event_source *defer;
-        sd_event_source *poll_timer;
-        unsigned n_polled;
-        usec_t poll_interval;
-        uint64_t activity;          /* bumped by every transfer callback */
-        uint64_t last_activity;
         unsigned transports_alive;
-        unsigned transports_busy;   /* with a transaction or recovery under way */
         UsbGrave *graves;
         usb_hotplug_t cb;
         void *userdata;
@@ -91,29 +84,6 @@ static int on_usb_io(sd_event_source *s, int fd, uint32_t revents, void *userdat
         return 0;
 }
 
-static int on_poll_timer(sd_event_source *s, uint64_t usec, void *userdata) {
-        UsbManager *u = userdata;
-        struct timeval zero = {};
-
-        (void) libusb_handle_events_timeout_completed(u->ctx, &zero, NULL);
-        if (u->activity != u->last_activity) {
-                u->last_activity = u->activity;
-                u->poll_interval = POLL_MIN_USEC;
-        } else
-                u->poll_interval = MIN(u->poll_interval * 2,
-                                       u->transports_busy > 0 ? POLL_MAX_BUSY_USEC : POLL_MAX_IDLE_USEC);
-        if (u->n_polled == 0)
-                return sd_event_source_set_enabled(s, SD_EVENT_OFF);
-        (void) sd_event_source_set_time(s, usec + u->poll_interval);
-        return sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
-}
-
-static void poll_timer_kick(UsbManager *u) {
-        u->poll_interval = POLL_MIN_USEC;
-        (void) sd_event_source_set_time_relative(u->poll_timer, POLL_MIN_USEC);
-        (void) sd_event_source_set_enabled(u->poll_timer, SD_EVENT_ONESHOT);
-}
-
 static void pollfd_added(int fd, short events, void *userdata) {
         UsbManager *u = userdata;
         UsbFd *f = calloc(1, sizeof *f);
@@ -129,12 +99,11 @@ static void pollfd_added(int fd, short events, void *userdata) {
         if (events & POLLOUT)
                 ev |= EPOLLOUT;
         r = sd_event_add_io(u->event, &f->source, fd, ev, on_usb_io, u);
-        if (r == -EPERM) {
-                f->source = NULL;
-                u->n_polled++;
-                poll_timer_kick(u);
-        } else if (r < 0) {
-                log_error_errno(r, "Cannot watch libusb fd %d: %m", fd);
+        if (r < 0) {
+                /* -EPERM: a regular file, not a usbfs node. Its transfers would
+                 * never be seen to complete; they time out and the camera is
+                 * recovered, then reported. */
+                log_error_errno(r, "Cannot watch libusb fd %d (not a usbfs device node?): %m", fd);
                 free(f);
                 return;
         }
@@ -150,10 +119,7 @@ static void pollfd_removed(int fd, void *userdata) {
                 if ((*p)->fd == fd) {
                         UsbFd *f = *p;
                         *p = f->next;
-                        if (f->source)
-                                sd_event_source_disable_unref(f->source);
-                        else
-                                u->n_polled--;
+                        sd_event_source_disable_unref(f->source);
                         free(f);
                         return;
                 }
@@ -214,10 +180,6 @@ int usb_manager_new(sd_event *event, usb_hotplug_t cb, void *userdata, UsbManage
         if (!libusb_pollfds_handle_timeouts(u->ctx))
                 return -EOPNOTSUPP;   /* Linux always has timerfd; refuse to run half-working */
 
-        r = sd_event_add_time(event, &u->poll_timer, CLOCK_MONOTONIC, 0, 0, on_poll_timer, u);
-        if (r < 0)
-                return r;
-        (void) sd_event_source_set_enabled(u->poll_timer, SD_EVENT_OFF);
         libusb_set_pollfd_notifiers(u->ctx, pollfd_added, pollfd_removed, u);
         fds = libusb_get_pollfds(u->ctx);
         if (!fds)
@@ -257,7 +219,6 @@ UsbManager *usb_manager_free(UsbManager *u) {
                 free(e);
         }
         sd_event_source_disable_unref(u->defer);
-        sd_event_source_disable_unref(u->poll_timer);
         if (u->ctx) {
                 libusb_set_pollfd_notifiers(u->ctx, NULL, NULL, NULL);
                 while (u->fds)
@@ -304,17 +265,6 @@ void usb_manager_transport_added(UsbManager *u) {
 
 void usb_manager_transport_removed(UsbManager *u) {
         u->transports_alive--;
-}
-
-void usb_manager_transport_busy(UsbManager *u, bool busy) {
-        if (busy)
-                u->transports_busy++;
-        else
-                u->transports_busy--;
-}
-
-void usb_manager_note_activity(UsbManager *u) {
-        u->activity++;
 }
 
 void usb_manager_bury(UsbManager *u, UsbGrave *g) {

@@ -2,8 +2,8 @@
 /* usb.h: libusb driven from the sd-event loop: its pollfds become io sources, and
  * hotplug arrivals and departures are delivered from a defer source, never from
  * inside libusb's own callback. The UsbManager also keeps the books of the PTP
- * transports on its context (ptp-transport.h): their traffic sets the poll rate,
- * and shutdown waits until each has its transfers back. */
+ * transports on its context (ptp-transport.h): shutdown waits until each has its
+ * transfers back. */
 #pragma once
 
 #include <libusb.h>
@@ -27,14 +27,10 @@ sd_event *usb_manager_event(UsbManager *u);
  * or timeout passed (shutdown). */
 void usb_manager_drain(UsbManager *u, usec_t timeout);
 
-/* What the transports report. A transport is counted from its creation to its
- * destruction; it is busy while a transaction or a recovery is under way; its
- * transfer callbacks note activity (fds serviced by polling are then polled
- * faster). */
+/* What the transports report: a transport is counted from its creation to its
+ * destruction. */
 void usb_manager_transport_added(UsbManager *u);
 void usb_manager_transport_removed(UsbManager *u);
-void usb_manager_transport_busy(UsbManager *u, bool busy);
-void usb_manager_note_activity(UsbManager *u);
 
 /* A transport whose transfers are all back is buried, and destroyed by
  * usb_manager_reap() outside libusb's callbacks: libusb_close() takes the event

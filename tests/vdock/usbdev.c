@@ -35,6 +35,7 @@ typedef struct {
         gboolean zlp_taken; /* OUT: the zero-length packet that ends it */
         int status;
         int actual;
+        gint64 moved_at;    /* when the function first gave or took its bytes; 0: not yet */
         gint64 ready_at;
 } Urb;
 
@@ -82,11 +83,23 @@ static void urb_free(Urb *u)
         g_free(u);
 }
 
+/* The function gave (IN) or took (OUT) bytes of u: from then on the link can
+ * carry them. */
+static void moved(Urb *u, ssize_t n)
+{
+        if (n > 0 && !u->moved_at)
+                u->moved_at = g_get_monotonic_time();
+}
+
 static void finish(UsbDev *dev, Urb *u, int status, int actual)
 {
-        /* A token bucket with 10 ms of credit: the host's own gaps between
-         * URBs (emulation overhead) do not lower the link's rate. */
-        gint64 now = g_get_monotonic_time(), start = MAX(now - 10000, dev->link_free_at);
+        /* The link carries a URB's bytes once it is free and the bytes are
+         * there: no earlier than the function had them (a URB queued ahead of
+         * time waits for its data), no later (a URB waiting behind another
+         * starts when the link frees, however late this pass comes). No
+         * credit: a host that submits late leaves the link idle, as a host
+         * controller would, so the link rate a benchmark sees is the host's. */
+        gint64 now = g_get_monotonic_time(), start = MAX(u->moved_at ? u->moved_at : now, dev->link_free_at);
 
         u->done = TRUE;
         u->status = status;
@@ -179,6 +192,7 @@ static gboolean advance_out(UsbDev *dev, Urb *u)
                         finish(dev, u, (int) n, u->actual);
                         return TRUE;
                 }
+                moved(u, n);
                 u->actual += (int) n;
         }
         if (zlp && !u->zlp_taken) {
@@ -217,6 +231,7 @@ static gboolean advance_in(UsbDev *dev, Urb *u, gboolean *cut)
                 finish(dev, u, (int) n, u->actual);
                 return TRUE;
         }
+        moved(u, n);
         u->actual += (int) n;
         if (!ended && u->actual < urb->buffer_length)
                 return FALSE; /* the device has more packets of this transfer to send */
