@@ -17,6 +17,7 @@
 #include "fileio.h"
 #include "manager.h"
 #include "partial-sweep.h"
+#include "usbfs-memory.h"
 
 static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
         Manager *m = userdata;
@@ -41,6 +42,9 @@ int manager_new(DockdConfig *config, Manager **ret) {
         if (!m)
                 return -ENOMEM;
         m->config = config;
+        /* Before any camera: each pins its transfers from its first docking on. */
+        usbfs_memory_fit(USBFS_MEMORY_PARAM, config->n_bays, config->usb_transfer_size,
+                         &config->usb_transfers_in_flight);
 
         r = sd_event_default(&m->event);
         if (r < 0)
