@@ -14,6 +14,9 @@
 #include "bay.h"
 #include "clock-util.h"
 #include "failpoint.h"
+#include "generic-survey.h"
+#include "manifest.h"
+#include "seal.h"
 #include "message-ids.h"
 #include "offload.h"
 #include "parse-util.h"
@@ -30,6 +33,9 @@
 
 static void camera_release(Bay *b) {
         b->offload = offload_free(b->offload);
+        b->survey = generic_survey_free(b->survey);
+        json_object_put(b->generic_status);
+        b->generic_status = NULL;
         if (b->camera) {
                 camera_abandon(b->camera);
                 b->camera = camera_unref(b->camera);
@@ -429,43 +435,165 @@ static void on_challenge(Camera *c, int error, uint16_t rc, const uint8_t *data,
         sync_clock(b);
 }
 
+/* The device stays on the port, untouched: the bay shows why. */
+static void leave_alone(Bay *b, Camera *c, const char *reason) {
+        if (b->serial)   /* the camera waited for did not come back: this device took its port */
+                docking_forget(b);
+        b->survey = generic_survey_free(b->survey);
+        bay_set_state(b, BAY_FAULT);
+        free(b->fault_reason);
+        b->fault_reason = strdup(reason);
+        camera_abandon(c);
+}
+
+static void generic_log(Bay *b, Camera *c, const GenericCameraConfig *g, const char *reason, const char *fmt, ...)
+        _printf_(5, 6);
+static void generic_log(Bay *b, Camera *c, const GenericCameraConfig *g, const char *reason, const char *fmt, ...) {
+        const char *claimed = camera_claimed_serial(c);
+        const char *serial = claimed && name_is_valid(claimed, 64) ? claimed : NULL;
+        _cleanup_free_ char *text = NULL;
+        char id[16];
+        va_list ap;
+
+        snprintf(id, sizeof id, "%04x:%04x", c->usb_id >> 16, c->usb_id & 0xffff);
+        va_start(ap, fmt);
+        if (vasprintf(&text, fmt, ap) < 0)
+                text = NULL;
+        va_end(ap);
+        log_full_errno_ctx(LOG_WARNING, 0,
+                           (&(LogContext) {
+                                   .bay = b->name, .serial = g ? serial : NULL, .message_id = DOCKD_MESSAGE_CAMERA_UNTRUSTED,
+                                   .fields = (const LogField[]) { { "DOCKD_REASON", reason }, { "DOCKD_USB_ID", id },
+                                                                  /* no key: the list ends here */
+                                                                  { g ? "DOCKD_GENERIC" : NULL, g ? g->name : NULL }, {} },
+                           }),
+                           "%s %s (USB %s) on port %s %s", g ? "Camera" : "Device", strna(serial), id, c->port,
+                           strna(text));
+}
+
+/* Status "generic": what the survey found, for the operator; paths as a
+ * sealed manifest writes them (protocol §12.6), never the camera's raw bytes. */
+#define GENERIC_STATUS_FILES_MAX 64
+#define GENERIC_LOG_FILES_MAX 16
+
+static struct json_object *generic_status(const GenericCameraConfig *g, const GenericSurveyResult *res,
+                                          size_t complete, const char *note) {
+        const GenericListing *l = res->listing;
+        struct json_object *o = json_object_new_object(), *files = json_object_new_array();
+
+        if (!o || !files) {
+                json_object_put(o);
+                json_object_put(files);
+                return NULL;
+        }
+        json_object_object_add(o, "section", json_object_new_string(g->name));
+        json_object_object_add(o, "note", json_object_new_string(note));
+        json_object_object_add(o, "recordings", json_object_new_int64((int64_t) l->n_files));
+        json_object_object_add(o, "complete", json_object_new_int64((int64_t) complete));
+        json_object_object_add(o, "still_growing", json_object_new_int64((int64_t) (l->n_files - complete)));
+        json_object_object_add(o, "not_recordings", json_object_new_int64((int64_t) l->n_not_wanted));
+        json_object_object_add(o, "path_unknown", json_object_new_int64((int64_t) l->n_skipped));
+        if (res->have_battery)
+                json_object_object_add(o, "battery_percent", json_object_new_int((int) res->battery_percent));
+        if (res->have_clock)
+                json_object_object_add(o, "clock_drift_seconds", json_object_new_int64(res->clock_drift));
+        for (size_t i = 0; i < MIN(l->n_files, (size_t) GENERIC_STATUS_FILES_MAX); i++) {
+                _cleanup_free_ char *path = seal_source_path_encode(l->files[i].path);
+                struct json_object *f = json_object_new_object();
+
+                if (!f)
+                        continue;
+                json_object_object_add(f, "path", json_object_new_string(strna(path)));
+                if (l->files[i].size != UINT64_MAX)
+                        json_object_object_add(f, "size", json_object_new_int64((int64_t) l->files[i].size));
+                json_object_object_add(f, "complete", json_object_new_boolean(l->files[i].complete));
+                json_object_array_add(files, f);
+        }
+        json_object_object_add(o, "files", files);
+        return o;
+}
+
+static void generic_log_files(Bay *b, const GenericListing *l) {
+        for (size_t i = 0; i < MIN(l->n_files, (size_t) GENERIC_LOG_FILES_MAX); i++) {
+                _cleanup_free_ char *path = seal_source_path_encode(l->files[i].path);
+
+                log_bay_info(b, "Generic camera recording %s: %" PRIu64 " bytes, %s.", strna(path),
+                             l->files[i].size, l->files[i].complete ? "complete" : "still growing");
+        }
+        if (l->n_files > GENERIC_LOG_FILES_MAX)
+                log_bay_info(b, "Generic camera: %zu more recording(s) (dockctl status --json shows %d).",
+                             l->n_files - GENERIC_LOG_FILES_MAX, GENERIC_STATUS_FILES_MAX);
+}
+
+/* The survey of an allow-listed camera that does not sign is done. Nothing
+ * was pulled, nothing deleted: the camera is not faulty, its offload is not
+ * built yet. The bay says so and lets go of it. */
+static void on_surveyed(Camera *c, int error, const GenericSurveyResult *res, void *userdata) {
+        Bay *b = userdata;
+        const GenericCameraConfig *g = config_find_generic(b->ctx->config, c->usb_id, camera_claimed_serial(c));
+        _cleanup_free_ char *note = NULL;
+        size_t complete = 0;
+        char battery[16] = "not offered", clock[32] = "not offered";
+        const GenericListing *l;
+
+        if (c != b->camera || !g)
+                return;
+        if (error < 0)
+                return camera_failed(b, error, "surveying it");
+        l = res->listing;
+        for (size_t i = 0; i < l->n_files; i++)
+                complete += l->files[i].complete;
+        if (res->have_battery)
+                snprintf(battery, sizeof battery, "%u%%", res->battery_percent);
+        if (res->have_clock)
+                snprintf(clock, sizeof clock, "%+" PRId64 " s off", res->clock_drift);
+        if (asprintf(&note, "generic camera: listed %zu recording(s); offload not built yet", l->n_files) < 0)
+                note = NULL;
+        generic_log(b, c, g, "generic camera: listed, offload not built yet",
+                    "is allow-listed by [generic.%s]: listed %zu recording(s), %zu complete, %zu still growing; "
+                    "%zu other file(s) not recordings, %zu object(s) whose path cannot be told; battery %s, "
+                    "clock %s. Offload of cameras that do not sign is not built yet: nothing pulled, "
+                    "nothing deleted.",
+                    g->name, l->n_files, complete, l->n_files - complete, l->n_not_wanted, l->n_skipped,
+                    battery, clock);
+        generic_log_files(b, l);
+        json_object_put(b->generic_status);
+        b->generic_status = generic_status(g, res, complete, strna(note));
+        b->survey = generic_survey_free(b->survey);
+        camera_abandon(c);
+        /* Ready: the dock does nothing more with it, and it holds what it held. */
+        bay_set_state(b, BAY_READY);
+}
+
 /* A device without the extension: a camera that does not sign if a
  * [generic.NAME] section allow-lists it, else (an officer's own phone, anything)
  * left untouched, said in one line. Its serial is whatever it claimed: compared
- * exactly with the configured names, and shown only when it is one. */
+ * exactly with the configured names, and shown only when it is one. An
+ * allow-listed camera is surveyed (read only) and, as its offload is not built
+ * yet, left untouched too. */
 static void not_signing(Bay *b, Camera *c) {
-        const char *claimed = camera_claimed_serial(c);
-        const char *serial = claimed && name_is_valid(claimed, 64) ? claimed : NULL;
-        const GenericCameraConfig *g = config_find_generic(b->ctx->config, c->usb_id, serial);
-        char id[16];
+        const char *serial = camera_claimed_serial(c);
+        const GenericCameraConfig *g = config_find_generic(b->ctx->config, c->usb_id,
+                                                           serial && name_is_valid(serial, 64) ? serial : NULL);
+        int r;
 
-        snprintf(id, sizeof id, "%04x:%04x", c->usb_id >> 16, c->usb_id & 0xffff);
-        if (g)
-                log_full_errno_ctx(LOG_WARNING, 0,
-                                   (&(LogContext) {
-                                           .bay = b->name, .serial = serial, .message_id = DOCKD_MESSAGE_CAMERA_UNTRUSTED,
-                                           .fields = (const LogField[]) { { "DOCKD_REASON", "generic camera: offload not built" },
-                                                                          { "DOCKD_USB_ID", id }, { "DOCKD_GENERIC", g->name }, {} },
-                                   }),
-                                   "Camera %s (USB %s) on port %s is allow-listed by [generic.%s], but this dockd "
-                                   "cannot offload cameras that do not sign yet; left untouched.",
-                                   strna(serial), id, c->port, g->name);
-        else
-                log_full_errno_ctx(LOG_WARNING, 0,
-                                   (&(LogContext) {
-                                           .bay = b->name, .message_id = DOCKD_MESSAGE_CAMERA_UNTRUSTED,
-                                           .fields = (const LogField[]) { { "DOCKD_REASON", "not a signing camera, not allow-listed" },
-                                                                          { "DOCKD_USB_ID", id }, {} },
-                                   }),
-                                   "Device on port %s (USB %s, serial %s) does not announce the %s extension and "
-                                   "no [generic.NAME] section allow-lists it; left untouched.",
-                                   c->port, id, strna(serial), PTP_EXTENSION_BWC);
-        if (b->serial)   /* the camera waited for did not come back: this device took its port */
-                docking_forget(b);
-        bay_set_state(b, BAY_FAULT);
-        free(b->fault_reason);
-        b->fault_reason = strdup(g ? "generic camera: offload not built" : "not a body-worn camera");
-        camera_abandon(c);
+        if (!g) {
+                generic_log(b, c, NULL, "not a signing camera, not allow-listed",
+                            "does not announce the %s extension and no [generic.NAME] section allow-lists it; "
+                            "left untouched.", PTP_EXTENSION_BWC);
+                return leave_alone(b, c, "not a body-worn camera");
+        }
+        if (!serial_is_valid(serial)) {
+                /* Its serial names its evidence in object keys (protocol §12.1). */
+                generic_log(b, c, g, "generic camera: serial not usable",
+                            "is allow-listed by [generic.%s], but its serial is not [A-Z0-9][A-Z0-9-]{2,31}; "
+                            "left untouched.", g->name);
+                return leave_alone(b, c, "generic camera: serial not usable");
+        }
+        b->survey = generic_survey_free(b->survey);
+        r = generic_survey_start(c, g, on_surveyed, b, &b->survey);
+        if (r < 0)
+                camera_failed(b, r, "surveying it");
 }
 
 static void on_identified(Camera *c, int error, uint16_t rc, void *userdata) {
@@ -725,6 +853,7 @@ static Bay *bay_free(Bay *b) {
         free(b->firmware);
         free(b->device_cert);
         free(b->fault_reason);
+        json_object_put(b->generic_status);
         free(b);
         return NULL;
 }
@@ -748,6 +877,8 @@ struct json_object *bay_status_json(Bay *b) {
                 json_object_object_add(o, "docked_at", json_object_new_int64((int64_t) (b->docked_at / USEC_PER_SEC)));
                 json_object_object_add(o, "connected", json_object_new_boolean(b->camera && !b->camera->gone));
         }
+        if (b->generic_status)
+                json_object_object_add(o, "generic", json_object_get(b->generic_status));
         if (b->clock_known)
                 json_object_object_add(o, "clock_drift_seconds", json_object_new_int64(b->clock_drift));
         if (b->offload) {

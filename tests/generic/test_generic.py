@@ -13,6 +13,8 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from dockdtest import VDOCK, Rig, World, case, check, run_cases, wait_for  # noqa: E402
@@ -21,8 +23,13 @@ HERE = os.path.abspath(__file__)
 FILES = {
     "DCIM/100CAM/VID_0001.MP4": (1 << 20) + 7,
     "DCIM/100CAM/VID_0002.MP4": 4096,
+    "DCIM/101CAM/NIGHT/VID_0003.MP4": 3000,
+    "DCIM/100CAM/VID_0001.JPG": 512,     # in DCIM, but not a recording
     "notes.txt": 10,
 }
+RECORDINGS = "DCIM/**/*.MP4"
+# What the survey must find: every .MP4 under DCIM, however deep.
+WANTED = sorted(p for p in FILES if p.startswith("DCIM/") and p.endswith(".MP4"))
 USB_ID = "1d6b:0100"
 
 
@@ -37,7 +44,7 @@ def tree(root):
     return out
 
 
-def in_vdock(camera_keys, inner_timeout=200):
+def in_vdock(camera_keys, inner_timeout=200, links=None):
     """Outside vdock: the folder and scenario, then this case again inside vdock;
     returns None. Inside: (World, the folder umtprd serves)."""
     if "VDOCK_CONTROL" in os.environ:
@@ -49,6 +56,8 @@ def in_vdock(camera_keys, inner_timeout=200):
             os.makedirs(os.path.dirname(path), exist_ok=True)
             with open(path, "wb") as f:
                 f.write(os.urandom(size))
+        for rel, target in (links or {}).items():
+            os.symlink(target, os.path.join(folder, rel))
         scen = os.path.join(tmp, "s.ini")
         keys = "".join(f"{k} = {v}\n" for k, v in camera_keys.items())
         with open(scen, "w") as f:
@@ -65,24 +74,37 @@ def in_vdock(camera_keys, inner_timeout=200):
     return None
 
 
-def left_alone(generic, line, also=None):
+def left_alone(generic, line, also=None, state="fault", meanwhile=None, changing=(), links=None):
     """dockd with the [generic.NAME] sections given docks the umtprd camera, says
-    so in exactly one line containing `line`, and leaves its files as they were.
-    also(rig), if given, runs while dockd still runs."""
-    inside = in_vdock({})
+    so in exactly one line containing `line`, the bay ends in `state`, and the
+    camera's files are as they were (but those in `changing`, which the test
+    itself changes). meanwhile(folder, done), if given, runs in a thread from
+    dockd's start until done() is true; also(rig), if given, runs while dockd
+    still runs."""
+    inside = in_vdock({}, links=links)
     if not inside:
         return
     world, folder = inside
     before = tree(folder)
     check(set(before) == set(FILES), f"umtprd's folder: {sorted(before)}")
     with Rig(world, config=generic, name="generic") as rig:
-        rig.start()
+        stop = threading.Event()
+        thread = None
+        if meanwhile:
+            thread = threading.Thread(target=meanwhile, args=(folder, stop.is_set))
+            thread.start()
         try:
-            rig.wait_log(line)
-        except Exception:
-            print(rig.dockd.log()[-6000:])   # what dockd did instead
-            raise
-        rig.wait_bay(1, "fault")
+            rig.start()
+            try:
+                rig.wait_log(line, timeout=120)
+            except Exception:
+                print(rig.dockd.log()[-6000:])   # what dockd did instead
+                raise
+        finally:
+            stop.set()
+            if thread:
+                thread.join()
+        rig.wait_bay(1, state)
         if also:
             also(rig)
         rig.stop()
@@ -96,7 +118,11 @@ def left_alone(generic, line, also=None):
         check(not any(r["event"] == "docked" for r in rig.custody_records()),
               "custody has a docking of a device that was not taken")
         check(not os.path.exists(os.path.join(rig.central, "evidence")), "central storage holds evidence")
-    check(tree(folder) == before, "the camera's files changed")
+    after = tree(folder)
+    for p in changing:
+        before.pop(p, None)
+        after.pop(p, None)
+    check(after == before, "the camera's files changed")
 
 
 @case
@@ -120,13 +146,83 @@ def other_usb_id_left_untouched():
                "no [generic.NAME] section allow-lists it; left untouched")
 
 
+ANDROID = {"generic.android": {"usb_id": USB_ID, "serials": "AND-G0001",
+                                "recordings": RECORDINGS, "delete_after_confirm": "yes"}}
+SURVEYED = "is allow-listed by [generic.android]: listed"
+
+
 @case
 def allow_listed_recognised():
     """The camera's section is found by USB ID and serial; until dockd offloads
-    cameras that do not sign, it says so and leaves the files alone."""
-    left_alone({"generic.android": {"usb_id": USB_ID, "serials": "AND-G0001",
-                                    "recordings": "DCIM/**/*.MP4", "delete_after_confirm": "yes"}},
-               "is allow-listed by [generic.android]", also=dock_certificate_in_central_storage)
+    cameras that do not sign, it says so, is not faulted for it, and leaves the
+    files alone."""
+    left_alone(ANDROID, SURVEYED, state="ready", also=dock_certificate_in_central_storage)
+
+
+def generic_status(rig):
+    b = rig.bay(1)
+    check(b is not None and "generic" in b, f"bay 1 has no generic survey in its status: {b}")
+    check(b.get("fault") is None, f"bay 1 is faulted: {b}")
+    return b["generic"]
+
+
+@case
+def allow_listed_listed_in_nested_folders():
+    """Umtprd lists a folder's children only when asked for that folder: dockd
+    walks DCIM/100CAM, DCIM/101CAM/NIGHT, and finds every .MP4 (and only
+    those) that recordings= matches; untouched files are complete at the
+    second listing. Status and log say it, and that nothing was offloaded."""
+    def survey(rig):
+        g = generic_status(rig)
+        files = {f["path"]: f for f in g["files"]}
+        check(sorted(files) == WANTED, f"the survey found {sorted(files)}, not {WANTED}")
+        for p in WANTED:
+            check(files[p].get("size") == FILES[p], f"{p}: size {files[p].get('size')}, not {FILES[p]}")
+            check(files[p]["complete"] is True, f"{p} is not complete: {files[p]}")
+        check(g["recordings"] == len(WANTED) and g["complete"] == len(WANTED) and g["still_growing"] == 0,
+              f"counts: {g}")
+        check(g["not_recordings"] == len(FILES) - len(WANTED), f"not_recordings: {g}")
+        check(g["path_unknown"] == 0, f"path_unknown: {g}")
+        # umtprd's BatteryLevel is always 0x8000 and it has no DateTime: not offered.
+        check("battery_percent" not in g and "clock_drift_seconds" not in g, f"health: {g}")
+        check(g["note"] == f"generic camera: listed {len(WANTED)} recording(s); offload not built yet",
+              f"note: {g['note']}")
+        log = rig.dockd.log()
+        check(f"listed {len(WANTED)} recording(s), {len(WANTED)} complete, 0 still growing" in log,
+              "the log does not say what the survey found")
+        for p in WANTED:
+            check(f"Generic camera recording {p}: {FILES[p]} bytes, complete." in log, f"the log does not list {p}")
+    left_alone(ANDROID, SURVEYED, state="ready", also=survey)
+
+
+GROWING = "DCIM/100CAM/VID_0002.MP4"
+
+
+def grow(folder, done):
+    """A camera still writing: the file grows until dockd has listed twice."""
+    with open(os.path.join(folder, GROWING), "ab") as f:
+        while not done():
+            f.write(os.urandom(4096))
+            f.flush()
+            time.sleep(0.1)
+
+
+@case
+def allow_listed_growing_file_not_complete():
+    """A file whose size changes between the two listings is reported as still
+    growing, the others as complete."""
+    def survey(rig):
+        g = generic_status(rig)
+        files = {f["path"]: f for f in g["files"]}
+        check(sorted(files) == WANTED, f"the survey found {sorted(files)}")
+        check(files[GROWING]["complete"] is False, f"{GROWING} growing, but reported {files[GROWING]}")
+        for p in WANTED:
+            if p != GROWING:
+                check(files[p]["complete"] is True, f"{p} is not complete: {files[p]}")
+        check(g["still_growing"] == 1 and g["complete"] == len(WANTED) - 1, f"counts: {g}")
+        check(f"Generic camera recording {GROWING}: " in rig.dockd.log() and "bytes, still growing." in rig.dockd.log(),
+              "the log does not say the file is still growing")
+    left_alone(ANDROID, SURVEYED, state="ready", also=survey, meanwhile=grow, changing=(GROWING,))
 
 
 def dock_certificate_in_central_storage(rig):
@@ -140,6 +236,23 @@ def dock_certificate_in_central_storage(rig):
     pub = subprocess.run(["openssl", "x509", "-in", central, "-noout", "-pubkey"], capture_output=True, check=True)
     with open(os.path.join(rig.state, "custody", "dock-key.pub.pem"), "rb") as f:
         check(pub.stdout == f.read(), "the certificate is not for the dock's custody key")
+
+
+@case
+def allow_listed_endless_folders_bounded():
+    """A camera whose folders never end (umtprd follows a symlink back to
+    DCIM, so DCIM/100CAM/AGAIN/100CAM/AGAIN/... has no bottom): the walk
+    stops at the depth a path can have, the survey ends, the real recordings
+    are among those found, and nothing on the camera changed."""
+    def survey(rig):
+        g = generic_status(rig)
+        paths = [f["path"] for f in g["files"]]
+        for p in WANTED:
+            check(p in paths, f"{p} not found among {paths[:10]}")
+        deepest = max(p.count("/") + 1 for p in paths)
+        check(deepest <= 33, f"a path {deepest} deep was listed")
+        check(g["recordings"] > len(WANTED), f"the loop was not walked at all: {g['recordings']}")
+    left_alone(ANDROID, SURVEYED, state="ready", also=survey, links={"DCIM/100CAM/AGAIN": ".."})
 
 
 run_cases()
