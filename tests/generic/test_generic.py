@@ -17,7 +17,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from dockdtest import VDOCK, Rig, World, case, check, run_cases, wait_for  # noqa: E402
+from dockdtest import VDOCK, Rig, World, case, check, dockctl, run_cases, wait_for  # noqa: E402
 
 HERE = os.path.abspath(__file__)
 FILES = {
@@ -192,6 +192,10 @@ def allow_listed_listed_in_nested_folders():
               "the log does not say what the survey found")
         for p in WANTED:
             check(f"Generic camera recording {p}: {FILES[p]} bytes, complete." in log, f"the log does not list {p}")
+        text = dockctl("status", env=rig.env).stdout
+        check(f"generic camera: listed {len(WANTED)} recording(s)" in text, f"dockctl status does not say it:\n{text}")
+        text = dockctl("bay", "1", env=rig.env).stdout
+        check(g["note"] in text, f"dockctl bay 1 does not say it:\n{text}")
     left_alone(ANDROID, SURVEYED, state="ready", also=survey)
 
 
