@@ -525,6 +525,18 @@ static void generic_log_files(Bay *b, const GenericListing *l) {
                              l->n_files - GENERIC_LOG_FILES_MAX, GENERIC_STATUS_FILES_MAX);
 }
 
+/* Not recovered as a signing camera is (camera_failed()): its Cancel stops
+ * umtprd for good (tests/vdock/README.md), and a survey that takes nothing
+ * has nothing to resume. The bay says why it let go; nothing was changed. */
+static void survey_failed(Bay *b, Camera *c, const GenericCameraConfig *g, int error) {
+        if (c->gone || error == -ENODEV)
+                return;   /* unplugged: hotplug ends the docking */
+        generic_log(b, c, g, "generic camera: survey failed",
+                    "is allow-listed by [generic.%s], but surveying it failed (%s); left untouched.", g->name,
+                    strerror(-error));
+        leave_alone(b, c, "generic camera: survey failed");
+}
+
 /* The survey of an allow-listed camera that does not sign is done. Nothing
  * was pulled, nothing deleted: the camera is not faulty, its offload is not
  * built yet. The bay says so and lets go of it. */
@@ -539,7 +551,7 @@ static void on_surveyed(Camera *c, int error, const GenericSurveyResult *res, vo
         if (c != b->camera || !g)
                 return;
         if (error < 0)
-                return camera_failed(b, error, "surveying it");
+                return survey_failed(b, c, g, error);
         l = res->listing;
         for (size_t i = 0; i < l->n_files; i++)
                 complete += l->files[i].complete;
@@ -593,7 +605,7 @@ static void not_signing(Bay *b, Camera *c) {
         b->survey = generic_survey_free(b->survey);
         r = generic_survey_start(c, g, on_surveyed, b, &b->survey);
         if (r < 0)
-                camera_failed(b, r, "surveying it");
+                survey_failed(b, c, g, r);
 }
 
 static void on_identified(Camera *c, int error, uint16_t rc, void *userdata) {
