@@ -538,8 +538,8 @@ static void survey_failed(Bay *b, Camera *c, const GenericCameraConfig *g, int e
 }
 
 /* The survey of an allow-listed camera that does not sign is done. Nothing
- * was pulled, nothing deleted: the camera is not faulty, its offload is not
- * built yet. The bay says so and lets go of it. */
+ * was pulled, nothing deleted: its offload is not built yet. The bay says so
+ * (a fault: nothing was offloaded) and lets go of it. */
 static void on_surveyed(Camera *c, int error, const GenericSurveyResult *res, void *userdata) {
         Bay *b = userdata;
         const GenericCameraConfig *g = config_find_generic(b->ctx->config, c->usb_id, camera_claimed_serial(c));
@@ -571,10 +571,9 @@ static void on_surveyed(Camera *c, int error, const GenericSurveyResult *res, vo
         generic_log_files(b, l);
         json_object_put(b->generic_status);
         b->generic_status = generic_status(g, res, complete, strna(note));
-        b->survey = generic_survey_free(b->survey);
-        camera_abandon(c);
-        /* Ready: the dock does nothing more with it, and it holds what it held. */
-        bay_set_state(b, BAY_READY);
+        /* Not ready: green would tell the officer and IT that the camera was
+         * offloaded. The bay faults with the reason; the camera holds what it held. */
+        leave_alone(b, c, "generic camera: offload not built");
 }
 
 /* A device without the extension: a camera that does not sign if a

@@ -154,15 +154,16 @@ SURVEYED = "is allow-listed by [generic.android]: listed"
 @case
 def allow_listed_recognised():
     """The camera's section is found by USB ID and serial; until dockd offloads
-    cameras that do not sign, it says so, is not faulted for it, and leaves the
-    files alone."""
-    left_alone(ANDROID, SURVEYED, state="ready", also=dock_certificate_in_central_storage)
+    cameras that do not sign, it says so, faults the bay (green would claim an
+    offload) and leaves the files alone."""
+    left_alone(ANDROID, SURVEYED, state="fault", also=dock_certificate_in_central_storage)
 
 
 def generic_status(rig):
     b = rig.bay(1)
     check(b is not None and "generic" in b, f"bay 1 has no generic survey in its status: {b}")
-    check(b.get("fault") is None, f"bay 1 is faulted: {b}")
+    # Faulted, not green: nothing was offloaded.
+    check(b.get("fault") == "generic camera: offload not built", f"bay 1's fault: {b}")
     return b["generic"]
 
 
@@ -193,10 +194,11 @@ def allow_listed_listed_in_nested_folders():
         for p in WANTED:
             check(f"Generic camera recording {p}: {FILES[p]} bytes, complete." in log, f"the log does not list {p}")
         text = dockctl("status", env=rig.env).stdout
-        check(f"generic camera: listed {len(WANTED)} recording(s)" in text, f"dockctl status does not say it:\n{text}")
+        check("fault       -           generic camera: offload not built" in text,
+              f"dockctl status does not say it:\n{text}")
         text = dockctl("bay", "1", env=rig.env).stdout
         check(g["note"] in text, f"dockctl bay 1 does not say it:\n{text}")
-    left_alone(ANDROID, SURVEYED, state="ready", also=survey)
+    left_alone(ANDROID, SURVEYED, state="fault", also=survey)
 
 
 GROWING = "DCIM/100CAM/VID_0002.MP4"
@@ -226,7 +228,7 @@ def allow_listed_growing_file_not_complete():
         check(g["still_growing"] == 1 and g["complete"] == len(WANTED) - 1, f"counts: {g}")
         check(f"Generic camera recording {GROWING}: " in rig.dockd.log() and "bytes, still growing." in rig.dockd.log(),
               "the log does not say the file is still growing")
-    left_alone(ANDROID, SURVEYED, state="ready", also=survey, meanwhile=grow, changing=(GROWING,))
+    left_alone(ANDROID, SURVEYED, state="fault", also=survey, meanwhile=grow, changing=(GROWING,))
 
 
 def dock_certificate_in_central_storage(rig):
@@ -256,7 +258,7 @@ def allow_listed_endless_folders_bounded():
         deepest = max(p.count("/") + 1 for p in paths)
         check(deepest <= 33, f"a path {deepest} deep was listed")
         check(g["recordings"] > len(WANTED), f"the loop was not walked at all: {g['recordings']}")
-    left_alone(ANDROID, SURVEYED, state="ready", also=survey, links={"DCIM/100CAM/AGAIN": ".."})
+    left_alone(ANDROID, SURVEYED, state="fault", also=survey, links={"DCIM/100CAM/AGAIN": ".."})
 
 
 run_cases()
