@@ -56,6 +56,7 @@ struct Bay {
         Offload *offload;
         struct GenericSurvey *survey;   /* an allow-listed camera that does not sign */
         struct json_object *generic_status;   /* what its survey found (status "generic") */
+        const struct GenericCameraConfig *generic;   /* docked as one that does not sign: the dock seals */
         OffloadSummary summary;
         bool have_summary;
 

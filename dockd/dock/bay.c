@@ -10,6 +10,7 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "bay-generic.h"
 #include "bay-health.h"
 #include "bay.h"
 #include "clock-util.h"
@@ -60,6 +61,7 @@ static void docking_forget(Bay *b) {
         b->power_cycled = false;
         b->have_summary = false;
         b->clock_known = false;
+        b->generic = NULL;
         (void) sd_event_source_set_enabled(b->debounce, SD_EVENT_OFF);
         (void) sd_event_source_set_enabled(b->retry, SD_EVENT_OFF);
 }
@@ -127,12 +129,16 @@ static int power_cycle(Bay *b) {
 /* A camera operation failed. Unplugged: wait for hotplug. Otherwise recover the
  * camera (protocol §10: Cancel, Device Reset) and redo the step; then power-cycle
  * the port once; then give up: fault. */
+static void generic_failed(Bay *b, int error, const char *what);
+
 static void camera_failed(Bay *b, int error, const char *what) {
         int r;
 
         if (!b->camera || b->camera->gone || error == -ENODEV)
                 return;
         b->offload = offload_free(b->offload);
+        if (b->generic)
+                return generic_failed(b, error, what);
         if (++b->failures > BAY_MAX_RESETS) {
                 if (!b->power_cycled) {
                         log_bay_warning_errno(b, error, "Camera failed while %s: %m.", what);
@@ -446,107 +452,84 @@ static void leave_alone(Bay *b, Camera *c, const char *reason) {
         camera_abandon(c);
 }
 
-static void generic_log(Bay *b, Camera *c, const GenericCameraConfig *g, const char *reason, const char *fmt, ...)
-        _printf_(5, 6);
-static void generic_log(Bay *b, Camera *c, const GenericCameraConfig *g, const char *reason, const char *fmt, ...) {
-        const char *claimed = camera_claimed_serial(c);
-        const char *serial = claimed && name_is_valid(claimed, 64) ? claimed : NULL;
-        _cleanup_free_ char *text = NULL;
-        char id[16];
-        va_list ap;
-
-        snprintf(id, sizeof id, "%04x:%04x", c->usb_id >> 16, c->usb_id & 0xffff);
-        va_start(ap, fmt);
-        if (vasprintf(&text, fmt, ap) < 0)
-                text = NULL;
-        va_end(ap);
-        log_full_errno_ctx(LOG_WARNING, 0,
-                           (&(LogContext) {
-                                   .bay = b->name, .serial = g ? serial : NULL, .message_id = DOCKD_MESSAGE_CAMERA_UNTRUSTED,
-                                   .fields = (const LogField[]) { { "DOCKD_REASON", reason }, { "DOCKD_USB_ID", id },
-                                                                  /* no key: the list ends here */
-                                                                  { g ? "DOCKD_GENERIC" : NULL, g ? g->name : NULL }, {} },
-                           }),
-                           "%s %s (USB %s) on port %s %s", g ? "Camera" : "Device", strna(serial), id, c->port,
-                           strna(text));
-}
-
-/* Status "generic": what the survey found, for the operator; paths as a
- * sealed manifest writes them (protocol §12.6), never the camera's raw bytes. */
-#define GENERIC_STATUS_FILES_MAX 64
-#define GENERIC_LOG_FILES_MAX 16
-
-static struct json_object *generic_status(const GenericCameraConfig *g, const GenericSurveyResult *res,
-                                          size_t complete, const char *note) {
-        const GenericListing *l = res->listing;
-        struct json_object *o = json_object_new_object(), *files = json_object_new_array();
-
-        if (!o || !files) {
-                json_object_put(o);
-                json_object_put(files);
-                return NULL;
-        }
-        json_object_object_add(o, "section", json_object_new_string(g->name));
-        json_object_object_add(o, "note", json_object_new_string(note));
-        json_object_object_add(o, "recordings", json_object_new_int64((int64_t) l->n_files));
-        json_object_object_add(o, "complete", json_object_new_int64((int64_t) complete));
-        json_object_object_add(o, "still_growing", json_object_new_int64((int64_t) (l->n_files - complete)));
-        json_object_object_add(o, "not_recordings", json_object_new_int64((int64_t) l->n_not_wanted));
-        json_object_object_add(o, "path_unknown", json_object_new_int64((int64_t) l->n_skipped));
-        if (res->have_battery)
-                json_object_object_add(o, "battery_percent", json_object_new_int((int) res->battery_percent));
-        if (res->have_clock)
-                json_object_object_add(o, "clock_drift_seconds", json_object_new_int64(res->clock_drift));
-        for (size_t i = 0; i < MIN(l->n_files, (size_t) GENERIC_STATUS_FILES_MAX); i++) {
-                _cleanup_free_ char *path = seal_source_path_encode(l->files[i].path);
-                struct json_object *f = json_object_new_object();
-
-                if (!f)
-                        continue;
-                json_object_object_add(f, "path", json_object_new_string(strna(path)));
-                if (l->files[i].size != UINT64_MAX)
-                        json_object_object_add(f, "size", json_object_new_int64((int64_t) l->files[i].size));
-                json_object_object_add(f, "complete", json_object_new_boolean(l->files[i].complete));
-                json_object_array_add(files, f);
-        }
-        json_object_object_add(o, "files", files);
-        return o;
-}
-
-static void generic_log_files(Bay *b, const GenericListing *l) {
-        for (size_t i = 0; i < MIN(l->n_files, (size_t) GENERIC_LOG_FILES_MAX); i++) {
-                _cleanup_free_ char *path = seal_source_path_encode(l->files[i].path);
-
-                log_bay_info(b, "Generic camera recording %s: %" PRIu64 " bytes, %s.", strna(path),
-                             l->files[i].size, l->files[i].complete ? "complete" : "still growing");
-        }
-        if (l->n_files > GENERIC_LOG_FILES_MAX)
-                log_bay_info(b, "Generic camera: %zu more recording(s) (dockctl status --json shows %d).",
-                             l->n_files - GENERIC_LOG_FILES_MAX, GENERIC_STATUS_FILES_MAX);
-}
-
 /* Not recovered as a signing camera is (camera_failed()): its Cancel stops
  * umtprd for good (tests/vdock/README.md), and a survey that takes nothing
  * has nothing to resume. The bay says why it let go; nothing was changed. */
 static void survey_failed(Bay *b, Camera *c, const GenericCameraConfig *g, int error) {
         if (c->gone || error == -ENODEV)
                 return;   /* unplugged: hotplug ends the docking */
-        generic_log(b, c, g, "generic camera: survey failed",
+        bay_generic_log(b, c, g, "generic camera: survey failed",
                     "is allow-listed by [generic.%s], but surveying it failed (%s); left untouched.", g->name,
                     strerror(-error));
         leave_alone(b, c, "generic camera: survey failed");
 }
 
-/* The survey of an allow-listed camera that does not sign is done. Nothing
- * was pulled, nothing deleted: its offload is not built yet. The bay says so
- * (a fault: nothing was offloaded) and lets go of it. */
+/* A camera that does not sign is not recovered as a signing one is
+ * (camera_failed()): Device Reset and a second OpenSession make umtprd 1.3.10
+ * answer with a malformed container, and the Cancel that follows stops it for
+ * good (tests/vdock/README.md). The bay faults instead and says why; what was
+ * pulled and sealed stays in the spool and goes to central storage, nothing
+ * unconfirmed was deleted, and the next docking takes the rest. */
+static void generic_failed(Bay *b, int error, const char *what) {
+        log_full_errno_ctx(LOG_ERR, error,
+                           (&(LogContext) {
+                                   .bay = b->name, .serial = b->serial, .message_id = DOCKD_MESSAGE_BAY_FAULT,
+                                   .fields = (const LogField[]) { { "DOCKD_REASON", what }, {} },
+                           }),
+                           "Bay fault: camera that does not sign failed while %s (%m); not reset (a reset stops "
+                           "such cameras); what was pulled is kept, nothing unconfirmed was deleted.", what);
+        bay_set_state(b, BAY_FAULT);
+        free(b->fault_reason);
+        b->fault_reason = strdup("generic camera: failed while offloading; dock it again");
+        if (b->camera)
+                camera_abandon(b->camera);
+}
+
+/* The camera that does not sign is docked: custody "docked", as for any camera. */
+static int generic_docked(Bay *b, Camera *c) {
+        const char *serial = camera_claimed_serial(c);
+
+        if (b->serial && streq(b->serial, serial)) {
+                log_bay_info(b, "Camera came back; continuing where it left off.");
+                (void) sd_event_source_set_enabled(b->debounce, SD_EVENT_OFF);
+                return 0;
+        }
+        if (b->serial)
+                docking_forget(b);
+        b->failures = 0;
+        b->power_cycled = false;
+        b->serial = strdup(serial);
+        b->model = strdup(strna(c->info.model));
+        b->firmware = strdup(strna(c->info.device_version));
+        if (!b->serial || !b->model || !b->firmware)
+                return -ENOMEM;
+        b->docked_at = (usec_t) time(NULL) * USEC_PER_SEC;
+        if (custody_log_record(b->ctx->custody, CUSTODY_DOCKED, b->name, b->serial, NULL,
+                               (const LogField[]) { { "port", c->port }, { "sealed_by", "dock" }, {} }) < 0)
+                return -EIO;
+        log_bay_info(b, "Camera %s docked on port %s; it signs nothing: what it holds is sealed by the dock.",
+                     b->serial, c->port);
+        bay_health_docked(b);
+        return 0;
+}
+
+/* The survey of an allow-listed camera that does not sign is done: its
+ * complete files are offloaded as a signing camera's segments are, each
+ * sealed by the dock (offload_start_sealed()). */
 static void on_surveyed(Camera *c, int error, const GenericSurveyResult *res, void *userdata) {
+        static const OffloadCallbacks callbacks = {
+                .quarantined = on_offload_quarantined,
+                .delete_refused = on_offload_delete_refused,
+                .finding = on_offload_finding,
+                .done = on_offload_done,
+        };
         Bay *b = userdata;
         const GenericCameraConfig *g = config_find_generic(b->ctx->config, c->usb_id, camera_claimed_serial(c));
         _cleanup_free_ char *note = NULL;
         size_t complete = 0;
         char battery[16] = "not offered", clock[32] = "not offered";
         const GenericListing *l;
+        int r;
 
         if (c != b->camera || !g)
                 return;
@@ -559,21 +542,28 @@ static void on_surveyed(Camera *c, int error, const GenericSurveyResult *res, vo
                 snprintf(battery, sizeof battery, "%u%%", res->battery_percent);
         if (res->have_clock)
                 snprintf(clock, sizeof clock, "%+" PRId64 " s off", res->clock_drift);
-        if (asprintf(&note, "generic camera: listed %zu recording(s); offload not built yet", l->n_files) < 0)
+        if (asprintf(&note, "generic camera: listed %zu recording(s); sealed by the dock", l->n_files) < 0)
                 note = NULL;
-        generic_log(b, c, g, "generic camera: listed, offload not built yet",
+        bay_generic_log(b, c, g, "generic camera: listed, sealed by the dock",
                     "is allow-listed by [generic.%s]: listed %zu recording(s), %zu complete, %zu still growing; "
                     "%zu other file(s) not recordings, %zu object(s) whose path cannot be told; battery %s, "
-                    "clock %s. Offload of cameras that do not sign is not built yet: nothing pulled, "
-                    "nothing deleted.",
+                    "clock %s. The complete ones are offloaded and sealed by the dock.",
                     g->name, l->n_files, complete, l->n_files - complete, l->n_not_wanted, l->n_skipped,
                     battery, clock);
-        generic_log_files(b, l);
+        bay_generic_log_files(b, l);
+        r = generic_docked(b, c);
+        if (r < 0)
+                return bay_set_fault(b, DOCKD_MESSAGE_CUSTODY_FAILURE, "custody log cannot be written");
         json_object_put(b->generic_status);
-        b->generic_status = generic_status(g, res, complete, strna(note));
-        /* Not ready: green would tell the officer and IT that the camera was
-         * offloaded. The bay faults with the reason; the camera holds what it held. */
-        leave_alone(b, c, "generic camera: offload not built");
+        b->generic_status = bay_generic_status(g, res, complete, strna(note));
+        b->generic = g;
+        b->offload = offload_free(b->offload);
+        b->offload_done = false;
+        bay_set_state(b, BAY_OFFLOADING);
+        r = offload_start_sealed(b->ctx, c, b->name, b->serial, g, l, &callbacks, b, &b->offload);
+        /* The listing is the survey's: its work is done once the offload has its inventory. */
+        if (r < 0)
+                generic_failed(b, r, "listing its recordings");
 }
 
 /* A device without the extension: a camera that does not sign if a
@@ -589,14 +579,14 @@ static void not_signing(Bay *b, Camera *c) {
         int r;
 
         if (!g) {
-                generic_log(b, c, NULL, "not a signing camera, not allow-listed",
+                bay_generic_log(b, c, NULL, "not a signing camera, not allow-listed",
                             "does not announce the %s extension and no [generic.NAME] section allow-lists it; "
                             "left untouched.", PTP_EXTENSION_BWC);
                 return leave_alone(b, c, "not a body-worn camera");
         }
         if (!serial_is_valid(serial)) {
                 /* Its serial names its evidence in object keys (protocol §12.1). */
-                generic_log(b, c, g, "generic camera: serial not usable",
+                bay_generic_log(b, c, g, "generic camera: serial not usable",
                             "is allow-listed by [generic.%s], but its serial is not [A-Z0-9][A-Z0-9-]{2,31}; "
                             "left untouched.", g->name);
                 return leave_alone(b, c, "generic camera: serial not usable");
@@ -939,6 +929,7 @@ struct json_object *bay_status_json(Bay *b) {
                 json_object_object_add(so, "segments", json_object_new_int((int) s->segments));
                 json_object_object_add(so, "pulled", json_object_new_int((int) s->pulled));
                 json_object_object_add(so, "verified", json_object_new_int((int) s->verified));
+                json_object_object_add(so, "sealed", json_object_new_int((int) s->sealed));
                 json_object_object_add(so, "quarantined", json_object_new_int((int) s->quarantined));
                 json_object_object_add(so, "deleted", json_object_new_int((int) s->deleted));
                 json_object_object_add(so, "delete_refused", json_object_new_int((int) s->delete_refused));

@@ -177,6 +177,8 @@ static int deletable_now(Offload *o, size_t i) {
 
         if (o->refused[i] || !o->match[i].proven)
                 return 0;
+        if (o->generic && !o->generic->delete_after_confirm)
+                return 0;   /* its section keeps what it holds on the camera */
         if (spool_state_load(o->ctx->spool, &id, &st) < 0)
                 return 0;
         ok = (st.stage == SEGMENT_CONFIRMED || st.stage == SEGMENT_DELETING) && !st.quarantined &&

@@ -74,6 +74,27 @@ def in_vdock(camera_keys, inner_timeout=200, links=None):
     return None
 
 
+def start_and_wait(rig, folder, meanwhile, wait):
+    """Start dockd and wait(); meanwhile(folder, done), if given, runs in a
+    thread from dockd's start until wait() returned or failed."""
+    stop = threading.Event()
+    thread = None
+    if meanwhile:
+        thread = threading.Thread(target=meanwhile, args=(folder, stop.is_set))
+        thread.start()
+    try:
+        rig.start()
+        try:
+            wait()
+        except Exception:
+            print(rig.dockd.log()[-6000:])   # what dockd did instead
+            raise
+    finally:
+        stop.set()
+        if thread:
+            thread.join()
+
+
 def left_alone(generic, line, also=None, state="fault", meanwhile=None, changing=(), links=None):
     """dockd with the [generic.NAME] sections given docks the umtprd camera, says
     so in exactly one line containing `line`, the bay ends in `state`, and the
@@ -88,22 +109,7 @@ def left_alone(generic, line, also=None, state="fault", meanwhile=None, changing
     before = tree(folder)
     check(set(before) == set(FILES), f"umtprd's folder: {sorted(before)}")
     with Rig(world, config=generic, name="generic") as rig:
-        stop = threading.Event()
-        thread = None
-        if meanwhile:
-            thread = threading.Thread(target=meanwhile, args=(folder, stop.is_set))
-            thread.start()
-        try:
-            rig.start()
-            try:
-                rig.wait_log(line, timeout=120)
-            except Exception:
-                print(rig.dockd.log()[-6000:])   # what dockd did instead
-                raise
-        finally:
-            stop.set()
-            if thread:
-                thread.join()
+        start_and_wait(rig, folder, meanwhile, lambda: rig.wait_log(line, timeout=120))
         rig.wait_bay(1, state)
         if also:
             also(rig)
@@ -148,22 +154,11 @@ def other_usb_id_left_untouched():
 
 ANDROID = {"generic.android": {"usb_id": USB_ID, "serials": "AND-G0001",
                                 "recordings": RECORDINGS, "delete_after_confirm": "yes"}}
-SURVEYED = "is allow-listed by [generic.android]: listed"
-
-
-@case
-def allow_listed_recognised():
-    """The camera's section is found by USB ID and serial; until dockd offloads
-    cameras that do not sign, it says so, faults the bay (green would claim an
-    offload) and leaves the files alone."""
-    left_alone(ANDROID, SURVEYED, state="fault", also=dock_certificate_in_central_storage)
 
 
 def generic_status(rig):
     b = rig.bay(1)
     check(b is not None and "generic" in b, f"bay 1 has no generic survey in its status: {b}")
-    # Faulted, not green: nothing was offloaded.
-    check(b.get("fault") == "generic camera: offload not built", f"bay 1's fault: {b}")
     return b["generic"]
 
 
@@ -172,8 +167,8 @@ def allow_listed_listed_in_nested_folders():
     """Umtprd lists a folder's children only when asked for that folder: dockd
     walks DCIM/100CAM, DCIM/101CAM/NIGHT, and finds every .MP4 (and only
     those) that recordings= matches; untouched files are complete at the
-    second listing. Status and log say it, and that nothing was offloaded."""
-    def survey(rig):
+    second listing. Status and log say it, and that the dock seals them."""
+    def survey(rig, folder, before):
         g = generic_status(rig)
         files = {f["path"]: f for f in g["files"]}
         check(sorted(files) == WANTED, f"the survey found {sorted(files)}, not {WANTED}")
@@ -186,19 +181,16 @@ def allow_listed_listed_in_nested_folders():
         check(g["path_unknown"] == 0, f"path_unknown: {g}")
         # umtprd's BatteryLevel is always 0x8000 and it has no DateTime: not offered.
         check("battery_percent" not in g and "clock_drift_seconds" not in g, f"health: {g}")
-        check(g["note"] == f"generic camera: listed {len(WANTED)} recording(s); offload not built yet",
+        check(g["note"] == f"generic camera: listed {len(WANTED)} recording(s); sealed by the dock",
               f"note: {g['note']}")
         log = rig.dockd.log()
         check(f"listed {len(WANTED)} recording(s), {len(WANTED)} complete, 0 still growing" in log,
               "the log does not say what the survey found")
         for p in WANTED:
             check(f"Generic camera recording {p}: {FILES[p]} bytes, complete." in log, f"the log does not list {p}")
-        text = dockctl("status", env=rig.env).stdout
-        check("fault       -           generic camera: offload not built" in text,
-              f"dockctl status does not say it:\n{text}")
         text = dockctl("bay", "1", env=rig.env).stdout
         check(g["note"] in text, f"dockctl bay 1 does not say it:\n{text}")
-    left_alone(ANDROID, SURVEYED, state="fault", also=survey)
+    offloaded(KEEP, also=survey)
 
 
 GROWING = "DCIM/100CAM/VID_0002.MP4"
@@ -216,8 +208,10 @@ def grow(folder, done):
 @case
 def allow_listed_growing_file_not_complete():
     """A file whose size changes between the two listings is reported as still
-    growing, the others as complete."""
-    def survey(rig):
+    growing and neither pulled nor deleted; the others are sealed, and (the
+    section allows it) deleted from the camera once central storage confirmed
+    them."""
+    def survey(rig, folder, before):
         g = generic_status(rig)
         files = {f["path"]: f for f in g["files"]}
         check(sorted(files) == WANTED, f"the survey found {sorted(files)}")
@@ -228,7 +222,14 @@ def allow_listed_growing_file_not_complete():
         check(g["still_growing"] == 1 and g["complete"] == len(WANTED) - 1, f"counts: {g}")
         check(f"Generic camera recording {GROWING}: " in rig.dockd.log() and "bytes, still growing." in rig.dockd.log(),
               "the log does not say the file is still growing")
-    left_alone(ANDROID, SURVEYED, state="fault", also=survey, meanwhile=grow, changing=(GROWING,))
+        found = sealed_in_central(rig, before)
+        check(sorted(found) == sorted(p for p in WANTED if p != GROWING), f"central storage holds {sorted(found)}")
+        after = tree(folder)
+        check(GROWING in after, "the growing file was deleted")
+        gone = sorted(p for p in WANTED if p != GROWING and p not in after)
+        check(gone == sorted(found), f"deleted from the camera: {gone}")
+        check(all(after[p] == before[p] for p in after if p != GROWING), "a file the dock kept changed")
+    offloaded(ANDROID, also=survey, meanwhile=grow)
 
 
 def dock_certificate_in_central_storage(rig):
@@ -244,13 +245,92 @@ def dock_certificate_in_central_storage(rig):
         check(pub.stdout == f.read(), "the certificate is not for the dock's custody key")
 
 
+SERIAL = "AND-G0001"
+KEEP = {"generic.android": dict(ANDROID["generic.android"], delete_after_confirm="no")}
+
+
+def sealed_in_central(rig, folder_before):
+    """Every complete recording is in central storage as .mp4, .man and .p7s
+    (protocol §12.6): the .p7s verifies with stock openssl against the dock's
+    certificate, the .mp4's sha256sum is the manifest's and the camera's file's,
+    and the manifests chain in the order the dock sealed them. Returns
+    {source_path: manifest fields}."""
+    cert = os.path.join(rig.state, "custody", "dock-cert.pem")
+    top = os.path.join(rig.central, "evidence", SERIAL)
+    found = {}
+    for rec in sorted(os.listdir(top)):
+        base = os.path.join(top, rec, "000000")
+        for ext in ("mp4", "man", "p7s"):
+            check(os.path.exists(f"{base}.{ext}"), f"central storage lacks {rec}/000000.{ext}")
+        v = subprocess.run(["openssl", "cms", "-verify", "-binary", "-inform", "DER", "-in", f"{base}.p7s",
+                            "-content", f"{base}.man", "-CAfile", cert, "-purpose", "any", "-out", os.devnull],
+                           capture_output=True, text=True)
+        check(v.returncode == 0, f"{rec}: openssl cms -verify failed: {v.stderr}")
+        with open(f"{base}.man", "rb") as f:
+            raw = f.read()
+        m = dict(line.split("=", 1) for line in raw.decode().splitlines())
+        got = subprocess.run(["sha256sum", f"{base}.mp4"], capture_output=True, text=True, check=True)
+        check(got.stdout.split()[0] == m["sha256"], f"{rec}: sha256sum of the .mp4 is not the manifest's")
+        check(m["sealed_by"] == "test-dock" and m["recording_id"] == rec and m["device_serial"] == SERIAL,
+              f"{rec}: manifest {m}")
+        check(folder_before.get(m["source_path"]) == m["sha256"], f"{rec}: not the camera's {m['source_path']}")
+        m["_sha"] = hashlib.sha256(raw).hexdigest()
+        found[m["source_path"]] = m
+    # One chain per camera: the first prev is zeros, each next one names one before.
+    by_sha = {m["_sha"]: m for m in found.values()}
+    firsts = [m for m in found.values() if m["prev"] == "0" * 64]
+    check(len(firsts) == 1, f"{len(firsts)} manifests start the camera's chain")
+    check(all(m["prev"] in by_sha for m in found.values() if m["prev"] != "0" * 64), "a manifest's prev is unknown")
+    check(len({m["prev"] for m in found.values()}) == len(found), "two manifests have the same prev (a fork)")
+    return found
+
+
+def offloaded(generic, also=None, meanwhile=None, links=None, state=("charging", "ready")):
+    """dockd docks the umtprd camera allow-listed by generic, offloads it and
+    the bay ends in state; also(rig, folder, before) runs then. Returns nothing."""
+    inside = in_vdock({}, links=links)
+    if not inside:
+        return
+    world, folder = inside
+    before = tree(folder)
+    with Rig(world, config=generic, name="generic") as rig:
+        start_and_wait(rig, folder, meanwhile, lambda: rig.wait_bay(1, state, timeout=150))
+        if also:
+            also(rig, folder, before)
+        rig.stop()
+        failed = [ln for ln in rig.dockd.log().splitlines() if "Camera failed" in ln]
+        check(not failed, "dockd took the camera for a failing one:\n" + "\n".join(failed))
+
+
+@case
+def allow_listed_sealed_and_uploaded():
+    """The camera's complete recordings are pulled, sealed by the dock, and
+    central storage holds them verifiable with openssl and sha256sum; custody
+    says "sealed by dock", never "verified"; the bay goes green; without
+    delete_after_confirm nothing on the camera changes."""
+    def offload(rig, folder, before):
+        found = sealed_in_central(rig, {p: h for p, h in before.items()})
+        check(sorted(found) == WANTED, f"central storage holds {sorted(found)}, not {WANTED}")
+        recs = rig.custody_records()
+        sealed = [r for r in recs if r["event"] == "sealed-by-dock"]
+        check(len(sealed) == len(WANTED), f"{len(sealed)} custody records say sealed by dock")
+        check(not any(r["event"] == "verified" for r in recs), "custody says a sealed file was verified")
+        check(not any(r["event"] == "deleted-from-camera" for r in recs), "custody has a deletion")
+        check(tree(folder) == before, "the camera's files changed without delete_after_confirm")
+        b = rig.bay(1)
+        check(b["state"] in ("charging", "ready") and not b["findings"], f"bay 1: {b}")
+        check(b["summary"]["sealed"] == len(WANTED) and b["summary"]["verified"] == 0, f"summary: {b['summary']}")
+        dock_certificate_in_central_storage(rig)
+    offloaded(KEEP, also=offload)
+
+
 @case
 def allow_listed_endless_folders_bounded():
     """A camera whose folders never end (umtprd follows a symlink back to
     DCIM, so DCIM/100CAM/AGAIN/100CAM/AGAIN/... has no bottom): the walk
     stops at the depth a path can have, the survey ends, the real recordings
     are among those found, and nothing on the camera changed."""
-    def survey(rig):
+    def survey(rig, folder, before):
         g = generic_status(rig)
         paths = [f["path"] for f in g["files"]]
         for p in WANTED:
@@ -258,7 +338,8 @@ def allow_listed_endless_folders_bounded():
         deepest = max(p.count("/") + 1 for p in paths)
         check(deepest <= 33, f"a path {deepest} deep was listed")
         check(g["recordings"] > len(WANTED), f"the loop was not walked at all: {g['recordings']}")
-    left_alone(ANDROID, SURVEYED, state="fault", also=survey, links={"DCIM/100CAM/AGAIN": ".."})
+        check(tree(folder) == before, "the camera's files changed")
+    offloaded(KEEP, also=survey, links={"DCIM/100CAM/AGAIN": ".."})
 
 
 run_cases()
