@@ -665,6 +665,13 @@ void bay_health_delete_refused(Bay *b, const char *segment, uint16_t rc) {
 
         json_object_object_add(m, "segment", json_object_new_string(segment));
         json_object_object_add(m, "response_code", json_object_new_int(rc));
+        if (b->generic) {
+                /* A camera that does not sign (README, "Cameras that do not sign"). */
+                findings_add(&b->findings, "camera-storage-not-cleared", SEVERITY_WARNING, "download", m,
+                             "Camera storage not cleared: the camera refused to delete %s (0x%04x) although "
+                             "central storage holds it; it stays on the camera, nothing was lost.", segment, rc);
+                return;
+        }
         findings_add(&b->findings, "delete-refused", SEVERITY_WARNING, "download", m,
                      "The camera refused to delete segment %s (0x%04x) although central storage holds it.",
                      segment, rc);

@@ -97,7 +97,8 @@ static void on_deleted(Camera *c, int error, uint16_t rc, void *userdata) {
         CameraSegment *s = &o->inv->segments[o->del_seg];
 
         o->busy = false;
-        if (error == -EREMOTEIO && (rc == PTP_RC_ACCESS_DENIED || rc == PTP_RC_OBJECT_WRITE_PROTECTED)) {
+        if (error == -EREMOTEIO && (rc == PTP_RC_ACCESS_DENIED || rc == PTP_RC_OBJECT_WRITE_PROTECTED ||
+                                    rc == PTP_RC_STORE_READ_ONLY)) {
                 SegmentId id = seg_id(o, o->del_seg);
                 char name[96];
 

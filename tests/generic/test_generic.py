@@ -285,16 +285,23 @@ def sealed_in_central(rig, folder_before):
     return found
 
 
-def offloaded(generic, also=None, meanwhile=None, links=None, state=("charging", "ready")):
-    """dockd docks the umtprd camera allow-listed by generic, offloads it and
-    the bay ends in state; also(rig, folder, before) runs then. Returns nothing."""
-    inside = in_vdock({}, links=links)
+def offloaded(generic, also=None, meanwhile=None, links=None, state=("charging", "ready"), camera=None,
+              started=None):
+    """dockd docks the umtprd camera (scenario keys camera) allow-listed by
+    generic, offloads it and the bay ends in state; started(rig, folder,
+    before), if given, runs as soon as dockd is ready; also(rig, folder,
+    before) once the bay is in state. Returns nothing."""
+    inside = in_vdock(camera or {}, links=links)
     if not inside:
         return
     world, folder = inside
     before = tree(folder)
     with Rig(world, config=generic, name="generic") as rig:
-        start_and_wait(rig, folder, meanwhile, lambda: rig.wait_bay(1, state, timeout=150))
+        def wait():
+            if started:
+                started(rig, folder, before)
+            rig.wait_bay(1, state, timeout=150)
+        start_and_wait(rig, folder, meanwhile, wait)
         if also:
             also(rig, folder, before)
         rig.stop()
@@ -340,6 +347,66 @@ def allow_listed_endless_folders_bounded():
         check(g["recordings"] > len(WANTED), f"the loop was not walked at all: {g['recordings']}")
         check(tree(folder) == before, "the camera's files changed")
     offloaded(KEEP, also=survey, links={"DCIM/100CAM/AGAIN": ".."})
+
+
+def hold_central_storage(rig):
+    """Central storage away: its directory replaced by a file, so that every
+    upload fails; returns what brings it back."""
+    held = rig.central + ".held"
+    os.rename(rig.central, held)
+    with open(rig.central, "w") as f:
+        f.write("not a directory\n")
+
+    def back():
+        os.unlink(rig.central)
+        os.rename(held, rig.central)
+    return back
+
+
+@case
+def allow_listed_deleted_only_after_confirmation():
+    """With delete_after_confirm, nothing leaves the camera while central
+    storage cannot confirm (all pulled and sealed, the bay waiting for
+    storage); once it is back, every file it confirmed is deleted, and only
+    those."""
+    def held(rig, folder, before):
+        back = hold_central_storage(rig)
+        for p in WANTED:
+            rig.wait_log(f"Pulled {p} (", timeout=90)
+        wait_for(lambda: (rig.bay(1) or {}).get("progress", {}).get("waiting_for_storage"), 60,
+                 what="bay 1 waiting for storage")
+        recs = rig.custody_records()
+        check(not any(r["event"] in ("confirmed", "deleted-from-camera") for r in recs),
+              "custody has a confirmation or deletion while central storage was away")
+        check(tree(folder) == before, "the camera's files changed before central storage confirmed them")
+        check(rig.bay(1)["state"] == "offloading", f"bay 1: {rig.bay(1)}")
+        back()
+
+    def after(rig, folder, before):
+        found = sealed_in_central(rig, before)
+        check(sorted(found) == WANTED, f"central storage holds {sorted(found)}")
+        left = tree(folder)
+        check(not any(p in left for p in WANTED), f"recordings left on the camera: {sorted(left)}")
+        check(all(left[p] == before[p] for p in left), "a file that is no recording changed")
+        deleted = [r for r in rig.custody_records() if r["event"] == "deleted-from-camera"]
+        check(len(deleted) == len(WANTED), f"{len(deleted)} deletions in custody")
+    offloaded(ANDROID, started=held, also=after)
+
+
+@case
+def allow_listed_read_only_storage_not_cleared():
+    """A camera whose storage is read-only refuses DeleteObject: every file is
+    still sealed and in central storage, stays on the camera, and the docking
+    has the finding "camera storage not cleared"; nothing is lost."""
+    def after(rig, folder, before):
+        found = sealed_in_central(rig, before)
+        check(sorted(found) == WANTED, f"central storage holds {sorted(found)}")
+        check(tree(folder) == before, "the read-only camera's files changed")
+        b = rig.bay(1)
+        codes = [f["code"] for f in b["findings"]]
+        check("camera-storage-not-cleared" in codes, f"findings: {b['findings']}")
+        check(any("Camera storage not cleared" in f["summary"] for f in b["findings"]), f"findings: {b['findings']}")
+    offloaded(ANDROID, camera={"umtprd_storage": "ro"}, also=after)
 
 
 run_cases()
