@@ -21,6 +21,7 @@ typedef struct SegmentMatch {
         bool proven;                         /* the camera's .man has the SHA-256 the spool holds for it */
         char variant[SEGMENT_VARIANT_MAX];   /* "", or other content under a reused name */
         bool owed_asked;                     /* its owed chain check was asked in this pass */
+        bool rechecked;                      /* generic: the object is still the one sealed, asked just now */
 } SegmentMatch;
 
 typedef enum Phase {
@@ -81,6 +82,7 @@ struct Offload {
         int del_kind;
         bool *refused;              /* per inventory segment: the camera refused a delete */
         bool rescan;                /* a confirmation came while we were busy */
+        uint64_t confirmed_size;    /* generic: of the segment at del_seg, as confirmed */
 
         /* owed chain checks (SegmentState.chain_owed), asked again with the upload backoff */
         bool owed_unanswered;       /* one could not be answered in this pass */
@@ -141,6 +143,12 @@ void offload_sources_free(SealedSource *s, size_t n);
  * sealed manifest and the dock's signature to the spool and into o, chained
  * per camera. */
 int offload_seal(Offload *o);
+/* Just before deleting the file of a camera that does not sign (o->del_seg):
+ * ask the camera again what the object is (GetObjectInfo). Still the name and
+ * the size that were pulled, sealed and confirmed: deleted; else the camera
+ * keeps it ("camera storage not cleared"). Busy until the answer, then
+ * offload_delete_next(). */
+void offload_recheck_object(Offload *o);
 /* o->cur was pulled and sealed: count and log it. */
 void offload_report_sealed(Offload *o);
 

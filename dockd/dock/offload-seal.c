@@ -11,9 +11,11 @@
 #include <openssl/sha.h>
 
 #include "fileio.h"
+#include "health.h"
 #include "manifest.h"
 #include "offload-private.h"
 #include "offload.h"
+#include "ptp.h"
 #include "seal-chain.h"
 #include "seal.h"
 
@@ -182,6 +184,72 @@ int offload_seal(Offload *o) {
         o->p7s = TAKE_PTR(p7s);
         o->p7s_size = p7s_size;
         return 0;
+}
+
+static const char *base_name(const char *path) {
+        const char *slash = strrchr(path, '/');
+
+        return slash ? slash + 1 : path;
+}
+
+/* The object at the handle may be another file now: a camera that rewrote
+ * or replaced it (loop recording, a reused name) holds content nobody
+ * confirmed. Its size and name are the camera's word, but one that says the
+ * object changed is believed: keeping a file is never a loss. */
+static void keep_changed(Offload *o, const char *what) {
+        SegmentId id = seg_id(o, o->del_seg);
+        _cleanup_free_ char *path = seal_source_path_encode(o->sources[o->del_seg].path);
+        char name[96], summary[512];
+
+        segment_name(&id, name, sizeof name);
+        o->refused[o->del_seg] = true;   /* not again in this docking */
+        o->summary.delete_refused++;
+        offload_log(o, LOG_WARNING, 0, name, "%s %s on the camera since it was pulled and sealed; it stays on "
+                    "the camera.", strna(path), what);
+        snprintf(summary, sizeof summary, "Camera storage not cleared: %s %s on the camera since it was pulled "
+                 "and sealed, so it was not deleted; the camera keeps it, central storage holds what was "
+                 "sealed.", strna(path), what);
+        if (o->cb.finding)
+                o->cb.finding("camera-storage-not-cleared", SEVERITY_WARNING, name, summary, o->userdata);
+}
+
+static void on_recheck(Camera *c, int error, uint16_t rc, const uint8_t *data, size_t size, void *userdata) {
+        Offload *o = userdata;
+        const SealedSource *src = &o->sources[o->del_seg];
+        PtpObjectInfo info = {};
+        char what[96];
+
+        o->busy = false;
+        if (error == -EREMOTEIO && rc == PTP_RC_INVALID_OBJECT_HANDLE)
+                error = 0;   /* gone: DeleteObject says so, and nothing is deleted */
+        else if (error == -EREMOTEIO) {
+                snprintf(what, sizeof what, "could not be looked at again (0x%04x)", rc);
+                keep_changed(o, what);
+                return offload_delete_next(o);
+        } else if (error < 0)
+                return offload_fail(o, error, "looking at a file before deleting it");
+        else if (ptp_object_info_parse(data, size, &info) < 0)
+                keep_changed(o, "is described in malformed data");
+        else if (!streq_ptr(info.filename, base_name(src->path)))
+                keep_changed(o, "has another name");
+        else if (info.compressed_size != UINT32_MAX && info.compressed_size != o->confirmed_size) {
+                snprintf(what, sizeof what, "has another size (%" PRIu32 " bytes, %" PRIu64 " sealed)",
+                         info.compressed_size, o->confirmed_size);
+                keep_changed(o, what);
+        } else
+                o->match[o->del_seg].rechecked = true;
+        ptp_object_info_done(&info);
+        offload_delete_next(o);
+}
+
+void offload_recheck_object(Offload *o) {
+        uint32_t handle = o->inv->segments[o->del_seg].files[CAMERA_FILE_VIDEO].handle;
+        int r;
+
+        o->busy = true;
+        r = camera_request_data(o->camera, PTP_OC_GET_OBJECT_INFO, &handle, 1, 64 * 1024, on_recheck, o, NULL);
+        if (r < 0)
+                offload_fail(o, r, "looking at a file before deleting it");
 }
 
 void offload_report_sealed(Offload *o) {

@@ -394,6 +394,32 @@ def allow_listed_deleted_only_after_confirmation():
 
 
 @case
+def allow_listed_swapped_file_kept():
+    """A file the camera rewrote after it was pulled and sealed (another size
+    at the same path, the same object) is not deleted when central storage
+    confirms the first one: the camera keeps it, the docking says "camera
+    storage not cleared"; the files that did not change are deleted."""
+    def held(rig, folder, before):
+        back = hold_central_storage(rig)
+        for p in WANTED:
+            rig.wait_log(f"Pulled {p} (", timeout=90)
+        with open(os.path.join(folder, GROWING), "wb") as f:
+            f.write(os.urandom(5000))
+        back()
+
+    def after(rig, folder, before):
+        found = sealed_in_central(rig, before)
+        check(sorted(found) == WANTED, f"central storage holds {sorted(found)}")
+        left = tree(folder)
+        check(GROWING in left and left[GROWING] != before[GROWING], f"the rewritten file is gone: {sorted(left)}")
+        check(not any(p in left for p in WANTED if p != GROWING), f"recordings left on the camera: {sorted(left)}")
+        b = rig.bay(1)
+        check(any(f["code"] == "camera-storage-not-cleared" and "has another size" in f["summary"]
+                  for f in b["findings"]), f"findings: {b['findings']}")
+    offloaded(ANDROID, started=held, also=after)
+
+
+@case
 def allow_listed_read_only_storage_not_cleared():
     """A camera whose storage is read-only refuses DeleteObject: every file is
     still sealed and in central storage, stays on the camera, and the docking
