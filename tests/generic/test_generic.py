@@ -10,6 +10,7 @@ inside, it starts dockd and checks what a user would notice."""
 
 import hashlib
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -306,7 +307,7 @@ def offloaded(generic, also=None, meanwhile=None, links=None, state=("charging",
             also(rig, folder, before)
         rig.stop()
         failed = [ln for ln in rig.dockd.log().splitlines() if "Camera failed" in ln]
-        check(not failed, "dockd took the camera for a failing one:\n" + "\n".join(failed))
+        check(not failed or state == "fault", "dockd took the camera for a failing one:\n" + "\n".join(failed))
 
 
 @case
@@ -417,6 +418,58 @@ def allow_listed_swapped_file_kept():
         check(any(f["code"] == "camera-storage-not-cleared" and "has another size" in f["summary"]
                   for f in b["findings"]), f"findings: {b['findings']}")
     offloaded(ANDROID, started=held, also=after)
+
+
+def umtprd_pid():
+    """The pid of this case's umtprd (vdock started it with WORLD/umtprd-SERIAL/umtprd.conf)."""
+    conf = os.path.join(os.environ["VDOCK_WORLD"], f"umtprd-{SERIAL}", "umtprd.conf")
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                args = f.read().split(b"\0")
+        except OSError:
+            continue
+        if conf.encode() in args:
+            return int(pid)
+    raise AssertionError(f"no umtprd with {conf}")
+
+
+def alive(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        return f.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+
+
+@case
+def allow_listed_failing_camera_not_reset():
+    """A camera that does not sign and stops answering is not recovered with
+    Device Reset and a second OpenSession (umtprd 1.3.10 answers that with a
+    malformed container, and the Cancel that follows stops it for good): the
+    bay faults and says to dock it again, nothing unconfirmed is deleted, what
+    was sealed reaches central storage, and umtprd lives on."""
+    state = {}
+
+    def held(rig, folder, before):
+        back = hold_central_storage(rig)
+        for p in WANTED:
+            rig.wait_log(f"Pulled {p} (", timeout=90)
+        state["pid"] = umtprd_pid()
+        os.kill(state["pid"], signal.SIGSTOP)   # from the next command on, the camera answers nothing
+        back()
+
+    def after(rig, folder, before):
+        os.kill(state["pid"], signal.SIGCONT)
+        b = rig.bay(1)
+        check(b["fault"] == "generic camera: failed while offloading; dock it again", f"bay 1: {b}")
+        found = sealed_in_central(rig, before)
+        check(sorted(found) == WANTED, f"central storage holds {sorted(found)}")
+        check(tree(folder) == before, "the camera's files changed")
+        log = rig.dockd.log()
+        check("Recovering it" not in log, "dockd reset the camera that does not sign")
+        check("not reset (a reset stops such cameras)" in log, "the log does not say why the bay faulted")
+        time.sleep(1)   # umtprd's cancel path kills its link 750 ms after a Cancel: it would be gone by now
+        check(alive(state["pid"]), "umtprd died")
+    offloaded(dict(ANDROID, usb={"command_timeout": "2s", "stall_timeout": "2s"}), started=held, also=after,
+              state="fault")
 
 
 @case
