@@ -618,7 +618,10 @@ static void pull_video(Offload *o) {
         if (!o->hash || !EVP_DigestInit_ex(o->hash, EVP_sha256(), NULL))
                 return offload_fail(o, -ENOMEM, "hashing");
         o->offset = (uint64_t) sb.st_size;
-        if (o->offset > o->size) {
+        /* A camera that does not sign proves nothing about the bytes an earlier
+         * attempt left: the file may have been rewritten since, and its old head
+         * and new tail would be sealed as one file. Start over. */
+        if (o->offset > o->size || (o->generic && o->offset > 0)) {
                 /* More than the camera holds: not ours to trust. Start over. */
                 if (ftruncate(o->fd, 0) < 0)
                         return offload_fail(o, -errno, "truncating the spool");
