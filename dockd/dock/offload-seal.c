@@ -59,11 +59,12 @@ int offload_sealed_inventory(const GenericListing *l, CameraInventory **ret, Sea
                         growing++;
                         continue;
                 }
-                r = seal_recording_id(f->path, f->size, 0, id);
+                r = seal_recording_id(f->path, f->size, f->date, id);
                 if (r < 0)
                         break;
                 e[n].seg.recording_id = strdup(id);
                 e[n].src.path = strdup(f->path);
+                e[n].src.date = f->date;
                 if (!e[n].seg.recording_id || !e[n].src.path)
                         r = -ENOMEM;
                 e[n].seg.files[CAMERA_FILE_VIDEO] = (CameraFile) { .handle = f->handle, .size = f->size };
