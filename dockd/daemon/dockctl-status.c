@@ -162,6 +162,9 @@ static void status_bay_line(struct json_object *bay, bool colour) {
         else if (string_of(bay, "fault"))
                 snprintf(detail + strlen(detail), sizeof detail - strlen(detail), "%s%s", detail[0] ? "; " : "",
                          string_of(bay, "fault"));
+        else if (string_of(member(bay, "generic"), "note"))   /* a camera that does not sign, surveyed */
+                snprintf(detail + strlen(detail), sizeof detail - strlen(detail), "%s%s", detail[0] ? "; " : "",
+                         string_of(member(bay, "generic"), "note"));
         /* The colour goes around the state only: cut the plain line, then colour it. */
         snprintf(line, sizeof line, "%3" PRIu64 "  %-11s %-11s %s", u64_of(bay, "bay"), state, camera ?: "-", detail);
         text_fit(line, COLUMNS);
@@ -255,6 +258,8 @@ static void bay_detail(struct json_object *bay, bool colour) {
         detail_line("Port:", string_of(bay, "port") ?: "-");
         if (string_of(bay, "fault"))
                 detail_line("Fault:", string_of(bay, "fault"));
+        if (string_of(member(bay, "generic"), "note"))
+                detail_line("Generic:", string_of(member(bay, "generic"), "note"));
         if (!string_of(bay, "camera")) {
                 detail_line("Camera:", "none");
                 return;

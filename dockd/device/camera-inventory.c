@@ -4,17 +4,29 @@
  * through the ObjectPropList parser as the transfers arrive; only on a camera
  * whose DeviceInfo does not announce that operation, or whose listing is
  * malformed, GetObjectHandles and one GetObjectInfo per object. Then the objects are matched to segments by
- * sorting (O(n log n)), never by searching the list for each object. */
+ * sorting (O(n log n)), never by searching the list for each object.
+ * A camera that does not sign (camera_list_objects()) is walked folder by
+ * folder instead, as libmtp does ("the walk" below). */
 #include "camera.h"
+#include "generic-listing.h"
 #include "log.h"
 #include "manifest.h"
 #include "object-prop-list.h"
+#include "u32-set.h"
 
 #define CAMERA_MAX_STORAGES 16
+
+/* A folder to list: PTP 1.0 §10.5.9, GetObjectHandles of one parent. */
+typedef struct WalkFolder {
+        uint32_t storage;
+        uint32_t handle;            /* UINT32_MAX: the storage's root */
+        unsigned depth;             /* folders above it; the root's children are at 1 */
+} WalkFolder;
 
 typedef struct InventoryJob {
         Camera *camera;
         camera_inventory_t cb;
+        camera_objects_t objects_cb;   /* camera_list_objects(): the objects, unmatched */
         void *userdata;
         uint32_t *storages;
         size_t n_storages, storage_idx;
@@ -23,6 +35,13 @@ typedef struct InventoryJob {
         bool listed;
         uint32_t *handles;          /* without it: the handles, then one ObjectInfo each */
         size_t n_handles, handle_idx;
+        bool walk;                  /* folder by folder (camera_list_objects()) */
+        WalkFolder *folders;        /* the walk's queue: listed up to folder_idx */
+        size_t n_folders, folder_idx;
+        uint32_t *handle_folder;    /* the walk: in which folder handles[i] was listed */
+        U32Set seen;                /* the walk: every handle listed so far */
+        size_t n_listed;            /* the walk: handles in all answers, repeats too */
+        size_t folders_capacity, handles_capacity;
         PtpObjectProps *objects;
         size_t n_objects;
         WorkerPool *workers;        /* where the objects are matched to segments */
@@ -42,6 +61,9 @@ void camera_inventory_free(CameraInventory *inv) {
 static void inventory_job_free(InventoryJob *j) {
         free(j->storages);
         free(j->handles);
+        free(j->folders);
+        free(j->handle_folder);
+        u32_set_done(&j->seen);
         ptp_prop_list_parser_free(j->list);
         ptp_object_props_free(j->objects, j->n_objects);
         camera_inventory_free(j->inv);
@@ -64,7 +86,10 @@ static int inv_simple(InventoryJob *j, uint16_t code, const uint32_t *params, un
 }
 
 static void inventory_fail(InventoryJob *j, int error, uint16_t rc) {
-        j->cb(j->camera, error, rc, NULL, j->userdata);
+        if (j->objects_cb)
+                j->objects_cb(j->camera, error, rc, NULL, 0, j->userdata);
+        else
+                j->cb(j->camera, error, rc, NULL, j->userdata);
         inventory_job_free(j);
 }
 
@@ -308,6 +333,8 @@ static int list_start(InventoryJob *j) {
 
 /* ---- without it: GetObjectHandles, then GetObjectInfo per object ---- */
 
+static int walk_found_folder(InventoryJob *j, uint32_t handle);
+
 static void on_object_size(Camera *c, int error, uint16_t rc, const uint8_t *data, size_t size, void *userdata) {
         InventoryJob *j = userdata;
         PtpObjectProps *o = &j->objects[j->n_objects - 1];
@@ -344,6 +371,11 @@ static void on_object_info(Camera *c, int error, uint16_t rc, const uint8_t *dat
                 .filename = TAKE_PTR(info.filename),
         };
         ptp_object_info_done(&info);
+        if (j->walk && o->format == PTP_OFC_ASSOCIATION) {
+                int r = walk_found_folder(j, o->handle);
+                if (r < 0)
+                        return inventory_fail(j, r, 0);
+        }
         if (o->size == UINT32_MAX && o->format != PTP_OFC_ASSOCIATION) {
                 uint32_t params[2] = { o->handle, PTP_OPC_OBJECT_SIZE };
                 int r = inv_simple(j, PTP_OC_MTP_GET_OBJECT_PROP_VALUE, params, 2, 8, on_object_size);
@@ -354,30 +386,116 @@ static void on_object_info(Camera *c, int error, uint16_t rc, const uint8_t *dat
         inventory_step(j);
 }
 
+/* *p holds *capacity elements of size; make room for need, doubling. */
+static int grow(void **p, size_t *capacity, size_t need, size_t size) {
+        size_t c = MAX(*capacity, (size_t) 64);
+        void *q;
+
+        if (need <= *capacity)
+                return 0;
+        while (c < need)
+                c *= 2;
+        q = reallocarray(*p, c, size);
+        if (!q)
+                return -ENOMEM;
+        *p = q;
+        *capacity = c;
+        return 0;
+}
+
+static int add_handles(InventoryJob *j, const uint32_t *h, size_t n) {
+        size_t capacity = j->handles_capacity, need = j->n_handles + n;
+        int r;
+
+        /* The three arrays are parallel; each grows to the same capacity. */
+        r = grow((void **) &j->handles, &capacity, need, sizeof *j->handles);
+        if (r >= 0) {
+                capacity = j->handles_capacity;
+                r = grow((void **) &j->objects, &capacity, need, sizeof *j->objects);
+        }
+        if (r >= 0 && j->walk) {
+                capacity = j->handles_capacity;
+                r = grow((void **) &j->handle_folder, &capacity, need, sizeof *j->handle_folder);
+        }
+        if (r < 0)
+                return r;
+        j->handles_capacity = capacity;
+        for (size_t i = 0; i < n; i++) {
+                if (j->walk) {
+                        /* Each handle once, whatever the camera repeats: a folder
+                         * that lists itself or an ancestor ends there. 0 and
+                         * 0xFFFFFFFF name no object (PTP 1.0 §5.3.3). */
+                        if (h[i] == 0 || h[i] == UINT32_MAX)
+                                continue;
+                        r = u32_set_add(&j->seen, h[i]);
+                        if (r < 0)
+                                return r;
+                        if (r == 0)
+                                continue;
+                        j->handle_folder[j->n_handles] = (uint32_t) (j->folder_idx - 1);
+                }
+                j->handles[j->n_handles++] = h[i];
+        }
+        return 0;
+}
+
 static void on_handles(Camera *c, int error, uint16_t rc, const uint8_t *data, size_t size, void *userdata) {
         InventoryJob *j = userdata;
         _cleanup_free_ uint32_t *h = NULL;
-        size_t n = 0;
-        uint32_t *all;
-        PtpObjectProps *objs;
+        size_t n = 0, counted = j->walk ? j->n_listed : j->n_handles;
+        int r;
 
+        if (j->walk && error == -EREMOTEIO &&
+            (rc == PTP_RC_INVALID_OBJECT_HANDLE || rc == PTP_RC_INVALID_PARENT_OBJECT))
+                return inventory_step(j);   /* that folder was deleted meanwhile */
         if (error < 0)
                 return inventory_fail(j, error, rc);
-        if (ptp_u32_array_parse(data, size, PTP_MAX_OBJECTS - j->n_handles, &h, &n) < 0)
+        /* At most PTP_MAX_OBJECTS handles in all answers together: in a walk,
+         * repeated ones count too, so that a camera repeating its objects in
+         * every folder cannot keep it going. */
+        if (ptp_u32_array_parse(data, size, PTP_MAX_OBJECTS - counted, &h, &n) < 0)
                 return inventory_fail(j, log_debug_errno(EBADMSG, "Camera %s: malformed object handle list.", c->log_name), 0);
-        if (n > 0) {
-                all = reallocarray(j->handles, j->n_handles + n, sizeof *all);
-                if (!all)
-                        return inventory_fail(j, -ENOMEM, 0);
-                j->handles = all;
-                objs = reallocarray(j->objects, j->n_handles + n, sizeof *objs);
-                if (!objs)
-                        return inventory_fail(j, -ENOMEM, 0);
-                j->objects = objs;
-                memcpy(all + j->n_handles, h, n * sizeof *h);
-                j->n_handles += n;
-        }
+        j->n_listed += n;
+        r = add_handles(j, h, n);
+        if (r < 0)
+                return inventory_fail(j, r, 0);
         inventory_step(j);
+}
+
+/* ---- the walk: GetObjectHandles per folder, as libmtp does ---- */
+
+/* Some cameras (umtprd 1.3.10, tests/vdock/README.md) answer GetObjectHandles
+ * of parent 0 with the storage's root folder only, and scan a folder only
+ * when asked for its children. A camera that does not sign is therefore
+ * walked: its root, then each folder found, breadth first, each handle taken
+ * once (a loop or a folder listing itself ends there), no deeper than a path
+ * generic-listing.h can tell, and no more than PTP_MAX_OBJECTS handles read
+ * in all. Signing cameras keep the one listing of everything (§11 puts
+ * their recordings one folder deep). */
+static int walk_push(InventoryJob *j, uint32_t storage, uint32_t handle, unsigned depth) {
+        int r = grow((void **) &j->folders, &j->folders_capacity, j->n_folders + 1, sizeof *j->folders);
+
+        if (r < 0)
+                return r;
+        j->folders[j->n_folders++] = (WalkFolder) { .storage = storage, .handle = handle, .depth = depth };
+        return 0;
+}
+
+static int walk_found_folder(InventoryJob *j, uint32_t handle) {
+        const WalkFolder *in = &j->folders[j->handle_folder[j->handle_idx - 1]];
+
+        /* A file deeper than this has a path generic-listing.c cannot tell. */
+        if (in->depth + 1 > GENERIC_PATH_DEPTH_MAX)
+                return 0;
+        return walk_push(j, in->storage, handle, in->depth + 1);
+}
+
+static int walk_list_folder(InventoryJob *j) {
+        const WalkFolder *f = &j->folders[j->folder_idx++];
+        /* PTP 1.0 §10.5.9: all formats; ParentObject 0xFFFFFFFF is the root. */
+        uint32_t params[3] = { f->storage, 0, f->handle };
+
+        return inv_simple(j, PTP_OC_GET_OBJECT_HANDLES, params, 3, PTP_OBJECT_HANDLES_MAX_SIZE, on_handles);
 }
 
 /* ---- storages, and the order of it all ---- */
@@ -397,6 +515,13 @@ static void on_storage_info(Camera *c, int error, uint16_t rc, const uint8_t *da
         ptp_storage_info_done(&si);
         if (j->use_list)
                 return inventory_step(j);
+        if (j->walk) {
+                /* Its root is listed once every storage is known. */
+                r = walk_push(j, j->storages[j->storage_idx - 1], UINT32_MAX, 0);
+                if (r < 0)
+                        return inventory_fail(j, r, 0);
+                return inventory_step(j);
+        }
 
         params[0] = j->storages[j->storage_idx - 1];
         params[1] = 0;   /* all formats */
@@ -445,7 +570,21 @@ static void build_done(int result, void *userdata) {
 /* Matching a quarter of a million objects takes long enough to be felt by
  * everything else on the loop: a worker does it, the camera held for it. */
 static int build_start(InventoryJob *j) {
+        PtpObjectProps *objects;
+        size_t n;
         int r;
+
+        if (j->objects_cb) {
+                /* A listing comes sorted; a handle list need not. */
+                if (!sorted_by_handle(j))
+                        qsort(j->objects, j->n_objects, sizeof *j->objects, handle_cmp);
+                objects = TAKE_PTR(j->objects);
+                n = j->n_objects;
+                j->n_objects = 0;
+                j->objects_cb(j->camera, 0, PTP_RC_OK, objects, n, j->userdata);
+                inventory_job_free(j);
+                return 0;
+        }
 
         camera_hold(j->camera, true);
         if (!j->workers) {
@@ -469,13 +608,27 @@ static void inventory_step(InventoryJob *j) {
         } else if (j->handle_idx < j->n_handles) {
                 uint32_t h = j->handles[j->handle_idx++];
                 r = inv_simple(j, PTP_OC_GET_OBJECT_INFO, &h, 1, 64 * 1024, on_object_info);
+        } else if (j->folder_idx < j->n_folders) {
+                r = walk_list_folder(j);
         } else
                 r = build_start(j);
         if (r < 0)
                 inventory_fail(j, r, 0);
 }
 
+static int inventory_begin(Camera *c, WorkerPool *workers, camera_inventory_t cb, camera_objects_t objects_cb,
+                           void *userdata);
+
 int camera_inventory(Camera *c, WorkerPool *workers, camera_inventory_t cb, void *userdata) {
+        return inventory_begin(c, workers, cb, NULL, userdata);
+}
+
+int camera_list_objects(Camera *c, camera_objects_t cb, void *userdata) {
+        return inventory_begin(c, NULL, NULL, cb, userdata);
+}
+
+static int inventory_begin(Camera *c, WorkerPool *workers, camera_inventory_t cb, camera_objects_t objects_cb,
+                           void *userdata) {
         InventoryJob *j;
         int r;
 
@@ -490,8 +643,12 @@ int camera_inventory(Camera *c, WorkerPool *workers, camera_inventory_t cb, void
         j->camera = camera_ref(c);
         j->workers = workers;
         j->cb = cb;
+        j->objects_cb = objects_cb;
         j->userdata = userdata;
-        j->use_list = ptp_device_info_has_operation(&c->info, PTP_OC_MTP_GET_OBJECT_PROP_LIST);
+        /* A walk asks for each object's ObjectInfo: GetObjectPropList of all
+         * objects at once is what umtprd refuses (it takes one handle). */
+        j->walk = objects_cb != NULL;
+        j->use_list = !j->walk && ptp_device_info_has_operation(&c->info, PTP_OC_MTP_GET_OBJECT_PROP_LIST);
         r = inv_simple(j, PTP_OC_GET_STORAGE_IDS, NULL, 0, 4 + 4 * CAMERA_MAX_STORAGES, on_storage_ids);
         if (r < 0)
                 inventory_job_free(j);

@@ -8,6 +8,7 @@
 #include <systemd/sd-event.h>
 
 #include "challenge.h"
+#include "object-prop-list.h"
 #include "dockd-config.h"
 #include "ptp-transport.h"
 #include "ptp.h"
@@ -150,6 +151,16 @@ typedef void (*camera_inventory_t)(Camera *c, int error, uint16_t rc, CameraInve
  * the loop), the camera held meanwhile; a camera abandoned before that ends
  * never calls back. */
 int camera_inventory(Camera *c, WorkerPool *workers, camera_inventory_t cb, void *userdata);
+typedef void (*camera_objects_t)(Camera *c, int error, uint16_t rc, PtpObjectProps *objects, size_t n,
+                                 void *userdata);
+/* Every object of a camera that does not sign (generic-listing.h), not matched
+ * to segments: its storages walked folder by folder (GetObjectHandles of each
+ * folder, GetObjectInfo of each object, as libmtp lists such devices), each
+ * handle once, folders at most GENERIC_PATH_DEPTH_MAX deep, at most
+ * PTP_MAX_OBJECTS handles read in all; in ascending handle order, no handle
+ * twice. The objects move to cb (ptp_object_props_free()). A camera abandoned
+ * meanwhile never calls back. */
+int camera_list_objects(Camera *c, camera_objects_t cb, void *userdata);
 
 void camera_set_event_handler(Camera *c, void (*cb)(Camera *c, const PtpContainer *e, void *userdata),
                               void *userdata);

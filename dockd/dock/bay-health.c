@@ -134,6 +134,8 @@ static void file_report(Bay *b) {
                 json_object_object_add(off, "segments", json_object_new_int((int) b->summary.segments));
                 json_object_object_add(off, "pulled", json_object_new_int((int) b->summary.pulled));
                 json_object_object_add(off, "quarantined", json_object_new_int((int) b->summary.quarantined));
+                if (b->generic)   /* a camera that does not sign: nobody mistakes the dock's seal for its */
+                        json_object_object_add(off, "sealed_by_dock", json_object_new_int((int) b->summary.sealed));
                 json_object_object_add(off, "deleted", json_object_new_int((int) b->summary.deleted));
                 json_object_object_add(off, "delete_refused", json_object_new_int((int) b->summary.delete_refused));
                 report.offload = off;
@@ -429,6 +431,10 @@ static void continue_after_offload(Bay *b) {
                 return;
         }
         (void) sd_event_source_set_enabled(b->self_test_poll, SD_EVENT_OFF);
+        if (b->generic)
+                /* No vendor telemetry or self-test to ask for: the survey read the
+                 * standard BatteryLevel where offered (status "generic"). */
+                return charge_or_finish(b);
         r = b->camera ? camera_get_battery(b->camera, on_battery_end, b) : -ENODEV;
         if (r < 0)
                 on_battery_end(b->camera, r, 0, NULL, 0, b);
@@ -659,6 +665,13 @@ void bay_health_delete_refused(Bay *b, const char *segment, uint16_t rc) {
 
         json_object_object_add(m, "segment", json_object_new_string(segment));
         json_object_object_add(m, "response_code", json_object_new_int(rc));
+        if (b->generic) {
+                /* A camera that does not sign (README, "Cameras that do not sign"). */
+                findings_add(&b->findings, "camera-storage-not-cleared", SEVERITY_WARNING, "download", m,
+                             "Camera storage not cleared: the camera refused to delete %s (0x%04x) although "
+                             "central storage holds it; it stays on the camera, nothing was lost.", segment, rc);
+                return;
+        }
         findings_add(&b->findings, "delete-refused", SEVERITY_WARNING, "download", m,
                      "The camera refused to delete segment %s (0x%04x) although central storage holds it.",
                      segment, rc);

@@ -54,6 +54,9 @@ struct Bay {
         size_t device_cert_size;
         uint8_t nonce[CHALLENGE_NONCE_SIZE];   /* of this session's SignChallenge */
         Offload *offload;
+        struct GenericSurvey *survey;   /* an allow-listed camera that does not sign */
+        struct json_object *generic_status;   /* what its survey found (status "generic") */
+        const struct GenericCameraConfig *generic;   /* docked as one that does not sign: the dock seals */
         OffloadSummary summary;
         bool have_summary;
 

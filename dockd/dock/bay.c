@@ -10,10 +10,14 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "bay-generic.h"
 #include "bay-health.h"
 #include "bay.h"
 #include "clock-util.h"
 #include "failpoint.h"
+#include "generic-survey.h"
+#include "manifest.h"
+#include "seal.h"
 #include "message-ids.h"
 #include "offload.h"
 #include "parse-util.h"
@@ -30,6 +34,9 @@
 
 static void camera_release(Bay *b) {
         b->offload = offload_free(b->offload);
+        b->survey = generic_survey_free(b->survey);
+        json_object_put(b->generic_status);
+        b->generic_status = NULL;
         if (b->camera) {
                 camera_abandon(b->camera);
                 b->camera = camera_unref(b->camera);
@@ -54,6 +61,7 @@ static void docking_forget(Bay *b) {
         b->power_cycled = false;
         b->have_summary = false;
         b->clock_known = false;
+        b->generic = NULL;
         (void) sd_event_source_set_enabled(b->debounce, SD_EVENT_OFF);
         (void) sd_event_source_set_enabled(b->retry, SD_EVENT_OFF);
 }
@@ -121,12 +129,16 @@ static int power_cycle(Bay *b) {
 /* A camera operation failed. Unplugged: wait for hotplug. Otherwise recover the
  * camera (protocol §10: Cancel, Device Reset) and redo the step; then power-cycle
  * the port once; then give up: fault. */
+static void generic_failed(Bay *b, int error, const char *what);
+
 static void camera_failed(Bay *b, int error, const char *what) {
         int r;
 
         if (!b->camera || b->camera->gone || error == -ENODEV)
                 return;
         b->offload = offload_free(b->offload);
+        if (b->generic)
+                return generic_failed(b, error, what);
         if (++b->failures > BAY_MAX_RESETS) {
                 if (!b->power_cycled) {
                         log_bay_warning_errno(b, error, "Camera failed while %s: %m.", what);
@@ -429,43 +441,160 @@ static void on_challenge(Camera *c, int error, uint16_t rc, const uint8_t *data,
         sync_clock(b);
 }
 
+/* The device stays on the port, untouched: the bay shows why. */
+static void leave_alone(Bay *b, Camera *c, const char *reason) {
+        if (b->serial)   /* the camera waited for did not come back: this device took its port */
+                docking_forget(b);
+        b->survey = generic_survey_free(b->survey);
+        bay_set_state(b, BAY_FAULT);
+        free(b->fault_reason);
+        b->fault_reason = strdup(reason);
+        camera_abandon(c);
+}
+
+/* Not recovered as a signing camera is (camera_failed()): its Cancel stops
+ * umtprd for good (tests/vdock/README.md), and a survey that takes nothing
+ * has nothing to resume. The bay says why it let go; nothing was changed. */
+static void survey_failed(Bay *b, Camera *c, const GenericCameraConfig *g, int error) {
+        if (c->gone || error == -ENODEV)
+                return;   /* unplugged: hotplug ends the docking */
+        bay_generic_log(b, c, g, "generic camera: survey failed",
+                    "is allow-listed by [generic.%s], but surveying it failed (%s); left untouched.", g->name,
+                    strerror(-error));
+        leave_alone(b, c, "generic camera: survey failed");
+}
+
+/* A camera that does not sign is not recovered as a signing one is
+ * (camera_failed()): Device Reset and a second OpenSession make umtprd 1.3.10
+ * answer with a malformed container, and the Cancel that follows stops it for
+ * good (tests/vdock/README.md). The bay faults instead and says why; what was
+ * pulled and sealed stays in the spool and goes to central storage, nothing
+ * unconfirmed was deleted, and the next docking takes the rest. */
+static void generic_failed(Bay *b, int error, const char *what) {
+        log_full_errno_ctx(LOG_ERR, error,
+                           (&(LogContext) {
+                                   .bay = b->name, .serial = b->serial, .message_id = DOCKD_MESSAGE_BAY_FAULT,
+                                   .fields = (const LogField[]) { { "DOCKD_REASON", what }, {} },
+                           }),
+                           "Bay fault: camera that does not sign failed while %s (%m); not reset (a reset stops "
+                           "such cameras); what was pulled is kept, nothing unconfirmed was deleted.", what);
+        bay_set_state(b, BAY_FAULT);
+        free(b->fault_reason);
+        b->fault_reason = strdup("generic camera: failed while offloading; dock it again");
+        if (b->camera)
+                camera_abandon(b->camera);
+}
+
+/* The camera that does not sign is docked: custody "docked", as for any camera. */
+static int generic_docked(Bay *b, Camera *c) {
+        const char *serial = camera_claimed_serial(c);
+
+        if (b->serial && streq(b->serial, serial)) {
+                log_bay_info(b, "Camera came back; continuing where it left off.");
+                (void) sd_event_source_set_enabled(b->debounce, SD_EVENT_OFF);
+                return 0;
+        }
+        if (b->serial)
+                docking_forget(b);
+        b->failures = 0;
+        b->power_cycled = false;
+        b->serial = strdup(serial);
+        b->model = strdup(strna(c->info.model));
+        b->firmware = strdup(strna(c->info.device_version));
+        if (!b->serial || !b->model || !b->firmware)
+                return -ENOMEM;
+        b->docked_at = (usec_t) time(NULL) * USEC_PER_SEC;
+        if (custody_log_record(b->ctx->custody, CUSTODY_DOCKED, b->name, b->serial, NULL,
+                               (const LogField[]) { { "port", c->port }, { "sealed_by", "dock" }, {} }) < 0)
+                return -EIO;
+        log_bay_info(b, "Camera %s docked on port %s; it signs nothing: what it holds is sealed by the dock.",
+                     b->serial, c->port);
+        bay_health_docked(b);
+        return 0;
+}
+
+/* The survey of an allow-listed camera that does not sign is done: its
+ * complete files are offloaded as a signing camera's segments are, each
+ * sealed by the dock (offload_start_sealed()). */
+static void on_surveyed(Camera *c, int error, const GenericSurveyResult *res, void *userdata) {
+        static const OffloadCallbacks callbacks = {
+                .quarantined = on_offload_quarantined,
+                .delete_refused = on_offload_delete_refused,
+                .finding = on_offload_finding,
+                .done = on_offload_done,
+        };
+        Bay *b = userdata;
+        const GenericCameraConfig *g = config_find_generic(b->ctx->config, c->usb_id, camera_claimed_serial(c));
+        _cleanup_free_ char *note = NULL;
+        size_t complete = 0;
+        char battery[16] = "not offered", clock[32] = "not offered";
+        const GenericListing *l;
+        int r;
+
+        if (c != b->camera || !g)
+                return;
+        if (error < 0)
+                return survey_failed(b, c, g, error);
+        l = res->listing;
+        for (size_t i = 0; i < l->n_files; i++)
+                complete += l->files[i].complete;
+        if (res->have_battery)
+                snprintf(battery, sizeof battery, "%u%%", res->battery_percent);
+        if (res->have_clock)
+                snprintf(clock, sizeof clock, "%+" PRId64 " s off", res->clock_drift);
+        if (asprintf(&note, "generic camera: listed %zu recording(s); sealed by the dock", l->n_files) < 0)
+                note = NULL;
+        bay_generic_log(b, c, g, "generic camera: listed, sealed by the dock",
+                    "is allow-listed by [generic.%s]: listed %zu recording(s), %zu complete, %zu still growing; "
+                    "%zu other file(s) not recordings, %zu object(s) whose path cannot be told; battery %s, "
+                    "clock %s. The complete ones are offloaded and sealed by the dock.",
+                    g->name, l->n_files, complete, l->n_files - complete, l->n_not_wanted, l->n_skipped,
+                    battery, clock);
+        bay_generic_log_files(b, l);
+        r = generic_docked(b, c);
+        if (r < 0)
+                return bay_set_fault(b, DOCKD_MESSAGE_CUSTODY_FAILURE, "custody log cannot be written");
+        json_object_put(b->generic_status);
+        b->generic_status = bay_generic_status(g, res, complete, strna(note));
+        b->generic = g;
+        b->offload = offload_free(b->offload);
+        b->offload_done = false;
+        bay_set_state(b, BAY_OFFLOADING);
+        r = offload_start_sealed(b->ctx, c, b->name, b->serial, g, l, &callbacks, b, &b->offload);
+        /* The listing is the survey's: its work is done once the offload has its inventory. */
+        if (r < 0)
+                generic_failed(b, r, "listing its recordings");
+}
+
 /* A device without the extension: a camera that does not sign if a
  * [generic.NAME] section allow-lists it, else (an officer's own phone, anything)
  * left untouched, said in one line. Its serial is whatever it claimed: compared
- * exactly with the configured names, and shown only when it is one. */
+ * exactly with the configured names, and shown only when it is one. An
+ * allow-listed camera is surveyed (read only) and, as its offload is not built
+ * yet, left untouched too. */
 static void not_signing(Bay *b, Camera *c) {
-        const char *claimed = camera_claimed_serial(c);
-        const char *serial = claimed && name_is_valid(claimed, 64) ? claimed : NULL;
-        const GenericCameraConfig *g = config_find_generic(b->ctx->config, c->usb_id, serial);
-        char id[16];
+        const char *serial = camera_claimed_serial(c);
+        const GenericCameraConfig *g = config_find_generic(b->ctx->config, c->usb_id,
+                                                           serial && name_is_valid(serial, 64) ? serial : NULL);
+        int r;
 
-        snprintf(id, sizeof id, "%04x:%04x", c->usb_id >> 16, c->usb_id & 0xffff);
-        if (g)
-                log_full_errno_ctx(LOG_WARNING, 0,
-                                   (&(LogContext) {
-                                           .bay = b->name, .serial = serial, .message_id = DOCKD_MESSAGE_CAMERA_UNTRUSTED,
-                                           .fields = (const LogField[]) { { "DOCKD_REASON", "generic camera: offload not built" },
-                                                                          { "DOCKD_USB_ID", id }, { "DOCKD_GENERIC", g->name }, {} },
-                                   }),
-                                   "Camera %s (USB %s) on port %s is allow-listed by [generic.%s], but this dockd "
-                                   "cannot offload cameras that do not sign yet; left untouched.",
-                                   strna(serial), id, c->port, g->name);
-        else
-                log_full_errno_ctx(LOG_WARNING, 0,
-                                   (&(LogContext) {
-                                           .bay = b->name, .message_id = DOCKD_MESSAGE_CAMERA_UNTRUSTED,
-                                           .fields = (const LogField[]) { { "DOCKD_REASON", "not a signing camera, not allow-listed" },
-                                                                          { "DOCKD_USB_ID", id }, {} },
-                                   }),
-                                   "Device on port %s (USB %s, serial %s) does not announce the %s extension and "
-                                   "no [generic.NAME] section allow-lists it; left untouched.",
-                                   c->port, id, strna(serial), PTP_EXTENSION_BWC);
-        if (b->serial)   /* the camera waited for did not come back: this device took its port */
-                docking_forget(b);
-        bay_set_state(b, BAY_FAULT);
-        free(b->fault_reason);
-        b->fault_reason = strdup(g ? "generic camera: offload not built" : "not a body-worn camera");
-        camera_abandon(c);
+        if (!g) {
+                bay_generic_log(b, c, NULL, "not a signing camera, not allow-listed",
+                            "does not announce the %s extension and no [generic.NAME] section allow-lists it; "
+                            "left untouched.", PTP_EXTENSION_BWC);
+                return leave_alone(b, c, "not a body-worn camera");
+        }
+        if (!serial_is_valid(serial)) {
+                /* Its serial names its evidence in object keys (protocol §12.1). */
+                bay_generic_log(b, c, g, "generic camera: serial not usable",
+                            "is allow-listed by [generic.%s], but its serial is not [A-Z0-9][A-Z0-9-]{2,31}; "
+                            "left untouched.", g->name);
+                return leave_alone(b, c, "generic camera: serial not usable");
+        }
+        b->survey = generic_survey_free(b->survey);
+        r = generic_survey_start(c, g, on_surveyed, b, &b->survey);
+        if (r < 0)
+                survey_failed(b, c, g, r);
 }
 
 static void on_identified(Camera *c, int error, uint16_t rc, void *userdata) {
@@ -725,6 +854,7 @@ static Bay *bay_free(Bay *b) {
         free(b->firmware);
         free(b->device_cert);
         free(b->fault_reason);
+        json_object_put(b->generic_status);
         free(b);
         return NULL;
 }
@@ -748,6 +878,8 @@ struct json_object *bay_status_json(Bay *b) {
                 json_object_object_add(o, "docked_at", json_object_new_int64((int64_t) (b->docked_at / USEC_PER_SEC)));
                 json_object_object_add(o, "connected", json_object_new_boolean(b->camera && !b->camera->gone));
         }
+        if (b->generic_status)
+                json_object_object_add(o, "generic", json_object_get(b->generic_status));
         if (b->clock_known)
                 json_object_object_add(o, "clock_drift_seconds", json_object_new_int64(b->clock_drift));
         if (b->offload) {
@@ -797,6 +929,7 @@ struct json_object *bay_status_json(Bay *b) {
                 json_object_object_add(so, "segments", json_object_new_int((int) s->segments));
                 json_object_object_add(so, "pulled", json_object_new_int((int) s->pulled));
                 json_object_object_add(so, "verified", json_object_new_int((int) s->verified));
+                json_object_object_add(so, "sealed", json_object_new_int((int) s->sealed));
                 json_object_object_add(so, "quarantined", json_object_new_int((int) s->quarantined));
                 json_object_object_add(so, "deleted", json_object_new_int((int) s->deleted));
                 json_object_object_add(so, "delete_refused", json_object_new_int((int) s->delete_refused));

@@ -97,7 +97,8 @@ static void on_deleted(Camera *c, int error, uint16_t rc, void *userdata) {
         CameraSegment *s = &o->inv->segments[o->del_seg];
 
         o->busy = false;
-        if (error == -EREMOTEIO && (rc == PTP_RC_ACCESS_DENIED || rc == PTP_RC_OBJECT_WRITE_PROTECTED)) {
+        if (error == -EREMOTEIO && (rc == PTP_RC_ACCESS_DENIED || rc == PTP_RC_OBJECT_WRITE_PROTECTED ||
+                                    rc == PTP_RC_STORE_READ_ONLY)) {
                 SegmentId id = seg_id(o, o->del_seg);
                 char name[96];
 
@@ -166,9 +167,9 @@ bool offload_recording_deletable(Offload *o, size_t i) {
 /* May segment i be deleted from the camera now? Central storage confirmed it,
  * it verified, so did its whole recording, and the camera's objects are the
  * ones confirmed: the .man's SHA-256 (matched in this docking) and the video's
- * size. Returns 1 and marks the state "deleting" (durably, before any
+ * size. Returns 1 and (mark) marks the state "deleting" (durably, before any
  * DeleteObject), 0 if not, or < 0. */
-static int deletable_now(Offload *o, size_t i) {
+static int deletable_now(Offload *o, size_t i, bool mark) {
         const CameraSegment *s = &o->inv->segments[i];
         SegmentId id = seg_id(o, i);
         SegmentState st;
@@ -177,13 +178,17 @@ static int deletable_now(Offload *o, size_t i) {
 
         if (o->refused[i] || !o->match[i].proven)
                 return 0;
+        if (o->generic && !o->generic->delete_after_confirm)
+                return 0;   /* its section keeps what it holds on the camera */
         if (spool_state_load(o->ctx->spool, &id, &st) < 0)
                 return 0;
         ok = (st.stage == SEGMENT_CONFIRMED || st.stage == SEGMENT_DELETING) && !st.quarantined &&
              (!s->present[CAMERA_FILE_VIDEO] || s->files[CAMERA_FILE_VIDEO].size == st.size) &&
              offload_recording_deletable(o, i);
+        if (ok && o->generic)
+                o->confirmed_size = st.size;
         r = 0;
-        if (ok && st.stage == SEGMENT_CONFIRMED) {
+        if (ok && mark && st.stage == SEGMENT_CONFIRMED) {
                 st.stage = SEGMENT_DELETING;
                 r = spool_state_save(o->ctx->spool, &id, &st);
         }
@@ -202,7 +207,12 @@ void offload_delete_next(Offload *o) {
                 CameraSegment *s = &o->inv->segments[o->del_seg];
 
                 if (o->del_kind == 0) {
-                        r = deletable_now(o, o->del_seg);
+                        r = deletable_now(o, o->del_seg, false);
+                        if (r > 0 && o->generic && !o->match[o->del_seg].rechecked)
+                                return offload_recheck_object(o);   /* offload_delete_next() again */
+                        o->match[o->del_seg].rechecked = false;   /* good for this one attempt only */
+                        if (r > 0)
+                                r = deletable_now(o, o->del_seg, true);
                         if (r < 0)
                                 return offload_fail(o, r, "saving segment state");
                         if (r == 0)

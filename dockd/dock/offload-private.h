@@ -5,14 +5,23 @@
 
 #include <openssl/evp.h>
 
+#include "generic-listing.h"
 #include "offload-types.h"
 #include "worker.h"
+
+/* Of a camera that does not sign: where an inventory segment's file is on the
+ * camera (its claim, for the sealed manifest's source_path) and its date. */
+typedef struct SealedSource {
+        char *path;
+        time_t date;                         /* 0: the camera did not say */
+} SealedSource;
 
 typedef struct SegmentMatch {
         bool checked;                        /* matched against the spool in this docking */
         bool proven;                         /* the camera's .man has the SHA-256 the spool holds for it */
         char variant[SEGMENT_VARIANT_MAX];   /* "", or other content under a reused name */
         bool owed_asked;                     /* its owed chain check was asked in this pass */
+        bool rechecked;                      /* generic: the object is still the one sealed, asked just now */
 } SegmentMatch;
 
 typedef enum Phase {
@@ -30,6 +39,9 @@ struct Offload {
         OffloadCallbacks cb;
         void *userdata;
         Phase phase;
+        const GenericCameraConfig *generic; /* a camera that does not sign: the dock seals (offload-seal.c) */
+        SealedSource *sources;      /* per inventory segment, when generic */
+        unsigned growing;           /* generic: files still being written, left for later */
         CameraInventory *inv;
         SegmentMatch *match;        /* per inventory segment */
         uint64_t *video_size;       /* per inventory segment: bytes this docking pulls, as
@@ -70,6 +82,7 @@ struct Offload {
         int del_kind;
         bool *refused;              /* per inventory segment: the camera refused a delete */
         bool rescan;                /* a confirmation came while we were busy */
+        uint64_t confirmed_size;    /* generic: of the segment at del_seg, as confirmed */
 
         /* owed chain checks (SegmentState.chain_owed), asked again with the upload backoff */
         bool owed_unanswered;       /* one could not be answered in this pass */
@@ -101,6 +114,8 @@ void offload_log(Offload *o, int level, int error, const char *segment, const ch
 /* The camera failed: stop here; the bay recovers the camera and starts anew. */
 void offload_fail(Offload *o, int error, const char *what);
 void offload_step(Offload *o);
+/* The camera's inventory is known (taken over): the pull begins. */
+void offload_take_inventory(Offload *o, CameraInventory *inv);
 /* A recording (that of inventory segment i) is held on the camera while any of
  * its segments on the camera is quarantined, not yet pulled and verified, or
  * owes a chain check central storage could not answer yet. O(segments of the
@@ -116,6 +131,26 @@ int offload_match_segment(Offload *o);
 void offload_delete_next(Offload *o);
 /* Deletions a crash interrupted whose files the camera no longer has: finish their records. */
 int offload_finish_interrupted_deletions(Offload *o);
+
+/* offload-seal.c */
+/* The complete files of a generic survey's listing as an inventory of
+ * one-segment recordings, each with its source; files still being written are
+ * counted in *ret_growing. */
+int offload_sealed_inventory(const GenericListing *l, CameraInventory **ret, SealedSource **ret_sources,
+                             unsigned *ret_growing);
+void offload_sources_free(SealedSource *s, size_t n);
+/* The video of o->cur is all in the spool (o->offset bytes, o->sha): write its
+ * sealed manifest and the dock's signature to the spool and into o, chained
+ * per camera. */
+int offload_seal(Offload *o);
+/* Just before deleting the file of a camera that does not sign (o->del_seg):
+ * ask the camera again what the object is (GetObjectInfo). Still the name and
+ * the size that were pulled, sealed and confirmed: deleted; else the camera
+ * keeps it ("camera storage not cleared"). Busy until the answer, then
+ * offload_delete_next(). */
+void offload_recheck_object(Offload *o);
+/* o->cur was pulled and sealed: count and log it. */
+void offload_report_sealed(Offload *o);
 
 /* offload-chain.c */
 /* What central storage's answer about segment index - 1 (central_find_manifest())

@@ -13,6 +13,7 @@ typedef struct OffloadSummary {
         unsigned segments;          /* complete segments seen on the camera */
         unsigned pulled;            /* pulled in this docking */
         unsigned verified;
+        unsigned sealed;            /* of a camera that does not sign: pulled and sealed by the dock */
         unsigned quarantined;
         unsigned deleted;
         unsigned delete_refused;

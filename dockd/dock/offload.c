@@ -123,11 +123,17 @@ static bool already_pulled(Offload *o, size_t i) {
 
 static void on_inventory(Camera *c, int error, uint16_t rc, CameraInventory *inv, void *userdata) {
         Offload *o = userdata;
-        int r;
 
         o->busy = false;
         if (error < 0)
                 return offload_fail(o, error, "listing its recordings");
+        offload_take_inventory(o, inv);
+}
+
+void offload_take_inventory(Offload *o, CameraInventory *inv) {
+        int r;
+
+        o->busy = false;
         o->inv = inv;
         o->refused = calloc(MAX(inv->n_segments, 1), sizeof *o->refused);
         o->match = calloc(MAX(inv->n_segments, 1), sizeof *o->match);
@@ -141,6 +147,7 @@ static void on_inventory(Camera *c, int error, uint16_t rc, CameraInventory *inv
                 return offload_fail(o, r, "finishing an interrupted deletion");
         o->camera_bytes = spool_camera_usage(o->ctx->spool, o->serial);
         o->summary.storage_capacity = inv->storage_capacity;
+        o->summary.not_yet_complete += o->growing;
         o->summary.storage_free = inv->storage_free;
         for (size_t i = 0; i < inv->n_segments; i++)
                 o->summary.segments++;
@@ -357,6 +364,8 @@ static void read_small(Offload *o) {
                         offload_fail(o, r, small_files[o->small].reading);
                 return;
         }
+        if (o->generic)
+                return pull_video(o);   /* nothing signed: the dock seals it once pulled */
         if (evaluate_manifest(o) > 0)
                 return check_predecessor(o);
         pull_video(o);
@@ -609,7 +618,10 @@ static void pull_video(Offload *o) {
         if (!o->hash || !EVP_DigestInit_ex(o->hash, EVP_sha256(), NULL))
                 return offload_fail(o, -ENOMEM, "hashing");
         o->offset = (uint64_t) sb.st_size;
-        if (o->offset > o->size) {
+        /* A camera that does not sign proves nothing about the bytes an earlier
+         * attempt left: the file may have been rewritten since, and its old head
+         * and new tail would be sealed as one file. Start over. */
+        if (o->offset > o->size || (o->generic && o->offset > 0)) {
                 /* More than the camera holds: not ours to trust. Start over. */
                 if (ftruncate(o->fd, 0) < 0)
                         return offload_fail(o, -errno, "truncating the spool");
@@ -676,8 +688,15 @@ static void pull_renamed(Offload *o) {
         _cleanup_free_ char *why = NULL;
 
         failpoint("pull-after-rename");
+        int r;
+
         if (verdict_video(o->offset, o->size, o->sha, o->manifest, &why) < 0)
                 quarantine_for(o, why);
+        if (o->generic && !o->reason) {
+                r = offload_seal(o);
+                if (r < 0)
+                        return offload_fail(o, r, "sealing a file");
+        }
         pull_recorded(o);
 }
 
@@ -709,7 +728,8 @@ static void pull_recorded(Offload *o) {
         r = custody_log_record(o->ctx->custody, CUSTODY_PULLED, o->bay, o->serial, o->segname,
                             (const LogField[]) { { "sha256", hex_sha256(sha, hex) }, { "size", sz }, {} });
         if (r >= 0 && !owed)
-                r = custody_log_record(o->ctx->custody, o->reason ? CUSTODY_QUARANTINED : CUSTODY_VERIFIED, o->bay,
+                r = custody_log_record(o->ctx->custody, o->reason ? CUSTODY_QUARANTINED :
+                                       o->generic ? CUSTODY_SEALED_BY_DOCK : CUSTODY_VERIFIED, o->bay,
                                     o->serial, o->segname,
                                     o->reason ? (const LogField[]) { { "reason", o->reason }, {} } : NULL);
         if (r < 0)
@@ -733,6 +753,8 @@ static void pull_recorded(Offload *o) {
         else if (owed)
                 offload_log(o, LOG_INFO, 0, o->segname, "Pulled (%" PRIu64 " bytes) and verified but for its link to "
                             "the segment before, which central storage must check.", o->offset);
+        else if (o->generic)
+                offload_report_sealed(o);
         else {
                 o->summary.verified++;
                 offload_log(o, LOG_INFO, 0, o->segname, "Pulled and verified (%" PRIu64 " bytes).", o->offset);
@@ -816,7 +838,8 @@ void offload_step(Offload *o) {
                         }
                         if (r >= 0)
                                 segment_state_done(&st);
-                        if (r == -ENOENT && !s->present[CAMERA_FILE_SIGNATURE] && is_last_of_recording(o, o->cur)) {
+                        if (r == -ENOENT && !o->generic && !s->present[CAMERA_FILE_SIGNATURE] &&
+                            is_last_of_recording(o, o->cur)) {
                                 /* The camera is still writing it (protocol §11). */
                                 if (!o->repass)
                                         o->summary.not_yet_complete++;
@@ -952,6 +975,7 @@ static void offload_destroy(Offload *o) {
         central_search_cancel(o->search);
         sd_event_source_disable_unref(o->owed_timer);
         segment_reset(o);
+        offload_sources_free(o->sources, o->inv ? o->inv->n_segments : 0);
         camera_inventory_free(o->inv);
         free(o->refused);
         free(o->match);

@@ -6,11 +6,19 @@
  * decides is derived from the spool's durable state and the camera's inventory. */
 #pragma once
 
+#include "generic-listing.h"
 #include "offload-types.h"
 
 /* Offload camera, docked in bay (for logs), whose serial is authenticated. */
 int offload_start(const DockContext *ctx, Camera *camera, const char *bay, const char *serial,
                   const OffloadCallbacks *cb, void *userdata, Offload **ret);
+/* Offload an allow-listed camera that does not sign (README, "Cameras that
+ * do not sign"): the complete files of listing (generic-survey.h), each sealed
+ * by the dock (offload-seal.c). g must outlive the offload; the listing is
+ * read at the start only. */
+int offload_start_sealed(const DockContext *ctx, Camera *camera, const char *bay, const char *serial,
+                         const GenericCameraConfig *g, const GenericListing *listing, const OffloadCallbacks *cb,
+                         void *userdata, Offload **ret);
 Offload *offload_free(Offload *o);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Offload *, offload_free);
 

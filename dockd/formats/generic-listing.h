@@ -20,6 +20,8 @@ typedef struct GenericFile {
         char *path;               /* the camera's bytes, '/'-joined from the storage's root */
         uint64_t size;            /* UINT64_MAX: the camera did not say */
         bool complete;            /* listed before with the same path and size */
+        time_t date;              /* the camera's (unverified) date of the file, from its
+                                   * ObjectInfo (generic-survey.c); 0: not told */
 } GenericFile;
 
 typedef struct GenericListing {

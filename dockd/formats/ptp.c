@@ -556,13 +556,19 @@ int ptp_device_info_parse(const uint8_t *data, size_t len, PtpDeviceInfo *ret) {
         return 0;
 }
 
-bool ptp_device_info_has_operation(const PtpDeviceInfo *info, uint16_t code) {
-        if (!info)
-                return false;
-        for (size_t i = 0; i < info->n_operations; i++)
-                if (info->operations[i] == code)
+static bool codes_have(const uint16_t *codes, size_t n, uint16_t code) {
+        for (size_t i = 0; i < n; i++)
+                if (codes[i] == code)
                         return true;
         return false;
+}
+
+bool ptp_device_info_has_operation(const PtpDeviceInfo *info, uint16_t code) {
+        return info && codes_have(info->operations, info->n_operations, code);
+}
+
+bool ptp_device_info_has_property(const PtpDeviceInfo *info, uint16_t code) {
+        return info && codes_have(info->properties, info->n_properties, code);
 }
 
 /* "name: 1.0; other: 2.1" (§4.1). An entry is "name: version", version being

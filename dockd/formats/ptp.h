@@ -88,9 +88,11 @@ enum {
         PTP_RC_DEVICE_PROP_NOT_SUPPORTED = 0x200A,
         PTP_RC_STORE_FULL = 0x200C,
         PTP_RC_OBJECT_WRITE_PROTECTED = 0x200D,
+        PTP_RC_STORE_READ_ONLY = 0x200E,
         PTP_RC_ACCESS_DENIED = 0x200F,
         PTP_RC_PARTIAL_DELETION = 0x2012,
         PTP_RC_DEVICE_BUSY = 0x2019,
+        PTP_RC_INVALID_PARENT_OBJECT = 0x201A,
         PTP_RC_INVALID_DEVICE_PROP_VALUE = 0x201C,
         PTP_RC_INVALID_PARAMETER = 0x201D,
         PTP_RC_SESSION_ALREADY_OPEN = 0x201E,
@@ -184,6 +186,8 @@ typedef struct PtpDeviceInfo {
 int ptp_device_info_parse(const uint8_t *data, size_t len, PtpDeviceInfo *ret);
 void ptp_device_info_done(PtpDeviceInfo *info);
 bool ptp_device_info_has_operation(const PtpDeviceInfo *info, uint16_t code);
+/* Does DevicePropertiesSupported list code? */
+bool ptp_device_info_has_property(const PtpDeviceInfo *info, uint16_t code);
 /* Does the VendorExtensionDesc ("a: 1.0; b: 2.1") list name? Returns its major
  * version (>= 0), or -ENOENT. */
 int ptp_device_info_extension(const PtpDeviceInfo *info, const char *name);

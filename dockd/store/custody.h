@@ -19,6 +19,7 @@ typedef struct CustodyLog CustodyLog;
 #define CUSTODY_CLOCK_NOT_SET "clock-not-set"
 #define CUSTODY_PULLED "pulled"
 #define CUSTODY_VERIFIED "verified"
+#define CUSTODY_SEALED_BY_DOCK "sealed-by-dock"   /* a camera that does not sign: the dock sealed what it pulled */
 #define CUSTODY_QUARANTINED "quarantined"
 #define CUSTODY_UPLOADED "uploaded"
 #define CUSTODY_CONFIRMED "confirmed"

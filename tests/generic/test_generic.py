@@ -10,19 +10,27 @@ inside, it starts dockd and checks what a user would notice."""
 
 import hashlib
 import os
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from dockdtest import VDOCK, Rig, World, case, check, run_cases, wait_for  # noqa: E402
+from dockdtest import VDOCK, Rig, World, case, check, dockctl, run_cases, wait_for  # noqa: E402
 
 HERE = os.path.abspath(__file__)
 FILES = {
     "DCIM/100CAM/VID_0001.MP4": (1 << 20) + 7,
     "DCIM/100CAM/VID_0002.MP4": 4096,
+    "DCIM/101CAM/NIGHT/VID_0003.MP4": 3000,
+    "DCIM/100CAM/VID_0001.JPG": 512,     # in DCIM, but not a recording
     "notes.txt": 10,
 }
+RECORDINGS = "DCIM/**/*.MP4"
+# What the survey must find: every .MP4 under DCIM, however deep.
+WANTED = sorted(p for p in FILES if p.startswith("DCIM/") and p.endswith(".MP4"))
 USB_ID = "1d6b:0100"
 
 
@@ -37,7 +45,7 @@ def tree(root):
     return out
 
 
-def in_vdock(camera_keys, inner_timeout=200):
+def in_vdock(camera_keys, inner_timeout=200, links=None):
     """Outside vdock: the folder and scenario, then this case again inside vdock;
     returns None. Inside: (World, the folder umtprd serves)."""
     if "VDOCK_CONTROL" in os.environ:
@@ -49,6 +57,8 @@ def in_vdock(camera_keys, inner_timeout=200):
             os.makedirs(os.path.dirname(path), exist_ok=True)
             with open(path, "wb") as f:
                 f.write(os.urandom(size))
+        for rel, target in (links or {}).items():
+            os.symlink(target, os.path.join(folder, rel))
         scen = os.path.join(tmp, "s.ini")
         keys = "".join(f"{k} = {v}\n" for k, v in camera_keys.items())
         with open(scen, "w") as f:
@@ -65,24 +75,43 @@ def in_vdock(camera_keys, inner_timeout=200):
     return None
 
 
-def left_alone(generic, line, also=None):
+def start_and_wait(rig, folder, meanwhile, wait):
+    """Start dockd and wait(); meanwhile(folder, done), if given, runs in a
+    thread from dockd's start until wait() returned or failed."""
+    stop = threading.Event()
+    thread = None
+    if meanwhile:
+        thread = threading.Thread(target=meanwhile, args=(folder, stop.is_set))
+        thread.start()
+    try:
+        rig.start()
+        try:
+            wait()
+        except Exception:
+            print(rig.dockd.log()[-6000:])   # what dockd did instead
+            raise
+    finally:
+        stop.set()
+        if thread:
+            thread.join()
+
+
+def left_alone(generic, line, also=None, state="fault", meanwhile=None, changing=(), links=None):
     """dockd with the [generic.NAME] sections given docks the umtprd camera, says
-    so in exactly one line containing `line`, and leaves its files as they were.
-    also(rig), if given, runs while dockd still runs."""
-    inside = in_vdock({})
+    so in exactly one line containing `line`, the bay ends in `state`, and the
+    camera's files are as they were (but those in `changing`, which the test
+    itself changes). meanwhile(folder, done), if given, runs in a thread from
+    dockd's start until done() is true; also(rig), if given, runs while dockd
+    still runs."""
+    inside = in_vdock({}, links=links)
     if not inside:
         return
     world, folder = inside
     before = tree(folder)
     check(set(before) == set(FILES), f"umtprd's folder: {sorted(before)}")
     with Rig(world, config=generic, name="generic") as rig:
-        rig.start()
-        try:
-            rig.wait_log(line)
-        except Exception:
-            print(rig.dockd.log()[-6000:])   # what dockd did instead
-            raise
-        rig.wait_bay(1, "fault")
+        start_and_wait(rig, folder, meanwhile, lambda: rig.wait_log(line, timeout=120))
+        rig.wait_bay(1, state)
         if also:
             also(rig)
         rig.stop()
@@ -96,7 +125,11 @@ def left_alone(generic, line, also=None):
         check(not any(r["event"] == "docked" for r in rig.custody_records()),
               "custody has a docking of a device that was not taken")
         check(not os.path.exists(os.path.join(rig.central, "evidence")), "central storage holds evidence")
-    check(tree(folder) == before, "the camera's files changed")
+    after = tree(folder)
+    for p in changing:
+        before.pop(p, None)
+        after.pop(p, None)
+    check(after == before, "the camera's files changed")
 
 
 @case
@@ -120,13 +153,84 @@ def other_usb_id_left_untouched():
                "no [generic.NAME] section allow-lists it; left untouched")
 
 
+ANDROID = {"generic.android": {"usb_id": USB_ID, "serials": "AND-G0001",
+                                "recordings": RECORDINGS, "delete_after_confirm": "yes"}}
+
+
+def generic_status(rig):
+    b = rig.bay(1)
+    check(b is not None and "generic" in b, f"bay 1 has no generic survey in its status: {b}")
+    return b["generic"]
+
+
 @case
-def allow_listed_recognised():
-    """The camera's section is found by USB ID and serial; until dockd offloads
-    cameras that do not sign, it says so and leaves the files alone."""
-    left_alone({"generic.android": {"usb_id": USB_ID, "serials": "AND-G0001",
-                                    "recordings": "DCIM/**/*.MP4", "delete_after_confirm": "yes"}},
-               "is allow-listed by [generic.android]", also=dock_certificate_in_central_storage)
+def allow_listed_listed_in_nested_folders():
+    """Umtprd lists a folder's children only when asked for that folder: dockd
+    walks DCIM/100CAM, DCIM/101CAM/NIGHT, and finds every .MP4 (and only
+    those) that recordings= matches; untouched files are complete at the
+    second listing. Status and log say it, and that the dock seals them."""
+    def survey(rig, folder, before):
+        g = generic_status(rig)
+        files = {f["path"]: f for f in g["files"]}
+        check(sorted(files) == WANTED, f"the survey found {sorted(files)}, not {WANTED}")
+        for p in WANTED:
+            check(files[p].get("size") == FILES[p], f"{p}: size {files[p].get('size')}, not {FILES[p]}")
+            check(files[p]["complete"] is True, f"{p} is not complete: {files[p]}")
+        check(g["recordings"] == len(WANTED) and g["complete"] == len(WANTED) and g["still_growing"] == 0,
+              f"counts: {g}")
+        check(g["not_recordings"] == len(FILES) - len(WANTED), f"not_recordings: {g}")
+        check(g["path_unknown"] == 0, f"path_unknown: {g}")
+        # umtprd's BatteryLevel is always 0x8000 and it has no DateTime: not offered.
+        check("battery_percent" not in g and "clock_drift_seconds" not in g, f"health: {g}")
+        check(g["note"] == f"generic camera: listed {len(WANTED)} recording(s); sealed by the dock",
+              f"note: {g['note']}")
+        log = rig.dockd.log()
+        check(f"listed {len(WANTED)} recording(s), {len(WANTED)} complete, 0 still growing" in log,
+              "the log does not say what the survey found")
+        for p in WANTED:
+            check(f"Generic camera recording {p}: {FILES[p]} bytes, complete." in log, f"the log does not list {p}")
+        text = dockctl("bay", "1", env=rig.env).stdout
+        check(g["note"] in text, f"dockctl bay 1 does not say it:\n{text}")
+    offloaded(KEEP, also=survey)
+
+
+GROWING = "DCIM/100CAM/VID_0002.MP4"
+
+
+def grow(folder, done):
+    """A camera still writing: the file grows until dockd has listed twice."""
+    with open(os.path.join(folder, GROWING), "ab") as f:
+        while not done():
+            f.write(os.urandom(4096))
+            f.flush()
+            time.sleep(0.1)
+
+
+@case
+def allow_listed_growing_file_not_complete():
+    """A file whose size changes between the two listings is reported as still
+    growing and neither pulled nor deleted; the others are sealed, and (the
+    section allows it) deleted from the camera once central storage confirmed
+    them."""
+    def survey(rig, folder, before):
+        g = generic_status(rig)
+        files = {f["path"]: f for f in g["files"]}
+        check(sorted(files) == WANTED, f"the survey found {sorted(files)}")
+        check(files[GROWING]["complete"] is False, f"{GROWING} growing, but reported {files[GROWING]}")
+        for p in WANTED:
+            if p != GROWING:
+                check(files[p]["complete"] is True, f"{p} is not complete: {files[p]}")
+        check(g["still_growing"] == 1 and g["complete"] == len(WANTED) - 1, f"counts: {g}")
+        check(f"Generic camera recording {GROWING}: " in rig.dockd.log() and "bytes, still growing." in rig.dockd.log(),
+              "the log does not say the file is still growing")
+        found = sealed_in_central(rig, before)
+        check(sorted(found) == sorted(p for p in WANTED if p != GROWING), f"central storage holds {sorted(found)}")
+        after = tree(folder)
+        check(GROWING in after, "the growing file was deleted")
+        gone = sorted(p for p in WANTED if p != GROWING and p not in after)
+        check(gone == sorted(found), f"deleted from the camera: {gone}")
+        check(all(after[p] == before[p] for p in after if p != GROWING), "a file the dock kept changed")
+    offloaded(ANDROID, also=survey, meanwhile=grow)
 
 
 def dock_certificate_in_central_storage(rig):
@@ -140,6 +244,248 @@ def dock_certificate_in_central_storage(rig):
     pub = subprocess.run(["openssl", "x509", "-in", central, "-noout", "-pubkey"], capture_output=True, check=True)
     with open(os.path.join(rig.state, "custody", "dock-key.pub.pem"), "rb") as f:
         check(pub.stdout == f.read(), "the certificate is not for the dock's custody key")
+
+
+SERIAL = "AND-G0001"
+KEEP = {"generic.android": dict(ANDROID["generic.android"], delete_after_confirm="no")}
+
+
+def sealed_in_central(rig, folder_before):
+    """Every complete recording is in central storage as .mp4, .man and .p7s
+    (protocol §12.6): the .p7s verifies with stock openssl against the dock's
+    certificate, the .mp4's sha256sum is the manifest's and the camera's file's,
+    and the manifests chain in the order the dock sealed them. Returns
+    {source_path: manifest fields}."""
+    cert = os.path.join(rig.state, "custody", "dock-cert.pem")
+    top = os.path.join(rig.central, "evidence", SERIAL)
+    found = {}
+    for rec in sorted(os.listdir(top)):
+        base = os.path.join(top, rec, "000000")
+        for ext in ("mp4", "man", "p7s"):
+            check(os.path.exists(f"{base}.{ext}"), f"central storage lacks {rec}/000000.{ext}")
+        v = subprocess.run(["openssl", "cms", "-verify", "-binary", "-inform", "DER", "-in", f"{base}.p7s",
+                            "-content", f"{base}.man", "-CAfile", cert, "-purpose", "any", "-out", os.devnull],
+                           capture_output=True, text=True)
+        check(v.returncode == 0, f"{rec}: openssl cms -verify failed: {v.stderr}")
+        with open(f"{base}.man", "rb") as f:
+            raw = f.read()
+        m = dict(line.split("=", 1) for line in raw.decode().splitlines())
+        got = subprocess.run(["sha256sum", f"{base}.mp4"], capture_output=True, text=True, check=True)
+        check(got.stdout.split()[0] == m["sha256"], f"{rec}: sha256sum of the .mp4 is not the manifest's")
+        check(m["sealed_by"] == "test-dock" and m["recording_id"] == rec and m["device_serial"] == SERIAL,
+              f"{rec}: manifest {m}")
+        check(folder_before.get(m["source_path"]) == m["sha256"], f"{rec}: not the camera's {m['source_path']}")
+        m["_sha"] = hashlib.sha256(raw).hexdigest()
+        found[m["source_path"]] = m
+    # One chain per camera: the first prev is zeros, each next one names one before.
+    by_sha = {m["_sha"]: m for m in found.values()}
+    firsts = [m for m in found.values() if m["prev"] == "0" * 64]
+    check(len(firsts) == 1, f"{len(firsts)} manifests start the camera's chain")
+    check(all(m["prev"] in by_sha for m in found.values() if m["prev"] != "0" * 64), "a manifest's prev is unknown")
+    check(len({m["prev"] for m in found.values()}) == len(found), "two manifests have the same prev (a fork)")
+    return found
+
+
+def offloaded(generic, also=None, meanwhile=None, links=None, state=("charging", "ready"), camera=None,
+              started=None):
+    """dockd docks the umtprd camera (scenario keys camera) allow-listed by
+    generic, offloads it and the bay ends in state; started(rig, folder,
+    before), if given, runs as soon as dockd is ready; also(rig, folder,
+    before) once the bay is in state. Returns nothing."""
+    inside = in_vdock(camera or {}, links=links)
+    if not inside:
+        return
+    world, folder = inside
+    before = tree(folder)
+    with Rig(world, config=generic, name="generic") as rig:
+        def wait():
+            if started:
+                started(rig, folder, before)
+            rig.wait_bay(1, state, timeout=150)
+        start_and_wait(rig, folder, meanwhile, wait)
+        if also:
+            also(rig, folder, before)
+        rig.stop()
+        failed = [ln for ln in rig.dockd.log().splitlines() if "Camera failed" in ln]
+        check(not failed or state == "fault", "dockd took the camera for a failing one:\n" + "\n".join(failed))
+
+
+@case
+def allow_listed_sealed_and_uploaded():
+    """The camera's complete recordings are pulled, sealed by the dock, and
+    central storage holds them verifiable with openssl and sha256sum; custody
+    says "sealed by dock", never "verified"; the bay goes green; without
+    delete_after_confirm nothing on the camera changes."""
+    def offload(rig, folder, before):
+        found = sealed_in_central(rig, {p: h for p, h in before.items()})
+        check(sorted(found) == WANTED, f"central storage holds {sorted(found)}, not {WANTED}")
+        recs = rig.custody_records()
+        sealed = [r for r in recs if r["event"] == "sealed-by-dock"]
+        check(len(sealed) == len(WANTED), f"{len(sealed)} custody records say sealed by dock")
+        check(not any(r["event"] == "verified" for r in recs), "custody says a sealed file was verified")
+        check(not any(r["event"] == "deleted-from-camera" for r in recs), "custody has a deletion")
+        check(tree(folder) == before, "the camera's files changed without delete_after_confirm")
+        b = rig.bay(1)
+        check(b["state"] in ("charging", "ready") and not b["findings"], f"bay 1: {b}")
+        check(b["summary"]["sealed"] == len(WANTED) and b["summary"]["verified"] == 0, f"summary: {b['summary']}")
+        dock_certificate_in_central_storage(rig)
+    offloaded(KEEP, also=offload)
+
+
+@case
+def allow_listed_endless_folders_bounded():
+    """A camera whose folders never end (umtprd follows a symlink back to
+    DCIM, so DCIM/100CAM/AGAIN/100CAM/AGAIN/... has no bottom): the walk
+    stops at the depth a path can have, the survey ends, the real recordings
+    are among those found, and nothing on the camera changed."""
+    def survey(rig, folder, before):
+        g = generic_status(rig)
+        paths = [f["path"] for f in g["files"]]
+        for p in WANTED:
+            check(p in paths, f"{p} not found among {paths[:10]}")
+        deepest = max(p.count("/") + 1 for p in paths)
+        check(deepest <= 33, f"a path {deepest} deep was listed")
+        check(g["recordings"] > len(WANTED), f"the loop was not walked at all: {g['recordings']}")
+        check(tree(folder) == before, "the camera's files changed")
+    offloaded(KEEP, also=survey, links={"DCIM/100CAM/AGAIN": ".."})
+
+
+def hold_central_storage(rig):
+    """Central storage away: its directory replaced by a file, so that every
+    upload fails; returns what brings it back."""
+    held = rig.central + ".held"
+    os.rename(rig.central, held)
+    with open(rig.central, "w") as f:
+        f.write("not a directory\n")
+
+    def back():
+        os.unlink(rig.central)
+        os.rename(held, rig.central)
+    return back
+
+
+@case
+def allow_listed_deleted_only_after_confirmation():
+    """With delete_after_confirm, nothing leaves the camera while central
+    storage cannot confirm (all pulled and sealed, the bay waiting for
+    storage); once it is back, every file it confirmed is deleted, and only
+    those."""
+    def held(rig, folder, before):
+        back = hold_central_storage(rig)
+        for p in WANTED:
+            rig.wait_log(f"Pulled {p} (", timeout=90)
+        wait_for(lambda: (rig.bay(1) or {}).get("progress", {}).get("waiting_for_storage"), 60,
+                 what="bay 1 waiting for storage")
+        recs = rig.custody_records()
+        check(not any(r["event"] in ("confirmed", "deleted-from-camera") for r in recs),
+              "custody has a confirmation or deletion while central storage was away")
+        check(tree(folder) == before, "the camera's files changed before central storage confirmed them")
+        check(rig.bay(1)["state"] == "offloading", f"bay 1: {rig.bay(1)}")
+        back()
+
+    def after(rig, folder, before):
+        found = sealed_in_central(rig, before)
+        check(sorted(found) == WANTED, f"central storage holds {sorted(found)}")
+        left = tree(folder)
+        check(not any(p in left for p in WANTED), f"recordings left on the camera: {sorted(left)}")
+        check(all(left[p] == before[p] for p in left), "a file that is no recording changed")
+        deleted = [r for r in rig.custody_records() if r["event"] == "deleted-from-camera"]
+        check(len(deleted) == len(WANTED), f"{len(deleted)} deletions in custody")
+    offloaded(ANDROID, started=held, also=after)
+
+
+@case
+def allow_listed_swapped_file_kept():
+    """A file the camera rewrote after it was pulled and sealed (another size
+    at the same path, the same object) is not deleted when central storage
+    confirms the first one: the camera keeps it, the docking says "camera
+    storage not cleared"; the files that did not change are deleted."""
+    def held(rig, folder, before):
+        back = hold_central_storage(rig)
+        for p in WANTED:
+            rig.wait_log(f"Pulled {p} (", timeout=90)
+        with open(os.path.join(folder, GROWING), "wb") as f:
+            f.write(os.urandom(5000))
+        back()
+
+    def after(rig, folder, before):
+        found = sealed_in_central(rig, before)
+        check(sorted(found) == WANTED, f"central storage holds {sorted(found)}")
+        left = tree(folder)
+        check(GROWING in left and left[GROWING] != before[GROWING], f"the rewritten file is gone: {sorted(left)}")
+        check(not any(p in left for p in WANTED if p != GROWING), f"recordings left on the camera: {sorted(left)}")
+        b = rig.bay(1)
+        check(any(f["code"] == "camera-storage-not-cleared" and "has another size" in f["summary"]
+                  for f in b["findings"]), f"findings: {b['findings']}")
+    offloaded(ANDROID, started=held, also=after)
+
+
+def umtprd_pid():
+    """The pid of this case's umtprd (vdock started it with WORLD/umtprd-SERIAL/umtprd.conf)."""
+    conf = os.path.join(os.environ["VDOCK_WORLD"], f"umtprd-{SERIAL}", "umtprd.conf")
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                args = f.read().split(b"\0")
+        except OSError:
+            continue
+        if conf.encode() in args:
+            return int(pid)
+    raise AssertionError(f"no umtprd with {conf}")
+
+
+def alive(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        return f.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+
+
+@case
+def allow_listed_failing_camera_not_reset():
+    """A camera that does not sign and stops answering is not recovered with
+    Device Reset and a second OpenSession (umtprd 1.3.10 answers that with a
+    malformed container, and the Cancel that follows stops it for good): the
+    bay faults and says to dock it again, nothing unconfirmed is deleted, what
+    was sealed reaches central storage, and umtprd lives on."""
+    state = {}
+
+    def held(rig, folder, before):
+        back = hold_central_storage(rig)
+        for p in WANTED:
+            rig.wait_log(f"Pulled {p} (", timeout=90)
+        state["pid"] = umtprd_pid()
+        os.kill(state["pid"], signal.SIGSTOP)   # from the next command on, the camera answers nothing
+        back()
+
+    def after(rig, folder, before):
+        os.kill(state["pid"], signal.SIGCONT)
+        b = rig.bay(1)
+        check(b["fault"] == "generic camera: failed while offloading; dock it again", f"bay 1: {b}")
+        found = sealed_in_central(rig, before)
+        check(sorted(found) == WANTED, f"central storage holds {sorted(found)}")
+        check(tree(folder) == before, "the camera's files changed")
+        log = rig.dockd.log()
+        check("Recovering it" not in log, "dockd reset the camera that does not sign")
+        check("not reset (a reset stops such cameras)" in log, "the log does not say why the bay faulted")
+        time.sleep(1)   # umtprd's cancel path kills its link 750 ms after a Cancel: it would be gone by now
+        check(alive(state["pid"]), "umtprd died")
+    offloaded(dict(ANDROID, usb={"command_timeout": "2s", "stall_timeout": "2s"}), started=held, also=after,
+              state="fault")
+
+
+@case
+def allow_listed_read_only_storage_not_cleared():
+    """A camera whose storage is read-only refuses DeleteObject: every file is
+    still sealed and in central storage, stays on the camera, and the docking
+    has the finding "camera storage not cleared"; nothing is lost."""
+    def after(rig, folder, before):
+        found = sealed_in_central(rig, before)
+        check(sorted(found) == WANTED, f"central storage holds {sorted(found)}")
+        check(tree(folder) == before, "the read-only camera's files changed")
+        b = rig.bay(1)
+        codes = [f["code"] for f in b["findings"]]
+        check("camera-storage-not-cleared" in codes, f"findings: {b['findings']}")
+        check(any("Camera storage not cleared" in f["summary"] for f in b["findings"]), f"findings: {b['findings']}")
+    offloaded(ANDROID, camera={"umtprd_storage": "ro"}, also=after)
 
 
 run_cases()

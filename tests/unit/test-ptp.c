@@ -556,6 +556,10 @@ static void test_device_info(void) {
         g_assert_true(ptp_device_info_has_operation(&info, PTP_OC_BWC_GET_DEVICE_CERTIFICATES));
         g_assert_true(ptp_device_info_has_operation(&info, PTP_OC_GET_DEVICE_INFO));
         g_assert_false(ptp_device_info_has_operation(&info, 0x100A));
+        /* What a generic camera's survey asks only when announced. */
+        g_assert_true(ptp_device_info_has_property(&info, PTP_DPC_BATTERY_LEVEL));
+        g_assert_true(ptp_device_info_has_property(&info, PTP_DPC_DATE_TIME));
+        g_assert_false(ptp_device_info_has_property(&info, PTP_OC_GET_DEVICE_INFO));
         g_assert_cmpint(ptp_device_info_extension(&info, PTP_EXTENSION_BWC), ==, 1);
         g_assert_cmpint(ptp_device_info_extension(&info, "microsoft.com"), ==, 1);
         g_assert_cmpint(ptp_device_info_extension(&info, "dockd.org"), ==, -ENOENT);
@@ -652,6 +656,8 @@ static void test_extension(void) {
         g_assert_cmpint(ptp_device_info_extension(NULL, PTP_EXTENSION_BWC), ==, -ENOENT);
         g_assert_cmpint(ptp_device_info_extension(&(PtpDeviceInfo) {}, PTP_EXTENSION_BWC), ==, -ENOENT);
         g_assert_false(ptp_device_info_has_operation(&(PtpDeviceInfo) {}, PTP_OC_GET_DEVICE_INFO));
+        g_assert_false(ptp_device_info_has_property(&(PtpDeviceInfo) {}, PTP_DPC_BATTERY_LEVEL));
+        g_assert_false(ptp_device_info_has_property(NULL, PTP_DPC_BATTERY_LEVEL));
 }
 
 static void test_storage_info(void) {

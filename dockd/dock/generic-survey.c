@@ -1,0 +1,186 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* generic-survey.c: see generic-survey.h. One step at a time through the
+ * camera's queue; a step the camera refuses (a property it does not have) is
+ * noted as not offered, a transport failure ends the survey. */
+#include <time.h>
+
+#include "generic-survey.h"
+
+struct GenericSurvey {
+        Camera *camera;
+        const GenericCameraConfig *config;
+        generic_survey_done_t cb;
+        void *userdata;
+        sd_event_source *timer;
+        GenericListing *first;
+        GenericSurveyResult result;
+        size_t next_date;           /* the listing's file whose date is read next */
+};
+
+GenericSurvey *generic_survey_free(GenericSurvey *s) {
+        if (!s)
+                return NULL;
+        sd_event_source_disable_unref(s->timer);
+        generic_listing_free(s->first);
+        generic_listing_free(s->result.listing);
+        camera_unref(s->camera);
+        free(s);
+        return NULL;
+}
+
+static void survey_end(GenericSurvey *s, int error) {
+        s->cb(s->camera, error, error < 0 ? NULL : &s->result, s->userdata);
+}
+
+static int on_interval(sd_event_source *src, uint64_t usec, void *userdata);
+
+static bool survey_failed(GenericSurvey *s, int error);
+static void read_date(GenericSurvey *s);
+
+static void on_listed(Camera *c, int error, uint16_t rc, PtpObjectProps *objects, size_t n, void *userdata) {
+        GenericSurvey *s = userdata;
+        GenericListing *l = NULL;
+        int r = error;
+
+        if (r >= 0)
+                r = generic_listing_build(s->config, objects, n, s->first, &l);
+        ptp_object_props_free(objects, n);
+        if (r < 0)
+                return survey_end(s, r);
+        if (!s->first) {
+                s->first = l;
+                r = sd_event_add_time_relative(c->event, &s->timer, CLOCK_MONOTONIC, GENERIC_SURVEY_INTERVAL, 0,
+                                               on_interval, s);
+                return r < 0 ? survey_end(s, r) : (void) 0;
+        }
+        s->result.listing = l;
+        read_date(s);
+}
+
+/* The date of each complete file (its ObjectInfo's CaptureDate, else its
+ * ModificationDate), the camera's word: it goes into the sealed manifest
+ * and the recording id (protocol §12.6). A date that is no UTC DateTime is
+ * not told (0); a refusal too. */
+
+static void on_object_info(Camera *c, int error, uint16_t rc, const uint8_t *data, size_t size, void *userdata) {
+        GenericSurvey *s = userdata;
+        GenericFile *f = &s->result.listing->files[s->next_date];
+        PtpObjectInfo info = {};
+
+        if (survey_failed(s, error))
+                return;
+        if (error >= 0 && ptp_object_info_parse(data, size, &info) >= 0 &&
+            ptp_datetime_parse(info.capture_date, &f->date) < 0 &&
+            ptp_datetime_parse(info.modification_date, &f->date) < 0)
+                f->date = 0;
+        ptp_object_info_done(&info);
+        s->next_date++;
+        read_date(s);
+}
+
+static void read_date(GenericSurvey *s) {
+        GenericListing *l = s->result.listing;
+        int r;
+
+        while (s->next_date < l->n_files && !l->files[s->next_date].complete)
+                s->next_date++;
+        if (s->next_date >= l->n_files)
+                return survey_end(s, 0);
+        r = camera_request_data(s->camera, PTP_OC_GET_OBJECT_INFO, &l->files[s->next_date].handle, 1, 64 * 1024,
+                                on_object_info, s, NULL);
+        if (r < 0)
+                survey_end(s, r);
+}
+
+static void list(GenericSurvey *s) {
+        int r = camera_list_objects(s->camera, on_listed, s);
+
+        if (r < 0)
+                survey_end(s, r);
+}
+
+static int on_interval(sd_event_source *src, uint64_t usec, void *userdata) {
+        list(userdata);
+        return 0;
+}
+
+/* A refusal (-EREMOTEIO) or an answer that is no value (-EBADMSG: umtprd
+ * declares BatteryLevel UINT16 and it always reads 0x8000) means the camera
+ * does not offer it; any other failure is the camera's and ends the survey. */
+static bool survey_failed(GenericSurvey *s, int error) {
+        if (error >= 0 || error == -EREMOTEIO || error == -EBADMSG)
+                return false;
+        survey_end(s, error);
+        return true;
+}
+
+static void on_time(Camera *c, int error, uint16_t rc, time_t camera_time, void *userdata) {
+        GenericSurvey *s = userdata;
+
+        if (survey_failed(s, error))
+                return;
+        if (error >= 0) {
+                s->result.have_clock = true;
+                s->result.clock_drift = (int64_t) camera_time - (int64_t) time(NULL);
+        }
+        list(s);
+}
+
+/* Only what DeviceInfo announces is asked for (PTP 1.0 §5.5.1). */
+static void read_clock(GenericSurvey *s) {
+        int r;
+
+        if (!ptp_device_info_has_property(&s->camera->info, PTP_DPC_DATE_TIME))
+                return list(s);
+        r = camera_get_time(s->camera, on_time, s);
+        if (r < 0)
+                survey_end(s, r);
+}
+
+static void on_battery(Camera *c, int error, uint16_t rc, unsigned percent, void *userdata) {
+        GenericSurvey *s = userdata;
+
+        if (survey_failed(s, error))
+                return;
+        if (error >= 0) {   /* camera.c took only 0..100 */
+                s->result.have_battery = true;
+                s->result.battery_percent = percent;
+        }
+        read_clock(s);
+}
+
+static void on_session(Camera *c, int error, uint16_t rc, void *userdata) {
+        GenericSurvey *s = userdata;
+        int r;
+
+        if (error < 0)
+                return survey_end(s, error);
+        if (!ptp_device_info_has_property(&c->info, PTP_DPC_BATTERY_LEVEL))
+                return read_clock(s);
+        r = camera_get_battery_level(c, on_battery, s);
+        if (r < 0)
+                survey_end(s, r);
+}
+
+int generic_survey_start(Camera *c, const GenericCameraConfig *g, generic_survey_done_t cb, void *userdata,
+                         GenericSurvey **ret) {
+        GenericSurvey *s = calloc(1, sizeof *s);
+        int r;
+
+        if (!s)
+                return -ENOMEM;
+        *s = (GenericSurvey) { .camera = camera_ref(c), .config = g, .cb = cb, .userdata = userdata };
+        *ret = s;   /* before the first step: cb may come at once, and free it */
+        if (c->session_open) {
+                /* Identification opened it (camera.c). Never a second OpenSession:
+                 * umtprd 1.3.10 answers it with a malformed container (README). */
+                on_session(c, 0, PTP_RC_OK, s);
+                return 0;
+        }
+        r = camera_reopen_session(c, on_session, s);
+        if (r < 0) {
+                *ret = generic_survey_free(s);
+                return r;
+        }
+        return 0;
+}
