@@ -1,19 +1,27 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: Apache-2.0
 """The dockd demo, run by scripts/demo inside vdock's simulated dock: the real
-dockd offloads, tests and charges four body-worn cameras, writing to a local
-folder (the embedded `file` backend), with live per-bay progress and a summary a
-user can check by hand.
+dockd offloads, tests and charges four body-worn cameras that sign and one that
+does not (Debian's unmodified umtprd serving a folder, allow-listed and sealed
+by the dock), writing to a local folder (the embedded `file` backend), with live
+per-bay progress and a summary a user can check by hand.
+
+`demo.py --prepare DIR` (before vdock starts) writes DIR/demo.ini, vdock's demo
+scenario plus the camera that does not sign, and the folder it serves.
 
 Exit status 0 when the dock behaved correctly: every segment in central storage
 with its manifest and signature; the tampered segment quarantined and its
 recording kept on the camera; everything else deleted from the cameras; the
 camera with the worn battery and the failed microphone reported and not issued;
-the healthy cameras ready."""
+every recording of the camera that does not sign sealed by the dock (its
+manifest signed with the dock's key, verifying against the dock's certificate),
+byte for byte, and deleted from it only then; the healthy cameras ready."""
 
 import glob
+import hashlib
 import json
 import os
+import re
 import shutil
 import signal
 import sys
@@ -26,9 +34,43 @@ import dockdtest  # noqa: E402
 from dockdtest import (PrivateBus, TempDir, World, check_offloaded, cms_verify, sha256_file,  # noqa: E402
                        write_config, Dockd, TestFailure)
 
-OUT = os.environ["DEMO_DIR"]
+OUT = os.environ.get("DEMO_DIR")
 TTY = sys.stdout.isatty()
 FINAL = ("ready", "fault")
+
+# The camera that does not sign: what its folder holds (path: size), which of
+# it are recordings ([generic.android] recordings=), and its allow-list entry.
+GENERIC = "AND-0005"
+GENERIC_FILES = {"DCIM/100ANDRO/VID_20261122_010000.mp4": 24 << 20,
+                 "DCIM/100ANDRO/VID_20261122_013000.mp4": (9 << 20) + 4321,
+                 "DCIM/100ANDRO/.thumbnails/VID_20261122_010000.jpg": 18_000}
+GENERIC_SECTION = {"usb_id": "1d6b:0100", "serials": GENERIC, "recordings": "DCIM/**/*.mp4",
+                   "delete_after_confirm": "yes"}
+
+
+def prepare(out):
+    """DIR/demo.ini and the folder DIR/android-camera its umtprd serves, with
+    DIR/android-camera.json: the SHA-256 of each file, kept for the summary
+    (the files leave the camera once central storage holds them)."""
+    folder = os.path.join(out, "android-camera")
+    hashes = {}
+    for rel, size in GENERIC_FILES.items():
+        path = os.path.join(folder, rel)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        data = os.urandom(size)
+        with open(path, "wb") as f:
+            f.write(data)
+        hashes[rel] = hashlib.sha256(data).hexdigest()
+    with open(os.path.join(out, "android-camera.json"), "w") as f:
+        json.dump(hashes, f, indent=1)
+    with open(os.path.join(HERE, "..", "tests", "vdock", "scenarios", "demo.ini")) as f:
+        scen = f.read()
+    scen = re.sub(r"(?m)^bays = 4$", "bays = 5", scen, count=1)
+    scen = scen.replace("[timeline]", f"[camera {GENERIC}]\nresponder = umtprd\numtprd_dir = {folder}\n"
+                        f"manufacturer = Acme\nmodel = Android Body Cam\nusb_id = {GENERIC_SECTION['usb_id']}\n"
+                        f"bay = 5\n\n[timeline]")
+    with open(os.path.join(out, "demo.ini"), "w") as f:
+        f.write(scen)
 
 
 def human(n):
@@ -175,6 +217,7 @@ def main():
                  "trust_anchors": os.path.join(OUT, "ca.pem")},
         "file": {"path": central},
         "storage": {"custody_interval": "2s"},
+        f"generic.android": GENERIC_SECTION,
         # Prometheus' textfile collector format, rewritten every 2 s (README: Metrics).
         "metrics": {"textfile": os.path.join(OUT, "dockd.prom"), "interval": "2s"},
     })
@@ -232,6 +275,43 @@ def reconciliation_lines(res):
     return lines, missing == 0
 
 
+def sealed_by_dock(central, state):
+    """What central storage holds of the camera that does not sign: (summary
+    lines, whether every recording is there byte for byte, sealed by the dock
+    and verifying against its certificate, and gone from the camera while the
+    other files stayed, and a sealed segment's base path for the recipe)."""
+    cert = os.path.join(state, "custody", "dock-cert.pem")
+    with open(os.path.join(OUT, "android-camera.json")) as f:
+        hashes = json.load(f)
+    wanted = {rel: h for rel, h in hashes.items() if rel.endswith(".mp4")}
+    stored, problems, base = {}, [], None
+    for mp4 in sorted(glob.glob(os.path.join(central, "evidence", GENERIC, "*", "*.mp4"))):
+        b = mp4[:-4]
+        good, err = cms_verify(b + ".p7s", b + ".man", cert)
+        with open(b + ".man") as f:
+            man = f.read()
+        h = sha256_file(mp4)
+        if not good:
+            problems.append(f"{b}.p7s does not verify against the dock's certificate: {err}")
+        if f"sha256={h}" not in man or "sealed_by=" not in man:
+            problems.append(f"{b}.man is not a dock's seal of these bytes")
+        stored[h] = b
+        base = base or b
+    for rel, h in wanted.items():
+        if h not in stored:
+            problems.append(f"{GENERIC} {rel}: not in central storage byte for byte")
+        if os.path.exists(os.path.join(OUT, "android-camera", rel)):
+            problems.append(f"{GENERIC} {rel}: still on the camera although central storage holds it")
+    for rel in set(hashes) - set(wanted):
+        if not os.path.exists(os.path.join(OUT, "android-camera", rel)):
+            problems.append(f"{GENERIC} {rel}: not a recording, but deleted from the camera")
+    size = sum(GENERIC_FILES[rel] for rel in wanted)
+    lines = [f"  sealed by the dock:  {len(stored)} recordings, {human(size)}, from {GENERIC} (a camera that does "
+             "not sign):", "    SHA-256 taken as the dock copied them, manifests signed with the dock's key"]
+    lines += [f"    PROBLEM: {p}" for p in problems]
+    return lines, not problems and base is not None, base
+
+
 def summary(status, truth, elapsed, central, state, reconciled):
     class R:   # the bits of Rig that check_offloaded needs
         pass
@@ -259,12 +339,16 @@ def summary(status, truth, elapsed, central, state, reconciled):
                 reasons.append((r["camera"], r["segment"], r["reason"]))
 
     segs = [(c, s) for c, s in World.segments(None, truth)]
+    signing = [c for c in truth["cameras"] if c["responder"] != "umtprd"]
     total_bytes = sum(s["files"]["mp4"]["size"] for _, s in segs)
     verified = len(segs) - len(quarantined)
     print(f"\nSummary ({elapsed:.1f} s)")
-    print(f"  segments offloaded:  {len(segs)} from {len(truth['cameras'])} cameras, {human(total_bytes)}, "
+    print(f"  segments offloaded:  {len(segs)} from {len(signing)} cameras that sign, {human(total_bytes)}, "
           f"{human(total_bytes / elapsed)}/s overall")
     print(f"  verified:            {verified} (SHA-256, camera signature, hash chain)")
+    sealed_lines, sealed_ok, sealed_base = sealed_by_dock(central, state)
+    for line in sealed_lines:
+        print(line)
     print(f"  quarantined:         {len(quarantined)}")
     for cam, seg, why in reasons:
         print(f"    {cam} {seg}: {why}")
@@ -289,7 +373,9 @@ def summary(status, truth, elapsed, central, state, reconciled):
     for line in lines:
         print(line)
 
-    ok = reconciled_ok
+    ok = reconciled_ok and sealed_ok
+    if not sealed_ok:
+        print(f"\nPROBLEM: the recordings of {GENERIC}, which does not sign, are not all sealed by the dock")
     if not reconciled_ok:
         print("\nPROBLEM: the reconciliation did not find every object deleted from the cameras")
     try:
@@ -314,6 +400,8 @@ def summary(status, truth, elapsed, central, state, reconciled):
         if bay["state"] != want:
             ok = False
             print(f"\nPROBLEM: bay {bay['bay']} ({serial}) is {bay['state']}, its findings say {want}")
+        if cam["responder"] == "umtprd":
+            continue   # no battery or self-test of vdock's making: umtprd answers for itself
         if cam["battery"]["health_pct"] < 80 and "battery-health" not in codes.get(serial, {}):
             ok = False
             print(f"\nPROBLEM: {serial}'s worn battery was not reported")
@@ -328,6 +416,12 @@ def summary(status, truth, elapsed, central, state, reconciled):
     base = os.path.join(central, "evidence", cam["serial"], seg["recording_id"], f"{seg['index']:06d}")
     good, _ = cms_verify(base + ".p7s", base + ".man", os.path.join(OUT, "ca.pem"))
     ok = ok and good and sha256_file(base + ".mp4") == seg["files"]["mp4"]["sha256"]
+    if sealed_base:
+        cert = os.path.join(state, "custody", "dock-cert.pem")
+        print(f"\nVerify a recording the dock sealed ({GENERIC} does not sign):")
+        print(f"  openssl cms -verify -binary -inform DER -in {sealed_base}.p7s -content {sealed_base}.man \\\n"
+              f"      -CAfile {cert} -purpose any -out /dev/null")
+        print(f"  sha256sum {sealed_base}.mp4; grep -E 'sha256=|sealed_by=' {sealed_base}.man")
     print("\nVerify one segment yourself:")
     print(f"  openssl cms -verify -binary -inform DER -in {base}.p7s -content {base}.man \\\n"
           f"      -CAfile {os.path.join(OUT, 'ca.pem')} -purpose any -out /dev/null")
@@ -339,4 +433,7 @@ def summary(status, truth, elapsed, central, state, reconciled):
 
 
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["--prepare"]:
+        prepare(sys.argv[2])
+        sys.exit(0)
     sys.exit(main())

@@ -27,12 +27,14 @@ SRC = os.environ["DOCKD_SOURCE_DIR"]
 BUILD = os.environ["DOCKD_BUILD_DIR"]
 
 
-BAYS = 4
+BAYS = 5
 
 
 def demo_command(out):
+    """The demo's vdock command, its scenario and camera folder made in out first."""
+    subprocess.run([sys.executable, os.path.join(SRC, "scripts", "demo.py"), "--prepare", out], check=True)
     return [os.path.join(BUILD, "tests", "vdock", "vdock"),
-            "--scenario", os.path.join(SRC, "tests", "vdock", "scenarios", "demo.ini"),
+            "--scenario", os.path.join(out, "demo.ini"),
             "--pki-dir", os.path.join(out, "pki"),
             "--ground-truth", os.path.join(out, "ground-truth-final.json"),
             "--time-scale", "600", "--",
@@ -62,7 +64,33 @@ def plain():
         actual, claimed = sha_lines[0], sha_lines[-1].split("=", 1)[1]
         if actual != claimed:
             sys.exit(f"sha256sum says {actual}, the manifest says {claimed}")
+        check_sealed(p.stdout)
         check_metrics_and_reconciliation(out, p.stdout)
+
+
+def check_sealed(stdout):
+    """The camera that does not sign: the summary says its recordings were
+    sealed by the dock, and the two commands it prints to check one by hand
+    work: the seal verifies against the dock's certificate, and the video's
+    SHA-256 is the one the dock sealed."""
+    m = re.search(r"sealed by the dock:\s+(\d+) recordings", stdout)
+    if not m or int(m.group(1)) != 2:
+        sys.exit("the summary does not say that the 2 recordings of the camera that does not sign were sealed "
+                 "by the dock")
+    recipe = stdout.split("Verify a recording the dock sealed", 1)[1].split(":", 1)[1]
+    recipe = re.sub(r"\\\n\s*", "", recipe.split("Verify one segment yourself:", 1)[0])
+    cmds = [line.strip() for line in recipe.splitlines() if line.strip()]
+    if len(cmds) != 2:
+        sys.exit(f"expected two hand-check commands for the sealed recording, found {cmds}")
+    for cmd in cmds:
+        r = subprocess.run(cmd, shell=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        print(f"$ {cmd}\n{r.stdout}")
+        if r.returncode != 0:
+            sys.exit(f"the printed command failed ({r.returncode}): {cmd}")
+    out = subprocess.run(cmds[1], shell=True, capture_output=True, text=True).stdout.split()
+    claimed = [w.split("=", 1)[1] for w in out if w.startswith("sha256=")]
+    if not any(w.startswith("sealed_by=") for w in out) or claimed != [out[0]]:
+        sys.exit(f"the sealed manifest does not say sealed_by and the video's SHA-256 {out[0]}: {out}")
 
 
 def check_metrics_and_reconciliation(out, stdout):
@@ -82,6 +110,10 @@ def check_metrics_and_reconciliation(out, stdout):
         truth = json.load(f)
     deleted = sum(1 for c in truth["cameras"] for rec in c["recordings"] for s in rec["segments"]
                   if s["fate"] == "deleted")
+    # The camera that does not sign: each recording it no longer holds is one segment.
+    with open(os.path.join(out, "android-camera.json")) as f:
+        deleted += sum(1 for rel in json.load(f) if rel.endswith(".mp4")
+                       and not os.path.exists(os.path.join(out, "android-camera", rel)))
     if segments != deleted or objects != 3 * deleted:
         sys.exit(f"reconciled {objects} objects of {segments} segments; the cameras had {deleted} deleted")
 
