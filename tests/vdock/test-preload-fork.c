@@ -13,6 +13,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "preload-fork.h"
+
 /* In a thread: the preload's open() takes its path lock and holds it until
  * a writer opens the FIFO. */
 static gpointer open_fifo(gpointer path)
@@ -43,6 +45,7 @@ static void test_fork_inside_path_call(void)
         pid_t pid;
 
         g_assert_nonnull(lock);   /* run under libumockdev-preload (meson.build) */
+        g_assert_true(preload_fork_safe());   /* as vdock's main() does */
         g_assert_cmpint(mkfifo(fifo, 0600), ==, 0);
         t = g_thread_new("holder", open_fifo, fifo);
         wait_taken(lock);

@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 
 #include "control.h"
+#include "preload-fork.h"
 #include "truth.h"
 #include "world.h"
 
@@ -177,6 +178,12 @@ int main(int argc, char **argv)
         bool own_world_dir;
 
         ensure_preloaded(argv);
+        /* before any thread: umtprd's spawn and libfuse's fusermount3 fork */
+        if (!preload_fork_safe()) {
+                g_printerr("vdock: umockdev's preload is not loaded, or its locks are not where vdock resets them "
+                           "in forked children\n");
+                return 2;
+        }
 
         if (split_command(&argc, &argv, &command) < 0 || !command[0]) {
                 g_printerr("usage: vdock --scenario FILE [--ground-truth OUT.json] [--pki-dir DIR] [--world-dir DIR] "
