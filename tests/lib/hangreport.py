@@ -8,17 +8,29 @@ install(), SIGTERM first prints, on stderr, every thread's Python stack (from
 the C handler, so even a main thread stuck in a call shows) and then every
 process of the test's session with its state, kernel wait channel and kernel
 stack: a vdock or umtprd stuck in the kernel (a FUSE request nobody answers)
-shows there. Then the process dies of the signal as before."""
+shows there. Then the process dies of the signal as before.
+
+A main thread in a killable kernel wait (a FUSE request nobody answers) never
+runs a handler for SIGTERM, which is not fatal once handled: with
+DOCKD_TEST_TIMEOUT (meson's timeout for the test, in seconds) set, the same
+report is printed from a thread of its own 10 s before meson's timeout."""
 
 import faulthandler
 import os
 import signal
 import sys
+import threading
+import time
 
 # Set in the environment by the process that prints the session's processes,
 # so that harness processes it starts (a case re-run inside vdock) print only
 # their own stacks. run_in_vdock() clears it: vdock execs in its place.
 TABLE_OWNER = "DOCKD_TEST_HANG_TABLE"
+# When the report is due (time.time()), set by the first harness process from
+# DOCKD_TEST_TIMEOUT and inherited, so a case re-run inside vdock reports at
+# the same moment.
+DEADLINE = "DOCKD_TEST_HANG_DEADLINE"
+MARGIN = 10
 
 
 def _read(path):
@@ -63,11 +75,23 @@ def _print_session():
     out.flush()
 
 
+def _report(why):
+    print(f"--- {' '.join(sys.argv)} (pid {os.getpid()}) {why}; its threads:", file=sys.stderr, flush=True)
+    faulthandler.dump_traceback(all_threads=True)
+    if os.environ.get(TABLE_OWNER) == str(os.getpid()):
+        _print_session()
+
+
 def _on_sigterm(signum, frame):
     if os.environ.get(TABLE_OWNER) == str(os.getpid()):
         _print_session()
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     os.kill(os.getpid(), signal.SIGTERM)
+
+
+def _watch(deadline):
+    time.sleep(max(0.0, deadline - time.time()))
+    _report("still running near meson's timeout (DOCKD_TEST_TIMEOUT)")
 
 
 def install():
@@ -78,3 +102,7 @@ def install():
     # returns EINTR); faulthandler's, chained before it, at once.
     signal.signal(signal.SIGTERM, _on_sigterm)
     faulthandler.register(signal.SIGTERM, all_threads=True, chain=True)
+    if DEADLINE not in os.environ and os.environ.get("DOCKD_TEST_TIMEOUT"):
+        os.environ[DEADLINE] = str(time.time() + float(os.environ["DOCKD_TEST_TIMEOUT"]) - MARGIN)
+    if DEADLINE in os.environ:
+        threading.Thread(target=_watch, args=(float(os.environ[DEADLINE]),), daemon=True).start()
