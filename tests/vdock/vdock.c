@@ -14,7 +14,6 @@
 #include <sys/wait.h>
 
 #include "control.h"
-#include "leftovers.h"
 #include "preload-fork.h"
 #include "truth.h"
 #include "world.h"
@@ -171,14 +170,12 @@ int main(int argc, char **argv)
         g_autoptr(GError) error = NULL;
         g_autofree char *control_path = NULL;
         g_auto(GStrv) env = NULL;
-        g_autoptr(GArray) own_children = NULL;
         char **command = NULL;
         Scenario *scenario;
         Control *control;
         Pki *pki;
         Run run = { 0 };
         bool own_world_dir;
-        unsigned ended;
 
         ensure_preloaded(argv);
         /* before any thread: umtprd's spawn and libfuse's fusermount3 fork */
@@ -243,11 +240,6 @@ int main(int argc, char **argv)
         if (!dock_initial(run.world, scenario))
                 return 2;
         env = child_env(run.world, pki_ca_path(pki), control_path, world_dir, scenario->bays);
-        own_children = leftovers_adopt(&error);
-        if (!own_children) {
-                g_printerr("vdock: %s\n", error->message);
-                return 2;
-        }
         if (!g_spawn_async(NULL, command, env, G_SPAWN_SEARCH_PATH | G_SPAWN_DO_NOT_REAP_CHILD |
                            G_SPAWN_CHILD_INHERITS_STDIN, NULL, NULL, &run.child, &error)) {
                 g_printerr("vdock: %s: %s\n", command[0], error->message);
@@ -259,10 +251,6 @@ int main(int argc, char **argv)
         g_unix_signal_add(SIGINT, on_signal, &run);
         schedule_timeline(run.world, scenario);
         g_main_loop_run(run.loop);
-        /* before the testbed goes: nothing COMMAND left may make files in it */
-        ended = leftovers_end(own_children);
-        if (ended)
-                g_printerr("vdock: ended %u process(es) that COMMAND left running\n", ended);
         /* umockdev's worker thread serves the devices' ioctls (a camera signs
          * there) and is never joined: stop it before the world is freed and
          * before exit() runs OpenSSL's cleanup under it. */
