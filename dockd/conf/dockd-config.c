@@ -225,10 +225,10 @@ DockdConfig *config_new(void) {
                 .clock_set = true,
                 .removal_debounce = 3 * SEC,
                 .chain_gap_after = 3600 * SEC,
-                /* 2 MiB queued per camera, 1.5 MiB of it behind the transfer being
-                 * handled: README, "Filling the camera's link". */
-                .usb_transfer_size = 512 * KiB,
-                .usb_transfers_in_flight = 4,
+                /* 2 MiB queued per camera, 1 MiB of it behind the transfer being
+                 * handled: README, "Filling the camera's link" (and why not 4 × 512 KiB). */
+                .usb_transfer_size = 1 * MiB,
+                .usb_transfers_in_flight = 2,
                 .usb_chunk_size = 32 * MiB,
                 .usb_command_timeout = 10 * SEC,
                 .usb_stall_timeout = 5 * SEC,

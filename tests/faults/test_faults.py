@@ -271,7 +271,7 @@ def unplug_resumes_at_durable_offset():
         cam = t["cameras"][0]
         seg0 = cam["recordings"][0]["segments"][0]["files"]["mp4"]
         twice = seg0["bytes_served"] - seg0["size"]
-        chunk = 512 << 10   # [usb] transfer_size
+        chunk = 1 << 20   # [usb] transfer_size
         print(f"bytes pulled twice after the unplug: {twice} (one transfer: {chunk})")
         check(0 <= twice <= chunk, f"{twice} bytes pulled twice")
         check("Resuming at byte" in rig.dockd.log(), "no resume")

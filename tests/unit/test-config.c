@@ -61,8 +61,8 @@ static void test_defaults(Fixture *f, gconstpointer data) {
         g_assert_null(err);
         g_assert_cmpstr(c->dock_name, ==, "dock");
         g_assert_cmpuint(c->n_bays, ==, 4);
-        g_assert_cmpuint(c->usb_transfer_size, ==, 512 * KiB);
-        g_assert_cmpuint(c->usb_transfers_in_flight, ==, 4);
+        g_assert_cmpuint(c->usb_transfer_size, ==, 1 * MiB);
+        g_assert_cmpuint(c->usb_transfers_in_flight, ==, 2);
         g_assert_cmpint(c->storage_backend, ==, STORAGE_BACKEND_FILE);
         g_assert_cmpuint(c->retention_default, ==, 90ULL * 86400 * USEC_PER_SEC);
         g_assert_cmpstr(c->bays[2].port, ==, "1-1.3");
