@@ -370,6 +370,7 @@ static void on_object_info(Camera *c, int error, uint16_t rc, const uint8_t *dat
                 .size = info.compressed_size,
                 .filename = TAKE_PTR(info.filename),
         };
+        ptp_object_info_date(&info, &o->date, &o->date_unzoned);
         ptp_object_info_done(&info);
         if (j->walk && o->format == PTP_OFC_ASSOCIATION) {
                 int r = walk_found_folder(j, o->handle);

@@ -158,7 +158,8 @@ typedef void (*camera_objects_t)(Camera *c, int error, uint16_t rc, PtpObjectPro
  * folder, GetObjectInfo of each object, as libmtp lists such devices), each
  * handle once, folders at most GENERIC_PATH_DEPTH_MAX deep, at most
  * PTP_MAX_OBJECTS handles read in all; in ascending handle order, no handle
- * twice. The objects move to cb (ptp_object_props_free()). A camera abandoned
+ * twice, each with its date (ptp_object_info_date()). The objects move to cb
+ * (ptp_object_props_free()). A camera abandoned
  * meanwhile never calls back. */
 int camera_list_objects(Camera *c, camera_objects_t cb, void *userdata);
 

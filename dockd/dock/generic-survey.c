@@ -14,7 +14,6 @@ struct GenericSurvey {
         sd_event_source *timer;
         GenericListing *first;
         GenericSurveyResult result;
-        size_t next_date;           /* the listing's file whose date is read next */
 };
 
 GenericSurvey *generic_survey_free(GenericSurvey *s) {
@@ -35,7 +34,6 @@ static void survey_end(GenericSurvey *s, int error) {
 static int on_interval(sd_event_source *src, uint64_t usec, void *userdata);
 
 static bool survey_failed(GenericSurvey *s, int error);
-static void read_date(GenericSurvey *s);
 
 static void on_listed(Camera *c, int error, uint16_t rc, PtpObjectProps *objects, size_t n, void *userdata) {
         GenericSurvey *s = userdata;
@@ -43,7 +41,7 @@ static void on_listed(Camera *c, int error, uint16_t rc, PtpObjectProps *objects
         int r = error;
 
         if (r >= 0)
-                r = generic_listing_build(s->config, objects, n, s->first, &l);
+                r = generic_listing_build(s->config, objects, n, s->first, time(NULL), &l);
         ptp_object_props_free(objects, n);
         if (r < 0)
                 return survey_end(s, r);
@@ -54,42 +52,7 @@ static void on_listed(Camera *c, int error, uint16_t rc, PtpObjectProps *objects
                 return r < 0 ? survey_end(s, r) : (void) 0;
         }
         s->result.listing = l;
-        read_date(s);
-}
-
-/* The date of each complete file (its ObjectInfo's CaptureDate, else its
- * ModificationDate), the camera's word: it goes into the sealed manifest
- * and the recording id (protocol §12.6). A date that is no UTC DateTime is
- * not told (0); a refusal too. */
-
-static void on_object_info(Camera *c, int error, uint16_t rc, const uint8_t *data, size_t size, void *userdata) {
-        GenericSurvey *s = userdata;
-        GenericFile *f = &s->result.listing->files[s->next_date];
-        PtpObjectInfo info = {};
-
-        if (survey_failed(s, error))
-                return;
-        if (error >= 0 && ptp_object_info_parse(data, size, &info) >= 0 &&
-            ptp_datetime_parse(info.capture_date, &f->date) < 0 &&
-            ptp_datetime_parse(info.modification_date, &f->date) < 0)
-                f->date = 0;
-        ptp_object_info_done(&info);
-        s->next_date++;
-        read_date(s);
-}
-
-static void read_date(GenericSurvey *s) {
-        GenericListing *l = s->result.listing;
-        int r;
-
-        while (s->next_date < l->n_files && !l->files[s->next_date].complete)
-                s->next_date++;
-        if (s->next_date >= l->n_files)
-                return survey_end(s, 0);
-        r = camera_request_data(s->camera, PTP_OC_GET_OBJECT_INFO, &l->files[s->next_date].handle, 1, 64 * 1024,
-                                on_object_info, s, NULL);
-        if (r < 0)
-                survey_end(s, r);
+        survey_end(s, 0);
 }
 
 static void list(GenericSurvey *s) {

@@ -3,8 +3,9 @@
  * without changing anything on it (README, "Cameras that do not sign"): a
  * session, the standard BatteryLevel (0x5001) and DateTime (0x5011) where it
  * answers them, and two listings GENERIC_SURVEY_INTERVAL apart, so that a file
- * still being written (its size changed between them) is not complete; then
- * the date of each complete file from its ObjectInfo (GenericFile.date). */
+ * still being written (its size changed between them) is not complete, with
+ * each file's date from the ObjectInfo the listing reads (GenericFile.date;
+ * min_age in generic-listing.h). */
 #pragma once
 
 #include "camera.h"

@@ -70,17 +70,43 @@ static int file_cmp(const void *a, const void *b) {
         return x < y ? -1 : x > y;
 }
 
-static bool was_listed(const GenericListing *previous, const GenericFile *f) {
+static const GenericFile *previous_file(const GenericListing *previous, const GenericFile *f) {
         const GenericFile *old;
 
-        if (!previous || f->size == UINT64_MAX)
-                return false;
+        if (!previous)
+                return NULL;
         old = bsearch(f, previous->files, previous->n_files, sizeof *f, file_cmp);
-        return old && old->size == f->size && streq(old->path, f->path);
+        return old && streq(old->path, f->path) ? old : NULL;
+}
+
+bool generic_file_old_enough(const GenericCameraConfig *g, const GenericFile *f, time_t now) {
+        int64_t age, min_age = (int64_t) (g->min_age / USEC_PER_SEC);
+
+        if (g->min_age == 0)
+                return false;
+        if (f->date != 0)
+                age = (int64_t) now - (int64_t) f->date;
+        else if (f->unzoned_date != 0) {
+                age = (int64_t) now - (int64_t) f->unzoned_date;
+                min_age += GENERIC_UNZONED_MARGIN;
+        } else
+                return false;
+        return age >= min_age;   /* min_age > 0: a date after now never is */
+}
+
+static bool complete(const GenericCameraConfig *g, const GenericListing *previous, const GenericFile *f,
+                     time_t now) {
+        const GenericFile *old = previous_file(previous, f);
+
+        if (f->size == UINT64_MAX)
+                return false;   /* nothing to hold it to, nor a size to pull */
+        if (old && old->size != f->size)
+                return false;   /* growing, whatever its date says */
+        return old || generic_file_old_enough(g, f, now);
 }
 
 int generic_listing_build(const GenericCameraConfig *g, const PtpObjectProps *objects, size_t n,
-                          const GenericListing *previous, GenericListing **ret) {
+                          const GenericListing *previous, time_t now, GenericListing **ret) {
         _cleanup_(generic_listing_freep) GenericListing *l = calloc(1, sizeof *l);
         int error = 0;
 
@@ -112,7 +138,11 @@ int generic_listing_build(const GenericCameraConfig *g, const PtpObjectProps *ob
                         continue;
                 }
                 *f = (GenericFile) { .handle = o->handle, .path = path, .size = o->size };
-                f->complete = was_listed(previous, f);
+                if (o->date_unzoned)
+                        f->unzoned_date = o->date;
+                else
+                        f->date = o->date;
+                f->complete = complete(g, previous, f, now);
                 l->n_files++;
         }
         *ret = TAKE_PTR(l);

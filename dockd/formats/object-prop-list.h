@@ -28,6 +28,9 @@ typedef struct PtpObjectProps {
         uint16_t protection;
         uint64_t size;
         char *filename;
+        time_t date;         /* ptp_object_info_date(), only where the listing read ObjectInfo
+                              * (camera_list_objects()); 0: not told */
+        bool date_unzoned;
 } PtpObjectProps;
 
 typedef struct PtpPropListParser PtpPropListParser;

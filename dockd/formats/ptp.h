@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "macro.h"
+#include "ptp-datetime.h"
 
 #define PTP_HEADER_SIZE 12
 #define PTP_MAX_PARAMS 5
@@ -219,6 +220,10 @@ typedef struct PtpObjectInfo {
 
 int ptp_object_info_parse(const uint8_t *data, size_t len, PtpObjectInfo *ret);
 void ptp_object_info_done(PtpObjectInfo *info);
+/* The object's date, the camera's word: CaptureDate, else ModificationDate, in
+ * UTC (ptp_datetime_parse()); else the first of them without zone
+ * (ptp_datetime_parse_unzoned(); then *ret_unzoned). *ret 0: none told. */
+void ptp_object_info_date(const PtpObjectInfo *info, time_t *ret, bool *ret_unzoned);
 
 /* An a32 (u32 count + elements) that must fill the data exactly; at most max
  * items. Bounded by max, not by PTP_DATASET_MAX_SIZE: this is also the
@@ -230,12 +235,6 @@ int ptp_uint_parse(const uint8_t *data, size_t len, size_t size, uint64_t *ret);
 int ptp_string_parse(const uint8_t *data, size_t len, char **ret);
 /* Encode UTF-8 as a PTP string; returns bytes written or -EINVAL (too long, bad UTF-8). */
 ssize_t ptp_string_build(uint8_t *buf, size_t size, const char *utf8);
-
-/* DateTime values, UTC: "YYYYMMDDThhmmss[.s]Z" (protocol §6). A value without Z,
- * or with an offset, is rejected: cameras keep UTC. */
-int ptp_datetime_parse(const char *s, time_t *ret);
-/* Always "YYYYMMDDThhmmssZ". buf must hold 17 bytes. */
-void ptp_datetime_format(time_t t, char buf[17]);
 
 typedef struct PtpBatteryTelemetry {
         uint16_t version;

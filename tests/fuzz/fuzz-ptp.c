@@ -88,6 +88,11 @@ static void fuzz_datetime(const uint8_t *d, size_t n) {
                 return;
         memcpy(s, d, n);
         s[n] = 0;
+        /* Without zone: the same instant as with "Z" appended, read as UTC. */
+        if (PARSE(ptp_datetime_parse_unzoned(s, &t), t) >= 0) {
+                ptp_datetime_format(t, out);
+                fuzz_check(strncmp(out, s, 15) == 0);
+        }
         if (PARSE(ptp_datetime_parse(s, &t), t) < 0)
                 return;
         ptp_datetime_format(t, out);

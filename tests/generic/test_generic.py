@@ -198,20 +198,25 @@ GROWING = "DCIM/100CAM/VID_0002.MP4"
 
 
 def grow(folder, done):
-    """A camera still writing: the file grows until dockd has listed twice."""
-    with open(os.path.join(folder, GROWING), "ab") as f:
+    """A camera still writing: the file grows until dockd has listed twice,
+    its date (umtprd's ModificationDate is its mtime) kept days old, as a
+    camera whose clock is wrong would date it."""
+    path = os.path.join(folder, GROWING)
+    with open(path, "ab") as f:
         while not done():
             f.write(os.urandom(4096))
             f.flush()
+            old = time.time() - 3 * 86400
+            os.utime(path, (old, old))
             time.sleep(0.1)
 
 
 @case
 def allow_listed_growing_file_not_complete():
     """A file whose size changes between the two listings is reported as still
-    growing and neither pulled nor deleted; the others are sealed, and (the
-    section allows it) deleted from the camera once central storage confirmed
-    them."""
+    growing and neither pulled nor deleted, even though min_age is set and its
+    date says it is days old; the others are sealed, and (the section allows
+    it) deleted from the camera once central storage confirmed them."""
     def survey(rig, folder, before):
         g = generic_status(rig)
         files = {f["path"]: f for f in g["files"]}
@@ -230,7 +235,7 @@ def allow_listed_growing_file_not_complete():
         gone = sorted(p for p in WANTED if p != GROWING and p not in after)
         check(gone == sorted(found), f"deleted from the camera: {gone}")
         check(all(after[p] == before[p] for p in after if p != GROWING), "a file the dock kept changed")
-    offloaded(ANDROID, also=survey, meanwhile=grow)
+    offloaded({"generic.android": dict(ANDROID["generic.android"], min_age="1h")}, also=survey, meanwhile=grow)
 
 
 def dock_certificate_in_central_storage(rig):

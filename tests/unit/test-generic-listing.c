@@ -19,7 +19,7 @@ static GenericListing *build(const PtpObjectProps *o, size_t n, const GenericLis
         GenericCameraConfig g = config();
         GenericListing *l = NULL;
 
-        g_assert_cmpint(generic_listing_build(&g, o, n, prev, &l), ==, 0);
+        g_assert_cmpint(generic_listing_build(&g, o, n, prev, 1800000000, &l), ==, 0);
         return l;
 }
 
@@ -96,7 +96,7 @@ static void test_hostile_shapes(void) {
         g_assert_cmpuint(l->n_files, ==, 0);
         g_assert_cmpuint(l->n_skipped, ==, 7);   /* 3, 5, 6, 7, 9, 11, 13 */
         g_assert_cmpuint(l->n_not_wanted, ==, 1);   /* 4: a file named DCIM at the root */
-        g_assert_cmpint(generic_listing_build(&g, unsorted, 2, NULL, &bad), ==, -EINVAL);
+        g_assert_cmpint(generic_listing_build(&g, unsorted, 2, NULL, 0, &bad), ==, -EINVAL);
         g_assert_null(bad);
 }
 
@@ -120,11 +120,56 @@ static void test_deep_and_long(void) {
         g_assert_true(g_str_has_prefix(l->files[0].path, "DCIM/f/f/aaaa"));
 }
 
+/* min_age: a file the camera dates old enough is complete at the first
+ * listing; a date without zone needs 14 h more; a date in the future, no date,
+ * min_age 0 or a size seen to change never make it complete. */
+static void test_min_age(void) {
+        const time_t now = 1800000000, min = 600;
+        PtpObjectProps o[] = {
+                { .handle = 1, .parent = 0, .format = FOLDER, .filename = (char *) "DCIM" },
+                { .handle = 2, .parent = 1, .format = FILE_, .size = 1, .filename = (char *) "old.mp4", .date = now - min },
+                { .handle = 3, .parent = 1, .format = FILE_, .size = 1, .filename = (char *) "young.mp4", .date = now - min + 1 },
+                { .handle = 4, .parent = 1, .format = FILE_, .size = 1, .filename = (char *) "future.mp4", .date = now + 3600 },
+                { .handle = 5, .parent = 1, .format = FILE_, .size = 1, .filename = (char *) "undated.mp4" },
+                { .handle = 6, .parent = 1, .format = FILE_, .size = 1, .filename = (char *) "local-old.mp4",
+                  .date = now - min - GENERIC_UNZONED_MARGIN, .date_unzoned = true },
+                { .handle = 7, .parent = 1, .format = FILE_, .size = 1, .filename = (char *) "local-young.mp4",
+                  .date = now - min - GENERIC_UNZONED_MARGIN + 1, .date_unzoned = true },
+                { .handle = 8, .parent = 1, .format = FILE_, .size = UINT64_MAX, .filename = (char *) "big.mp4", .date = 1 },
+        };
+        static const bool want[] = { true, false, false, false, true, false, false };
+        GenericCameraConfig g = config();
+        _cleanup_(generic_listing_freep) GenericListing *a = NULL, *b = NULL, *none = NULL;
+
+        g.min_age = min * USEC_PER_SEC;
+        g_assert_cmpint(generic_listing_build(&g, o, G_N_ELEMENTS(o), NULL, now, &a), ==, 0);
+        g_assert_cmpuint(a->n_files, ==, G_N_ELEMENTS(want));
+        for (size_t i = 0; i < G_N_ELEMENTS(want); i++)
+                if (a->files[i].complete != want[i])
+                        g_error("%s: complete=%d", a->files[i].path, a->files[i].complete);
+        /* Only a UTC date is sealed (GenericFile.date); one without zone is not. */
+        g_assert_cmpint(a->files[0].date, ==, now - min);
+        g_assert_cmpint(a->files[4].date, ==, 0);
+        g_assert_cmpint(a->files[4].unzoned_date, ==, now - min - GENERIC_UNZONED_MARGIN);
+
+        /* Old by its date, but its size changed since the first listing: still being written. */
+        o[1].size = 2;
+        g_assert_cmpint(generic_listing_build(&g, o, G_N_ELEMENTS(o), a, now, &b), ==, 0);
+        g_assert_false(b->files[0].complete);
+        g_assert_true(b->files[4].complete);
+
+        g.min_age = 0;
+        g_assert_cmpint(generic_listing_build(&g, o, G_N_ELEMENTS(o), NULL, now, &none), ==, 0);
+        for (size_t i = 0; i < none->n_files; i++)
+                g_assert_false(none->files[i].complete);
+}
+
 int main(int argc, char *argv[]) {
         g_test_init(&argc, &argv, NULL);
         g_test_add_func("/generic-listing/paths-and-patterns", test_paths_and_patterns);
         g_test_add_func("/generic-listing/growing-and-renamed", test_growing_and_renamed);
         g_test_add_func("/generic-listing/hostile-shapes", test_hostile_shapes);
         g_test_add_func("/generic-listing/deep-and-long", test_deep_and_long);
+        g_test_add_func("/generic-listing/min-age", test_min_age);
         return g_test_run();
 }

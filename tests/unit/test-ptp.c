@@ -699,6 +699,31 @@ static void test_object_info(void) {
         g_assert_cmpint(t, ==, 1795299300 + 600);
         ptp_object_info_done(&o);
 
+        /* The object's date: a UTC one first (capture, then modification), else one without zone. */
+        {
+                static const struct {
+                        const char *capture, *modification;
+                        time_t t;
+                        bool unzoned;
+                } dates[] = {
+                        { "20261121T221500Z", "20261121T222500Z", 1795299300, false },
+                        { "", "20261121T222500Z", 1795299900, false },
+                        { "20261121T221500", "20261121T222500Z", 1795299900, false },
+                        { "20261121T221500", "20261121T222500", 1795299300, true },
+                        { "bogus", "20261121T222500", 1795299900, true },
+                        { NULL, "20261121T222500+0100", 0, false },
+                };
+                for (size_t i = 0; i < G_N_ELEMENTS(dates); i++) {
+                        PtpObjectInfo d = { .capture_date = (char *) dates[i].capture,
+                                            .modification_date = (char *) dates[i].modification };
+                        bool unzoned = !dates[i].unzoned;
+
+                        ptp_object_info_date(&d, &t, &unzoned);
+                        g_assert_cmpint(t, ==, dates[i].t);
+                        g_assert_true(unzoned == dates[i].unzoned);
+                }
+        }
+
         check_dataset_bounds(&parser_object_info, a);
 
         /* Keywords must be a valid string too. */
@@ -818,6 +843,30 @@ static void test_datetime(void) {
                         g_assert_cmpstr(buf, ==, cases[i].s);
         }
         g_assert_cmpint(ptp_datetime_parse(NULL, &(time_t) { 0 }), ==, -EBADMSG);
+
+        /* Without a zone (umtprd's dates): read as if UTC; a zone of any kind, or a bad date, is refused. */
+        static const struct {
+                const char *s;
+                int64_t t;
+        } unzoned[] = {
+                { "20261121T221500", 1795299300 },
+                { "20261121T221500.5", 1795299300 },
+                { "20261121T221500Z", -1 },
+                { "20261121T221500+0100", -1 },
+                { "20261121T221500.", -1 },
+                { "20230229T000000", -1 },
+                { "2026112T221500", -1 },
+        };
+        for (size_t i = 0; i < G_N_ELEMENTS(unzoned); i++) {
+                time_t t = 12345;
+                int r = ptp_datetime_parse_unzoned(unzoned[i].s, &t);
+
+                if (unzoned[i].t == -1)
+                        g_assert_true(r == -EBADMSG && t == 12345);
+                else
+                        g_assert_true(r == 0 && (int64_t) t == unzoned[i].t);
+        }
+        g_assert_cmpint(ptp_datetime_parse_unzoned(NULL, &(time_t) { 0 }), ==, -EBADMSG);
 
         /* Format agrees with gmtime over a range of instants, and round trips. */
         for (int64_t t = INT64_C(-62167219200); t < INT64_C(253402300800); t += 7777777) {
