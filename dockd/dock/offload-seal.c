@@ -59,7 +59,10 @@ int offload_sealed_inventory(const GenericListing *l, CameraInventory **ret, Sea
                         growing++;
                         continue;
                 }
-                r = seal_recording_id(f->path, f->size, f->date, id);
+                /* A date without zone is no time to seal, but it tells a file
+                 * rewritten with the same size apart from the one sealed before:
+                 * in the id only, or such a file is skipped as sealed forever. */
+                r = seal_recording_id(f->path, f->size, f->date ?: f->unzoned_date, id);
                 if (r < 0)
                         break;
                 e[n].seg.recording_id = strdup(id);

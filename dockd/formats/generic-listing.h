@@ -33,7 +33,8 @@ typedef struct GenericFile {
         time_t date;              /* the camera's (unverified) UTC date of the file, from its
                                    * ObjectInfo (ptp_object_info_date()); 0: not told */
         time_t unzoned_date;      /* its date without zone, read as UTC, when it gave no UTC
-                                   * one; only for min_age, never sealed; 0: not told */
+                                   * one; for min_age and the recording id, never sealed
+                                   * as a time; 0: not told */
 } GenericFile;
 
 typedef struct GenericListing {
