@@ -319,14 +319,17 @@ static void on_time(Camera *c, int error, uint16_t rc, time_t camera_time, void 
                 if (r < 0)
                         return bay_set_fault(b, DOCKD_MESSAGE_CUSTODY_FAILURE, "custody log cannot be written");
         }
-        if (b->ctx->config->clock_set &&
-            (error < 0 || (uint64_t) llabs(b->clock_drift) * USEC_PER_SEC > b->ctx->config->clock_drift_threshold)) {
-                if (clock_synchronised() == 0)
-                        return clock_not_set(b);
+        switch (health_clock_decision(b->ctx->config->clock_set, error >= 0, b->clock_drift,
+                                      b->ctx->config->clock_drift_threshold, clock_synchronised())) {
+        case CLOCK_NOT_SET_UNSYNCHRONISED:
+                return clock_not_set(b);
+        case CLOCK_SET:
                 r = camera_set_time(c, now, on_time_set, b);
                 if (r < 0)
                         camera_failed(b, r, "setting its clock");
                 return;
+        case CLOCK_LEAVE:
+                break;
         }
         bay_health_clock_checked(b, false);
         bay_health_start_tests(b, start_offload);
