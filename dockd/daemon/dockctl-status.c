@@ -249,6 +249,26 @@ static void detail_line(const char *label, const char *value) {
         print_line(line);
 }
 
+/* A camera that does not sign: its standard BatteryLevel and DateTime, or that
+ * it does not offer them. */
+static void generic_health_lines(struct json_object *g) {
+        char v[96];
+
+        if (!g)
+                return;
+        if (member(g, "battery_percent"))
+                snprintf(v, sizeof v, "%" PRIu64 "%% charge", u64_of(g, "battery_percent"));
+        else
+                snprintf(v, sizeof v, "not offered by the camera");
+        detail_line("Battery:", v);
+        if (member(g, "clock_drift_seconds"))
+                snprintf(v, sizeof v, "%+" PRId64 " s off, %s", json_object_get_int64(member(g, "clock_drift_seconds")),
+                         strna(string_of(g, "clock")));
+        else
+                snprintf(v, sizeof v, "not offered by the camera");
+        detail_line("Clock:", v);
+}
+
 static void bay_detail(struct json_object *bay, bool colour) {
         const char *state = string_of(bay, "state") ?: "?", *c = colour ? text_state_colour(state) : "";
         struct json_object *p = member(bay, "progress"), *fs = member(bay, "findings"), *s = member(bay, "summary");
@@ -275,6 +295,15 @@ static void bay_detail(struct json_object *bay, bool colour) {
                 snprintf(v, sizeof v, "health %.0f%%%s", json_object_get_double(member(bay, "battery_health_percent")),
                          bool_of(bay, "charged") ? ", charged" : "");
                 detail_line("Battery:", v);
+        }
+        generic_health_lines(member(bay, "generic"));
+        if (string_of(bay, "self_test")) {
+                /* "not-supported": a camera that does not sign; never shown as passed */
+                snprintf(v, sizeof v, "%s", string_of(bay, "self_test"));
+                for (char *q = v; *q; q++)
+                        if (*q == '-')
+                                *q = ' ';
+                detail_line("Self-test:", v);
         }
         if (p) {
                 progress_text(p, v, sizeof v);

@@ -209,6 +209,9 @@ static int run_self_test(sd_bus_message *call, const char *action, const BusCall
         if (r == -ENODEV)
                 return sd_bus_error_setf(error, DOCKD_ERROR_NO_CAMERA, "No camera is identified in bay %u.",
                                          b->index);
+        if (r == -EOPNOTSUPP)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_NOT_SUPPORTED, "The camera in bay %u does not sign and "
+                                         "has no self-test: it shows as not supported.", b->index);
         if (r == -EPERM)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_FAILED, "Bay %u is in fault for a reason of the dock, "
                                          "not of its camera (%s): a self-test cannot clear it.", b->index,

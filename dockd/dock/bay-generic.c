@@ -37,6 +37,19 @@ void bay_generic_log(Bay *b, Camera *c, const GenericCameraConfig *g, const char
 #define GENERIC_STATUS_FILES_MAX 64
 #define GENERIC_LOG_FILES_MAX 16
 
+const char *generic_clock_to_string(const GenericSurveyResult *res) {
+        if (!res->have_clock)
+                return "not-offered";
+        switch (res->clock_decision) {
+        case CLOCK_SET:
+                return res->clock_corrected ? "set" : "set-refused";
+        case CLOCK_NOT_SET_UNSYNCHRONISED:
+                return "not-set-dock-unsynchronised";
+        default:
+                return "drift-recorded";
+        }
+}
+
 struct json_object *bay_generic_status(const GenericCameraConfig *g, const GenericSurveyResult *res,
                                           size_t complete, const char *note) {
         const GenericListing *l = res->listing;
@@ -54,8 +67,10 @@ struct json_object *bay_generic_status(const GenericCameraConfig *g, const Gener
         json_object_object_add(o, "still_growing", json_object_new_int64((int64_t) (l->n_files - complete)));
         json_object_object_add(o, "not_recordings", json_object_new_int64((int64_t) l->n_not_wanted));
         json_object_object_add(o, "path_unknown", json_object_new_int64((int64_t) l->n_skipped));
+        json_object_object_add(o, "battery", json_object_new_string(res->have_battery ? "offered" : "not-offered"));
         if (res->have_battery)
                 json_object_object_add(o, "battery_percent", json_object_new_int((int) res->battery_percent));
+        json_object_object_add(o, "clock", json_object_new_string(generic_clock_to_string(res)));
         if (res->have_clock)
                 json_object_object_add(o, "clock_drift_seconds", json_object_new_int64(res->clock_drift));
         for (size_t i = 0; i < MIN(l->n_files, (size_t) GENERIC_STATUS_FILES_MAX); i++) {

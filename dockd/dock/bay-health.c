@@ -116,6 +116,7 @@ static void file_report(Bay *b) {
                 .findings = &fresh,
                 .battery_history = batt,
                 .follows = b->report_id[0] ? b->report_id : NULL,
+                .self_test = bay_health_self_test_status(b),
         };
         char id[37];
         int r;
@@ -312,6 +313,8 @@ static void on_rerun_started(Camera *c, int error, uint16_t rc, void *userdata) 
 int bay_health_can_rerun_self_test(const Bay *b) {
         if (!b->camera || b->camera->gone || !b->serial || b->disabled)
                 return -ENODEV;
+        if (b->generic)
+                return -EOPNOTSUPP;
         if (b->state != BAY_READY && b->state != BAY_FAULT)
                 return -EBUSY;
         /* A fault of the dock's (bay_set_fault(): custody, port power) has no
@@ -319,6 +322,19 @@ int bay_health_can_rerun_self_test(const Bay *b) {
         if (b->state == BAY_FAULT && findings_max(&b->findings) < SEVERITY_ERROR)
                 return -EPERM;
         return 0;
+}
+
+const char *bay_health_self_test_status(const Bay *b) {
+        if (b->generic)
+                return "not-supported";
+        if (b->self_test_started && !b->self_test_done)
+                return "running";
+        if (!b->self_test_done)
+                return "not-run";
+        for (const char *const *c = self_test_codes; *c; c++)
+                if (findings_has(&b->findings, *c))
+                        return "failed";
+        return "passed";
 }
 
 int bay_health_rerun_self_test(Bay *b) {
@@ -603,7 +619,8 @@ void bay_health_docked(Bay *b) {
 }
 
 void bay_health_clock_checked(Bay *b, bool corrected) {
-        if (b->clock_known)
+        /* Once a docking: a camera that came back is checked again. */
+        if (b->clock_known && !findings_has(&b->findings, "clock-drift"))
                 health_check_clock(b->ctx->config, b->clock_drift, corrected, &b->findings);
 }
 

@@ -34,10 +34,17 @@ void bay_health_file_fault(Bay *b, const char *code, Severity severity, const ch
  * fault) may re-run it. Returns 0 once started, the errors of
  * bay_health_can_rerun_self_test(), or the camera's error. */
 int bay_health_rerun_self_test(Bay *b);
-/* Whether bay_health_rerun_self_test() would start: 0, -ENODEV, -EBUSY, or
+/* Whether bay_health_rerun_self_test() would start: 0, -ENODEV, -EBUSY,
+ * -EOPNOTSUPP for a camera that does not sign (it has no self-test), or
  * -EPERM for a bay in fault for a reason of the dock's (no camera finding):
  * a self-test must not settle that one as ready. */
 int bay_health_can_rerun_self_test(const Bay *b);
+/* The docking's self-test, as status "self_test" and the report's
+ * "self_test" say it (docs/malfunction-report.md): "passed", "failed" (a
+ * self-test finding: a component failed, no result, no completion), "running",
+ * "not-run" (not yet, [health] self_test = no, or it could not be started), or
+ * "not-supported" for a camera that does not sign: never passed, never failed. */
+const char *bay_health_self_test_status(const Bay *b);
 /* A camera event (SelfTestComplete). */
 void bay_health_event(Bay *b, const PtpContainer *e);
 /* The docking ended: file what was found and not yet reported; charger back to auto. */

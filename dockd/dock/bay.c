@@ -259,48 +259,69 @@ static void start_offload(Bay *b) {
 
 /* ---- clock ---- */
 
+/* The camera took the dock's time (corrected), or refused it (rc). */
+static void clock_set_logged(Bay *b, bool corrected, uint16_t rc) {
+        char drift[32];
+
+        if (!corrected)
+                return (void) log_bay_warning(b, "Camera refused to set its clock (0x%04x).", rc);
+        snprintf(drift, sizeof drift, "%+" PRId64 " s", b->clock_drift);
+        log_full_errno_ctx(LOG_NOTICE, 0,
+                           (&(LogContext) {
+                                   .bay = b->name, .serial = b->serial, .message_id = DOCKD_MESSAGE_CLOCK_ADJUSTED,
+                                   .fields = (const LogField[]) { { "DOCKD_DRIFT", drift }, {} },
+                           }),
+                           "Camera clock was off by %s; set from the dock's clock.", drift);
+}
+
 static void on_time_set(Camera *c, int error, uint16_t rc, void *userdata) {
         Bay *b = userdata;
-        char drift[32];
 
         if (c != b->camera)
                 return;
         if (error < 0 && error != -EREMOTEIO)
                 return camera_failed(b, error, "setting its clock");
         bay_health_clock_checked(b, error >= 0);
-        if (error < 0)
-                log_bay_warning(b, "Camera refused to set its clock (0x%04x).", rc);
-        else {
-                snprintf(drift, sizeof drift, "%+" PRId64 " s", b->clock_drift);
-                log_full_errno_ctx(LOG_NOTICE, 0,
-                                   (&(LogContext) {
-                                           .bay = b->name, .serial = b->serial, .message_id = DOCKD_MESSAGE_CLOCK_ADJUSTED,
-                                           .fields = (const LogField[]) { { "DOCKD_DRIFT", drift }, {} },
-                                   }),
-                                   "Camera clock was off by %s; set from the dock's clock.", drift);
-        }
+        clock_set_logged(b, error >= 0, rc);
         bay_health_start_tests(b, start_offload);
 }
 
 /* The camera's clock would be set, but the dock's own is not synchronised: a
  * wrong dock clock must not become the time stamp of evidence. */
-static void clock_not_set(Bay *b) {
+static int clock_not_set_recorded(Bay *b) {
         static const char reason[] = "the dock's clock is not synchronised (adjtimex: STA_UNSYNC)";
         int r;
 
         r = custody_log_record(b->ctx->custody, CUSTODY_CLOCK_NOT_SET, b->name, b->serial, NULL,
                                (const LogField[]) { { "reason", reason }, {} });
         if (r < 0)
-                return bay_set_fault(b, DOCKD_MESSAGE_CUSTODY_FAILURE, "custody log cannot be written");
+                return r;
         log_bay_warning(b, "Camera clock not set: %s.", reason);
+        return 0;
+}
+
+static void clock_not_set(Bay *b) {
+        if (clock_not_set_recorded(b) < 0)
+                return bay_set_fault(b, DOCKD_MESSAGE_CUSTODY_FAILURE, "custody log cannot be written");
         bay_health_clock_checked(b, false);
         bay_health_start_tests(b, start_offload);
+}
+
+/* The drift the camera's clock showed, in custody (and status) before anything
+ * is done about it. */
+static int clock_drift_recorded(Bay *b, int64_t drift_seconds) {
+        char drift[32];
+
+        b->clock_drift = drift_seconds;
+        b->clock_known = true;
+        snprintf(drift, sizeof drift, "%" PRId64, drift_seconds);
+        return custody_log_record(b->ctx->custody, CUSTODY_CLOCK, b->name, b->serial, NULL,
+                                  (const LogField[]) { { "drift_seconds", drift }, {} });
 }
 
 static void on_time(Camera *c, int error, uint16_t rc, time_t camera_time, void *userdata) {
         Bay *b = userdata;
         time_t now = time(NULL);
-        char drift[32];
         int r;
 
         if (c != b->camera)
@@ -310,23 +331,19 @@ static void on_time(Camera *c, int error, uint16_t rc, time_t camera_time, void 
         if (error < 0) {
                 log_bay_warning(b, "Camera clock unreadable; setting it.");
                 b->clock_drift = 0;
-        } else {
-                b->clock_drift = (int64_t) camera_time - (int64_t) now;
-                b->clock_known = true;
-                snprintf(drift, sizeof drift, "%" PRId64, b->clock_drift);
-                r = custody_log_record(b->ctx->custody, CUSTODY_CLOCK, b->name, b->serial, NULL,
-                                    (const LogField[]) { { "drift_seconds", drift }, {} });
-                if (r < 0)
-                        return bay_set_fault(b, DOCKD_MESSAGE_CUSTODY_FAILURE, "custody log cannot be written");
-        }
-        if (b->ctx->config->clock_set &&
-            (error < 0 || (uint64_t) llabs(b->clock_drift) * USEC_PER_SEC > b->ctx->config->clock_drift_threshold)) {
-                if (clock_synchronised() == 0)
-                        return clock_not_set(b);
+        } else if (clock_drift_recorded(b, (int64_t) camera_time - (int64_t) now) < 0)
+                return bay_set_fault(b, DOCKD_MESSAGE_CUSTODY_FAILURE, "custody log cannot be written");
+        switch (health_clock_decision(b->ctx->config->clock_set, error >= 0, b->clock_drift,
+                                      b->ctx->config->clock_drift_threshold, clock_synchronised())) {
+        case CLOCK_NOT_SET_UNSYNCHRONISED:
+                return clock_not_set(b);
+        case CLOCK_SET:
                 r = camera_set_time(c, now, on_time_set, b);
                 if (r < 0)
                         camera_failed(b, r, "setting its clock");
                 return;
+        case CLOCK_LEAVE:
+                break;
         }
         bay_health_clock_checked(b, false);
         bay_health_start_tests(b, start_offload);
@@ -513,6 +530,25 @@ static int generic_docked(Bay *b, Camera *c) {
         return 0;
 }
 
+/* A camera that does not sign told its DateTime: the drift is recorded as a
+ * signing camera's is, and what the survey did about it ([generic.NAME]
+ * clock_set) logged; then the same clock check. */
+static int generic_clock(Bay *b, const GenericSurveyResult *res) {
+        int r;
+
+        if (!res->have_clock)
+                return 0;
+        r = clock_drift_recorded(b, res->clock_drift);
+        if (r >= 0 && res->clock_decision == CLOCK_NOT_SET_UNSYNCHRONISED)
+                r = clock_not_set_recorded(b);
+        if (r < 0)
+                return r;
+        if (res->clock_decision == CLOCK_SET)
+                clock_set_logged(b, res->clock_corrected, res->clock_set_rc);
+        bay_health_clock_checked(b, res->clock_decision == CLOCK_SET && res->clock_corrected);
+        return 0;
+}
+
 /* The survey of an allow-listed camera that does not sign is done: its
  * complete files are offloaded as a signing camera's segments are, each
  * sealed by the dock (offload_start_sealed()). */
@@ -552,6 +588,8 @@ static void on_surveyed(Camera *c, int error, const GenericSurveyResult *res, vo
                     battery, clock);
         bay_generic_log_files(b, l);
         r = generic_docked(b, c);
+        if (r >= 0)
+                r = generic_clock(b, res);
         if (r < 0)
                 return bay_set_fault(b, DOCKD_MESSAGE_CUSTODY_FAILURE, "custody log cannot be written");
         json_object_put(b->generic_status);
@@ -592,7 +630,7 @@ static void not_signing(Bay *b, Camera *c) {
                 return leave_alone(b, c, "generic camera: serial not usable");
         }
         b->survey = generic_survey_free(b->survey);
-        r = generic_survey_start(c, g, on_surveyed, b, &b->survey);
+        r = generic_survey_start(c, g, b->ctx->config->clock_drift_threshold, on_surveyed, b, &b->survey);
         if (r < 0)
                 survey_failed(b, c, g, r);
 }
@@ -921,6 +959,7 @@ struct json_object *bay_status_json(Bay *b) {
                                                json_object_new_double((double) b->battery.full_charge_mah * 100 /
                                                                       b->battery.design_mah));
                 json_object_object_add(o, "charged", json_object_new_boolean(b->charge_full));
+                json_object_object_add(o, "self_test", json_object_new_string(bay_health_self_test_status(b)));
         }
         if (b->have_summary) {
                 struct json_object *so = json_object_new_object();

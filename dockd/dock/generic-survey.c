@@ -4,11 +4,13 @@
  * noted as not offered, a transport failure ends the survey. */
 #include <time.h>
 
+#include "clock-util.h"
 #include "generic-survey.h"
 
 struct GenericSurvey {
         Camera *camera;
         const GenericCameraConfig *config;
+        usec_t drift_threshold;
         generic_survey_done_t cb;
         void *userdata;
         sd_event_source *timer;
@@ -77,16 +79,36 @@ static bool survey_failed(GenericSurvey *s, int error) {
         return true;
 }
 
-static void on_time(Camera *c, int error, uint16_t rc, time_t camera_time, void *userdata) {
+static void on_time_set(Camera *c, int error, uint16_t rc, void *userdata) {
         GenericSurvey *s = userdata;
 
         if (survey_failed(s, error))
                 return;
-        if (error >= 0) {
-                s->result.have_clock = true;
-                s->result.clock_drift = (int64_t) camera_time - (int64_t) time(NULL);
-        }
+        s->result.clock_corrected = error >= 0;
+        s->result.clock_set_rc = rc;
         list(s);
+}
+
+/* A clock that cannot be read is left alone: this camera's DateTime is set
+ * only where it offers one and the section says so. */
+static void on_time(Camera *c, int error, uint16_t rc, time_t camera_time, void *userdata) {
+        GenericSurvey *s = userdata;
+        time_t now = time(NULL);
+        int r;
+
+        if (survey_failed(s, error))
+                return;
+        if (error < 0)
+                return list(s);
+        s->result.have_clock = true;
+        s->result.clock_drift = (int64_t) camera_time - (int64_t) now;
+        s->result.clock_decision = health_clock_decision(s->config->clock_set, true, s->result.clock_drift,
+                                                         s->drift_threshold, clock_synchronised());
+        if (s->result.clock_decision != CLOCK_SET)
+                return list(s);
+        r = camera_set_time(c, now, on_time_set, s);
+        if (r < 0)
+                survey_end(s, r);
 }
 
 /* Only what DeviceInfo announces is asked for (PTP 1.0 §5.5.1). */
@@ -125,14 +147,16 @@ static void on_session(Camera *c, int error, uint16_t rc, void *userdata) {
                 survey_end(s, r);
 }
 
-int generic_survey_start(Camera *c, const GenericCameraConfig *g, generic_survey_done_t cb, void *userdata,
-                         GenericSurvey **ret) {
+int generic_survey_start(Camera *c, const GenericCameraConfig *g, usec_t drift_threshold, generic_survey_done_t cb,
+                         void *userdata, GenericSurvey **ret) {
         GenericSurvey *s = calloc(1, sizeof *s);
         int r;
 
         if (!s)
                 return -ENOMEM;
-        *s = (GenericSurvey) { .camera = camera_ref(c), .config = g, .cb = cb, .userdata = userdata };
+        *s = (GenericSurvey) {
+                .camera = camera_ref(c), .config = g, .drift_threshold = drift_threshold, .cb = cb, .userdata = userdata,
+        };
         *ret = s;   /* before the first step: cb may come at once, and free it */
         if (c->session_open) {
                 /* Identification opened it (camera.c). Never a second OpenSession:

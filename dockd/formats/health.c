@@ -251,6 +251,13 @@ void health_check_clock(const DockdConfig *c, int64_t drift, bool corrected, Fin
                      corrected ? " (corrected)" : " and could not be corrected");
 }
 
+ClockDecision health_clock_decision(bool set_configured, bool drift_known, int64_t drift, usec_t threshold,
+                                    int dock_synchronised) {
+        if (!set_configured || (drift_known && (uint64_t) llabs(drift) * USEC_PER_SEC <= threshold))
+                return CLOCK_LEAVE;
+        return dock_synchronised == 0 ? CLOCK_NOT_SET_UNSYNCHRONISED : CLOCK_SET;
+}
+
 void health_check_undocked(const DockdConfig *c, time_t last, time_t now, FindingList *out) {
         struct json_object *m;
 

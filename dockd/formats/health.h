@@ -57,6 +57,19 @@ void health_check_storage(const DockdConfig *c, uint64_t capacity, uint64_t used
 void health_check_clock(const DockdConfig *c, int64_t drift_seconds, bool corrected, FindingList *out);
 void health_check_undocked(const DockdConfig *c, time_t last_docked, time_t now, FindingList *out);
 
+/* Whether to set a camera's clock after reading it: only where configured
+ * (set_configured), only when it is off by more than threshold or could not be
+ * read (drift_known false), and never while the dock's own clock is not
+ * synchronised (dock_synchronised 0, clock_synchronised()): a wrong dock clock
+ * must not become the time stamp of evidence. */
+typedef enum ClockDecision {
+        CLOCK_LEAVE,                 /* record the drift only */
+        CLOCK_SET,
+        CLOCK_NOT_SET_UNSYNCHRONISED,
+} ClockDecision;
+ClockDecision health_clock_decision(bool set_configured, bool drift_known, int64_t drift, usec_t threshold,
+                                    int dock_synchronised);
+
 /* A camera's history across dockings (camera-history.h keeps it). */
 typedef struct BatterySample {
         time_t time;

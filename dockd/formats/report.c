@@ -53,6 +53,8 @@ static char *render_text(const ReportContext *ctx, const Report *r, const char *
         fprintf(f, "Dock %s, bay %u, %s. Severity: %s.\n", ctx->dock, ctx->bay, when, severity_to_string(r->severity));
         if (r->severity >= SEVERITY_ERROR)
                 fprintf(f, "Do not issue this camera for a shift until the findings are resolved.\n");
+        if (streq_ptr(ctx->self_test, "not-supported"))   /* nobody reads its absence as a pass */
+                fprintf(f, "Self-test: not supported by this camera (it does not sign); not run, not passed.\n");
         fputc('\n', f);
         for (size_t i = 0; i < ctx->findings->n; i++) {
                 const Finding *x = &ctx->findings->items[i];
@@ -114,6 +116,8 @@ int report_render(const ReportContext *ctx, time_t now, Report *ret) {
                                ctx->battery_history ? json_object_get(ctx->battery_history) : json_object_new_array());
         if (ctx->offload)
                 json_object_object_add(o, "offload", json_object_get(ctx->offload));
+        if (ctx->self_test)
+                json_object_object_add(o, "self_test", json_object_new_string(ctx->self_test));
         json_object_object_add(o, "follows", ctx->follows ? json_object_new_string(ctx->follows) : NULL);
 
         r.json = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));

@@ -24,6 +24,7 @@ typedef struct ReportContext {
         struct json_object *battery_history;  /* borrowed; may be NULL */
         struct json_object *offload;          /* borrowed; may be NULL */
         const char *follows;                  /* id of the earlier report of this docking, or NULL */
+        const char *self_test;                /* "passed", "not-supported" …; NULL: not told */
 } ReportContext;
 
 typedef struct Report {

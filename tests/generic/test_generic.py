@@ -180,8 +180,16 @@ def allow_listed_listed_in_nested_folders():
               f"counts: {g}")
         check(g["not_recordings"] == len(FILES) - len(WANTED), f"not_recordings: {g}")
         check(g["path_unknown"] == 0, f"path_unknown: {g}")
-        # umtprd's BatteryLevel is always 0x8000 and it has no DateTime: not offered.
+        # umtprd's BatteryLevel is always 0x8000 and it has no DateTime: not
+        # offered, and so nothing set; it has no self-test: never passed.
         check("battery_percent" not in g and "clock_drift_seconds" not in g, f"health: {g}")
+        check(g["battery"] == "not-offered" and g["clock"] == "not-offered", f"health: {g}")
+        b = rig.bay(1)
+        check(b["self_test"] == "not-supported", f"self_test: {b.get('self_test')}")
+        check("clock_drift_seconds" not in b, f"bay 1 has a clock drift: {b}")
+        check(not any(r["event"] in ("clock-drift", "clock-not-set") for r in rig.custody_records()),
+              "custody has a clock record for a camera without DateTime")
+        check("set from the dock's clock" not in rig.dockd.log(), "dockd set a clock umtprd does not offer")
         check(g["note"] == f"generic camera: listed {len(WANTED)} recording(s); sealed by the dock",
               f"note: {g['note']}")
         log = rig.dockd.log()
@@ -191,6 +199,10 @@ def allow_listed_listed_in_nested_folders():
             check(f"Generic camera recording {p}: {FILES[p]} bytes, complete." in log, f"the log does not list {p}")
         text = dockctl("bay", "1", env=rig.env).stdout
         check(g["note"] in text, f"dockctl bay 1 does not say it:\n{text}")
+        for line in ("Self-test: not supported", "Battery:   not offered by the camera",
+                     "Clock:     not offered by the camera"):
+            check(line in text, f"dockctl bay 1 does not say {line!r}:\n{text}")
+        check("passed" not in text, f"dockctl bay 1 says passed:\n{text}")
     offloaded(KEEP, also=survey)
 
 
@@ -490,6 +502,9 @@ def allow_listed_read_only_storage_not_cleared():
         codes = [f["code"] for f in b["findings"]]
         check("camera-storage-not-cleared" in codes, f"findings: {b['findings']}")
         check(any("Camera storage not cleared" in f["summary"] for f in b["findings"]), f"findings: {b['findings']}")
+        # Never passed, never failed (the report says the same: tests/unit/test-report.c).
+        check(b["self_test"] == "not-supported", f"self_test: {b.get('self_test')}")
+        check(not any(c.startswith("self-test") for c in codes), f"findings: {b['findings']}")
     offloaded(ANDROID, camera={"umtprd_storage": "ro"}, also=after)
 
 

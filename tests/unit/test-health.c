@@ -107,6 +107,29 @@ static void test_clock_drift(void) {
         findings_clear(&l);
 }
 
+/* The camera's clock is changed only where configured: [dock] clock_set for a
+ * signing camera, [generic.NAME] clock_set for one that does not sign. */
+static void test_clock_decision(void) {
+        usec_t t = 5 * USEC_PER_SEC;
+
+        /* Not configured: the drift is recorded, nothing is set, however far off. */
+        g_assert_cmpint(health_clock_decision(false, true, 86400, t, 1), ==, CLOCK_LEAVE);
+        g_assert_cmpint(health_clock_decision(false, false, 0, t, 1), ==, CLOCK_LEAVE);
+        g_assert_cmpint(health_clock_decision(false, true, -86400, t, 0), ==, CLOCK_LEAVE);
+        /* Configured: within the threshold left alone, beyond it set, either way. */
+        g_assert_cmpint(health_clock_decision(true, true, 5, t, 1), ==, CLOCK_LEAVE);
+        g_assert_cmpint(health_clock_decision(true, true, -5, t, 1), ==, CLOCK_LEAVE);
+        g_assert_cmpint(health_clock_decision(true, true, 6, t, 1), ==, CLOCK_SET);
+        g_assert_cmpint(health_clock_decision(true, true, -6, t, 1), ==, CLOCK_SET);
+        g_assert_cmpint(health_clock_decision(true, true, INT64_MIN + 1, t, 1), ==, CLOCK_SET);
+        /* An unreadable clock is set. */
+        g_assert_cmpint(health_clock_decision(true, false, 0, t, 1), ==, CLOCK_SET);
+        /* Never from a dock clock that is not synchronised; unknown (< 0) is not "not synchronised". */
+        g_assert_cmpint(health_clock_decision(true, true, 600, t, 0), ==, CLOCK_NOT_SET_UNSYNCHRONISED);
+        g_assert_cmpint(health_clock_decision(true, false, 0, t, 0), ==, CLOCK_NOT_SET_UNSYNCHRONISED);
+        g_assert_cmpint(health_clock_decision(true, true, 600, t, -EPERM), ==, CLOCK_SET);
+}
+
 static void test_missed_uploads(void) {
         _cleanup_(config_freep) DockdConfig *c = defaults();
         time_t now = 1800000000;
@@ -172,6 +195,7 @@ int main(int argc, char *argv[]) {
         g_test_add_func("/health/battery", test_battery);
         g_test_add_func("/health/battery-declining", test_battery_declining);
         g_test_add_func("/health/storage-nearly-full", test_storage_nearly_full);
+        g_test_add_func("/health/clock-decision", test_clock_decision);
         g_test_add_func("/health/clock-drift", test_clock_drift);
         g_test_add_func("/health/missed-uploads", test_missed_uploads);
         g_test_add_func("/health/self-test", test_self_test);

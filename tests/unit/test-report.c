@@ -127,6 +127,33 @@ static void test_unknown_officer_and_follow_up(void) {
         fixture_done(&fx);
 }
 
+/* A camera that does not sign has no self-test: the report says "not
+ * supported", in JSON and in words, and never passed; a report that is not
+ * told has no field at all. */
+static void test_self_test_not_supported(void) {
+        Fixture fx = {};
+        Report r;
+        struct json_object *o, *v;
+
+        fixture_init(&fx, NULL, NULL);
+        g_assert_cmpint(report_render(&fx.ctx, NOW, &r), ==, 0);
+        o = json_tokener_parse(r.json);
+        g_assert_false(json_object_object_get_ex(o, "self_test", &v));
+        g_assert_null(strstr(r.text, "Self-test"));
+        json_object_put(o);
+        report_done(&r);
+
+        fx.ctx.self_test = "not-supported";
+        g_assert_cmpint(report_render(&fx.ctx, NOW, &r), ==, 0);
+        o = json_tokener_parse(r.json);
+        g_assert_cmpstr(string_at(o, "self_test"), ==, "not-supported");
+        g_assert_nonnull(strstr(r.text, "\nSelf-test: not supported by this camera (it does not sign); not run, "
+                                        "not passed.\n"));
+        json_object_put(o);
+        report_done(&r);
+        fixture_done(&fx);
+}
+
 static void test_nothing_to_report(void) {
         FindingList none = {};
         ReportContext ctx = { .dock = "d", .bay = 1, .serial = "BWC-0001", .findings = &none };
@@ -163,6 +190,7 @@ int main(int argc, char *argv[]) {
         g_test_init(&argc, &argv, NULL);
         g_test_add_func("/report/schema", test_schema);
         g_test_add_func("/report/unknown-officer-and-follow-up", test_unknown_officer_and_follow_up);
+        g_test_add_func("/report/self-test-not-supported", test_self_test_not_supported);
         g_test_add_func("/report/nothing-to-report", test_nothing_to_report);
         g_test_add_func("/report/text", test_text);
         return g_test_run();
