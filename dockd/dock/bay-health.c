@@ -618,10 +618,10 @@ void bay_health_docked(Bay *b) {
         }
 }
 
-void bay_health_clock_checked(Bay *b, bool corrected) {
+void bay_health_clock_checked(Bay *b, ClockOutcome outcome) {
         /* Once a docking: a camera that came back is checked again. */
         if (b->clock_known && !findings_has(&b->findings, "clock-drift"))
-                health_check_clock(b->ctx->config, b->clock_drift, corrected, &b->findings);
+                health_check_clock(b->ctx->config, b->clock_drift, outcome, &b->findings);
 }
 
 void bay_health_inhibit_charge(Bay *b, bool inhibit) {

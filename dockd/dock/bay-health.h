@@ -17,7 +17,7 @@ bool bay_health_docking_resumable(Bay *b, const char *serial);
  * charge watch, and the docking's record in <state_dir>/bays/. */
 void bay_health_docked(Bay *b);
 /* The clock was checked (and set when corrected). */
-void bay_health_clock_checked(Bay *b, bool corrected);
+void bay_health_clock_checked(Bay *b, ClockOutcome outcome);
 /* State testing: battery telemetry, start the self-test, then call next. */
 void bay_health_start_tests(Bay *b, void (*next)(Bay *b));
 /* The offload finished: storage check, self-test result, battery, charge; then

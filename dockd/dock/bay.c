@@ -281,7 +281,7 @@ static void on_time_set(Camera *c, int error, uint16_t rc, void *userdata) {
                 return;
         if (error < 0 && error != -EREMOTEIO)
                 return camera_failed(b, error, "setting its clock");
-        bay_health_clock_checked(b, error >= 0);
+        bay_health_clock_checked(b, error >= 0 ? CLOCK_CORRECTED : CLOCK_NOT_CORRECTED);
         clock_set_logged(b, error >= 0, rc);
         bay_health_start_tests(b, start_offload);
 }
@@ -303,7 +303,7 @@ static int clock_not_set_recorded(Bay *b) {
 static void clock_not_set(Bay *b) {
         if (clock_not_set_recorded(b) < 0)
                 return bay_set_fault(b, DOCKD_MESSAGE_CUSTODY_FAILURE, "custody log cannot be written");
-        bay_health_clock_checked(b, false);
+        bay_health_clock_checked(b, CLOCK_NOT_CORRECTED);
         bay_health_start_tests(b, start_offload);
 }
 
@@ -345,7 +345,8 @@ static void on_time(Camera *c, int error, uint16_t rc, time_t camera_time, void 
         case CLOCK_LEAVE:
                 break;
         }
-        bay_health_clock_checked(b, false);
+        /* Left: within the threshold (no finding), or clock_set = no. */
+        bay_health_clock_checked(b, CLOCK_LEFT_AS_CONFIGURED);
         bay_health_start_tests(b, start_offload);
 }
 
@@ -545,7 +546,9 @@ static int generic_clock(Bay *b, const GenericSurveyResult *res) {
                 return r;
         if (res->clock_decision == CLOCK_SET)
                 clock_set_logged(b, res->clock_corrected, res->clock_set_rc);
-        bay_health_clock_checked(b, res->clock_decision == CLOCK_SET && res->clock_corrected);
+        bay_health_clock_checked(b, res->clock_decision == CLOCK_LEAVE ? CLOCK_LEFT_AS_CONFIGURED
+                                    : res->clock_decision == CLOCK_SET && res->clock_corrected ? CLOCK_CORRECTED
+                                    : CLOCK_NOT_CORRECTED);
         return 0;
 }
 

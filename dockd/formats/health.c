@@ -236,7 +236,15 @@ void health_check_storage(const DockdConfig *c, uint64_t capacity, uint64_t used
                      "shift's recordings.", pct, c->health_storage_nearly_full);
 }
 
-void health_check_clock(const DockdConfig *c, int64_t drift, bool corrected, FindingList *out) {
+/* A clock left as configured is the agency's choice, not a camera fault: a
+ * warning, as a corrected one is; only one that could not be set is an error. */
+void health_check_clock(const DockdConfig *c, int64_t drift, ClockOutcome outcome, FindingList *out) {
+        static const char *const how[] = {
+                [CLOCK_CORRECTED] = " (corrected)",
+                [CLOCK_NOT_CORRECTED] = " and could not be corrected",
+                [CLOCK_LEFT_AS_CONFIGURED] = " (not set: clock_set = no)",
+        };
+        bool corrected = outcome == CLOCK_CORRECTED;
         struct json_object *m;
 
         if ((uint64_t) llabs(drift) * USEC_PER_SEC <= c->clock_drift_threshold)
@@ -245,10 +253,12 @@ void health_check_clock(const DockdConfig *c, int64_t drift, bool corrected, Fin
         put_int(m, "drift_seconds", drift);
         put_int(m, "threshold_seconds", (int64_t) (c->clock_drift_threshold / USEC_PER_SEC));
         json_object_object_add(m, "corrected", json_object_new_boolean(corrected));
-        findings_add(out, "clock-drift", corrected ? SEVERITY_WARNING : SEVERITY_ERROR, "metadata", m,
-                     "Camera clock was %s by %" PRId64 " s%s; recordings made before this docking carry "
-                     "shifted timestamps.", drift > 0 ? "ahead" : "behind", (int64_t) llabs(drift),
-                     corrected ? " (corrected)" : " and could not be corrected");
+        if (outcome == CLOCK_LEFT_AS_CONFIGURED)
+                json_object_object_add(m, "set_configured", json_object_new_boolean(false));
+        findings_add(out, "clock-drift", outcome == CLOCK_NOT_CORRECTED ? SEVERITY_ERROR : SEVERITY_WARNING,
+                     "metadata", m, "Camera clock was %s by %" PRId64 " s%s; recordings made before this docking "
+                     "carry shifted timestamps.", drift > 0 ? "ahead" : "behind", (int64_t) llabs(drift),
+                     how[outcome]);
 }
 
 ClockDecision health_clock_decision(bool set_configured, bool drift_known, int64_t drift, usec_t threshold,

@@ -54,7 +54,13 @@ const char *policy_text(const char *id);
 void health_check_battery(const DockdConfig *c, const PtpBatteryTelemetry *t, FindingList *out);
 void health_check_self_test(const PtpSelfTestResult *r, FindingList *out);
 void health_check_storage(const DockdConfig *c, uint64_t capacity, uint64_t used, FindingList *out);
-void health_check_clock(const DockdConfig *c, int64_t drift_seconds, bool corrected, FindingList *out);
+/* What became of a camera's clock that was read. */
+typedef enum ClockOutcome {
+        CLOCK_CORRECTED,        /* set from the dock's clock */
+        CLOCK_NOT_CORRECTED,    /* it should have been, and was not: refused, or the dock's clock unsynchronised */
+        CLOCK_LEFT_AS_CONFIGURED, /* clock_set = no: only recorded */
+} ClockOutcome;
+void health_check_clock(const DockdConfig *c, int64_t drift_seconds, ClockOutcome outcome, FindingList *out);
 void health_check_undocked(const DockdConfig *c, time_t last_docked, time_t now, FindingList *out);
 
 /* Whether to set a camera's clock after reading it: only where configured

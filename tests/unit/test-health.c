@@ -95,15 +95,20 @@ static void test_clock_drift(void) {
         const Finding *f;
 
         /* Within clock_drift_threshold (1 s by default): nothing. */
-        health_check_clock(c, 1, true, &l);
+        health_check_clock(c, 1, CLOCK_CORRECTED, &l);
         g_assert_cmpuint(l.n, ==, 0);
         /* Off by more: a warning when corrected, an error when it could not be (C.4). */
-        health_check_clock(c, -120, true, &l);
+        health_check_clock(c, -120, CLOCK_CORRECTED, &l);
         f = only(&l, "clock-drift", SEVERITY_WARNING, "C.4");
         g_assert_cmpint(measured_int(f, "drift_seconds"), ==, -120);
         findings_clear(&l);
-        health_check_clock(c, 3600, false, &l);
+        health_check_clock(c, 3600, CLOCK_NOT_CORRECTED, &l);
         only(&l, "clock-drift", SEVERITY_ERROR, "C.4");
+        findings_clear(&l);
+        /* Left as configured (clock_set = no): the agency's choice, not a fault. */
+        health_check_clock(c, 3600, CLOCK_LEFT_AS_CONFIGURED, &l);
+        f = only(&l, "clock-drift", SEVERITY_WARNING, "C.4");
+        g_assert_nonnull(strstr(f->summary, "clock_set = no"));
         findings_clear(&l);
 }
 
