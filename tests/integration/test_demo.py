@@ -41,6 +41,21 @@ def demo_command(out):
             sys.executable, os.path.join(SRC, "scripts", "demo.py")]
 
 
+def run_recipe(recipe, n, what):
+    """A printed hand-check recipe: its continuation lines joined, exactly n
+    commands, each run as printed and succeeding. Returns the commands."""
+    recipe = re.sub(r"\\\n\s*", "", recipe)
+    cmds = [line.strip() for line in recipe.splitlines() if line.strip()]
+    if len(cmds) != n:
+        sys.exit(f"expected {n} {what}, found {cmds}")
+    for cmd in cmds:
+        r = subprocess.run(cmd, shell=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        print(f"$ {cmd}\n{r.stdout}")
+        if r.returncode != 0:
+            sys.exit(f"the printed command failed ({r.returncode}): {cmd}")
+    return cmds
+
+
 def plain():
     with tempfile.TemporaryDirectory(prefix="dockd-test-demo-") as out:
         env = dict(os.environ, DEMO_DIR=out, PYTHONDONTWRITEBYTECODE="1")
@@ -49,17 +64,8 @@ def plain():
         print(p.stdout[-6000:])
         if p.returncode != 0 or "The dock behaved correctly." not in p.stdout:
             sys.exit(f"the demo exited {p.returncode}")
-        # The hand-check recipe: join the continuation lines and run each command.
         recipe = p.stdout.split("Verify one segment yourself:", 1)[1].split("The dock behaved", 1)[0]
-        recipe = re.sub(r"\\\n\s*", "", recipe)
-        cmds = [line.strip() for line in recipe.splitlines() if line.strip()]
-        if len(cmds) != 3:
-            sys.exit(f"expected three hand-check commands, found {cmds}")
-        for cmd in cmds:
-            r = subprocess.run(cmd, shell=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-            print(f"$ {cmd}\n{r.stdout}")
-            if r.returncode != 0:
-                sys.exit(f"the printed command failed ({r.returncode}): {cmd}")
+        cmds = run_recipe(recipe, 3, "hand-check commands")
         sha_lines = subprocess.run(cmds[1], shell=True, capture_output=True, text=True).stdout.split()
         actual, claimed = sha_lines[0], sha_lines[-1].split("=", 1)[1]
         if actual != claimed:
@@ -78,15 +84,8 @@ def check_sealed(stdout):
         sys.exit("the summary does not say that the 2 recordings of the camera that does not sign were sealed "
                  "by the dock")
     recipe = stdout.split("Verify a recording the dock sealed", 1)[1].split(":", 1)[1]
-    recipe = re.sub(r"\\\n\s*", "", recipe.split("Verify one segment yourself:", 1)[0])
-    cmds = [line.strip() for line in recipe.splitlines() if line.strip()]
-    if len(cmds) != 2:
-        sys.exit(f"expected two hand-check commands for the sealed recording, found {cmds}")
-    for cmd in cmds:
-        r = subprocess.run(cmd, shell=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        print(f"$ {cmd}\n{r.stdout}")
-        if r.returncode != 0:
-            sys.exit(f"the printed command failed ({r.returncode}): {cmd}")
+    cmds = run_recipe(recipe.split("Verify one segment yourself:", 1)[0], 2,
+                      "hand-check commands for the sealed recording")
     out = subprocess.run(cmds[1], shell=True, capture_output=True, text=True).stdout.split()
     claimed = [w.split("=", 1)[1] for w in out if w.startswith("sha256=")]
     if not any(w.startswith("sealed_by=") for w in out) or claimed != [out[0]]:
