@@ -207,12 +207,17 @@ void offload_delete_next(Offload *o) {
                 CameraSegment *s = &o->inv->segments[o->del_seg];
 
                 if (o->del_kind == 0) {
-                        r = deletable_now(o, o->del_seg, false);
+                        /* A signing camera's segment is judged and marked at once; a
+                         * generic camera's is marked only once the camera, asked again,
+                         * still shows the object that was sealed. */
+                        r = deletable_now(o, o->del_seg, !o->generic);
                         if (r > 0 && o->generic && !o->match[o->del_seg].rechecked)
                                 return offload_recheck_object(o);   /* offload_delete_next() again */
-                        o->match[o->del_seg].rechecked = false;   /* good for this one attempt only */
-                        if (r > 0)
-                                r = deletable_now(o, o->del_seg, true);
+                        if (o->generic) {
+                                o->match[o->del_seg].rechecked = false;   /* good for this one attempt only */
+                                if (r > 0)
+                                        r = deletable_now(o, o->del_seg, true);
+                        }
                         if (r < 0)
                                 return offload_fail(o, r, "saving segment state");
                         if (r == 0)
