@@ -58,6 +58,10 @@ struct PtpTransport {
         uint16_t queued_code;       /* its operation */
         bool oversize;              /* this data phase is more than max_data_in: dropped */
         uint16_t out_code;          /* operation of the command in the out transfer, 0: not a command */
+        /* The out transfer carries the command or data of the transaction in
+         * flight, not the command of one that has already been answered: only
+         * its completion may send the data phase or fail the transaction. */
+        bool out_current;
         struct libusb_transfer *intr;
         bool intr_busy;
         struct libusb_transfer *ctrl;
@@ -210,6 +214,7 @@ static void transaction_finish(PtpTransport *t, int error, const PtpContainer *r
         timer_disarm(t);
         t->active = false;
         t->command_pending = false;
+        t->out_current = false;
         t->in_state = IN_IDLE;
         if (error == -EMSGSIZE && response) {
                 /* Dropped to its end and answered: in step. */
@@ -469,12 +474,19 @@ static void on_out(struct libusb_transfer *xfer) {
                 t->queued_cmd_size = 0;
                 memcpy(t->out_buf, t->queued_cmd, n);
                 t->out_code = t->queued_code;
+                t->out_current = true;
                 r = out_submit(t, n);
                 if (r < 0 && t->active)
                         transaction_finish(t, r, NULL);
                 return;
         }
-        if (!t->active) {
+        if (!t->active || !t->out_current) {
+                /* Or the command of the transaction before, whose response
+                 * was reaped first: usbfs gives back transfers of different
+                 * endpoints in any order, and IN transfers queued before that
+                 * command took its data and response. This transaction's own
+                 * command is still to be sent (on_kick()); its data phase
+                 * follows that command's completion, never goes ahead of it. */
                 drain_check(t);
                 return;
         }
@@ -568,6 +580,7 @@ static int command_send(PtpTransport *t) {
                 if (r < 0)
                         return r;
                 t->out_code = t->tx.code;
+                t->out_current = true;
         }
         return in_top_up(t);
 }

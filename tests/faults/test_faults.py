@@ -345,9 +345,9 @@ def self_test_during_inventory():
 
 
 @case
-def clock_drift():
+def clock_drift(config=None):
     world = run_in_vdock("fault-clock-drift.ini")
-    with Rig(world) as rig:
+    with Rig(world, config=config) as rig:
         rig.start()
         rig.wait_bay(1, "ready", 60)
         rec = custody(rig, "clock-drift")
@@ -356,6 +356,16 @@ def clock_drift():
         check(sets and sets[0]["accepted"], sets)
         check("Camera clock was off by" in rig.dockd.log(), "no clock message")
         rig.stop()
+
+
+@case
+def clock_drift_four_in_flight():
+    """The clock set with four bulk IN transfers queued. Two queued before
+    GetDevicePropValue's command take its data and response, which are reaped
+    before that command's own OUT completion; that late completion used to be
+    taken for SetDevicePropValue's command, so its data phase went to the camera
+    ahead of its command, and the camera stalled (Broken pipe) every time."""
+    clock_drift(config={"usb": {"transfers_in_flight": "4"}})
 
 
 # State files as dockd never writes them: cut after the first line, a key twice,
