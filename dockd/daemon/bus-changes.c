@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* bus-changes.c: see bus-changes.h. Changes nobody reports through a callback
- * (bytes pulled, the upload queue) are found by comparing the views every
- * BUS_PROGRESS_INTERVAL; a change a part reports (a bay's state) goes out from a
- * defer source, so that all of one loop pass's changes make one signal. */
+ * (bytes pulled, the spool's use) are found by comparing the views every
+ * BUS_PROGRESS_INTERVAL; a change a part reports (a bay's state, the upload
+ * queue) goes out from a defer source, so that all of one loop pass's changes
+ * make one signal. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>

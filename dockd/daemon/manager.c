@@ -152,6 +152,15 @@ static void on_bay_state_changed(Bay *b, BayState old, void *userdata) {
         bus_watcher_changed(m->bus_watcher);
 }
 
+/* The status line and the bus follow the upload queue as it changes: a
+ * segment may be queued and confirmed within one progress interval. */
+static void on_uploads_changed(void *userdata) {
+        Manager *m = userdata;
+
+        manager_update_status(m);
+        bus_watcher_changed(m->bus_watcher);
+}
+
 static void on_segment_confirmed(const SegmentId *id, void *userdata) {
         Bay *b = bay_with_serial(userdata, id->serial);
 
@@ -264,6 +273,8 @@ static int manager_setup_storage(Manager *m) {
         r = central_requeue_spool(d->central);
         if (r < 0)
                 log_warning_errno(r, "Cannot scan the spool for pending uploads: %m");
+        /* After the spool's queue is back: one status for all of it, when dockd is ready. */
+        uploader_set_changed_handler(central_uploader(d->central), on_uploads_changed, m);
         r = report_outbox_new(m->event, c, central_uploader(d->central), &d->reports);
         if (r < 0)
                 return log_error_errno(r, "Cannot set up malfunction reports: %m");

@@ -51,6 +51,8 @@ struct Uploader {
         char *last_error;
         usec_t failing_since;
         usec_t last_alert;
+        uploader_changed_t changed;
+        void *changed_userdata;
 };
 
 static void object_spec_free(UploadObjectSpec *o) {
@@ -82,10 +84,21 @@ static void job_free(UploadJob *j) {
         free(j);
 }
 
+static void changed(Uploader *u) {
+        if (u->changed)
+                u->changed(u->changed_userdata);
+}
+
+void uploader_set_changed_handler(Uploader *u, uploader_changed_t cb, void *userdata) {
+        u->changed = cb;
+        u->changed_userdata = userdata;
+}
+
 static void job_unlink(Uploader *u, UploadJob *j) {
         for (UploadJob **p = &u->jobs; *p; p = &(*p)->next_job)
                 if (*p == j) {
                         *p = j->next_job;
+                        changed(u);
                         return;
                 }
 }
@@ -145,9 +158,11 @@ static void storage_state(Uploader *u, int error, const char *message) {
 
         (void) sd_event_now(u->event, CLOCK_MONOTONIC, &now);
         if (error >= 0) {
-                if (u->failing)
+                if (u->failing) {
                         log_notice("Central storage accepts uploads again.");
-                u->failing = false;
+                        u->failing = false;
+                        changed(u);
+                }
                 return;
         }
         free(u->last_error);
@@ -155,6 +170,7 @@ static void storage_state(Uploader *u, int error, const char *message) {
         if (!u->failing) {
                 u->failing = true;
                 u->failing_since = now;
+                changed(u);
         }
         /* An alert when it starts failing, then at most every 10 minutes. */
         if (u->last_alert == 0 || now - u->last_alert >= 600 * USEC_PER_SEC ||
@@ -495,6 +511,7 @@ int uploader_add(Uploader *u, const UploadJobSpec *spec, UploadJob **ret) {
                 p = &(*p)->next_job;
         *p = j;
         schedule(u);
+        changed(u);
         if (ret)
                 *ret = j;
         return 0;

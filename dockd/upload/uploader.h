@@ -101,6 +101,12 @@ typedef struct UploaderStats {
 
 void uploader_get_stats(Uploader *u, UploaderStats *ret);
 
+/* The queue gained or lost a job, or central storage started or stopped
+ * failing: what uploader_get_stats() reports changed. Called from inside the
+ * uploader; the handler must not add or end jobs. */
+typedef void (*uploader_changed_t)(void *userdata);
+void uploader_set_changed_handler(Uploader *u, uploader_changed_t cb, void *userdata);
+
 /* Jobs waiting out their backoff are started now, as if central storage had just
  * come back (an operator's RetryStorage); their backoff grows on as before if
  * they fail again. Returns how many were waiting. */

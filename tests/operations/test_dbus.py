@@ -20,6 +20,7 @@ nothing, and may still send an operator action (polkit decides; no polkitd
 runs here, so dockd refuses it: the point is that the bus routed it)."""
 
 import os
+import re
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -214,6 +215,12 @@ def dbus_signals():
             problems.append(f"SpoolUsedBytes signalled {spool}")
         if not queued or max(queued) == 0 or queued[-1] != 0:
             problems.append(f"UploadsQueued signalled {queued}")
+        # The queue is announced as it changes, not when a timer happens to look:
+        # with local central storage a segment is queued for far less than the
+        # 500 ms of the progress interval, and the status line says so at once.
+        texts = [c["StatusText"] for _, c, _ in dock if "StatusText" in c]
+        if not any(re.search(r"\b[1-9]\d* upload\(s\) queued", t) for t in texts):
+            problems.append(f"no StatusText signalled a queued upload: {texts}")
         check(not problems, "\n".join(problems))
         listener.stop()
         listener = None
