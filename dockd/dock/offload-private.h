@@ -122,6 +122,14 @@ void offload_take_inventory(Offload *o, CameraInventory *inv);
  * recording) the first time in a delete pass, O(1) for its other segments. */
 bool offload_recording_deletable(Offload *o, size_t i);
 
+/* offload-progress.c */
+/* The video bytes of an inventory segment as listed; a size the camera has
+ * not told (UINT64_MAX) counts as nothing. */
+uint64_t offload_listed_video_size(const CameraSegment *seg);
+/* o->video_size of a new inventory: what this docking pulls, 0 for a segment
+ * the spool has pulled under its name. */
+void offload_progress_init(Offload *o);
+
 /* offload-delete.c */
 /* Before anything is decided about the segment at o->cur: if the spool knows its
  * name from an earlier docking, read the camera's .man to learn whether it is

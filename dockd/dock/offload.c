@@ -98,29 +98,6 @@ static void offload_finish(Offload *o) {
 
 /* ---- inventory ---- */
 
-/* Sizes a camera has not told (UINT64_MAX) count as nothing: never bytes
- * nobody will pull. */
-static uint64_t listed_video_size(const CameraSegment *seg) {
-        uint64_t size = seg->files[CAMERA_FILE_VIDEO].size;
-
-        return seg->present[CAMERA_FILE_VIDEO] && size != UINT64_MAX ? size : 0;
-}
-
-/* For progress only: the spool has a segment of this name pulled (an earlier
- * docking). Content under a reused name is found out later, when it is pulled. */
-static bool already_pulled(Offload *o, size_t i) {
-        SegmentId id = { .serial = o->serial, .recording = o->inv->segments[i].recording_id,
-                         .index = o->inv->segments[i].index };
-        SegmentState st;
-        bool pulled;
-
-        if (spool_state_load(o->ctx->spool, &id, &st) < 0)
-                return false;
-        pulled = st.stage >= SEGMENT_PULLED;
-        segment_state_done(&st);
-        return pulled;
-}
-
 static void on_inventory(Camera *c, int error, uint16_t rc, CameraInventory *inv, void *userdata) {
         Offload *o = userdata;
 
@@ -140,8 +117,7 @@ void offload_take_inventory(Offload *o, CameraInventory *inv) {
         o->video_size = calloc(MAX(inv->n_segments, 1), sizeof *o->video_size);
         if (!o->refused || !o->match || !o->video_size)
                 return offload_fail(o, -ENOMEM, "listing its recordings");
-        for (size_t i = 0; i < inv->n_segments; i++)
-                o->video_size[i] = already_pulled(o, i) ? 0 : listed_video_size(&inv->segments[i]);
+        offload_progress_init(o);
         r = offload_finish_interrupted_deletions(o);
         if (r < 0)
                 return offload_fail(o, r, "finishing an interrupted deletion");
@@ -377,7 +353,7 @@ static void pull_segment(Offload *o) {
         o->id = seg_id(o, o->cur);
         segment_name(&o->id, o->segname, sizeof o->segname);
         /* Other content under a name the spool had: this docking pulls it after all. */
-        o->video_size[o->cur] = listed_video_size(cur_seg(o));
+        o->video_size[o->cur] = offload_listed_video_size(cur_seg(o));
         r = spool_prepare(o->ctx->spool, &o->id);
         if (r < 0)
                 return offload_fail(o, r, "preparing the spool");
@@ -905,39 +881,6 @@ void offload_segment_confirmed(Offload *o, const SegmentId *id) {
 void offload_spool_freed(Offload *o) {
         if (o && o->spool_wait && !o->busy && !o->failed)
                 pull_chunk(o);
-}
-
-static uint64_t video_bytes(Offload *o, size_t from, size_t to) {
-        uint64_t sum = 0;
-
-        for (size_t i = from; o->video_size && i < to; i++)
-                sum += o->video_size[i];
-        return sum;
-}
-
-void offload_get_progress(Offload *o, OffloadProgress *ret) {
-        size_t n = o->inv ? o->inv->n_segments : 0, cur = MIN(o->cur, n);
-        /* The current segment's bytes count until it is done (its offset stays
-         * until then, also after the .part is closed): never backwards. */
-        uint64_t current = o->phase == PHASE_PULL && cur < n ? MIN(o->offset, video_bytes(o, cur, cur + 1)) : 0;
-
-        *ret = (OffloadProgress) {
-                .bytes_done = o->inv ? video_bytes(o, 0, o->phase >= PHASE_DELETE ? n : cur) + current : 0,
-                .bytes_total = o->inv ? video_bytes(o, 0, n) : 0,
-                .segment = o->phase == PHASE_PULL && o->fd >= 0 ? o->segname : NULL,
-                .recording = o->phase == PHASE_PULL && cur < n ? o->inv->segments[cur].recording_id : NULL,
-                .index = o->phase == PHASE_PULL && cur < n ? o->inv->segments[cur].index : 0,
-                .offset = o->offset,
-                .size = o->size,
-                .done = (unsigned) o->cur,
-                .total = o->inv ? (unsigned) o->inv->n_segments : 0,
-                .waiting_for_storage = o->phase == PHASE_DELETE,
-                .spool_full = o->spool_wait,
-        };
-}
-
-const OffloadSummary *offload_summary(Offload *o) {
-        return &o->summary;
 }
 
 int offload_start(const DockContext *ctx, Camera *camera, const char *bay, const char *serial,
