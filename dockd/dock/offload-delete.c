@@ -185,8 +185,10 @@ static int deletable_now(Offload *o, size_t i, bool mark) {
         ok = (st.stage == SEGMENT_CONFIRMED || st.stage == SEGMENT_DELETING) && !st.quarantined &&
              (!s->present[CAMERA_FILE_VIDEO] || s->files[CAMERA_FILE_VIDEO].size == st.size) &&
              offload_recording_deletable(o, i);
-        if (ok && o->generic)
+        if (ok && o->generic) {
                 o->confirmed_size = st.size;
+                memcpy(o->confirmed_sha, st.sha256, 32);
+        }
         r = 0;
         if (ok && mark && st.stage == SEGMENT_CONFIRMED) {
                 st.stage = SEGMENT_DELETING;

@@ -73,6 +73,9 @@ struct Offload {
         void (*job_next)(Offload *o); /* what follows the job, on the loop */
         const char *job_what;       /* for the log, when it fails */
         bool zombie;                /* freed while it ran: the job's end frees us */
+        bool rereading;             /* offload_reread_object(): offset, size, hash are its */
+        uint32_t reread_handle;
+        void (*reread_done)(Offload *o, int error, uint16_t rc, uint64_t got, const uint8_t sha[32]);
         bool spool_wait;
         uint64_t camera_bytes;      /* of the spool held for this camera (within_share()) */
         bool share_logged;
@@ -83,6 +86,7 @@ struct Offload {
         bool *refused;              /* per inventory segment: the camera refused a delete */
         bool rescan;                /* a confirmation came while we were busy */
         uint64_t confirmed_size;    /* generic: of the segment at del_seg, as confirmed */
+        uint8_t confirmed_sha[32];  /* generic: and its bytes' SHA-256, as sealed and confirmed */
 
         /* owed chain checks (SegmentState.chain_owed), asked again with the upload backoff */
         bool owed_unanswered;       /* one could not be answered in this pass */
@@ -114,6 +118,16 @@ void offload_log(Offload *o, int level, int error, const char *segment, const ch
 /* The camera failed: stop here; the bay recovers the camera and starts anew. */
 void offload_fail(Offload *o, int error, const char *what);
 void offload_step(Offload *o);
+/* What offload_reread_object() read: error -EREMOTEIO with rc, the camera
+ * refused; -ENODATA, it sent fewer bytes than asked (got of them hashed);
+ * other < 0, the transport failed (the callee decides: offload_fail()).
+ * Else sha is the SHA-256 of the got (= size) bytes. */
+typedef void (*offload_reread_t)(Offload *o, int error, uint16_t rc, uint64_t got, const uint8_t sha[32]);
+/* Read the camera's object at handle again, bytes [0, size), hashed as they
+ * arrive and kept nowhere: the pull's own chunk loop (pull_chunk(), video_sink()),
+ * never asking for more than size. A camera that does not sign proves nothing
+ * about a file but its bytes. Busy until done; needs no pull in progress. */
+void offload_reread_object(Offload *o, uint32_t handle, uint64_t size, offload_reread_t done);
 /* The camera's inventory is known (taken over): the pull begins. */
 void offload_take_inventory(Offload *o, CameraInventory *inv);
 /* A recording (that of inventory segment i) is held on the camera while any of
@@ -152,10 +166,12 @@ void offload_sources_free(SealedSource *s, size_t n);
  * per camera. */
 int offload_seal(Offload *o);
 /* Just before deleting the file of a camera that does not sign (o->del_seg):
- * ask the camera again what the object is (GetObjectInfo). Still the name and
- * the size that were pulled, sealed and confirmed: deleted; else the camera
- * keeps it ("camera storage not cleared"). Busy until the answer, then
- * offload_delete_next(). */
+ * ask the camera again what the object is (GetObjectInfo), then read its
+ * bytes again (offload_reread_object(), at most the confirmed size). Still the
+ * name, the size and the SHA-256 that were sealed and confirmed: deleted; else
+ * the camera keeps it ("camera storage not cleared"). A camera that does not
+ * sign proves nothing else: a file rewritten with the same size keeps its name
+ * and handle. Busy until the answer, then offload_delete_next(). */
 void offload_recheck_object(Offload *o);
 /* o->cur was pulled and sealed: count and log it. */
 void offload_report_sealed(Offload *o);

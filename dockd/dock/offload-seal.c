@@ -217,6 +217,27 @@ static void keep_changed(Offload *o, const char *what) {
                 o->cb.finding("camera-storage-not-cleared", SEVERITY_WARNING, name, summary, o->userdata);
 }
 
+/* The object's bytes, read again just before DeleteObject: deleted only if
+ * they are those sealed and confirmed (o->confirmed_sha). */
+static void on_reread_before_delete(Offload *o, int error, uint16_t rc, uint64_t got, const uint8_t sha[32]) {
+        char what[96];
+
+        if (error == -EREMOTEIO) {
+                snprintf(what, sizeof what, "could not be read again (0x%04x)", rc);
+                keep_changed(o, what);
+        } else if (error == -ENODATA) {
+                snprintf(what, sizeof what, "had its content changed (%" PRIu64 " of %" PRIu64 " bytes read again)",
+                         got, o->confirmed_size);
+                keep_changed(o, what);
+        } else if (error < 0)
+                return offload_fail(o, error, "reading a file again before deleting it");
+        else if (memcmp(sha, o->confirmed_sha, 32) != 0)
+                keep_changed(o, "had its content changed (its bytes' SHA-256 is not the one sealed)");
+        else
+                o->match[o->del_seg].rechecked = true;
+        offload_delete_next(o);
+}
+
 static void on_recheck(Camera *c, int error, uint16_t rc, const uint8_t *data, size_t size, void *userdata) {
         Offload *o = userdata;
         const SealedSource *src = &o->sources[o->del_seg];
@@ -240,8 +261,13 @@ static void on_recheck(Camera *c, int error, uint16_t rc, const uint8_t *data, s
                 snprintf(what, sizeof what, "has another size (%" PRIu32 " bytes, %" PRIu64 " sealed)",
                          info.compressed_size, o->confirmed_size);
                 keep_changed(o, what);
-        } else
-                o->match[o->del_seg].rechecked = true;
+        } else {
+                /* Name and size are the camera's word: only its bytes prove it. */
+                ptp_object_info_done(&info);
+                o->summary.bytes_reread += o->confirmed_size;
+                return offload_reread_object(o, o->inv->segments[o->del_seg].files[CAMERA_FILE_VIDEO].handle,
+                                             o->confirmed_size, on_reread_before_delete);
+        }
         ptp_object_info_done(&info);
         offload_delete_next(o);
 }

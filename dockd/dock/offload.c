@@ -373,14 +373,18 @@ static int video_sink(const uint8_t *data, size_t size, void *userdata) {
 
         if (o->offset + size > o->size)
                 return -EMSGSIZE;
-        r = pwrite_all(o->fd, data, size, (off_t) o->offset);
-        if (r < 0)
-                return r;
+        if (!o->rereading) {
+                r = pwrite_all(o->fd, data, size, (off_t) o->offset);
+                if (r < 0)
+                        return r;
+        }
         clock_gettime(CLOCK_MONOTONIC, &t0);
         EVP_DigestUpdate(o->hash, data, size);
         clock_gettime(CLOCK_MONOTONIC, &t1);
         o->summary.hash_usec += (usec_t) ((t1.tv_sec - t0.tv_sec) * 1000000 + (t1.tv_nsec - t0.tv_nsec) / 1000);
         o->offset += size;
+        if (o->rereading)
+                return 0;   /* hashed only: nothing kept, nothing pulled */
         o->unsynced += size;
         o->summary.bytes_pulled += size;
         o->camera_bytes += size;
@@ -434,10 +438,19 @@ static void synced(Offload *o) {
         pull_chunk(o);
 }
 
+static void reread_end(Offload *o, int error, uint16_t rc);
+
 static void on_chunk(Camera *c, int error, uint16_t rc, void *userdata) {
         Offload *o = userdata;
 
         o->busy = false;
+        if (o->rereading) {
+                if (error >= 0 && o->offset == o->chunk_start && o->offset < o->size)
+                        error = -ENODATA;   /* the camera sent fewer bytes than it was asked for */
+                if (error < 0)
+                        return reread_end(o, error, rc);
+                return pull_chunk(o);
+        }
         if (error == -EREMOTEIO && (rc == PTP_RC_INVALID_PARAMETER || rc == PTP_RC_INVALID_OBJECT_HANDLE)) {
                 /* The camera will not give the bytes it listed. Keep what we have. */
                 quarantine(o, "camera refused to send bytes %" PRIu64 "-%" PRIu64 " of the video (0x%04x)",
@@ -482,27 +495,59 @@ static void pull_chunk(Offload *o) {
 
         if (o->failed)
                 return;
-        if (o->unsynced >= o->ctx->config->spool_sync_interval) {
+        if (!o->rereading && o->unsynced >= o->ctx->config->spool_sync_interval) {
                 failpoint("pull-before-sync");
                 return run_in_worker(o, sync_work, synced, "syncing the spool");
         }
         if (o->offset >= o->size)
-                return pull_complete(o);
-        /* A chunk ends where the next sync is due: syncs stay sync_interval apart. */
-        n = MIN(MIN(o->size - o->offset, o->ctx->config->usb_chunk_size),
-                o->ctx->config->spool_sync_interval - o->unsynced);
-        if (!spool_has_room(o->ctx->spool, n) || !within_share(o, n)) {
-                /* Paused until uploads drain the spool (offload_spool_freed). */
-                o->spool_wait = true;
-                return;
+                return o->rereading ? reread_end(o, 0, PTP_RC_OK) : pull_complete(o);
+        n = MIN(o->size - o->offset, o->ctx->config->usb_chunk_size);
+        if (!o->rereading) {
+                /* A chunk ends where the next sync is due: syncs stay sync_interval apart. */
+                n = MIN(n, o->ctx->config->spool_sync_interval - o->unsynced);
+                if (!spool_has_room(o->ctx->spool, n) || !within_share(o, n)) {
+                        /* Paused until uploads drain the spool (offload_spool_freed). */
+                        o->spool_wait = true;
+                        return;
+                }
+                o->spool_wait = false;
         }
-        o->spool_wait = false;
         o->chunk_start = o->offset;
         o->busy = true;
-        r = camera_read_partial(o->camera, cur_seg(o)->files[CAMERA_FILE_VIDEO].handle, o->offset, (uint32_t) n,
+        r = camera_read_partial(o->camera, o->rereading ? o->reread_handle :
+                                cur_seg(o)->files[CAMERA_FILE_VIDEO].handle, o->offset, (uint32_t) n,
                                 video_sink, o, on_chunk, o);
         if (r < 0)
                 offload_fail(o, r, "pulling a video");
+}
+
+/* The end of offload_reread_object(): the hash goes to done, and the pull's
+ * fields it borrowed are left as a pull finds them. */
+static void reread_end(Offload *o, int error, uint16_t rc) {
+        offload_reread_t done = o->reread_done;
+        uint8_t sha[32] = {};
+        uint64_t got = o->offset;
+
+        if (error >= 0 && !EVP_DigestFinal_ex(o->hash, sha, NULL))
+                error = -ENOMEM;
+        EVP_MD_CTX_free(o->hash);
+        o->hash = NULL;
+        o->rereading = false;
+        o->reread_done = NULL;
+        o->offset = o->size = o->chunk_start = 0;
+        done(o, error, rc, got, sha);
+}
+
+void offload_reread_object(Offload *o, uint32_t handle, uint64_t size, offload_reread_t done) {
+        o->hash = EVP_MD_CTX_new();
+        if (!o->hash || !EVP_DigestInit_ex(o->hash, EVP_sha256(), NULL))
+                return offload_fail(o, -ENOMEM, "hashing");
+        o->rereading = true;
+        o->reread_handle = handle;
+        o->reread_done = done;
+        o->offset = o->chunk_start = 0;
+        o->size = size;
+        pull_chunk(o);
 }
 
 typedef struct Rehash {
