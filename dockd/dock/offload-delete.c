@@ -349,6 +349,11 @@ int offload_match_segment(Offload *o) {
                 m->checked = true;   /* a pull to resume: keep_small() compares what it reads */
                 return 1;
         }
+        if (o->generic && s->present[CAMERA_FILE_VIDEO]) {
+                /* Its id (path, size, date) is the camera's word: only the bytes tell. */
+                offload_match_sealed(o);   /* offload_step() follows, or it failed */
+                return 0;
+        }
         if (!s->present[CAMERA_FILE_MANIFEST]) {
                 /* Only a signature can be left of a deletion that was under way; any
                  * other name without its manifest proves nothing and is left alone. */

@@ -173,6 +173,22 @@ int offload_seal(Offload *o);
  * sign proves nothing else: a file rewritten with the same size keeps its name
  * and handle. Busy until the answer, then offload_delete_next(). */
 void offload_recheck_object(Offload *o);
+/* The ids a generic file's content with SHA-256 sha may be kept under, tried
+ * in order k = 0 .. OFFLOAD_SEALED_VARIANTS - 1: the plain id (ret ""), then
+ * variants named by sha (segment_variant()) and by its SHA-256 hashed again
+ * k - 1 times: a variant taken by other bytes (a camera that sent other bytes
+ * to the pull than to the read that named it) does not leave these bytes
+ * without an id. Bounded: beyond them the file stays on the camera. */
+#define OFFLOAD_SEALED_VARIANTS 4
+void offload_sealed_variant(const uint8_t sha[32], unsigned k, char ret[SEGMENT_VARIANT_MAX]);
+/* The spool holds a segment under the id of the file at o->cur (its path,
+ * size and date: the camera's word). Read its bytes again and match their
+ * SHA-256: the same as sealed under that id or one of its variants, proven
+ * (already offloaded); else o->match[o->cur].variant names a free id, under
+ * which it is pulled and sealed as new content. Busy until then, then
+ * offload_step(). Every kept file is read again at every docking: the cost of
+ * knowing (README, "Cameras that do not sign"). */
+void offload_match_sealed(Offload *o);
 /* o->cur was pulled and sealed: count and log it. */
 void offload_report_sealed(Offload *o);
 

@@ -282,6 +282,108 @@ void offload_recheck_object(Offload *o) {
                 offload_fail(o, r, "looking at a file before deleting it");
 }
 
+void offload_sealed_variant(const uint8_t sha[32], unsigned k, char ret[SEGMENT_VARIANT_MAX]) {
+        uint8_t d[32];
+
+        ret[0] = 0;
+        if (k == 0)
+                return;
+        memcpy(d, sha, 32);
+        for (unsigned i = 1; i < k; i++)
+                SHA256(d, 32, d);
+        segment_variant(d, ret);
+}
+
+/* The file at o->cur, read again, hashes to sha: an id under which the spool
+ * holds these bytes (proven: nothing new), or the first free one (new
+ * content: pulled, sealed and uploaded as a new segment; what was sealed
+ * under the others is never touched). */
+static int match_sealed_content(Offload *o, const uint8_t sha[32]) {
+        SegmentMatch *m = &o->match[o->cur];
+        char name[96], summary[512];
+        _cleanup_free_ char *path = NULL;
+
+        m->checked = true;
+        for (unsigned k = 0; k < OFFLOAD_SEALED_VARIANTS; k++) {
+                SegmentId id;
+                SegmentState st;
+                bool taken, same;
+                int r;
+
+                offload_sealed_variant(sha, k, m->variant);
+                id = seg_id(o, o->cur);
+                r = spool_state_load(o->ctx->spool, &id, &st);
+                if (r == -ENOENT || r == -EBADMSG)
+                        taken = same = false;   /* free (or no state dockd wrote: pulled again) */
+                else if (r < 0)
+                        return r;
+                else {
+                        taken = st.stage >= SEGMENT_PULLED;
+                        same = memcmp(st.sha256, sha, 32) == 0;
+                        segment_state_done(&st);
+                }
+                if (taken && same) {
+                        m->proven = true;   /* already offloaded */
+                        return 0;
+                }
+                if (taken)
+                        continue;
+                if (k == 0)
+                        return 0;   /* a pull to resume under the plain id */
+                segment_name(&id, name, sizeof name);
+                path = seal_source_path_encode(o->sources[o->cur].path);
+                offload_log(o, LOG_NOTICE, 0, name, "%s has the id of a file sealed before but other bytes: new "
+                            "content, sealed as %s.", strna(path), name);
+                return 0;
+        }
+        segment_name(&(SegmentId) { .serial = o->serial, .recording = cur_seg(o)->recording_id }, name, sizeof name);
+        path = seal_source_path_encode(o->sources[o->cur].path);
+        offload_log(o, LOG_WARNING, 0, name, "%s read again has other bytes than every file sealed under its id; "
+                    "it stays on the camera, not offloaded.", strna(path));
+        snprintf(summary, sizeof summary, "Camera storage not cleared: %s has other bytes each time it is read "
+                 "under the id of files sealed before; it was not offloaded and stays on the camera.", strna(path));
+        if (o->cb.finding)
+                o->cb.finding("camera-storage-not-cleared", SEVERITY_WARNING, name, summary, o->userdata);
+        return 0;
+}
+
+static void on_reread_sealed(Offload *o, int error, uint16_t rc, uint64_t got, const uint8_t sha[32]) {
+        SegmentMatch *m = &o->match[o->cur];
+        _cleanup_free_ char *path = NULL;
+        char name[96], summary[512];
+        int r;
+
+        if (error == -EREMOTEIO || error == -ENODATA) {
+                /* Not known to be what was sealed, nor what else: left on the camera. */
+                SegmentId id = seg_id(o, o->cur);
+
+                m->checked = true;
+                segment_name(&id, name, sizeof name);
+                path = seal_source_path_encode(o->sources[o->cur].path);
+                offload_log(o, LOG_WARNING, 0, name, "%s could not be read again (0x%04x, %" PRIu64 " bytes); it "
+                            "stays on the camera.", strna(path), rc, got);
+                snprintf(summary, sizeof summary, "Camera storage not cleared: %s has the id of a file sealed "
+                         "before, but could not be read again to tell whether it is that file; it stays on the "
+                         "camera.", strna(path));
+                if (o->cb.finding)
+                        o->cb.finding("camera-storage-not-cleared", SEVERITY_WARNING, name, summary, o->userdata);
+                return offload_step(o);
+        }
+        if (error < 0)
+                return offload_fail(o, error, "reading a file again");
+        r = match_sealed_content(o, sha);
+        if (r < 0)
+                return offload_fail(o, r, "matching a file");
+        offload_step(o);
+}
+
+void offload_match_sealed(Offload *o) {
+        const CameraFile *f = &cur_seg(o)->files[CAMERA_FILE_VIDEO];
+
+        o->summary.bytes_reread += f->size;
+        offload_reread_object(o, f->handle, f->size, on_reread_sealed);
+}
+
 void offload_report_sealed(Offload *o) {
         _cleanup_free_ char *path = seal_source_path_encode(o->sources[o->cur].path);
 

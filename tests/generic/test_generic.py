@@ -517,6 +517,9 @@ def allow_listed_kept_file_rewritten_sealed_again():
         sealed = [r for r in rig.custody_records() if r["event"] == "sealed-by-dock"]
         check(len(sealed) == len(WANTED) + 1, f"{len(sealed)} custody records say sealed by dock")
         check(tree(folder) == now, "the camera's files changed without delete_after_confirm")
+        # The cost, counted: every kept file crossed USB again at this docking.
+        summary = rig.bay(1)["summary"]
+        check(summary["bytes_reread"] == sum(FILES[p] for p in WANTED), f"summary: {summary}")
     offloaded(KEEP, also=again)
 
 

@@ -24,6 +24,35 @@ static const char *only_id(GenericFile *f) {
         return id;
 }
 
+/* The ids other bytes under a sealed file's id are kept under: the same
+ * sequence for the same bytes at every docking (so that a later one finds
+ * them), all distinct, the first the plain id, the second the variant the
+ * spool names by the bytes' SHA-256. */
+static void test_variants(void) {
+        uint8_t sha[32], other[32];
+        char v[OFFLOAD_SEALED_VARIANTS][SEGMENT_VARIANT_MAX], w[SEGMENT_VARIANT_MAX], plain[SEGMENT_VARIANT_MAX];
+
+        for (unsigned i = 0; i < 32; i++) {
+                sha[i] = (uint8_t) (i * 7 + 1);
+                other[i] = (uint8_t) (i * 7 + 2);
+        }
+        for (unsigned k = 0; k < OFFLOAD_SEALED_VARIANTS; k++)
+                offload_sealed_variant(sha, k, v[k]);
+        g_assert_cmpstr(v[0], ==, "");
+        segment_variant(sha, plain);
+        g_assert_cmpstr(v[1], ==, plain);
+        for (unsigned k = 1; k < OFFLOAD_SEALED_VARIANTS; k++) {
+                g_assert_cmpuint(strlen(v[k]), ==, SEGMENT_VARIANT_MAX - 1);
+                g_assert_true(v[k][0] == '~');
+                for (unsigned j = 0; j < k; j++)
+                        g_assert_cmpstr(v[k], !=, v[j]);
+                offload_sealed_variant(sha, k, w);
+                g_assert_cmpstr(w, ==, v[k]);
+                offload_sealed_variant(other, k, w);
+                g_assert_cmpstr(w, !=, v[k]);
+        }
+}
+
 static void test_ids(void) {
         GenericFile f = { .handle = 7, .path = (char *) "DCIM/100ANDRO/VID_0001.mp4", .size = 4096, .complete = true };
         char first[18], again[18];
@@ -62,6 +91,7 @@ static void test_growing(void) {
 
 int main(int argc, char *argv[]) {
         g_test_init(&argc, &argv, NULL);
+        g_test_add_func("/sealed-inventory/variants", test_variants);
         g_test_add_func("/sealed-inventory/ids", test_ids);
         g_test_add_func("/sealed-inventory/growing", test_growing);
         return g_test_run();
