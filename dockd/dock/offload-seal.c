@@ -294,14 +294,27 @@ void offload_sealed_variant(const uint8_t sha[32], unsigned k, char ret[SEGMENT_
         segment_variant(d, ret);
 }
 
+/* The file at o->cur (segment name) is left on the camera, not known to be
+ * offloaded: why, for the log and the finding "camera storage not cleared". */
+static void left_on_camera(Offload *o, const char *name, const char *why) {
+        _cleanup_free_ char *path = seal_source_path_encode(o->sources[o->cur].path);
+        char summary[512];
+
+        offload_log(o, LOG_WARNING, 0, name, "%s %s; it stays on the camera.", strna(path), why);
+        snprintf(summary, sizeof summary, "Camera storage not cleared: %s %s; it stays on the camera.", strna(path),
+                 why);
+        if (o->cb.finding)
+                o->cb.finding("camera-storage-not-cleared", SEVERITY_WARNING, name, summary, o->userdata);
+}
+
 /* The file at o->cur, read again, hashes to sha: an id under which the spool
  * holds these bytes (proven: nothing new), or the first free one (new
  * content: pulled, sealed and uploaded as a new segment; what was sealed
  * under the others is never touched). */
 static int match_sealed_content(Offload *o, const uint8_t sha[32]) {
         SegmentMatch *m = &o->match[o->cur];
-        char name[96], summary[512];
         _cleanup_free_ char *path = NULL;
+        char name[96];
 
         m->checked = true;
         for (unsigned k = 0; k < OFFLOAD_SEALED_VARIANTS; k++) {
@@ -337,36 +350,25 @@ static int match_sealed_content(Offload *o, const uint8_t sha[32]) {
                 return 0;
         }
         segment_name(&(SegmentId) { .serial = o->serial, .recording = cur_seg(o)->recording_id }, name, sizeof name);
-        path = seal_source_path_encode(o->sources[o->cur].path);
-        offload_log(o, LOG_WARNING, 0, name, "%s read again has other bytes than every file sealed under its id; "
-                    "it stays on the camera, not offloaded.", strna(path));
-        snprintf(summary, sizeof summary, "Camera storage not cleared: %s has other bytes each time it is read "
-                 "under the id of files sealed before; it was not offloaded and stays on the camera.", strna(path));
-        if (o->cb.finding)
-                o->cb.finding("camera-storage-not-cleared", SEVERITY_WARNING, name, summary, o->userdata);
+        left_on_camera(o, name, "has other bytes than each file sealed under its id and its variants (a camera "
+                       "that sends other bytes at each read?); it was not offloaded");
         return 0;
 }
 
 static void on_reread_sealed(Offload *o, int error, uint16_t rc, uint64_t got, const uint8_t sha[32]) {
         SegmentMatch *m = &o->match[o->cur];
-        _cleanup_free_ char *path = NULL;
-        char name[96], summary[512];
+        char name[96], why[192];
         int r;
 
         if (error == -EREMOTEIO || error == -ENODATA) {
-                /* Not known to be what was sealed, nor what else: left on the camera. */
+                /* Not known to be what was sealed, nor what else. */
                 SegmentId id = seg_id(o, o->cur);
 
                 m->checked = true;
                 segment_name(&id, name, sizeof name);
-                path = seal_source_path_encode(o->sources[o->cur].path);
-                offload_log(o, LOG_WARNING, 0, name, "%s could not be read again (0x%04x, %" PRIu64 " bytes); it "
-                            "stays on the camera.", strna(path), rc, got);
-                snprintf(summary, sizeof summary, "Camera storage not cleared: %s has the id of a file sealed "
-                         "before, but could not be read again to tell whether it is that file; it stays on the "
-                         "camera.", strna(path));
-                if (o->cb.finding)
-                        o->cb.finding("camera-storage-not-cleared", SEVERITY_WARNING, name, summary, o->userdata);
+                snprintf(why, sizeof why, "has the id of a file sealed before, but could not be read again to tell "
+                         "whether it is that file (0x%04x, %" PRIu64 " bytes read)", rc, got);
+                left_on_camera(o, name, why);
                 return offload_step(o);
         }
         if (error < 0)

@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The inventory of a camera that does not sign (dock/offload-seal.c): which
- * listed files become sealed segments, and their recording ids. An id that
- * stays the same for other bytes makes a later docking skip them as sealed. */
+ * listed files become sealed segments, their recording ids, and the ids other
+ * bytes under an id already sealed are kept under. An id is the camera's word
+ * (path, size, date): it stays the same for other bytes written in the same
+ * second or on a camera without dates, so a later docking reads such a file
+ * again (offload_match_sealed(), tests/generic) rather than trust it. */
 #include <glib.h>
 
 #include "camera.h"
