@@ -523,6 +523,36 @@ def allow_listed_kept_file_rewritten_sealed_again():
     offloaded(KEEP, also=again)
 
 
+@case
+def allow_listed_confirmed_later_deleted_at_next_docking():
+    """With delete_after_confirm, files pulled and sealed while central storage
+    was away, and confirmed only after the camera left, are read again at the
+    next docking: the same bytes are already offloaded (not sealed twice) and,
+    their bytes read again once more just before DeleteObject, deleted."""
+    def held(rig, folder, before):
+        back = hold_central_storage(rig)
+        for p in WANTED:
+            rig.wait_log(f"Pulled {p} (", timeout=90)
+        rig.world.control("undock 1")
+        rig.wait_bay(1, "empty", 30)
+        check(tree(folder) == before, "the camera's files changed before central storage confirmed them")
+        back()
+        wait_for(lambda: sum(r["event"] == "confirmed" for r in rig.custody_records()) == len(WANTED), 60,
+                 what="central storage confirming every file")
+        rig.world.control(f"dock {SERIAL} 1")
+
+    def after(rig, folder, before):
+        wait_for(lambda: not any(p in tree(folder) for p in WANTED), 60, what="the recordings deleted")
+        recs = rig.custody_records()
+        check(sum(r["event"] == "sealed-by-dock" for r in recs) == len(WANTED), "a file was sealed twice")
+        check(sum(r["event"] == "deleted-from-camera" for r in recs) == len(WANTED), "deletions in custody")
+        found = sealed_in_central(rig, before)
+        check(sorted(found) == WANTED, f"central storage holds {sorted(found)}")
+        summary = rig.bay(1)["summary"]
+        check(summary["bytes_reread"] == 2 * sum(FILES[p] for p in WANTED), f"summary: {summary}")
+    offloaded(ANDROID, started=held, also=after)
+
+
 def umtprd_pid():
     """The pid of this case's umtprd (vdock started it with WORLD/umtprd-SERIAL/umtprd.conf)."""
     conf = os.path.join(os.environ["VDOCK_WORLD"], f"umtprd-{SERIAL}", "umtprd.conf")
