@@ -350,7 +350,13 @@ int offload_match_segment(Offload *o) {
                 return 1;
         }
         if (o->generic && s->present[CAMERA_FILE_VIDEO]) {
-                /* Its id (path, size, date) is the camera's word: only the bytes tell. */
+                /* Its id (path, size, date) is the camera's word: only the bytes tell.
+                 * New files first, so that reading kept ones again never keeps a
+                 * short docking from what was never offloaded at all. */
+                if (!o->rereads) {
+                        o->reread_owed = true;
+                        return 1;   /* skipped in this sweep, not checked */
+                }
                 offload_match_sealed(o);   /* offload_step() follows, or it failed */
                 return 0;
         }

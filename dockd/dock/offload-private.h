@@ -94,6 +94,9 @@ struct Offload {
         sd_event_source *owed_timer;
         bool owed_again;            /* the timer fired: another pass once idle */
         bool repass;                /* a pass over the inventory after the first */
+        bool reread_owed;           /* generic: the first sweep skipped files whose id is sealed */
+        bool rereads;               /* generic: the sweep that reads those again, once every new
+                                     * file was pulled (offload_match_sealed()) */
 
         /* offload_recording_deletable()'s verdict on inventory segments [rec_from, rec_to) */
         bool rec_known;
@@ -187,7 +190,9 @@ void offload_sealed_variant(const uint8_t sha[32], unsigned k, char ret[SEGMENT_
  * (already offloaded); else o->match[o->cur].variant names a free id, under
  * which it is pulled and sealed as new content. Busy until then, then
  * offload_step(). Every kept file is read again at every docking: the cost of
- * knowing (README, "Cameras that do not sign"). */
+ * knowing (README, "Cameras that do not sign"); in a sweep of its own after
+ * every new file was pulled (Offload.rereads), so that the cost falls on what
+ * is likely offloaded already. */
 void offload_match_sealed(Offload *o);
 /* o->cur was pulled and sealed: count and log it. */
 void offload_report_sealed(Offload *o);

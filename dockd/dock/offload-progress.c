@@ -42,7 +42,9 @@ static uint64_t video_bytes(Offload *o, size_t from, size_t to) {
 }
 
 void offload_get_progress(Offload *o, OffloadProgress *ret) {
-        size_t n = o->inv ? o->inv->n_segments : 0, cur = MIN(o->cur, n);
+        size_t n = o->inv ? o->inv->n_segments : 0;
+        /* The sweep reading kept files again comes after every pull of a new one. */
+        size_t cur = o->rereads ? n : MIN(o->cur, n);
         /* The current segment's bytes count until it is done (its offset stays
          * until then, also after the .part is closed): never backwards. */
         uint64_t current = o->phase == PHASE_PULL && cur < n ? MIN(o->offset, video_bytes(o, cur, cur + 1)) : 0;
@@ -55,7 +57,7 @@ void offload_get_progress(Offload *o, OffloadProgress *ret) {
                 .index = o->phase == PHASE_PULL && cur < n ? o->inv->segments[cur].index : 0,
                 .offset = o->offset,
                 .size = o->size,
-                .done = (unsigned) o->cur,
+                .done = (unsigned) cur,
                 .total = o->inv ? (unsigned) o->inv->n_segments : 0,
                 .waiting_for_storage = o->phase == PHASE_DELETE,
                 .spool_full = o->spool_wait,

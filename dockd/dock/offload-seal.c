@@ -381,7 +381,10 @@ static void on_reread_sealed(Offload *o, int error, uint16_t rc, uint64_t got, c
 
 void offload_match_sealed(Offload *o) {
         const CameraFile *f = &cur_seg(o)->files[CAMERA_FILE_VIDEO];
+        _cleanup_free_ char *path = seal_source_path_encode(o->sources[o->cur].path);
 
+        offload_log(o, LOG_INFO, 0, NULL, "Reading %s again (%" PRIu64 " bytes): its id is that of a file sealed "
+                    "before, which proves nothing of its bytes.", strna(path), f->size);
         o->summary.bytes_reread += f->size;
         offload_reread_object(o, f->handle, f->size, on_reread_sealed);
 }

@@ -870,6 +870,12 @@ void offload_step(Offload *o) {
                         pull_segment(o);
                         return;
                 }
+                if (o->reread_owed && !o->rereads) {
+                        /* Every new file is pulled: now the files whose id is sealed. */
+                        o->rereads = true;
+                        o->cur = 0;
+                        return offload_step(o);
+                }
                 o->phase = PHASE_DELETE;
                 o->del_seg = 0;
                 o->del_kind = 0;

@@ -465,6 +465,9 @@ def allow_listed_same_size_rewrite_kept():
     rewritten_file_kept(lambda folder: rewrite_same_size(folder, GROWING), "content changed")
 
 
+NEW = "DCIM/100CAM/VID_0004.MP4"   # a recording made between two dockings
+
+
 def central_variants(rig, rec):
     """The names (000000, 000000~HEX) of the segments central storage holds
     for recording rec of the camera."""
@@ -477,8 +480,8 @@ def allow_listed_kept_file_rewritten_sealed_again():
     """A camera that keeps its files (delete_after_confirm = no) rewrites one
     between two dockings with the same size, path and second, so that it has
     the recording id of one already sealed. At the next docking the dock reads
-    every kept file again: the unchanged ones are already offloaded (nothing
-    new), the rewritten one is new content, sealed and uploaded as a new
+    every kept file again, once the file recorded meanwhile was pulled: the
+    unchanged ones are already offloaded (nothing new), the rewritten one is new content, sealed and uploaded as a new
     segment beside the first, which stays as it was (write-once), chained
     after the last manifest the dock sealed."""
     def again(rig, folder, before):
@@ -488,6 +491,8 @@ def allow_listed_kept_file_rewritten_sealed_again():
         with open(os.path.join(rig.central, "evidence", SERIAL, rec, "000000.mp4"), "rb") as f:
             sealed_before = f.read()
         rewrite_same_size(folder, GROWING)
+        with open(os.path.join(folder, NEW), "wb") as f:
+            f.write(os.urandom(2048))
         now = tree(folder)
         dockings = lambda: rig.dockd.log().count("Camera holds ")   # noqa: E731 (each docking's inventory)
         seen = dockings()
@@ -512,11 +517,26 @@ def allow_listed_kept_file_rewritten_sealed_again():
                             "-content", new + ".man", "-CAfile", os.path.join(rig.state, "custody", "dock-cert.pem"),
                             "-purpose", "any", "-out", os.devnull], capture_output=True, text=True)
         check(v.returncode == 0, f"openssl cms -verify failed: {v.stderr}")
-        sealed_shas = {x["_sha"] for x in first.values()}
-        check(m["prev"] in sealed_shas, "the new manifest does not chain to one the dock sealed before")
+        mans = {}
+        for d, _, files in os.walk(os.path.join(rig.central, "evidence", SERIAL)):
+            for n in files:
+                if n.endswith(".man"):
+                    with open(os.path.join(d, n), "rb") as f:
+                        mans[os.path.join(d, n)] = hashlib.sha256(f.read()).hexdigest()
+        check(m["prev"] in {h for p, h in mans.items() if p != new + ".man"},
+              "the new manifest does not chain to one the dock sealed before")
+        prevs = []
+        for p in mans:
+            with open(p, "rb") as f:
+                prevs.append(dict(ln.split("=", 1) for ln in f.read().decode().splitlines())["prev"])
+        check(len(set(prevs)) == len(prevs) == len(WANTED) + 2, f"the camera's chain forks: {prevs}")
         sealed = [r for r in rig.custody_records() if r["event"] == "sealed-by-dock"]
-        check(len(sealed) == len(WANTED) + 1, f"{len(sealed)} custody records say sealed by dock")
+        check(len(sealed) == len(WANTED) + 2, f"{len(sealed)} custody records say sealed by dock")
         check(tree(folder) == now, "the camera's files changed without delete_after_confirm")
+        # A file never seen is pulled before any kept file is read again.
+        second = rig.dockd.log().split("Camera holds ")[-1]
+        check(f"Pulled {NEW} (" in second and second.index(f"Pulled {NEW} (") < second.index("Reading "),
+              "a kept file was read again before the new one was pulled")
         # The cost, counted: every kept file crossed USB again at this docking.
         summary = rig.bay(1)["summary"]
         check(summary["bytes_reread"] == sum(FILES[p] for p in WANTED), f"summary: {summary}")
