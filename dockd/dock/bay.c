@@ -977,6 +977,7 @@ struct json_object *bay_status_json(Bay *b) {
                 json_object_object_add(so, "delete_refused", json_object_new_int((int) s->delete_refused));
                 json_object_object_add(so, "held_recordings", json_object_new_int((int) s->held_recordings));
                 json_object_object_add(so, "bytes_pulled", json_object_new_int64((int64_t) s->bytes_pulled));
+                json_object_object_add(so, "bytes_reread", json_object_new_int64((int64_t) s->bytes_reread));
                 json_object_object_add(so, "hash_seconds", json_object_new_double((double) s->hash_usec / USEC_PER_SEC));
                 json_object_object_add(o, "summary", so);
         }

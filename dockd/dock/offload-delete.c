@@ -185,8 +185,10 @@ static int deletable_now(Offload *o, size_t i, bool mark) {
         ok = (st.stage == SEGMENT_CONFIRMED || st.stage == SEGMENT_DELETING) && !st.quarantined &&
              (!s->present[CAMERA_FILE_VIDEO] || s->files[CAMERA_FILE_VIDEO].size == st.size) &&
              offload_recording_deletable(o, i);
-        if (ok && o->generic)
+        if (ok && o->generic) {
                 o->confirmed_size = st.size;
+                memcpy(o->confirmed_sha, st.sha256, 32);
+        }
         r = 0;
         if (ok && mark && st.stage == SEGMENT_CONFIRMED) {
                 st.stage = SEGMENT_DELETING;
@@ -346,6 +348,17 @@ int offload_match_segment(Offload *o) {
         if (!known) {
                 m->checked = true;   /* a pull to resume: keep_small() compares what it reads */
                 return 1;
+        }
+        if (o->generic && s->present[CAMERA_FILE_VIDEO]) {
+                /* Its id (path, size, date) is the camera's word: only the bytes tell.
+                 * New files first, so that reading kept ones again never keeps a
+                 * short docking from what was never offloaded at all. */
+                if (!o->rereads) {
+                        o->reread_owed = true;
+                        return 1;   /* skipped in this sweep, not checked */
+                }
+                offload_match_sealed(o);   /* offload_step() follows, or it failed */
+                return 0;
         }
         if (!s->present[CAMERA_FILE_MANIFEST]) {
                 /* Only a signature can be left of a deletion that was under way; any

@@ -73,6 +73,9 @@ struct Offload {
         void (*job_next)(Offload *o); /* what follows the job, on the loop */
         const char *job_what;       /* for the log, when it fails */
         bool zombie;                /* freed while it ran: the job's end frees us */
+        bool rereading;             /* offload_reread_object(): offset, size, hash are its */
+        uint32_t reread_handle;
+        void (*reread_done)(Offload *o, int error, uint16_t rc, uint64_t got, const uint8_t sha[32]);
         bool spool_wait;
         uint64_t camera_bytes;      /* of the spool held for this camera (within_share()) */
         bool share_logged;
@@ -83,6 +86,7 @@ struct Offload {
         bool *refused;              /* per inventory segment: the camera refused a delete */
         bool rescan;                /* a confirmation came while we were busy */
         uint64_t confirmed_size;    /* generic: of the segment at del_seg, as confirmed */
+        uint8_t confirmed_sha[32];  /* generic: and its bytes' SHA-256, as sealed and confirmed */
 
         /* owed chain checks (SegmentState.chain_owed), asked again with the upload backoff */
         bool owed_unanswered;       /* one could not be answered in this pass */
@@ -90,6 +94,9 @@ struct Offload {
         sd_event_source *owed_timer;
         bool owed_again;            /* the timer fired: another pass once idle */
         bool repass;                /* a pass over the inventory after the first */
+        bool reread_owed;           /* generic: the first sweep skipped files whose id is sealed */
+        bool rereads;               /* generic: the sweep that reads those again, once every new
+                                     * file was pulled (offload_match_sealed()) */
 
         /* offload_recording_deletable()'s verdict on inventory segments [rec_from, rec_to) */
         bool rec_known;
@@ -114,6 +121,16 @@ void offload_log(Offload *o, int level, int error, const char *segment, const ch
 /* The camera failed: stop here; the bay recovers the camera and starts anew. */
 void offload_fail(Offload *o, int error, const char *what);
 void offload_step(Offload *o);
+/* What offload_reread_object() read: error -EREMOTEIO with rc, the camera
+ * refused; -ENODATA, it sent fewer bytes than asked (got of them hashed);
+ * other < 0, the transport failed (the callee decides: offload_fail()).
+ * Else sha is the SHA-256 of the got (= size) bytes. */
+typedef void (*offload_reread_t)(Offload *o, int error, uint16_t rc, uint64_t got, const uint8_t sha[32]);
+/* Read the camera's object at handle again, bytes [0, size), hashed as they
+ * arrive and kept nowhere: the pull's own chunk loop (pull_chunk(), video_sink()),
+ * never asking for more than size. A camera that does not sign proves nothing
+ * about a file but its bytes. Busy until done; needs no pull in progress. */
+void offload_reread_object(Offload *o, uint32_t handle, uint64_t size, offload_reread_t done);
 /* The camera's inventory is known (taken over): the pull begins. */
 void offload_take_inventory(Offload *o, CameraInventory *inv);
 /* A recording (that of inventory segment i) is held on the camera while any of
@@ -121,6 +138,14 @@ void offload_take_inventory(Offload *o, CameraInventory *inv);
  * owes a chain check central storage could not answer yet. O(segments of the
  * recording) the first time in a delete pass, O(1) for its other segments. */
 bool offload_recording_deletable(Offload *o, size_t i);
+
+/* offload-progress.c */
+/* The video bytes of an inventory segment as listed; a size the camera has
+ * not told (UINT64_MAX) counts as nothing. */
+uint64_t offload_listed_video_size(const CameraSegment *seg);
+/* o->video_size of a new inventory: what this docking pulls, 0 for a segment
+ * the spool has pulled under its name. */
+void offload_progress_init(Offload *o);
 
 /* offload-delete.c */
 /* Before anything is decided about the segment at o->cur: if the spool knows its
@@ -144,11 +169,31 @@ void offload_sources_free(SealedSource *s, size_t n);
  * per camera. */
 int offload_seal(Offload *o);
 /* Just before deleting the file of a camera that does not sign (o->del_seg):
- * ask the camera again what the object is (GetObjectInfo). Still the name and
- * the size that were pulled, sealed and confirmed: deleted; else the camera
- * keeps it ("camera storage not cleared"). Busy until the answer, then
- * offload_delete_next(). */
+ * ask the camera again what the object is (GetObjectInfo), then read its
+ * bytes again (offload_reread_object(), at most the confirmed size). Still the
+ * name, the size and the SHA-256 that were sealed and confirmed: deleted; else
+ * the camera keeps it ("camera storage not cleared"). A camera that does not
+ * sign proves nothing else: a file rewritten with the same size keeps its name
+ * and handle. Busy until the answer, then offload_delete_next(). */
 void offload_recheck_object(Offload *o);
+/* The ids a generic file's content with SHA-256 sha may be kept under, tried
+ * in order k = 0 .. OFFLOAD_SEALED_VARIANTS - 1: the plain id (ret ""), then
+ * variants named by sha (segment_variant()) and by its SHA-256 hashed again
+ * k - 1 times: a variant taken by other bytes (a camera that sent other bytes
+ * to the pull than to the read that named it) does not leave these bytes
+ * without an id. Bounded: beyond them the file stays on the camera. */
+#define OFFLOAD_SEALED_VARIANTS 4
+void offload_sealed_variant(const uint8_t sha[32], unsigned k, char ret[SEGMENT_VARIANT_MAX]);
+/* The spool holds a segment under the id of the file at o->cur (its path,
+ * size and date: the camera's word). Read its bytes again and match their
+ * SHA-256: the same as sealed under that id or one of its variants, proven
+ * (already offloaded); else o->match[o->cur].variant names a free id, under
+ * which it is pulled and sealed as new content. Busy until then, then
+ * offload_step(). Every kept file is read again at every docking: the cost of
+ * knowing (README, "Cameras that do not sign"); in a sweep of its own after
+ * every new file was pulled (Offload.rereads), so that the cost falls on what
+ * is likely offloaded already. */
+void offload_match_sealed(Offload *o);
 /* o->cur was pulled and sealed: count and log it. */
 void offload_report_sealed(Offload *o);
 

@@ -217,6 +217,27 @@ static void keep_changed(Offload *o, const char *what) {
                 o->cb.finding("camera-storage-not-cleared", SEVERITY_WARNING, name, summary, o->userdata);
 }
 
+/* The object's bytes, read again just before DeleteObject: deleted only if
+ * they are those sealed and confirmed (o->confirmed_sha). */
+static void on_reread_before_delete(Offload *o, int error, uint16_t rc, uint64_t got, const uint8_t sha[32]) {
+        char what[96];
+
+        if (error == -EREMOTEIO) {
+                snprintf(what, sizeof what, "could not be read again (0x%04x)", rc);
+                keep_changed(o, what);
+        } else if (error == -ENODATA) {
+                snprintf(what, sizeof what, "had its content changed (%" PRIu64 " of %" PRIu64 " bytes read again)",
+                         got, o->confirmed_size);
+                keep_changed(o, what);
+        } else if (error < 0)
+                return offload_fail(o, error, "reading a file again before deleting it");
+        else if (memcmp(sha, o->confirmed_sha, 32) != 0)
+                keep_changed(o, "had its content changed (its bytes' SHA-256 is not the one sealed)");
+        else
+                o->match[o->del_seg].rechecked = true;
+        offload_delete_next(o);
+}
+
 static void on_recheck(Camera *c, int error, uint16_t rc, const uint8_t *data, size_t size, void *userdata) {
         Offload *o = userdata;
         const SealedSource *src = &o->sources[o->del_seg];
@@ -240,8 +261,13 @@ static void on_recheck(Camera *c, int error, uint16_t rc, const uint8_t *data, s
                 snprintf(what, sizeof what, "has another size (%" PRIu32 " bytes, %" PRIu64 " sealed)",
                          info.compressed_size, o->confirmed_size);
                 keep_changed(o, what);
-        } else
-                o->match[o->del_seg].rechecked = true;
+        } else {
+                /* Name and size are the camera's word: only its bytes prove it. */
+                ptp_object_info_done(&info);
+                o->summary.bytes_reread += o->confirmed_size;
+                return offload_reread_object(o, o->inv->segments[o->del_seg].files[CAMERA_FILE_VIDEO].handle,
+                                             o->confirmed_size, on_reread_before_delete);
+        }
         ptp_object_info_done(&info);
         offload_delete_next(o);
 }
@@ -254,6 +280,113 @@ void offload_recheck_object(Offload *o) {
         r = camera_request_data(o->camera, PTP_OC_GET_OBJECT_INFO, &handle, 1, 64 * 1024, on_recheck, o, NULL);
         if (r < 0)
                 offload_fail(o, r, "looking at a file before deleting it");
+}
+
+void offload_sealed_variant(const uint8_t sha[32], unsigned k, char ret[SEGMENT_VARIANT_MAX]) {
+        uint8_t d[32];
+
+        ret[0] = 0;
+        if (k == 0)
+                return;
+        memcpy(d, sha, 32);
+        for (unsigned i = 1; i < k; i++)
+                SHA256(d, 32, d);
+        segment_variant(d, ret);
+}
+
+/* The file at o->cur (segment name) is left on the camera, not known to be
+ * offloaded: why, for the log and the finding "camera storage not cleared". */
+static void left_on_camera(Offload *o, const char *name, const char *why) {
+        _cleanup_free_ char *path = seal_source_path_encode(o->sources[o->cur].path);
+        char summary[512];
+
+        offload_log(o, LOG_WARNING, 0, name, "%s %s; it stays on the camera.", strna(path), why);
+        snprintf(summary, sizeof summary, "Camera storage not cleared: %s %s; it stays on the camera.", strna(path),
+                 why);
+        if (o->cb.finding)
+                o->cb.finding("camera-storage-not-cleared", SEVERITY_WARNING, name, summary, o->userdata);
+}
+
+/* The file at o->cur, read again, hashes to sha: an id under which the spool
+ * holds these bytes (proven: nothing new), or the first free one (new
+ * content: pulled, sealed and uploaded as a new segment; what was sealed
+ * under the others is never touched). */
+static int match_sealed_content(Offload *o, const uint8_t sha[32]) {
+        SegmentMatch *m = &o->match[o->cur];
+        _cleanup_free_ char *path = NULL;
+        char name[96];
+
+        m->checked = true;
+        for (unsigned k = 0; k < OFFLOAD_SEALED_VARIANTS; k++) {
+                SegmentId id;
+                SegmentState st;
+                bool taken, same;
+                int r;
+
+                offload_sealed_variant(sha, k, m->variant);
+                id = seg_id(o, o->cur);
+                r = spool_state_load(o->ctx->spool, &id, &st);
+                if (r == -ENOENT || r == -EBADMSG)
+                        taken = same = false;   /* free (or no state dockd wrote: pulled again) */
+                else if (r < 0)
+                        return r;
+                else {
+                        taken = st.stage >= SEGMENT_PULLED;
+                        same = memcmp(st.sha256, sha, 32) == 0;
+                        segment_state_done(&st);
+                }
+                if (taken && same) {
+                        m->proven = true;   /* already offloaded */
+                        return 0;
+                }
+                if (taken)
+                        continue;
+                if (k == 0)
+                        return 0;   /* a pull to resume under the plain id */
+                segment_name(&id, name, sizeof name);
+                path = seal_source_path_encode(o->sources[o->cur].path);
+                offload_log(o, LOG_NOTICE, 0, name, "%s has the id of a file sealed before but other bytes: new "
+                            "content, sealed as %s.", strna(path), name);
+                return 0;
+        }
+        segment_name(&(SegmentId) { .serial = o->serial, .recording = cur_seg(o)->recording_id }, name, sizeof name);
+        left_on_camera(o, name, "has other bytes than each file sealed under its id and its variants (a camera "
+                       "that sends other bytes at each read?); it was not offloaded");
+        return 0;
+}
+
+static void on_reread_sealed(Offload *o, int error, uint16_t rc, uint64_t got, const uint8_t sha[32]) {
+        SegmentMatch *m = &o->match[o->cur];
+        char name[96], why[192];
+        int r;
+
+        if (error == -EREMOTEIO || error == -ENODATA) {
+                /* Not known to be what was sealed, nor what else. */
+                SegmentId id = seg_id(o, o->cur);
+
+                m->checked = true;
+                segment_name(&id, name, sizeof name);
+                snprintf(why, sizeof why, "has the id of a file sealed before, but could not be read again to tell "
+                         "whether it is that file (0x%04x, %" PRIu64 " bytes read)", rc, got);
+                left_on_camera(o, name, why);
+                return offload_step(o);
+        }
+        if (error < 0)
+                return offload_fail(o, error, "reading a file again");
+        r = match_sealed_content(o, sha);
+        if (r < 0)
+                return offload_fail(o, r, "matching a file");
+        offload_step(o);
+}
+
+void offload_match_sealed(Offload *o) {
+        const CameraFile *f = &cur_seg(o)->files[CAMERA_FILE_VIDEO];
+        _cleanup_free_ char *path = seal_source_path_encode(o->sources[o->cur].path);
+
+        offload_log(o, LOG_INFO, 0, NULL, "Reading %s again (%" PRIu64 " bytes): its id is that of a file sealed "
+                    "before, which proves nothing of its bytes.", strna(path), f->size);
+        o->summary.bytes_reread += f->size;
+        offload_reread_object(o, f->handle, f->size, on_reread_sealed);
 }
 
 void offload_report_sealed(Offload *o) {

@@ -24,6 +24,7 @@ typedef struct OffloadSummary {
         uint64_t bytes_resumed;     /* already in the spool from an earlier attempt */
         usec_t hash_usec;           /* time spent hashing pulled bytes (benchmarks) */
         uint64_t bytes_deleted;     /* segment bytes deleted from the camera */
+        uint64_t bytes_reread;      /* generic: read again (not kept) to prove a file is what was sealed */
         uint64_t storage_capacity;
         uint64_t storage_free;
 } OffloadSummary;

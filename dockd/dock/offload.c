@@ -98,29 +98,6 @@ static void offload_finish(Offload *o) {
 
 /* ---- inventory ---- */
 
-/* Sizes a camera has not told (UINT64_MAX) count as nothing: never bytes
- * nobody will pull. */
-static uint64_t listed_video_size(const CameraSegment *seg) {
-        uint64_t size = seg->files[CAMERA_FILE_VIDEO].size;
-
-        return seg->present[CAMERA_FILE_VIDEO] && size != UINT64_MAX ? size : 0;
-}
-
-/* For progress only: the spool has a segment of this name pulled (an earlier
- * docking). Content under a reused name is found out later, when it is pulled. */
-static bool already_pulled(Offload *o, size_t i) {
-        SegmentId id = { .serial = o->serial, .recording = o->inv->segments[i].recording_id,
-                         .index = o->inv->segments[i].index };
-        SegmentState st;
-        bool pulled;
-
-        if (spool_state_load(o->ctx->spool, &id, &st) < 0)
-                return false;
-        pulled = st.stage >= SEGMENT_PULLED;
-        segment_state_done(&st);
-        return pulled;
-}
-
 static void on_inventory(Camera *c, int error, uint16_t rc, CameraInventory *inv, void *userdata) {
         Offload *o = userdata;
 
@@ -140,8 +117,7 @@ void offload_take_inventory(Offload *o, CameraInventory *inv) {
         o->video_size = calloc(MAX(inv->n_segments, 1), sizeof *o->video_size);
         if (!o->refused || !o->match || !o->video_size)
                 return offload_fail(o, -ENOMEM, "listing its recordings");
-        for (size_t i = 0; i < inv->n_segments; i++)
-                o->video_size[i] = already_pulled(o, i) ? 0 : listed_video_size(&inv->segments[i]);
+        offload_progress_init(o);
         r = offload_finish_interrupted_deletions(o);
         if (r < 0)
                 return offload_fail(o, r, "finishing an interrupted deletion");
@@ -377,7 +353,7 @@ static void pull_segment(Offload *o) {
         o->id = seg_id(o, o->cur);
         segment_name(&o->id, o->segname, sizeof o->segname);
         /* Other content under a name the spool had: this docking pulls it after all. */
-        o->video_size[o->cur] = listed_video_size(cur_seg(o));
+        o->video_size[o->cur] = offload_listed_video_size(cur_seg(o));
         r = spool_prepare(o->ctx->spool, &o->id);
         if (r < 0)
                 return offload_fail(o, r, "preparing the spool");
@@ -397,14 +373,18 @@ static int video_sink(const uint8_t *data, size_t size, void *userdata) {
 
         if (o->offset + size > o->size)
                 return -EMSGSIZE;
-        r = pwrite_all(o->fd, data, size, (off_t) o->offset);
-        if (r < 0)
-                return r;
+        if (!o->rereading) {
+                r = pwrite_all(o->fd, data, size, (off_t) o->offset);
+                if (r < 0)
+                        return r;
+        }
         clock_gettime(CLOCK_MONOTONIC, &t0);
         EVP_DigestUpdate(o->hash, data, size);
         clock_gettime(CLOCK_MONOTONIC, &t1);
         o->summary.hash_usec += (usec_t) ((t1.tv_sec - t0.tv_sec) * 1000000 + (t1.tv_nsec - t0.tv_nsec) / 1000);
         o->offset += size;
+        if (o->rereading)
+                return 0;   /* hashed only: nothing kept, nothing pulled */
         o->unsynced += size;
         o->summary.bytes_pulled += size;
         o->camera_bytes += size;
@@ -458,10 +438,19 @@ static void synced(Offload *o) {
         pull_chunk(o);
 }
 
+static void reread_end(Offload *o, int error, uint16_t rc);
+
 static void on_chunk(Camera *c, int error, uint16_t rc, void *userdata) {
         Offload *o = userdata;
 
         o->busy = false;
+        if (o->rereading) {
+                if (error >= 0 && o->offset == o->chunk_start && o->offset < o->size)
+                        error = -ENODATA;   /* the camera sent fewer bytes than it was asked for */
+                if (error < 0)
+                        return reread_end(o, error, rc);
+                return pull_chunk(o);
+        }
         if (error == -EREMOTEIO && (rc == PTP_RC_INVALID_PARAMETER || rc == PTP_RC_INVALID_OBJECT_HANDLE)) {
                 /* The camera will not give the bytes it listed. Keep what we have. */
                 quarantine(o, "camera refused to send bytes %" PRIu64 "-%" PRIu64 " of the video (0x%04x)",
@@ -506,27 +495,59 @@ static void pull_chunk(Offload *o) {
 
         if (o->failed)
                 return;
-        if (o->unsynced >= o->ctx->config->spool_sync_interval) {
+        if (!o->rereading && o->unsynced >= o->ctx->config->spool_sync_interval) {
                 failpoint("pull-before-sync");
                 return run_in_worker(o, sync_work, synced, "syncing the spool");
         }
         if (o->offset >= o->size)
-                return pull_complete(o);
-        /* A chunk ends where the next sync is due: syncs stay sync_interval apart. */
-        n = MIN(MIN(o->size - o->offset, o->ctx->config->usb_chunk_size),
-                o->ctx->config->spool_sync_interval - o->unsynced);
-        if (!spool_has_room(o->ctx->spool, n) || !within_share(o, n)) {
-                /* Paused until uploads drain the spool (offload_spool_freed). */
-                o->spool_wait = true;
-                return;
+                return o->rereading ? reread_end(o, 0, PTP_RC_OK) : pull_complete(o);
+        n = MIN(o->size - o->offset, o->ctx->config->usb_chunk_size);
+        if (!o->rereading) {
+                /* A chunk ends where the next sync is due: syncs stay sync_interval apart. */
+                n = MIN(n, o->ctx->config->spool_sync_interval - o->unsynced);
+                if (!spool_has_room(o->ctx->spool, n) || !within_share(o, n)) {
+                        /* Paused until uploads drain the spool (offload_spool_freed). */
+                        o->spool_wait = true;
+                        return;
+                }
+                o->spool_wait = false;
         }
-        o->spool_wait = false;
         o->chunk_start = o->offset;
         o->busy = true;
-        r = camera_read_partial(o->camera, cur_seg(o)->files[CAMERA_FILE_VIDEO].handle, o->offset, (uint32_t) n,
+        r = camera_read_partial(o->camera, o->rereading ? o->reread_handle :
+                                cur_seg(o)->files[CAMERA_FILE_VIDEO].handle, o->offset, (uint32_t) n,
                                 video_sink, o, on_chunk, o);
         if (r < 0)
                 offload_fail(o, r, "pulling a video");
+}
+
+/* The end of offload_reread_object(): the hash goes to done, and the pull's
+ * fields it borrowed are left as a pull finds them. */
+static void reread_end(Offload *o, int error, uint16_t rc) {
+        offload_reread_t done = o->reread_done;
+        uint8_t sha[32] = {};
+        uint64_t got = o->offset;
+
+        if (error >= 0 && !EVP_DigestFinal_ex(o->hash, sha, NULL))
+                error = -ENOMEM;
+        EVP_MD_CTX_free(o->hash);
+        o->hash = NULL;
+        o->rereading = false;
+        o->reread_done = NULL;
+        o->offset = o->size = o->chunk_start = 0;
+        done(o, error, rc, got, sha);
+}
+
+void offload_reread_object(Offload *o, uint32_t handle, uint64_t size, offload_reread_t done) {
+        o->hash = EVP_MD_CTX_new();
+        if (!o->hash || !EVP_DigestInit_ex(o->hash, EVP_sha256(), NULL))
+                return offload_fail(o, -ENOMEM, "hashing");
+        o->rereading = true;
+        o->reread_handle = handle;
+        o->reread_done = done;
+        o->offset = o->chunk_start = 0;
+        o->size = size;
+        pull_chunk(o);
 }
 
 typedef struct Rehash {
@@ -849,6 +870,12 @@ void offload_step(Offload *o) {
                         pull_segment(o);
                         return;
                 }
+                if (o->reread_owed && !o->rereads) {
+                        /* Every new file is pulled: now the files whose id is sealed. */
+                        o->rereads = true;
+                        o->cur = 0;
+                        return offload_step(o);
+                }
                 o->phase = PHASE_DELETE;
                 o->del_seg = 0;
                 o->del_kind = 0;
@@ -905,39 +932,6 @@ void offload_segment_confirmed(Offload *o, const SegmentId *id) {
 void offload_spool_freed(Offload *o) {
         if (o && o->spool_wait && !o->busy && !o->failed)
                 pull_chunk(o);
-}
-
-static uint64_t video_bytes(Offload *o, size_t from, size_t to) {
-        uint64_t sum = 0;
-
-        for (size_t i = from; o->video_size && i < to; i++)
-                sum += o->video_size[i];
-        return sum;
-}
-
-void offload_get_progress(Offload *o, OffloadProgress *ret) {
-        size_t n = o->inv ? o->inv->n_segments : 0, cur = MIN(o->cur, n);
-        /* The current segment's bytes count until it is done (its offset stays
-         * until then, also after the .part is closed): never backwards. */
-        uint64_t current = o->phase == PHASE_PULL && cur < n ? MIN(o->offset, video_bytes(o, cur, cur + 1)) : 0;
-
-        *ret = (OffloadProgress) {
-                .bytes_done = o->inv ? video_bytes(o, 0, o->phase >= PHASE_DELETE ? n : cur) + current : 0,
-                .bytes_total = o->inv ? video_bytes(o, 0, n) : 0,
-                .segment = o->phase == PHASE_PULL && o->fd >= 0 ? o->segname : NULL,
-                .recording = o->phase == PHASE_PULL && cur < n ? o->inv->segments[cur].recording_id : NULL,
-                .index = o->phase == PHASE_PULL && cur < n ? o->inv->segments[cur].index : 0,
-                .offset = o->offset,
-                .size = o->size,
-                .done = (unsigned) o->cur,
-                .total = o->inv ? (unsigned) o->inv->n_segments : 0,
-                .waiting_for_storage = o->phase == PHASE_DELETE,
-                .spool_full = o->spool_wait,
-        };
-}
-
-const OffloadSummary *offload_summary(Offload *o) {
-        return &o->summary;
 }
 
 int offload_start(const DockContext *ctx, Camera *camera, const char *bay, const char *serial,

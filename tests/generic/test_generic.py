@@ -411,18 +411,17 @@ def allow_listed_deleted_only_after_confirmation():
     offloaded(ANDROID, started=held, also=after)
 
 
-@case
-def allow_listed_swapped_file_kept():
-    """A file the camera rewrote after it was pulled and sealed (another size
-    at the same path, the same object) is not deleted when central storage
-    confirms the first one: the camera keeps it, the docking says "camera
-    storage not cleared"; the files that did not change are deleted."""
+def rewritten_file_kept(rewrite, why):
+    """dockd pulls and seals every recording while central storage is away;
+    rewrite(folder) then changes GROWING on the camera (the same object); once
+    central storage confirms the first one, that file is not deleted: the
+    camera keeps it, the docking's finding "camera storage not cleared" says
+    why (its summary contains why); the files that did not change are deleted."""
     def held(rig, folder, before):
         back = hold_central_storage(rig)
         for p in WANTED:
             rig.wait_log(f"Pulled {p} (", timeout=90)
-        with open(os.path.join(folder, GROWING), "wb") as f:
-            f.write(os.urandom(5000))
+        rewrite(folder)
         back()
 
     def after(rig, folder, before):
@@ -432,8 +431,145 @@ def allow_listed_swapped_file_kept():
         check(GROWING in left and left[GROWING] != before[GROWING], f"the rewritten file is gone: {sorted(left)}")
         check(not any(p in left for p in WANTED if p != GROWING), f"recordings left on the camera: {sorted(left)}")
         b = rig.bay(1)
-        check(any(f["code"] == "camera-storage-not-cleared" and "has another size" in f["summary"]
+        check(any(f["code"] == "camera-storage-not-cleared" and why in f["summary"]
                   for f in b["findings"]), f"findings: {b['findings']}")
+    offloaded(ANDROID, started=held, also=after)
+
+
+def rewrite_same_size(folder, rel):
+    """The camera rewrites a file in place: other bytes, the same size, the
+    same modification time to the second (os.utime), the same object."""
+    path = os.path.join(folder, rel)
+    st = os.stat(path)
+    with open(path, "r+b") as f:
+        f.write(os.urandom(st.st_size))
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+
+
+@case
+def allow_listed_swapped_file_kept():
+    """A file the camera rewrote after it was pulled and sealed (another size
+    at the same path, the same object) is not deleted."""
+    def swap(folder):
+        with open(os.path.join(folder, GROWING), "wb") as f:
+            f.write(os.urandom(5000))
+    rewritten_file_kept(swap, "has another size")
+
+
+@case
+def allow_listed_same_size_rewrite_kept():
+    """A file the camera rewrote after it was pulled and sealed with the same
+    size, name and second (the same object, so GetObjectInfo says what it said)
+    is not deleted: the dock reads its bytes again before DeleteObject, and
+    their SHA-256 is not the one confirmed."""
+    rewritten_file_kept(lambda folder: rewrite_same_size(folder, GROWING), "content changed")
+
+
+NEW = "DCIM/100CAM/VID_0004.MP4"   # a recording made between two dockings
+
+
+def central_variants(rig, rec):
+    """The names (000000, 000000~HEX) of the segments central storage holds
+    for recording rec of the camera."""
+    top = os.path.join(rig.central, "evidence", SERIAL, rec)
+    return sorted(n[:-4] for n in os.listdir(top) if n.endswith(".mp4"))
+
+
+@case
+def allow_listed_kept_file_rewritten_sealed_again():
+    """A camera that keeps its files (delete_after_confirm = no) rewrites one
+    between two dockings with the same size, path and second, so that it has
+    the recording id of one already sealed. At the next docking the dock reads
+    every kept file again, once the file recorded meanwhile was pulled: the
+    unchanged ones are already offloaded (nothing new), the rewritten one is new content, sealed and uploaded as a new
+    segment beside the first, which stays as it was (write-once), chained
+    after the last manifest the dock sealed."""
+    def again(rig, folder, before):
+        first = sealed_in_central(rig, before)
+        check(sorted(first) == WANTED, f"central storage holds {sorted(first)}")
+        rec = first[GROWING]["recording_id"]
+        with open(os.path.join(rig.central, "evidence", SERIAL, rec, "000000.mp4"), "rb") as f:
+            sealed_before = f.read()
+        rewrite_same_size(folder, GROWING)
+        with open(os.path.join(folder, NEW), "wb") as f:
+            f.write(os.urandom(2048))
+        now = tree(folder)
+        dockings = lambda: rig.dockd.log().count("Camera holds ")   # noqa: E731 (each docking's inventory)
+        seen = dockings()
+        rig.world.control("undock 1")
+        rig.wait_bay(1, "empty", 30)
+        rig.world.control(f"dock {SERIAL} 1")
+        wait_for(lambda: dockings() > seen, 90, what="the second docking's inventory")
+        rig.wait_bay(1, ("charging", "ready"), timeout=150)
+        wait_for(lambda: len(central_variants(rig, rec)) == 2, 30, interval=0.5,
+                 what=f"the rewritten {GROWING} in central storage beside the first")
+        names = central_variants(rig, rec)
+        base = os.path.join(rig.central, "evidence", SERIAL, rec)
+        with open(os.path.join(base, "000000.mp4"), "rb") as f:
+            check(f.read() == sealed_before, "what was sealed first changed in central storage")
+        new = os.path.join(base, names[1])
+        with open(new + ".mp4", "rb") as f:
+            check(hashlib.sha256(f.read()).hexdigest() == now[GROWING], "the new segment is not the camera's file")
+        with open(new + ".man", "rb") as f:
+            m = dict(line.split("=", 1) for line in f.read().decode().splitlines())
+        check(m["sha256"] == now[GROWING] and m["source_path"] == GROWING, f"manifest {m}")
+        v = subprocess.run(["openssl", "cms", "-verify", "-binary", "-inform", "DER", "-in", new + ".p7s",
+                            "-content", new + ".man", "-CAfile", os.path.join(rig.state, "custody", "dock-cert.pem"),
+                            "-purpose", "any", "-out", os.devnull], capture_output=True, text=True)
+        check(v.returncode == 0, f"openssl cms -verify failed: {v.stderr}")
+        mans = {}
+        for d, _, files in os.walk(os.path.join(rig.central, "evidence", SERIAL)):
+            for n in files:
+                if n.endswith(".man"):
+                    with open(os.path.join(d, n), "rb") as f:
+                        mans[os.path.join(d, n)] = hashlib.sha256(f.read()).hexdigest()
+        check(m["prev"] in {h for p, h in mans.items() if p != new + ".man"},
+              "the new manifest does not chain to one the dock sealed before")
+        prevs = []
+        for p in mans:
+            with open(p, "rb") as f:
+                prevs.append(dict(ln.split("=", 1) for ln in f.read().decode().splitlines())["prev"])
+        check(len(set(prevs)) == len(prevs) == len(WANTED) + 2, f"the camera's chain forks: {prevs}")
+        sealed = [r for r in rig.custody_records() if r["event"] == "sealed-by-dock"]
+        check(len(sealed) == len(WANTED) + 2, f"{len(sealed)} custody records say sealed by dock")
+        check(tree(folder) == now, "the camera's files changed without delete_after_confirm")
+        # A file never seen is pulled before any kept file is read again.
+        second = rig.dockd.log().split("Camera holds ")[-1]
+        check(f"Pulled {NEW} (" in second and second.index(f"Pulled {NEW} (") < second.index("Reading "),
+              "a kept file was read again before the new one was pulled")
+        # The cost, counted: every kept file crossed USB again at this docking.
+        summary = rig.bay(1)["summary"]
+        check(summary["bytes_reread"] == sum(FILES[p] for p in WANTED), f"summary: {summary}")
+    offloaded(KEEP, also=again)
+
+
+@case
+def allow_listed_confirmed_later_deleted_at_next_docking():
+    """With delete_after_confirm, files pulled and sealed while central storage
+    was away, and confirmed only after the camera left, are read again at the
+    next docking: the same bytes are already offloaded (not sealed twice) and,
+    their bytes read again once more just before DeleteObject, deleted."""
+    def held(rig, folder, before):
+        back = hold_central_storage(rig)
+        for p in WANTED:
+            rig.wait_log(f"Pulled {p} (", timeout=90)
+        rig.world.control("undock 1")
+        rig.wait_bay(1, "empty", 30)
+        check(tree(folder) == before, "the camera's files changed before central storage confirmed them")
+        back()
+        wait_for(lambda: sum(r["event"] == "confirmed" for r in rig.custody_records()) == len(WANTED), 60,
+                 what="central storage confirming every file")
+        rig.world.control(f"dock {SERIAL} 1")
+
+    def after(rig, folder, before):
+        wait_for(lambda: not any(p in tree(folder) for p in WANTED), 60, what="the recordings deleted")
+        recs = rig.custody_records()
+        check(sum(r["event"] == "sealed-by-dock" for r in recs) == len(WANTED), "a file was sealed twice")
+        check(sum(r["event"] == "deleted-from-camera" for r in recs) == len(WANTED), "deletions in custody")
+        found = sealed_in_central(rig, before)
+        check(sorted(found) == WANTED, f"central storage holds {sorted(found)}")
+        summary = rig.bay(1)["summary"]
+        check(summary["bytes_reread"] == 2 * sum(FILES[p] for p in WANTED), f"summary: {summary}")
     offloaded(ANDROID, started=held, also=after)
 
 
