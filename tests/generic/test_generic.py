@@ -318,7 +318,10 @@ def offloaded(generic, also=None, meanwhile=None, links=None, state=("charging",
         def wait():
             if started:
                 started(rig, folder, before)
-            rig.wait_bay(1, state, timeout=150)
+            # A fault is final: told at once, not after the whole wait.
+            states = (state,) if isinstance(state, str) else state
+            b = rig.wait_bay(1, tuple(states) + ("fault",), timeout=150)
+            check(b["state"] in states, f"bay 1 ends {b}")
         start_and_wait(rig, folder, meanwhile, wait)
         if also:
             also(rig, folder, before)
@@ -327,26 +330,74 @@ def offloaded(generic, also=None, meanwhile=None, links=None, state=("charging",
         check(not failed or state == "fault", "dockd took the camera for a failing one:\n" + "\n".join(failed))
 
 
+def check_sealed_and_uploaded(rig, folder, before):
+    """What allow_listed_sealed_and_uploaded promises: every complete
+    recording sealed once and in central storage, verifiable; custody says
+    "sealed by dock"; nothing on the camera changed; the bay green."""
+    found = sealed_in_central(rig, {p: h for p, h in before.items()})
+    check(sorted(found) == WANTED, f"central storage holds {sorted(found)}, not {WANTED}")
+    recs = rig.custody_records()
+    sealed = [r for r in recs if r["event"] == "sealed-by-dock"]
+    check(len(sealed) == len(WANTED), f"{len(sealed)} custody records say sealed by dock")
+    check(not any(r["event"] == "verified" for r in recs), "custody says a sealed file was verified")
+    check(not any(r["event"] == "deleted-from-camera" for r in recs), "custody has a deletion")
+    check(tree(folder) == before, "the camera's files changed without delete_after_confirm")
+    b = rig.bay(1)
+    check(b["state"] in ("charging", "ready") and not b["findings"], f"bay 1: {b}")
+    check(b["summary"]["sealed"] == len(WANTED) and b["summary"]["verified"] == 0, f"summary: {b['summary']}")
+    dock_certificate_in_central_storage(rig)
+
+
 @case
 def allow_listed_sealed_and_uploaded():
     """The camera's complete recordings are pulled, sealed by the dock, and
     central storage holds them verifiable with openssl and sha256sum; custody
     says "sealed by dock", never "verified"; the bay goes green; without
     delete_after_confirm nothing on the camera changes."""
-    def offload(rig, folder, before):
-        found = sealed_in_central(rig, {p: h for p, h in before.items()})
-        check(sorted(found) == WANTED, f"central storage holds {sorted(found)}, not {WANTED}")
-        recs = rig.custody_records()
-        sealed = [r for r in recs if r["event"] == "sealed-by-dock"]
-        check(len(sealed) == len(WANTED), f"{len(sealed)} custody records say sealed by dock")
-        check(not any(r["event"] == "verified" for r in recs), "custody says a sealed file was verified")
-        check(not any(r["event"] == "deleted-from-camera" for r in recs), "custody has a deletion")
-        check(tree(folder) == before, "the camera's files changed without delete_after_confirm")
-        b = rig.bay(1)
-        check(b["state"] in ("charging", "ready") and not b["findings"], f"bay 1: {b}")
-        check(b["summary"]["sealed"] == len(WANTED) and b["summary"]["verified"] == 0, f"summary: {b['summary']}")
-        dock_certificate_in_central_storage(rig)
-    offloaded(KEEP, also=offload)
+    offloaded(KEEP, also=check_sealed_and_uploaded)
+
+
+def dockd_restarted(how, when):
+    """dockd stopped (how: "stop", SIGTERM as systemd stops it for an update)
+    or killed ("kill-9", a crash that systemd restarts) while the umtprd camera
+    stays docked, idle (when: "idle", offloaded) or offloading ("offloading",
+    after its first file), and started again: umtprd still has the session the
+    first dockd opened, and the second one must take the camera over and end
+    as allow_listed_sealed_and_uploaded does, nothing sealed twice."""
+    def restart(rig, folder, before):
+        if when == "idle":
+            rig.wait_bay(1, ("charging", "ready"), timeout=150)
+        else:
+            rig.wait_log("Pulled DCIM/", timeout=120)
+        if how == "stop":
+            check(rig.dockd.stop() == 0, "dockd's exit status on SIGTERM")
+        else:
+            rig.kill9()
+            rig.dockd.notify.close()
+            rig.dockd.stderr.close()
+        check(tree(folder) == before, "the camera's files changed")
+        rig.start()
+    offloaded(KEEP, started=restart, also=check_sealed_and_uploaded)
+
+
+@case
+def allow_listed_dockd_stopped_while_idle():
+    dockd_restarted("stop", "idle")
+
+
+@case
+def allow_listed_dockd_stopped_while_offloading():
+    dockd_restarted("stop", "offloading")
+
+
+@case
+def allow_listed_dockd_killed_while_idle():
+    dockd_restarted("kill-9", "idle")
+
+
+@case
+def allow_listed_dockd_killed_while_offloading():
+    dockd_restarted("kill-9", "offloading")
 
 
 @case
