@@ -75,16 +75,17 @@ def in_vdock(camera_keys, inner_timeout=200, links=None):
     return None
 
 
-def start_and_wait(rig, folder, meanwhile, wait):
-    """Start dockd and wait(); meanwhile(folder, done), if given, runs in a
-    thread from dockd's start until wait() returned or failed."""
+def start_and_wait(rig, folder, meanwhile, wait, start=None):
+    """Start dockd (start(rig), if given, else rig.start()) and wait();
+    meanwhile(folder, done), if given, runs in a thread from dockd's start
+    until wait() returned or failed."""
     stop = threading.Event()
     thread = None
     if meanwhile:
         thread = threading.Thread(target=meanwhile, args=(folder, stop.is_set))
         thread.start()
     try:
-        rig.start()
+        (start or Rig.start)(rig)
         try:
             wait()
         except Exception:
@@ -304,11 +305,12 @@ def sealed_in_central(rig, folder_before):
 
 
 def offloaded(generic, also=None, meanwhile=None, links=None, state=("charging", "ready"), camera=None,
-              started=None):
+              started=None, start=None):
     """dockd docks the umtprd camera (scenario keys camera) allow-listed by
-    generic, offloads it and the bay ends in state; started(rig, folder,
-    before), if given, runs as soon as dockd is ready; also(rig, folder,
-    before) once the bay is in state. Returns nothing."""
+    generic, offloads it and the bay ends in state; start(rig), if given,
+    starts dockd; started(rig, folder, before), if given, runs as soon as
+    dockd is started; also(rig, folder, before) once the bay is in state.
+    Returns nothing."""
     inside = in_vdock(camera or {}, links=links)
     if not inside:
         return
@@ -322,7 +324,7 @@ def offloaded(generic, also=None, meanwhile=None, links=None, state=("charging",
             states = (state,) if isinstance(state, str) else state
             b = rig.wait_bay(1, tuple(states) + ("fault",), timeout=150)
             check(b["state"] in states, f"bay 1 ends {b}")
-        start_and_wait(rig, folder, meanwhile, wait)
+        start_and_wait(rig, folder, meanwhile, wait, start)
         if also:
             also(rig, folder, before)
         rig.stop()
@@ -360,20 +362,31 @@ def allow_listed_sealed_and_uploaded():
     offloaded(KEEP, also=check_sealed_and_uploaded)
 
 
-def dockd_restarted(how, when):
+def dockd_restarted(how, failpoint=None, usb=None):
     """dockd stopped (how: "stop", SIGTERM as systemd stops it for an update)
-    or killed ("kill-9", a crash that systemd restarts) while the umtprd camera
-    stays docked, idle (when: "idle", offloaded) or offloading ("offloading",
-    after its first file), and started again: umtprd still has the session the
-    first dockd opened, and the second one must take the camera over and end
-    as allow_listed_sealed_and_uploaded does, nothing sealed twice."""
+    or killed ("kill-9", a crash that systemd restarts) while the umtprd
+    camera stays docked, idle (offloaded) or offloading (killed at
+    failpoint, if given), and started again: umtprd still has
+    the session the first dockd opened, and the second one must take the
+    camera over and end as allow_listed_sealed_and_uploaded does, nothing
+    sealed twice. (Stopped while offloading, dockd cancels the transfer in
+    flight, as the kill inside a data phase leaves it: a case of its own
+    would pass or fail by where the SIGTERM lands.)"""
     earlier = {}
 
+    def start(rig):
+        if not failpoint:
+            return rig.start()
+        return rig.start(extra_env={"DOCKD_FAILPOINTS": failpoint}, wait=False)
+
     def restart(rig, folder, before):
-        if when == "idle":
-            rig.wait_bay(1, ("charging", "ready"), timeout=150)
+        if failpoint:
+            d = rig.dockd
+            wait_for(lambda: d.proc.poll() is not None, 120, what=f"the crash at {failpoint}")
+            check(d.proc.returncode == -signal.SIGKILL and f"Failpoint {failpoint.split(':')[0]} reached" in d.log(),
+                  f"dockd exited {d.proc.returncode}, not at {failpoint}")
         else:
-            rig.wait_log("Pulled DCIM/", timeout=120)
+            rig.wait_bay(1, ("charging", "ready"), timeout=150)
         if how == "stop":
             check(rig.dockd.stop() == 0, "dockd's exit status on SIGTERM")
         else:
@@ -383,7 +396,7 @@ def dockd_restarted(how, when):
         check(tree(folder) == before, "the camera's files changed")
         earlier["sealed"] = sum(r["event"] == "sealed-by-dock" for r in rig.custody_records())
         earlier["log"] = len(rig.dockd.log())
-        rig.start()
+        rig.start(extra_env={"DOCKD_FAILPOINTS": ""})
 
     def after(rig, folder, before):
         check_sealed_and_uploaded(rig, folder, before, earlier["sealed"])
@@ -393,27 +406,32 @@ def dockd_restarted(how, when):
         check("had a session open from an earlier host; closed it." in log,
               "the second dockd did not close the session the first one left open")
         check("Recovering it" not in log and "resetting it" not in log, "dockd reset the camera that does not sign")
-    offloaded(KEEP, started=restart, also=after)
+    config = dict(KEEP, usb=usb) if usb else KEEP
+    offloaded(config, start=start, started=restart, also=after)
 
 
 @case
 def allow_listed_dockd_stopped_while_idle():
-    dockd_restarted("stop", "idle")
-
-
-@case
-def allow_listed_dockd_stopped_while_offloading():
-    dockd_restarted("stop", "offloading")
+    dockd_restarted("stop")
 
 
 @case
 def allow_listed_dockd_killed_while_idle():
-    dockd_restarted("kill-9", "idle")
+    dockd_restarted("kill-9")
 
 
 @case
-def allow_listed_dockd_killed_while_offloading():
-    dockd_restarted("kill-9", "offloading")
+def allow_listed_dockd_killed_between_transactions():
+    """Killed once the first file's GetPartialObject has ended."""
+    dockd_restarted("kill-9", failpoint="pull-chunk:1")
+
+
+@case
+def allow_listed_dockd_killed_inside_a_data_phase():
+    """Killed while umtprd is still sending a file (16 KiB a transfer: its
+    third one): the new dockd finds the rest of that data phase, and its
+    response, still waiting on the bulk IN pipe."""
+    dockd_restarted("kill-9", failpoint="pull-data:3", usb={"transfer_size": "16K"})
 
 
 @case
