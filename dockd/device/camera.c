@@ -574,8 +574,11 @@ static void on_recovered(PtpTransport *t, int error, void *userdata) {
 
         c->session_open = false;
         c->pending = NULL;
+        /* Device Reset closes the session (protocol §10), but a camera whose
+         * kind is not known yet may keep it: umtprd acks the reset and keeps
+         * it, and answers OpenSession in 13 bytes (camera_take_over_session()). */
         if (r >= 0)
-                r = camera_reopen_session(c, req->cb.done, req->userdata);
+                r = camera_take_over_session(c, req->cb.done, req->userdata);
         if (r < 0) {
                 if (r == -ENODEV)
                         c->gone = true;
