@@ -4,6 +4,7 @@
  * camera that answers something unparseable fails the operation with -EBADMSG.
  * One operation at a time per camera (the transport enforces it). */
 #include <fcntl.h>
+#include <inttypes.h>
 
 #include "camera.h"
 #include "log.h"
@@ -342,11 +343,18 @@ static int simple(Camera *c, uint16_t code, const uint32_t *params, unsigned n, 
 /* ---- identification ---- */
 
 /* An OpenSession came back: the session is open, or the error. */
-static int session_result(Camera *c, int error, uint16_t rc) {
+static int session_result(Camera *c, int error, const PtpContainer *resp) {
+        uint16_t rc = resp ? resp->code : 0;
         int r = error;
 
-        /* A session left open (after our own restart) is fine: close it is not
-         * needed, the camera tells us its ID and we carry on with fresh IDs. */
+        /* A session left open (by an earlier host) is fine: the camera names it
+         * (ISO 15740 §10.5.2: SessionAlreadyOpen carries the open SessionID) and we
+         * carry on in it with fresh IDs, as libmtp and gphoto2 do. The transport
+         * has checked the container: a reply of a size no container has (umtprd
+         * 1.3.10 sends 13 bytes here) never reaches this point. */
+        if (r >= 0 && rc == PTP_RC_SESSION_ALREADY_OPEN)
+                log_debug("Camera %s has session %" PRIu32 " open already%s; carrying on in it.", c->log_name,
+                          resp->n_params > 0 ? resp->params[0] : 0, resp->n_params > 0 ? "" : " (it did not say which)");
         if (r >= 0 && rc != PTP_RC_OK && rc != PTP_RC_SESSION_ALREADY_OPEN) {
                 log_debug("Camera %s answered %s (0x%04x) to OpenSession.", c->log_name,
                           strna(ptp_response_to_string(rc)), rc);
@@ -366,21 +374,75 @@ static void on_open_session(PtpTransport *t, int error, const PtpContainer *resp
         Request *req = userdata;
         Camera *c = req->camera;
         uint16_t rc = resp ? resp->code : 0;
-        int r = session_result(c, error, rc);
+        int r = session_result(c, error, resp);
 
         c->pending = NULL;
         req->cb.done(c, r, rc, req->userdata);
         request_free(req);
 }
 
-int camera_reopen_session(Camera *c, camera_done_t cb, void *userdata) {
+static int open_session_submit(Camera *c, Request *req) {
         PtpTransaction tx = { .code = PTP_OC_OPEN_SESSION, .params = { 1 }, .n_params = 1, .tid_zero = true };
+
+        c->session_open = false;
+        return request_start_full(c, req, &tx, on_open_session, true);
+}
+
+int camera_reopen_session(Camera *c, camera_done_t cb, void *userdata) {
+        Request *req = request_new(c, REQ_OPEN_SESSION, cb, userdata);
+
+        if (!req)
+                return -ENOMEM;
+        return open_session_submit(c, req);
+}
+
+/* After one step of a request of several (identification, taking a session
+ * over): on to the next, which takes req over and frees it on failure, or
+ * tell the owner why not. */
+static void request_continue(Request *req, int error, uint16_t rc, int (*next)(Camera *c, Request *req)) {
+        Camera *c = camera_ref(req->camera);
+        camera_done_t cb = req->cb.done;
+        void *cb_userdata = req->userdata;
+        int r = error;
+
+        c->pending = NULL;
+        if (r >= 0)
+                r = next(c, req);
+        else
+                request_free(req);
+        if (r < 0) {
+                if (r == -ENODEV)
+                        c->gone = true;
+                cb(c, r, rc, cb_userdata);
+        }
+        camera_unref(c);
+}
+
+/* The CloseSession before a session of our own: whatever the camera answered,
+ * no session of an earlier host is left that we know how to close, and
+ * OpenSession tells the rest. Only a transport failure (a malformed reply, a
+ * timeout, the camera gone) ends it here. */
+static void on_close_stale_session(PtpTransport *t, int error, const PtpContainer *resp, const uint8_t *data,
+                                   size_t size, void *userdata) {
+        Request *req = userdata;
+        uint16_t rc = resp ? resp->code : 0;
+
+        if (error >= 0 && rc == PTP_RC_OK)
+                log_debug("Camera %s had a session open from an earlier host; closed it.", req->camera->log_name);
+        else if (error >= 0 && rc != PTP_RC_SESSION_NOT_OPEN)
+                log_debug("Camera %s answered %s (0x%04x) to CloseSession; opening ours all the same.",
+                          req->camera->log_name, strna(ptp_response_to_string(rc)), rc);
+        request_continue(req, error, rc, open_session_submit);
+}
+
+int camera_take_over_session(Camera *c, camera_done_t cb, void *userdata) {
+        PtpTransaction tx = { .code = PTP_OC_CLOSE_SESSION };
         Request *req = request_new(c, REQ_OPEN_SESSION, cb, userdata);
 
         if (!req)
                 return -ENOMEM;
         c->session_open = false;
-        return request_start_full(c, req, &tx, on_open_session, true);
+        return request_start_full(c, req, &tx, on_close_stale_session, true);
 }
 
 static void on_device_info(PtpTransport *t, int error, const PtpContainer *resp, const uint8_t *data,
@@ -398,46 +460,17 @@ static int device_info_submit(Camera *c, Request *req) {
 
 static void on_stale_session_reset(PtpTransport *t, int error, void *userdata) {
         Request *req = userdata;
-        Camera *c = camera_ref(req->camera);
-        camera_done_t cb = req->cb.done;
-        void *cb_userdata = req->userdata;
-        int r = error;
 
-        c->pending = NULL;
-        c->session_open = false;
-        if (r >= 0) {
-                /* request_start() takes req over, and frees it on failure. */
-                r = device_info_submit(c, req);
-                if (r < 0)
-                        cb(c, r, 0, cb_userdata);
-        } else {
-                if (r == -ENODEV)
-                        c->gone = true;
-                cb(c, r, 0, cb_userdata);
-                request_free(req);
-        }
-        camera_unref(c);
+        req->camera->session_open = false;
+        request_continue(req, error, 0, device_info_submit);
 }
 
 /* The OpenSession that a camera wanted before GetDeviceInfo: ask again inside it. */
 static void on_session_for_info(PtpTransport *t, int error, const PtpContainer *resp, const uint8_t *data,
                                 size_t size, void *userdata) {
         Request *req = userdata;
-        Camera *c = camera_ref(req->camera);
-        uint16_t rc = resp ? resp->code : 0;
-        camera_done_t cb = req->cb.done;
-        void *cb_userdata = req->userdata;
-        int r;
 
-        c->pending = NULL;
-        r = session_result(c, error, rc);
-        if (r >= 0)
-                r = device_info_submit(c, req);   /* takes req over, frees it on failure */
-        else
-                request_free(req);
-        if (r < 0)
-                cb(c, r, rc, cb_userdata);
-        camera_unref(c);
+        request_continue(req, session_result(req->camera, error, resp), resp ? resp->code : 0, device_info_submit);
 }
 
 static void on_device_info(PtpTransport *t, int error, const PtpContainer *resp, const uint8_t *data,
@@ -541,8 +574,11 @@ static void on_recovered(PtpTransport *t, int error, void *userdata) {
 
         c->session_open = false;
         c->pending = NULL;
+        /* Device Reset closes the session (protocol §10), but a camera whose
+         * kind is not known yet may keep it: umtprd acks the reset and keeps
+         * it, and answers OpenSession in 13 bytes (camera_take_over_session()). */
         if (r >= 0)
-                r = camera_reopen_session(c, req->cb.done, req->userdata);
+                r = camera_take_over_session(c, req->cb.done, req->userdata);
         if (r < 0) {
                 if (r == -ENODEV)
                         c->gone = true;

@@ -98,8 +98,16 @@ typedef void (*camera_done_t)(Camera *c, int error, uint16_t rc, void *userdata)
  * announce the extension (not a signing camera): no session is opened, and
  * camera_claimed_serial() tells what it said it is. */
 int camera_identify(Camera *c, camera_done_t cb, void *userdata);
-/* After a transport recovery (Device Reset closed the session): OpenSession again. */
+/* OpenSession, on a camera known to have none open. */
 int camera_reopen_session(Camera *c, camera_done_t cb, void *userdata);
+/* OpenSession for a camera that identified itself outside a session of ours
+ * (camera_identify() opened none), or after a recovery (camera_recover()): one
+ * an earlier host left open (our own run before a restart or crash) is closed
+ * first with CloseSession, which a camera without one answers SessionNotOpen
+ * (ISO 15740 §10.5.3). A second OpenSession
+ * into an open session is what umtprd 1.3.10 answers with a malformed
+ * container (13 bytes), which the transport rejects. */
+int camera_take_over_session(Camera *c, camera_done_t cb, void *userdata);
 int camera_recover(Camera *c, camera_done_t cb, void *userdata);
 
 typedef void (*camera_data_t)(Camera *c, int error, uint16_t rc, const uint8_t *data, size_t size,

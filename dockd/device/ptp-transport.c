@@ -308,7 +308,11 @@ static int data_deliver(PtpTransport *t, const uint8_t *p, size_t n) {
         if (t->oversize)
                 return 0;   /* read to its end and dropped: see in_header() */
         if (t->tx.sink) {
-                int r = t->tx.sink(p, n, t->tx.sink_userdata);
+                int r;
+
+                /* An object's bytes, inside its data phase: the camera still has the rest to send. */
+                failpoint("pull-data");
+                r = t->tx.sink(p, n, t->tx.sink_userdata);
                 return r < 0 ? -ECANCELED : 0;
         }
         if (t->buf_size + n > t->buf_alloc) {

@@ -483,9 +483,8 @@ static void survey_failed(Bay *b, Camera *c, const GenericCameraConfig *g, int e
 }
 
 /* A camera that does not sign is not recovered as a signing one is
- * (camera_failed()): Device Reset and a second OpenSession make umtprd 1.3.10
- * answer with a malformed container, and the Cancel that follows stops it for
- * good (tests/vdock/README.md). The bay faults instead and says why; what was
+ * (camera_failed()): the Cancel request sent outside a transfer stops umtprd
+ * 1.3.10 for good, and its Device Reset keeps the session (tests/vdock/README.md). The bay faults instead and says why; what was
  * pulled and sealed stays in the spool and goes to central storage, nothing
  * unconfirmed was deleted, and the next docking takes the rest. */
 static void generic_failed(Bay *b, int error, const char *what) {

@@ -164,7 +164,9 @@ int generic_survey_start(Camera *c, const GenericCameraConfig *g, usec_t drift_t
                 on_session(c, 0, PTP_RC_OK, s);
                 return 0;
         }
-        r = camera_reopen_session(c, on_session, s);
+        /* Identified without a session of ours: perhaps one our previous run
+         * left open, which OpenSession alone would run into (camera.h). */
+        r = camera_take_over_session(c, on_session, s);
         if (r < 0) {
                 *ret = generic_survey_free(s);
                 return r;

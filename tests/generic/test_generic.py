@@ -75,16 +75,17 @@ def in_vdock(camera_keys, inner_timeout=200, links=None):
     return None
 
 
-def start_and_wait(rig, folder, meanwhile, wait):
-    """Start dockd and wait(); meanwhile(folder, done), if given, runs in a
-    thread from dockd's start until wait() returned or failed."""
+def start_and_wait(rig, folder, meanwhile, wait, start=None):
+    """Start dockd (start(rig), if given, else rig.start()) and wait();
+    meanwhile(folder, done), if given, runs in a thread from dockd's start
+    until wait() returned or failed."""
     stop = threading.Event()
     thread = None
     if meanwhile:
         thread = threading.Thread(target=meanwhile, args=(folder, stop.is_set))
         thread.start()
     try:
-        rig.start()
+        (start or Rig.start)(rig)
         try:
             wait()
         except Exception:
@@ -304,11 +305,13 @@ def sealed_in_central(rig, folder_before):
 
 
 def offloaded(generic, also=None, meanwhile=None, links=None, state=("charging", "ready"), camera=None,
-              started=None):
+              started=None, start=None, failed_ok=False):
     """dockd docks the umtprd camera (scenario keys camera) allow-listed by
-    generic, offloads it and the bay ends in state; started(rig, folder,
-    before), if given, runs as soon as dockd is ready; also(rig, folder,
-    before) once the bay is in state. Returns nothing."""
+    generic, offloads it and the bay ends in state; start(rig), if given,
+    starts dockd; started(rig, folder, before), if given, runs as soon as
+    dockd is started; also(rig, folder, before) once the bay is in state
+    (and judges any "Camera failed" line itself if failed_ok). Returns
+    nothing."""
     inside = in_vdock(camera or {}, links=links)
     if not inside:
         return
@@ -318,13 +321,37 @@ def offloaded(generic, also=None, meanwhile=None, links=None, state=("charging",
         def wait():
             if started:
                 started(rig, folder, before)
-            rig.wait_bay(1, state, timeout=150)
-        start_and_wait(rig, folder, meanwhile, wait)
+            # A fault is final: told at once, not after the whole wait.
+            states = (state,) if isinstance(state, str) else state
+            b = rig.wait_bay(1, tuple(states) + ("fault",), timeout=150)
+            check(b["state"] in states, f"bay 1 ends {b}")
+        start_and_wait(rig, folder, meanwhile, wait, start)
         if also:
             also(rig, folder, before)
         rig.stop()
         failed = [ln for ln in rig.dockd.log().splitlines() if "Camera failed" in ln]
-        check(not failed or state == "fault", "dockd took the camera for a failing one:\n" + "\n".join(failed))
+        check(not failed or state == "fault" or failed_ok, "dockd took the camera for a failing one:\n" + "\n".join(failed))
+
+
+def check_sealed_and_uploaded(rig, folder, before, sealed_earlier=0):
+    """What allow_listed_sealed_and_uploaded promises: every complete
+    recording sealed once and in central storage, verifiable; custody says
+    "sealed by dock"; nothing on the camera changed; the bay green, its
+    summary counting what this dockd sealed (all but the sealed_earlier ones
+    a dockd before it sealed)."""
+    found = sealed_in_central(rig, {p: h for p, h in before.items()})
+    check(sorted(found) == WANTED, f"central storage holds {sorted(found)}, not {WANTED}")
+    recs = rig.custody_records()
+    sealed = [r for r in recs if r["event"] == "sealed-by-dock"]
+    check(len(sealed) == len(WANTED), f"{len(sealed)} custody records say sealed by dock")
+    check(not any(r["event"] == "verified" for r in recs), "custody says a sealed file was verified")
+    check(not any(r["event"] == "deleted-from-camera" for r in recs), "custody has a deletion")
+    check(tree(folder) == before, "the camera's files changed without delete_after_confirm")
+    b = rig.bay(1)
+    check(b["state"] in ("charging", "ready") and not b["findings"], f"bay 1: {b}")
+    check(b["summary"]["sealed"] == len(WANTED) - sealed_earlier and b["summary"]["verified"] == 0,
+          f"summary: {b['summary']}")
+    dock_certificate_in_central_storage(rig)
 
 
 @case
@@ -333,20 +360,89 @@ def allow_listed_sealed_and_uploaded():
     central storage holds them verifiable with openssl and sha256sum; custody
     says "sealed by dock", never "verified"; the bay goes green; without
     delete_after_confirm nothing on the camera changes."""
-    def offload(rig, folder, before):
-        found = sealed_in_central(rig, {p: h for p, h in before.items()})
-        check(sorted(found) == WANTED, f"central storage holds {sorted(found)}, not {WANTED}")
-        recs = rig.custody_records()
-        sealed = [r for r in recs if r["event"] == "sealed-by-dock"]
-        check(len(sealed) == len(WANTED), f"{len(sealed)} custody records say sealed by dock")
-        check(not any(r["event"] == "verified" for r in recs), "custody says a sealed file was verified")
-        check(not any(r["event"] == "deleted-from-camera" for r in recs), "custody has a deletion")
-        check(tree(folder) == before, "the camera's files changed without delete_after_confirm")
-        b = rig.bay(1)
-        check(b["state"] in ("charging", "ready") and not b["findings"], f"bay 1: {b}")
-        check(b["summary"]["sealed"] == len(WANTED) and b["summary"]["verified"] == 0, f"summary: {b['summary']}")
-        dock_certificate_in_central_storage(rig)
-    offloaded(KEEP, also=offload)
+    offloaded(KEEP, also=check_sealed_and_uploaded)
+
+
+def dockd_restarted(how, failpoint=None, usb=None, stale=False):
+    """dockd stopped (how: "stop", SIGTERM as systemd stops it for an update)
+    or killed ("kill-9", a crash that systemd restarts) while the umtprd
+    camera stays docked, idle (offloaded) or offloading (killed at
+    failpoint, if given), and started again: umtprd still has
+    the session the first dockd opened, and the second one must take the
+    camera over and end as allow_listed_sealed_and_uploaded does, nothing
+    sealed twice; stale: the first dockd left a data phase unread.
+    (Stopped while offloading, dockd cancels the transfer in
+    flight, as the kill inside a data phase leaves it: a case of its own
+    would pass or fail by where the SIGTERM lands.)"""
+    earlier = {}
+
+    def start(rig):
+        if not failpoint:
+            return rig.start()
+        return rig.start(extra_env={"DOCKD_FAILPOINTS": failpoint}, wait=False)
+
+    def restart(rig, folder, before):
+        if failpoint:
+            d = rig.dockd
+            wait_for(lambda: d.proc.poll() is not None, 120, what=f"the crash at {failpoint}")
+            check(d.proc.returncode == -signal.SIGKILL and f"Failpoint {failpoint.split(':')[0]} reached" in d.log(),
+                  f"dockd exited {d.proc.returncode}, not at {failpoint}")
+        else:
+            rig.wait_bay(1, ("charging", "ready"), timeout=150)
+        if how == "stop":
+            check(rig.dockd.stop() == 0, "dockd's exit status on SIGTERM")
+        else:
+            rig.kill9()
+            rig.dockd.notify.close()
+            rig.dockd.stderr.close()
+        check(tree(folder) == before, "the camera's files changed")
+        earlier["sealed"] = sum(r["event"] == "sealed-by-dock" for r in rig.custody_records())
+        earlier["log"] = len(rig.dockd.log())
+        earlier["umtprd"] = umtprd_pid()
+        rig.start(extra_env={"DOCKD_FAILPOINTS": ""})
+
+    def after(rig, folder, before):
+        check_sealed_and_uploaded(rig, folder, before, earlier["sealed"])
+        # Taken over with CloseSession and OpenSession: a second OpenSession
+        # umtprd answers in 13 bytes, and the Cancel after it stops umtprd.
+        log = rig.dockd.log()[earlier["log"]:]
+        check("had a session open from an earlier host; closed it." in log,
+              "the second dockd did not close the session the first one left open:\n" + log[-3000:])
+        resets = [ln for ln in log.splitlines() if "Recovering it" in ln or "resetting it" in ln]
+        if stale:
+            # The rest of the killed dockd's data phase is the first thing the
+            # new one reads: a camera not known yet failing, recovered as PTP
+            # prescribes (Cancel ends that data phase; Device Reset, umtprd acks).
+            check(len(resets) == 1 and "while identifying itself" in resets[0], "recoveries:\n" + "\n".join(resets))
+        else:
+            check(not resets, "dockd reset the camera:\n" + "\n".join(resets))
+        check(umtprd_pid() == earlier["umtprd"] and alive(earlier["umtprd"]), "umtprd did not live on")
+    config = dict(KEEP, usb=usb) if usb else KEEP
+    offloaded(config, start=start, started=restart, also=after, failed_ok=stale)
+
+
+@case
+def allow_listed_dockd_stopped_while_idle():
+    dockd_restarted("stop")
+
+
+@case
+def allow_listed_dockd_killed_while_idle():
+    dockd_restarted("kill-9")
+
+
+@case
+def allow_listed_dockd_killed_between_transactions():
+    """Killed once the first file's GetPartialObject has ended."""
+    dockd_restarted("kill-9", failpoint="pull-chunk:1")
+
+
+@case
+def allow_listed_dockd_killed_inside_a_data_phase():
+    """Killed while umtprd is still sending a file (16 KiB a transfer: its
+    third one): the new dockd finds the rest of that data phase, and its
+    response, still waiting on the bulk IN pipe."""
+    dockd_restarted("kill-9", failpoint="pull-data:3", usb={"transfer_size": "16K"}, stale=True)
 
 
 @case
@@ -595,8 +691,8 @@ def alive(pid):
 @case
 def allow_listed_failing_camera_not_reset():
     """A camera that does not sign and stops answering is not recovered with
-    Device Reset and a second OpenSession (umtprd 1.3.10 answers that with a
-    malformed container, and the Cancel that follows stops it for good): the
+    Cancel and Device Reset (a Cancel outside a transfer stops umtprd 1.3.10
+    for good, and its Device Reset keeps the session): the
     bay faults and says to dock it again, nothing unconfirmed is deleted, what
     was sealed reaches central storage, and umtprd lives on."""
     state = {}

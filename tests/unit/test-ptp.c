@@ -355,6 +355,16 @@ static void test_container_malformed(void) {
         g_assert_cmpint(ptp_response_parse(buf, size + 4, &c), ==, -EBADMSG);
         g_assert_cmpmem(&c, sizeof c, &sentinel, sizeof sentinel);
 
+        /* umtprd 1.3.10's SessionAlreadyOpen: its length counts the one
+         * parameter as one byte (13 bytes, the session ID's low byte), not a
+         * container of 0 or 1 parameters; never read as either. */
+        {
+                static const uint8_t umtprd[13] = { 13, 0, 0, 0, 3, 0, 0x1E, 0x20, 0, 0, 0, 0, 1 };
+                c = sentinel;
+                g_assert_cmpint(ptp_response_parse(umtprd, sizeof umtprd, &c), ==, -EBADMSG);
+                g_assert_cmpmem(&c, sizeof c, &sentinel, sizeof sentinel);
+        }
+
         /* Events: at most 3 parameters. */
         size = ptp_container_build(buf, PTP_TYPE_EVENT, PTP_EC_OBJECT_ADDED, 0xFFFFFFFF, params, 3);
         g_assert_cmpint(ptp_event_parse(buf, size, &c), ==, 0);
