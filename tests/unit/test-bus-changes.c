@@ -6,6 +6,7 @@
  * the object sent at once, with the current progress. No bus and no event loop
  * run: the watcher's clock and emitter are the test's. */
 #include <glib.h>
+#include <malloc.h>
 #include <string.h>
 #include <systemd/sd-event.h>
 
@@ -171,10 +172,60 @@ static void test_state_not_limited(void) {
         bus_watcher_free(w);
 }
 
+/* A flush that sends one property and not another after it frees the text of
+ * both: the watcher runs for months, flushing twice a second per bay. */
+typedef struct Pair {
+        const char *changing, *constant;
+} Pair;
+
+static const BusProperty pair_properties[] = {
+        BUS_PROPERTY(Pair, "Changing", BUS_VALUE_STRING, changing, false),
+        BUS_PROPERTY(Pair, "Constant", BUS_VALUE_STRING, constant, false),
+};
+
+static Pair pair;
+
+static void pair_view(void *userdata, void *ret) {
+        *(Pair *) ret = pair;
+}
+
+static int count_emit(void *userdata, const char *path, const char *interface, char **names) {
+        (*(size_t *) userdata)++;
+        return 0;
+}
+
+static void test_flush_frees_unsent(void) {
+        static const BusObjectType pair_type = {
+                .interface = "org.dockd.Test1", .properties = pair_properties,
+                .n_properties = G_N_ELEMENTS(pair_properties), .view_size = sizeof(Pair), .view = pair_view,
+        };
+        sd_event *e = NULL;
+        BusWatcher *w = NULL;
+        size_t emitted = 0, before;
+
+        pair = (Pair) { .changing = "a", .constant = "the same text every time" };
+        g_assert_cmpint(sd_event_new(&e), >=, 0);
+        g_assert_cmpint(bus_watcher_new(NULL, e, &w), >=, 0);
+        sd_event_unref(e);
+        bus_watcher_set_hooks(w, &(BusWatcherHooks) { .emit = count_emit, .userdata = &emitted });
+        g_assert_cmpint(bus_watcher_add(w, "/test/1", &pair_type, NULL), >=, 0);
+        bus_watcher_flush(w);
+        before = mallinfo2().uordblks;
+        for (unsigned i = 0; i < 10000; i++) {
+                pair.changing = i % 2 ? "a" : "b";
+                bus_watcher_flush(w);
+        }
+        g_assert_cmpuint(emitted, ==, 10000);
+        /* 10000 texts left behind would be 320 KB; what stays is one of each. */
+        g_assert_cmpuint(mallinfo2().uordblks, <, before + 4096);
+        bus_watcher_free(w);
+}
+
 int main(int argc, char *argv[]) {
         g_test_init(&argc, &argv, NULL);
         g_test_add_func("/bus-changes/progress-rate", test_progress_rate);
         g_test_add_func("/bus-changes/state-carries-progress", test_state_carries_progress);
         g_test_add_func("/bus-changes/state-not-limited", test_state_not_limited);
+        g_test_add_func("/bus-changes/flush-frees-unsent", test_flush_frees_unsent);
         return g_test_run();
 }
