@@ -2,13 +2,16 @@
 # SPDX-License-Identifier: Apache-2.0
 """Suite generic (issue 17): cameras that do not sign, docked as an unmodified
 Debian umtprd through vdock's emulated FunctionFS (responder = umtprd,
-tests/vdock/README.md "umtprd cameras"), with the real dockd.
+tests/vdock/README.md "umtprd cameras"), with the real dockd; the clock cases
+(plain-clock-*) dock vdock's own camera without the extension instead, as
+umtprd has no DateTime.
 
 Each case runs twice: outside vdock it makes the folder umtprd serves and the
 scenario, and runs vdock with this file and the case again inside its world;
 inside, it starts dockd and checks what a user would notice."""
 
 import hashlib
+import json
 import os
 import signal
 import subprocess
@@ -268,14 +271,15 @@ SERIAL = "AND-G0001"
 KEEP = {"generic.android": dict(ANDROID["generic.android"], delete_after_confirm="no")}
 
 
-def sealed_in_central(rig, folder_before):
-    """Every complete recording is in central storage as .mp4, .man and .p7s
-    (protocol §12.6): the .p7s verifies with stock openssl against the dock's
-    certificate, the .mp4's sha256sum is the manifest's and the camera's file's,
-    and the manifests chain in the order the dock sealed them. Returns
+def sealed_in_central(rig, folder_before, serial=SERIAL):
+    """Every complete recording of camera serial is in central storage as
+    .mp4, .man and .p7s (protocol §12.6): the .p7s verifies with stock
+    openssl against the dock's certificate, the .mp4's sha256sum is the
+    manifest's and the camera's file's (folder_before: {path: sha256}), and
+    the manifests chain in the order the dock sealed them. Returns
     {source_path: manifest fields}."""
     cert = os.path.join(rig.state, "custody", "dock-cert.pem")
-    top = os.path.join(rig.central, "evidence", SERIAL)
+    top = os.path.join(rig.central, "evidence", serial)
     found = {}
     for rec in sorted(os.listdir(top)):
         base = os.path.join(top, rec, "000000")
@@ -290,7 +294,7 @@ def sealed_in_central(rig, folder_before):
         m = dict(line.split("=", 1) for line in raw.decode().splitlines())
         got = subprocess.run(["sha256sum", f"{base}.mp4"], capture_output=True, text=True, check=True)
         check(got.stdout.split()[0] == m["sha256"], f"{rec}: sha256sum of the .mp4 is not the manifest's")
-        check(m["sealed_by"] == "test-dock" and m["recording_id"] == rec and m["device_serial"] == SERIAL,
+        check(m["sealed_by"] == "test-dock" and m["recording_id"] == rec and m["device_serial"] == serial,
               f"{rec}: manifest {m}")
         check(folder_before.get(m["source_path"]) == m["sha256"], f"{rec}: not the camera's {m['source_path']}")
         m["_sha"] = hashlib.sha256(raw).hexdigest()
@@ -738,6 +742,141 @@ def allow_listed_read_only_storage_not_cleared():
         check(b["self_test"] == "not-supported", f"self_test: {b.get('self_test')}")
         check(not any(c.startswith("self-test") for c in codes), f"findings: {b['findings']}")
     offloaded(ANDROID, camera={"umtprd_storage": "ro"}, also=after)
+
+
+# ---- the clock of a camera that does not sign: vdock's plain MTP camera ----
+# umtprd has no DateTime (tests/vdock/README.md): vdock's camera with
+# extension = no is a plain MTP camera that has one, and BatteryLevel, and
+# holds its videos only (RECORDING/NNNNNN.mp4).
+
+PLAIN = "GEN-V0001"
+PLAIN_USB_ID = "1209:0d0c"     # vdock's cameras
+DRIFT = 300
+
+
+def plain_in_vdock():
+    """Outside vdock: a scenario with the plain camera, its clock DRIFT s
+    ahead, docked in bay 1, then this case again inside vdock; returns None.
+    Inside: the World."""
+    if "VDOCK_CONTROL" in os.environ:
+        return World()
+    with tempfile.TemporaryDirectory(prefix="dockd-generic-") as tmp:
+        scen = os.path.join(tmp, "s.ini")
+        with open(scen, "w") as f:
+            f.write(f"[dock]\nbays = 2\n[camera {PLAIN}]\nextension = no\nmanufacturer = Acme\n"
+                    f"model = Plain Cam\nsegments = 3x64K\nclock_drift = {DRIFT}\nbattery_soc = 60\nbay = 1\n")
+        p = subprocess.run([VDOCK, "--scenario", scen, "--time-scale", "3600", "--world-dir",
+                            os.path.join(tmp, "world"), "--", sys.executable, HERE, sys.argv[1]], timeout=200)
+        if p.returncode != 0:
+            raise SystemExit(f"inner run failed: {p.returncode}")
+    return None
+
+
+def plain_camera(truth):
+    cams = [c for c in truth["cameras"] if c["serial"] == PLAIN]
+    check(len(cams) == 1 and cams[0]["extension"] is False, f"vdock's truth: {cams}")
+    return cams[0]
+
+
+def plain_clock_case(clock_set, ntp, clock, finding, severity, states):
+    """dockd docks the plain camera allow-listed with clock_set (None: the
+    default) while the dock's clock is ntp; the drift is recorded (custody,
+    status, the clock-drift finding of severity with finding in its summary,
+    and the docking's report); generic.clock is clock; the camera's clock is
+    set exactly when clock is "set" (vdock's truth); and its videos are
+    sealed and uploaded all the same, left on the camera. Returns nothing."""
+    world = plain_in_vdock()
+    if not world:
+        return
+    section = {"usb_id": PLAIN_USB_ID, "serials": PLAIN, "recordings": "*/*.mp4", "delete_after_confirm": "no"}
+    if clock_set is not None:
+        section["clock_set"] = clock_set
+    cam = plain_camera(world.truth())
+    videos = {f"{r['id']}/{s['files']['mp4']['name']}": s["files"]["mp4"]["sha256"]
+              for r in cam["recordings"] for s in r["segments"]}
+    check(len(videos) == 3 and all(s["files"][x]["fate"] == "never-on-camera" for r in cam["recordings"]
+                                    for s in r["segments"] for x in ("man", "p7s")),
+          f"the plain camera holds {cam['recordings']}")
+    with Rig(world, config={"generic.plain": section}, name="generic", ntp=ntp) as rig:
+        rig.start()
+        try:
+            b = rig.wait_bay(1, tuple(states) + ("fault",), timeout=150)
+            check(b["state"] in states, f"bay 1 ends {b}")
+            # a fault for the clock only, once the docking is done (not a failed camera)
+            check(b["state"] != "fault" or finding in b.get("fault", ""), f"bay 1 ends {b}")
+        except Exception:
+            print(rig.dockd.log()[-6000:])
+            raise
+        g = generic_status(rig)
+        check(g["section"] == "plain" and g["clock"] == clock, f"generic status: {g}")
+        check(abs(g["clock_drift_seconds"] - DRIFT) <= 2, f"generic status: {g}")
+        check(g["battery"] == "offered" and g["battery_percent"] > 0, f"generic status: {g}")
+        check(abs(b["clock_drift_seconds"] - DRIFT) <= 2, f"bay 1: {b}")
+        recs = rig.custody_records()
+        drifts = [r for r in recs if r["event"] == "clock-drift"]
+        check(len(drifts) == 1 and abs(int(drifts[0]["drift_seconds"]) - DRIFT) <= 2, f"custody: {drifts}")
+        not_set = [r for r in recs if r["event"] == "clock-not-set"]
+        check(len(not_set) == (clock == "not-set-dock-unsynchronised"), f"custody: {not_set}")
+        found = [f for f in b["findings"] if f["code"] == "clock-drift"]
+        check(len(found) == 1 and found[0]["severity"] == severity and finding in found[0]["summary"],
+              f"findings: {b['findings']}")
+        rep = wait_for(lambda: [r for r in report_files(rig) if r.get("id") == b.get("report")], 30,
+                       what="the docking's report in central storage")[0]
+        check(rep["camera"]["serial"] == PLAIN and [f["code"] for f in rep["findings"]] == ["clock-drift"],
+              f"report: {rep}")
+        m = rep["findings"][0]["measured"]
+        check(abs(m["drift_seconds"] - DRIFT) <= 2 and m["corrected"] is (clock == "set"), f"measured: {m}")
+        check(m.get("set_configured", True) is (clock_set == "yes"), f"measured: {m}")
+        sealed = sealed_in_central(rig, videos, serial=PLAIN)
+        check(sorted(sealed) == sorted(videos), f"central storage holds {sorted(sealed)}, not {sorted(videos)}")
+        check(sum(r["event"] == "sealed-by-dock" for r in rig.custody_records()) == len(videos),
+              "custody does not say every video was sealed by the dock")
+        cam = plain_camera(world.truth())
+        sets, off = cam["clock_sets"], cam["clock_offset_now_s"]
+        if clock == "set":
+            check(len(sets) == 1 and sets[0]["accepted"] and abs(sets[0]["drift_before_s"] - DRIFT) <= 2,
+                  f"vdock's clock sets: {sets}")
+            check(abs(off) <= 2, f"the camera's clock is {off} s off")
+        else:
+            check(not sets, f"dockd set the camera's clock: {sets}")
+            check(abs(off - DRIFT) <= 2, f"the camera's clock is {off} s off")
+        check(not cam["deletes"], f"dockd deleted without delete_after_confirm: {cam['deletes']}")
+        rig.stop()
+
+
+def report_files(rig):
+    """The malfunction reports in central storage (JSON), uploaded with their text."""
+    top = os.path.join(rig.central, "reports", "test-dock")
+    out = []
+    for name in sorted(os.listdir(top)) if os.path.isdir(top) else ():
+        if name.endswith(".json") and os.path.exists(os.path.join(top, name[:-5] + ".txt")):
+            with open(os.path.join(top, name)) as f:
+                out.append(json.load(f))
+    return out
+
+
+@case
+def plain_clock_set_when_configured():
+    """clock_set = yes: a camera 300 s ahead is set from the dock's
+    (synchronised) clock, the drift recorded and corrected (a warning)."""
+    plain_clock_case("yes", "synchronised", "set", "(corrected)", "warning", ("charging", "ready"))
+
+
+@case
+def plain_clock_left_by_default():
+    """Without clock_set (default no): the drift is recorded, the camera's
+    clock left as it is, a warning that says why, not a fault."""
+    plain_clock_case(None, "synchronised", "drift-recorded", "(not set: clock_set = no)", "warning",
+                     ("charging", "ready"))
+
+
+@case
+def plain_clock_not_set_from_unsynchronised_dock():
+    """clock_set = yes, but the dock's clock is not synchronised: a wrong dock
+    clock must not become the camera's; the drift is recorded, the clock
+    not set, custody says why, and the finding is an error."""
+    plain_clock_case("yes", "unsynchronised", "not-set-dock-unsynchronised", "could not be corrected", "error",
+                     ("fault",))
 
 
 run_cases()

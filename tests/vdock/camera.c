@@ -179,11 +179,13 @@ static Object *add_object(Camera *cam, ObjectKind kind, Recording *rec, Segment 
         return obj;
 }
 
+/* A camera without the extension (extension = no) signs nothing: it holds
+ * its videos only, as a plain MTP camera does. */
 void camera_add_segment_objects(Camera *cam, Segment *seg)
 {
         if (seg->missing)
                 return;
-        for (int k = 0; k < FILE_N; k++)
+        for (int k = 0; k < (cam->no_extension ? FILE_MP4 + 1 : FILE_N); k++)
                 if (!seg->missing_file[k] && !seg->files[k])
                         seg->files[k] = add_object(cam, k, seg->recording, seg);
 }

@@ -215,6 +215,7 @@ struct Camera {
         gboolean have_first_nonce;
         uint8_t first_nonce[16];
         gboolean no_object_prop_list; /* get_object_prop_list = false */
+        gboolean no_extension;    /* extension = no: a plain MTP camera, only its .mp4 files */
         PropListMode prop_list;   /* malformed_prop_list */
         GArray *raw[RAW_N];       /* guint16 units; NULL: the sane value */
         char *raw_spec[RAW_N];    /* as written, for the ground truth */

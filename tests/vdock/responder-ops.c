@@ -6,7 +6,15 @@
 
 #include "ptp.h"
 
-#define EXTENSION_DESC "microsoft.com: 1.0; android.com: 1.0; dockd.org/bwc: 1.1"
+#define EXTENSION_DESC_PLAIN "microsoft.com: 1.0; android.com: 1.0"
+#define EXTENSION_DESC EXTENSION_DESC_PLAIN "; dockd.org/bwc: 1.1"
+
+/* The operations of the vendor extension (protocol §8), which a camera
+ * without it (extension = no) neither announces nor answers. */
+static gboolean is_extension_op(uint16_t op)
+{
+        return op >= OC_GetBatteryTelemetry && op <= OC_SignChallenge;
+}
 
 /* A string field: the raw (hostile) value when the scenario gave one. */
 static void put_field(GByteArray *a, Camera *cam, RawField f, const char *sane)
@@ -26,6 +34,7 @@ static void put_operations(GByteArray *a, Camera *cam)
         for (size_t i = 0; i < ptp_n_operations_supported; i++) {
                 uint16_t op = ptp_operations_supported[i];
                 if ((op == OC_GetObjectPropList && cam->no_object_prop_list) ||
+                    (is_extension_op(op) && cam->no_extension) ||
                     (op == OC_SignChallenge && cam->challenge == CHALLENGE_UNSUPPORTED))
                         continue;
                 g_array_append_val(ops, op);
@@ -45,7 +54,7 @@ static void op_device_info(Responder *r)
         put_u16(a, 100);
         put_u32(a, 6);
         put_u16(a, 100);
-        put_str(a, EXTENSION_DESC);
+        put_str(a, cam->no_extension ? EXTENSION_DESC_PLAIN : EXTENSION_DESC);
         put_u16(a, 0);
         put_operations(a, cam);
         put_a16(a, events, G_N_ELEMENTS(events));
@@ -312,6 +321,10 @@ void responder_dispatch(Responder *r)
 {
         uint32_t *p = r->params;
 
+        if (is_extension_op(r->op) && r->cam->no_extension) {
+                respond0(r, RC_Operation_Not_Supported);
+                return;
+        }
         switch (r->op) {
         case OC_GetDeviceInfo: op_device_info(r); break;
         case OC_OpenSession: op_open_session(r); break;

@@ -504,6 +504,13 @@ static gboolean apply_one(Camera *cam, const char *key, const char *value, gbool
         }
         if (g_str_equal(key, "malformed_prop_list"))
                 return apply_prop_list(cam, value, error);
+        if (g_str_equal(key, "extension")) {
+                /* What the camera holds is made once, from the scenario. */
+                if (runtime)
+                        return scenario_fail(error, "extension is only possible in a scenario file");
+                cam->no_extension = !parse_bool(value);
+                return TRUE;
+        }
         if (g_str_equal(key, "first_segment"))
                 return apply_first_segment(cam, value, runtime, error);
         if (g_str_equal(key, "impersonate"))

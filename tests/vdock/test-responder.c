@@ -237,6 +237,60 @@ static void test_zero_length_packet(void)
         fixture_clear(&f);
 }
 
+/* extension = no: a plain MTP camera. It does not announce the extension or
+ * its operations and answers them Operation_Not_Supported; it holds its
+ * videos only, in their recording's folder; BatteryLevel and DateTime are
+ * there, and its clock can be set. */
+static void test_without_extension(void)
+{
+        Fixture f;
+        g_autoptr(GByteArray) info = NULL, handles = NULL, d = NULL;
+        g_autofree char *ext = NULL;
+        g_autoptr(GError) error = NULL;
+        GByteArray *data = g_byte_array_new();
+        uint32_t all[3] = { 0xFFFFFFFF, 0, 0 }, prop = DPC_DateTime, tid = 1, nops;
+        uint8_t hdr[12];
+        size_t off;
+        int n;
+
+        fixture_init(&f, "[dock]\nbays=1\n[camera GEN-T0001]\nsegments=2x1000\nclock_drift=300\nextension=no\n");
+        g_assert_cmphex(ptp_transact(f.r, OC_GetDeviceInfo, 0, NULL, 0, &info, NULL), ==, RC_OK);
+        n = parse_str(info->data + 20, info->len - 20, &ext);
+        g_assert_cmpint(n, >, 0);
+        g_assert_cmpstr(ext, ==, "microsoft.com: 1.0; android.com: 1.0");
+        off = 20 + n + 2;
+        nops = get_u32(info->data + off);
+        g_assert_cmpuint(nops, >, 0);
+        for (uint32_t i = 0; i < nops; i++)
+                g_assert_cmphex(get_u16(info->data + off + 4 + 2 * i) >> 8, !=, 0x9A);
+        open_session(&f);
+        g_assert_cmphex(ptp_transact(f.r, OC_GetBatteryTelemetry, tid++, NULL, 0, NULL, NULL), ==,
+                        RC_Operation_Not_Supported);
+        g_assert_cmphex(ptp_transact(f.r, OC_GetDeviceCertificates, tid++, NULL, 0, NULL, NULL), ==,
+                        RC_Operation_Not_Supported);
+        /* its recording's folder and two videos */
+        g_assert_cmphex(ptp_transact(f.r, OC_GetObjectHandles, tid++, all, 3, &handles, NULL), ==, RC_OK);
+        g_assert_cmpuint(get_u32(handles->data + 12), ==, 3);
+        for (uint32_t h = 1; h <= 3; h++)
+                g_assert_true(h == 1 ? camera_object(f.cam, h)->kind == OBJ_FOLDER
+                                     : g_str_has_suffix(camera_object(f.cam, h)->name, ".mp4"));
+        g_assert_cmphex(ptp_transact(f.r, OC_GetDevicePropValue, tid++, (uint32_t[]) { DPC_BatteryLevel }, 1, NULL,
+                                     NULL), ==, RC_OK);
+        g_assert_cmpint(camera_clock_us(f.cam, &f.clock) - vclock_real(&f.clock), ==, 300 * G_USEC_PER_SEC);
+        ptp_command(f.r, OC_SetDevicePropValue, tid, &prop, 1);
+        put_str(data, "20261121T230000Z");
+        header_pack(hdr, 12 + data->len, PTP_CONTAINER_DATA, OC_SetDevicePropValue, tid++);
+        g_byte_array_prepend(data, hdr, 12);
+        g_assert_cmpint(responder_bulk_out(f.r, data->data, data->len), ==, 0);
+        g_byte_array_unref(data);
+        d = ptp_read_phase(f.r, 512);
+        g_assert_cmphex(get_u16(d->data + 6), ==, RC_OK);
+        g_assert_cmpint(camera_clock_us(f.cam, &f.clock) / G_USEC_PER_SEC, ==, 1795302000);
+        /* what the camera holds is made from the scenario */
+        g_assert_false(camera_apply_key(f.cam, "extension", "yes", TRUE, &error));
+        fixture_clear(&f);
+}
+
 int main(int argc, char **argv)
 {
         g_test_init(&argc, &argv, NULL);
@@ -248,5 +302,6 @@ int main(int argc, char **argv)
         g_test_add_func("/responder/clock-battery-selftest-certs", test_clock_battery_selftest_certs);
         g_test_add_func("/responder/cancel", test_cancel);
         g_test_add_func("/responder/zero-length-packet", test_zero_length_packet);
+        g_test_add_func("/responder/without-extension", test_without_extension);
         return g_test_run();
 }

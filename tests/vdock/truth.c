@@ -357,6 +357,7 @@ static json_object *hostile_json(Camera *cam, json_object *c)
         json_object_object_add(c, "presented_serial", json_object_new_string(camera_presented_serial(cam)));
         json_object_object_add(c, "challenge", json_object_new_string(challenge_mode_to_string(cam->challenge)));
         json_object_object_add(c, "object_prop_list", json_object_new_boolean(!cam->no_object_prop_list));
+        json_object_object_add(c, "extension", json_object_new_boolean(!cam->no_extension));
         json_object_object_add(c, "malformed_prop_list", json_object_new_string(prop_list_mode_to_string(cam->prop_list)));
         if (id) {
                 g_autofree char *sn = NULL;
