@@ -104,12 +104,17 @@ static void watched_flush(BusWatcher *w, BusWatched *o, uint64_t now) {
                 return;
         for (size_t i = 0; i < t->n_properties; i++) {
                 const BusProperty *p = &t->properties[i];
+                char *old;
 
                 /* Progress goes out whole: a client never pairs a new done with an old total. */
                 if (!p->rate_limited && streq(now_text[i], o->sent[i]))
                         continue;
                 names[n++] = p->name;
-                free_and_replace(o->sent[i], now_text[i]);
+                /* Swapped, not moved: now_text stays a list without holes, and its
+                 * cleanup frees the old text with every one not announced. */
+                old = o->sent[i];
+                o->sent[i] = now_text[i];
+                now_text[i] = old;
         }
         o->progress_sent_at = now;
         r = w->hooks.emit ? w->hooks.emit(w->hooks.userdata, o->path, t->interface, (char **) names)
