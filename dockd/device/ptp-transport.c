@@ -731,20 +731,20 @@ static int ctrl_submit(PtpTransport *t, uint8_t request_type, uint8_t request, c
         return 0;
 }
 
-static void recover_step(PtpTransport *t) {
+/* Start the recovery's next step: 0 when it is under way, or done (then
+ * recover_finish() told the owner); < 0 when it cannot be started, for the
+ * caller to report. */
+static int recover_step_start(PtpTransport *t) {
         uint8_t cancel[6];
-        int r = 0;
 
-        if (t->gone) {
-                recover_finish(t, -ENODEV);
-                return;
-        }
+        if (t->gone)
+                return -ENODEV;
         switch (t->recover_step) {
         case RECOVER_DRAIN:
                 /* Wait until libusb gave back every bulk transfer we cancelled
                  * (drain_check() calls us again). */
                 if (bulk_busy(t))
-                        return;
+                        return 0;
                 if (t->halted) {
                         /* A STALL handshake: the camera is alive, so this is quick. */
                         (void) libusb_clear_halt(t->handle, t->ep.bulk_in);
@@ -759,29 +759,34 @@ static void recover_step(PtpTransport *t) {
                         cancel[1] = PTP_CANCELLATION_CODE >> 8;
                         for (int i = 0; i < 4; i++)
                                 cancel[2 + i] = (uint8_t) (t->failed_tid >> (8 * i));
-                        r = ctrl_submit(t, LIBUSB_REQUEST_TYPE_CLASS | LIBUSB_RECIPIENT_INTERFACE,
-                                        PTP_CLASS_CANCEL, cancel, sizeof cancel);
-                        break;
+                        return ctrl_submit(t, LIBUSB_REQUEST_TYPE_CLASS | LIBUSB_RECIPIENT_INTERFACE,
+                                           PTP_CLASS_CANCEL, cancel, sizeof cancel);
                 }
                 t->recover_step = RECOVER_STATUS;
                 _fallthrough_;
         case RECOVER_STATUS:
-                r = ctrl_submit(t, LIBUSB_ENDPOINT_IN | LIBUSB_REQUEST_TYPE_CLASS | LIBUSB_RECIPIENT_INTERFACE,
-                                PTP_CLASS_GET_DEVICE_STATUS, NULL, 64);
-                break;
+                return ctrl_submit(t, LIBUSB_ENDPOINT_IN | LIBUSB_REQUEST_TYPE_CLASS | LIBUSB_RECIPIENT_INTERFACE,
+                                   PTP_CLASS_GET_DEVICE_STATUS, NULL, 64);
         case RECOVER_RESET:
-                r = ctrl_submit(t, LIBUSB_REQUEST_TYPE_CLASS | LIBUSB_RECIPIENT_INTERFACE,
-                                PTP_CLASS_DEVICE_RESET, NULL, 0);
-                break;
+                return ctrl_submit(t, LIBUSB_REQUEST_TYPE_CLASS | LIBUSB_RECIPIENT_INTERFACE,
+                                   PTP_CLASS_DEVICE_RESET, NULL, 0);
         default:
                 recover_finish(t, 0);
-                return;
+                return 0;
         }
+}
+
+/* From a completion or the timer: on to the next step, or the owner hears why not. */
+static void recover_step(PtpTransport *t) {
+        int r = recover_step_start(t);
+
         if (r < 0)
                 recover_finish(t, r);
 }
 
 int ptp_transport_recover(PtpTransport *t, ptp_recovered_t cb, void *userdata) {
+        int r;
+
         if (t->gone)
                 return -ENODEV;
         if (t->active || t->recover_step != RECOVER_NONE)
@@ -792,7 +797,17 @@ int ptp_transport_recover(PtpTransport *t, ptp_recovered_t cb, void *userdata) {
         t->recover_step = RECOVER_DRAIN;
         cancel_bulk(t);
         timer_arm(t, t->cfg.command_timeout);
-        recover_step(t);
+        /* Never a callback from in here: the owner has not yet recorded what
+         * it waits for, and a camera that left (the loop has not reaped its
+         * URBs yet) fails the first class request as it is submitted. */
+        r = recover_step_start(t);
+        if (r < 0) {
+                timer_disarm(t);
+                t->recover_step = RECOVER_NONE;
+                t->recover_cb = NULL;
+                t->recover_userdata = NULL;
+                return r;
+        }
         return 0;
 }
 

@@ -69,7 +69,9 @@ bool ptp_transport_busy(PtpTransport *t);
 bool ptp_transport_broken(PtpTransport *t);
 /* After a failed transaction: discard queued transfers, Cancel the transaction if
  * one was in flight, clear halted endpoints, Device Reset (which closes the PTP
- * session). */
+ * session). 0: under way, cb is called later, from the loop, once; < 0 (the
+ * camera is gone, busy, or its first request cannot be sent): nothing started,
+ * cb is never called. */
 int ptp_transport_recover(PtpTransport *t, ptp_recovered_t cb, void *userdata);
 /* Transaction IDs: after OpenSession the next ID is 1. */
 void ptp_transport_session_opened(PtpTransport *t);
