@@ -35,8 +35,6 @@ static void survey_end(GenericSurvey *s, int error) {
 
 static int on_interval(sd_event_source *src, uint64_t usec, void *userdata);
 
-static bool survey_failed(GenericSurvey *s, int error);
-
 static void on_listed(Camera *c, int error, uint16_t rc, PtpObjectProps *objects, size_t n, void *userdata) {
         GenericSurvey *s = userdata;
         GenericListing *l = NULL;

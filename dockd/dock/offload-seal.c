@@ -196,25 +196,33 @@ static const char *base_name(const char *path) {
         return slash ? slash + 1 : path;
 }
 
+/* The file of segment i is left on the camera, not deleted: why, for the
+ * log and the finding "camera storage not cleared". */
+static void left_on_camera(Offload *o, size_t i, const char *name, const char *why) {
+        _cleanup_free_ char *path = seal_source_path_encode(o->sources[i].path);
+        char summary[512];
+
+        offload_log(o, LOG_WARNING, 0, name, "%s %s; it stays on the camera.", strna(path), why);
+        snprintf(summary, sizeof summary, "Camera storage not cleared: %s %s; it stays on the camera.", strna(path),
+                 why);
+        if (o->cb.finding)
+                o->cb.finding("camera-storage-not-cleared", SEVERITY_WARNING, name, summary, o->userdata);
+}
+
 /* The object at the handle may be another file now: a camera that rewrote
  * or replaced it (loop recording, a reused name) holds content nobody
  * confirmed. Its size and name are the camera's word, but one that says the
  * object changed is believed: keeping a file is never a loss. */
 static void keep_changed(Offload *o, const char *what) {
         SegmentId id = seg_id(o, o->del_seg);
-        _cleanup_free_ char *path = seal_source_path_encode(o->sources[o->del_seg].path);
-        char name[96], summary[512];
+        char name[96], why[256];
 
         segment_name(&id, name, sizeof name);
         o->refused[o->del_seg] = true;   /* not again in this docking */
         o->summary.delete_refused++;
-        offload_log(o, LOG_WARNING, 0, name, "%s %s on the camera since it was pulled and sealed; it stays on "
-                    "the camera.", strna(path), what);
-        snprintf(summary, sizeof summary, "Camera storage not cleared: %s %s on the camera since it was pulled "
-                 "and sealed, so it was not deleted; the camera keeps it, central storage holds what was "
-                 "sealed.", strna(path), what);
-        if (o->cb.finding)
-                o->cb.finding("camera-storage-not-cleared", SEVERITY_WARNING, name, summary, o->userdata);
+        snprintf(why, sizeof why, "%s on the camera since it was pulled and sealed, so it was not deleted (central "
+                 "storage holds what was sealed)", what);
+        left_on_camera(o, o->del_seg, name, why);
 }
 
 /* The object's bytes, read again just before DeleteObject: deleted only if
@@ -264,7 +272,6 @@ static void on_recheck(Camera *c, int error, uint16_t rc, const uint8_t *data, s
         } else {
                 /* Name and size are the camera's word: only its bytes prove it. */
                 ptp_object_info_done(&info);
-                o->summary.bytes_reread += o->confirmed_size;
                 return offload_reread_object(o, o->inv->segments[o->del_seg].files[CAMERA_FILE_VIDEO].handle,
                                              o->confirmed_size, on_reread_before_delete);
         }
@@ -292,19 +299,6 @@ void offload_sealed_variant(const uint8_t sha[32], unsigned k, char ret[SEGMENT_
         for (unsigned i = 1; i < k; i++)
                 SHA256(d, 32, d);
         segment_variant(d, ret);
-}
-
-/* The file at o->cur (segment name) is left on the camera, not known to be
- * offloaded: why, for the log and the finding "camera storage not cleared". */
-static void left_on_camera(Offload *o, const char *name, const char *why) {
-        _cleanup_free_ char *path = seal_source_path_encode(o->sources[o->cur].path);
-        char summary[512];
-
-        offload_log(o, LOG_WARNING, 0, name, "%s %s; it stays on the camera.", strna(path), why);
-        snprintf(summary, sizeof summary, "Camera storage not cleared: %s %s; it stays on the camera.", strna(path),
-                 why);
-        if (o->cb.finding)
-                o->cb.finding("camera-storage-not-cleared", SEVERITY_WARNING, name, summary, o->userdata);
 }
 
 /* The file at o->cur, read again, hashes to sha: an id under which the spool
@@ -350,7 +344,7 @@ static int match_sealed_content(Offload *o, const uint8_t sha[32]) {
                 return 0;
         }
         segment_name(&(SegmentId) { .serial = o->serial, .recording = cur_seg(o)->recording_id }, name, sizeof name);
-        left_on_camera(o, name, "has other bytes than each file sealed under its id and its variants (a camera "
+        left_on_camera(o, o->cur, name, "has other bytes than each file sealed under its id and its variants (a camera "
                        "that sends other bytes at each read?); it was not offloaded");
         return 0;
 }
@@ -368,7 +362,7 @@ static void on_reread_sealed(Offload *o, int error, uint16_t rc, uint64_t got, c
                 segment_name(&id, name, sizeof name);
                 snprintf(why, sizeof why, "has the id of a file sealed before, but could not be read again to tell "
                          "whether it is that file (0x%04x, %" PRIu64 " bytes read)", rc, got);
-                left_on_camera(o, name, why);
+                left_on_camera(o, o->cur, name, why);
                 return offload_step(o);
         }
         if (error < 0)
@@ -385,7 +379,6 @@ void offload_match_sealed(Offload *o) {
 
         offload_log(o, LOG_INFO, 0, NULL, "Reading %s again (%" PRIu64 " bytes): its id is that of a file sealed "
                     "before, which proves nothing of its bytes.", strna(path), f->size);
-        o->summary.bytes_reread += f->size;
         offload_reread_object(o, f->handle, f->size, on_reread_sealed);
 }
 

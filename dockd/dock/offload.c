@@ -101,10 +101,9 @@ static void offload_finish(Offload *o) {
 static void on_inventory(Camera *c, int error, uint16_t rc, CameraInventory *inv, void *userdata) {
         Offload *o = userdata;
 
-        o->busy = false;
         if (error < 0)
-                return offload_fail(o, error, "listing its recordings");
-        offload_take_inventory(o, inv);
+                return offload_fail(o, error, "listing its recordings");   /* clears busy */
+        offload_take_inventory(o, inv);   /* clears busy */
 }
 
 void offload_take_inventory(Offload *o, CameraInventory *inv) {
@@ -535,6 +534,7 @@ static void reread_end(Offload *o, int error, uint16_t rc) {
         o->rereading = false;
         o->reread_done = NULL;
         o->offset = o->size = o->chunk_start = 0;
+        o->summary.bytes_reread += got;
         done(o, error, rc, got, sha);
 }
 
@@ -707,9 +707,9 @@ static int rename_work(void *userdata, volatile bool *cancelled) {
 
 static void pull_renamed(Offload *o) {
         _cleanup_free_ char *why = NULL;
+        int r;
 
         failpoint("pull-after-rename");
-        int r;
 
         if (verdict_video(o->offset, o->size, o->sha, o->manifest, &why) < 0)
                 quarantine_for(o, why);
