@@ -4,6 +4,7 @@
  * woken together from one timer and share what the next refill brings. */
 #include <inttypes.h>
 
+#include "event-priority.h"
 #include "log.h"
 #include "ratelimit.h"
 
@@ -74,6 +75,8 @@ int ratelimit_new(sd_event *event, uint64_t rate, RateLimit **ret) {
         if (rate > 0)
                 rl->started -= MIN(rl->started, rl->capacity * USEC_PER_SEC / rate);
         r = sd_event_add_time(event, &rl->timer, CLOCK_MONOTONIC, 0, USEC_PER_MSEC, on_timer, rl);
+        if (r >= 0)
+                r = sd_event_source_set_priority(rl->timer, EVENT_PRIORITY_UPLINK);
         if (r < 0) {
                 ratelimit_free(rl);
                 return r;

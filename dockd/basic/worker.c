@@ -103,6 +103,10 @@ static int on_done(sd_event_source *s, int fd, uint32_t revents, void *userdata)
         return 0;
 }
 
+int worker_pool_set_priority(WorkerPool *p, int64_t priority) {
+        return sd_event_source_set_priority(p->source, priority);
+}
+
 int worker_pool_new(sd_event *event, unsigned n_threads, WorkerPool **ret) {
         WorkerPool *p;
         int r;

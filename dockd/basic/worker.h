@@ -15,6 +15,8 @@ typedef int (*worker_fn_t)(void *userdata, volatile bool *cancelled);   /* in a 
 typedef void (*worker_done_t)(int result, void *userdata);              /* on the event loop */
 
 int worker_pool_new(sd_event *event, unsigned n_threads, WorkerPool **ret);
+/* The priority of the source that runs the jobs' done() on the loop. */
+int worker_pool_set_priority(WorkerPool *p, int64_t priority);
 /* Waits for running jobs to finish; every job not yet reported gets done(-ECANCELED). */
 WorkerPool *worker_pool_free(WorkerPool *p);
 DEFINE_TRIVIAL_CLEANUP_FUNC(WorkerPool *, worker_pool_free);

@@ -18,6 +18,7 @@
 
 #include "backend-file-check.h"
 #include "backend-file.h"
+#include "event-priority.h"
 #include "failpoint.h"
 #include "fileio.h"
 #include "log.h"
@@ -350,6 +351,8 @@ int backend_file_new(sd_event *event, const DockdConfig *config, Backend **ret, 
         r = fb->root && fb->incoming ? incoming_reset(fb->incoming) : -ENOMEM;
         if (r >= 0)
                 r = worker_pool_new(event, config->storage_concurrency, &fb->pool);
+        if (r >= 0)
+                r = worker_pool_set_priority(fb->pool, EVENT_PRIORITY_UPLINK);
         if (r < 0) {
                 if (asprintf(ret_error, "cannot prepare %s: %s", strna(fb->incoming), strerror(-r)) < 0)
                         *ret_error = NULL;

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include "backend-remote.h"
+#include "event-priority.h"
 #include "fileio.h"
 #include "log.h"
 
@@ -45,6 +46,8 @@ int remote_backend_start(RemoteBackend *rb, HttpClientConfig *hc, char **ret_err
         k = http_client_new(rb->backend.event, hc, &rb->http);
         if (k >= 0)
                 k = worker_pool_new(rb->backend.event, 2, &rb->pool);
+        if (k >= 0)
+                k = worker_pool_set_priority(rb->pool, EVENT_PRIORITY_UPLINK);
         if (k < 0 && asprintf(ret_error, "cannot set up the %s client: %s", rb->display, strerror(-k)) < 0)
                 *ret_error = NULL;
         return k;
@@ -103,7 +106,8 @@ RemotePut *remote_put_new(RemoteBackend *rb, size_t size, const RemotePutOps *op
         p->cb = cb;
         p->userdata = userdata;
         if (!p->key || !p->path || (o->state_path && !p->state_path) || (o->content_type && !p->content_type) ||
-            sd_event_add_defer(rb->backend.event, &p->finish_source, on_finish, p) < 0) {
+            sd_event_add_defer(rb->backend.event, &p->finish_source, on_finish, p) < 0 ||
+            sd_event_source_set_priority(p->finish_source, EVENT_PRIORITY_UPLINK) < 0) {
                 remote_put_free(p);
                 return NULL;
         }

@@ -3,6 +3,7 @@
 #include <sys/epoll.h>
 
 #include "curl-glue.h"
+#include "event-priority.h"
 #include "log.h"
 
 typedef struct CurlTransfer CurlTransfer;
@@ -78,7 +79,8 @@ static int on_socket(CURL *c, curl_socket_t fd, int action, void *userdata, void
                 r = sd_event_add_io(g->event, &io, fd, events, on_io, g);
                 if (r >= 0) {
                         (void) sd_event_source_set_description(io, "curl-io");
-                        if (curl_multi_assign(g->multi, fd, io) != CURLM_OK) {
+                        if (sd_event_source_set_priority(io, EVENT_PRIORITY_UPLINK) < 0 ||
+                            curl_multi_assign(g->multi, fd, io) != CURLM_OK) {
                                 sd_event_source_disable_unref(io);
                                 r = -EIO;
                         }
@@ -159,6 +161,10 @@ int curl_glue_new(sd_event *event, CurlGlue **ret) {
         r = sd_event_add_time(event, &g->timer, CLOCK_MONOTONIC, 0, 1, on_timer, g);
         if (r >= 0)
                 r = sd_event_add_defer(event, &g->defer, on_drain, g);
+        if (r >= 0)
+                r = sd_event_source_set_priority(g->timer, EVENT_PRIORITY_UPLINK);
+        if (r >= 0)
+                r = sd_event_source_set_priority(g->defer, EVENT_PRIORITY_UPLINK);
         if (r < 0) {
                 curl_glue_free(g);
                 return r;

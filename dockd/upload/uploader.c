@@ -6,6 +6,7 @@
  * or running put comes first by the same rule (priority, then another camera
  * than the last served, then age). */
 #include "backoff.h"
+#include "event-priority.h"
 #include "hexdecoct.h"
 #include "log.h"
 #include "message-ids.h"
@@ -442,6 +443,10 @@ int uploader_new(sd_event *event, const DockdConfig *config, Backend *backend, U
         r = sd_event_add_defer(event, &u->defer, on_schedule, u);
         if (r >= 0)
                 r = sd_event_add_time(event, &u->timer, CLOCK_MONOTONIC, 0, 0, on_timer, u);
+        if (r >= 0)
+                r = sd_event_source_set_priority(u->defer, EVENT_PRIORITY_UPLINK);
+        if (r >= 0)
+                r = sd_event_source_set_priority(u->timer, EVENT_PRIORITY_UPLINK);
         if (r < 0) {
                 uploader_free(u);
                 return r;
