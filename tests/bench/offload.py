@@ -73,10 +73,9 @@ def link_ratio(name):
     small = sum(f["size"] for rec in cam["recordings"] for seg in rec["segments"]
                 for k, f in seg["files"].items() if k != "mp4")
     rig = Rig(world, config={"spool": {"quota": "32G", "min_free": "512M"},
-                             "usb": {"command_timeout": "10s", "stall_timeout": "5s"}}, name="bench")
+                             "usb": {"command_timeout": "10s", "stall_timeout": "5s"}}, name="bench", tmp_dir=OUT)
     samples = []
     try:
-        rig.tmp.path = OUT
         d = rig.start(log_level="info")
         world.control(f"dock {cam['serial']} 1")
         total = video + small
@@ -112,8 +111,8 @@ def main():
 
     for c in truth["cameras"]:
         world.control(f"dock {c['serial']} {c['docked_bay']}")
-    with Rig(world, config={"spool": {"quota": "32G", "min_free": "512M"}}, name="bench") as rig:
-        rig.tmp.path = OUT  # keep everything on the benchmark's file system
+    # Everything on the benchmark's file system (its directory is removed after).
+    with Rig(world, config={"spool": {"quota": "32G", "min_free": "512M"}}, name="bench", tmp_dir=OUT) as rig:
         d = rig.start()
         t0 = time.monotonic()
         # The offload ends when a bay leaves "offloading" for the tests and the
@@ -133,13 +132,16 @@ def main():
         hash_s = sum(b["summary"]["hash_seconds"] for b in bays)
         rig.stop()
 
-    # openssl over the same bytes (from the file backend's copies).
-    files = glob.glob(os.path.join(rig.central, "evidence", "*", "*", "*.mp4"))
-    t0 = time.monotonic()
-    for f in files:
-        subprocess.run(["openssl", "dgst", "-sha256", f], check=True, capture_output=True)
-    openssl_s = time.monotonic() - t0
-    openssl_bytes = sum(os.path.getsize(f) for f in files)
+        # openssl over the same bytes (from the file backend's copies, before
+        # the rig's directory goes).
+        files = glob.glob(os.path.join(rig.central, "evidence", "*", "*", "*.mp4"))
+        t0 = time.monotonic()
+        for f in files:
+            subprocess.run(["openssl", "dgst", "-sha256", f], check=True, capture_output=True)
+        openssl_s = time.monotonic() - t0
+        openssl_bytes = sum(os.path.getsize(f) for f in files)
+        if openssl_bytes != dockd_bytes:
+            sys.exit(f"central storage holds {openssl_bytes} bytes of video, dockd pulled {dockd_bytes}")
 
     gb = dockd_bytes / 1e9
     print(f"bays: {world.bays}")

@@ -101,8 +101,8 @@ def in_private_mount_ns():
 
 
 class TempDir:
-    def __init__(self, prefix="dockd-test-"):
-        self.path = tempfile.mkdtemp(prefix=prefix)
+    def __init__(self, prefix="dockd-test-", dir=None):
+        self.path = tempfile.mkdtemp(prefix=prefix, dir=dir)
 
     def join(self, *p):
         return os.path.join(self.path, *p)
@@ -479,14 +479,16 @@ class Rig:
     A context manager: `with Rig(world) as rig:` cleans up (cleanup()) however
     the block ends; a case calls rig.stop() itself where dockd's exit matters."""
 
-    def __init__(self, world, config=None, env=None, name="offload", ntp="synchronised", bus=None):
+    def __init__(self, world, config=None, env=None, name="offload", ntp="synchronised", bus=None, tmp_dir=None):
         """ntp: the dock clock's NTP state dockd is shown (fake-ntp.c):
         "synchronised", "unsynchronised", or None for the machine's own.
         bus: a function of the TempDir making the bus (with env() and
-        stop()) dockd and dockctl use; a PrivateBus by default."""
+        stop()) dockd and dockctl use; a PrivateBus by default.
+        tmp_dir: where the rig's directory (state, spool, central storage)
+        is made; $TMPDIR or /tmp by default."""
         self.world = world
         self.ntp = ntp
-        self.tmp = TempDir(prefix=f"dockd-{name}-")
+        self.tmp = TempDir(prefix=f"dockd-{name}-", dir=tmp_dir)
         self.bus = (bus or PrivateBus)(self.tmp)
         self.central = self.tmp.join("central")
         self.state = self.tmp.join("state")

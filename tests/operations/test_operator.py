@@ -66,6 +66,7 @@ def retry_storage_now():
     # stopped failing without any retry (the cause of this case's failures
     # under load, when the refused retry took longer than 2 s).
     s = Setup(config={"storage": {"retry_initial": "10min", "retry_max": "10min", "custody_interval": "1h"}})
+    bound = False
     try:
         s.rig.start()
         # dockd uploads its custody log and key once it starts (then every
@@ -76,6 +77,7 @@ def retry_storage_now():
                  what="the start-up custody upload confirmed")
         # Central storage goes read-only under dockd (a bind mount of itself).
         subprocess.run(["mount", "--bind", s.rig.central, s.rig.central], check=True)
+        bound = True
         subprocess.run(["mount", "-o", "remount,bind,ro", s.rig.central], check=True)
         s.world.control("dock BWC-OP0301 1")
         wait_for(lambda: (lambda st: st and st["storage"].get("failing"))(s.rig.status()), 60,
@@ -108,6 +110,10 @@ def retry_storage_now():
         check(len(recs) == 1 and recs[0]["user"] == OPERATOR[0], f"storage-retry records {recs}")
         s.rig.stop()
     finally:
+        # The bind mount over central storage would keep its directory from
+        # being removed (lazily: a dockd still running may hold files there).
+        if bound:
+            subprocess.run(["umount", "--lazy", s.rig.central], check=False)
         s.rig.cleanup()
 
 
