@@ -13,5 +13,8 @@
  * good, while a pull held back a moment only finishes a moment later, well
  * before the uploads do. The uploads' own work on the loop is small (their
  * hashing runs in workers); the pulls keep the rest of a loop that many bays'
- * USB completions keep busy. */
+ * USB completions keep busy. A store that took bytes faster than the loop can
+ * send them (gigabytes a second per connection) would keep curl's sockets
+ * writable and the pulls waiting, except while each part waits for its
+ * answer; [storage] bandwidth_limit bounds that. */
 #define EVENT_PRIORITY_UPLINK (SD_EVENT_PRIORITY_NORMAL - 10)
