@@ -1198,7 +1198,9 @@ def faultproxy_control():
             eq(json.loads(r.stdout)["ok"], False, "unknown control path")
             pid = fp.info["pid"]
             ports = [fp.port, fp.info["control_port"]]
-        assert_stopped([pid], ports, "faultproxy.py")
+        # This proxy's own command line (its target is this case's port):
+        # another run's proxies on the same machine are not strays of this one.
+        assert_stopped([pid], ports, f"faultproxy.py --target 127.0.0.1:{t.port} ")
     finally:
         t.close()
 
