@@ -147,6 +147,14 @@ def dbus_signals():
         # The last signal may trail the state by up to 500 ms.
         wait_for(lambda: [c for _, c, _ in listener.changes(path, BAY_IFACE) if c.get("State") == "ready"],
                  5, what="State ready signalled")
+        # Ready is not the end of the uploads: the bay files its report as it
+        # settles, and that upload is queued and confirmed after the ready is
+        # signalled. Read the dock's signals once the queue is signalled empty.
+        def drained():
+            dock = listener.changes(DOCK_PATH, DOCK_IFACE)
+            queued = [c["UploadsQueued"] for _, c, _ in dock if "UploadsQueued" in c]
+            return dock if queued[-1:] == [0] else None
+        dock = wait_for(drained, 10, what="the upload queue signalled empty")
         changes = listener.changes(path, BAY_IFACE)
         problems = []
 
@@ -208,7 +216,6 @@ def dbus_signals():
             problems.append(f"Get Officer = {officer!r}, the camera's recordings name 4711")
 
         # The dock object: the spool filled and drained, uploads came and went.
-        dock = listener.changes(DOCK_PATH, DOCK_IFACE)
         spool = [c["SpoolUsedBytes"] for _, c, _ in dock if "SpoolUsedBytes" in c]
         queued = [c["UploadsQueued"] for _, c, _ in dock if "UploadsQueued" in c]
         if not spool or max(spool) == 0:
