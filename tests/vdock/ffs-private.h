@@ -13,6 +13,7 @@ typedef struct {
         uint8_t address;
         uint16_t mps;      /* of the descriptors the host sees */
         gboolean halted;
+        gboolean late;     /* nothing waited on it when the bus went: the function's next I/O ends ESHUTDOWN */
         GQueue ios;        /* FfsIo*: the function's reads or writes, in order */
 } Endpoint;
 

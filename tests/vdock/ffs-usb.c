@@ -9,29 +9,56 @@
 #include <string.h>
 #include <linux/usb/functionfs.h>
 
+/* A camera runs its function on a CPU of its own: a thread that finished one
+ * transfer starts the next within microseconds, long before the bus can
+ * reset or go (a reset lasts 10 ms or more, a replug far longer). Here the
+ * function shares the machine's CPUs with the host, and that gap can outlast
+ * a reset. So an endpoint on which nothing waits is marked late: the next
+ * I/O the function issues on it is taken as issued before the bus went and
+ * ends ESHUTDOWN, until the function reads ENABLE (ep_io(), read_events()).
+ * Without it umtprd 1.3.10's I/O thread, between a response and its next
+ * read at DISABLE, would wait for the next ENABLE and serve the host's next
+ * command to a session the DISABLE handler drops just after (README). */
 void ffs_disable_endpoints(Ffs *f)
 {
         for (unsigned i = 1; i <= f->n_eps; i++) {
+                f->ep[i].late = g_queue_is_empty(&f->ep[i].ios);
                 ffs_fail_queue(&f->ep[i].ios, -ESHUTDOWN);
                 f->ep[i].halted = FALSE;
         }
 }
 
+static gboolean disable_unread(Ffs *f)
+{
+        for (unsigned i = 0; i < f->n_events; i++)
+                if (f->events[i] == FUNCTIONFS_DISABLE)
+                        return TRUE;
+        return FALSE;
+}
+
+/* The host configures the gadget. After a DISABLE the function has not read
+ * yet (a reset, or docked again at once), ENABLE waits until it has: a reset
+ * or a replug takes the bus far longer than a camera takes to see the gadget
+ * go, and an ENABLE would drop the unread DISABLE (__ffs_event_add()). */
 void ffs_connect(Ffs *f)
 {
         if (f->state != ACTIVE)
                 return;
+        if (disable_unread(f)) {
+                f->enable_after_disable = TRUE;
+                return;
+        }
         f->enabled = TRUE;
         ffs_event_add(f, FUNCTIONFS_ENABLE);
 }
 
 void ffs_disconnect(Ffs *f)
 {
+        f->enable_after_disable = FALSE;
         if (!f->enabled)
                 return;
         ffs_disable_endpoints(f);
         f->enabled = FALSE;
-        f->enable_after_disable = FALSE;
         ffs_clear_control(f);
         ffs_event_add(f, FUNCTIONFS_DISABLE);
 }
@@ -219,10 +246,12 @@ static gboolean usb_clear_halt(gpointer fn, uint8_t address)
 static void usb_reset(gpointer fn)
 {
         Ffs *f = fn;
+        gboolean on_bus = f->enabled || f->enable_after_disable;
 
         g_debug("port reset");
         ffs_disconnect(f);
-        f->enable_after_disable = f->state == ACTIVE;
+        if (on_bus)
+                ffs_connect(f);
 }
 
 /* ffs_func_set_alt(): the endpoints restart, ENABLE, no DISABLE. */

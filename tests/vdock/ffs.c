@@ -52,7 +52,7 @@ static void reset(Ffs *f)
         for (unsigned i = 1; i <= MAX_ENDPOINTS; i++) {
                 ffs_fail_queue(&f->ep[i].ios, -ESHUTDOWN);
                 f->ep[i].address = 0;
-                f->ep[i].halted = FALSE;
+                f->ep[i].halted = f->ep[i].late = FALSE;
         }
         for (unsigned s = 0; s < SPEEDS; s++)
                 g_clear_pointer(&f->descs[s], g_bytes_unref);
@@ -136,12 +136,12 @@ static ssize_t read_events(Ffs *f, FfsIo *io)
                         f->setup_state = SETUP_PENDING;
                 }
                 disabled = disabled || f->events[i] == FUNCTIONFS_DISABLE;
+                for (unsigned e = 1; e <= MAX_ENDPOINTS && f->events[i] == FUNCTIONFS_ENABLE; e++)
+                        f->ep[e].late = FALSE; /* the function knows the bus is back */
         }
         memmove(f->events, f->events + n, f->n_events - n);
         f->n_events -= n;
         if (disabled && f->enable_after_disable) {
-                /* A port reset lasts 10 ms or more: the host configures the
-                 * gadget again after the function saw it go. */
                 f->enable_after_disable = FALSE;
                 ffs_connect(f);
         }
@@ -260,6 +260,10 @@ static ssize_t ep_io(Ffs *f, FfsIo *io)
         if (io->read == !!(ep->address & 0x80)) { /* the wrong direction halts the endpoint */
                 ep->halted = ep->halted || f->enabled;
                 return -EBADMSG;
+        }
+        if (ep->late) { /* issued before the bus went, on a camera's own CPU (ffs_disable_endpoints) */
+                ep->late = FALSE;
+                return -ESHUTDOWN;
         }
         /* Waits for ENABLE if need be, then for the host. */
         g_queue_push_tail(&ep->ios, io);

@@ -64,8 +64,9 @@ GBytes *ffs_function_descriptors(Ffs *f, unsigned string_base);
 /* String i (1-based) of the function's first language, or NULL. */
 const char *ffs_string(Ffs *f, unsigned index);
 unsigned ffs_strings(Ffs *f);
-/* The host configured the gadget (ENABLE), or it left the bus (DISABLE:
- * the endpoints' I/O ends with -ESHUTDOWN). */
+/* The host configured the gadget (ENABLE; after a DISABLE the function has
+ * not read, once it has), or it left the bus (DISABLE: the endpoints' I/O
+ * ends with -ESHUTDOWN, and so does the next on an endpoint nothing waited on). */
 void ffs_connect(Ffs *f);
 void ffs_disconnect(Ffs *f);
 

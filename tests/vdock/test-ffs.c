@@ -217,11 +217,24 @@ static void test_events(void)
         TestIo *wait;
 
         fixture_up(&fx, TRUE);
-        /* DISABLE then ENABLE before the function reads: only ENABLE is left (__ffs_event_add) */
+        /* Unplugged and docked again before the function read DISABLE: a replug
+         * takes the bus longer than a camera takes to see the unplug, so ENABLE
+         * waits until DISABLE is read (else __ffs_event_add would drop it). */
         ffs_disconnect(fx.ffs);
         ffs_connect(fx.ffs);
         g_assert_cmpint(io_now(&fx, 0, TRUE, NULL, sizeof ev, ev), ==, 12);
+        g_assert_cmpuint(ev[8], ==, FUNCTIONFS_DISABLE);
+        g_assert_cmpint(io_now(&fx, 0, TRUE, NULL, sizeof ev, ev), ==, 12);
         g_assert_cmpuint(ev[8], ==, FUNCTIONFS_ENABLE);
+        /* and undocked again meanwhile: no ENABLE */
+        ffs_disconnect(fx.ffs);
+        ffs_connect(fx.ffs);
+        ffs_disconnect(fx.ffs);
+        g_assert_cmpint(io_now(&fx, 0, TRUE, NULL, sizeof ev, ev), ==, 12);
+        g_assert_cmpuint(ev[8], ==, FUNCTIONFS_DISABLE);
+        g_assert_cmpuint(ffs_poll(fx.ffs, 0) & POLLIN, ==, 0);
+        ffs_connect(fx.ffs);
+        io_now(&fx, 0, TRUE, NULL, sizeof ev, ev);
         /* a blocked event read ends with the next event */
         wait = io_new(0, TRUE, NULL, sizeof ev);
         g_assert_cmpint(ffs_io(fx.ffs, &wait->io), ==, -EINPROGRESS);
@@ -396,6 +409,50 @@ static void test_halt_interrupt_disconnect(void)
         fixture_down(&fx);
 }
 
+/* umtprd's I/O thread between two transfers when the bus goes (it wrote a
+ * response and has not read the next command yet): on a camera it reads
+ * again within microseconds, before any reset or unplug, and that read ends
+ * ESHUTDOWN. Here it may come later, even after the host is back: it ends
+ * ESHUTDOWN all the same, once per endpoint; after the function read ENABLE,
+ * I/O waits for the host. */
+static void test_disconnect_between_transfers(void)
+{
+        Fixture fx = { 0 };
+        uint8_t ev[12], cmd[12] = { 12, 0, 0, 0, 1, 0, 0x02, 0x10 };
+        TestIo *r;
+
+        fixture_up(&fx, TRUE);
+        /* a port reset: ENABLE follows at once, and the late read still ends */
+        ffs_usb_ops.reset(fx.ffs);
+        io_now(&fx, 0, TRUE, NULL, sizeof ev, ev); /* DISABLE */
+        g_assert_cmpuint(ev[8], ==, FUNCTIONFS_DISABLE);
+        g_assert_cmpint(io_now(&fx, 2, TRUE, NULL, 512, NULL), ==, -ESHUTDOWN);
+        g_assert_cmpint(io_now(&fx, 1, FALSE, cmd, 12, NULL), ==, -ESHUTDOWN);
+        io_now(&fx, 0, TRUE, NULL, sizeof ev, ev);
+        g_assert_cmpuint(ev[8], ==, FUNCTIONFS_ENABLE);
+        r = io_new(2, TRUE, NULL, 512);
+        g_assert_cmpint(ffs_io(fx.ffs, &r->io), ==, -EINPROGRESS);
+        g_assert_cmpint(ffs_usb_ops.out(fx.ffs, 0x02, cmd, sizeof cmd, TRUE), ==, 12);
+        g_assert_true(r->done && r->result == 12);
+        io_free(r);
+        /* a read that waited when the bus went ends at once; nothing is left late */
+        r = io_new(2, TRUE, NULL, 512);
+        ffs_io(fx.ffs, &r->io);
+        ffs_disconnect(fx.ffs);
+        g_assert_true(r->done && r->result == -ESHUTDOWN);
+        io_free(r);
+        io_now(&fx, 0, TRUE, NULL, sizeof ev, ev);
+        ffs_connect(fx.ffs);
+        io_now(&fx, 0, TRUE, NULL, sizeof ev, ev);
+        g_assert_cmpuint(ev[8], ==, FUNCTIONFS_ENABLE);
+        r = io_new(2, TRUE, NULL, 512);
+        g_assert_cmpint(ffs_io(fx.ffs, &r->io), ==, -EINPROGRESS);
+        g_assert_false(r->done);
+        ffs_interrupt(fx.ffs, r);
+        io_free(r);
+        fixture_down(&fx);
+}
+
 int main(int argc, char **argv)
 {
         g_test_init(&argc, &argv, NULL);
@@ -408,5 +465,6 @@ int main(int argc, char **argv)
         g_test_add_func("/ffs/bulk-in", test_bulk_in);
         g_test_add_func("/ffs/bulk-out", test_bulk_out);
         g_test_add_func("/ffs/halt-interrupt-disconnect", test_halt_interrupt_disconnect);
+        g_test_add_func("/ffs/disconnect-between-transfers", test_disconnect_between_transfers);
         return g_test_run();
 }

@@ -52,6 +52,9 @@ static gboolean write_config(Umtprd *u, GError **error)
         g_autofree char *text = g_strdup_printf(
                 "# written by vdock for camera %s\n"
                 "loop_on_disconnect 1\n"
+                /* umtprd 1.3.10's inotify thread crashes on an event it reads after a DISABLE
+                 * dropped its handle database (README "umtprd 1.3.10 as a host sees it") */
+                "no_inotify 1\n"
                 "storage \"%s\" \"%s\" \"%s\"\n"
                 "manufacturer \"%s\"\nproduct \"%s\"\nserial \"%s\"\nfirmware_version \"%s\"\ninterface \"MTP\"\n"
                 "usb_vendor_id 0x%04X\nusb_product_id 0x%04X\nusb_class 0x6\nusb_subclass 0x1\nusb_protocol 0x1\n"
